@@ -1,0 +1,209 @@
+// The imperative shell around the pure core: keeps the kernel's knock data in
+// step with the clock and the config. Every change is one nft transaction; if
+// it fails, the last good state stays in the kernel and in memory, and we retry.
+import type { ServerConfig } from './config/types.js';
+import { allElements, emptyTrie, syncTrie, type TrieState } from './knock-trie.js';
+import type { Logger } from './log.js';
+import { nextRotationMs, planEntries, type KnockEntry } from './plan.js';
+import type { NftDriver } from './nft/driver.js';
+import { allowedFromJson, isOurTable } from './nft/inspect.js';
+import { renderChanges, renderRuleset, type AllowedCarryOver } from './nft/render-ruleset.js';
+import { OtpknockError } from '@otpknock/shared';
+
+/** Longest a timer sleeps before re-reading the clock, so clock steps are noticed. */
+const MAX_SLEEP_MS = 10_000;
+const RETRY_DELAYS_MS = [1_000, 2_000, 5_000, 10_000];
+
+export interface Clock {
+  now(): number;
+  setTimer(fn: () => void, ms: number): { cancel(): void };
+}
+
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  setTimer(fn, ms) {
+    const t = setTimeout(fn, ms);
+    return { cancel: () => clearTimeout(t) };
+  },
+};
+
+/** How long a consumed one-time leaf must stay refused: beyond any window it can be live in. */
+export function usedTimeoutMs(config: ServerConfig): number {
+  const maxPeriod = Math.max(30, ...config.users.map((u) => u.profile.period));
+  return (2 * config.skew + 2) * maxPeriod * 1000;
+}
+
+/** The full-table script for an instant: what `render` prints and `run` loads first. */
+export function fullRuleset(config: ServerConfig, nowMs: number, allowed: readonly AllowedCarryOver[] = []) {
+  const entries = planEntries(config, nowMs);
+  const sync = syncTrie(emptyTrie(), entries);
+  const { steps, actions } = allElements(sync.state);
+  const script = renderRuleset({ config, steps, actions, usedTimeoutMs: usedTimeoutMs(config), allowed });
+  return { script, trie: sync.state, conflicts: sync.conflicts, entries };
+}
+
+export class Daemon {
+  private trie: TrieState = emptyTrie();
+  private timer: { cancel(): void } | undefined;
+  private queue: Promise<void> = Promise.resolve();
+  private failures = 0;
+  private stopped = false;
+  private reloadQueued = false;
+
+  constructor(
+    private config: ServerConfig,
+    private readonly nft: NftDriver,
+    private readonly log: Logger,
+    private readonly clock: Clock = systemClock,
+  ) {}
+
+  get currentConfig(): ServerConfig {
+    return this.config;
+  }
+
+  /** Refuses to take over a table of the same name that someone else made. */
+  private async assertTableIsOurs(table: string): Promise<AllowedCarryOver[]> {
+    const listing = await this.nft.listText(['table', 'inet', table]);
+    if (listing === null) return [];
+    if (!isOurTable(listing)) {
+      throw new OtpknockError('E_TABLE_TAKEN', `table inet ${table} already exists and was not made by otpknockd`, {
+        hint: `choose another name with "table:" in the config, or remove that table if it is a leftover (nft delete table inet ${table})`,
+      });
+    }
+    return allowedFromJson(await this.nft.listJson(['table', 'inet', table]));
+  }
+
+  /** Loads the whole table for `config`, keeping addresses that are allowed right now. */
+  private async loadFull(config: ServerConfig, reason: string): Promise<void> {
+    const started = performance.now();
+    const carried = await this.assertTableIsOurs(config.table);
+    const full = fullRuleset(config, this.clock.now(), carried);
+    this.reportConflicts(full.conflicts);
+    await this.nft.apply(full.script);
+    this.trie = full.trie;
+    this.config = config;
+    this.failures = 0;
+    this.log.info(reason, `loaded table inet ${config.table}`, {
+      users: config.users.length,
+      services: config.services.length,
+      sequences: full.entries.length - full.conflicts.length,
+      carried_over: carried.length,
+      took_ms: Math.round(performance.now() - started),
+    });
+  }
+
+  private reportConflicts(conflicts: { entry: KnockEntry; reason: string }[]): void {
+    for (const c of conflicts) {
+      this.log.warn('conflict', `sequence ${c.entry.key} left out: ${c.reason}`, { user: c.entry.user, window: c.entry.window });
+    }
+  }
+
+  private enqueue(job: () => Promise<void>): Promise<void> {
+    const run = this.queue.then(job, job);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  async start(): Promise<void> {
+    await this.enqueue(() => this.loadFull(this.config, 'start'));
+    this.schedule();
+  }
+
+  /** Applies a new config. A failure leaves the old config and rules in place. */
+  reload(next: () => Promise<ServerConfig>): Promise<void> {
+    if (this.reloadQueued) return this.queue; // a storm of SIGHUPs coalesces into one reload
+    this.reloadQueued = true;
+    return this.enqueue(async () => {
+      this.reloadQueued = false;
+      if (this.stopped) return;
+      let config: ServerConfig;
+      try {
+        config = await next();
+      } catch (err) {
+        this.log.error('reload', `new config refused, still running the old one: ${(err as Error).message}`);
+        return;
+      }
+      try {
+        if (config.table !== this.config.table) {
+          await this.loadFull(config, 'reload');
+          await this.nft.deleteTable(this.config.table).catch(() => undefined);
+        } else {
+          await this.loadFull(config, 'reload');
+        }
+      } catch (err) {
+        this.log.error('reload', `could not load the new config, still running the old one: ${(err as Error).message}`);
+      }
+      this.schedule();
+    });
+  }
+
+  private schedule(delayMs?: number): void {
+    this.timer?.cancel();
+    if (this.stopped) return;
+    const now = this.clock.now();
+    const target = nextRotationMs(this.config, now);
+    if (delayMs === undefined && !Number.isFinite(target)) return; // static sequences only: nothing rotates
+    const wait = delayMs ?? Math.min(MAX_SLEEP_MS, Math.max(0, target - now));
+    this.timer = this.clock.setTimer(() => {
+      void this.enqueue(() => this.tick(delayMs === undefined ? target : now + wait));
+    }, wait);
+  }
+
+  /** Wakes at (or near) a boundary; rotates when the clock has passed it. */
+  private async tick(target: number): Promise<void> {
+    if (this.stopped) return;
+    if (this.clock.now() + 5 < target) {
+      this.schedule(); // woke early (capped sleep or a clock step back): sleep again
+      return;
+    }
+    await this.rotate();
+  }
+
+  /** Brings the kernel to the plan for now: add new windows, remove expired ones. */
+  async rotate(): Promise<void> {
+    const started = performance.now();
+    const now = this.clock.now();
+    const entries = planEntries(this.config, now);
+    const sync = syncTrie(this.trie, entries);
+    const { changes } = sync;
+    try {
+      if (this.failures >= 2) {
+        // Repeated failures: our picture of the kernel may be wrong; resync all.
+        await this.loadFull(this.config, 'resync');
+      } else {
+        await this.nft.apply(renderChanges(this.config.table, changes));
+        this.trie = sync.state;
+        this.reportConflicts(sync.conflicts);
+        this.failures = 0;
+        this.log.info('rotation', 'knock sequences rotated', {
+          added: changes.addSteps.length,
+          removed: changes.deleteSteps.length,
+          live: sync.state.leaves.size,
+          took_ms: Math.round(performance.now() - started),
+        });
+      }
+      this.schedule();
+    } catch (err) {
+      const delay = RETRY_DELAYS_MS[Math.min(this.failures, RETRY_DELAYS_MS.length - 1)]!;
+      this.failures += 1;
+      this.log.error('rotation', `rotation failed, the previous sequences stay live; retrying in ${delay / 1000}s: ${(err as Error).message}`, {
+        attempt: this.failures,
+      });
+      this.schedule(delay);
+    }
+  }
+
+  /** Stops rotating; removes our table unless the config says to keep it. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.timer?.cancel();
+    await this.enqueue(async () => {
+      if (this.config.keepTableOnStop) {
+        this.log.info('stop', `stopped; table inet ${this.config.table} kept (keep_table_on_stop)`);
+        return;
+      }
+      await this.nft.deleteTable(this.config.table);
+      this.log.info('stop', `stopped; table inet ${this.config.table} removed`);
+    });
+  }
+}

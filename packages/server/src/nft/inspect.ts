@@ -1,0 +1,50 @@
+// Reading our table back from the kernel: pure parsers of `nft` output.
+import { TABLE_COMMENT, type AllowedCarryOver } from './render-ruleset.js';
+
+/** Is the text of `nft list table inet NAME` a table we made? */
+export function isOurTable(listing: string): boolean {
+  return listing.includes(`comment "${TABLE_COMMENT}"`);
+}
+
+interface JsonSetElem {
+  elem?: { val?: unknown; expires?: number; timeout?: number };
+}
+interface JsonSet {
+  name?: string;
+  elem?: (JsonSetElem | string)[];
+}
+
+function jsonObjects(doc: unknown, kind: string): Record<string, unknown>[] {
+  const list = (doc as { nftables?: Record<string, unknown>[] } | null)?.nftables ?? [];
+  return list.filter((o) => kind in o).map((o) => o[kind] as Record<string, unknown>);
+}
+
+/** Addresses in our allowed sets with their remaining time, from `nft -j list table`. */
+export function allowedFromJson(doc: unknown): AllowedCarryOver[] {
+  const out: AllowedCarryOver[] = [];
+  for (const set of jsonObjects(doc, 'set') as JsonSet[]) {
+    const m = /^allowed([46])_(.+)$/.exec(set.name ?? '');
+    if (!m) continue;
+    for (const e of set.elem ?? []) {
+      if (typeof e === 'string') continue; // element without timeout info: skip
+      const val = e.elem?.val;
+      if (typeof val !== 'string') continue;
+      out.push({
+        family: m[1] === '4' ? 4 : 6,
+        service: m[2]!,
+        address: val,
+        remainingMs: (e.elem?.expires ?? 0) * 1000,
+      });
+    }
+  }
+  return out;
+}
+
+/** Named counters of our table: packets by name. */
+export function countersFromJson(doc: unknown): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const c of jsonObjects(doc, 'counter')) {
+    if (typeof c.name === 'string' && typeof c.packets === 'number') out[c.name] = c.packets;
+  }
+  return out;
+}

@@ -1,0 +1,247 @@
+// The nft script for our whole table. Pure text generation: `otpknockd render`
+// prints exactly this, and `run` loads exactly this in one transaction.
+//
+// Packet path (all in the kernel, no per-packet userspace work):
+//   raw prerouting: knock UDP is `notrack`, so a flood of it costs no conntrack.
+//   input: established/related accept → loopback accept → knock UDP → guards.
+//   knockN: load the source's state from progressN (0 when none), look up
+//     `state . dport` in `step`; if that fails, retry from state 0 (a new
+//     attempt may start any time); if that fails too, reset the source.
+//   advancedN: a leaf (FINAL_FLAG) finishes a sequence; otherwise store the
+//     new state with the step timeout.
+//   finalN: reset, refuse a consumed one-time leaf, consume it, then turn the
+//     leaf into its action word (`leaf_action`) and open/close/toggle the
+//     user's services, each in its own `allowedN_<service>` set whose timeout
+//     is the service's open_for.
+//   guard_<service>: the protected port accepts new connections only from
+//     addresses in its allowed sets.
+import type { ServerConfig } from '../config/types.js';
+import { ACTION_CLOSE, ACTION_TOGGLE, ONE_TIME_FLAG, FINAL_FLAG, type LeafActionElement, type StepElement } from '../knock-trie.js';
+import { knockPortIntervals } from './knock-ports.js';
+
+/** Marks our table so we never take over a table of the same name made by someone else. */
+export const TABLE_COMMENT = 'managed by otpknockd';
+
+/** Sizes of the dynamic sets: explicit, so a flood cannot grow them without bound. */
+export const PROGRESS_SET_SIZE = 65_536;
+export const ALLOWED_SET_SIZE = 65_536;
+export const USED_SET_SIZE = 262_144;
+
+type Family = 4 | 6;
+const saddr = (f: Family) => (f === 4 ? 'ip saddr' : 'ip6 saddr');
+const addrType = (f: Family) => (f === 4 ? 'ip saddr' : 'ip6 saddr');
+
+export const hex = (n: number): string => `0x${(n >>> 0).toString(16).padStart(8, '0')}`;
+const ms = (n: number): string => `${Math.max(1, Math.round(n))}ms`;
+
+/** Carried-over allowed addresses (reload, restart) with their remaining time. */
+export interface AllowedCarryOver {
+  service: string;
+  family: Family;
+  address: string;
+  remainingMs: number;
+}
+
+export interface RulesetInput {
+  config: ServerConfig;
+  steps: readonly StepElement[];
+  actions: readonly LeafActionElement[];
+  /** How long a consumed one-time leaf stays refused: longer than it can be live. */
+  usedTimeoutMs: number;
+  allowed?: readonly AllowedCarryOver[];
+}
+
+export function stepElementText(e: StepElement): string {
+  return `${hex(e.state)} . ${e.port} : ${hex(e.next)}`;
+}
+
+export function actionElementText(e: LeafActionElement): string {
+  return `${hex(e.leaf)} : ${hex(e.action)}`;
+}
+
+function elementsBlock(items: readonly string[], indent: string): string {
+  if (items.length === 0) return '';
+  return `${indent}elements = {\n${indent}\t${items.join(`,\n${indent}\t`)}\n${indent}}\n`;
+}
+
+function familyChains(config: ServerConfig, f: Family): string {
+  const a = saddr(f);
+  const step = (config.stepTimeoutMs);
+  const services = config.services;
+  const bit = (i: number) => hex(1 << i);
+  const open = services.map((s, i) => `\t\tmeta mark & ${bit(i)} == ${bit(i)} update @allowed${f}_${s.name} { ${a} }\n`).join('');
+  const close = services.map((s, i) => `\t\tmeta mark & ${bit(i)} == ${bit(i)} delete @allowed${f}_${s.name} { ${a} }\n`).join('');
+  const toggleCheck = services
+    .map((s, i) => `\t\tmeta mark & ${bit(i)} == ${bit(i)} ${a} @allowed${f}_${s.name} goto close${f}\n`)
+    .join('');
+  return `
+	chain knock${f} {
+		meta mark set 0x00000000
+		meta mark set ${a} map @progress${f}
+		meta mark set meta mark . udp dport map @step goto advanced${f}
+		meta mark set 0x00000000
+		meta mark set meta mark . udp dport map @step goto advanced${f}
+		delete @progress${f} { ${a} : 0x00000000 } counter name bad_knocks drop
+	}
+
+	chain advanced${f} {
+		meta mark & ${hex(FINAL_FLAG)} == ${hex(FINAL_FLAG)} goto final${f}
+		delete @progress${f} { ${a} : 0x00000000 } add @progress${f} { ${a} timeout ${ms(step)} : meta mark } drop
+	}
+
+	chain final${f} {
+		delete @progress${f} { ${a} : 0x00000000 }
+		meta mark @used counter name replays drop
+		meta mark & ${hex(ONE_TIME_FLAG)} == ${hex(ONE_TIME_FLAG)} add @used { meta mark }
+		counter name opens
+		meta mark set meta mark map @leaf_action
+		meta mark & ${hex(ACTION_CLOSE)} == ${hex(ACTION_CLOSE)} goto close${f}
+		meta mark & ${hex(ACTION_TOGGLE)} == ${hex(ACTION_TOGGLE)} goto toggle${f}
+		goto open${f}
+	}
+
+	chain open${f} {
+${open}		drop
+	}
+
+	chain close${f} {
+${close}		drop
+	}
+
+	chain toggle${f} {
+${toggleCheck}		goto open${f}
+	}
+`;
+}
+
+function carryOverText(allowed: readonly AllowedCarryOver[], service: string, f: Family): string[] {
+  return allowed
+    .filter((x) => x.service === service && x.family === f && x.remainingMs >= 1000)
+    .map((x) => `${x.address} timeout ${ms(x.remainingMs)}`);
+}
+
+/**
+ * The full table, as one script that replaces any previous version of it
+ * atomically (`add table` + `delete table` + definition in one transaction).
+ */
+export function renderRuleset(input: RulesetInput): string {
+  const { config } = input;
+  const t = config.table;
+  const allowed = input.allowed ?? [];
+  const intervals = knockPortIntervals(config);
+  const portsText = intervals.map(([lo, hi]) => (lo === hi ? `${lo}` : `${lo}-${hi}`));
+  const sets: string[] = [];
+  for (const s of config.services) {
+    for (const f of [4, 6] as const) {
+      sets.push(`	set allowed${f}_${s.name} {
+		typeof ${addrType(f)}
+		size ${ALLOWED_SET_SIZE}
+		flags dynamic,timeout
+		timeout ${ms(s.openForMs)}
+${elementsBlock(carryOverText(allowed, s.name, f), '\t\t')}	}
+`);
+    }
+  }
+  const guardVmap = config.services.map((s) => `${s.port} : goto guard_${s.name}`).join(', ');
+  const guards = config.services
+    .map(
+      (s) => `
+	chain guard_${s.name} {
+		ip saddr @allowed4_${s.name} accept
+		ip6 saddr @allowed6_${s.name} accept
+		counter name refused drop
+	}
+`,
+    )
+    .join('');
+  const progress = ([4, 6] as const)
+    .map(
+      (f) => `	map progress${f} {
+		typeof ${addrType(f)} : meta mark
+		size ${PROGRESS_SET_SIZE}
+		flags dynamic,timeout
+		timeout ${ms(config.stepTimeoutMs)}
+	}
+`,
+    )
+    .join('\n');
+
+  return `#!/usr/sbin/nft -f
+# otpknockd ruleset for table inet ${t}: generated, do not edit.
+add table inet ${t}
+delete table inet ${t}
+
+table inet ${t} {
+	comment "${TABLE_COMMENT}"
+
+	counter bad_knocks {
+	}
+
+	counter replays {
+	}
+
+	counter opens {
+	}
+
+	counter refused {
+	}
+
+	set knock_ports {
+		type inet_service
+		flags interval
+${elementsBlock(portsText, '\t\t')}	}
+
+${progress}
+	map step {
+		typeof meta mark . udp dport : meta mark
+${elementsBlock(input.steps.map(stepElementText), '\t\t')}	}
+
+	map leaf_action {
+		typeof meta mark : meta mark
+${elementsBlock(input.actions.map(actionElementText), '\t\t')}	}
+
+	set used {
+		typeof meta mark
+		size ${USED_SET_SIZE}
+		flags dynamic,timeout
+		timeout ${ms(input.usedTimeoutMs)}
+	}
+
+${sets.join('\n')}
+	chain raw_prerouting {
+		type filter hook prerouting priority raw; policy accept;
+		udp dport @knock_ports notrack
+	}
+
+	chain input {
+		type filter hook input priority filter; policy accept;
+		ct state established,related accept
+		iifname "lo" accept
+		meta nfproto ipv4 udp dport @knock_ports goto knock4
+		meta nfproto ipv6 udp dport @knock_ports goto knock6
+		tcp dport vmap { ${guardVmap} }
+	}
+${familyChains(config, 4)}${familyChains(config, 6)}${guards}}
+`;
+}
+
+/** The element changes of one rotation, as one script (one transaction). */
+export function renderChanges(table: string, changes: {
+  addSteps: readonly StepElement[];
+  deleteSteps: readonly Omit<StepElement, 'next'>[];
+  addActions: readonly LeafActionElement[];
+  deleteActions: readonly number[];
+}): string {
+  const lines: string[] = [];
+  const chunk = <T>(items: readonly T[], fn: (x: T) => string, head: string) => {
+    // Keep lines reasonable for nft's parser on big rotations.
+    for (let i = 0; i < items.length; i += 2000) {
+      lines.push(`${head} { ${items.slice(i, i + 2000).map(fn).join(', ')} }`);
+    }
+  };
+  chunk(changes.deleteSteps, (e) => `${hex(e.state)} . ${e.port}`, `delete element inet ${table} step`);
+  chunk(changes.deleteActions, (m) => hex(m), `delete element inet ${table} leaf_action`);
+  chunk(changes.addActions, actionElementText, `add element inet ${table} leaf_action`);
+  chunk(changes.addSteps, stepElementText, `add element inet ${table} step`);
+  return lines.length === 0 ? '' : `${lines.join('\n')}\n`;
+}

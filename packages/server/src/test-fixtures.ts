@@ -1,0 +1,40 @@
+// Small hand-built configs for unit tests (no files, no secrets on disk).
+import type { KnockProfile } from '@otpknock/shared';
+import type { ServerConfig, UserConfig } from './config/types.js';
+
+export function timeProfile(over: Partial<KnockProfile> = {}): KnockProfile {
+  return {
+    method: 'time',
+    length: 3,
+    period: 30,
+    algorithm: 'SHA1',
+    range: { min: 10000, max: 65000 },
+    exclude: [22],
+    ports: [],
+    open: [],
+    close: [],
+    toggle: false,
+    tokenBytes: 0,
+    ...over,
+  };
+}
+
+export function user(name: string, over: Partial<UserConfig> = {}): UserConfig {
+  const secret = new Uint8Array(20);
+  for (let i = 0; i < secret.length; i++) secret[i] = (name.charCodeAt(i % name.length) * (i + 7)) & 0xff;
+  return { name, secret, secretSource: 'inline', services: ['ssh'], profile: timeProfile(), ...over };
+}
+
+export function serverConfig(over: Partial<ServerConfig> = {}): ServerConfig {
+  return {
+    file: '/etc/otpknock/test.yaml',
+    table: 'otpknock_test',
+    keepTableOnStop: false,
+    skew: 1,
+    stepTimeoutMs: 5000,
+    logFormat: 'text',
+    services: [{ name: 'ssh', port: 22, openForMs: 30_000 }],
+    users: [user('alice')],
+    ...over,
+  };
+}
