@@ -50,7 +50,7 @@ export type KnockProfileInput = Partial<Omit<KnockProfile, 'method' | 'range'>> 
 
 /** The knock for one window (or counter value). */
 export interface KnockSequences {
-  /** Window or counter value the sequences belong to (0 for static). */
+  /** Window or counter value the sequences belong to (as given, also for static). */
   window: number;
   /** UDP destination ports to send, in order, to open. */
   open: number[];

@@ -1,0 +1,63 @@
+// The pool knock ports are drawn from, and picking without repetition from it,
+// without materialising a 55,000-entry array per derivation.
+import type { KnockProfile } from './types.js';
+
+/** An ordered pool of candidate ports. */
+export interface PortPool {
+  readonly size: number;
+  /** The port at `index` (0 ≤ index < size), in pool order. */
+  at(index: number): number;
+}
+
+/**
+ * The k-th (0-based) integer ≥ base that is not in `sorted` (strictly
+ * ascending, every entry ≥ base). Binary search: the entries below the answer
+ * are exactly those with sorted[i] − base − i ≤ k.
+ */
+export function kthNotIn(base: number, k: number, sorted: readonly number[]): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid]! - base - mid <= k) lo = mid + 1;
+    else hi = mid;
+  }
+  return base + k + lo;
+}
+
+/** Ports min…max ascending, minus the excluded ones. */
+export function rangePool(min: number, max: number, exclude: readonly number[]): PortPool {
+  const excl = [...new Set(exclude)].filter((p) => p >= min && p <= max).sort((a, b) => a - b);
+  return { size: max - min + 1 - excl.length, at: (i) => kthNotIn(min, i, excl) };
+}
+
+/** The given list, in the order given. */
+export function listPool(ports: readonly number[]): PortPool {
+  return { size: ports.length, at: (i) => ports[i]! };
+}
+
+/** The pool of a `time`, `prng` or `list-modulo` profile. */
+export function profilePool(profile: KnockProfile): PortPool {
+  return profile.method === 'list-modulo'
+    ? listPool(profile.ports)
+    : rangePool(profile.range.min, profile.range.max, profile.exclude);
+}
+
+/**
+ * Draws `count` ports without repetition: pick j takes value(j, m) with
+ * m = size − j and chooses index value mod m among the pool entries not yet
+ * picked, in pool order.
+ */
+export function drawPorts(pool: PortPool, count: number, value: (j: number, m: number) => number): number[] {
+  const picked: number[] = []; // pool indices, ascending
+  const ports: number[] = [];
+  for (let j = 0; j < count; j++) {
+    const m = pool.size - j;
+    const index = kthNotIn(0, value(j, m) % m, picked);
+    let at = picked.length;
+    while (at > 0 && picked[at - 1]! > index) at--;
+    picked.splice(at, 0, index);
+    ports.push(pool.at(index));
+  }
+  return ports;
+}
