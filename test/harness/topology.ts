@@ -1,0 +1,215 @@
+// Three hosts (server, client, eve) on one L2 segment, each in its own network namespace.
+// The segment is a bridge inside a fourth "hub" namespace, so the root namespace never
+// holds a single interface of ours, and the server's firewall sees only what is addressed
+// to it. Learning is off on the bridge ports: it floods like a hub, so eve can see the
+// client's knocks the way an eavesdropper on a shared segment would.
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll } from 'vitest';
+import {
+  deleteNamespacesSync,
+  sweepStaleNamespaces,
+  trackNamespace,
+  untrackNamespace,
+} from './cleanup.js';
+import { run, spawnTracked, type ExecOptions, type ExecResult, type NsProcess } from './proc.js';
+
+export type Role = 'server' | 'client' | 'eve';
+export const ROLES: readonly Role[] = ['server', 'client', 'eve'];
+
+export interface Host {
+  role: Role;
+  /** Network namespace name (unique per run). */
+  ns: string;
+  /** The host's interface on the segment (inside ns). */
+  ifname: string;
+  ipv4: string;
+  ipv6: string;
+  /** With prefix length, as configured: 192.0.2.1/24, 2001:db8:1::1/64. */
+  ipv4Cidr: string;
+  ipv6Cidr: string;
+}
+
+/** A namespace by role ('server') or by its full name (e.g. topo.hub). */
+export type NsRef = Role | 'hub' | (string & {});
+
+export interface SpawnOptions {
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+}
+
+export interface Topology {
+  /** Random per-topology id, part of every name. */
+  readonly id: string;
+  readonly server: Host;
+  readonly client: Host;
+  readonly eve: Host;
+  readonly hosts: Readonly<Record<Role, Host>>;
+  /** The namespace holding the bridge. */
+  readonly hub: string;
+  readonly bridge: string;
+  /** All namespaces of this topology (hub included). */
+  readonly namespaces: readonly string[];
+  /** Interface names (hub-side and host-side veths, bridge): all unique per run. */
+  readonly interfaces: readonly string[];
+  readonly destroyed: boolean;
+  /** The full namespace name for a role or name; throws for namespaces not ours. */
+  nsName(ns: NsRef): string;
+  /** Runs `ip netns exec <ns> argv…` and collects output; see ExecOptions (timeout, input, check). */
+  exec(ns: NsRef, argv: readonly string[], opts?: ExecOptions): Promise<ExecResult>;
+  /** Starts a long-running process in ns; it is killed by destroy() if still running. */
+  spawn(ns: NsRef, argv: readonly string[], opts?: SpawnOptions): NsProcess;
+  /** Kills every process in our namespaces and deletes them. Idempotent. */
+  destroy(): Promise<void>;
+}
+
+const PLAN: Record<Role, { v4: string; v6: string; tag: string }> = {
+  server: { v4: '192.0.2.1', v6: '2001:db8:1::1', tag: 's' },
+  client: { v4: '192.0.2.2', v6: '2001:db8:1::2', tag: 'c' },
+  eve: { v4: '192.0.2.3', v6: '2001:db8:1::3', tag: 'e' },
+};
+
+async function ip(args: string[]): Promise<void> {
+  await run(['ip', ...args], { check: true, timeoutMs: 5_000 });
+}
+
+export async function createTopology(): Promise<Topology> {
+  sweepStaleNamespaces();
+  const id = randomBytes(3).toString('hex');
+  const base = `okt${id}p${process.pid}`;
+  const hub = `${base}-hub`;
+  // Interface names are limited to 15 characters: okt + 6 hex + short suffix.
+  const bridge = `okt${id}-br`;
+  const hosts = Object.fromEntries(
+    ROLES.map((role) => {
+      const p = PLAN[role];
+      const host: Host = {
+        role,
+        ns: `${base}-${role}`,
+        ifname: `okt${id}-${p.tag}`,
+        ipv4: p.v4,
+        ipv6: p.v6,
+        ipv4Cidr: `${p.v4}/24`,
+        ipv6Cidr: `${p.v6}/64`,
+      };
+      return [role, host];
+    }),
+  ) as Record<Role, Host>;
+  const namespaces = [hub, ...ROLES.map((r) => hosts[r].ns)];
+  const interfaces = [bridge, ...ROLES.flatMap((r) => [hosts[r].ifname, `okt${id}-h${PLAN[r].tag}`])];
+
+  let destroyed = false;
+  let destroying: Promise<void> | undefined;
+  const spawned = new Set<NsProcess>();
+
+  const nsName = (ns: NsRef): string => {
+    if (ns === 'hub') return hub;
+    if ((ROLES as readonly string[]).includes(ns)) return hosts[ns as Role].ns;
+    if (namespaces.includes(ns)) return ns;
+    throw new Error(`namespace ${ns} is not part of topology ${id} (refusing to run outside our namespaces)`);
+  };
+  const live = (what: string) => {
+    if (destroyed) throw new Error(`topology ${id} is destroyed; cannot ${what}`);
+  };
+
+  const topo: Topology = {
+    id,
+    server: hosts.server,
+    client: hosts.client,
+    eve: hosts.eve,
+    hosts,
+    hub,
+    bridge,
+    namespaces,
+    interfaces,
+    get destroyed() {
+      return destroyed;
+    },
+    nsName,
+    exec(ns, argv, opts) {
+      live('exec');
+      return run(['ip', 'netns', 'exec', nsName(ns), ...argv], opts);
+    },
+    spawn(ns, argv, opts = {}) {
+      live('spawn');
+      // `ip netns exec` execs the command in place: the pid we track is the command itself.
+      const p = spawnTracked(['ip', 'netns', 'exec', nsName(ns), ...argv], opts);
+      spawned.add(p);
+      void p.exited.then(() => spawned.delete(p));
+      return p;
+    },
+    destroy() {
+      destroying ??= (async () => {
+        destroyed = true;
+        for (const p of spawned) p.child.kill('SIGKILL');
+        // Bounded wait so the pids are reaped before the namespaces go.
+        await Promise.race([Promise.all([...spawned].map((p) => p.exited)), sleep(2_000)]);
+        // Also whatever else runs inside (e.g. a daemon a test started on its own).
+        deleteNamespacesSync(namespaces);
+        for (const ns of namespaces) untrackNamespace(ns);
+      })();
+      return destroying;
+    },
+  };
+
+  try {
+    // Track before creating, so a failure half-way is still cleaned up.
+    for (const ns of namespaces) {
+      trackNamespace(ns);
+      await ip(['netns', 'add', ns]);
+    }
+    await ip(['-n', hub, 'link', 'add', bridge, 'type', 'bridge', 'mcast_snooping', '0']);
+    await ip(['-n', hub, 'link', 'set', bridge, 'up']);
+    await Promise.all(
+      ROLES.map(async (role) => {
+        const h = hosts[role];
+        const hubSide = `okt${id}-h${PLAN[role].tag}`;
+        // Created inside the hub and born with its peer in the host: never in the root namespace.
+        await ip(['-n', hub, 'link', 'add', hubSide, 'type', 'veth', 'peer', 'name', h.ifname, 'netns', h.ns]);
+        await ip(['-n', hub, 'link', 'set', hubSide, 'master', bridge]);
+        await ip(['-n', hub, 'link', 'set', hubSide, 'type', 'bridge_slave', 'learning', 'off']);
+        await ip(['-n', hub, 'link', 'set', hubSide, 'up']);
+        await ip(['-n', h.ns, 'link', 'set', 'lo', 'up']);
+        await ip(['-n', h.ns, 'addr', 'add', h.ipv4Cidr, 'dev', h.ifname]);
+        // nodad: the address is usable at once instead of after ~1 s of duplicate detection.
+        await ip(['-n', h.ns, '-6', 'addr', 'add', h.ipv6Cidr, 'dev', h.ifname, 'nodad']);
+        await ip(['-n', h.ns, 'link', 'set', h.ifname, 'up']);
+      }),
+    );
+  } catch (e) {
+    await topo.destroy();
+    throw e;
+  }
+  return topo;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Creates a topology, runs fn, and always destroys it. */
+export async function withTopology<T>(fn: (topo: Topology) => Promise<T>): Promise<T> {
+  const topo = await createTopology();
+  try {
+    return await fn(topo);
+  } finally {
+    await topo.destroy();
+  }
+}
+
+/**
+ * Vitest hooks: one topology for the enclosing describe (beforeAll/afterAll).
+ * Call inside describeE2E; use the returned getter inside tests: `topo().exec(...)`.
+ */
+export function useTopology(): () => Topology {
+  let topo: Topology | undefined;
+  beforeAll(async () => {
+    topo = await createTopology();
+  });
+  afterAll(async () => {
+    await topo?.destroy();
+  });
+  return () => {
+    if (!topo) throw new Error('useTopology(): topology not created yet (use it inside a test, not at collection time)');
+    return topo;
+  };
+}
