@@ -1,0 +1,53 @@
+// Durations in the config file are strings with units ("500ms", "5s", "1m30s"):
+// a bare number would be ambiguous (seconds? milliseconds?), so it is refused.
+
+const UNITS = [
+  ['d', 86_400_000],
+  ['h', 3_600_000],
+  ['m', 60_000],
+  ['s', 1_000],
+  ['ms', 1],
+] as const;
+
+// Units in descending order, each at most once: "1h30m", "2m5s", "1s500ms".
+const DURATION = /^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m(?!s))?(?:(\d+)s)?(?:(\d+)ms)?$/;
+
+export const DURATION_EXAMPLES = '500ms, 5s, 2m, 1h, 1d or 1m30s';
+
+/**
+ * Parses a duration such as `500ms`, `5s`, `2m`, `1h`, `1d` or `1m30s` into
+ * milliseconds. Throws a RangeError saying what is expected otherwise.
+ */
+export function parseDuration(text: string): number {
+  const s = text.trim();
+  if (/^\d+(\.\d+)?$/.test(s)) {
+    throw new RangeError(`"${s}" is a bare number, which is ambiguous; add a unit, e.g. ${s}s or ${s}ms`);
+  }
+  const m = DURATION.exec(s);
+  if (s === '' || m === null) {
+    throw new RangeError(`"${s}" is not a duration; expected a whole number with a unit, e.g. ${DURATION_EXAMPLES}`);
+  }
+  let ms = 0;
+  UNITS.forEach(([, factor], i) => {
+    const part = m[i + 1];
+    if (part !== undefined) ms += Number(part) * factor;
+  });
+  if (!Number.isSafeInteger(ms)) throw new RangeError(`"${s}" is too long a duration`);
+  return ms;
+}
+
+/** Formats milliseconds the way the config file writes them: 1500 → "1s500ms", 86400000 → "24h". */
+export function formatDuration(ms: number): string {
+  if (ms === 0) return '0s';
+  let rest = ms;
+  let out = '';
+  for (const [unit, factor] of UNITS) {
+    if (unit === 'd') continue; // "24h" reads better than "1d" in messages
+    const n = Math.floor(rest / factor);
+    if (n > 0) {
+      out += `${n}${unit}`;
+      rest -= n * factor;
+    }
+  }
+  return out;
+}

@@ -1,0 +1,86 @@
+// The I/O edge of configuration: read the config file and the secret files it
+// names, then hand everything to the pure parseConfig.
+import { constants } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { ConfigError } from './errors.js';
+import { parseConfig, secretFilePaths } from './parse.js';
+import { SECRET_FILE_MAX_BYTES, type FileInfo } from './secret-file.js';
+import type { ServerConfig } from './types.js';
+
+/** A config file larger than this is not a config file. */
+const CONFIG_FILE_MAX_BYTES = 4 * 1024 * 1024;
+
+export interface LoadConfigOptions {
+  /**
+   * Reads a file's metadata and, for a regular file within `maxBytes`, its text.
+   * Default: `readFileInfo` (the real filesystem). Tests may stub it.
+   */
+  readFile?: (path: string, maxBytes: number) => Promise<FileInfo>;
+  /** uid the daemon runs as: secret files may belong to it or to root. Default: the process's uid. */
+  daemonUid?: number;
+}
+
+/**
+ * Reads and validates a config file and its secret files. Resolves only when
+ * everything is valid; otherwise rejects with one ConfigError listing every problem.
+ */
+export async function loadConfig(file: string, opts: LoadConfigOptions = {}): Promise<ServerConfig> {
+  const abs = resolve(file);
+  const readFile = opts.readFile ?? readFileInfo;
+  const daemonUid = opts.daemonUid ?? process.getuid?.() ?? 0;
+
+  let config: FileInfo;
+  try {
+    config = await readFile(abs, CONFIG_FILE_MAX_BYTES);
+  } catch (e) {
+    const code = (e as { code?: unknown }).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : String(code ?? e);
+    throw new ConfigError(abs, [{ file: abs, path: '', message: `cannot read the configuration file: ${why}` }]);
+  }
+  if (config.type !== 'file' || config.text === undefined) {
+    const why = config.type === 'file' ? `it is larger than ${CONFIG_FILE_MAX_BYTES} bytes` : 'it is not a regular file';
+    throw new ConfigError(abs, [{ file: abs, path: '', message: `cannot use the configuration file: ${why}` }]);
+  }
+
+  // Read every secret file up front so that parseConfig stays synchronous and pure.
+  const secrets = new Map<string, { info: FileInfo } | { error: unknown }>();
+  await Promise.all(
+    secretFilePaths(config.text, abs).map(async (path) => {
+      try {
+        secrets.set(path, { info: await readFile(path, SECRET_FILE_MAX_BYTES) });
+      } catch (error) {
+        secrets.set(path, { error });
+      }
+    }),
+  );
+
+  return parseConfig(config.text, abs, {
+    daemonUid,
+    configFile: { mode: config.mode, uid: config.uid },
+    readSecretFile(path) {
+      const got = secrets.get(path);
+      if (got === undefined) throw Object.assign(new Error(`${path} was not read`), { code: 'ENOENT' });
+      if ('error' in got) throw got.error;
+      return got.info;
+    },
+  });
+}
+
+/**
+ * Opens `path` once and describes what was opened (no race between the check and
+ * the read). Non-blocking, so a FIFO in place of a secret file cannot hang the
+ * daemon; only regular files within `maxBytes` are read.
+ */
+export async function readFileInfo(path: string, maxBytes: number): Promise<FileInfo> {
+  const handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
+  try {
+    const st = await handle.stat();
+    const type = st.isFile() ? 'file' : st.isDirectory() ? 'directory' : 'other';
+    const info: FileInfo = { type, mode: st.mode, uid: st.uid, size: st.size };
+    if (type === 'file' && st.size <= maxBytes) info.text = await handle.readFile({ encoding: 'utf8' });
+    return info;
+  } finally {
+    await handle.close();
+  }
+}

@@ -1,0 +1,142 @@
+// The shape of the config file as written (snake_case), checked with zod. Values
+// whose meaning belongs to the derivation library (lengths, ranges, sequences)
+// are only type-checked here; `normalizeProfile` judges them.
+import { z } from 'zod';
+import { DURATION_EXAMPLES, formatDuration, parseDuration } from './duration.js';
+
+export const TABLE_NAME = /^[a-zA-Z][a-zA-Z0-9_-]{0,31}$/;
+export const SERVICE_NAME = /^[a-z0-9_-]{1,24}$/;
+export const USER_NAME = /^[a-z0-9_.-]{1,32}$/;
+
+export const DEFAULTS = {
+  table: 'otpknock',
+  keepTableOnStop: false,
+  skew: 1,
+  stepTimeoutMs: 5_000,
+  logFormat: 'auto',
+  openForMs: 30_000,
+  method: 'time',
+} as const;
+
+export const LIMITS = {
+  skew: { min: 0, max: 10 },
+  stepTimeoutMs: { min: 100, max: 60_000 },
+  openForMs: { min: 1_000, max: 86_400_000 },
+} as const;
+
+/** A duration string ("5s", "1m30s") within [min, max], as milliseconds. */
+export function duration(min: number, max: number) {
+  const allowed = `from ${formatDuration(min)} to ${formatDuration(max)}`;
+  return z.unknown().transform((value, ctx) => {
+    if (typeof value === 'number') {
+      ctx.addIssue({
+        code: 'custom',
+        message: `${value} is a bare number, which is ambiguous; write a duration with a unit, e.g. ${value}s or ${value}ms (allowed ${allowed})`,
+      });
+      return z.NEVER;
+    }
+    if (typeof value !== 'string') {
+      ctx.addIssue({ code: 'custom', message: `expected a duration such as ${DURATION_EXAMPLES}, got ${describe(value)}` });
+      return z.NEVER;
+    }
+    let ms: number;
+    try {
+      ms = parseDuration(value);
+    } catch (e) {
+      ctx.addIssue({ code: 'custom', message: (e as Error).message });
+      return z.NEVER;
+    }
+    if (ms < min || ms > max) {
+      ctx.addIssue({ code: 'custom', message: `${value} is out of range; expected a duration ${allowed}` });
+      return z.NEVER;
+    }
+    return ms;
+  });
+}
+
+const port = z.number({ error: 'expected a port number (an integer from 1 to 65535)' }).int().min(1).max(65535);
+const portList = z.array(port, { error: 'expected a list of port numbers, e.g. [7000, 8000, 9000]' });
+const bool = z.boolean({ error: 'expected true or false' });
+
+export const KNOCK_METHODS = ['time', 'list-modulo', 'prng', 'static'] as const;
+
+export const knockSchema = z.strictObject(
+  {
+    method: z.enum(KNOCK_METHODS, { error: `expected one of ${KNOCK_METHODS.join(', ')}` }).optional(),
+    length: z.number({ error: 'expected the number of ports per sequence, an integer from 1 to 8' }).int().optional(),
+    period: z.number({ error: 'expected the window length in seconds, a positive integer (as in otpauth:// URIs)' }).int().positive().optional(),
+    algorithm: z.enum(['SHA1', 'SHA256', 'SHA512'], { error: 'expected one of SHA1, SHA256, SHA512' }).optional(),
+    range: z
+      .union([z.string(), z.strictObject({ min: port, max: port })], {
+        error: 'expected a port range such as 10000-65000 or {min: 10000, max: 65000}',
+      })
+      .optional(),
+    exclude: portList.optional(),
+    ports: portList.optional(),
+    open: portList.optional(),
+    close: portList.optional(),
+    toggle: bool.optional(),
+    token_bytes: z.number({ error: 'expected the payload token size in bytes: 0 (none) or 4 to 16' }).int().optional(),
+  },
+  { error: 'expected a mapping of knock settings, e.g. { method: time, length: 3 }' },
+);
+export type RawKnock = z.infer<typeof knockSchema>;
+
+export const serviceSchema = z.strictObject(
+  {
+    port,
+    open_for: duration(LIMITS.openForMs.min, LIMITS.openForMs.max).optional(),
+  },
+  { error: 'expected a mapping such as { port: 22, open_for: 30s }' },
+);
+
+export const userSchema = z.strictObject(
+  {
+    secret_file: z.string({ error: 'expected the path of a file holding the base32 secret' }).min(1).optional(),
+    secret: z.string({ error: 'expected base32 text' }).min(1).optional(),
+    services: z
+      .array(z.string({ error: 'expected a service name' }), { error: 'expected a list of service names, e.g. [ssh]' })
+      .optional(),
+    knock: knockSchema.optional(),
+  },
+  { error: 'expected a mapping such as { secret_file: /etc/otpknock/secrets/alice }' },
+);
+export type RawUser = z.infer<typeof userSchema>;
+
+export const topSchema = z.strictObject({
+  table: z
+    .string({ error: 'expected an nftables table name' })
+    .regex(TABLE_NAME, { error: 'expected 1 to 32 characters from a-z, A-Z, 0-9, _ and -, starting with a letter' })
+    .optional(),
+  keep_table_on_stop: bool.optional(),
+  skew: z
+    .number({ error: `expected an integer from ${LIMITS.skew.min} to ${LIMITS.skew.max} (windows accepted before and after the current one)` })
+    .int()
+    .min(LIMITS.skew.min)
+    .max(LIMITS.skew.max)
+    .optional(),
+  step_timeout: duration(LIMITS.stepTimeoutMs.min, LIMITS.stepTimeoutMs.max).optional(),
+  log_format: z.enum(['auto', 'text', 'json'], { error: 'expected one of auto, text, json' }).optional(),
+  knock: knockSchema.optional(),
+  // Checked entry by entry so that one bad entry does not hide the others' problems.
+  services: z.unknown().optional(),
+  users: z.unknown().optional(),
+});
+
+/** Field names allowed in each kind of mapping, for "unknown field" messages. */
+export const KEYS = {
+  top: Object.keys(topSchema.shape),
+  knock: Object.keys(knockSchema.shape),
+  range: ['min', 'max'],
+  service: Object.keys(serviceSchema.shape),
+  user: Object.keys(userSchema.shape),
+};
+
+/** A short, secret-free description of a value for "got …" in messages. */
+export function describe(value: unknown): string {
+  if (value === null || value === undefined) return 'nothing';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a mapping';
+  if (typeof value === 'string') return value.length > 40 ? `"${value.slice(0, 37)}..."` : JSON.stringify(value);
+  return String(value);
+}
