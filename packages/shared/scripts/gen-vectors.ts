@@ -1,0 +1,98 @@
+// Writes docs/test-vectors.json from this library. The vectors are then
+// confirmed by the independent Python implementation (docs/reference/) and
+// pinned by src/vectors.test.ts. Run: node --import tsx packages/shared/scripts/gen-vectors.ts
+import { createHmac } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { decodeSecret, deriveSequences, encodeSecret, normalizeProfile, windowAt } from '../src/index.js';
+import type { KnockProfileInput } from '../src/index.js';
+
+const ascii = (s: string) => encodeSecret(new TextEncoder().encode(s));
+const RFC_SHA1 = ascii('12345678901234567890');
+const RFC_SHA256 = ascii('12345678901234567890123456789012');
+const RFC_SHA512 = ascii('1234567890123456789012345678901234567890123456789012345678901234');
+const S20 = 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP'; // 20 bytes
+const S16 = 'MFRGGZDFMZTWQ2LKNNWG23TPOA'; // "abcdefghijklmnop", exactly 128 bits
+
+interface Spec { name: string; secret: string; profile: KnockProfileInput; window?: number; timeMs?: number }
+const specs: Spec[] = [];
+const add = (s: Spec) => specs.push(s);
+const W = 59_000_000;
+
+add({ name: 'worked-example', secret: RFC_SHA1, profile: { method: 'time', length: 1, range: '10000-10009' }, window: 0 });
+for (const method of ['time', 'list-modulo', 'prng'] as const) {
+  const base: KnockProfileInput = method === 'list-modulo' ? { method, ports: [7000, 7001, 7002, 7003, 7004, 7005, 7006, 7007, 7008, 7009] } : { method };
+  add({ name: `${method}-defaults-window-0`, secret: S20, profile: base, window: 0 });
+  add({ name: `${method}-defaults-realistic-window`, secret: S20, profile: base, window: W });
+  add({ name: `${method}-min-secret-128-bit`, secret: S16, profile: base, window: W + 1 });
+  add({ name: `${method}-boundary-last-ms-of-window`, secret: S20, profile: base, timeMs: (W + 1) * 30_000 - 1 });
+  add({ name: `${method}-boundary-first-ms-of-window`, secret: S20, profile: base, timeMs: (W + 1) * 30_000 });
+  add({ name: `${method}-period-60`, secret: S20, profile: { ...base, period: 60 }, timeMs: 1_770_000_012_345 });
+  add({ name: `${method}-token-4`, secret: S20, profile: { ...base, tokenBytes: 4 }, window: W });
+  add({ name: `${method}-token-16`, secret: S20, profile: { ...base, tokenBytes: 16 }, window: W + 2 });
+  add({ name: `${method}-window-above-2^32`, secret: S20, profile: base, window: 2 ** 33 + 5 });
+}
+for (const [alg, secret] of [['SHA1', RFC_SHA1], ['SHA256', RFC_SHA256], ['SHA512', RFC_SHA512]] as const) {
+  add({ name: `time-${alg}`, secret, profile: { method: 'time', algorithm: alg }, window: W });
+  add({ name: `list-modulo-${alg}`, secret, profile: { method: 'list-modulo', algorithm: alg, length: 2, ports: [40000, 40001, 40002, 40003, 40004, 40005] }, window: W });
+}
+add({ name: 'prng-ignores-algorithm', secret: RFC_SHA512, profile: { method: 'prng', algorithm: 'SHA512' }, window: W });
+for (const method of ['time', 'prng'] as const) {
+  add({ name: `${method}-length-1-range-of-exactly-2`, secret: S20, profile: { method, length: 1, range: '1-2' }, window: W });
+  add({ name: `${method}-length-8-range-of-exactly-16`, secret: S20, profile: { method, length: 8, range: '65520-65535' }, window: W });
+  add({ name: `${method}-length-8-full-range`, secret: S20, profile: { method, length: 8, range: '1-65535' }, window: W });
+  add({ name: `${method}-exclusions`, secret: S20, profile: { method, length: 4, range: '20-40', exclude: [22, 25, 30, 31, 32, 33, 34, 35, 80, 443] }, window: W });
+  add({ name: `${method}-exclusions-leave-exactly-2L`, secret: S20, profile: { method, length: 3, range: '100-110', exclude: [100, 102, 104, 106, 108] }, window: W });
+  add({ name: `${method}-exclusions-at-range-edges`, secret: S20, profile: { method, length: 2, range: '5000-5009', exclude: [5000, 5009, 5001] }, window: W + 7 });
+}
+add({ name: 'list-modulo-length-1-list-of-2', secret: S20, profile: { method: 'list-modulo', length: 1, ports: [9000, 8000] }, window: W });
+add({ name: 'list-modulo-length-8-list-of-16', secret: S20, profile: { method: 'list-modulo', length: 8, ports: Array.from({ length: 16 }, (_, i) => 60000 - 7 * i) }, window: W });
+add({ name: 'list-modulo-unsorted-list-keeps-order', secret: S20, profile: { method: 'list-modulo', length: 2, ports: [5, 65535, 1, 300, 22000] }, window: W });
+add({ name: 'static-open-close', secret: S20, profile: { method: 'static', open: [7000, 8000, 9000], close: [9000, 8000, 7000] }, window: W });
+add({ name: 'static-toggle-single-port', secret: S20, profile: { method: 'static', open: [12345], toggle: true }, window: W });
+add({ name: 'static-length-8-token', secret: S20, profile: { method: 'static', open: [1, 2, 3, 4, 5, 6, 7, 8], close: [8, 7, 6, 5, 4, 3, 2, 1], tokenBytes: 16 }, window: W });
+
+// A prng window in which rejection sampling actually rejects a word: search for one.
+{
+  const secret = decodeSecret(S20);
+  const P = 55001; // default range 10000-65000, no exclusions
+  let found: number | undefined;
+  for (let w = W; found === undefined && w < W + 2_000_000; w++) {
+    const msg = Buffer.alloc(28);
+    msg.write('otpknock-prng-v1', 0, 'ascii');
+    msg.writeUInt32BE(Math.floor(w / 2 ** 32), 16);
+    msg.writeUInt32BE(w % 2 ** 32, 20);
+    msg.writeUInt32BE(0, 24);
+    const block = createHmac('sha256', secret).update(msg).digest();
+    for (let j = 0; j < 6; j++) {
+      const m = P - j;
+      if (block.readUInt32BE(4 * j) >= 2 ** 32 - (2 ** 32 % m)) { found = w; break; }
+    }
+  }
+  if (found === undefined) throw new Error('no rejecting window found');
+  add({ name: 'prng-rejection-sampling-rejects-a-word', secret: S20, profile: { method: 'prng' }, window: found });
+}
+
+const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+const vectors = specs.map((s) => {
+  const profile = normalizeProfile(s.profile, s.name);
+  const window = s.timeMs !== undefined ? windowAt(s.timeMs, profile.period) : s.window!;
+  const seq = deriveSequences(profile, decodeSecret(s.secret), window);
+  return {
+    name: s.name,
+    secret: s.secret,
+    profile,
+    ...(s.timeMs !== undefined ? { timeMs: s.timeMs } : {}),
+    window,
+    open: seq.open,
+    close: seq.close,
+    ...(seq.token ? { token: hex(seq.token) } : {}),
+  };
+});
+
+const out = new URL('../../../docs/test-vectors.json', import.meta.url);
+const body = JSON.stringify({ version: 1, spec: 'docs/protocol.md', vectors }, null, 1)
+  // Keep short number arrays and small objects on one line.
+  .replace(/\[\n\s*([\d,\s]*?)\n\s*\]/g, (_m, inner: string) => `[${inner.replace(/\s+/g, ' ').trim()}]`)
+  .replace(/"range": \{\n\s*"min": (\d+),\n\s*"max": (\d+)\n\s*\}/g, '"range": { "min": $1, "max": $2 }');
+writeFileSync(out, body + '\n');
+console.log(`${vectors.length} vectors → ${out.pathname}`);
