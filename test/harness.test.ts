@@ -10,6 +10,7 @@ import {
   listNamespaces,
   listRootRuleset,
   listTable,
+  nodeSourceArgv,
   openHeldConnection,
   run,
   runSync,
@@ -192,7 +193,7 @@ describeE2E('e2e harness cleanup', () => {
   it('a run killed by SIGTERM cleans up; one killed by SIGKILL is swept by the next run', async () => {
     const child = fileURLToPath(new URL('./harness/fixtures/topology-child.ts', import.meta.url));
     for (const sig of ['SIGTERM', 'SIGKILL'] as const) {
-      const p = spawnTracked([process.execPath, '--import', 'tsx', child]);
+      const p = spawnTracked(nodeSourceArgv(child));
       const line = await p.waitForLine((l) => l.startsWith('{'), { timeoutMs: 15_000, stream: 'stdout' });
       const { namespaces } = JSON.parse(line) as { namespaces: string[] };
       expect(listNamespaces()).toEqual(expect.arrayContaining(namespaces));

@@ -1,12 +1,8 @@
 // The protected TCP service and the client-side views of it: a one-shot probe
 // ("can I connect now?") and a held connection ("is my session still alive?").
-import { fileURLToPath } from 'node:url';
+import { NODE, agentPath as agent } from './node.js';
 import type { NsProcess } from './proc.js';
 import type { NsRef, Topology } from './topology.js';
-
-const agent = (name: string) => fileURLToPath(new URL(`./agents/${name}`, import.meta.url));
-// The same node that runs the tests, by absolute path: PATH inside `ip netns exec` may differ.
-const NODE = process.execPath;
 
 export interface ServiceConnection {
   event: 'connection' | 'close';

@@ -1,11 +1,8 @@
 // UDP from inside a namespace: sending knock-like datagrams in order, and a listener that
 // proves which datagrams arrived.
-import { fileURLToPath } from 'node:url';
+import { NODE, agentPath as agent } from './node.js';
 import type { NsProcess } from './proc.js';
 import type { NsRef, Topology } from './topology.js';
-
-const agent = (name: string) => fileURLToPath(new URL(`./agents/${name}`, import.meta.url));
-const NODE = process.execPath;
 
 export type Payload = string | Uint8Array;
 
