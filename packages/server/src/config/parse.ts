@@ -236,7 +236,7 @@ export function parseConfig(text: string, file: string, options: ParseConfigOpti
       }
       const text = secretFromFileText(info.text);
       if (text === '') {
-        report(field, `${path} holds no secret (only comments or blank lines); expected base32 text, e.g. as printed by `otpknockd user add``);
+        report(field, `${path} holds no secret (only comments or blank lines); expected base32 text, e.g. as printed by "otpknockd user add"`);
         return undefined;
       }
       const bytes = decode(text, field, ` in ${path}`);
@@ -263,7 +263,7 @@ export function parseConfig(text: string, file: string, options: ParseConfigOpti
       return decodeSecret(text, pathText(field));
     } catch (e) {
       if (!(e instanceof OtpknockError)) throw e;
-      const what = e.hint ? `${e.what}; ${e.hint}` : e.what;
+      const what = joinHint(e);
       // Not even one character of a secret goes into a message (they end up in logs).
       const hidden = what.replace(/character "(?:[^"\\]|\\.)*" at/, 'character at');
       const safe = text.length >= 4 ? hidden.split(text).join('<secret>') : hidden;
@@ -276,6 +276,11 @@ export function parseConfig(text: string, file: string, options: ParseConfigOpti
     const where = own === undefined ? 'knock' : `users.${name}.knock`;
     const global = profileInput(globalKnock);
     const mine = profileInput(own);
+    // Sequences and port lists belong to one method: a user who picks another
+    // method than the global block does not inherit them.
+    if (mine.method !== undefined && mine.method !== (global.method ?? DEFAULTS.method)) {
+      for (const field of METHOD_FIELDS) delete global[field];
+    }
     const exclude = [...new Set([...(globalKnock?.exclude ?? []), ...(own?.exclude ?? []), ...servicePorts])].sort((a, b) => a - b);
     const input: KnockProfileInput = { method: DEFAULTS.method, ...global, ...mine, exclude };
     try {
@@ -283,7 +288,7 @@ export function parseConfig(text: string, file: string, options: ParseConfigOpti
     } catch (e) {
       if (!(e instanceof OtpknockError)) throw e;
       const path = profileErrorPath(e.where, where, own);
-      const what = (e.hint ? `${e.what}; ${e.hint}` : e.what).replaceAll('tokenBytes', 'token_bytes');
+      const what = joinHint(e).replaceAll('tokenBytes', 'token_bytes');
       const key = `${pathText(path)}\0${what}`;
       const entry = profileIssues.get(key);
       if (entry) entry.users.push(name);
@@ -366,6 +371,8 @@ export function secretFilePaths(text: string, file: string): string[] {
   return [...new Set(out)];
 }
 
+const METHOD_FIELDS = ['ports', 'open', 'close', 'toggle'] as const;
+
 function profileInput(raw: RawKnock | undefined): Partial<KnockProfileInput> {
   if (raw === undefined) return {};
   const { token_bytes, exclude: _exclude, ...rest } = raw;
@@ -373,6 +380,13 @@ function profileInput(raw: RawKnock | undefined): Partial<KnockProfileInput> {
   for (const [k, v] of Object.entries(rest)) if (v !== undefined) out[k] = v;
   if (token_bytes !== undefined) out.tokenBytes = token_bytes;
   return out as Partial<KnockProfileInput>;
+}
+
+/** "what; hint" with the hint's sentence case dropped: one message, one sentence. */
+function joinHint(e: OtpknockError): string {
+  if (!e.hint) return e.what;
+  const hint = /^[A-Z](?![A-Z0-9])/.test(e.hint) ? e.hint[0]!.toLowerCase() + e.hint.slice(1) : e.hint;
+  return `${e.what}; ${hint.replace(/\.$/, '')}`;
 }
 
 function snakeCase(field: string): string {

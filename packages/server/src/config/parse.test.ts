@@ -1,0 +1,295 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from './errors.js';
+import { parseConfig, secretFilePaths, type ParseConfigOptions } from './parse.js';
+import type { FileInfo } from './secret-file.js';
+
+const FILE = '/etc/otpknock/otpknockd.yaml';
+const SECRET_A = 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP';
+const SECRET_B = 'GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ';
+const SECRET_C = 'MFRGGZDFMZTWQ2LKNNWG23TPOBYXE43U';
+
+function secretFile(text: string, over: Partial<FileInfo> = {}): FileInfo {
+  return { type: 'file', mode: 0o100600, uid: 0, size: text.length, text, ...over };
+}
+
+const FILES: Record<string, FileInfo> = {
+  '/etc/otpknock/secrets/alice': secretFile(`# alice's secret\n${SECRET_A}\n`),
+  '/etc/otpknock/secrets/bob': secretFile(`${SECRET_B}\n`),
+  '/etc/otpknock/secrets/carol': secretFile(`${SECRET_C}\n`),
+};
+
+function options(files: Record<string, FileInfo> = FILES, extra: Partial<ParseConfigOptions> = {}): ParseConfigOptions {
+  return {
+    readSecretFile(path) {
+      const info = files[path];
+      if (info === undefined) throw Object.assign(new Error('nope'), { code: 'ENOENT' });
+      return info;
+    },
+    ...extra,
+  };
+}
+
+const MINIMAL = `services:
+  ssh: { port: 22 }
+users:
+  alice: { secret_file: secrets/alice }
+`;
+
+/** The ConfigError parseConfig throws for `text`. */
+function configError(text: string, opts: ParseConfigOptions = options()): ConfigError {
+  try {
+    parseConfig(text, FILE, opts);
+  } catch (e) {
+    if (e instanceof ConfigError) return e;
+    throw e;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('parseConfig', () => {
+  it('parses the documented example file', () => {
+    const example = fileURLToPath(new URL('../../../../docs/otpknockd.example.yaml', import.meta.url));
+    const config = parseConfig(readFileSync(example, 'utf8'), FILE, options());
+    expect(config).toMatchObject({
+      file: FILE,
+      table: 'otpknock',
+      keepTableOnStop: false,
+      skew: 1,
+      stepTimeoutMs: 5_000,
+      logFormat: 'auto',
+      services: [
+        { name: 'ssh', port: 22, openForMs: 30_000 },
+        { name: 'api', port: 443, openForMs: 90_000 },
+      ],
+    });
+    const [alice, bob] = config.users;
+    expect(alice).toMatchObject({ name: 'alice', services: ['ssh'], secretSource: 'file /etc/otpknock/secrets/alice' });
+    expect(alice?.profile).toMatchObject({ method: 'time', length: 3, period: 30, algorithm: 'SHA1', range: { min: 10000, max: 65000 } });
+    expect(alice?.profile.exclude).toEqual([22, 443, 11211, 27017]);
+    expect(alice?.secret).toHaveLength(20);
+    expect(bob).toMatchObject({ name: 'bob', services: ['ssh', 'api'] });
+    expect(bob?.profile).toMatchObject({ method: 'prng', length: 4, period: 30 });
+    expect(config.users).toHaveLength(2);
+  });
+
+  it('fills in defaults', () => {
+    const config = parseConfig(MINIMAL, FILE, options());
+    expect(config).toEqual({
+      file: FILE,
+      table: 'otpknock',
+      keepTableOnStop: false,
+      skew: 1,
+      stepTimeoutMs: 5_000,
+      logFormat: 'auto',
+      services: [{ name: 'ssh', port: 22, openForMs: 30_000 }],
+      users: [
+        {
+          name: 'alice',
+          secret: expect.any(Uint8Array),
+          secretSource: 'file /etc/otpknock/secrets/alice',
+          services: ['ssh'],
+          profile: {
+            method: 'time',
+            length: 3,
+            period: 30,
+            algorithm: 'SHA1',
+            range: { min: 10000, max: 65000 },
+            exclude: [22],
+            ports: [],
+            open: [],
+            close: [],
+            toggle: false,
+            tokenBytes: 0,
+          },
+        },
+      ],
+    });
+  });
+
+  it('reads every setting', () => {
+    const config = parseConfig(
+      `table: fw-knock_1
+keep_table_on_stop: true
+skew: 0
+step_timeout: 1s500ms
+log_format: json
+knock: { method: list-modulo, length: 2, ports: [7000, 7001, 7002, 7003], token_bytes: 8, algorithm: SHA256, period: 60 }
+services:
+  ssh: { port: 22, open_for: 2m }
+  web: { port: 443 }
+users:
+  alice: { secret: "${SECRET_A.toLowerCase().replace(/(.{4})/g, '$1 ')}", services: [web] }
+  bob: { secret_file: ./secrets/bob, knock: { method: static, open: [1000, 2000], toggle: true } }
+`,
+      FILE,
+      options(FILES, { configFile: { mode: 0o100600, uid: 0 } }),
+    );
+    expect(config).toMatchObject({ table: 'fw-knock_1', keepTableOnStop: true, skew: 0, stepTimeoutMs: 1_500, logFormat: 'json' });
+    expect(config.services).toEqual([
+      { name: 'ssh', port: 22, openForMs: 120_000 },
+      { name: 'web', port: 443, openForMs: 30_000 },
+    ]);
+    expect(config.users[0]).toMatchObject({ name: 'alice', secretSource: 'inline', services: ['web'] });
+    expect(config.users[0]?.profile).toMatchObject({ method: 'list-modulo', length: 2, ports: [7000, 7001, 7002, 7003], tokenBytes: 8, algorithm: 'SHA256', period: 60 });
+    // The user's block is merged over the global one field by field.
+    expect(config.users[1]?.profile).toMatchObject({ method: 'static', open: [1000, 2000], close: [1000, 2000], toggle: true, tokenBytes: 8, period: 60 });
+  });
+
+  it('resolves relative secret files against the config file directory', () => {
+    expect(secretFilePaths(MINIMAL, '/srv/knock/conf.yaml')).toEqual(['/srv/knock/secrets/alice']);
+    expect(secretFilePaths('users: [', '/x.yaml')).toEqual([]);
+  });
+
+  // Each case: config text → one exact line of the error (FILE:LINE: path: message).
+  const bad: [string, string, string][] = [
+    ['typo at top level', `tabel: x\n${MINIMAL}`, `${FILE}:1: tabel: unknown field (did you mean table?); expected one of: table, keep_table_on_stop, skew, step_timeout, log_format, knock, services, users`],
+    ['typo in a user', `services:\n  ssh: { port: 22 }\nusers:\n  alice:\n    secretfile: secrets/alice\n`, `${FILE}:5: users.alice.secretfile: unknown field (did you mean secret_file?); expected one of: secret_file, secret, services, knock`],
+    ['typo in knock', `knock:\n  lenght: 4\n${MINIMAL}`, `${FILE}:2: knock.lenght: unknown field (did you mean length?)`],
+    ['typo in a service', `services:\n  ssh:\n    port: 22\n    openfor: 5s\nusers:\n  alice: { secret_file: secrets/alice }\n`, `${FILE}:4: services.ssh.openfor: unknown field (did you mean open_for?)`],
+    ['bare number duration', `step_timeout: 5\n${MINIMAL}`, `${FILE}:1: step_timeout: 5 is a bare number, which is ambiguous; write a duration with a unit, e.g. 5s or 5ms (allowed from 100ms to 1m)`],
+    ['duration out of range', `step_timeout: 2m\n${MINIMAL}`, `${FILE}:1: step_timeout: 2m is out of range; expected a duration from 100ms to 1m`],
+    ['open_for too long', `services:\n  ssh: { port: 22, open_for: 2d }\nusers:\n  alice: { secret_file: secrets/alice }\n`, `${FILE}:2: services.ssh.open_for: 2d is out of range; expected a duration from 1s to 24h`],
+    ['not a duration', `step_timeout: soon\n${MINIMAL}`, `${FILE}:1: step_timeout: "soon" is not a duration; expected a whole number with a unit`],
+    ['skew too large', `skew: 11\n${MINIMAL}`, `${FILE}:1: skew: expected an integer from 0 to 10 (windows accepted before and after the current one), got 11`],
+    ['bad table name', `table: "my table"\n${MINIMAL}`, `${FILE}:1: table: expected 1 to 32 characters from a-z, A-Z, 0-9, _ and -, starting with a letter, got "my table"`],
+    ['bad log format', `log_format: yaml\n${MINIMAL}`, `${FILE}:1: log_format: expected one of auto, text, json, got "yaml"`],
+    ['non-boolean', `keep_table_on_stop: "yes"\n${MINIMAL}`, `${FILE}:1: keep_table_on_stop: expected true or false, got "yes"`],
+    ['no services', `users:\n  alice: { secret_file: secrets/alice }\n`, `${FILE}:1: services: missing; expected at least one service to protect`],
+    ['no users', `services:\n  ssh: { port: 22 }\n`, `${FILE}:1: users: missing; expected at least one user: a daemon with no users would lock everybody out of the protected services`],
+    ['empty users', `services:\n  ssh: { port: 22 }\nusers: {}\n`, `${FILE}:3: users: empty; expected at least one user: a daemon with no users would lock everybody out`],
+    ['users as a list', `services:\n  ssh: { port: 22 }\nusers: [alice]\n`, `${FILE}:3: users: expected a mapping of user names to settings`],
+    ['port out of range', `services:\n  ssh: { port: 70000 }\nusers:\n  alice: { secret_file: secrets/alice }\n`, `${FILE}:2: services.ssh.port: expected a port number (an integer from 1 to 65535), got 70000`],
+    ['port missing', `services:\n  ssh: { open_for: 5s }\nusers:\n  alice: { secret_file: secrets/alice }\n`, `${FILE}:2: services.ssh.port: missing; expected a port number (an integer from 1 to 65535)`],
+    ['port as a string', `services:\n  ssh: { port: "22" }\nusers:\n  alice: { secret_file: secrets/alice }\n`, `${FILE}:2: services.ssh.port: expected a port number (an integer from 1 to 65535), got "22"`],
+    ['service without settings', `services:\n  ssh:\nusers:\n  alice: { secret_file: secrets/alice }\n`, `${FILE}:2: services.ssh: expected a mapping such as { port: 22, open_for: 30s }, got nothing`],
+    ['duplicate service port', `services:\n  ssh: { port: 22 }\n  ssh2: { port: 22 }\nusers:\n  alice: { secret_file: secrets/alice }\n`, `${FILE}:3: services.ssh2.port: port 22 is already used by service ssh; each service needs a port of its own`],
+    ['bad service name', `services:\n  SSH: { port: 22 }\nusers:\n  alice: { secret_file: secrets/alice }\n`, `${FILE}:2: services.SSH: invalid service name; expected 1 to 24 characters from a-z, 0-9, _ and -`],
+    ['bad user name', `services:\n  ssh: { port: 22 }\nusers:\n  Alice: { secret_file: secrets/alice }\n`, `${FILE}:4: users.Alice: invalid user name; expected 1 to 32 characters from a-z, 0-9, _, . and -`],
+    ['unknown service for a user', `services:\n  ssh: { port: 22 }\nusers:\n  alice:\n    secret_file: secrets/alice\n    services:\n      - ssh\n      - http\n`, `${FILE}:8: users.alice.services[1]: unknown service "http"; expected one of the services defined under services: ssh`],
+    ['service listed twice', `services:\n  ssh: { port: 22 }\nusers:\n  alice: { secret_file: secrets/alice, services: [ssh, ssh] }\n`, `${FILE}:4: users.alice.services[1]: service ssh is listed twice`],
+    ['empty service list', `services:\n  ssh: { port: 22 }\nusers:\n  alice: { secret_file: secrets/alice, services: [] }\n`, `${FILE}:4: users.alice.services: empty list; name at least one service, or leave the field out to allow all services`],
+    ['both secret and secret_file', `services:\n  ssh: { port: 22 }\nusers:\n  alice:\n    secret_file: secrets/alice\n    secret: ${SECRET_A}\n`, `${FILE}:6: users.alice.secret: both secret and secret_file are set; keep exactly one`],
+    ['no secret', `services:\n  ssh: { port: 22 }\nusers:\n  alice: { services: [ssh] }\n`, `${FILE}:4: users.alice: missing secret_file; expected the path of a file holding the base32 secret`],
+    ['missing secret file', `services:\n  ssh: { port: 22 }\nusers:\n  alice: { secret_file: /nowhere/alice }\n`, `${FILE}:4: users.alice.secret_file: /nowhere/alice does not exist; expected a file holding the base32 secret (mode 0600)`],
+    ['secret file too open', `services:\n  ssh: { port: 22 }\nusers:\n  alice: { secret_file: loose }\n`, `${FILE}:4: users.alice.secret_file: permissions 0644 for /etc/otpknock/loose are too open: group and others must have no access to a secret; run chmod 600 /etc/otpknock/loose`],
+    ['secret file of another user', `services:\n  ssh: { port: 22 }\nusers:\n  alice: { secret_file: foreign }\n`, `${FILE}:4: users.alice.secret_file: /etc/otpknock/foreign is owned by uid 1000; expected root; run chown root /etc/otpknock/foreign`],
+    ['secret file is a directory', `services:\n  ssh: { port: 22 }\nusers:\n  alice: { secret_file: secrets }\n`, `${FILE}:4: users.alice.secret_file: /etc/otpknock/secrets is not a regular file (it is a directory)`],
+    ['secret file only comments', `services:\n  ssh: { port: 22 }\nusers:\n  alice: { secret_file: empty }\n`, `${FILE}:4: users.alice.secret_file: /etc/otpknock/empty holds no secret (only comments or blank lines)`],
+    ['bad base32', `services:\n  ssh: { port: 22 }\nusers:\n  alice: { secret: "JBSWY3DPEHPK3PXP1BSWY3DPEHPK3PXP" }\n`, `${FILE}:4: users.alice.secret: invalid base32 character at position 17; a base32 secret uses only the letters A–Z and the digits 2–7`],
+    ['short secret', `services:\n  ssh: { port: 22 }\nusers:\n  alice: { secret_file: short }\n`, `${FILE}:4: users.alice.secret_file: secret is 80 bits long; at least 128 bits (26 base32 characters) are required; generate a new secret with \`otpknockd user add\` (160-bit secrets are recommended) in /etc/otpknock/short`],
+    ['secret as a number', `services:\n  ssh: { port: 22 }\nusers:\n  alice: { secret: 12345678901234567890 }\n`, `${FILE}:4: users.alice.secret: expected base32 text, got a number`],
+    ['same secret twice', `services:\n  ssh: { port: 22 }\nusers:\n  alice: { secret_file: secrets/alice }\n  bob: { secret: "${SECRET_A}" }\n`, `${FILE}:5: users.bob.secret: user bob has the same secret as user alice; every user needs a secret of their own`],
+    ['unknown method', `knock: { method: totp }\n${MINIMAL}`, `${FILE}:1: knock.method: expected one of time, list-modulo, prng, static, got "totp"`],
+    ['global length out of range', `knock:\n  method: time\n  length: 9\n${MINIMAL}`, `${FILE}:3: knock.length: length must be a whole number 1–8, got 9 (in the knock profile of user alice)`],
+    ['user range too small', `services:\n  ssh: { port: 22 }\nusers:\n  alice:\n    secret_file: secrets/alice\n    knock:\n      range: 10000-10003\n`, `${FILE}:7: users.alice.knock.range: range 10000-10003 leaves 4 ports after 0 exclusions, but length 3 needs 6`],
+    ['bad token size', `knock: { token_bytes: 2 }\n${MINIMAL}`, `${FILE}:1: knock.token_bytes: token_bytes must be 0 (no token) or a whole number 4–16, got 2 (in the knock profile of user alice)`],
+    ['static open on a service port', `services:\n  ssh: { port: 22 }\nusers:\n  alice:\n    secret_file: secrets/alice\n    knock:\n      method: static\n      toggle: true\n      open: [1000, 22]\n`, `${FILE}:9: users.alice.knock.open[1]: port 22 is in exclude; a knock port must not be a protected or excluded port`],
+    ['range as a list', `knock: { range: [1, 2] }\n${MINIMAL}`, `${FILE}:1: knock.range: expected a port range such as 10000-65000 or {min: 10000, max: 65000}, got a list`],
+    ['YAML syntax', `services:\n  ssh: { port: 22\nusers: {}\n`, `${FILE}:3: invalid YAML`],
+    ['duplicate key', `services:\n  ssh: { port: 22 }\nservices:\n  web: { port: 80 }\n`, `${FILE}:3: invalid YAML: Map keys must be unique`],
+    ['empty file', `# nothing here\n`, `${FILE}: the file is empty; expected at least a services and a users section`],
+    ['top level list', `- services\n`, `${FILE}:1: expected a mapping of settings at the top level, got a list`],
+  ];
+
+  it.each(bad)('reports %s', (_name, text, expected) => {
+    const files = {
+      ...FILES,
+      '/etc/otpknock/loose': secretFile(SECRET_A, { mode: 0o100644 }),
+      '/etc/otpknock/foreign': secretFile(SECRET_A, { uid: 1000 }),
+      '/etc/otpknock/secrets': { type: 'directory', mode: 0o40700, uid: 0, size: 4096 } as FileInfo,
+      '/etc/otpknock/empty': secretFile('# todo\n\n'),
+      '/etc/otpknock/short': secretFile('JBSWY3DPEHPK3PXP\n'),
+    };
+    const error = configError(text, options(files));
+    expect(error.code).toBe('E_CONFIG');
+    expect(error.where).toBe(FILE);
+    const lines = error.message.split('\n').map((l) => l.trim());
+    expect(lines.some((l) => l.startsWith(expected)), `expected a line starting with\n  ${expected}\ngot\n${error.message}`).toBe(true);
+    // No secret, not even a part of one, ever reaches a message.
+    for (const secret of [SECRET_A, 'JBSWY3DPEHPK3PXP1BSWY3DPEHPK3PXP']) {
+      expect(error.message).not.toContain(secret.slice(0, 8));
+      expect(error.message).not.toContain('"1"');
+    }
+  });
+
+  it('collects every error of a file at once, in file order', () => {
+    const error = configError(`tabel: x
+skew: -1
+services:
+  ssh: { port: 22 }
+  web: { port: 22 }
+users:
+  alice: { secret_file: /nowhere }
+  bob: { secret: short, services: [mail] }
+`);
+    expect(error.issues.map((i) => `${i.line} ${i.path}`)).toEqual([
+      '1 tabel',
+      '2 skew',
+      '5 services.web.port',
+      '7 users.alice.secret_file',
+      '8 users.bob.services[0]',
+      '8 users.bob.secret',
+    ]);
+    expect(error.message).toMatch(/^6 errors in the configuration:\n {2}\/etc\/otpknock\/otpknockd.yaml:1: tabel: /);
+    expect(error.message).toMatch(/\nfix the file and try again; nothing from it was applied$/);
+  });
+
+  it('formats a single error on one line', () => {
+    const error = configError(`skew: 99\n${MINIMAL}`);
+    expect(error.message.split('\n')[0]).toBe(
+      `${FILE}:1: skew: expected an integer from 0 to 10 (windows accepted before and after the current one), got 99`,
+    );
+  });
+
+  it('refuses an inline secret in a config file others can read', () => {
+    const text = `services:\n  ssh: { port: 22 }\nusers:\n  alice: { secret: ${SECRET_A} }\n`;
+    const error = configError(text, options(FILES, { configFile: { mode: 0o100640, uid: 0 } }));
+    expect(error.message).toContain(
+      `${FILE}:4: users.alice.secret: inline secret in a configuration file that group or others can read (permissions 0640); run chmod 600 ${FILE}, or better, move the secret to a secret_file`,
+    );
+    expect(parseConfig(text, FILE, options(FILES, { configFile: { mode: 0o100600, uid: 0 } })).users[0]?.secretSource).toBe('inline');
+  });
+
+  it('accepts secret files owned by the daemon uid', () => {
+    const files = { '/etc/otpknock/secrets/alice': secretFile(SECRET_A, { uid: 993, mode: 0o100400 }) };
+    expect(parseConfig(MINIMAL, FILE, options(files, { daemonUid: 993 })).users).toHaveLength(1);
+    expect(configError(MINIMAL, options(files, { daemonUid: 994 })).message).toContain(
+      'is owned by uid 993; expected root or uid 994 (the daemon\'s uid)',
+    );
+  });
+
+  describe('static sequences', () => {
+    const head = `services:\n  ssh: { port: 22 }\nusers:\n`;
+    const user = (name: string, knock: string) => `  ${name}:\n    secret_file: secrets/${name}\n    knock: { method: static, ${knock} }\n`;
+
+    it('accepts distinct sequences', () => {
+      const config = parseConfig(head + user('alice', 'open: [1000, 2000], close: [2000, 1000]') + user('bob', 'open: [1000, 3000], toggle: true'), FILE, options());
+      expect(config.users.map((u) => u.profile.open)).toEqual([[1000, 2000], [1000, 3000]]);
+    });
+
+    it('refuses the same sequence for two users', () => {
+      const error = configError(head + user('alice', 'open: [1000, 2000], toggle: true') + user('bob', 'open: [3000], close: [1000, 2000]'));
+      expect(error.issues).toHaveLength(1);
+      expect(error.message).toContain(
+        `${FILE}:9: users.bob.knock.close: the static close sequence of user bob is the same as the open sequence of user alice; the kernel could not tell them apart`,
+      );
+    });
+
+    it('refuses a sequence that begins another user\'s', () => {
+      const error = configError(head + user('alice', 'open: [1000, 2000, 3000], toggle: true') + user('bob', 'open: [1000], toggle: true') + user('carol', 'open: [1000, 4000], toggle: true'));
+      expect(error.issues.map((i) => i.message.split(';')[0])).toEqual([
+        'the static open sequence of user alice starts with the open sequence of user bob',
+        'the static open sequence of user carol starts with the open sequence of user bob',
+      ]);
+      expect(error.issues.map((i) => `${i.line} ${i.path}`)).toEqual(['6 users.alice.knock.open', '12 users.carol.knock.open']);
+    });
+
+    it('refuses a global static sequence shared by several users', () => {
+      const error = configError(`knock: { method: static, open: [1000, 2000], toggle: true }\n${head}  alice: { secret_file: secrets/alice }\n  bob: { secret_file: secrets/bob }\n`);
+      expect(error.message).toContain(`${FILE}:1: knock.open: the static open sequence of user`);
+      expect(error.message).toMatch(/user (alice|bob) is the same as the open sequence of user (alice|bob)/);
+    });
+  });
+});
