@@ -12,6 +12,7 @@ import {
   listTable,
   nodeSourceArgv,
   openHeldConnection,
+  pollUntil,
   run,
   runSync,
   sendUdp,
@@ -118,7 +119,7 @@ describeE2E('e2e harness', () => {
     expect(await listRootRuleset()).toBe(rootBefore);
   });
 
-  it('delivers UDP datagrams in order, seen by a listener, an nft counter and a dynamic set', async () => {
+  it('delivers UDP datagrams in order, seen by a listener, an nft counter and a dynamic set, and overheard by eve', async () => {
     const t = topo();
     await applyNft(
       t,
@@ -136,6 +137,19 @@ describeE2E('e2e harness', () => {
         }
       }`,
     );
+    // Eve on the shared segment sees frames addressed to the server (the hub floods):
+    // counted at her interface's ingress, before IP drops them as not hers.
+    await applyNft(
+      t,
+      'eve',
+      `table netdev okt_sniff {
+        counter overheard { }
+        chain ingress {
+          type filter hook ingress device "${t.eve.ifname}" priority 0;
+          ip daddr ${t.server.ipv4} udp dport 40001-40002 counter name overheard
+        }
+      }`,
+    );
     const listener = await startUdpListener(t, 'server', [40001, 40002]);
     const v4 = await sendUdp(t, 'client', t.server.ipv4, [40002, 40001], { payload: ['two', 'one'], delayMs: 5 });
     await sendUdp(t, 'client', t.server.ipv6, [40001], { payload: new Uint8Array([0, 1, 2]) });
@@ -147,6 +161,7 @@ describeE2E('e2e harness', () => {
     ]);
     expect(got[0]!.fromPort).toBe(v4.sourcePort);
     expect(await counterValue(t, 'server', 'okt_udp', 'seen')).toMatchObject({ packets: 3 });
+    expect(await pollUntil(async () => (await counterValue(t, 'eve', 'okt_sniff', 'overheard', { family: 'netdev' }))?.packets === 2)).toBe(true);
     expect(await setElementKeys(t, 'server', 'okt_udp', 'sources4')).toEqual(['192.0.2.2']);
     const [six] = await setElements(t, 'server', 'okt_udp', 'sources6');
     expect(six).toMatchObject({ key: '2001:db8:1::2' });

@@ -31,3 +31,4 @@ export {
 export { run, runSync, spawnTracked, ExecError, type ExecOptions, type ExecResult, type NsProcess, type OutputLine, type WaitOptions } from './proc.js';
 export { sweepStaleNamespaces, listNamespaces, namespacePids, NAMESPACE_PATTERN } from './cleanup.js';
 export { NODE, REPO_ROOT, agentPath, nodeSourceArgv } from './node.js';
+export { pollUntil, type PollOptions } from './wait.js';
