@@ -37,9 +37,8 @@ export class OtpknockError extends Error {
 }
 
 function formatMessage(what: string, where: string | undefined, hint: string | undefined): string {
-  const head = where ? `${where}: ${what}` : what;
-  if (!hint) return head;
-  return `${endSentence(head)} ${endSentence(hint)}`;
+  const head = endSentence(where ? `${where}: ${what}` : what);
+  return hint ? `${head} ${endSentence(hint)}` : head;
 }
 
 function endSentence(s: string): string {
