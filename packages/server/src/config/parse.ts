@@ -236,7 +236,7 @@ export function parseConfig(text: string, file: string, options: ParseConfigOpti
       }
       const text = secretFromFileText(info.text);
       if (text === '') {
-        report(field, `${path} holds no secret (only comments or blank lines); expected base32 text, e.g. as printed by "otpknockd user add"`);
+        report(field, `${path} holds no secret (only comments or blank lines); expected base32 text, e.g. made with "head -c 20 /dev/urandom | base32"`);
         return undefined;
       }
       const bytes = decode(text, field, ` in ${path}`);
