@@ -2,12 +2,19 @@ import { defineConfig } from 'vitest/config';
 
 // Two projects: fast pure unit tests next to the code, and end-to-end tests that
 // drive the real binaries and real nftables inside network namespaces.
+// Workspace packages export their TypeScript sources under the "source"
+// condition, so tests need no build step.
+const resolveSource = {
+  resolve: { conditions: ['source', 'node', 'import', 'default'] },
+  ssr: { resolve: { conditions: ['source', 'node', 'import', 'default'], externalConditions: ['source'] } },
+};
+
 export default defineConfig({
-  resolve: { conditions: ['source'] },
+  ...resolveSource,
   test: {
     projects: [
       {
-        resolve: { conditions: ['source'] },
+        ...resolveSource,
         test: {
           name: 'unit',
           include: ['packages/*/src/**/*.test.ts'],
@@ -15,7 +22,7 @@ export default defineConfig({
         },
       },
       {
-        resolve: { conditions: ['source'] },
+        ...resolveSource,
         test: {
           name: 'e2e',
           include: ['test/**/*.test.ts'],
