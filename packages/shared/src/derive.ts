@@ -1,7 +1,7 @@
 // (profile, secret, window) → open and close sequences. See docs/protocol.md.
 import { keyedHmac } from './hmac.js';
-import { hotpPickValues } from './methods/time.js';
-import { prngPickValues } from './methods/prng.js';
+import { HotpPicks } from './methods/time.js';
+import { PrngPicks } from './methods/prng.js';
 import { drawPorts, profilePool } from './port-pool.js';
 import { payloadTokenKeyed } from './token.js';
 import { checkWindow } from './window-check.js';
@@ -30,20 +30,19 @@ export function sequenceDeriver(profile: KnockProfile, secret: SecretBytes): (wi
       };
     case 'prng': {
       const pool = profilePool(profile);
-      const mac = keyedHmac('SHA256', secret);
+      const picks = new PrngPicks(keyedHmac('SHA256', secret));
       return (window) => {
         checkWindow(window);
-        return withToken(split(window, drawPorts(pool, 2 * L, prngPickValues(mac, window)), L));
+        return withToken(split(window, drawPorts(pool, 2 * L, picks.reset(window)), L));
       };
     }
     case 'time':
     case 'list-modulo': {
       const pool = profilePool(profile);
-      const mac = keyedHmac(profile.algorithm, secret);
-      const modulus = profile.method === 'list-modulo' ? LIST_MODULO_DIGITS : undefined;
+      const picks = new HotpPicks(keyedHmac(profile.algorithm, secret), profile.method === 'list-modulo' ? LIST_MODULO_DIGITS : 0);
       return (window) => {
         checkWindow(window);
-        return withToken(split(window, drawPorts(pool, 2 * L, hotpPickValues(mac, window, modulus)), L));
+        return withToken(split(window, drawPorts(pool, 2 * L, picks.reset(window)), L));
       };
     }
     default:

@@ -26,14 +26,40 @@ export function kthNotIn(base: number, k: number, sorted: readonly number[]): nu
 }
 
 /** Ports min…max ascending, minus the excluded ones. */
-export function rangePool(min: number, max: number, exclude: readonly number[]): PortPool {
-  const excl = [...new Set(exclude)].filter((p) => p >= min && p <= max).sort((a, b) => a - b);
-  return { size: max - min + 1 - excl.length, at: (i) => kthNotIn(min, i, excl) };
+class RangePool implements PortPool {
+  readonly size: number;
+  private readonly excl: number[];
+  constructor(private readonly min: number, max: number, exclude: readonly number[]) {
+    this.excl = [...new Set(exclude)].filter((p) => p >= min && p <= max).sort((a, b) => a - b);
+    this.size = max - min + 1 - this.excl.length;
+  }
+  at(i: number): number {
+    return kthNotIn(this.min, i, this.excl);
+  }
 }
 
 /** The given list, in the order given. */
+class ListPool implements PortPool {
+  readonly size: number;
+  constructor(private readonly ports: readonly number[]) {
+    this.size = ports.length;
+  }
+  at(i: number): number {
+    return this.ports[i]!;
+  }
+}
+
+export function rangePool(min: number, max: number, exclude: readonly number[]): PortPool {
+  return new RangePool(min, max, exclude);
+}
+
 export function listPool(ports: readonly number[]): PortPool {
-  return { size: ports.length, at: (i) => ports[i]! };
+  return new ListPool(ports);
+}
+
+/** Where pick j's value v_j comes from; m = P − j is the number of ports left. */
+export interface PickSource {
+  value(j: number, m: number): number;
 }
 
 /** The pool of a `time`, `prng` or `list-modulo` profile. */
@@ -48,12 +74,12 @@ export function profilePool(profile: KnockProfile): PortPool {
  * m = size − j and chooses index value mod m among the pool entries not yet
  * picked, in pool order.
  */
-export function drawPorts(pool: PortPool, count: number, value: (j: number, m: number) => number): number[] {
+export function drawPorts(pool: PortPool, count: number, source: PickSource): number[] {
   const picked: number[] = []; // pool indices, ascending
   const ports: number[] = [];
   for (let j = 0; j < count; j++) {
     const m = pool.size - j;
-    const index = kthNotIn(0, value(j, m) % m, picked);
+    const index = kthNotIn(0, source.value(j, m) % m, picked);
     let at = picked.length;
     while (at > 0 && picked[at - 1]! > index) at--;
     picked.splice(at, 0, index);
