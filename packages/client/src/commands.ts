@@ -1,0 +1,212 @@
+// The knocking commands (`knock HOST`, proxy, close, print): glue between the CLI's
+// options and the modules that do the work. Loaded only when one of them runs.
+import { decodeSecret, deriveSequences, windowAt, windowStartMs } from '@otpknock/shared';
+import { EXIT, usageError, type ExitCode } from './errors.js';
+import { rotates, knockClose, knockOpen } from './knock.js';
+import { createLogger, type Logger, type Verbosity } from './log.js';
+import { checkProfile, type ClientProfile } from './profile.js';
+import { spliceConnection } from './proxy.js';
+import { findProfile, resolveAddresses, sshConfigLookup, type Family, type ProfileMatch } from './resolve.js';
+import { readStore, storePath } from './store.js';
+import { isoTime, parseTime } from './time.js';
+import { usedWindowsPath } from './used.js';
+
+export interface GlobalOptions {
+  config?: string;
+}
+
+export interface NetworkOptions {
+  ipv4?: boolean;
+  ipv6?: boolean;
+  delay?: number;
+  quiet?: boolean;
+  verbose?: boolean;
+}
+
+export interface OpenOptions extends NetworkOptions {
+  wait: boolean;
+  timeout: number;
+  retries: number;
+  port?: number;
+}
+
+export interface ProxyOptions extends NetworkOptions {
+  timeout: number;
+  retries: number;
+}
+
+export interface PrintOptions {
+  at?: string;
+  json?: boolean;
+}
+
+function verbosity(o: { quiet?: boolean; verbose?: boolean }, quietByDefault = false): Verbosity {
+  if (o.verbose) return 'verbose';
+  if (o.quiet || quietByDefault) return 'quiet';
+  return 'normal';
+}
+
+function family(o: NetworkOptions): Family {
+  if (o.ipv4 && o.ipv6) throw usageError('-4 and -6 exclude each other');
+  return o.ipv4 ? 4 : o.ipv6 ? 6 : undefined;
+}
+
+/** Finds and checks the profile for HOST (see resolve.ts for the order). */
+export async function profileFor(host: string, globals: GlobalOptions, log: Logger): Promise<ProfileMatch & { store: string }> {
+  const store = storePath(globals.config);
+  const { profiles } = readStore(store);
+  const match = await findProfile(host, profiles, sshConfigLookup({ ...(process.env['OTPKNOCK_SSH'] ? { ssh: process.env['OTPKNOCK_SSH'] } : {}) }));
+  if (!match) {
+    const none = Object.keys(profiles).length === 0;
+    throw usageError(
+      `no profile for ${host} in ${store}${none ? ' (the store is empty)' : ''}`,
+      `Add one with: knock add ${host} --secret-file FILE   (or: knock import URI --name ${host}); see: knock list`,
+    );
+  }
+  log.debug(`profile ${match.profile.name} (found by ${match.via === 'ssh' ? `ssh HostName ${match.ssh?.hostname}` : match.via}), knocking ${match.address}`);
+  return { ...match, profile: checkProfile(match.profile, store), store };
+}
+
+function delayOf(o: NetworkOptions, profile: ClientProfile): number {
+  return o.delay ?? profile.delayMs;
+}
+
+/** `knock HOST` / `knock open HOST`. */
+export async function runOpen(host: string, o: OpenOptions, globals: GlobalOptions): Promise<ExitCode> {
+  const log = createLogger(verbosity(o));
+  const fam = family(o);
+  const match = await profileFor(host, globals, log);
+  const addresses = await resolveAddresses(match.address, fam);
+  const servicePort = o.port ?? match.profile.servicePort;
+  const started = performance.now();
+  const result = await knockOpen({
+    profile: match.profile,
+    addresses,
+    servicePort,
+    wait: o.wait,
+    timeoutMs: o.timeout * 1000,
+    retries: o.retries,
+    delayMs: delayOf(o, match.profile),
+    log,
+    usedFile: usedWindowsPath(),
+  });
+  const where = `${host}${result.address && result.address.address !== host ? ` (${result.address.address})` : ''}`;
+  if (!o.wait) {
+    log.info(`knocked ${where}`);
+    return EXIT.OK;
+  }
+  if (result.open) {
+    log.info(`${where} port ${servicePort} open (${((performance.now() - started) / 1000).toFixed(2)} s)`);
+    return EXIT.OK;
+  }
+  log.error(`${where} port ${servicePort} did not open after ${result.attempts} knock${result.attempts === 1 ? '' : 's'}`);
+  return EXIT.NOT_OPEN;
+}
+
+/** `knock proxy HOST PORT`: knock, connect, splice stdin/stdout. Quiet unless -v. */
+export async function runProxy(host: string, port: number, o: ProxyOptions, globals: GlobalOptions): Promise<ExitCode> {
+  const log = createLogger(verbosity(o, true));
+  const fam = family(o);
+  const match = await profileFor(host, globals, log);
+  const addresses = await resolveAddresses(match.address, fam);
+  const result = await knockOpen({
+    profile: match.profile,
+    addresses,
+    servicePort: port,
+    wait: true,
+    keepConnection: true,
+    timeoutMs: o.timeout * 1000,
+    retries: o.retries,
+    delayMs: delayOf(o, match.profile),
+    log,
+    usedFile: usedWindowsPath(),
+  });
+  if (!result.socket) {
+    log.error(`${host} port ${port} did not open after ${result.attempts} knock${result.attempts === 1 ? '' : 's'}`);
+    return EXIT.NOT_OPEN;
+  }
+  log.debug(`connected to ${result.address?.address} port ${port}`);
+  const piped = await spliceConnection(result.socket, process.stdin, process.stdout);
+  if (piped.end === 'error') {
+    log.error(`connection to ${host} port ${port} broke: ${piped.error?.message ?? 'unknown error'}`);
+    return EXIT.NETWORK;
+  }
+  return EXIT.OK;
+}
+
+/** `knock close HOST`. */
+export async function runClose(host: string, o: NetworkOptions, globals: GlobalOptions): Promise<ExitCode> {
+  const log = createLogger(verbosity(o));
+  const match = await profileFor(host, globals, log);
+  const addresses = await resolveAddresses(match.address, family(o));
+  const { address } = await knockClose({ profile: match.profile, addresses, delayMs: delayOf(o, match.profile), log });
+  log.info(`sent the close sequence to ${host}${address.address !== host ? ` (${address.address})` : ''}`);
+  return EXIT.OK;
+}
+
+/** What `knock print --json` prints. */
+export interface PrintedSequences {
+  host: string;
+  profile: string;
+  address: string;
+  servicePort: number;
+  method: string;
+  period: number | null;
+  window: number;
+  /** ISO 8601 UTC: the window's validity interval [validFrom, validUntil); null for `static`. */
+  validFrom: string | null;
+  validUntil: string | null;
+  open: number[];
+  close: number[];
+  toggle: boolean;
+  /** Per-window payload token, hex, when the profile asks for one. */
+  token?: string;
+}
+
+/** Pure: the sequences of `profile` at `atMs`, as `knock print` shows them. */
+export function printedSequences(host: string, match: { profile: ClientProfile; address: string }, atMs: number): PrintedSequences {
+  const { profile } = match;
+  const knock = profile.knock;
+  const rotating = rotates(knock);
+  const window = rotating ? windowAt(atMs, knock.period) : 0;
+  const seq = deriveSequences(knock, decodeSecret(profile.secret), window);
+  const out: PrintedSequences = {
+    host,
+    profile: profile.name,
+    address: match.address,
+    servicePort: profile.servicePort,
+    method: knock.method,
+    period: rotating ? knock.period : null,
+    window,
+    validFrom: rotating ? isoTime(windowStartMs(window, knock.period)) : null,
+    validUntil: rotating ? isoTime(windowStartMs(window + 1, knock.period)) : null,
+    open: seq.open,
+    close: seq.close,
+    toggle: seq.toggle,
+  };
+  if (seq.token) out.token = Buffer.from(seq.token).toString('hex');
+  return out;
+}
+
+export function formatPrinted(p: PrintedSequences): string {
+  const rows: [string, string][] = [
+    ['host', p.host === p.profile ? p.host : `${p.host} (profile ${p.profile})`],
+    ['address', `${p.address}, service port ${p.servicePort}`],
+    ['method', p.period === null ? p.method : `${p.method}, ${p.period} s windows`],
+    ['window', p.validFrom === null ? 'static (never rotates)' : `${p.window}, valid ${p.validFrom} – ${p.validUntil}`],
+    ['open', `udp ${p.open.join(' ')}`],
+    ['close', p.toggle ? `udp ${p.close.join(' ')} (toggle: same as open)` : `udp ${p.close.join(' ')}`],
+  ];
+  if (p.token) rows.push(['token', p.token]);
+  return rows.map(([k, v]) => `${k.padEnd(8)}${v}`).join('\n') + '\n';
+}
+
+/** `knock print HOST`: sends nothing. */
+export async function runPrint(host: string, o: PrintOptions, globals: GlobalOptions): Promise<ExitCode> {
+  const atMs = o.at === undefined ? Date.now() : parseTime(o.at);
+  const match = await profileFor(host, globals, createLogger('quiet'));
+  const printed = printedSequences(host, match, atMs);
+  process.stdout.write(o.json ? JSON.stringify(printed, null, 2) + '\n' : formatPrinted(printed));
+  return EXIT.OK;
+}
+

@@ -1,0 +1,175 @@
+// One knock from start to finish: choose the window, derive the sequence, send it,
+// wait for the service; retry (never hammer) and fall back to the host's next address.
+import { setTimeout as sleepMs } from 'node:timers/promises';
+import type { Socket } from 'node:net';
+import { decodeSecret, deriveSequences, windowAt, windowStartMs, type KnockProfile, type KnockSequences } from '@otpknock/shared';
+import { KnockError } from './errors.js';
+import type { Logger } from './log.js';
+import { knockPayloads } from './payload.js';
+import type { ClientProfile } from './profile.js';
+import type { ResolvedAddress } from './resolve.js';
+import { sendKnock, type KnockSend, type KnockSent } from './send.js';
+import { lastUsedWindow, recordUsedWindow, secretKey } from './used.js';
+import { connectWithin, type WaitOptions } from './wait.js';
+import { chooseKnockWindow } from './window.js';
+
+/** How long to try an earlier, possibly still live opening before waiting for a window. */
+const LIVE_PROBE_MS = 1000;
+
+/** Whether the method's sequences change with time (all but `static`). */
+export const rotates = (knock: KnockProfile): boolean => knock.method !== 'static';
+
+export interface KnockPlan {
+  /** Window whose sequence to send (0 for `static`). */
+  window: number;
+  /** When set, wait until this time (unix ms) before sending: the window is not accepted yet. */
+  notBeforeMs?: number;
+}
+
+/** Pure: which window to knock with at `nowMs`, given the newest window already used. */
+export function planKnock(knock: KnockProfile, nowMs: number, lastUsed: number | undefined): KnockPlan {
+  if (!rotates(knock)) return { window: 0 };
+  const choice = chooseKnockWindow(windowAt(nowMs, knock.period), lastUsed);
+  return choice.waitFor === undefined ? { window: choice.window } : { window: choice.window, notBeforeMs: windowStartMs(choice.waitFor, knock.period) };
+}
+
+export interface OpenRequest {
+  profile: ClientProfile;
+  /** Addresses of the server, in the order to try. */
+  addresses: readonly ResolvedAddress[];
+  /** TCP port of the protected service (to wait for / connect to). */
+  servicePort: number;
+  /** Wait for the service to accept a connection; false: send and return. */
+  wait: boolean;
+  /** Per attempt: how long to wait for the service. */
+  timeoutMs: number;
+  /** Knocks after the first when the service does not open in time. */
+  retries: number;
+  delayMs: number;
+  /** Hand the connection to the caller (proxy) instead of closing it. */
+  keepConnection?: boolean;
+  log: Logger;
+  /** The used-windows state file (used.ts); undefined: remember nothing. */
+  usedFile?: string;
+  /** For tests. */
+  now?: () => number;
+  send?: (knock: KnockSend) => Promise<KnockSent>;
+  connect?: (options: WaitOptions) => Promise<Socket | undefined>;
+  sleep?: (ms: number) => Promise<void>;
+  pollIntervalMs?: number;
+}
+
+export interface OpenResult {
+  open: boolean;
+  /** Knocks sent. */
+  attempts: number;
+  /** The address that opened (or the last one knocked). */
+  address?: ResolvedAddress;
+  /** Window of the last knock sent. */
+  window?: number;
+  /** The connection, when `keepConnection` was asked for and the service opened. */
+  socket?: Socket;
+}
+
+/**
+ * Knocks the open sequence and (unless `wait` is false) waits for the service.
+ * Attempt n ≥ 1 goes to the next address that has not failed, round robin; a send
+ * error (no route, wrong family) drops that address without using up an attempt.
+ * Throws a network error when every address failed to send.
+ */
+export async function knockOpen(req: OpenRequest): Promise<OpenResult> {
+  const { profile, log } = req;
+  const now = req.now ?? Date.now;
+  const send = req.send ?? sendKnock;
+  const connect = req.connect ?? connectWithin;
+  const secret = decodeSecret(profile.secret);
+  const key = secretKey(profile.secret);
+  const sleep = req.sleep ?? ((ms: number) => sleepMs(ms));
+  const poll = req.pollIntervalMs ? { intervalMs: req.pollIntervalMs } : {};
+  const alive = [...req.addresses];
+  let lastError: KnockError | undefined;
+  let memory: number | undefined; // also kept in memory: the state file may be unwritable
+  let next = 0;
+  let attempts = 0;
+  let result: OpenResult = { open: false, attempts: 0 };
+
+  while (attempts <= req.retries) {
+    if (alive.length === 0) throw lastError ?? new KnockError(3, 'no address to knock');
+    const address = alive[next % alive.length]!;
+    const fromFile = req.usedFile === undefined ? undefined : lastUsedWindow(req.usedFile, key);
+    const lastUsed = fromFile === undefined ? memory : memory === undefined ? fromFile : Math.max(fromFile, memory);
+    const plan = planKnock(profile.knock, now(), lastUsed);
+    if (plan.notBeforeMs !== undefined) {
+      // Both windows the server accepts now were used by earlier knocks. The earlier
+      // opening may still be live (the server keeps it for open_for): try that first.
+      if (req.wait) {
+        const socket = await connect({ address: address.address, port: req.servicePort, timeoutMs: Math.min(req.timeoutMs, LIVE_PROBE_MS), ...poll });
+        if (socket) {
+          log.debug(`${address.address} port ${req.servicePort} is still open from an earlier knock`);
+          if (!req.keepConnection) socket.destroy();
+          return { open: true, attempts, address, ...(req.keepConnection ? { socket } : {}) };
+        }
+      }
+      const ms = Math.max(0, plan.notBeforeMs - now());
+      log.info(`the sequences the server accepts now were used already; waiting ${(ms / 1000).toFixed(1)} s for the next window`);
+      await sleep(ms);
+    }
+    const sequences: KnockSequences = deriveSequences(profile.knock, secret, plan.window);
+    const ports = sequences.open;
+    log.debug(`knocking ${address.address} (window ${plan.window}${attempts > 0 ? `, attempt ${attempts + 1}` : ''}): udp ${ports.join(' ')}`);
+    try {
+      await send({ address: address.address, family: address.family, ports, payloads: knockPayloads(profile.payload, ports, sequences), delayMs: req.delayMs });
+    } catch (error) {
+      if (!(error instanceof KnockError)) throw error;
+      log.debug(error.message);
+      lastError = error;
+      alive.splice(alive.indexOf(address), 1);
+      continue;
+    }
+    attempts++;
+    if (rotates(profile.knock)) {
+      memory = memory === undefined ? plan.window : Math.max(memory, plan.window);
+      if (req.usedFile !== undefined) recordUsedWindow(req.usedFile, key, plan.window, now());
+    }
+    result = { open: false, attempts, address, window: plan.window };
+    if (!req.wait) return result;
+    const socket = await connect({ address: address.address, port: req.servicePort, timeoutMs: req.timeoutMs, ...poll });
+    if (socket) {
+      if (!req.keepConnection) socket.destroy();
+      return { ...result, open: true, ...(req.keepConnection ? { socket } : {}) };
+    }
+    log.info(`${address.address} port ${req.servicePort}: not open after ${(req.timeoutMs / 1000).toFixed(1)} s${attempts <= req.retries ? '; knocking again' : ''}`);
+    next++;
+  }
+  return result;
+}
+
+export interface CloseRequest {
+  profile: ClientProfile;
+  addresses: readonly ResolvedAddress[];
+  delayMs: number;
+  log: Logger;
+  now?: () => number;
+  send?: (knock: KnockSend) => Promise<KnockSent>;
+}
+
+/** Sends the close sequence of the current window to the first address that takes it. */
+export async function knockClose(req: CloseRequest): Promise<{ address: ResolvedAddress; window: number }> {
+  const now = req.now ?? Date.now;
+  const send = req.send ?? sendKnock;
+  const knock = req.profile.knock;
+  const window = rotates(knock) ? windowAt(now(), knock.period) : 0;
+  const sequences = deriveSequences(knock, decodeSecret(req.profile.secret), window);
+  let lastError: unknown;
+  for (const address of req.addresses) {
+    req.log.debug(`closing ${address.address} (window ${window}): udp ${sequences.close.join(' ')}`);
+    try {
+      await send({ address: address.address, family: address.family, ports: sequences.close, payloads: knockPayloads(req.profile.payload, sequences.close, sequences), delayMs: req.delayMs });
+      return { address, window };
+    } catch (error) {
+      lastError = error;
+      req.log.debug((error as Error).message);
+    }
+  }
+  throw lastError ?? new KnockError(3, 'no address to knock');
+}

@@ -1,0 +1,198 @@
+// Profile management: add, import, list, remove. Loaded only by those commands.
+import { decodeSecret, encodeSecret, normalizeProfile, parseOtpauthUri, type KnockProfileInput } from '@otpknock/shared';
+import { EXIT, usageError, type ExitCode } from './errors.js';
+import type { GlobalOptions } from './commands.js';
+import { readPrivateFile } from './private-file.js';
+import {
+  checkProfile,
+  checkProfileName,
+  DEFAULT_DELAY_MS,
+  DEFAULT_SERVICE_PORT,
+  PAYLOAD_SETTINGS,
+  publicView,
+  type ClientProfile,
+  type PayloadSetting,
+} from './profile.js';
+import { readStore, storePath, updateStore } from './store.js';
+
+export interface AddOptions {
+  address?: string;
+  port?: number;
+  secretFile?: string;
+  secretStdin?: boolean;
+  method: string;
+  length?: number;
+  range?: string;
+  ports?: number[];
+  open?: number[];
+  close?: number[];
+  toggle?: boolean;
+  period?: number;
+  algorithm?: string;
+  exclude?: number[];
+  tokenBytes?: number;
+  delay?: number;
+  payload?: string;
+  force?: boolean;
+}
+
+export interface ImportOptions {
+  name?: string;
+  address?: string;
+  port?: number;
+  delay?: number;
+}
+
+async function readStdin(prompt: string): Promise<string> {
+  if (process.stdin.isTTY) process.stderr.write(prompt);
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** Reads the secret from --secret-file or --secret-stdin; never from argv. */
+async function readSecret(o: AddOptions): Promise<string> {
+  if (o.secretFile !== undefined && o.secretStdin) throw usageError('give the secret once: --secret-file or --secret-stdin, not both');
+  let text: string;
+  let where: string;
+  if (o.secretFile !== undefined) {
+    text = readPrivateFile(o.secretFile, 'secret file') ?? '';
+    where = o.secretFile;
+  } else if (o.secretStdin) {
+    text = await readStdin('knock: paste the base32 secret, then Ctrl-D\n');
+    where = 'stdin';
+  } else {
+    throw usageError('the secret is missing', 'Give it with --secret-file FILE (mode 0600) or --secret-stdin; it is never taken from the command line.');
+  }
+  const secret = text.trim();
+  if (/^otpauth:\/\//i.test(secret)) throw usageError(`${where}: this is an otpauth:// URI`, 'Use: knock import - < FILE');
+  return encodeSecret(decodeSecret(secret, where));
+}
+
+function payloadOf(value: string | undefined): PayloadSetting {
+  const p = value ?? 'none';
+  if (!(PAYLOAD_SETTINGS as readonly string[]).includes(p)) throw usageError(`--payload: unknown payload "${p}"`, `Use one of: ${PAYLOAD_SETTINGS.join(', ')}.`);
+  return p as PayloadSetting;
+}
+
+/** Pure: the profile `knock add` stores. */
+export function profileFromAdd(name: string, o: AddOptions, secret: string, now: Date, previous?: ClientProfile): ClientProfile {
+  const input: KnockProfileInput = { method: o.method };
+  if (o.length !== undefined) input.length = o.length;
+  if (o.range !== undefined) input.range = o.range;
+  if (o.ports !== undefined) input.ports = o.ports;
+  if (o.open !== undefined) input.open = o.open;
+  if (o.close !== undefined) input.close = o.close;
+  if (o.toggle !== undefined) input.toggle = o.toggle;
+  if (o.period !== undefined) input.period = o.period;
+  if (o.algorithm !== undefined) input.algorithm = o.algorithm.toUpperCase() as KnockProfileInput['algorithm'];
+  if (o.exclude !== undefined) input.exclude = o.exclude;
+  if (o.tokenBytes !== undefined) input.tokenBytes = o.tokenBytes;
+  const profile: ClientProfile = {
+    name,
+    ...(o.address !== undefined ? { address: o.address } : {}),
+    servicePort: o.port ?? DEFAULT_SERVICE_PORT,
+    knock: normalizeProfile(input, 'options'),
+    secret,
+    delayMs: o.delay ?? DEFAULT_DELAY_MS,
+    payload: payloadOf(o.payload),
+    addedAt: previous?.addedAt ?? now.toISOString(),
+    updatedAt: now.toISOString(),
+  };
+  return profile;
+}
+
+export async function runAdd(host: string, o: AddOptions, globals: GlobalOptions): Promise<ExitCode> {
+  const name = checkProfileName(host);
+  const file = storePath(globals.config);
+  const existing = readStore(file).profiles[name];
+  if (existing && !o.force) throw usageError(`a profile named ${name} exists already in ${file}`, `Replace it with --force, or remove it first: knock remove ${name}`);
+  const secret = await readSecret(o);
+  const profile = profileFromAdd(name, o, secret, new Date(), existing);
+  checkProfile(profile, file);
+  await updateStore(file, (data) => {
+    data.profiles[name] = profile;
+  });
+  process.stderr.write(`knock: ${existing ? 'replaced' : 'added'} profile ${name} in ${file}\n`);
+  return EXIT.OK;
+}
+
+/** Pure: the profile `knock import` stores; the newest import replaces the secret and method. */
+export function profileFromImport(uri: string, o: ImportOptions, now: Date, profiles: Record<string, ClientProfile>): ClientProfile {
+  const parsed = parseOtpauthUri(uri);
+  const name = o.name ?? parsed.host;
+  if (name === undefined) throw usageError('the URI names no host', 'Say which host it is for: knock import URI --name HOST');
+  checkProfileName(name);
+  const previous = profiles[name];
+  const address = o.address ?? (parsed.host !== undefined && parsed.host !== name ? parsed.host : previous?.address);
+  const profile: ClientProfile = {
+    name,
+    ...(address !== undefined ? { address } : {}),
+    servicePort: o.port ?? parsed.servicePort ?? previous?.servicePort ?? DEFAULT_SERVICE_PORT,
+    knock: normalizeProfile(parsed.profile, 'otpauth URI'),
+    secret: encodeSecret(parsed.secret),
+    delayMs: o.delay ?? previous?.delayMs ?? DEFAULT_DELAY_MS,
+    payload: previous?.payload ?? 'none',
+    addedAt: previous?.addedAt ?? now.toISOString(),
+    updatedAt: now.toISOString(),
+  };
+  if (parsed.issuer) profile.issuer = parsed.issuer;
+  if (parsed.account) profile.account = parsed.account;
+  return profile;
+}
+
+export async function runImport(uriArg: string, o: ImportOptions, globals: GlobalOptions): Promise<ExitCode> {
+  const uri = uriArg === '-' ? (await readStdin('knock: paste the otpauth:// URI, then Ctrl-D\n')).trim() : uriArg;
+  const file = storePath(globals.config);
+  const { profiles } = readStore(file);
+  const profile = profileFromImport(uri, o, new Date(), profiles);
+  checkProfile(profile, file);
+  await updateStore(file, (data) => {
+    data.profiles[profile.name] = profile;
+  });
+  process.stderr.write(`knock: ${profiles[profile.name] ? 'updated' : 'added'} profile ${profile.name} in ${file}\n`);
+  return EXIT.OK;
+}
+
+export interface ListOptions {
+  json?: boolean;
+}
+
+/** Pure: `knock list` as a table (no secrets). */
+export function formatList(profiles: ClientProfile[]): string {
+  if (profiles.length === 0) return '';
+  const rows = [['NAME', 'ADDRESS', 'PORT', 'METHOD', 'PERIOD', 'UPDATED']];
+  for (const p of profiles) {
+    const k = p.knock as Partial<ClientProfile['knock']> | undefined;
+    rows.push([
+      p.name,
+      p.address ?? '-',
+      String(p.servicePort ?? DEFAULT_SERVICE_PORT),
+      String(k?.method ?? '?'),
+      k?.method === 'static' ? '-' : `${k?.period ?? '?'}s`,
+      (p.updatedAt ?? '').replace(/\.\d+Z$/, 'Z'),
+    ]);
+  }
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n') + '\n';
+}
+
+export async function runList(o: ListOptions, globals: GlobalOptions): Promise<ExitCode> {
+  const file = storePath(globals.config);
+  const list = Object.values(readStore(file).profiles).sort((a, b) => a.name.localeCompare(b.name));
+  if (o.json) process.stdout.write(JSON.stringify(list.map(publicView), null, 2) + '\n');
+  else if (list.length === 0) process.stderr.write(`knock: no profiles in ${file}; add one with: knock add HOST --secret-file FILE\n`);
+  else process.stdout.write(formatList(list));
+  return EXIT.OK;
+}
+
+export async function runRemove(host: string, globals: GlobalOptions): Promise<ExitCode> {
+  const file = storePath(globals.config);
+  if (!readStore(file).profiles[host]) throw usageError(`no profile named ${host} in ${file}`, 'See: knock list');
+  await updateStore(file, (data) => {
+    delete data.profiles[host];
+  });
+  process.stderr.write(`knock: removed profile ${host} from ${file}\n`);
+  return EXIT.OK;
+}
+

@@ -1,0 +1,63 @@
+// Sends one knock: a UDP datagram to each port, in order, all from ONE socket so that
+// the server (which tracks progress per source address) sees one source. The server
+// never answers knock packets, so there is nothing to read.
+import { createSocket, type Socket } from 'node:dgram';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { networkError } from './errors.js';
+
+export interface KnockSend {
+  /** Destination IP address (not a name: resolve first). */
+  address: string;
+  family: 4 | 6;
+  /** UDP destination ports, in order. */
+  ports: readonly number[];
+  /** Payload of each packet (same index as `ports`); missing entries are empty. */
+  payloads?: readonly (Uint8Array | undefined)[];
+  /** Milliseconds between two packets (not after the last). */
+  delayMs: number;
+}
+
+export interface KnockSent {
+  /** Local UDP port the packets came from. */
+  sourcePort: number;
+  /** `performance.now()` after each packet left. */
+  sentAt: number[];
+}
+
+const EMPTY = new Uint8Array(0);
+
+export async function sendKnock(knock: KnockSend): Promise<KnockSent> {
+  const socket = createSocket({ type: knock.family === 6 ? 'udp6' : 'udp4' });
+  // Errors surface through the send callbacks; this only keeps a late one from crashing.
+  socket.on('error', () => {});
+  try {
+    await bind(socket);
+    const sentAt: number[] = [];
+    for (let i = 0; i < knock.ports.length; i++) {
+      if (i > 0 && knock.delayMs > 0) await sleep(knock.delayMs);
+      await send(socket, knock.payloads?.[i] ?? EMPTY, knock.ports[i]!, knock.address);
+      sentAt.push(performance.now());
+    }
+    return { sourcePort: socket.address().port, sentAt };
+  } catch (error) {
+    throw networkError(`cannot send the knock to ${knock.address}: ${(error as Error).message}`, error);
+  } finally {
+    socket.close();
+  }
+}
+
+function bind(socket: Socket): Promise<void> {
+  return new Promise((resolve, reject) => {
+    socket.once('error', reject);
+    socket.bind(0, () => {
+      socket.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+function send(socket: Socket, payload: Uint8Array, port: number, address: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    socket.send(payload, port, address, (error) => (error ? reject(error) : resolve()));
+  });
+}

@@ -1,0 +1,59 @@
+// The profile store: one JSON file (0600) per user, or the file given with --config.
+// Reading is a plain read of that JSON (every knock does it; it stays small and fast).
+// Writing goes through `conf` (atomic write, file mode), loaded only by the commands
+// that change profiles.
+import { mkdirSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { basename, dirname, extname, join, resolve } from 'node:path';
+import { readPrivateFile } from './private-file.js';
+import { parseStore, type StoreData } from './profile.js';
+
+/** conf's projectName: the store lives in `$XDG_CONFIG_HOME/otpknock/`. */
+export const PROJECT_NAME = 'otpknock';
+export const STORE_FILE_NAME = 'profiles.json';
+
+/**
+ * Where the per-user store lives: `$XDG_CONFIG_HOME/otpknock/profiles.json`, by
+ * default `~/.config/otpknock/profiles.json` (the place conf chooses on Linux).
+ */
+export function defaultStorePath(env: NodeJS.ProcessEnv = process.env, home: string = homedir()): string {
+  const configHome = env['XDG_CONFIG_HOME'] || join(home, '.config');
+  return join(configHome, PROJECT_NAME, STORE_FILE_NAME);
+}
+
+/** The store to use: `--config FILE` or the default. */
+export function storePath(configOption: string | undefined): string {
+  return configOption === undefined ? defaultStorePath() : resolve(configOption);
+}
+
+/** Reads the store. A missing store is an empty one; a readable-by-others store is refused. */
+export function readStore(file: string): StoreData {
+  const text = readPrivateFile(file, 'profile store', true);
+  return text === undefined ? { version: 1, profiles: {} } : parseStore(text, file);
+}
+
+/**
+ * Changes the store: reads it (with the same checks as readStore), lets `change`
+ * edit the data, and writes it back atomically with mode 0600. Returns what `change`
+ * returned.
+ */
+export async function updateStore<T>(file: string, change: (data: StoreData) => T): Promise<T> {
+  const data = readStore(file);
+  const result = change(data);
+  const dir = dirname(file);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const { default: Conf } = await import('conf');
+  const ext = extname(file);
+  const conf = new Conf<Record<string, unknown>>({
+    projectName: PROJECT_NAME,
+    cwd: dir,
+    configName: basename(file, ext),
+    fileExtension: ext.replace(/^\./, ''),
+    configFileMode: 0o600,
+    accessPropertiesByDotNotation: false, // profile names contain dots
+    clearInvalidConfig: false,
+  });
+  if (conf.path !== resolve(file)) throw new Error(`conf would write ${conf.path}, not ${file}`);
+  conf.store = { version: data.version, profiles: data.profiles };
+  return result;
+}

@@ -1,0 +1,61 @@
+// Remembers, per secret, the newest window this client sent an open sequence for, so
+// that a retry or a second `knock` in the same window uses the next window instead of
+// a sequence the server has already consumed (see window.ts). Kept in a small state
+// file of its own, not in the profile store: it changes on every knock.
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
+
+/** `$XDG_STATE_HOME/otpknock/used-windows.json`, by default under `~/.local/state`. */
+export function usedWindowsPath(env: NodeJS.ProcessEnv = process.env, home: string = homedir()): string {
+  const stateHome = env['XDG_STATE_HOME'] || join(home, '.local', 'state');
+  return join(stateHome, 'otpknock', 'used-windows.json');
+}
+
+/** The state's key for a secret: a short one-way hash (the file never holds secrets). */
+export function secretKey(secretBase32: string): string {
+  return createHash('sha256').update('otpknock used-window\0').update(secretBase32.replace(/[\s=]/g, '').toUpperCase()).digest('hex').slice(0, 24);
+}
+
+interface UsedEntry {
+  window: number;
+  /** Unix ms when it was recorded; entries older than a day are dropped. */
+  at: number;
+}
+
+type UsedState = Record<string, UsedEntry>;
+
+const MAX_AGE_MS = 24 * 3600 * 1000;
+
+function readState(file: string): UsedState {
+  try {
+    const data: unknown = JSON.parse(readFileSync(file, 'utf8'));
+    return typeof data === 'object' && data !== null && !Array.isArray(data) ? (data as UsedState) : {};
+  } catch {
+    return {}; // missing or damaged: nothing remembered, the server's skew still covers a retry
+  }
+}
+
+/** The newest window recorded for this key, if any. */
+export function lastUsedWindow(file: string, key: string): number | undefined {
+  const entry = readState(file)[key];
+  return entry && Number.isSafeInteger(entry.window) ? entry.window : undefined;
+}
+
+/** Records a sent window. Best effort: a read-only home only loses the memory. */
+export function recordUsedWindow(file: string, key: string, window: number, now: number = Date.now()): boolean {
+  try {
+    const state = readState(file);
+    for (const [k, v] of Object.entries(state)) if (!(now - v.at < MAX_AGE_MS)) delete state[k];
+    const previous = state[key]?.window;
+    state[key] = { window: previous !== undefined && previous > window ? previous : window, at: now };
+    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+    const tmp = `${file}.${process.pid}.tmp`;
+    writeFileSync(tmp, JSON.stringify(state) + '\n', { mode: 0o600 });
+    renameSync(tmp, file);
+    return true;
+  } catch {
+    return false;
+  }
+}
