@@ -1,0 +1,149 @@
+// The daemon against a fake nft (fault injection) and a fake clock: what it
+// sends to nft, what it keeps when nft fails, and when it retries.
+import { describe, expect, it } from 'vitest';
+import { Daemon, type Clock } from './daemon.js';
+import { NftDriver, type NftRunner } from './nft/driver.js';
+import type { Logger } from './log.js';
+import { serverConfig, user } from './test-fixtures.js';
+import { TABLE_COMMENT } from './nft/render-ruleset.js';
+
+class FakeClock implements Clock {
+  private timers: { at: number; fn: () => void; live: boolean }[] = [];
+  constructor(public t: number) {}
+  now() {
+    return this.t;
+  }
+  setTimer(fn: () => void, ms: number) {
+    const timer = { at: this.t + ms, fn, live: true };
+    this.timers.push(timer);
+    return { cancel: () => void (timer.live = false) };
+  }
+  /** Moves time on, firing due timers in order; bounded. */
+  async advance(ms: number) {
+    const end = this.t + ms;
+    for (let i = 0; i < 1000; i++) {
+      const due = this.timers.filter((x) => x.live && x.at <= end).sort((a, b) => a.at - b.at)[0];
+      if (!due) break;
+      due.live = false;
+      this.t = Math.max(this.t, due.at);
+      due.fn();
+      await new Promise((r) => setTimeout(r, 0));
+      await new Promise((r) => setTimeout(r, 0));
+    }
+    this.t = end;
+  }
+}
+
+class FakeNft implements NftRunner {
+  calls: { args: readonly string[]; input?: string }[] = [];
+  failNext = 0;
+  tableListing: string | null = null;
+  async run(args: readonly string[], input?: string) {
+    this.calls.push({ args, input });
+    if (args[0] === 'list') {
+      if (this.tableListing === null) throw Object.assign(new Error('nft'), { stderr: 'Error: No such file or directory' });
+      return { stdout: this.tableListing, stderr: '' };
+    }
+    if (args[0] === '-j') return { stdout: '{"nftables":[]}', stderr: '' };
+    if (this.failNext > 0) {
+      this.failNext -= 1;
+      throw Object.assign(new Error('nft failed'), { stderr: 'Error: Could not process rule: File exists' });
+    }
+    return { stdout: '', stderr: '' };
+  }
+  scripts() {
+    return this.calls.filter((c) => c.args.includes('-f')).map((c) => c.input ?? '');
+  }
+}
+
+function memoryLogger() {
+  const lines: string[] = [];
+  const log: Logger = {
+    info: (e, m) => lines.push(`info ${e} ${m}`),
+    warn: (e, m) => lines.push(`warn ${e} ${m}`),
+    error: (e, m) => lines.push(`error ${e} ${m}`),
+  };
+  return { log, lines };
+}
+
+const T0 = Date.UTC(2026, 10, 25, 12, 0, 10); // 10 s into a 30 s window
+
+describe('Daemon', () => {
+  it('loads the whole table at start, then rotates with element changes at each boundary', async () => {
+    const nft = new FakeNft();
+    const clock = new FakeClock(T0);
+    const { log } = memoryLogger();
+    const d = new Daemon(serverConfig({ users: [user('alice'), user('bob')] }), new NftDriver(nft), log, clock);
+    await d.start();
+    const [first] = nft.scripts();
+    expect(first).toContain('table inet otpknock_test {');
+    expect(first).toContain('delete table inet otpknock_test');
+    await clock.advance(20_000); // reach the boundary
+    const scripts = nft.scripts();
+    expect(scripts).toHaveLength(2);
+    expect(scripts[1]).toMatch(/^delete element inet otpknock_test step/m);
+    expect(scripts[1]).toMatch(/^add element inet otpknock_test step/m);
+    expect(scripts[1]).not.toContain('table inet otpknock_test {');
+  });
+
+  it('keeps the last good state when nft fails, retries, and resyncs after repeated failures', async () => {
+    const nft = new FakeNft();
+    const clock = new FakeClock(T0);
+    const { log, lines } = memoryLogger();
+    const d = new Daemon(serverConfig(), new NftDriver(nft), log, clock);
+    await d.start();
+    nft.failNext = 2;
+    await clock.advance(20_000); // boundary: fails
+    expect(lines.some((l) => l.startsWith('error rotation rotation failed, the previous sequences stay live; retrying in 1s'))).toBe(true);
+    await clock.advance(1_000); // retry 1: fails again
+    expect(lines.filter((l) => l.startsWith('error rotation')).length).toBe(2);
+    nft.tableListing = `table inet otpknock_test {\n\tcomment "${TABLE_COMMENT}"\n}`;
+    await clock.advance(2_000); // retry 2: a full resync
+    const last = nft.scripts().at(-1)!;
+    expect(last).toContain('table inet otpknock_test {');
+    expect(lines.at(-1)).toMatch(/^info resync loaded table inet otpknock_test/);
+  });
+
+  it('refuses to take over a table of the same name made by someone else', async () => {
+    const nft = new FakeNft();
+    nft.tableListing = 'table inet otpknock_test {\n}';
+    const d = new Daemon(serverConfig(), new NftDriver(nft), memoryLogger().log, new FakeClock(T0));
+    await expect(d.start()).rejects.toThrow(/already exists and was not made by otpknockd/);
+    expect(nft.scripts()).toEqual([]); // the firewall was not touched
+  });
+
+  it('keeps the old config when a reload fails, and coalesces a storm of reloads', async () => {
+    const nft = new FakeNft();
+    const clock = new FakeClock(T0);
+    const { log, lines } = memoryLogger();
+    const d = new Daemon(serverConfig(), new NftDriver(nft), log, clock);
+    await d.start();
+    const before = nft.scripts().length;
+    await d.reload(async () => {
+      throw new Error('config.yaml:3: users: at least one user is needed');
+    });
+    expect(lines.at(-1)).toMatch(/new config refused, still running the old one/);
+    expect(nft.scripts().length).toBe(before);
+    let loads = 0;
+    const next = async () => {
+      loads += 1;
+      return serverConfig({ users: [user('carol')] });
+    };
+    await Promise.all(Array.from({ length: 20 }, () => d.reload(next)));
+    expect(loads).toBeLessThanOrEqual(2);
+    expect(d.currentConfig.users[0]!.name).toBe('carol');
+  });
+
+  it('removes the table on stop unless told to keep it', async () => {
+    const nft = new FakeNft();
+    const d = new Daemon(serverConfig(), new NftDriver(nft), memoryLogger().log, new FakeClock(T0));
+    await d.start();
+    await d.stop();
+    expect(nft.scripts().at(-1)).toBe('delete table inet otpknock_test\n');
+    const nft2 = new FakeNft();
+    const kept = new Daemon(serverConfig({ keepTableOnStop: true }), new NftDriver(nft2), memoryLogger().log, new FakeClock(T0));
+    await kept.start();
+    await kept.stop();
+    expect(nft2.scripts()).toHaveLength(1);
+  });
+});

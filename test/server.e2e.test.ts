@@ -1,0 +1,208 @@
+// otpknockd end to end: the real daemon, real nftables, real sockets, in
+// throw-away namespaces (server 192.0.2.1, client .2, eve .3).
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import {
+  applyNft, describeE2E, listTable, listTables, openHeldConnection, pollUntil, sendUdp, setElementKeys,
+  startService, tcpProbe, useTopology, type NsProcess, type Topology,
+} from './harness/index.js';
+import { OTPKNOCKD, sequencesFor, startDaemon, testSecret, usersYaml, writeConfig, type ConfigDir, type TestUser } from './support/otpknockd.js';
+
+const PERIOD = 5; // short windows so a rotation happens within a test
+const profile = { method: 'time', period: PERIOD, range: '20000-40000' };
+const alice: TestUser = { name: 'alice', secret: testSecret('alice'), services: ['ssh', 'api'] };
+const bob: TestUser = { name: 'bob', secret: testSecret('bob'), services: ['ssh'] };
+
+const configYaml = (table = 'otpknock') => (secretFile: (u: TestUser) => string) => `
+table: ${table}
+skew: 1
+step_timeout: 2s
+knock:
+  method: time
+  period: ${PERIOD}
+  range: 20000-40000
+services:
+  ssh:
+    port: 22
+    open_for: 30s
+  api:
+    port: 443
+    open_for: 30s
+users:
+${usersYaml([alice, bob], secretFile)}
+`;
+
+/** Waits until `offset` windows ahead is still comfortably inside its window, so a knock is not cut by a boundary. */
+async function awayFromBoundary(): Promise<void> {
+  const into = (Date.now() / 1000) % PERIOD;
+  if (into > PERIOD - 1) await new Promise((r) => setTimeout(r, (PERIOD - into + 0.1) * 1000));
+}
+
+describeE2E('otpknockd: the kernel knock state machine', () => {
+  const topo = useTopology();
+  let t: Topology;
+  let cfg: ConfigDir;
+  let daemon: NsProcess;
+
+  beforeAll(async () => {
+    t = topo();
+    await startService(t, 'server', [22, 443]);
+    cfg = writeConfig(configYaml());
+    daemon = await startDaemon(t, cfg.file);
+  });
+
+  afterAll(async () => {
+    await daemon?.stop('SIGTERM');
+    cfg?.cleanup();
+  });
+
+  it('keeps the protected services closed before any knock (IPv4 and IPv6)', async () => {
+    expect(await tcpProbe(t, 'client', t.server.ipv4, 22)).toMatchObject({ state: 'closed', reason: 'timeout' });
+    expect(await tcpProbe(t, 'client', t.server.ipv6, 22)).toMatchObject({ state: 'closed', reason: 'timeout' });
+    expect(await tcpProbe(t, 'client', t.server.ipv4, 443)).toMatchObject({ state: 'closed' });
+  });
+
+  it('stays closed for wrong order, mixed sequences, an expired window and a close port in between', async () => {
+    // Each attempt is derived right before it is sent, so a window boundary in
+    // the middle of the test cannot turn "beyond the skew" into "valid".
+    const attempts: [string, () => number[]][] = [
+      ['reversed', () => [...sequencesFor(alice.secret, profile, 0).open].reverse()],
+      ['mixed alice/bob', () => {
+        const a = sequencesFor(alice.secret, profile, 0).open;
+        const b = sequencesFor(bob.secret, profile, 0).open;
+        return [a[0]!, b[1]!, a[2]!];
+      }],
+      ['expired window', () => sequencesFor(alice.secret, profile, -2).open],
+      ['window beyond skew', () => sequencesFor(alice.secret, profile, 2).open],
+      ['close port in between', () => {
+        const a = sequencesFor(alice.secret, profile, 0);
+        return [a.open[0]!, a.close[0]!, a.open[1]!, a.open[2]!];
+      }],
+      ['duplicated step', () => {
+        const a = sequencesFor(alice.secret, profile, 0).open;
+        return [a[0]!, a[0]!, a[1]!];
+      }],
+    ];
+    for (const [what, ports] of attempts) {
+      await awayFromBoundary();
+      await sendUdp(t, 'eve', t.server.ipv4, ports(), { delayMs: 5 });
+      const probe = await tcpProbe(t, 'eve', t.server.ipv4, 22, 500);
+      expect(probe.state, what).toBe('closed');
+    }
+    expect(await setElementKeys(t, 'server', 'otpknock', 'allowed4_ssh')).toEqual([]);
+  });
+
+  it('opens for the source that knocks the right sequence, and only the services of that user (IPv4)', async () => {
+    await awayFromBoundary();
+    const bobs = sequencesFor(bob.secret, profile, 0);
+    await sendUdp(t, 'client', t.server.ipv4, bobs.open, { delayMs: 5 });
+    expect(await tcpProbe(t, 'client', t.server.ipv4, 22)).toMatchObject({ state: 'open' });
+    expect(await tcpProbe(t, 'client', t.server.ipv4, 443, 500)).toMatchObject({ state: 'closed' }); // bob: ssh only
+    expect(await tcpProbe(t, 'eve', t.server.ipv4, 22, 500)).toMatchObject({ state: 'closed' }); // only the knocking address
+    expect(await setElementKeys(t, 'server', 'otpknock', 'allowed4_ssh')).toEqual([t.client.ipv4]);
+  });
+
+  it('opens over IPv6 too, and refuses a replay of a used sequence from another address', async () => {
+    await awayFromBoundary();
+    const seq = sequencesFor(alice.secret, profile, 1); // next window: still within the skew
+    await sendUdp(t, 'client', t.server.ipv6, seq.open, { delayMs: 5 });
+    expect(await tcpProbe(t, 'client', t.server.ipv6, 22)).toMatchObject({ state: 'open' });
+    expect(await tcpProbe(t, 'client', t.server.ipv6, 443)).toMatchObject({ state: 'open' }); // alice: ssh and api
+    await sendUdp(t, 'eve', t.server.ipv6, seq.open, { delayMs: 5 }); // eve replays what she overheard
+    expect(await tcpProbe(t, 'eve', t.server.ipv6, 22, 500)).toMatchObject({ state: 'closed' });
+  });
+
+  it('closes for new connections with the close sequence; a live connection stays up', async () => {
+    await awayFromBoundary();
+    const seq = sequencesFor(alice.secret, profile, -1); // previous window: still within the skew
+    await sendUdp(t, 'eve', t.server.ipv4, seq.open, { delayMs: 5 });
+    expect(await tcpProbe(t, 'eve', t.server.ipv4, 22)).toMatchObject({ state: 'open' });
+    const held = await openHeldConnection(t, 'eve', t.server.ipv4, 22);
+    await sendUdp(t, 'eve', t.server.ipv4, seq.close, { delayMs: 5 });
+    expect(await tcpProbe(t, 'eve', t.server.ipv4, 22, 500)).toMatchObject({ state: 'closed' });
+    expect(await held.echo('still here')).toContain('still here');
+    held.close();
+  });
+
+  it('keeps an established connection through a rotation, a reload and a restart', async () => {
+    await awayFromBoundary();
+    const seq = sequencesFor(bob.secret, profile, 1);
+    await sendUdp(t, 'client', t.server.ipv4, seq.open, { delayMs: 5 });
+    const held = await openHeldConnection(t, 'client', t.server.ipv4, 22);
+    const mark = daemon.mark();
+    await daemon.waitForLine(/"event":"rotation"/, { after: mark, timeoutMs: (PERIOD + 2) * 1000 });
+    expect(await held.echo('after rotation')).toContain('after rotation');
+    daemon.signal('SIGHUP');
+    await daemon.waitForLine(/"event":"reload"/, { after: mark, timeoutMs: 10_000 });
+    expect(await held.echo('after reload')).toContain('after reload');
+    await daemon.stop('SIGTERM');
+    expect(await listTable(t, 'server', 'inet', 'otpknock')).toBeNull();
+    daemon = await startDaemon(t, cfg.file);
+    expect(await held.echo('after restart')).toContain('after restart');
+    held.close();
+  });
+
+  it('logs each rotation with its duration, as JSON lines, without secrets', async () => {
+    const rotation = await daemon.waitForLine(/"event":"rotation"/, { timeoutMs: (PERIOD + 2) * 1000 });
+    const line = JSON.parse(rotation) as Record<string, unknown>;
+    expect(line).toMatchObject({ level: 'info', event: 'rotation' });
+    expect(typeof line.took_ms).toBe('number');
+    const all = daemon.stderr();
+    for (const u of [alice, bob]) {
+      const { encodeSecret } = await import('@otpknock/shared');
+      expect(all).not.toContain(encodeSecret(u.secret));
+    }
+  });
+
+  it('keeps the old rules when SIGHUP brings a broken config', async () => {
+    const before = await listTable(t, 'server', 'inet', 'otpknock', { format: 'text' });
+    const good = cfg.dir;
+    cfg.write('table: otpknock\nservices: {}\nusers: {}\n');
+    const mark = daemon.mark();
+    daemon.signal('SIGHUP');
+    const line = await daemon.waitForLine(/"event":"reload"/, { after: mark, timeoutMs: 10_000 });
+    expect(line).toMatch(/still running the old one/);
+    const after = await listTable(t, 'server', 'inet', 'otpknock', { format: 'text' });
+    // same chains and sets; elements may have rotated meanwhile
+    const shape = (s: string | null) => (s ?? '').split('\n').filter((l) => /^\s*(chain|set|map) /.test(l)).join('\n');
+    expect(shape(after)).toBe(shape(before));
+    expect(daemon.running).toBe(true);
+    cfg.write(configYaml()((u) => `${good}/${u.name}.secret`));
+  });
+
+  it('removes its table on stop and leaves other tables untouched', async () => {
+    await applyNft(t, 'server', 'table inet bystander {\n\tchain c {\n\t\ttype filter hook input priority 10; policy accept;\n\t\tcounter\n\t}\n}\n');
+    const bystander = await listTable(t, 'server', 'inet', 'bystander', { format: 'text' });
+    const result = await daemon.stop('SIGTERM');
+    expect(result.code).toBe(0);
+    expect(await listTables(t, 'server')).not.toContain('inet otpknock');
+    const after = await listTable(t, 'server', 'inet', 'bystander', { format: 'text' });
+    expect(after?.replace(/packets \d+ bytes \d+/g, '')).toBe(bystander?.replace(/packets \d+ bytes \d+/g, ''));
+    daemon = await startDaemon(t, cfg.file); // for afterAll symmetry
+  });
+
+  it('refuses to take over a table of the same name that it did not make', async () => {
+    await applyNft(t, 'server', 'table inet theirs {\n}\n');
+    const other = writeConfig(configYaml('theirs'));
+    try {
+      const proc = t.spawn('server', [process.execPath, OTPKNOCKD, 'run', '--config', other.file]);
+      const exit = await proc.exited;
+      expect(exit.code).toBe(1);
+      expect(proc.stderr()).toMatch(/table inet theirs already exists and was not made by otpknockd/);
+      expect(await listTable(t, 'server', 'inet', 'theirs', { format: 'text' })).toMatch(/table inet theirs \{\s*\}/);
+    } finally {
+      other.cleanup();
+    }
+  });
+
+  it('is carried over a SIGKILL: restart finds its own table and keeps who is allowed', async () => {
+    await awayFromBoundary();
+    const seq = sequencesFor(alice.secret, profile, 1);
+    await sendUdp(t, 'client', t.server.ipv4, seq.open, { delayMs: 5 });
+    await pollUntil(async () => (await setElementKeys(t, 'server', 'otpknock', 'allowed4_api')).includes(t.client.ipv4), { timeoutMs: 2000 });
+    await daemon.stop('SIGKILL');
+    expect(await listTable(t, 'server', 'inet', 'otpknock')).not.toBeNull(); // a crash leaves protection in place
+    daemon = await startDaemon(t, cfg.file);
+    expect(await setElementKeys(t, 'server', 'otpknock', 'allowed4_api')).toContain(t.client.ipv4);
+    expect(await tcpProbe(t, 'client', t.server.ipv4, 443)).toMatchObject({ state: 'open' });
+  });
+});

@@ -1,0 +1,76 @@
+// Running the real otpknockd (the built bundle, as users run it) in the
+// harness's server namespace, with a config and 0600 secret files of its own.
+import { mkdtempSync, writeFileSync, chmodSync, existsSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { deriveSequences, encodeSecret, normalizeProfile, windowAt, type KnockProfileInput, type KnockSequences } from '@otpknock/shared';
+import { NODE, REPO_ROOT, type NsProcess, type Topology } from '../harness/index.js';
+
+export const OTPKNOCKD = join(REPO_ROOT, 'packages/server/dist/otpknockd.js');
+
+export function assertBuilt(): void {
+  if (!existsSync(OTPKNOCKD)) throw new Error(`${OTPKNOCKD} is missing: run "pnpm build" first (pnpm test does)`);
+}
+
+export interface TestUser {
+  name: string;
+  secret: Uint8Array;
+  services?: string[];
+  knock?: Record<string, unknown>;
+}
+
+/** A deterministic 160-bit secret per name, so failures can be reproduced. */
+export function testSecret(name: string): Uint8Array {
+  const s = new Uint8Array(20);
+  for (let i = 0; i < 20; i++) s[i] = (name.charCodeAt(i % name.length) * 31 + i * 17) & 0xff;
+  return s;
+}
+
+export interface ConfigDir {
+  dir: string;
+  file: string;
+  write(yaml: string): void;
+  cleanup(): void;
+}
+
+/** A temp dir with otpknockd.yaml and one 0600 secret file per user. */
+export function writeConfig(yaml: (secretFile: (user: TestUser) => string) => string): ConfigDir {
+  const dir = mkdtempSync(join(tmpdir(), 'otpknock-e2e-'));
+  const secretFile = (u: TestUser) => {
+    const path = join(dir, `${u.name}.secret`);
+    writeFileSync(path, `${encodeSecret(u.secret)}\n`, { mode: 0o600 });
+    chmodSync(path, 0o600);
+    return path;
+  };
+  const file = join(dir, 'otpknockd.yaml');
+  const write = (text: string) => writeFileSync(file, text, { mode: 0o600 });
+  write(yaml(secretFile));
+  return { dir, file, write, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** The YAML of users with their secret files. */
+export function usersYaml(users: TestUser[], secretFile: (u: TestUser) => string): string {
+  return users
+    .map((u) => {
+      const lines = [`  ${u.name}:`, `    secret_file: ${secretFile(u)}`];
+      if (u.services) lines.push(`    services: [${u.services.join(', ')}]`);
+      if (u.knock) lines.push(`    knock: ${JSON.stringify(u.knock)}`);
+      return lines.join('\n');
+    })
+    .join('\n');
+}
+
+export async function startDaemon(t: Topology, configFile: string, extra: string[] = []): Promise<NsProcess> {
+  assertBuilt();
+  const proc = t.spawn('server', [NODE, OTPKNOCKD, 'run', '--config', configFile, '--log-format', 'json', ...extra]);
+  await proc.waitForLine(/"event":"start"|otpknockd: /, { timeoutMs: 15_000 });
+  if (!proc.running) throw new Error(`otpknockd exited at start:\n${proc.stderr()}`);
+  if (!/"event":"start"/.test(proc.stderr())) throw new Error(`otpknockd failed to start:\n${proc.stderr()}`);
+  return proc;
+}
+
+/** The sequences a client with this secret and profile knocks for the window at `offset` from now. */
+export function sequencesFor(secret: Uint8Array, profile: KnockProfileInput, offset = 0, nowMs = Date.now()): KnockSequences {
+  const p = normalizeProfile(profile);
+  return deriveSequences(p, secret, windowAt(nowMs, p.period) + offset);
+}
