@@ -4,7 +4,7 @@
 import type { ServerConfig } from './config/types.js';
 import { allElements, emptyTrie, syncTrie, type TrieState } from './knock-trie.js';
 import type { Logger } from './log.js';
-import { nextRotationMs, planEntries, type KnockEntry } from './plan.js';
+import { cachedDeriver, nextRotationMs, planEntries, type KnockEntry } from './plan.js';
 import type { NftDriver } from './nft/driver.js';
 import { allowedFromJson, isOurTable } from './nft/inspect.js';
 import { renderChanges, renderRuleset, type AllowedCarryOver } from './nft/render-ruleset.js';
@@ -34,8 +34,13 @@ export function usedTimeoutMs(config: ServerConfig): number {
 }
 
 /** The full-table script for an instant: what `render` prints and `run` loads first. */
-export function fullRuleset(config: ServerConfig, nowMs: number, allowed: readonly AllowedCarryOver[] = []) {
-  const entries = planEntries(config, nowMs);
+export function fullRuleset(
+  config: ServerConfig,
+  nowMs: number,
+  allowed: readonly AllowedCarryOver[] = [],
+  derive?: Parameters<typeof planEntries>[2],
+) {
+  const entries = planEntries(config, nowMs, derive);
   const sync = syncTrie(emptyTrie(), entries);
   const { steps, actions } = allElements(sync.state);
   const script = renderRuleset({ config, steps, actions, usedTimeoutMs: usedTimeoutMs(config), allowed });
@@ -49,6 +54,8 @@ export class Daemon {
   private failures = 0;
   private stopped = false;
   private reloadQueued = false;
+  /** Remembers derived windows; replaced with the config, since it keys on its users. */
+  private derive = cachedDeriver();
 
   constructor(
     private config: ServerConfig,
@@ -77,11 +84,13 @@ export class Daemon {
   private async loadFull(config: ServerConfig, reason: string): Promise<void> {
     const started = performance.now();
     const carried = await this.assertTableIsOurs(config.table);
-    const full = fullRuleset(config, this.clock.now(), carried);
+    const derive = config === this.config ? this.derive : cachedDeriver();
+    const full = fullRuleset(config, this.clock.now(), carried, derive);
     this.reportConflicts(full.conflicts);
     await this.nft.apply(full.script);
     this.trie = full.trie;
     this.config = config;
+    this.derive = derive;
     this.failures = 0;
     this.log.info(reason, `loaded table inet ${config.table}`, {
       users: config.users.length,
@@ -163,7 +172,9 @@ export class Daemon {
   async rotate(): Promise<void> {
     const started = performance.now();
     const now = this.clock.now();
-    const entries = planEntries(this.config, now);
+    const entries = planEntries(this.config, now, this.derive);
+    const live = new Set(entries.map((e) => e.window));
+    this.derive.prune((w) => live.has(w));
     const sync = syncTrie(this.trie, entries);
     const { changes } = sync;
     try {

@@ -1,7 +1,7 @@
 // Which knock sequences must be live at a given instant: config × clock → entries.
 // Pure: the daemon feeds it the config and the time, the trie turns it into
 // kernel elements.
-import { deriveSequences, nextWindowBoundaryMs, windowAt } from '@otpknock/shared';
+import { nextWindowBoundaryMs, sequenceDeriver, windowAt, type KnockSequences } from '@otpknock/shared';
 import type { ServerConfig, UserConfig } from './config/types.js';
 
 /** What completing a sequence does to the user's services. */
@@ -39,15 +39,46 @@ export function validWindows(user: UserConfig, skew: number, nowMs: number): num
   return windows;
 }
 
+type Derive = (user: UserConfig, window: number) => KnockSequences;
+
+/** Derivation without memory: fine for one-shot renders. */
+const deriveOnce: Derive = (user, window) => sequenceDeriver(user.profile, user.secret)(window);
+
+/**
+ * Derivation that keys each user's HMAC once and remembers the windows it has
+ * derived, so a rotation only computes the one new window per user. Forgets
+ * windows that are no longer valid.
+ */
+export function cachedDeriver(): Derive & { prune(keep: (window: number) => boolean): void } {
+  const perUser = new Map<UserConfig, { derive: (w: number) => KnockSequences; windows: Map<number, KnockSequences> }>();
+  const derive = (user: UserConfig, window: number): KnockSequences => {
+    let entry = perUser.get(user);
+    if (!entry) {
+      entry = { derive: sequenceDeriver(user.profile, user.secret), windows: new Map() };
+      perUser.set(user, entry);
+    }
+    let seq = entry.windows.get(window);
+    if (!seq) {
+      seq = entry.derive(window);
+      entry.windows.set(window, seq);
+    }
+    return seq;
+  };
+  derive.prune = (keep: (window: number) => boolean) => {
+    for (const entry of perUser.values()) for (const w of entry.windows.keys()) if (!keep(w)) entry.windows.delete(w);
+  };
+  return derive;
+}
+
 /** Every sequence that must be live at `nowMs`, in a deterministic order. */
-export function planEntries(config: ServerConfig, nowMs: number): KnockEntry[] {
+export function planEntries(config: ServerConfig, nowMs: number, derive: Derive = deriveOnce): KnockEntry[] {
   const entries: KnockEntry[] = [];
   for (const user of config.users) {
     const serviceMask = serviceMaskOf(config, user);
     if (serviceMask === 0) continue;
     const oneTime = user.profile.method !== 'static';
     for (const window of validWindows(user, config.skew, nowMs)) {
-      const seq = deriveSequences(user.profile, user.secret, window);
+      const seq = derive(user, window);
       const base = { user: user.name, window, serviceMask, oneTime };
       if (seq.toggle) {
         entries.push({ ...base, key: `${user.name}/${window}/toggle`, action: 'toggle', ports: seq.open });
