@@ -144,7 +144,7 @@ Examples:
 Exit status: 0 when the connection was closed normally, 1 when the service did not
 open, 2 on usage or configuration errors, 3 when the connection broke.
 
-Example (~/.ssh/config):
+Examples (~/.ssh/config):
   Host myserver
       HostName 203.0.113.5
       ProxyCommand knock proxy %h %p

@@ -26,7 +26,6 @@ export function connectWithin(options: WaitOptions): Promise<Socket | undefined>
   const pending = new Set<Socket>();
   return new Promise((resolve) => {
     let done = false;
-    let ticker: NodeJS.Timeout | undefined;
     const finish = (winner: Socket | undefined): void => {
       if (done) return;
       done = true;
@@ -55,8 +54,8 @@ export function connectWithin(options: WaitOptions): Promise<Socket | undefined>
       });
     };
     const deadline = setTimeout(() => finish(undefined), timeoutMs);
+    const ticker = setInterval(attempt, intervalMs);
     attempt();
-    ticker = setInterval(attempt, intervalMs);
   });
 }
 

@@ -1,0 +1,176 @@
+import { join } from 'node:path';
+import type { Socket } from 'node:net';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { decodeSecret, deriveSequences, normalizeProfile, windowAt, windowStartMs } from '@otpknock/shared';
+import { networkError } from './errors.js';
+import { knockClose, knockOpen, type OpenRequest } from './knock.js';
+import { silentLogger } from './log.js';
+import type { KnockSend } from './send.js';
+import { tempDir, testProfile, TEST_SECRET } from './testing.js';
+import { lastUsedWindow, secretKey } from './used.js';
+import type { WaitOptions } from './wait.js';
+
+const profile = testProfile('h', { knock: normalizeProfile({ method: 'time', period: 30 }) });
+const secret = decodeSecret(TEST_SECRET);
+const T0 = 1_764_106_205_000; // 5 s into a window
+const W = windowAt(T0, 30);
+const fakeSocket = { destroy() {} } as unknown as Socket;
+
+let dir: string;
+let cleanup: () => void;
+beforeEach(() => ({ dir, cleanup } = tempDir()));
+afterEach(() => cleanup());
+
+function harness(opensOn: (knock: KnockSend, connects: number) => boolean, extra: Partial<OpenRequest> = {}) {
+  const sent: KnockSend[] = [];
+  const waited: WaitOptions[] = [];
+  const slept: number[] = [];
+  let clock = T0;
+  let lastKnock: KnockSend | undefined;
+  const req: OpenRequest = {
+    profile,
+    addresses: [{ address: '192.0.2.1', family: 4 }],
+    servicePort: 22,
+    wait: true,
+    timeoutMs: 3000,
+    retries: 1,
+    delayMs: 5,
+    log: silentLogger,
+    usedFile: join(dir, 'used.json'),
+    now: () => clock,
+    send: async (k) => {
+      sent.push(k);
+      lastKnock = k;
+      return { sourcePort: 40000, sentAt: [] };
+    },
+    connect: async (o) => {
+      waited.push(o);
+      clock += o.timeoutMs;
+      return lastKnock && opensOn(lastKnock, waited.length) ? fakeSocket : undefined;
+    },
+    sleep: async (ms) => {
+      slept.push(ms);
+      clock += ms;
+    },
+    ...extra,
+  };
+  return { req, sent, waited, slept, advance: (ms: number) => (clock += ms) };
+}
+
+const openOf = (w: number) => deriveSequences(profile.knock, secret, w).open;
+
+describe('knockOpen', () => {
+  it("knocks the current window's open sequence and reports the service open", async () => {
+    const h = harness(() => true);
+    const r = await knockOpen(h.req);
+    expect(r).toMatchObject({ open: true, attempts: 1, window: W });
+    expect(h.sent).toHaveLength(1);
+    expect(h.sent[0]).toMatchObject({ address: '192.0.2.1', family: 4, ports: openOf(W), delayMs: 5 });
+    expect(h.sent[0]!.payloads).toEqual(openOf(W).map(() => new Uint8Array(0)));
+    expect(lastUsedWindow(join(dir, 'used.json'), secretKey(TEST_SECRET))).toBe(W);
+  });
+
+  it('retries once with the next window when the service does not open in time', async () => {
+    const h = harness((_k, n) => n === 2);
+    const r = await knockOpen(h.req);
+    expect(r).toMatchObject({ open: true, attempts: 2, window: W + 1 });
+    expect(h.sent.map((k) => k.ports)).toEqual([openOf(W), openOf(W + 1)]);
+  });
+
+  it('gives up after 1 + retries knocks', async () => {
+    const h = harness(() => false, { retries: 2 });
+    const r = await knockOpen(h.req);
+    expect(r).toMatchObject({ open: false, attempts: 3 });
+    expect(h.sent).toHaveLength(3);
+    expect(h.waited).toHaveLength(3 + 1); // the third knock first probes for a live opening
+  });
+
+  it('a second run in the same window uses W+1; a third probes, then waits for the next window', async () => {
+    const h = harness(() => true);
+    await knockOpen(h.req);
+    h.advance(1000);
+    const second = await knockOpen(h.req);
+    expect(second.window).toBe(W + 1);
+
+    const h3 = harness(() => false, { retries: 0 });
+    const third = await knockOpen(h3.req);
+    expect(h3.waited[0]!.timeoutMs).toBe(1000); // probe: the earlier opening may be live
+    expect(h3.slept).toHaveLength(1);
+    expect(T0 + 1000 + h3.slept[0]!).toBe(windowStartMs(W + 1, 30));
+    expect(third.window).toBe(W + 2);
+  });
+
+  it('the probe finds a live earlier opening: no knock sent', async () => {
+    const h = harness(() => true);
+    await knockOpen(h.req);
+    await knockOpen(h.req);
+    const h3 = harness(() => true);
+    h3.req.send = async () => {
+      throw new Error('must not knock');
+    };
+    h3.req.connect = async () => fakeSocket;
+    expect(await knockOpen(h3.req)).toMatchObject({ open: true, attempts: 0 });
+  });
+
+  it('--no-wait: one knock, no connection', async () => {
+    const h = harness(() => true, { wait: false });
+    expect(await knockOpen(h.req)).toMatchObject({ open: false, attempts: 1 });
+    expect(h.waited).toHaveLength(0);
+  });
+
+  it('falls back to the next address when sending fails, and to the next on retry', async () => {
+    const h = harness((k) => k.address === '198.51.100.1', {
+      addresses: [
+        { address: '2001:db8::1', family: 6 },
+        { address: '192.0.2.1', family: 4 },
+        { address: '198.51.100.1', family: 4 },
+      ],
+    });
+    const send = h.req.send!;
+    h.req.send = async (k) => {
+      if (k.family === 6) throw networkError('cannot send the knock to 2001:db8::1: ENETUNREACH');
+      return send(k);
+    };
+    const r = await knockOpen(h.req);
+    expect(h.sent.map((k) => k.address)).toEqual(['192.0.2.1', '198.51.100.1']);
+    expect(r).toMatchObject({ open: true, attempts: 2, address: { address: '198.51.100.1' } });
+  });
+
+  it('every address failing to send is a network error', async () => {
+    const h = harness(() => true);
+    h.req.send = async () => {
+      throw networkError('cannot send the knock to 192.0.2.1: EHOSTUNREACH');
+    };
+    await expect(knockOpen(h.req)).rejects.toMatchObject({ exitCode: 3 });
+  });
+
+  it('static profiles send the same sequence every time and remember nothing', async () => {
+    const fixed = testProfile('s', { knock: normalizeProfile({ method: 'static', open: [7000, 8000, 9000], close: [9000, 8000, 7000] }) });
+    const h = harness(() => false, { profile: fixed });
+    await knockOpen(h.req);
+    expect(h.sent.map((k) => k.ports)).toEqual([
+      [7000, 8000, 9000],
+      [7000, 8000, 9000],
+    ]);
+    expect(lastUsedWindow(join(dir, 'used.json'), secretKey(TEST_SECRET))).toBeUndefined();
+  });
+});
+
+describe('knockClose', () => {
+  it("sends the current window's close sequence", async () => {
+    const sent: KnockSend[] = [];
+    const r = await knockClose({
+      profile,
+      addresses: [{ address: '192.0.2.1', family: 4 }],
+      delayMs: 3,
+      log: silentLogger,
+      now: () => T0,
+      send: async (k) => {
+        sent.push(k);
+        return { sourcePort: 1, sentAt: [] };
+      },
+    });
+    expect(r.window).toBe(W);
+    expect(sent[0]!.ports).toEqual(deriveSequences(profile.knock, secret, W).close);
+  });
+});

@@ -1,0 +1,107 @@
+import { chmodSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import Conf from 'conf';
+import { KnockError } from './errors.js';
+import { checkProfile, parseStore } from './profile.js';
+import { readPrivateFile } from './private-file.js';
+import { defaultStorePath, readStore, updateStore } from './store.js';
+import { tempDir, testProfile, writePrivate } from './testing.js';
+
+let dir: string;
+let cleanup: () => void;
+beforeEach(() => ({ dir, cleanup } = tempDir()));
+afterEach(() => cleanup());
+
+function thrown(fn: () => unknown): KnockError {
+  try {
+    fn();
+  } catch (error) {
+    return error as KnockError;
+  }
+  throw new Error('did not throw');
+}
+
+describe('profile store', () => {
+  it('is where conf puts projectName otpknock', () => {
+    const env = { XDG_CONFIG_HOME: join(dir, 'cfg') };
+    const saved = process.env['XDG_CONFIG_HOME'];
+    process.env['XDG_CONFIG_HOME'] = env.XDG_CONFIG_HOME;
+    try {
+      const conf = new Conf({ projectName: 'otpknock', projectSuffix: '', configName: 'profiles' });
+      expect(defaultStorePath(env)).toBe(conf.path);
+    } finally {
+      if (saved === undefined) delete process.env['XDG_CONFIG_HOME'];
+      else process.env['XDG_CONFIG_HOME'] = saved;
+    }
+    expect(defaultStorePath({}, '/home/ada')).toBe('/home/ada/.config/otpknock/profiles.json');
+  });
+
+  it('a missing store is empty', () => {
+    expect(readStore(join(dir, 'none.json'))).toEqual({ version: 1, profiles: {} });
+  });
+
+  it('writes through conf with mode 0600 and reads back, names with dots intact', async () => {
+    const file = join(dir, 'sub', 'profiles.json');
+    await updateStore(file, (data) => {
+      data.profiles['srv.example.org'] = testProfile('srv.example.org', { address: '192.0.2.7' });
+    });
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(statSync(join(dir, 'sub')).mode & 0o777).toBe(0o700);
+    const back = readStore(file);
+    expect(Object.keys(back.profiles)).toEqual(['srv.example.org']);
+    expect(back.profiles['srv.example.org']?.address).toBe('192.0.2.7');
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toHaveProperty('version', 1);
+    await updateStore(file, (data) => {
+      delete data.profiles['srv.example.org'];
+    });
+    expect(readStore(file).profiles).toEqual({});
+  });
+
+  it('keeps a store without an extension where it is', async () => {
+    const file = join(dir, 'knockrc');
+    await updateStore(file, (data) => {
+      data.profiles['a'] = testProfile('a');
+    });
+    expect(readStore(file).profiles['a']?.name).toBe('a');
+  });
+
+  it('refuses a store that group or others can read, with the chmod fix', async () => {
+    const file = writePrivate(join(dir, 'p.json'), '{"version":1,"profiles":{}}', 0o644);
+    const error = thrown(() => readStore(file));
+    expect(error).toBeInstanceOf(KnockError);
+    expect(error.exitCode).toBe(2);
+    expect(error.message).toContain('permissions 0644 are too open');
+    expect(error.hint).toBe(`Run: chmod 600 '${file}'`);
+    await expect(updateStore(file, () => {})).rejects.toThrow(/too open/);
+    chmodSync(file, 0o600);
+    expect(readStore(file).profiles).toEqual({});
+  });
+
+  it('refuses group-writable too, and directories', () => {
+    const file = writePrivate(join(dir, 'p.json'), '{}', 0o620);
+    expect(() => readStore(file)).toThrow(/0620 are too open/);
+    expect(() => readPrivateFile(dir, 'secret file')).toThrow(/directory|not a regular file/);
+  });
+
+  it('says where broken JSON is', () => {
+    const file = writePrivate(join(dir, 'p.json'), '{"profiles": [');
+    const error = thrown(() => readStore(file));
+    expect(error.exitCode).toBe(2);
+    expect(error.message).toContain(file);
+  });
+
+  it('checkProfile names the file and field of a bad value', () => {
+    const good = testProfile('h');
+    expect(checkProfile(good, 'f.json').knock.method).toBe('time');
+    expect(() => checkProfile({ ...good, servicePort: 70000 }, 'f.json')).toThrow(/f\.json: profiles\.h\.servicePort/);
+    expect(() => checkProfile({ ...good, secret: 'not base32!' }, 'f.json')).toThrow(/profiles\.h\.secret/);
+    expect(() => checkProfile({ ...good, knock: { ...good.knock, length: 99 } }, 'f.json')).toThrow(/profiles\.h\.knock/);
+  });
+
+  it('parseStore tolerates an empty file and rejects non-objects', () => {
+    expect(parseStore('', 'f')).toEqual({ version: 1, profiles: {} });
+    expect(() => parseStore('[]', 'f')).toThrow(/JSON object/);
+    writeFileSync(join(dir, 'x'), '');
+  });
+});
