@@ -45,7 +45,7 @@ function harness(opensOn: (knock: KnockSend, connects: number) => boolean, extra
     },
     connect: async (o) => {
       waited.push(o);
-      clock += o.timeoutMs;
+      clock += o.timeoutMs ?? 0;
       return lastKnock && opensOn(lastKnock, waited.length) ? fakeSocket : undefined;
     },
     sleep: async (ms) => {
