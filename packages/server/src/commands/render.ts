@@ -1,0 +1,38 @@
+// `otpknockd render` and `otpknockd check`: look without touching.
+import type { Command } from 'commander';
+import { loadConfig } from '../config/index.js';
+import { fullRuleset } from '../daemon.js';
+import { parseInstant } from '../instant.js';
+import { NftDriver } from '../nft/driver.js';
+import { DEFAULT_CONFIG } from './common.js';
+
+export function registerRender(program: Command): void {
+  program
+    .command('render')
+    .description('Print the exact nft script that "run" would load at an instant (default: now). Changes nothing.')
+    .option('-c, --config <file>', 'config file', DEFAULT_CONFIG)
+    .option('--at <time>', 'instant to render for: ISO date or unix seconds')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  otpknockd render --config otpknockd.yaml | less
+  otpknockd render --config otpknockd.yaml --at 2026-11-25T10:00:00Z | nft -c -f -`,
+    )
+    .action(async (opts: { config: string; at?: string }) => {
+      const at = opts.at === undefined ? Date.now() : parseInstant(opts.at);
+      const config = await loadConfig(opts.config);
+      process.stdout.write(fullRuleset(config, at).script);
+    });
+
+  program
+    .command('check')
+    .description('Validate a config file and, with --nft, have nft check the ruleset it produces (nft -c). Changes nothing.')
+    .option('-c, --config <file>', 'config file', DEFAULT_CONFIG)
+    .option('--nft', 'also run the rendered ruleset through `nft -c`')
+    .action(async (opts: { config: string; nft?: boolean }) => {
+      const config = await loadConfig(opts.config);
+      if (opts.nft) await new NftDriver().check(fullRuleset(config, Date.now()).script);
+      process.stdout.write(`${config.file}: OK (${config.users.length} users, ${config.services.length} services)\n`);
+    });
+}
