@@ -33,6 +33,7 @@ export function serverConfig(over: Partial<ServerConfig> = {}): ServerConfig {
     skew: 1,
     stepTimeoutMs: 5000,
     logFormat: 'text',
+    stateDir: '/nonexistent/otpknock-test-state',
     services: [{ name: 'ssh', port: 22, openForMs: 30_000 }],
     users: [user('alice')],
     ...over,

@@ -203,6 +203,7 @@ export function parseConfig(text: string, file: string, options: ParseConfigOpti
     skew: top.skew ?? DEFAULTS.skew,
     stepTimeoutMs: top.step_timeout ?? DEFAULTS.stepTimeoutMs,
     logFormat: top.log_format ?? DEFAULTS.logFormat,
+    stateDir: top.state_dir ?? DEFAULTS.stateDir,
     services,
     users,
   };

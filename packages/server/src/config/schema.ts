@@ -14,6 +14,7 @@ export const DEFAULTS = {
   skew: 1,
   stepTimeoutMs: 5_000,
   logFormat: 'auto',
+  stateDir: '/var/lib/otpknock',
   openForMs: 30_000,
   method: 'time',
 } as const;
@@ -117,6 +118,7 @@ export const topSchema = z.strictObject({
     .optional(),
   step_timeout: duration(LIMITS.stepTimeoutMs.min, LIMITS.stepTimeoutMs.max).optional(),
   log_format: z.enum(['auto', 'text', 'json'], { error: 'expected one of auto, text, json' }).optional(),
+  state_dir: z.string({ error: 'expected an absolute directory path' }).startsWith('/', { error: 'expected an absolute directory path' }).optional(),
   knock: knockSchema.optional(),
   // Checked entry by entry so that one bad entry does not hide the others' problems.
   services: z.unknown().optional(),

@@ -39,6 +39,8 @@ export interface ServerConfig {
   /** Milliseconds a source may take between two knock steps. Default 5 000. */
   stepTimeoutMs: number;
   logFormat: LogFormat;
+  /** Directory for the daemon's runtime state (status, mode, audit). Default /var/lib/otpknock. */
+  stateDir: string;
   services: ServiceConfig[];
   users: UserConfig[];
 }
