@@ -204,5 +204,25 @@ describeE2E('otpknockd: the kernel knock state machine', () => {
     daemon = await startDaemon(t, cfg.file);
     expect(await setElementKeys(t, 'server', 'otpknock', 'allowed4_api')).toContain(t.client.ipv4);
     expect(await tcpProbe(t, 'client', t.server.ipv4, 443)).toMatchObject({ state: 'open' });
+    // the sequence used before the crash is still consumed: eve's replay stays closed
+    await sendUdp(t, 'eve', t.server.ipv4, seq.open, { delayMs: 5 });
+    expect(await tcpProbe(t, 'eve', t.server.ipv4, 443, 500)).toMatchObject({ state: 'closed' });
+  });
+
+  it('carries consumed sequences over a reload that changes the table shape', async () => {
+    await awayFromBoundary();
+    const seq = sequencesFor(bob.secret, profile, 1);
+    await sendUdp(t, 'client', t.server.ipv4, seq.open, { delayMs: 5 });
+    expect(await tcpProbe(t, 'client', t.server.ipv4, 22)).toMatchObject({ state: 'open' });
+    const original = configYaml()((u) => `${cfg.dir}/${u.name}.secret`);
+    cfg.write(original.replace('    open_for: 30s\n  api:', '    open_for: 31s\n  api:')); // a different set timeout: full load
+    const mark = daemon.mark();
+    daemon.signal('SIGHUP');
+    const line = await daemon.waitForLine(/"event":"reload"/, { after: mark, timeoutMs: 10_000 });
+    expect(JSON.parse(line)).toMatchObject({ carried_used: expect.any(Number) });
+    expect((JSON.parse(line) as { carried_used: number }).carried_used).toBeGreaterThan(0);
+    await sendUdp(t, 'eve', t.server.ipv4, seq.open, { delayMs: 5 });
+    expect(await tcpProbe(t, 'eve', t.server.ipv4, 22, 500)).toMatchObject({ state: 'closed' });
+    cfg.write(original);
   });
 });

@@ -134,6 +134,22 @@ describe('Daemon', () => {
     expect(d.currentConfig.users[0]!.name).toBe('carol');
   });
 
+  it('reloads a change of users element by element, keeping the table', async () => {
+    const nft = new FakeNft();
+    const clock = new FakeClock(T0);
+    const d = new Daemon(serverConfig(), new NftDriver(nft), memoryLogger().log, clock);
+    await d.start();
+    nft.tableListing = `table inet otpknock_test {\n\tcomment "${TABLE_COMMENT}"\n}`;
+    await d.reload(async () => serverConfig({ users: [user('alice'), user('bob')] }));
+    const last = nft.scripts().at(-1)!;
+    expect(last).toMatch(/^add element inet otpknock_test step/m);
+    expect(last).not.toMatch(/^delete element/m); // alice's sequences stay as they are
+    expect(last).not.toContain('table inet otpknock_test {');
+    // a new service changes the table's shape: a full load
+    await d.reload(async () => serverConfig({ services: [{ name: 'ssh', port: 22, openForMs: 30_000 }, { name: 'api', port: 443, openForMs: 30_000 }] }));
+    expect(nft.scripts().at(-1)).toContain('table inet otpknock_test {');
+  });
+
   it('removes the table on stop unless told to keep it', async () => {
     const nft = new FakeNft();
     const d = new Daemon(serverConfig(), new NftDriver(nft), memoryLogger().log, new FakeClock(T0));

@@ -6,7 +6,7 @@ import { allElements, emptyTrie, syncTrie, type TrieState } from './knock-trie.j
 import type { Logger } from './log.js';
 import { cachedDeriver, nextRotationMs, planEntries, type KnockEntry } from './plan.js';
 import type { NftDriver } from './nft/driver.js';
-import { allowedFromJson, isOurTable } from './nft/inspect.js';
+import { allowedFromJson, isOurTable, usedSequencesFromJson, type UsedSequence } from './nft/inspect.js';
 import { renderChanges, renderRuleset, type AllowedCarryOver } from './nft/render-ruleset.js';
 import { OtpknockError } from '@otpknock/shared';
 
@@ -34,17 +34,34 @@ export function usedTimeoutMs(config: ServerConfig): number {
 }
 
 /** The full-table script for an instant: what `render` prints and `run` loads first. */
+/** The table without its elements: equal shapes mean a reload needs no new chains or sets. */
+export function tableShape(config: ServerConfig): string {
+  return renderRuleset({ config, steps: [], actions: [], usedTimeoutMs: usedTimeoutMs(config) });
+}
+
+/** What a full load keeps from the table it replaces. */
+export interface CarryOver {
+  allowed: AllowedCarryOver[];
+  used: UsedSequence[];
+}
+
 export function fullRuleset(
   config: ServerConfig,
   nowMs: number,
-  allowed: readonly AllowedCarryOver[] = [],
+  carry: CarryOver = { allowed: [], used: [] },
   derive?: Parameters<typeof planEntries>[2],
 ) {
   const entries = planEntries(config, nowMs, derive);
   const sync = syncTrie(emptyTrie(), entries);
   const { steps, actions } = allElements(sync.state);
-  const script = renderRuleset({ config, steps, actions, usedTimeoutMs: usedTimeoutMs(config), allowed });
-  return { script, trie: sync.state, conflicts: sync.conflicts, entries };
+  // A sequence consumed before the reload stays consumed under its new mark.
+  const used = carry.used.flatMap((u) => {
+    const key = sync.state.leafByPath.get(u.ports.join(','));
+    const leaf = key === undefined ? undefined : sync.state.leaves.get(key);
+    return leaf ? [{ leaf: leaf.mark, remainingMs: u.remainingMs }] : [];
+  });
+  const script = renderRuleset({ config, steps, actions, usedTimeoutMs: usedTimeoutMs(config), allowed: carry.allowed, used });
+  return { script, trie: sync.state, conflicts: sync.conflicts, entries, carriedUsed: used.length };
 }
 
 export class Daemon {
@@ -68,16 +85,20 @@ export class Daemon {
     return this.config;
   }
 
-  /** Refuses to take over a table of the same name that someone else made. */
-  private async assertTableIsOurs(table: string): Promise<AllowedCarryOver[]> {
+  /**
+   * Refuses to take over a table of the same name that someone else made;
+   * from our own, reads what a full load must keep.
+   */
+  private async assertTableIsOurs(table: string): Promise<CarryOver> {
     const listing = await this.nft.listText(['table', 'inet', table]);
-    if (listing === null) return [];
+    if (listing === null) return { allowed: [], used: [] };
     if (!isOurTable(listing)) {
       throw new OtpknockError('E_TABLE_TAKEN', `table inet ${table} already exists and was not made by otpknockd`, {
         hint: `choose another name with "table:" in the config, or remove that table if it is a leftover (nft delete table inet ${table})`,
       });
     }
-    return allowedFromJson(await this.nft.listJson(['table', 'inet', table]));
+    const doc = await this.nft.listJson(['table', 'inet', table]);
+    return { allowed: allowedFromJson(doc), used: usedSequencesFromJson(doc) };
   }
 
   /** Loads the whole table for `config`, keeping addresses that are allowed right now. */
@@ -96,7 +117,8 @@ export class Daemon {
       users: config.users.length,
       services: config.services.length,
       sequences: full.entries.length - full.conflicts.length,
-      carried_over: carried.length,
+      carried_allowed: carried.allowed.length,
+      carried_used: full.carriedUsed,
       took_ms: Math.round(performance.now() - started),
     });
   }
@@ -134,8 +156,14 @@ export class Daemon {
       }
       try {
         if (config.table !== this.config.table) {
+          const old = this.config.table;
           await this.loadFull(config, 'reload');
-          await this.nft.deleteTable(this.config.table).catch(() => undefined);
+          await this.nft.deleteTable(old).catch(() => undefined);
+        } else if (tableShape(config) === tableShape(this.config)) {
+          // Only sequences changed (users, secrets, profiles): move the live
+          // table there element by element, so knock progress, grants and
+          // consumed sequences all stay.
+          await this.syncTo(config, cachedDeriver(), 'reload');
         } else {
           await this.loadFull(config, 'reload');
         }
@@ -168,30 +196,39 @@ export class Daemon {
     await this.rotate();
   }
 
-  /** Brings the kernel to the plan for now: add new windows, remove expired ones. */
-  async rotate(): Promise<void> {
+  /**
+   * Moves the live table to the plan of `config` for now with element changes
+   * only (one transaction). Commits the new state only when nft succeeded.
+   */
+  private async syncTo(config: ServerConfig, derive: ReturnType<typeof cachedDeriver>, event: string): Promise<void> {
     const started = performance.now();
-    const now = this.clock.now();
-    const entries = planEntries(this.config, now, this.derive);
+    const entries = planEntries(config, this.clock.now(), derive);
     const live = new Set(entries.map((e) => e.window));
-    this.derive.prune((w) => live.has(w));
+    derive.prune((w) => live.has(w));
     const sync = syncTrie(this.trie, entries);
     const { changes } = sync;
+    await this.nft.apply(renderChanges(config.table, changes));
+    this.trie = sync.state;
+    this.config = config;
+    this.derive = derive;
+    this.reportConflicts(sync.conflicts);
+    this.failures = 0;
+    this.log.info(event, event === 'rotation' ? 'knock sequences rotated' : 'sequences updated in place', {
+      added: changes.addSteps.length,
+      removed: changes.deleteSteps.length,
+      live: sync.state.leaves.size,
+      took_ms: Math.round(performance.now() - started),
+    });
+  }
+
+  /** Brings the kernel to the plan for now: add new windows, remove expired ones. */
+  async rotate(): Promise<void> {
     try {
       if (this.failures >= 2) {
         // Repeated failures: our picture of the kernel may be wrong; resync all.
         await this.loadFull(this.config, 'resync');
       } else {
-        await this.nft.apply(renderChanges(this.config.table, changes));
-        this.trie = sync.state;
-        this.reportConflicts(sync.conflicts);
-        this.failures = 0;
-        this.log.info('rotation', 'knock sequences rotated', {
-          added: changes.addSteps.length,
-          removed: changes.deleteSteps.length,
-          live: sync.state.leaves.size,
-          took_ms: Math.round(performance.now() - started),
-        });
+        await this.syncTo(this.config, this.derive, 'rotation');
       }
       this.schedule();
     } catch (err) {

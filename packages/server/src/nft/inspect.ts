@@ -48,3 +48,46 @@ export function countersFromJson(doc: unknown): Record<string, number> {
   }
   return out;
 }
+
+/** A one-time sequence the kernel has already consumed, by its ports. */
+export interface UsedSequence {
+  ports: number[];
+  remainingMs: number;
+}
+
+/**
+ * The sequences behind the marks in our `used` set, rebuilt from the `step`
+ * map (each element is `state . port → next`, so a leaf's path is found by
+ * walking back to state 0). Lets a reload or a restart carry consumption over
+ * although the new table numbers its states afresh.
+ */
+export function usedSequencesFromJson(doc: unknown): UsedSequence[] {
+  const parent = new Map<number, { state: number; port: number }>();
+  for (const map of jsonObjects(doc, 'map')) {
+    if (map.name !== 'step') continue;
+    for (const e of (map.elem as unknown[] | undefined) ?? []) {
+      const [key, next] = e as [{ concat?: [number, number] }, number];
+      const concat = key?.concat;
+      if (!concat || typeof next !== 'number') continue;
+      parent.set(next, { state: concat[0], port: concat[1] });
+    }
+  }
+  const out: UsedSequence[] = [];
+  for (const set of jsonObjects(doc, 'set') as JsonSet[]) {
+    if (set.name !== 'used') continue;
+    for (const e of set.elem ?? []) {
+      if (typeof e === 'string') continue;
+      const mark = e.elem?.val;
+      if (typeof mark !== 'number') continue;
+      const ports: number[] = [];
+      let at = parent.get(mark);
+      for (let guard = 0; at && guard < 16; guard++) {
+        ports.unshift(at.port);
+        if (at.state === 0) break;
+        at = parent.get(at.state);
+      }
+      if (ports.length > 0 && at?.state === 0) out.push({ ports, remainingMs: (e.elem?.expires ?? 0) * 1000 });
+    }
+  }
+  return out;
+}

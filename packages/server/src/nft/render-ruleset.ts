@@ -49,6 +49,8 @@ export interface RulesetInput {
   /** How long a consumed one-time leaf stays refused: longer than it can be live. */
   usedTimeoutMs: number;
   allowed?: readonly AllowedCarryOver[];
+  /** Consumed one-time leaves carried over (reload, restart), as new marks. */
+  used?: readonly { leaf: number; remainingMs: number }[];
 }
 
 export function stepElementText(e: StepElement): string {
@@ -205,7 +207,7 @@ ${elementsBlock(input.actions.map(actionElementText), '\t\t')}	}
 		size ${USED_SET_SIZE}
 		flags dynamic,timeout
 		timeout ${ms(input.usedTimeoutMs)}
-	}
+${elementsBlock((input.used ?? []).filter((u) => u.remainingMs >= 1000).map((u) => `${hex(u.leaf)} timeout ${ms(u.remainingMs)}`), '\t\t')}	}
 
 ${sets.join('\n')}
 	chain raw_prerouting {

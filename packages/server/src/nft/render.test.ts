@@ -67,3 +67,27 @@ describe('renderChanges', () => {
     expect(renderChanges('t', { addSteps: [], deleteSteps: [], addActions: [], deleteActions: [] })).toBe('');
   });
 });
+
+describe('carrying consumed sequences over a full load', () => {
+  it('finds the ports behind used marks from the step map, and maps them to the new marks', async () => {
+    const { usedSequencesFromJson } = await import('./inspect.js');
+    const doc = {
+      nftables: [
+        { map: { name: 'step', elem: [[{ concat: [0, 100] }, 1], [{ concat: [1, 200] }, 2], [{ concat: [2, 300] }, 0xc0000001], [{ concat: [1, 201] }, 0xc0000002]] } },
+        { set: { name: 'used', elem: [{ elem: { val: 0xc0000001, expires: 50 } }, { elem: { val: 0xc0000099, expires: 50 } }] } },
+      ],
+    };
+    expect(usedSequencesFromJson(doc)).toEqual([{ ports: [100, 200, 300], remainingMs: 50_000 }]);
+
+    const { fullRuleset } = await import('../daemon.js');
+    const { planEntries } = await import('../plan.js');
+    const config = serverConfig();
+    const now = Date.UTC(2026, 10, 25, 12, 0, 10);
+    const first = planEntries(config, now)[0]!;
+    const full = fullRuleset(config, now, { allowed: [], used: [{ ports: first.ports, remainingMs: 40_000 }] });
+    expect(full.carriedUsed).toBe(1);
+    const key = full.trie.leafByPath.get(first.ports.join(','))!;
+    const mark = full.trie.leaves.get(key)!.mark;
+    expect(full.script).toContain(`0x${mark.toString(16)} timeout 40000ms`);
+  });
+});
