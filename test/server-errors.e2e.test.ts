@@ -1,0 +1,88 @@
+// The errors a person setting up otpknockd will meet first: each names the
+// problem and what to do, exits non-zero, and leaves the firewall as it was.
+import { chownSync } from 'node:fs';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { describeE2E, listRuleset, useTopology, type Topology } from './harness/index.js';
+import { OTPKNOCKD, assertBuilt, testSecret, usersYaml, writeConfig, type ConfigDir, type TestUser } from './support/otpknockd.js';
+
+const alice: TestUser = { name: 'alice', secret: testSecret('alice') };
+const yaml = (secretFile: (u: TestUser) => string) => `
+services:
+  ssh: { port: 22 }
+users:
+${usersYaml([alice], secretFile)}
+`;
+
+describeE2E('otpknockd: errors at start', () => {
+  const topo = useTopology();
+  let t: Topology;
+  let cfg: ConfigDir;
+
+  beforeAll(() => {
+    assertBuilt();
+    t = topo();
+    cfg = writeConfig(yaml);
+  });
+  afterAll(() => cfg?.cleanup());
+
+  async function runDaemon(argv: string[]) {
+    const before = await listRuleset(t, 'server', { format: 'text' });
+    const result = await t.exec('server', argv, { timeoutMs: 15_000 });
+    const after = await listRuleset(t, 'server', { format: 'text' });
+    expect(after).toBe(before); // firewall untouched
+    return result;
+  }
+
+  it('says which package to install when nft is missing', async () => {
+    const r = await runDaemon(['/usr/bin/env', 'PATH=/nonexistent', process.execPath, OTPKNOCKD, 'run', '--config', cfg.file]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('nft is not installed');
+    expect(r.stderr).toContain('apt-get install nftables');
+  });
+
+  it('says it needs root or CAP_NET_ADMIN when run as an ordinary user', async () => {
+    // The files belong to the unprivileged user, as they would for a daemon run as that user.
+    for (const f of [cfg.dir, cfg.file, `${cfg.dir}/alice.secret`]) chownSync(f, 65534, 65534);
+    try {
+      const r = await runDaemon(['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, OTPKNOCKD, 'run', '--config', cfg.file]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/needs root or CAP_NET_ADMIN/);
+    } finally {
+      for (const f of [cfg.dir, cfg.file, `${cfg.dir}/alice.secret`]) chownSync(f, 0, 0);
+    }
+  });
+
+  it('lists every config error with file, line and field, and exits 2', async () => {
+    cfg.write('table: 9bad\nskew: 99\nservices:\n  ssh: { port: 22 }\nusers: {}\n');
+    const r = await runDaemon([process.execPath, OTPKNOCKD, 'run', '--config', cfg.file]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`${cfg.file}:1: table:`);
+    expect(r.stderr).toContain(`${cfg.file}:2: skew:`);
+    expect(r.stderr).toMatch(/users/);
+    expect(r.stderr).toContain('nothing from it was applied');
+  });
+
+  it('refuses a secret file that others can read, like ssh does', async () => {
+    cfg.write(yaml((u) => `${cfg.dir}/${u.name}.secret`));
+    const { chmodSync } = await import('node:fs');
+    chmodSync(`${cfg.dir}/alice.secret`, 0o644);
+    try {
+      const r = await runDaemon([process.execPath, OTPKNOCKD, 'run', '--config', cfg.file]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/permissions 0644 for .*alice\.secret are too open/);
+      expect(r.stderr).toMatch(/chmod 600/);
+    } finally {
+      chmodSync(`${cfg.dir}/alice.secret`, 0o600);
+    }
+  });
+
+  it('prints the exact ruleset with render, and changes nothing', async () => {
+    const r = await runDaemon([process.execPath, OTPKNOCKD, 'render', '--config', cfg.file, '--at', '2026-11-25T10:00:00Z']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^#!\/usr\/sbin\/nft -f/);
+    const check = await t.exec('server', ['nft', '-c', '-f', '-'], { input: r.stdout });
+    expect(check.code, check.stderr).toBe(0);
+    const again = await t.exec('server', [process.execPath, OTPKNOCKD, 'render', '--config', cfg.file, '--at', String(Date.parse('2026-11-25T10:00:00Z') / 1000)]);
+    expect(again.stdout).toBe(r.stdout); // the same instant renders the same script
+  });
+});
