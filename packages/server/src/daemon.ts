@@ -64,7 +64,16 @@ export function fullRuleset(
   return { script, trie: sync.state, conflicts: sync.conflicts, entries, carriedUsed: used.length };
 }
 
+/** Hook points for the team features (user store, status file, audit); see run.ts. */
+export interface DaemonHooks {
+  /** At each boundary, before rotating: a config to rotate to instead (the user store changed), or undefined. */
+  beforeRotation?: () => Promise<ServerConfig | undefined>;
+  /** After every committed change of the live table. Must not throw. */
+  onCommit?: (state: { config: ServerConfig; trie: TrieState; nowMs: number }) => void;
+}
+
 export class Daemon {
+  hooks: DaemonHooks = {};
   private trie: TrieState = emptyTrie();
   private timer: { cancel(): void } | undefined;
   private queue: Promise<void> = Promise.resolve();
@@ -113,6 +122,7 @@ export class Daemon {
     this.config = config;
     this.derive = derive;
     this.failures = 0;
+    this.hooks.onCommit?.({ config, trie: this.trie, nowMs: this.clock.now() });
     this.log.info(reason, `loaded table inet ${config.table}`, {
       users: config.users.length,
       services: config.services.length,
@@ -213,6 +223,7 @@ export class Daemon {
     this.derive = derive;
     this.reportConflicts(sync.conflicts);
     this.failures = 0;
+    this.hooks.onCommit?.({ config, trie: this.trie, nowMs: this.clock.now() });
     this.log.info(event, event === 'rotation' ? 'knock sequences rotated' : 'sequences updated in place', {
       added: changes.addSteps.length,
       removed: changes.deleteSteps.length,
@@ -228,7 +239,13 @@ export class Daemon {
         // Repeated failures: our picture of the kernel may be wrong; resync all.
         await this.loadFull(this.config, 'resync');
       } else {
-        await this.syncTo(this.config, this.derive, 'rotation');
+        const next = await this.hooks.beforeRotation?.();
+        if (next !== undefined && next.table === this.config.table && tableShape(next) === tableShape(this.config)) {
+          await this.syncTo(next, cachedDeriver(), 'users');
+        } else {
+          if (next !== undefined) this.log.warn('users', 'the user store changed, but so did the table layout in the config file; send SIGHUP to apply both');
+          await this.syncTo(this.config, this.derive, 'rotation');
+        }
       }
       this.schedule();
     } catch (err) {

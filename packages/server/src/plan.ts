@@ -1,7 +1,7 @@
 // Which knock sequences must be live at a given instant: config × clock → entries.
 // Pure: the daemon feeds it the config and the time, the trie turns it into
 // kernel elements.
-import { nextWindowBoundaryMs, sequenceDeriver, windowAt, type KnockSequences } from '@otpknock/shared';
+import { deriveCodeSequences, nextWindowBoundaryMs, sequenceDeriver, totpCodeOf, windowAt, type KnockSequences } from '@otpknock/shared';
 import type { ServerConfig, UserConfig } from './config/types.js';
 
 /** What completing a sequence does to the user's services. */
@@ -19,6 +19,12 @@ export interface KnockEntry {
   serviceMask: number;
   /** Consumed by the kernel at first use (every rotating method; static ones repeat). */
   oneTime: boolean;
+  /**
+   * Which of the user's secrets it comes from: absent for the current one, `grace` for
+   * an older secret during a rotation's grace period, `code` for the authenticator-app
+   * code mode. Part of `key`.
+   */
+  source?: 'grace' | 'code';
 }
 
 /** Bit mask of the services a user may open, by index in `config.services`. */
@@ -40,6 +46,22 @@ export function validWindows(user: UserConfig, skew: number, nowMs: number): num
 }
 
 type Derive = (user: UserConfig, window: number) => KnockSequences;
+
+/**
+ * A user as seen with one of its grace secrets: the same object for the same
+ * (user, secret), so a cached deriver keeps its keyed HMAC across rotations.
+ */
+const graceViews = new WeakMap<UserConfig, Map<Uint8Array, UserConfig>>();
+function graceView(user: UserConfig, secret: Uint8Array): UserConfig {
+  let views = graceViews.get(user);
+  if (!views) graceViews.set(user, (views = new Map()));
+  let view = views.get(secret);
+  if (!view) views.set(secret, (view = { ...user, secret, graceSecrets: [] }));
+  return view;
+}
+
+/** Code mode: the sequence derived from the authenticator-app code of the window. */
+const deriveCode: Derive = (user, window) => deriveCodeSequences(user.profile, totpCodeOf(user.secret, user.profile, window), window);
 
 /** Derivation without memory: fine for one-shot renders. */
 const deriveOnce: Derive = (user, window) => sequenceDeriver(user.profile, user.secret)(window);
@@ -74,17 +96,30 @@ export function cachedDeriver(): Derive & { prune(keep: (window: number) => bool
 export function planEntries(config: ServerConfig, nowMs: number, derive: Derive = deriveOnce): KnockEntry[] {
   const entries: KnockEntry[] = [];
   for (const user of config.users) {
+    if (user.disabled) continue;
     const serviceMask = serviceMaskOf(config, user);
     if (serviceMask === 0) continue;
     const oneTime = user.profile.method !== 'static';
+    // Grace secrets end exactly at their `until`: judged at every rotation.
+    const grace = (user.graceSecrets ?? []).filter((g) => g.untilMs > nowMs);
+    const codeMode = user.codeMode === true && user.profile.method !== 'static';
     for (const window of validWindows(user, config.skew, nowMs)) {
-      const seq = derive(user, window);
-      const base = { user: user.name, window, serviceMask, oneTime };
-      if (seq.toggle) {
-        entries.push({ ...base, key: `${user.name}/${window}/toggle`, action: 'toggle', ports: seq.open });
-      } else {
-        entries.push({ ...base, key: `${user.name}/${window}/open`, action: 'open', ports: seq.open });
-        entries.push({ ...base, key: `${user.name}/${window}/close`, action: 'close', ports: seq.close });
+      const add = (seq: KnockSequences, source?: 'grace' | 'code', tag = '') => {
+        const base = { user: user.name, window, serviceMask, oneTime, ...(source ? { source } : {}) };
+        const suffix = source ? `/${source}${tag}` : '';
+        if (seq.toggle) {
+          entries.push({ ...base, key: `${user.name}/${window}/toggle${suffix}`, action: 'toggle', ports: seq.open });
+        } else {
+          entries.push({ ...base, key: `${user.name}/${window}/open${suffix}`, action: 'open', ports: seq.open });
+          entries.push({ ...base, key: `${user.name}/${window}/close${suffix}`, action: 'close', ports: seq.close });
+        }
+      };
+      add(derive(user, window));
+      grace.forEach((g, i) => add(derive(graceView(user, g.secret), window), 'grace', String(i)));
+      if (codeMode) {
+        const seq = deriveCode(user, window);
+        const base = { user: user.name, window, serviceMask, oneTime: true, source: 'code' as const };
+        entries.push({ ...base, key: `${user.name}/${window}/open/code`, action: 'open', ports: seq.open });
       }
     }
   }
@@ -98,5 +133,7 @@ export function nextRotationMs(config: ServerConfig, nowMs: number): number {
   for (const period of periods) {
     next = Math.min(next, nextWindowBoundaryMs(nowMs, period));
   }
+  // The end of a rotation's grace (a static user's too) is a change of plan.
+  for (const u of config.users) for (const g of u.graceSecrets ?? []) if (g.untilMs > nowMs) next = Math.min(next, g.untilMs);
   return next;
 }

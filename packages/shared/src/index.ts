@@ -7,3 +7,4 @@ export { normalizeProfile, KNOCK_METHODS, OTP_ALGORITHMS, PROFILE_DEFAULTS, MAX_
 export { deriveSequences, sequenceDeriver } from './derive.js';
 export { derivePayloadToken } from './token.js';
 export { parseOtpauthUri, formatOtpauthUri, type ParsedOtpauth } from './otpauth.js';
+export { CODE_KEY_LABEL, codeKey, codeModeProfile, deriveCodeSequences, normalizeCode, totpCodeOf } from './code-mode.js';

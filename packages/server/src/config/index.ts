@@ -1,6 +1,6 @@
 export type { LogFormat, ServerConfig, ServiceConfig, UserConfig } from './types.js';
 export { loadConfig, readFileInfo, type LoadConfigOptions } from './load.js';
-export { parseConfig, secretFilePaths, type ParseConfigOptions } from './parse.js';
+export { parseConfig, secretFilePaths, userStorePath, type ParseConfigOptions } from './parse.js';
 export { ConfigError, formatIssue, type ConfigIssue } from './errors.js';
 export { parseDuration, formatDuration } from './duration.js';
 export { secretFileProblem, secretFromFileText, type FileInfo } from './secret-file.js';

@@ -4,7 +4,8 @@ import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { ConfigError } from './errors.js';
-import { parseConfig, secretFilePaths } from './parse.js';
+import { parseConfig, secretFilePaths, userStorePath } from './parse.js';
+import { readStoreDir } from '../users/store.js';
 import { SECRET_FILE_MAX_BYTES, type FileInfo } from './secret-file.js';
 import type { ServerConfig } from './types.js';
 
@@ -19,6 +20,8 @@ export interface LoadConfigOptions {
   readFile?: (path: string, maxBytes: number) => Promise<FileInfo>;
   /** uid the daemon runs as: secret files may belong to it or to root. Default: the process's uid. */
   daemonUid?: number;
+  /** Accept a config without users (the `otpknockd user` commands before the first `user add`). */
+  allowNoUsers?: boolean;
 }
 
 /**
@@ -55,8 +58,13 @@ export async function loadConfig(file: string, opts: LoadConfigOptions = {}): Pr
     }),
   );
 
+  const storeDir = userStorePath(config.text, abs);
+  const userStore = storeDir === undefined ? undefined : await readStoreDir(storeDir);
+
   return parseConfig(config.text, abs, {
     daemonUid,
+    ...(userStore === undefined ? {} : { userStore }),
+    ...(opts.allowNoUsers ? { allowNoUsers: true } : {}),
     configFile: { mode: config.mode, uid: config.uid },
     readSecretFile(path) {
       const got = secrets.get(path);

@@ -145,8 +145,8 @@ users:
 
   // Each case: config text → one exact line of the error (FILE:LINE: path: message).
   const bad: [string, string, string][] = [
-    ['typo at top level', `tabel: x\n${MINIMAL}`, `${FILE}:1: tabel: unknown field (did you mean table?); expected one of: table, keep_table_on_stop, skew, step_timeout, log_format, state_dir, knock, services, users`],
-    ['typo in a user', `services:\n  ssh: { port: 22 }\nusers:\n  alice:\n    secretfile: secrets/alice\n`, `${FILE}:5: users.alice.secretfile: unknown field (did you mean secret_file?); expected one of: secret_file, secret, services, knock`],
+    ['typo at top level', `tabel: x\n${MINIMAL}`, `${FILE}:1: tabel: unknown field (did you mean table?); expected one of: table, keep_table_on_stop, skew, step_timeout, log_format, state_dir, user_store, knock, services, users`],
+    ['typo in a user', `services:\n  ssh: { port: 22 }\nusers:\n  alice:\n    secretfile: secrets/alice\n`, `${FILE}:5: users.alice.secretfile: unknown field (did you mean secret_file?); expected one of: secret_file, secret, services, knock, code_mode`],
     ['typo in knock', `knock:\n  lenght: 4\n${MINIMAL}`, `${FILE}:2: knock.lenght: unknown field (did you mean length?)`],
     ['typo in a service', `services:\n  ssh:\n    port: 22\n    openfor: 5s\nusers:\n  alice: { secret_file: secrets/alice }\n`, `${FILE}:4: services.ssh.openfor: unknown field (did you mean open_for?)`],
     ['bare number duration', `step_timeout: 5\n${MINIMAL}`, `${FILE}:1: step_timeout: 5 is a bare number, which is ambiguous; write a duration with a unit, e.g. 5s or 5ms (allowed from 100ms to 1m)`],

@@ -19,6 +19,8 @@ import {
 } from './schema.js';
 import { octalMode, readFailure, secretFileProblem, secretFromFileText, type FileInfo } from './secret-file.js';
 import type { ServerConfig, ServiceConfig, UserConfig } from './types.js';
+import { parseUserRecord } from '../users/record.js';
+import type { StoreListing } from '../users/store.js';
 import { pathText, readYaml, type FieldPath } from './yaml-source.js';
 
 export interface ParseConfigOptions {
@@ -31,6 +33,12 @@ export interface ParseConfigOptions {
   daemonUid?: number;
   /** Permissions of the config file itself, when known: inline secrets need it private. */
   configFile?: Pick<FileInfo, 'mode' | 'uid'>;
+  /** The user store's record files, read by the loader when the config sets `user_store`. */
+  userStore?: StoreListing;
+  /** Accept a config without any user (the `otpknockd user` commands, before the first `user add`). */
+  allowNoUsers?: boolean;
+  /** Unix ms to judge rotation grace periods against. Default: now. */
+  nowMs?: number;
 }
 
 type Mapping = Record<string, unknown>;
@@ -127,8 +135,9 @@ export function parseConfig(text: string, file: string, options: ParseConfigOpti
   const profileIssues = new Map<string, { path: FieldPath; what: string; users: string[] }>();
   const secretOwners = new Map<string, string>();
 
+  const hasStore = typeof data.user_store === 'string';
   if (data.users === undefined || data.users === null || (isMapping(data.users) && Object.keys(data.users).length === 0)) {
-    report(
+    if (!hasStore) report(
       ['users'],
       `${data.users === undefined ? 'missing' : 'empty'}; expected at least one user: a daemon with no users would lock everybody out of the protected services`,
     );
@@ -184,9 +193,14 @@ export function parseConfig(text: string, file: string, options: ParseConfigOpti
       if (profile === undefined) ok = false;
 
       if (ok && secret !== undefined && profile !== undefined) {
-        users.push({ name, secret: secret.bytes, secretSource: secret.source, services: allowed, profile });
+        users.push({ name, secret: secret.bytes, secretSource: secret.source, services: allowed, profile, ...(raw.code_mode ? { codeMode: true } : {}) });
       }
     }
+  }
+  const configUserNames = isMapping(data.users) ? Object.keys(data.users) : [];
+  if (options.userStore !== undefined) mergeStoreUsers(options.userStore);
+  if (hasStore && users.length === 0 && issues.length === 0 && !options.allowNoUsers) {
+    report(['users'], `no users in the configuration nor in the user store ${options.userStore?.dir ?? ''}; add one with: otpknockd user add NAME (a daemon with no users would lock everybody out of the protected services)`);
   }
   for (const { path, what, users: names } of profileIssues.values()) {
     const global = path[0] === 'knock';
@@ -204,11 +218,80 @@ export function parseConfig(text: string, file: string, options: ParseConfigOpti
     stepTimeoutMs: top.step_timeout ?? DEFAULTS.stepTimeoutMs,
     logFormat: top.log_format ?? DEFAULTS.logFormat,
     stateDir: top.state_dir ?? DEFAULTS.stateDir,
+    ...(top.user_store === undefined ? {} : { userStore: resolve(dirname(abs), top.user_store) }),
     services,
     users,
   };
 
   // ── helpers that report into `issues` ───────────────────────────────────
+
+  /** Users of the user store, merged with the config's own: a name in both is an error. */
+  function mergeStoreUsers(store: StoreListing): void {
+    if (store.error !== undefined) {
+      issues.push({ file: store.dir, path: '', message: store.error });
+      return;
+    }
+    const nowMs = options.nowMs ?? Date.now();
+    for (const entry of store.entries) {
+      const storeIssue = (path: string, message: string, line?: number) =>
+        issues.push({ file: entry.file, path, message, ...(line === undefined ? {} : { line }) });
+      if (!USER_NAME.test(entry.name)) {
+        storeIssue('', 'the file name is not a valid user name (1 to 32 characters from a-z, 0-9, _, . and -, then .yaml)');
+        continue;
+      }
+      if (entry.info === undefined) {
+        storeIssue('', readFailure(entry.file, entry.error, daemonUid));
+        continue;
+      }
+      const problem = secretFileProblem(entry.file, entry.info, daemonUid);
+      if (problem !== undefined || entry.info.text === undefined) {
+        storeIssue('', problem ?? `cannot read ${entry.file}`);
+        continue;
+      }
+      const parsed = parseUserRecord(entry.info.text, entry.file, entry.name);
+      issues.push(...parsed.issues);
+      const rec = parsed.user;
+      if (rec === undefined) continue;
+      if (configUserNames.includes(rec.name)) {
+        storeIssue('name', `user ${rec.name} is defined both in ${abs} and in the user store; remove one (otpknockd user remove ${rec.name}, or delete it from users:)`);
+        continue;
+      }
+      let ok = true;
+      const allowed = rec.services ?? serviceNames;
+      allowed.forEach((s, i) => {
+        if (!serviceNames.includes(s)) {
+          storeIssue(`services[${i}]`, `unknown service ${JSON.stringify(s)}; expected one of the services defined under services in ${abs}: ${serviceNames.join(', ') || 'none'}`);
+          ok = false;
+        }
+      });
+      const secret = decodeSecret(rec.secret, `${entry.file}: secret`);
+      const key = Buffer.from(secret).toString('hex');
+      const other = secretOwners.get(key);
+      if (other !== undefined) {
+        storeIssue('secret', `user ${rec.name} has the same secret as user ${other}; issue a new one with otpknockd user rotate ${rec.name}`);
+        ok = false;
+      }
+      secretOwners.set(key, rec.name);
+      const profile = userProfile(rec.name, undefined);
+      if (!ok || profile === undefined) continue;
+      const grace = rec.previous
+        .map((p) => ({ secret: decodeSecret(p.secret, `${entry.file}: previous_secrets`), untilMs: Date.parse(p.until) }))
+        .filter((p) => p.untilMs > nowMs)
+        .sort((a, b) => b.untilMs - a.untilMs);
+      users.push({
+        name: rec.name,
+        secret,
+        secretSource: `user store ${entry.file}`,
+        services: [...allowed],
+        profile,
+        origin: 'store',
+        secretCreatedMs: Date.parse(rec.secretCreated),
+        ...(rec.disabled ? { disabled: true } : {}),
+        ...(grace.length > 0 ? { graceSecrets: grace } : {}),
+        ...(rec.codeMode ? { codeMode: true } : {}),
+      });
+    }
+  }
 
   function readUserSecret(
     name: string,
@@ -370,6 +453,13 @@ export function secretFilePaths(text: string, file: string): string[] {
     if (isMapping(user) && typeof user.secret_file === 'string' && user.secret_file !== '') out.push(resolve(dir, user.secret_file));
   }
   return [...new Set(out)];
+}
+
+/** The absolute user store directory a config text names (`user_store`), if any. */
+export function userStorePath(text: string, file: string): string | undefined {
+  const { data } = readYaml(text);
+  if (!isMapping(data) || typeof data.user_store !== 'string' || data.user_store === '') return undefined;
+  return resolve(dirname(resolve(file)), data.user_store);
 }
 
 const METHOD_FIELDS = ['ports', 'open', 'close', 'toggle'] as const;

@@ -99,6 +99,7 @@ export const userSchema = z.strictObject(
       .array(z.string({ error: 'expected a service name' }), { error: 'expected a list of service names, e.g. [ssh]' })
       .optional(),
     knock: knockSchema.optional(),
+    code_mode: bool.optional(),
   },
   { error: 'expected a mapping such as { secret_file: /etc/otpknock/secrets/alice }' },
 );
@@ -119,6 +120,7 @@ export const topSchema = z.strictObject({
   step_timeout: duration(LIMITS.stepTimeoutMs.min, LIMITS.stepTimeoutMs.max).optional(),
   log_format: z.enum(['auto', 'text', 'json'], { error: 'expected one of auto, text, json' }).optional(),
   state_dir: z.string({ error: 'expected an absolute directory path' }).startsWith('/', { error: 'expected an absolute directory path' }).optional(),
+  user_store: z.string({ error: 'expected the path of the user store directory, e.g. users.d' }).min(1).optional(),
   knock: knockSchema.optional(),
   // Checked entry by entry so that one bad entry does not hide the others' problems.
   services: z.unknown().optional(),

@@ -25,6 +25,16 @@ export interface UserConfig {
   services: string[];
   /** The user's knock profile: the global `knock` block merged with the user's own. */
   profile: KnockProfile;
+  /** Where the user is defined: the config file (default) or the user store. */
+  origin?: 'config' | 'store';
+  /** A disabled user (user store) has no live sequences; its record is kept for `user enable`. */
+  disabled?: boolean;
+  /** Older secrets still accepted until `untilMs` (a rotation's grace period), newest first. */
+  graceSecrets?: { secret: SecretBytes; untilMs: number }[];
+  /** Also accept the sequences derived from the 6-digit authenticator-app code (`knock --code`). */
+  codeMode?: boolean;
+  /** Unix ms when the current secret was issued (user store), for `user list`. */
+  secretCreatedMs?: number;
 }
 
 export interface ServerConfig {
@@ -41,6 +51,8 @@ export interface ServerConfig {
   logFormat: LogFormat;
   /** Directory for the daemon's runtime state (status, mode, audit). Default /var/lib/otpknock. */
   stateDir: string;
+  /** Directory of the user store (`user_store`, absolute), managed by `otpknockd user`. */
+  userStore?: string;
   services: ServiceConfig[];
   users: UserConfig[];
 }

@@ -1,0 +1,147 @@
+// The user store on disk: a directory (default /etc/otpknock/users.d, mode 0700)
+// with one 0600 file per user. Writes are atomic (temp file + rename) and
+// serialised by a lock file, so two `otpknockd user` runs cannot lose an update
+// and the daemon never reads half a file.
+import { constants } from 'node:fs';
+import { lstat, mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { OtpknockError } from '@otpknock/shared';
+import { readFileInfo } from '../config/load.js';
+import { SECRET_FILE_MAX_BYTES, type FileInfo } from '../config/secret-file.js';
+import { USER_NAME } from '../config/schema.js';
+import { STORE_FILE_SUFFIX, formatUserRecord, recordFileName, type StoredUser } from './record.js';
+
+/** One record file as read from the store directory. */
+export interface StoreEntry {
+  name: string;
+  file: string;
+  info?: FileInfo;
+  error?: unknown;
+}
+
+/** What the loader found in the store directory. */
+export interface StoreListing {
+  dir: string;
+  /** Set when the directory itself cannot be used (missing is not an error: no users yet). */
+  error?: string;
+  entries: StoreEntry[];
+}
+
+/** Reads every record file of the store (names sorted). A missing directory is an empty store. */
+export async function readStoreDir(dir: string): Promise<StoreListing> {
+  let names: string[];
+  try {
+    const st = await stat(dir);
+    if (!st.isDirectory()) return { dir, error: `${dir} is not a directory; user_store must name a directory`, entries: [] };
+    if ((st.mode & 0o022) !== 0) {
+      return { dir, error: `${dir} can be written by group or others (permissions ${(st.mode & 0o7777).toString(8).padStart(4, '0')}); run chmod 700 ${dir}`, entries: [] };
+    }
+    names = await readdir(dir);
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    if (code === 'ENOENT') return { dir, entries: [] };
+    return { dir, error: `cannot read the user store ${dir}: ${code ?? String(e)}`, entries: [] };
+  }
+  const entries: StoreEntry[] = [];
+  for (const f of names.sort()) {
+    if (f.startsWith('.') || !f.endsWith(STORE_FILE_SUFFIX)) continue; // temp and lock files
+    const name = f.slice(0, -STORE_FILE_SUFFIX.length);
+    const file = join(dir, f);
+    try {
+      entries.push({ name, file, info: await readFileInfo(file, SECRET_FILE_MAX_BYTES) });
+    } catch (error) {
+      entries.push({ name, file, error });
+    }
+  }
+  return { dir, entries };
+}
+
+/**
+ * A cheap fingerprint of the store's contents (names, sizes, mtimes, inodes): the
+ * daemon compares it at every window boundary to notice `otpknockd user` changes.
+ */
+export async function storeSignature(dir: string): Promise<string> {
+  try {
+    const names = (await readdir(dir)).filter((f) => !f.startsWith('.') && f.endsWith(STORE_FILE_SUFFIX)).sort();
+    const parts: string[] = [];
+    for (const f of names) {
+      try {
+        const st = await lstat(join(dir, f));
+        parts.push(`${f}:${st.ino}:${st.size}:${st.mtimeMs}`);
+      } catch {
+        parts.push(`${f}:gone`);
+      }
+    }
+    return parts.join('|');
+  } catch (e) {
+    return `error:${(e as { code?: string }).code ?? 'unknown'}`;
+  }
+}
+
+function checkName(name: string): void {
+  if (!USER_NAME.test(name)) {
+    throw new OtpknockError('E_ARGUMENT', `invalid user name ${JSON.stringify(name)}`, { hint: 'use 1 to 32 characters from a-z, 0-9, _, . and -' });
+  }
+}
+
+/** Writes a user's record atomically with mode 0600 (temp file in the same directory + rename). */
+export async function writeUserRecord(dir: string, user: StoredUser): Promise<string> {
+  checkName(user.name);
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const file = join(dir, recordFileName(user.name));
+  const tmp = join(dir, `.${recordFileName(user.name)}.${process.pid}.tmp`);
+  const handle = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+  try {
+    await handle.chmod(0o600); // whatever the umask
+    await handle.writeFile(formatUserRecord(user), 'utf8');
+    await handle.sync();
+  } catch (e) {
+    await handle.close();
+    await unlink(tmp).catch(() => undefined);
+    throw e;
+  }
+  await handle.close();
+  await rename(tmp, file);
+  return file;
+}
+
+export async function removeUserRecord(dir: string, name: string): Promise<void> {
+  checkName(name);
+  await rm(join(dir, recordFileName(name)));
+}
+
+/** Locks older than this are left over from a killed run. */
+const STALE_LOCK_MS = 30_000;
+
+/** Runs `fn` holding the store's lock file (O_EXCL); waits up to ~5 s for another holder. */
+export async function withStoreLock<T>(dir: string, fn: () => Promise<T>): Promise<T> {
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const lock = join(dir, '.lock');
+  for (let i = 0; ; i++) {
+    try {
+      const h = await open(lock, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
+      await h.writeFile(String(process.pid));
+      await h.close();
+      break;
+    } catch (e) {
+      if ((e as { code?: string }).code !== 'EEXIST') throw e;
+      const st = await stat(lock).catch(() => undefined);
+      if (st && Date.now() - st.mtimeMs > STALE_LOCK_MS) {
+        await unlink(lock).catch(() => undefined);
+        continue;
+      }
+      if (i >= 50) {
+        throw new OtpknockError('E_BUSY', `the user store ${dir} is locked by another otpknockd user command`, {
+          hint: `wait and try again; if none is running, remove ${lock}`,
+        });
+      }
+      await sleep(100);
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    await unlink(lock).catch(() => undefined);
+  }
+}
