@@ -5,6 +5,7 @@ import { OtpknockError } from '@otpknock/shared';
 import { EXIT } from './commands/common.js';
 import { registerRender } from './commands/render.js';
 import { registerRun } from './commands/run.js';
+import { registerDoctor } from './commands/doctor.js';
 
 function program(): Command {
   const cmd = new Command('otpknockd')
@@ -14,6 +15,7 @@ function program(): Command {
     .showHelpAfterError('(run with --help for usage)');
   registerRun(cmd);
   registerRender(cmd);
+  registerDoctor(cmd);
   return cmd;
 }
 

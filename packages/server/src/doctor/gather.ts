@@ -1,0 +1,187 @@
+// The imperative half of `otpknockd doctor`: gathers facts from this host (nft,
+// /proc, the clock tools, file metadata) and hands them to the pure checks.
+// It only reads: it never changes the firewall or any file.
+import { readFile, stat } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { endianness } from 'node:os';
+import { execa } from 'execa';
+import { loadConfig, secretFilePaths, type ServerConfig } from '../config/index.js';
+import { fullRuleset } from '../daemon.js';
+import { NftDriver, execaNftRunner, explainNftFailure, type NftRunner } from '../nft/driver.js';
+import { isOurTable } from '../nft/inspect.js';
+import { knockPortIntervals } from '../nft/knock-ports.js';
+import { clockFinding, type ClockEvidence } from './clock.js';
+import { finding, type Finding } from './finding.js';
+import { ephemeralFinding, permissionFindings, serviceFindings, socketFindings, type FileFacts } from './local.js';
+import { parseProcNet, type Socket } from './proc-net.js';
+import { firewallFindings } from './ruleset.js';
+
+export interface DoctorOptions {
+  configFile: string;
+  runner?: NftRunner;
+  /** Runs a helper program (timedatectl, chronyc) with a time limit; injectable for tests. */
+  runTool?: (cmd: string, args: string[]) => Promise<string>;
+  now?: () => number;
+}
+
+const defaultRunTool = async (cmd: string, args: string[]): Promise<string> => {
+  const r = await execa(cmd, args, { timeout: 3_000, reject: true, stdin: 'ignore' });
+  return r.stdout;
+};
+
+function toolError(err: unknown): string {
+  const e = err as { code?: string; timedOut?: boolean; stderr?: string; shortMessage?: string };
+  if (e.code === 'ENOENT') return 'not installed';
+  if (e.timedOut) return 'did not answer within 3 s';
+  return (e.stderr || e.shortMessage || String(err)).split('\n')[0]!.trim();
+}
+
+async function fileFacts(path: string): Promise<FileFacts> {
+  try {
+    const st = await stat(path);
+    return { path, mode: st.mode, uid: st.uid };
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    return { path, error: code === 'ENOENT' ? 'does not exist' : code === 'EACCES' ? 'permission denied' : String(code ?? e) };
+  }
+}
+
+async function readSockets(): Promise<Socket[]> {
+  const little = endianness() === 'LE';
+  const files = [
+    ['/proc/net/tcp', 'tcp', 4],
+    ['/proc/net/tcp6', 'tcp', 6],
+    ['/proc/net/udp', 'udp', 4],
+    ['/proc/net/udp6', 'udp', 6],
+  ] as const;
+  const out: Socket[] = [];
+  for (const [path, proto, family] of files) {
+    const text = await readFile(path, 'utf8').catch(() => '');
+    out.push(...parseProcNet(text, proto, family, little));
+  }
+  return out;
+}
+
+async function clockEvidence(runTool: NonNullable<DoctorOptions['runTool']>): Promise<ClockEvidence> {
+  const e: ClockEvidence = {};
+  e.timesyncdFlag = await stat('/run/systemd/timesync/synchronized').then(
+    () => true,
+    () => false,
+  );
+  try {
+    e.timedatectl = { value: await runTool('timedatectl', ['show', '-p', 'NTPSynchronized', '--value']) };
+  } catch (err) {
+    e.timedatectl = { error: toolError(err) };
+  }
+  try {
+    e.chronyc = { output: await runTool('chronyc', ['-n', 'tracking']) };
+  } catch (err) {
+    e.chronyc = { error: toolError(err) };
+  }
+  return e;
+}
+
+/** Runs every check; never throws for what it finds, only reports it. */
+export async function runDoctor(opts: DoctorOptions): Promise<Finding[]> {
+  const runner = opts.runner ?? execaNftRunner;
+  const runTool = opts.runTool ?? defaultRunTool;
+  const now = opts.now ?? Date.now;
+  const driver = new NftDriver(runner);
+  const findings: Finding[] = [];
+  const configFile = resolve(opts.configFile);
+
+  // ── config ────────────────────────────────────────────────────────────
+  let config: ServerConfig | undefined;
+  try {
+    config = await loadConfig(configFile);
+    findings.push(finding('config', 'ok', `${configFile}: valid (${config.users.length} users, ${config.services.length} services)`));
+  } catch (err) {
+    findings.push(finding('config', 'problem', (err as Error).message.trim(), `fix the file; check it with: otpknockd check --config ${configFile}`));
+  }
+
+  // ── nft and the kernel ────────────────────────────────────────────────
+  let nftOk = false;
+  try {
+    const { stdout } = await runner.run(['--version']);
+    const version = stdout.trim();
+    const m = /v(\d+)\.(\d+)\.(\d+)/.exec(version);
+    nftOk = true;
+    if (m && (Number(m[1]) < 1 && Number(m[2]) < 9)) {
+      findings.push(finding('nft', 'warning', `${version}: older than 0.9, untested`, 'use nftables 1.0 or later (Debian 12 ships 1.0.6)'));
+    } else findings.push(finding('nft', 'ok', version));
+  } catch (err) {
+    const e = explainNftFailure(err);
+    findings.push(finding('nft', 'problem', e.what, e.hint));
+  }
+
+  let ruleset: unknown;
+  if (nftOk) {
+    try {
+      ruleset = await driver.listJson(['ruleset']);
+    } catch (err) {
+      const e = explainNftFailure(err);
+      findings.push(finding('firewall', 'problem', `cannot read the ruleset: ${(err as Error).message.split('\n')[0]}`, e.hint));
+    }
+  }
+
+  if (nftOk && config !== undefined) {
+    try {
+      await driver.check(fullRuleset(config, now()).script);
+      findings.push(finding('kernel', 'ok', 'nft -c accepts our ruleset (inet family, maps, dynamic sets with timeouts)'));
+    } catch (err) {
+      const e = err as { what?: string; hint?: string; message: string };
+      findings.push(finding('kernel', 'problem', `nft -c refuses our ruleset: ${e.what ?? e.message}`, e.hint ?? 'see otpknockd render | nft -c -f -'));
+    }
+    try {
+      const listing = await driver.listText(['table', 'inet', config.table]);
+      if (listing === null) {
+        findings.push(finding('daemon', 'warning', `table inet ${config.table} is not loaded: otpknockd is not running here, so the protected services are open to whatever the other firewalls allow`, 'systemctl start otpknockd (see docs/operations.md)'));
+      } else if (!isOurTable(listing)) {
+        findings.push(finding('daemon', 'problem', `table inet ${config.table} exists but was not made by otpknockd; the daemon will refuse to start`, `choose another table: name, or remove it: nft delete table inet ${config.table}`));
+      } else findings.push(finding('daemon', 'ok', `table inet ${config.table} is loaded (made by otpknockd)`));
+    } catch {
+      // nft failures were reported above
+    }
+  }
+
+  if (ruleset !== undefined && ruleset !== null && config !== undefined) {
+    findings.push(
+      ...firewallFindings(ruleset, {
+        ourTable: config.table,
+        services: config.services,
+        knockPorts: knockPortIntervals(config),
+      }),
+    );
+  }
+
+  // ── clock ─────────────────────────────────────────────────────────────
+  const periods = config ? [...new Set(config.users.filter((u) => u.profile.method !== 'static').map((u) => u.profile.period))] : [];
+  const tolerance = config && periods.length > 0 ? `${Math.min(...periods)} s windows, ±${config.skew} accepted` : '30 s windows by default';
+  findings.push(clockFinding(await clockEvidence(runTool), tolerance));
+
+  // ── sockets and services ──────────────────────────────────────────────
+  if (config !== undefined) {
+    const sockets = await readSockets();
+    const knockPorts = knockPortIntervals(config);
+    findings.push(...socketFindings(sockets, knockPorts));
+    const range = await readFile('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').then(
+      (t) => t.trim().split(/\s+/).map(Number) as [number, number],
+      () => undefined,
+    );
+    findings.push(ephemeralFinding(range && range.length === 2 && range.every(Number.isInteger) ? range : undefined, knockPorts));
+    findings.push(...serviceFindings(sockets, config.services));
+  }
+
+  // ── permissions ───────────────────────────────────────────────────────
+  const text = await readFile(configFile, 'utf8').catch(() => undefined);
+  const secrets = text === undefined ? [] : await Promise.all(secretFilePaths(text, configFile).map(fileFacts));
+  findings.push(
+    ...permissionFindings({
+      config: await fileFacts(configFile),
+      configDir: await fileFacts(dirname(configFile)),
+      secrets,
+      ...(config ? { stateDir: await fileFacts(config.stateDir) } : {}),
+    }, process.getuid?.() ?? 0),
+  );
+  return findings;
+}

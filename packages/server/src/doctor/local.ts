@@ -1,0 +1,126 @@
+// Checks of this host against the config: sockets in the knock range, services
+// that are not listening, the ephemeral port range, file permissions. Pure:
+// facts in, findings out.
+import { finding, type Finding } from './finding.js';
+import { isLoopback, tcpListeners, udpListeners, type Socket } from './proc-net.js';
+
+type Interval = readonly [number, number];
+
+const inIntervals = (port: number, intervals: readonly Interval[]) => intervals.some(([lo, hi]) => port >= lo && port <= hi);
+
+/** `nft`-style text of intervals: 10000-21999,22001-65000. */
+export function intervalsText(intervals: readonly Interval[]): string {
+  return intervals.map(([lo, hi]) => (lo === hi ? `${lo}` : `${lo}-${hi}`)).join(',');
+}
+
+/**
+ * UDP services listening inside the knock range: otpknockd takes every datagram
+ * to such a port as a knock and drops it, so the service becomes unreachable
+ * from outside (loopback is not affected).
+ */
+export function socketFindings(sockets: readonly Socket[], knockPorts: readonly Interval[]): Finding[] {
+  const clashes = new Map<number, string[]>();
+  for (const s of udpListeners(sockets)) {
+    if (isLoopback(s.address) || !inIntervals(s.port, knockPorts)) continue;
+    const where = s.family === 6 ? `[${s.address}]` : s.address;
+    clashes.set(s.port, [...(clashes.get(s.port) ?? []), where]);
+  }
+  if (clashes.size === 0) {
+    return [finding('sockets', 'ok', `no UDP socket listens inside the knock range (${intervalsText(knockPorts)})`)];
+  }
+  const ports = [...clashes.keys()].sort((a, b) => a - b);
+  return ports.map((port) =>
+    finding(
+      'sockets',
+      'problem',
+      `a UDP socket listens on port ${port} (${[...new Set(clashes.get(port))].join(', ')}), inside the knock range: otpknockd takes every datagram to it as a knock and drops it, so that service is unreachable from outside`,
+      `add ${port} to knock.exclude in the config (or move the service out of ${intervalsText(knockPorts)}); see it with: ss -lunp 'sport = :${port}'`,
+    ),
+  );
+}
+
+/** Protected services that nothing listens on: a knock would open a closed door. */
+export function serviceFindings(sockets: readonly Socket[], services: readonly { name: string; port: number }[]): Finding[] {
+  const listening = tcpListeners(sockets);
+  return services.map((s) => {
+    const on = listening.filter((l) => l.port === s.port);
+    const outside = on.filter((l) => !isLoopback(l.address));
+    if (outside.length > 0) {
+      return finding('services', 'ok', `${s.name}: something listens on tcp/${s.port} (${[...new Set(outside.map((l) => (l.family === 6 ? `[${l.address}]` : l.address)))].join(', ')})`);
+    }
+    if (on.length > 0) {
+      return finding('services', 'warning', `${s.name}: tcp/${s.port} listens on loopback only, so a knock from outside opens nothing`, `make the service listen on an outside address (e.g. ListenAddress in sshd_config)`);
+    }
+    return finding('services', 'warning', `${s.name}: nothing listens on tcp/${s.port} (in this network namespace), so a knock opens nothing`, `start the service, or fix services.${s.name}.port in the config`);
+  });
+}
+
+/**
+ * The ephemeral port range (net.ipv4.ip_local_port_range) inside the knock
+ * range: replies to this host's own outgoing UDP (DNS, NTP) come back to those
+ * ports, are not tracked (knock UDP is `notrack`) and are taken as knocks.
+ */
+export function ephemeralFinding(localPortRange: Interval | undefined, knockPorts: readonly Interval[]): Finding {
+  if (localPortRange === undefined) {
+    return finding('sockets', 'info', 'could not read /proc/sys/net/ipv4/ip_local_port_range; cannot tell whether replies to outgoing UDP land in the knock range');
+  }
+  const [lo, hi] = localPortRange;
+  const overlap = knockPorts
+    .map(([a, b]) => [Math.max(a, lo), Math.min(b, hi)] as const)
+    .filter(([a, b]) => a <= b);
+  if (overlap.length === 0) {
+    return finding('sockets', 'ok', `the ephemeral port range ${lo}-${hi} is outside the knock range`);
+  }
+  return finding(
+    'sockets',
+    'problem',
+    `the ephemeral port range ${lo}-${hi} (net.ipv4.ip_local_port_range) overlaps the knock range at ${intervalsText(overlap)}: replies to this host's own outgoing UDP (DNS, NTP) to those ports are taken as knocks and dropped`,
+    `move the knock range below it (knock.range: 10000-${lo - 1}), or move the ephemeral range (sysctl -w net.ipv4.ip_local_port_range="..." and in /etc/sysctl.d/)`,
+  );
+}
+
+export interface FileFacts {
+  path: string;
+  /** undefined: could not stat (the reason is in `error`). */
+  mode?: number;
+  uid?: number;
+  error?: string;
+}
+
+const octal = (mode: number) => (mode & 0o7777).toString(8).padStart(4, '0');
+
+/**
+ * Who can change what the daemon trusts: a config file or its directory that
+ * others may write lets them add a user of their own; secrets must be private.
+ */
+export function permissionFindings(facts: { config?: FileFacts; configDir?: FileFacts; secrets: FileFacts[]; stateDir?: FileFacts }, daemonUid = 0): Finding[] {
+  const out: Finding[] = [];
+  const trusted = (uid: number | undefined) => uid === 0 || uid === daemonUid;
+  for (const [what, f] of [
+    ['config file', facts.config],
+    ['config directory', facts.configDir],
+  ] as const) {
+    if (f === undefined || f.mode === undefined) continue;
+    if ((f.mode & 0o022) !== 0) {
+      out.push(finding('permissions', 'problem', `${what} ${f.path} is writable by group or others (${octal(f.mode)}): whoever can write it can add a user of their own and knock in`, `chmod go-w ${f.path}`));
+    } else if (!trusted(f.uid)) {
+      out.push(finding('permissions', 'problem', `${what} ${f.path} is owned by uid ${f.uid}, who can change what the daemon trusts`, `chown root ${f.path}`));
+    }
+  }
+  for (const s of facts.secrets) {
+    if (s.mode === undefined) {
+      out.push(finding('permissions', 'problem', `secret file ${s.path}: ${s.error ?? 'cannot be read'}`, 'create it (mode 0600) or fix secret_file in the config'));
+    } else if ((s.mode & 0o077) !== 0) {
+      out.push(finding('permissions', 'problem', `secret file ${s.path} has permissions ${octal(s.mode)}: group and others must have no access to a secret`, `chmod 600 ${s.path}`));
+    } else if (!trusted(s.uid)) {
+      out.push(finding('permissions', 'problem', `secret file ${s.path} is owned by uid ${s.uid}`, `chown root ${s.path}`));
+    }
+  }
+  const sd = facts.stateDir;
+  if (sd !== undefined) {
+    if (sd.mode === undefined) out.push(finding('permissions', 'info', `state directory ${sd.path} does not exist yet; otpknockd run creates it (0700)`));
+    else if ((sd.mode & 0o077) !== 0) out.push(finding('permissions', 'warning', `state directory ${sd.path} has permissions ${octal(sd.mode)}; it holds the pid file and config backups`, `chmod 700 ${sd.path}`));
+  }
+  if (out.length === 0) out.push(finding('permissions', 'ok', `config and ${facts.secrets.length} secret file${facts.secrets.length === 1 ? '' : 's'} are private and owned by root`));
+  return out;
+}
