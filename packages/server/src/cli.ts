@@ -5,6 +5,7 @@ import { OtpknockError } from '@otpknock/shared';
 import { EXIT } from './commands/common.js';
 import { registerRender } from './commands/render.js';
 import { registerRun } from './commands/run.js';
+import { registerUser } from './commands/user.js';
 import { registerDoctor } from './commands/doctor.js';
 
 function program(): Command {
@@ -15,6 +16,7 @@ function program(): Command {
     .showHelpAfterError('(run with --help for usage)');
   registerRun(cmd);
   registerRender(cmd);
+  registerUser(cmd);
   registerDoctor(cmd);
   return cmd;
 }

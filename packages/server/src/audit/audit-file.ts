@@ -1,0 +1,63 @@
+// The audit file: one JSON line per open (or refused replay) in state_dir/audit.jsonl,
+// mode 0600. Appended by the daemon; read by `status` and `user list`. Never a secret.
+import { appendFile, chmod, mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+export interface AuditEvent {
+  /** ISO 8601 time the daemon received the kernel's event. */
+  time: string;
+  event: 'open' | 'close' | 'toggle' | 'replay';
+  /** The user whose sequence it was; undefined when the sequence is not known any more. */
+  user?: string;
+  /** Services opened (closed) by it. */
+  services: string[];
+  address: string;
+  family: 4 | 6;
+  window?: number;
+  /** Which secret: current (absent), a rotation's grace secret, or the authenticator-app code. */
+  source?: 'grace' | 'code';
+}
+
+export const AUDIT_FILE = 'audit.jsonl';
+export const auditFilePath = (stateDir: string): string => join(stateDir, AUDIT_FILE);
+
+export async function appendAudit(stateDir: string, ev: AuditEvent): Promise<void> {
+  await mkdir(stateDir, { recursive: true, mode: 0o700 });
+  const file = auditFilePath(stateDir);
+  await appendFile(file, `${JSON.stringify(ev)}\n`, { mode: 0o600 });
+  await chmod(file, 0o600).catch(() => undefined);
+}
+
+/** Pure: the events in an audit file's text (damaged lines skipped), oldest first. */
+export function parseAudit(text: string): AuditEvent[] {
+  const out: AuditEvent[] = [];
+  for (const line of text.split('\n')) {
+    if (line.trim() === '') continue;
+    try {
+      const ev = JSON.parse(line) as AuditEvent;
+      if (typeof ev.time === 'string' && typeof ev.address === 'string') out.push(ev);
+    } catch {
+      // a line cut by a crash: skip it
+    }
+  }
+  return out;
+}
+
+/** The last `limit` events of the audit file (none when it does not exist). */
+export async function readAudit(stateDir: string, limit = 1000): Promise<AuditEvent[]> {
+  let text: string;
+  try {
+    text = await readFile(auditFilePath(stateDir), 'utf8');
+  } catch {
+    return [];
+  }
+  const all = parseAudit(text);
+  return all.slice(Math.max(0, all.length - limit));
+}
+
+/** Pure: each user's newest open. */
+export function lastOpens(events: readonly AuditEvent[]): Map<string, AuditEvent> {
+  const out = new Map<string, AuditEvent>();
+  for (const ev of events) if (ev.user !== undefined && ev.event !== 'replay') out.set(ev.user, ev);
+  return out;
+}

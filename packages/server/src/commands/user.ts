@@ -1,0 +1,221 @@
+// `otpknockd user …`: the user store (add, list, remove, disable, enable, rotate).
+// The only writer of the store; the running daemon picks changes up at the next
+// window boundary by itself (no restart, no SIGHUP, live sessions untouched).
+import { hostname } from 'node:os';
+import type { Command } from 'commander';
+import { Option } from 'commander';
+import { OtpknockError, encodeSecret, formatOtpauthUri, generateSecret } from '@otpknock/shared';
+import { lastOpens, readAudit } from '../audit/audit-file.js';
+import { loadConfig, parseDuration } from '../config/index.js';
+import type { ServerConfig, UserConfig } from '../config/types.js';
+import { readStoreDir, removeUserRecord, withStoreLock, writeUserRecord } from '../users/store.js';
+import { parseUserRecord, type StoredUser } from '../users/record.js';
+import { DEFAULT_CONFIG } from './common.js';
+
+interface Common {
+  config: string;
+}
+
+/** The user store of a config, or a clear error when the config has none. */
+function storeOf(config: ServerConfig): string {
+  if (config.userStore === undefined) {
+    throw new OtpknockError('E_CONFIG', `${config.file} has no user_store setting`, {
+      hint: 'add e.g. "user_store: users.d" (a directory next to the config file) to manage users with otpknockd user',
+    });
+  }
+  return config.userStore;
+}
+
+async function readRecord(dir: string, name: string): Promise<StoredUser> {
+  const listing = await readStoreDir(dir);
+  const entry = listing.entries.find((e) => e.name === name);
+  if (entry?.info?.text === undefined) {
+    throw new OtpknockError('E_ARGUMENT', `no user ${name} in the user store ${dir}`, { hint: 'see: otpknockd user list' });
+  }
+  const parsed = parseUserRecord(entry.info.text, entry.file, name);
+  if (parsed.user === undefined) throw new OtpknockError('E_CONFIG', `${entry.file} is damaged: ${parsed.issues.map((i) => `${i.path} ${i.message}`).join('; ')}`);
+  return parsed.user;
+}
+
+/** What a person needs to start knocking: the otpauth:// URI (with the full effective profile). */
+export function onboardingUri(config: ServerConfig, user: UserConfig, opts: { host?: string; issuer?: string }): string {
+  const first = config.services.find((s) => user.services.includes(s.name));
+  return formatOtpauthUri({
+    secret: user.secret,
+    issuer: (opts.issuer ?? opts.host ?? hostname()).replaceAll(':', '-'),
+    account: user.name,
+    profile: user.profile,
+    ...(opts.host === undefined ? {} : { host: opts.host }),
+    ...(first === undefined ? {} : { servicePort: first.port }),
+  });
+}
+
+/** The shell line that imports a URI without putting the secret into knock's argv (printf is a builtin). */
+export function importCommand(uri: string, host: string | undefined): string {
+  const quoted = `'${uri.replaceAll("'", "'\\''")}'`;
+  return `printf '%s\\n' ${quoted} | knock import -${host === undefined ? ' --name SERVER' : ''}`;
+}
+
+async function printOnboarding(config: ServerConfig, user: UserConfig, o: { host?: string; issuer?: string; qr: boolean; json?: boolean }, verb: string): Promise<void> {
+  const uri = onboardingUri(config, user, o);
+  if (o.json) {
+    process.stdout.write(`${JSON.stringify({ user: user.name, uri, import: importCommand(uri, o.host) })}\n`);
+    return;
+  }
+  const out: string[] = [`${verb} user ${user.name} (services: ${user.services.join(', ')}).`, '', 'otpauth URI (holds the secret: hand it over privately):', `  ${uri}`, ''];
+  if (o.qr) {
+    const { default: qrcode } = await import('qrcode-terminal');
+    const qr = await new Promise<string>((resolve) => qrcode.generate(uri, { small: true }, resolve));
+    out.push('Scan with an authenticator app (for knock --code) or with a phone that runs knock:', qr, '');
+  }
+  out.push('On their machine, run:', `  ${importCommand(uri, o.host)}`, '');
+  out.push('The running daemon accepts it from the next window boundary on; no restart needed.');
+  process.stdout.write(`${out.join('\n')}\n`);
+}
+
+function ageText(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s < 120) return `${s}s`;
+  if (s < 7200) return `${Math.round(s / 60)}m`;
+  if (s < 172800) return `${Math.round(s / 3600)}h`;
+  return `${Math.round(s / 86400)}d`;
+}
+
+export function registerUser(program: Command): void {
+  const user = program
+    .command('user')
+    .description('Manage the users of the user store (the config\'s user_store directory). Changes apply from the next window on, without a restart.');
+  const cfg = () => new Option('-c, --config <file>', 'config file').default(DEFAULT_CONFIG);
+
+  user
+    .command('add <name>')
+    .description('Create a user with a new 160-bit secret; print the otpauth:// URI, a QR code and the knock import line.')
+    .addOption(cfg())
+    .option('-s, --service <name...>', 'services the user may open (default: all)')
+    .option('--host <host>', 'host name or address clients knock (put into the URI)')
+    .option('--issuer <text>', 'issuer shown by authenticator apps (default: --host or this machine\'s name)')
+    .option('--code-mode', 'also accept knock --code (authenticator-app codes; weaker, see docs/protocol.md)')
+    .option('--no-qr', 'do not print the QR code')
+    .option('--json', 'print {user, uri, import} as JSON')
+    .action(async (name: string, o: Common & { service?: string[]; host?: string; issuer?: string; codeMode?: boolean; qr: boolean; json?: boolean }) => {
+      let config = await loadConfig(o.config, { allowNoUsers: true });
+      const dir = storeOf(config);
+      if (config.users.some((u) => u.name === name)) {
+        throw new OtpknockError('E_ARGUMENT', `user ${name} exists already`, { hint: `issue a new secret with: otpknockd user rotate ${name}` });
+      }
+      for (const s of o.service ?? []) {
+        if (!config.services.some((x) => x.name === s)) {
+          throw new OtpknockError('E_ARGUMENT', `unknown service ${JSON.stringify(s)}`, { where: '--service', hint: `use one of: ${config.services.map((x) => x.name).join(', ')}` });
+        }
+      }
+      const record: StoredUser = {
+        name,
+        secret: encodeSecret(generateSecret(20)),
+        secretCreated: new Date().toISOString(),
+        disabled: false,
+        previous: [],
+        codeMode: o.codeMode === true,
+        ...(o.service === undefined ? {} : { services: [...new Set(o.service)] }),
+      };
+      await withStoreLock(dir, async () => {
+        const listing = await readStoreDir(dir);
+        if (listing.entries.some((e) => e.name === name)) throw new OtpknockError('E_ARGUMENT', `user ${name} exists already in ${dir}`);
+        await writeUserRecord(dir, record);
+      });
+      try {
+        config = await loadConfig(o.config, { allowNoUsers: true }); // the profile exactly as the daemon will derive it
+      } catch (e) {
+        await removeUserRecord(dir, name).catch(() => undefined);
+        throw e;
+      }
+      await printOnboarding(config, config.users.find((u) => u.name === name)!, o, 'Added');
+    });
+
+  user
+    .command('list')
+    .description('List the users (never secrets): where defined, services, state, secret age, rotation grace, last open.')
+    .addOption(cfg())
+    .option('--json', 'print JSON')
+    .action(async (o: Common & { json?: boolean }) => {
+      const config = await loadConfig(o.config, { allowNoUsers: true });
+      const opens = lastOpens(await readAudit(config.stateDir, 100_000));
+      const now = Date.now();
+      const rows = config.users.map((u) => ({
+        name: u.name,
+        origin: u.origin ?? 'config',
+        services: u.services,
+        state: u.disabled ? 'disabled' : 'enabled',
+        secretCreated: u.secretCreatedMs === undefined ? null : new Date(u.secretCreatedMs).toISOString(),
+        graceUntil: u.graceSecrets?.[0] === undefined ? null : new Date(u.graceSecrets[0].untilMs).toISOString(),
+        codeMode: u.codeMode === true,
+        lastOpen: opens.get(u.name) ?? null,
+      }));
+      if (o.json) {
+        process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+        return;
+      }
+      const table = [['NAME', 'FROM', 'SERVICES', 'STATE', 'SECRET AGE', 'GRACE UNTIL', 'LAST OPEN']];
+      for (const r of rows) {
+        table.push([
+          r.name,
+          r.origin,
+          r.services.join(','),
+          r.state + (r.codeMode ? '+code' : ''),
+          r.secretCreated === null ? '-' : ageText(now - Date.parse(r.secretCreated)),
+          r.graceUntil ?? '-',
+          r.lastOpen === null ? '-' : `${r.lastOpen.time} from ${r.lastOpen.address}`,
+        ]);
+      }
+      const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
+      process.stdout.write(`${table.map((row) => row.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n')}\n`);
+    });
+
+  const change = (verb: string, description: string, fn: (u: StoredUser) => StoredUser | undefined) =>
+    user
+      .command(`${verb} <name>`)
+      .description(description)
+      .addOption(cfg())
+      .action(async (name: string, o: Common) => {
+        const config = await loadConfig(o.config, { allowNoUsers: true });
+        const dir = storeOf(config);
+        await withStoreLock(dir, async () => {
+          const next = fn(await readRecord(dir, name));
+          if (next === undefined) await removeUserRecord(dir, name);
+          else await writeUserRecord(dir, next);
+        });
+        process.stderr.write(`otpknockd: user ${name}: ${verb === 'remove' ? 'removed' : `${verb}d`}; the daemon applies it at the next window boundary\n`);
+      });
+  change('remove', 'Remove a user: their knocks are refused from the next window on (open sessions stay).', () => undefined);
+  change('disable', 'Disable a user (kept in the store): knocks refused from the next window on.', (u) => ({ ...u, disabled: true }));
+  change('enable', 'Enable a disabled user again.', (u) => ({ ...u, disabled: false }));
+
+  user
+    .command('rotate <name>')
+    .description('Issue a new secret. The old one stays accepted for the grace period (default 1d), then only the new one.')
+    .addOption(cfg())
+    .option('--grace <duration>', 'how long the old secret stays valid, e.g. 10m, 1h, 7d, or 0s', '1d')
+    .option('--host <host>', 'host name or address clients knock (put into the URI)')
+    .option('--issuer <text>', 'issuer shown by authenticator apps')
+    .option('--no-qr', 'do not print the QR code')
+    .option('--json', 'print {user, uri, import} as JSON')
+    .action(async (name: string, o: Common & { grace: string; host?: string; issuer?: string; qr: boolean; json?: boolean }) => {
+      let graceMs: number;
+      try {
+        graceMs = o.grace === '0' ? 0 : parseDuration(o.grace);
+      } catch (e) {
+        throw new OtpknockError('E_ARGUMENT', (e as Error).message, { where: '--grace' });
+      }
+      let config = await loadConfig(o.config, { allowNoUsers: true });
+      const dir = storeOf(config);
+      const now = Date.now();
+      await withStoreLock(dir, async () => {
+        const old = await readRecord(dir, name);
+        const previous = graceMs > 0 ? [{ secret: old.secret, until: new Date(now + graceMs).toISOString() }] : [];
+        // Older grace secrets that are still live stay until their own end.
+        for (const p of old.previous) if (Date.parse(p.until) > now) previous.push(p);
+        await writeUserRecord(dir, { ...old, secret: encodeSecret(generateSecret(20)), secretCreated: new Date(now).toISOString(), previous });
+      });
+      config = await loadConfig(o.config, { allowNoUsers: true });
+      await printOnboarding(config, config.users.find((u) => u.name === name)!, o, graceMs > 0 ? `Rotated (old secret valid until ${new Date(now + graceMs).toISOString()})` : 'Rotated (old secret no longer valid)');
+    });
+}
