@@ -4,6 +4,7 @@ import { Option } from 'commander';
 import { loadConfig } from '../config/index.js';
 import type { LogFormat } from '../config/types.js';
 import { Daemon } from '../daemon.js';
+import { attachTeamFeatures } from '../status/attach.js';
 import { createLogger, resolveLogFormat } from '../log.js';
 import { NftDriver } from '../nft/driver.js';
 import { DEFAULT_CONFIG, EXIT } from './common.js';
@@ -29,10 +30,12 @@ Signals:
       const config = await loadConfig(opts.config);
       const log = createLogger(resolveLogFormat(opts.logFormat ?? config.logFormat, process.stderr.isTTY === true));
       const daemon = new Daemon(config, new NftDriver(), log);
+      const team = attachTeamFeatures(daemon, opts.config, log); // user store, status file, audit
       await daemon.start();
       await new Promise<void>((resolve) => {
         const stop = (signal: string) => {
           log.info('signal', `received ${signal}, stopping`);
+          team.stop();
           daemon.stop().then(resolve, (err: unknown) => {
             log.error('stop', (err as Error).message);
             process.exitCode = EXIT.failure;

@@ -1,0 +1,111 @@
+// The team features around a running daemon, attached through its hooks:
+// - the user store is checked at every window boundary and applied in place;
+// - the status file (state_dir/status.json) is rewritten after every change;
+// - the audit: NFLOG events from the final chains → user/window via the trie →
+//   a log line and a line in state_dir/audit.jsonl.
+import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { appendAudit, type AuditEvent } from '../audit/audit-file.js';
+import { LeafBook } from '../audit/leaf-book.js';
+import { AUDIT_NFLOG_GROUP, OPEN_PREFIX, REPLAY_PREFIX, startNflogReader, type NflogPacket, type NflogReader } from '../audit/nflog.js';
+import { loadConfig } from '../config/index.js';
+import type { ServerConfig } from '../config/types.js';
+import type { Daemon } from '../daemon.js';
+import type { TrieState } from '../knock-trie.js';
+import type { Logger } from '../log.js';
+import { storeSignature } from '../users/store.js';
+import { statusSnapshot, STATUS_FILE } from './snapshot.js';
+
+export interface TeamFeatures {
+  /** Resolves when the audit reader is bound (or has failed, which is logged). */
+  readonly auditReady: Promise<boolean>;
+  stop(): void;
+}
+
+export function attachTeamFeatures(daemon: Daemon, configFile: string, log: Logger): TeamFeatures {
+  const book = new LeafBook();
+  let config: ServerConfig = daemon.currentConfig;
+  let signature: Promise<string> | undefined = config.userStore === undefined ? undefined : storeSignature(config.userStore);
+  let statusWrite = Promise.resolve();
+  const startedMs = Date.now();
+
+  daemon.hooks.beforeRotation = async () => {
+    const dir = config.userStore;
+    if (dir === undefined) return undefined;
+    const now = await storeSignature(dir);
+    if (now === (await signature)) return undefined;
+    signature = Promise.resolve(now);
+    try {
+      const next = await loadConfig(configFile);
+      log.info('users', 'the user store changed; applying it from this window on', { users: next.users.length });
+      return next;
+    } catch (e) {
+      log.error('users', `the user store changed but cannot be used, still running the previous users: ${(e as Error).message}`);
+      return undefined;
+    }
+  };
+
+  daemon.hooks.onCommit = ({ config: c, trie, nowMs }: { config: ServerConfig; trie: TrieState; nowMs: number }) => {
+    config = c;
+    book.record(trie, nowMs);
+    const snapshot = statusSnapshot(c, trie, nowMs, { pid: process.pid, startedMs });
+    statusWrite = statusWrite.then(() => writeAtomic(join(c.stateDir, STATUS_FILE), `${JSON.stringify(snapshot, null, 2)}\n`)).catch((e: unknown) => {
+      log.warn('status', `cannot write the status file: ${(e as Error).message}`);
+    });
+  };
+
+  const onPacket = (p: NflogPacket) => {
+    const entry = book.get(p.mark);
+    const replay = p.prefix === REPLAY_PREFIX;
+    if (!replay && p.prefix !== OPEN_PREFIX) return;
+    const services = entry === undefined ? [] : config.services.filter((_, i) => (entry.serviceMask & (1 << i)) !== 0).map((s) => s.name);
+    const ev: AuditEvent = {
+      time: new Date(p.receivedMs || Date.now()).toISOString(),
+      event: replay ? 'replay' : (entry?.action ?? 'open'),
+      ...(entry === undefined ? {} : { user: entry.user, window: entry.window }),
+      services,
+      address: p.saddr,
+      family: p.family,
+      ...(entry?.source === undefined ? {} : { source: entry.source }),
+    };
+    const what = replay ? 'refused a replay of a used sequence' : `${ev.event} ${services.join(',') || '?'}`;
+    const fields = { user: ev.user ?? 'unknown', services: services.join(','), address: ev.address, family: ev.family, window: ev.window, source: ev.source };
+    if (replay) log.warn('audit', `${ev.user ?? 'unknown user'}: ${what} from ${ev.address}`, fields);
+    else log.info('audit', `${ev.user ?? 'unknown user'}: ${what} for ${ev.address}`, fields);
+    appendAudit(config.stateDir, ev).catch((e: unknown) => log.warn('audit', `cannot append to the audit file: ${(e as Error).message}`));
+  };
+
+  let reader: NflogReader | undefined;
+  let auditReady: Promise<boolean>;
+  try {
+    reader = startNflogReader(AUDIT_NFLOG_GROUP, onPacket);
+    auditReady = reader.ready.then(
+      () => {
+        log.info('audit', `reading opens from NFLOG group ${AUDIT_NFLOG_GROUP}`);
+        return true;
+      },
+      (e: unknown) => {
+        log.warn('audit', `no audit of opens: ${(e as Error).message}; knocking works as before`);
+        return false;
+      },
+    );
+  } catch (e) {
+    log.warn('audit', `no audit of opens: ${(e as Error).message}`);
+    auditReady = Promise.resolve(false);
+  }
+
+  return {
+    auditReady,
+    stop: () => {
+      reader?.stop();
+      daemon.hooks = {};
+    },
+  };
+}
+
+async function writeAtomic(file: string, text: string): Promise<void> {
+  await mkdir(join(file, '..'), { recursive: true, mode: 0o700 });
+  const tmp = `${file}.${process.pid}.tmp`;
+  await writeFile(tmp, text, { mode: 0o600 });
+  await rename(tmp, file);
+}
