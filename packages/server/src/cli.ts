@@ -6,6 +6,7 @@ import { EXIT } from './commands/common.js';
 import { registerRender } from './commands/render.js';
 import { registerRun } from './commands/run.js';
 import { registerUser } from './commands/user.js';
+import { registerStatus } from './commands/status.js';
 import { registerDoctor } from './commands/doctor.js';
 
 function program(): Command {
@@ -17,6 +18,7 @@ function program(): Command {
   registerRun(cmd);
   registerRender(cmd);
   registerUser(cmd);
+  registerStatus(cmd);
   registerDoctor(cmd);
   return cmd;
 }

@@ -1,0 +1,114 @@
+// `otpknockd status [--json]`: what is live right now. The kernel table is read
+// directly (grants and their remaining time, counters, consumed sequences); the
+// daemon's status file adds what only it knows (users with live sequences).
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { OtpknockError, windowAt } from '@otpknock/shared';
+import { readAudit, type AuditEvent } from '../audit/audit-file.js';
+import { loadConfig } from '../config/index.js';
+import { NftDriver } from '../nft/driver.js';
+import { allowedFromJson, countersFromJson } from '../nft/inspect.js';
+import { STATUS_FILE, type StatusSnapshot } from '../status/snapshot.js';
+import { DEFAULT_CONFIG, EXIT } from './common.js';
+
+export interface StatusReport {
+  table: string;
+  /** False when our table is not in the kernel (daemon stopped, or never started). */
+  loaded: boolean;
+  daemon: { pid: number; running: boolean; startedAt: string; updatedAt: string } | null;
+  /** period (s) → current window. */
+  currentWindows: Record<string, number>;
+  users: StatusSnapshot['users'];
+  inactiveUsers: string[];
+  grants: { service: string; family: 4 | 6; address: string; remainingMs: number }[];
+  counters: Record<string, number>;
+  consumedSequences: number;
+  knocksInProgress: number;
+  recentOpens: AuditEvent[];
+}
+
+function elemCount(doc: unknown, name: (n: string) => boolean): number {
+  const list = (doc as { nftables?: Record<string, unknown>[] } | null)?.nftables ?? [];
+  let n = 0;
+  for (const o of list) {
+    const s = (o.set ?? o.map) as { name?: string; elem?: unknown[] } | undefined;
+    if (s?.name !== undefined && name(s.name)) n += s.elem?.length ?? 0;
+  }
+  return n;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as { code?: string }).code === 'EPERM';
+  }
+}
+
+/** Pure: the report from the kernel's JSON listing, the status file and the audit tail. */
+export function buildStatus(
+  table: string,
+  doc: unknown | null,
+  snapshot: StatusSnapshot | null,
+  audit: AuditEvent[],
+  now: number,
+  periods: number[],
+  isAlive: (pid: number) => boolean = alive,
+): StatusReport {
+  const currentWindows: Record<string, number> = {};
+  for (const p of periods) currentWindows[String(p)] = windowAt(now, p);
+  return {
+    table,
+    loaded: doc !== null,
+    daemon: snapshot === null ? null : { pid: snapshot.pid, running: isAlive(snapshot.pid), startedAt: snapshot.startedAt, updatedAt: snapshot.updatedAt },
+    currentWindows,
+    users: snapshot?.users ?? [],
+    inactiveUsers: snapshot?.inactiveUsers ?? [],
+    grants: doc === null ? [] : allowedFromJson(doc).map((g) => ({ service: g.service, family: g.family, address: g.address, remainingMs: g.remainingMs })),
+    counters: doc === null ? {} : countersFromJson(doc),
+    consumedSequences: doc === null ? 0 : elemCount(doc, (n) => n === 'used'),
+    knocksInProgress: doc === null ? 0 : elemCount(doc, (n) => /^progress[46]$/.test(n)),
+    recentOpens: audit.filter((e) => e.event !== 'replay').slice(-20),
+  };
+}
+
+export function formatStatus(r: StatusReport): string {
+  const lines: string[] = [];
+  lines.push(`table inet ${r.table}: ${r.loaded ? 'loaded' : 'NOT loaded (the protected services are not guarded by otpknock)'}`);
+  lines.push(r.daemon === null ? 'daemon: no status file' : `daemon: pid ${r.daemon.pid} ${r.daemon.running ? 'running' : 'NOT running'}, last change ${r.daemon.updatedAt}`);
+  lines.push(`current window: ${Object.entries(r.currentWindows).map(([p, w]) => `${w} (${p}s)`).join(', ') || '-'}`);
+  lines.push(`users with live sequences: ${r.users.map((u) => `${u.name}${u.sources.length > 1 ? ` [${u.sources.join('+')}]` : ''}`).join(', ') || 'none'}`);
+  if (r.inactiveUsers.length > 0) lines.push(`users without live sequences: ${r.inactiveUsers.join(', ')}`);
+  lines.push(`counters: ${Object.entries(r.counters).map(([k, v]) => `${k} ${v}`).join(', ') || '-'}`);
+  lines.push(`consumed sequences: ${r.consumedSequences}, knocks in progress: ${r.knocksInProgress}`);
+  lines.push(r.grants.length === 0 ? 'grants: none' : 'grants:');
+  for (const g of r.grants) lines.push(`  ${g.service.padEnd(12)} ${g.address.padEnd(40)} ${(g.remainingMs / 1000).toFixed(1)}s left`);
+  lines.push(r.recentOpens.length === 0 ? 'recent opens: none' : 'recent opens:');
+  for (const e of r.recentOpens) lines.push(`  ${e.time}  ${(e.user ?? '?').padEnd(12)} ${e.event} ${e.services.join(',')} for ${e.address}${e.source ? ` (${e.source})` : ''}`);
+  return `${lines.join('\n')}\n`;
+}
+
+export function registerStatus(program: Command): void {
+  program
+    .command('status')
+    .description('Show the current window, users with live sequences, live grants with their remaining time, counters and recent opens.')
+    .option('-c, --config <file>', 'config file', DEFAULT_CONFIG)
+    .option('--json', 'print JSON')
+    .action(async (o: { config: string; json?: boolean }) => {
+      const config = await loadConfig(o.config, { allowNoUsers: true });
+      const nft = new NftDriver();
+      const doc = await nft.listJson(['table', 'inet', config.table]);
+      let snapshot: StatusSnapshot | null = null;
+      try {
+        snapshot = JSON.parse(await readFile(join(config.stateDir, STATUS_FILE), 'utf8')) as StatusSnapshot;
+      } catch (e) {
+        if ((e as { code?: string }).code !== 'ENOENT') throw new OtpknockError('E_STATUS', `cannot read ${join(config.stateDir, STATUS_FILE)}: ${(e as Error).message}`);
+      }
+      const periods = [...new Set(config.users.filter((u) => u.profile.method !== 'static').map((u) => u.profile.period))];
+      const report = buildStatus(config.table, doc, snapshot, await readAudit(config.stateDir, 200), Date.now(), periods);
+      process.stdout.write(o.json ? `${JSON.stringify(report, null, 2)}\n` : formatStatus(report));
+      if (!report.loaded) process.exitCode = EXIT.failure;
+    });
+}
