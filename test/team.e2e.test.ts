@@ -1,0 +1,219 @@
+// Team access end to end: users managed with `otpknockd user` while the real
+// daemon runs, the audit of who opened (NFLOG), status, one-time use against an
+// eavesdropper, and no secret in logs or argv. Namespaces: server .1, client .2, eve .3.
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { encodeSecret, parseOtpauthUri, type KnockProfile, type SecretBytes } from '@otpknock/shared';
+import { describeE2E, pollUntil, run, sendUdp, startService, tcpProbe, useTopology, NODE, type NsProcess, type Topology } from './harness/index.js';
+import { OTPKNOCKD, assertBuilt, sequencesFor, startDaemon, writeConfig, type ConfigDir } from './support/otpknockd.js';
+
+const PERIOD = 5;
+
+interface Issued {
+  secret: SecretBytes;
+  profile: KnockProfile;
+  uri: string;
+}
+
+/** Waits until the current window has at least 1.5 s left, so a knock is not cut by a boundary. */
+async function awayFromBoundary(): Promise<void> {
+  const into = (Date.now() / 1000) % PERIOD;
+  if (into > PERIOD - 1.5) await new Promise((r) => setTimeout(r, (PERIOD - into + 0.2) * 1000));
+}
+
+describeE2E('team access: user store, audit, status, one-time use', () => {
+  const topo = useTopology();
+  let t: Topology;
+  let cfg: ConfigDir;
+  let daemon: NsProcess;
+  const stateDir = () => join(cfg.dir, 'state');
+  const issued = new Map<string, Issued>();
+  const allSecrets: string[] = [];
+
+  async function cli(args: string[]) {
+    return run([NODE, OTPKNOCKD, ...args, '--config', cfg.file], { timeoutMs: 15_000 });
+  }
+
+  async function addOrRotate(args: string[]): Promise<Issued> {
+    const r = await cli([...args, '--json', '--host', '192.0.2.1']);
+    expect(r.code, r.stderr).toBe(0);
+    const { uri } = JSON.parse(r.stdout) as { uri: string };
+    const p = parseOtpauthUri(uri);
+    const got = { secret: p.secret, profile: p.profile as KnockProfile, uri };
+    allSecrets.push(encodeSecret(p.secret));
+    return got;
+  }
+
+  /** Waits for the daemon to apply a user store change (at the next boundary). */
+  async function storeApplied(mark: number): Promise<void> {
+    await daemon.waitForLine(/"event":"users".*"message":"sequences updated in place"/, { after: mark, timeoutMs: (PERIOD + 3) * 1000 });
+  }
+
+  const auditLines = () => {
+    try {
+      return readFileSync(join(stateDir(), 'audit.jsonl'), 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+    } catch {
+      return [];
+    }
+  };
+
+  beforeAll(async () => {
+    assertBuilt();
+    t = topo();
+    await startService(t, 'server', [22, 443]);
+    cfg = writeConfig(() => '');
+    cfg.write(`
+user_store: users.d
+state_dir: ${join(cfg.dir, 'state')}
+skew: 1
+step_timeout: 2s
+knock: { method: time, period: ${PERIOD}, range: 20000-40000 }
+services:
+  ssh: { port: 22, open_for: 30s }
+  api: { port: 443, open_for: 30s }
+`);
+    issued.set('alice', await addOrRotate(['user', 'add', 'alice']));
+    issued.set('bob', await addOrRotate(['user', 'add', 'bob', '--service', 'ssh']));
+    daemon = await startDaemon(t, cfg.file);
+    await daemon.waitForLine(/"event":"audit".*reading opens from NFLOG group/, { timeoutMs: 5_000 });
+  });
+
+  afterAll(async () => {
+    await daemon?.stop('SIGTERM');
+    cfg?.cleanup();
+  });
+
+  it('the URI carries the effective profile: the server adds the service ports to exclude', () => {
+    const a = issued.get('alice')!;
+    expect(a.profile).toMatchObject({ method: 'time', period: PERIOD, range: { min: 20000, max: 40000 }, exclude: [22, 443] });
+    expect(a.uri).toMatch(/&host=192\.0\.2\.1&port=22$/);
+  });
+
+  it('two users each open; the audit line names the right one (delay from knock to audit line measured)', async () => {
+    const delays: number[] = [];
+    for (const [name, from, family] of [['alice', 'client', 4], ['bob', 'eve', 6]] as const) {
+      await awayFromBoundary();
+      const u = issued.get(name)!;
+      const host = t[from];
+      const to = family === 4 ? t.server.ipv4 : t.server.ipv6;
+      const mark = daemon.mark();
+      await sendUdp(t, from, to, sequencesFor(u.secret, u.profile, 0).open, { delayMs: 5 });
+      const sent = Date.now();
+      const line = await daemon.waitForLine(/"event":"audit"/, { after: mark, timeoutMs: 3_000 });
+      delays.push(Date.now() - sent);
+      const ev = JSON.parse(line) as Record<string, unknown>;
+      expect(ev).toMatchObject({ user: name, address: family === 4 ? host.ipv4 : host.ipv6, family, services: name === 'alice' ? 'ssh,api' : 'ssh' });
+      expect(await tcpProbe(t, from, to, 22)).toMatchObject({ state: 'open' });
+    }
+    const file = auditLines();
+    expect(file.map((e) => [e.user, e.event, e.address])).toEqual([
+      ['alice', 'open', t.client.ipv4],
+      ['bob', 'open', t.eve.ipv6],
+    ]);
+    expect(file[0]).toMatchObject({ services: ['ssh', 'api'], family: 4 });
+    expect(typeof file[0]!.window).toBe('number');
+    console.log(`audit: knock sent → audit line in the daemon log: ${delays.map((d) => `${d} ms`).join(', ')}`);
+  });
+
+  it('a captured knock replayed by eve after use stays closed, and the replay is audited', async () => {
+    await awayFromBoundary();
+    const a = issued.get('alice')!;
+    const seq = sequencesFor(a.secret, a.profile, 1).open; // the next window: what a client's second knock uses
+    await sendUdp(t, 'client', t.server.ipv4, seq, { delayMs: 5 });
+    expect(await tcpProbe(t, 'client', t.server.ipv4, 443)).toMatchObject({ state: 'open' });
+    const mark = daemon.mark();
+    await sendUdp(t, 'eve', t.server.ipv4, seq, { delayMs: 5 }); // eve overheard it on the segment
+    expect(await tcpProbe(t, 'eve', t.server.ipv4, 443, 500)).toMatchObject({ state: 'closed' });
+    const line = await daemon.waitForLine(/"event":"audit".*replay/, { after: mark, timeoutMs: 3_000 });
+    expect(JSON.parse(line)).toMatchObject({ user: 'alice', address: t.eve.ipv4 });
+  });
+
+  it('status --json matches the kernel: grants, users with live sequences, counters, recent opens', async () => {
+    const r = await t.exec('server', [NODE, OTPKNOCKD, 'status', '--json', '--config', cfg.file], { timeoutMs: 15_000 });
+    expect(r.code, r.stderr).toBe(0);
+    const s = JSON.parse(r.stdout) as Record<string, any>;
+    expect(s.loaded).toBe(true);
+    expect(s.daemon).toMatchObject({ pid: expect.any(Number), running: true });
+    expect(s.users.map((u: { name: string }) => u.name)).toEqual(['alice', 'bob']);
+    expect(s.users[0].windows).toHaveLength(3); // skew 1
+    const grants = (s.grants as { service: string; address: string; remainingMs: number }[]).map((g) => `${g.service} ${g.address}`).sort();
+    expect(grants).toEqual([`api ${t.client.ipv4}`, `ssh ${t.client.ipv4}`, `ssh ${t.eve.ipv6}`].sort());
+    for (const g of s.grants) expect(g.remainingMs).toBeGreaterThan(0);
+    expect(s.counters).toMatchObject({ opens: 3, replays: 1 });
+    expect(s.consumedSequences).toBe(3);
+    expect(s.recentOpens.map((e: { user: string }) => e.user)).toEqual(['alice', 'bob', 'alice']);
+    expect(Object.values(s.currentWindows)[0]).toBe(Math.floor(Date.now() / 1000 / PERIOD));
+  });
+
+  it('a removed user is refused from the next window on; a disabled one too, until enabled', async () => {
+    const mark = daemon.mark();
+    expect((await cli(['user', 'remove', 'bob'])).code).toBe(0);
+    expect((await cli(['user', 'disable', 'alice'])).code).toBe(0);
+    await storeApplied(mark);
+    for (const name of ['bob', 'alice']) {
+      await awayFromBoundary();
+      const u = issued.get(name)!;
+      await sendUdp(t, 'client', t.server.ipv6, sequencesFor(u.secret, u.profile, 0).open, { delayMs: 5 });
+      expect(await tcpProbe(t, 'client', t.server.ipv6, 22, 500), name).toMatchObject({ state: 'closed' });
+    }
+    const m2 = daemon.mark();
+    expect((await cli(['user', 'enable', 'alice'])).code).toBe(0);
+    await storeApplied(m2);
+    await awayFromBoundary();
+    const a = issued.get('alice')!;
+    await sendUdp(t, 'client', t.server.ipv6, sequencesFor(a.secret, a.profile, 0).open, { delayMs: 5 });
+    expect(await tcpProbe(t, 'client', t.server.ipv6, 22)).toMatchObject({ state: 'open' });
+  });
+
+  it('rotation with grace accepts the old and the new secret, then only the new', async () => {
+    const old = issued.get('alice')!;
+    const mark = daemon.mark();
+    const fresh = await addOrRotate(['user', 'rotate', 'alice', '--grace', `${PERIOD * 3}s`]);
+    const rotatedAt = Date.now();
+    expect(encodeSecret(fresh.secret)).not.toBe(encodeSecret(old.secret));
+    await storeApplied(mark);
+    // During the grace: both secrets open (distinct windows, each used once).
+    await awayFromBoundary();
+    await sendUdp(t, 'eve', t.server.ipv4, sequencesFor(old.secret, old.profile, 1).open, { delayMs: 5 });
+    expect(await tcpProbe(t, 'eve', t.server.ipv4, 443)).toMatchObject({ state: 'open' });
+    const graceEv = await pollUntil(() => auditLines().find((e) => e.address === t.eve.ipv4 && e.source === 'grace'), { timeoutMs: 3_000, message: 'audit line for the grace secret' });
+    expect(graceEv).toMatchObject({ user: 'alice', event: 'open' });
+    await awayFromBoundary();
+    await sendUdp(t, 'client', t.server.ipv4, sequencesFor(fresh.secret, fresh.profile, 0).open, { delayMs: 5 });
+    await pollUntil(() => auditLines().some((e) => e.address === t.client.ipv4 && e.user === 'alice' && e.source === undefined && Date.parse(String(e.time)) >= rotatedAt), {
+      timeoutMs: 3_000,
+      message: 'audit line for the new secret',
+    });
+    // After the grace (plus a rotation): the old secret is refused, the new one works.
+    const graceEnd = rotatedAt + PERIOD * 3 * 1000;
+    await new Promise((r) => setTimeout(r, Math.max(0, graceEnd - Date.now()) + 500));
+    await daemon.waitForLine(/"event":"(rotation|users)"/, { after: daemon.mark(), timeoutMs: (PERIOD + 2) * 1000 });
+    await awayFromBoundary();
+    const before = auditLines().length;
+    await sendUdp(t, 'eve', t.server.ipv6, sequencesFor(old.secret, old.profile, 0).open, { delayMs: 5 });
+    expect(await tcpProbe(t, 'eve', t.server.ipv6, 443, 500)).toMatchObject({ state: 'closed' });
+    expect(auditLines().length).toBe(before);
+    await sendUdp(t, 'eve', t.server.ipv6, sequencesFor(fresh.secret, fresh.profile, 1).open, { delayMs: 5 });
+    expect(await tcpProbe(t, 'eve', t.server.ipv6, 443)).toMatchObject({ state: 'open' });
+  });
+
+  it('no secret in the daemon log, the audit file, the status file, or the argv of any process it started', async () => {
+    const texts = [daemon.stderr(), daemon.stdout(), readFileSync(join(stateDir(), 'audit.jsonl'), 'utf8'), readFileSync(join(stateDir(), 'status.json'), 'utf8')];
+    // The daemon and its children (the NFLOG reader): /proc/PID/cmdline.
+    const pids = [daemon.pid];
+    for (const p of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+      try {
+        const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+        const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+        if (pids.includes(ppid)) pids.push(Number(p));
+      } catch {
+        // gone meanwhile
+      }
+    }
+    expect(pids.length).toBeGreaterThanOrEqual(2); // the daemon and its NFLOG reader
+    for (const p of pids) texts.push(readFileSync(`/proc/${p}/cmdline`, 'utf8').replaceAll('\0', ' '));
+    expect(allSecrets.length).toBe(3);
+    for (const text of texts) for (const s of allSecrets) expect(text).not.toContain(s);
+  });
+});
