@@ -132,17 +132,26 @@ services:
   it('status --json matches the kernel: grants, users with live sequences, counters, recent opens', async () => {
     const r = await t.exec('server', [NODE, OTPKNOCKD, 'status', '--json', '--config', cfg.file], { timeoutMs: 15_000 });
     expect(r.code, r.stderr).toBe(0);
-    const s = JSON.parse(r.stdout) as Record<string, any>;
+    const s = JSON.parse(r.stdout) as {
+      loaded: boolean;
+      daemon: unknown;
+      users: { name: string; windows: number[] }[];
+      grants: { service: string; address: string; remainingMs: number }[];
+      counters: Record<string, number>;
+      consumedSequences: number;
+      recentOpens: { user: string }[];
+      currentWindows: Record<string, number>;
+    };
     expect(s.loaded).toBe(true);
     expect(s.daemon).toMatchObject({ pid: expect.any(Number), running: true });
-    expect(s.users.map((u: { name: string }) => u.name)).toEqual(['alice', 'bob']);
-    expect(s.users[0].windows).toHaveLength(3); // skew 1
-    const grants = (s.grants as { service: string; address: string; remainingMs: number }[]).map((g) => `${g.service} ${g.address}`).sort();
+    expect(s.users.map((u) => u.name)).toEqual(['alice', 'bob']);
+    expect(s.users[0]!.windows).toHaveLength(3); // skew 1
+    const grants = s.grants.map((g) => `${g.service} ${g.address}`).sort();
     expect(grants).toEqual([`api ${t.client.ipv4}`, `ssh ${t.client.ipv4}`, `ssh ${t.eve.ipv6}`].sort());
     for (const g of s.grants) expect(g.remainingMs).toBeGreaterThan(0);
     expect(s.counters).toMatchObject({ opens: 3, replays: 1 });
     expect(s.consumedSequences).toBe(3);
-    expect(s.recentOpens.map((e: { user: string }) => e.user)).toEqual(['alice', 'bob', 'alice']);
+    expect(s.recentOpens.map((e) => e.user)).toEqual(['alice', 'bob', 'alice']);
     expect(Object.values(s.currentWindows)[0]).toBe(Math.floor(Date.now() / 1000 / PERIOD));
   });
 
