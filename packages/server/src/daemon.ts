@@ -8,6 +8,8 @@ import { cachedDeriver, nextRotationMs, planEntries, type KnockEntry } from './p
 import type { NftDriver } from './nft/driver.js';
 import { allowedFromJson, isOurTable, usedSequencesFromJson, type UsedSequence } from './nft/inspect.js';
 import { renderChanges, renderRuleset, type AllowedCarryOver } from './nft/render-ruleset.js';
+import { bannedFromJson, type BannedCarryOver } from './nft/ban.js';
+import { readMode, type ServiceMode } from './mode.js';
 import { OtpknockError } from '@otpknock/shared';
 
 /** Longest a timer sleeps before re-reading the clock, so clock steps are noticed. */
@@ -42,6 +44,10 @@ export function tableShape(config: ServerConfig): string {
 /** What a full load keeps from the table it replaces. */
 export interface CarryOver {
   allowed: AllowedCarryOver[];
+  /** Sources banned by the brute-force cut-off, with their remaining time. */
+  banned?: BannedCarryOver[];
+  /** The global mode, from the state dir (`otpknockd mode`). */
+  mode?: ServiceMode;
   used: UsedSequence[];
 }
 
@@ -60,7 +66,10 @@ export function fullRuleset(
     const leaf = key === undefined ? undefined : sync.state.leaves.get(key);
     return leaf ? [{ leaf: leaf.mark, remainingMs: u.remainingMs }] : [];
   });
-  const script = renderRuleset({ config, steps, actions, usedTimeoutMs: usedTimeoutMs(config), allowed: carry.allowed, used });
+  const script = renderRuleset({ config, steps, actions, usedTimeoutMs: usedTimeoutMs(config), allowed: carry.allowed, used,
+    ...(carry.banned === undefined ? {} : { banned: carry.banned }),
+    ...(carry.mode === undefined ? {} : { mode: carry.mode }),
+  });
   return { script, trie: sync.state, conflicts: sync.conflicts, entries, carriedUsed: used.length };
 }
 
@@ -107,13 +116,14 @@ export class Daemon {
       });
     }
     const doc = await this.nft.listJson(['table', 'inet', table]);
-    return { allowed: allowedFromJson(doc), used: usedSequencesFromJson(doc) };
+    return { allowed: allowedFromJson(doc), used: usedSequencesFromJson(doc), banned: bannedFromJson(doc) };
   }
 
   /** Loads the whole table for `config`, keeping addresses that are allowed right now. */
   private async loadFull(config: ServerConfig, reason: string): Promise<void> {
     const started = performance.now();
     const carried = await this.assertTableIsOurs(config.table);
+    carried.mode = readMode(config.stateDir); // the mode survives reloads and restarts
     const derive = config === this.config ? this.derive : cachedDeriver();
     const full = fullRuleset(config, this.clock.now(), carried, derive);
     this.reportConflicts(full.conflicts);

@@ -74,6 +74,12 @@ describe('parseConfig', () => {
     expect(config.users).toHaveLength(2);
   });
 
+  it('reads ban: off, and fills in the ban fields not given', () => {
+    expect(parseConfig(`ban: off\n${MINIMAL}`, FILE, options()).ban).toBeNull();
+    expect(parseConfig(`ban: false\n${MINIMAL}`, FILE, options()).ban).toBeNull();
+    expect(parseConfig(`ban: { after: 3, for: 2s }\n${MINIMAL}`, FILE, options()).ban).toEqual({ after: 3, withinMs: 60_000, forMs: 2_000 });
+  });
+
   it('fills in defaults', () => {
     const config = parseConfig(MINIMAL, FILE, options());
     expect(config).toEqual({
@@ -84,6 +90,7 @@ describe('parseConfig', () => {
       stepTimeoutMs: 5_000,
       logFormat: 'auto',
       stateDir: '/var/lib/otpknock',
+      ban: { after: 10, withinMs: 60_000, forMs: 600_000 },
       services: [{ name: 'ssh', port: 22, openForMs: 30_000 }],
       users: [
         {
@@ -145,7 +152,11 @@ users:
 
   // Each case: config text → one exact line of the error (FILE:LINE: path: message).
   const bad: [string, string, string][] = [
-    ['typo at top level', `tabel: x\n${MINIMAL}`, `${FILE}:1: tabel: unknown field (did you mean table?); expected one of: table, keep_table_on_stop, skew, step_timeout, log_format, state_dir, user_store, knock, services, users`],
+    ['typo at top level', `tabel: x\n${MINIMAL}`, `${FILE}:1: tabel: unknown field (did you mean table?); expected one of: table, keep_table_on_stop, skew, step_timeout, log_format, state_dir, user_store, knock, ban, services, users`],
+    ['ban not a mapping', `ban: 3\n${MINIMAL}`, `${FILE}:1: ban: expected off, or a mapping such as { after: 10, within: 1m, for: 10m }, got 3`],
+    ['ban typo', `ban: { afterr: 3 }\n${MINIMAL}`, `${FILE}:1: ban.afterr: unknown field (did you mean after?); expected one of: after, within, for`],
+    ['ban after out of range', `ban: { after: 0 }\n${MINIMAL}`, `${FILE}:1: ban.after: expected the number of bad knocks that trigger a ban, an integer from 1 to 1000`],
+    ['ban for too long', `ban: { for: 8d }\n${MINIMAL}`, `${FILE}:1: ban.for: 8d is out of range; expected a duration from 1s to 168h`],
     ['typo in a user', `services:\n  ssh: { port: 22 }\nusers:\n  alice:\n    secretfile: secrets/alice\n`, `${FILE}:5: users.alice.secretfile: unknown field (did you mean secret_file?); expected one of: secret_file, secret, services, knock, code_mode`],
     ['typo in knock', `knock:\n  lenght: 4\n${MINIMAL}`, `${FILE}:2: knock.lenght: unknown field (did you mean length?)`],
     ['typo in a service', `services:\n  ssh:\n    port: 22\n    openfor: 5s\nusers:\n  alice: { secret_file: secrets/alice }\n`, `${FILE}:4: services.ssh.openfor: unknown field (did you mean open_for?)`],

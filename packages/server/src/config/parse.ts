@@ -11,6 +11,7 @@ import {
   SERVICE_NAME,
   USER_NAME,
   describe,
+  banSchema,
   knockSchema,
   serviceSchema,
   topSchema,
@@ -18,7 +19,7 @@ import {
   type RawKnock,
 } from './schema.js';
 import { octalMode, readFailure, secretFileProblem, secretFromFileText, type FileInfo } from './secret-file.js';
-import type { ServerConfig, ServiceConfig, UserConfig } from './types.js';
+import type { BanConfig, ServerConfig, ServiceConfig, UserConfig } from './types.js';
 import { parseUserRecord } from '../users/record.js';
 import type { StoreListing } from '../users/store.js';
 import { pathText, readYaml, type FieldPath } from './yaml-source.js';
@@ -101,6 +102,7 @@ export function parseConfig(text: string, file: string, options: ParseConfigOpti
   // ── top-level settings ──────────────────────────────────────────────────
   const top = check(topSchema, data, [], KEYS.top);
   const globalKnock = data.knock === undefined ? undefined : check(knockSchema, data.knock, ['knock'], KEYS.knock);
+  const ban = parseBan(data.ban);
 
   // ── services ────────────────────────────────────────────────────────────
   const services: ServiceConfig[] = [];
@@ -218,12 +220,26 @@ export function parseConfig(text: string, file: string, options: ParseConfigOpti
     stepTimeoutMs: top.step_timeout ?? DEFAULTS.stepTimeoutMs,
     logFormat: top.log_format ?? DEFAULTS.logFormat,
     stateDir: top.state_dir ?? DEFAULTS.stateDir,
+    ban: ban ?? null,
     ...(top.user_store === undefined ? {} : { userStore: resolve(dirname(abs), top.user_store) }),
     services,
     users,
   };
 
   // ── helpers that report into `issues` ───────────────────────────────────
+
+  /** `ban: off` → null; a mapping → its settings over the defaults; absent → the defaults. */
+  function parseBan(value: unknown): BanConfig | null | undefined {
+    if (value === undefined) return { ...DEFAULTS.ban };
+    if (value === 'off' || value === false) return null;
+    if (!isMapping(value)) {
+      report(['ban'], `expected off, or a mapping such as { after: 10, within: 1m, for: 10m }, got ${describe(value)}`);
+      return undefined;
+    }
+    const raw = check(banSchema, value, ['ban'], KEYS.ban);
+    if (raw === undefined) return undefined;
+    return { after: raw.after ?? DEFAULTS.ban.after, withinMs: raw.within ?? DEFAULTS.ban.withinMs, forMs: raw.for ?? DEFAULTS.ban.forMs };
+  }
 
   /** Users of the user store, merged with the config's own: a name in both is an error. */
   function mergeStoreUsers(store: StoreListing): void {

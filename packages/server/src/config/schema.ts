@@ -17,12 +17,16 @@ export const DEFAULTS = {
   stateDir: '/var/lib/otpknock',
   openForMs: 30_000,
   method: 'time',
+  ban: { after: 10, withinMs: 60_000, forMs: 600_000 },
 } as const;
 
 export const LIMITS = {
   skew: { min: 0, max: 10 },
   stepTimeoutMs: { min: 100, max: 60_000 },
   openForMs: { min: 1_000, max: 86_400_000 },
+  banAfter: { min: 1, max: 1000 },
+  banWithinMs: { min: 1_000, max: 3_600_000 },
+  banForMs: { min: 1_000, max: 7 * 86_400_000 },
 } as const;
 
 /** A duration string ("5s", "1m30s") within [min, max], as milliseconds. */
@@ -83,6 +87,20 @@ export const knockSchema = z.strictObject(
 );
 export type RawKnock = z.infer<typeof knockSchema>;
 
+export const banSchema = z.strictObject(
+  {
+    after: z
+      .number({ error: `expected the number of bad knocks that trigger a ban, an integer from ${LIMITS.banAfter.min} to ${LIMITS.banAfter.max}` })
+      .int()
+      .min(LIMITS.banAfter.min)
+      .max(LIMITS.banAfter.max)
+      .optional(),
+    within: duration(LIMITS.banWithinMs.min, LIMITS.banWithinMs.max).optional(),
+    for: duration(LIMITS.banForMs.min, LIMITS.banForMs.max).optional(),
+  },
+  { error: 'expected off, or a mapping such as { after: 10, within: 1m, for: 10m }' },
+);
+
 export const serviceSchema = z.strictObject(
   {
     port,
@@ -122,6 +140,8 @@ export const topSchema = z.strictObject({
   state_dir: z.string({ error: 'expected an absolute directory path' }).startsWith('/', { error: 'expected an absolute directory path' }).optional(),
   user_store: z.string({ error: 'expected the path of the user store directory, e.g. users.d' }).min(1).optional(),
   knock: knockSchema.optional(),
+  // off, false, or a mapping (checked with banSchema, so its fields get their own messages).
+  ban: z.unknown().optional(),
   // Checked entry by entry so that one bad entry does not hide the others' problems.
   services: z.unknown().optional(),
   users: z.unknown().optional(),
@@ -133,6 +153,7 @@ export const KEYS = {
   knock: Object.keys(knockSchema.shape),
   range: ['min', 'max'],
   service: Object.keys(serviceSchema.shape),
+  ban: Object.keys(banSchema.shape),
   user: Object.keys(userSchema.shape),
 };
 

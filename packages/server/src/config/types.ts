@@ -37,6 +37,19 @@ export interface UserConfig {
   secretCreatedMs?: number;
 }
 
+/**
+ * Brute-force cut-off, run by the kernel: a source that makes `after` bad knocks
+ * within `withinMs` has its knocks ignored for `forMs` (IPv6: per /64).
+ */
+export interface BanConfig {
+  /** Bad knocks (knock-range ports that continue nothing) that trigger a ban. Default 10. */
+  after: number;
+  /** Milliseconds the bad knocks must fall within. Default 60 000. */
+  withinMs: number;
+  /** Milliseconds a ban lasts. Default 600 000. */
+  forMs: number;
+}
+
 export interface ServerConfig {
   /** File the config was read from (absolute), for messages. */
   file: string;
@@ -53,6 +66,8 @@ export interface ServerConfig {
   stateDir: string;
   /** Directory of the user store (`user_store`, absolute), managed by `otpknockd user`. */
   userStore?: string;
+  /** Brute-force cut-off; null when switched off (`ban: off`). */
+  ban: BanConfig | null;
   services: ServiceConfig[];
   users: UserConfig[];
 }

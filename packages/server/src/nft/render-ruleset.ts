@@ -18,6 +18,8 @@
 import type { ServerConfig } from '../config/types.js';
 import { ACTION_CLOSE, ACTION_TOGGLE, ONE_TIME_FLAG, FINAL_FLAG, type LeafActionElement, type StepElement } from '../knock-trie.js';
 import { knockPortIntervals } from './knock-ports.js';
+import { banCheckRule, banCountersText, banSetsText, strikeRule, type BannedCarryOver } from './ban.js';
+import { modeChainText, type ServiceMode } from '../mode.js';
 // The audit (audit/nflog.ts): completed knocks go to an NFLOG group with their leaf mark.
 import { AUDIT_NFLOG_GROUP, OPEN_PREFIX, REPLAY_PREFIX } from '../audit/nflog.js';
 
@@ -53,6 +55,10 @@ export interface RulesetInput {
   allowed?: readonly AllowedCarryOver[];
   /** Consumed one-time leaves carried over (reload, restart), as new marks. */
   used?: readonly { leaf: number; remainingMs: number }[];
+  /** Banned sources carried over (reload, restart). */
+  banned?: readonly BannedCarryOver[];
+  /** The global mode (`otpknockd mode`); default knock. */
+  mode?: ServiceMode;
 }
 
 export function stepElementText(e: StepElement): string {
@@ -80,12 +86,13 @@ function familyChains(config: ServerConfig, f: Family): string {
     .join('');
   return `
 	chain knock${f} {
-		meta mark set 0x00000000
+${banCheckRule(config, f)}		meta mark set 0x00000000
 		meta mark set ${a} map @progress${f}
 		meta mark set meta mark . udp dport map @step goto advanced${f}
 		meta mark set 0x00000000
 		meta mark set meta mark . udp dport map @step goto advanced${f}
-		delete @progress${f} { ${a} : 0x00000000 } counter name bad_knocks drop
+		delete @progress${f} { ${a} : 0x00000000 } counter name bad_knocks
+${strikeRule(config, f)}		drop
 	}
 
 	chain advanced${f} {
@@ -190,6 +197,7 @@ table inet ${t} {
 	counter refused {
 	}
 
+${banCountersText(config)}
 	set knock_ports {
 		type inet_service
 		flags interval
@@ -211,6 +219,7 @@ ${elementsBlock(input.actions.map(actionElementText), '\t\t')}	}
 		timeout ${ms(input.usedTimeoutMs)}
 ${elementsBlock((input.used ?? []).filter((u) => u.remainingMs >= 1000).map((u) => `${hex(u.leaf)} timeout ${ms(u.remainingMs)}`), '\t\t')}	}
 
+${banSetsText(config, input.banned)}
 ${sets.join('\n')}
 	chain raw_prerouting {
 		type filter hook prerouting priority raw; policy accept;
@@ -221,11 +230,12 @@ ${sets.join('\n')}
 		type filter hook input priority filter; policy accept;
 		ct state established,related accept
 		iifname "lo" accept
+		jump mode
 		meta nfproto ipv4 udp dport @knock_ports goto knock4
 		meta nfproto ipv6 udp dport @knock_ports goto knock6
 		tcp dport vmap { ${guardVmap} }
 	}
-${familyChains(config, 4)}${familyChains(config, 6)}${guards}}
+${modeChainText(config, input.mode ?? 'knock')}${familyChains(config, 4)}${familyChains(config, 6)}${guards}}
 `;
 }
 
