@@ -8,6 +8,7 @@ import { registerRun } from './commands/run.js';
 import { registerUser } from './commands/user.js';
 import { registerStatus } from './commands/status.js';
 import { registerDoctor } from './commands/doctor.js';
+import { registerApply } from './commands/apply.js';
 
 function program(): Command {
   const cmd = new Command('otpknockd')
@@ -20,6 +21,7 @@ function program(): Command {
   registerUser(cmd);
   registerStatus(cmd);
   registerDoctor(cmd);
+  registerApply(cmd);
   return cmd;
 }
 

@@ -5,6 +5,8 @@ import { loadConfig } from '../config/index.js';
 import type { LogFormat } from '../config/types.js';
 import { Daemon } from '../daemon.js';
 import { attachTeamFeatures } from '../status/attach.js';
+import { recordDaemon } from '../apply/daemon-state.js';
+import { resolve as resolvePath } from 'node:path';
 import { createLogger, resolveLogFormat } from '../log.js';
 import { NftDriver } from '../nft/driver.js';
 import { DEFAULT_CONFIG, EXIT } from './common.js';
@@ -31,12 +33,15 @@ Signals:
       const log = createLogger(resolveLogFormat(opts.logFormat ?? config.logFormat, process.stderr.isTTY === true));
       const daemon = new Daemon(config, new NftDriver(), log);
       const team = attachTeamFeatures(daemon, opts.config, log); // user store, status file, audit
-      await daemon.start();
-      await new Promise<void>((resolve) => {
+      // The pid file through which `otpknockd apply` finds us and sees reloads take.
+      const pidFile = recordDaemon(config.stateDir, resolvePath(opts.config), (m) => log.warn('state', m));
+      // Signal handlers go in before the table is loaded: a SIGTERM that comes right
+      // after the start (systemctl restart, a test) must stop us cleanly, not kill us.
+      const stopped = new Promise<void>((resolve) => {
         const stop = (signal: string) => {
           log.info('signal', `received ${signal}, stopping`);
           team.stop();
-          daemon.stop().then(resolve, (err: unknown) => {
+          daemon.stop().then(() => pidFile.remove()).then(resolve, (err: unknown) => {
             log.error('stop', (err as Error).message);
             process.exitCode = EXIT.failure;
             resolve();
@@ -46,8 +51,14 @@ Signals:
         process.once('SIGINT', () => stop('SIGINT'));
         process.on('SIGHUP', () => {
           log.info('signal', 'received SIGHUP, reloading the config');
-          void daemon.reload(() => loadConfig(opts.config));
+          const before = daemon.currentConfig;
+          void daemon.reload(() => loadConfig(opts.config)).then(() => pidFile.reloaded(daemon.currentConfig !== before));
         });
       });
+      await daemon.start().catch(async (err: unknown) => {
+        await pidFile.remove();
+        throw err;
+      });
+      await stopped;
     });
 }

@@ -1,0 +1,321 @@
+// Lockout safety end to end: doctor, apply/confirm/revert, crash/stop
+// behaviour and the break-glass sequence, with the real daemon and real nft
+// in throw-away namespaces (server 192.0.2.1, client .2, eve .3).
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import {
+  NODE, applyNft, describeE2E, listTable, nft, openHeldConnection, pollUntil, sendUdp, startService, startUdpListener,
+  tcpProbe, useTopology, type NsProcess, type Topology,
+} from './harness/index.js';
+import { OTPKNOCKD, assertBuilt, sequencesFor, startDaemon, testSecret, usersYaml, writeConfig, type ConfigDir, type TestUser } from './support/otpknockd.js';
+
+const PERIOD = 30;
+const alice: TestUser = { name: 'alice', secret: testSecret('alice') };
+const profile = { method: 'time', period: PERIOD, range: '10000-30000' };
+
+/** A config with the given services (name: port) and extra top-level lines, its state in `stateDir`. */
+const configYaml = (stateDir: string, services: Record<string, number>, extra = '') => (secretFile: (u: TestUser) => string) => `
+state_dir: ${stateDir}
+skew: 1
+${extra}
+knock:
+  method: time
+  period: ${PERIOD}
+  range: 10000-30000
+services:
+${Object.entries(services).map(([name, port]) => `  ${name}: { port: ${port}, open_for: 30s }`).join('\n')}
+users:
+${usersYaml([alice], secretFile)}
+`;
+
+function otpknockd(t: Topology, args: string[], timeoutMs = 20_000) {
+  assertBuilt();
+  return t.exec('server', [NODE, OTPKNOCKD, ...args], { timeoutMs });
+}
+
+/** Names of the allowed sets in the table: which services the loaded config protects. */
+async function servicesInTable(t: Topology, table = 'otpknock'): Promise<string[] | null> {
+  const objs = await listTable(t, 'server', 'inet', table);
+  if (objs === null) return null;
+  return objs
+    .map((o) => (o.set as { name?: string } | undefined)?.name ?? '')
+    .filter((n) => n.startsWith('allowed4_'))
+    .map((n) => n.slice('allowed4_'.length))
+    .sort();
+}
+
+async function knockOpen(t: Topology, from: 'client' | 'eve', offset = 0): Promise<void> {
+  const into = (Date.now() / 1000) % PERIOD;
+  if (into > PERIOD - 2) await new Promise((r) => setTimeout(r, (PERIOD - into + 0.2) * 1000));
+  await sendUdp(t, from, t.server.ipv4, sequencesFor(alice.secret, profile, offset).open, { delayMs: 5 });
+}
+
+interface Finding {
+  check: string;
+  severity: string;
+  message: string;
+  fix?: string;
+}
+
+describeE2E('otpknockd doctor', () => {
+  const topo = useTopology();
+  let t: Topology;
+  let cfg: ConfigDir;
+  let state: string;
+
+  beforeAll(async () => {
+    t = topo();
+    state = mkdtempSync(join(tmpdir(), 'otpknock-state-'));
+    cfg = writeConfig(configYaml(state, { ssh: 22 }));
+    await startService(t, 'server', 22);
+  });
+  afterAll(() => {
+    cfg?.cleanup();
+    rmSync(state, { recursive: true, force: true });
+  });
+
+  const doctor = async () => {
+    const r = await otpknockd(t, ['doctor', '--config', cfg.file, '--json']);
+    const out = JSON.parse(r.stdout) as { ok: boolean; findings: Finding[] };
+    return { code: r.code, ...out, problems: out.findings.filter((f) => f.severity === 'problem') };
+  };
+
+  it('finds no problem on a clean server namespace (exit 0)', async () => {
+    const d = await doctor();
+    expect(d.problems).toEqual([]);
+    expect(d.code).toBe(0);
+    expect(d.ok).toBe(true);
+    const by = (check: string) => d.findings.filter((f) => f.check === check);
+    expect(by('nft')[0]).toMatchObject({ severity: 'ok', message: expect.stringMatching(/^nftables v\d/) });
+    expect(by('kernel')[0]).toMatchObject({ severity: 'ok' });
+    expect(by('firewall')[0]).toMatchObject({ severity: 'ok', message: 'no other nftables tables' });
+    expect(by('services')[0]).toMatchObject({ severity: 'ok', message: expect.stringMatching(/ssh: something listens on tcp\/22/) });
+    expect(['ok', 'warning']).toContain(by('clock')[0]!.severity); // "unknown" in a container is a warning, with why
+  });
+
+  it('finds a planted drop table and a UDP listener inside the knock range (exit 1), and says what to do', async () => {
+    await applyNft(t, 'server', 'table inet blocker {\n\tchain c {\n\t\ttype filter hook input priority 0; policy drop;\n\t}\n}\n');
+    const listener = await startUdpListener(t, 'server', [12345]);
+    try {
+      const d = await doctor();
+      expect(d.code).toBe(1);
+      expect(d.ok).toBe(false);
+      const fw = d.problems.find((f) => f.check === 'firewall');
+      expect(fw?.message).toMatch(/^table inet blocker, chain c \(hook input, priority 0, policy drop\) drops new TCP connections to ssh \(port 22\)/);
+      expect(fw?.message).toMatch(/UDP knocks/);
+      expect(fw?.fix).toMatch(/nft insert rule inet blocker c tcp dport 22 accept/);
+      const sock = d.problems.find((f) => f.check === 'sockets');
+      expect(sock?.message).toMatch(/UDP socket listens on port 12345/);
+      expect(sock?.fix).toMatch(/add 12345 to knock\.exclude/);
+      // the text form says the same, with PROBLEM lines and a summary
+      const text = await otpknockd(t, ['doctor', '--config', cfg.file]);
+      expect(text.code).toBe(1);
+      expect(text.stdout).toMatch(/^PROBLEM {2}firewall: table inet blocker/m);
+      expect(text.stdout).toMatch(/2 problems/);
+    } finally {
+      await listener.stop();
+      await nft(t, 'server', ['delete', 'table', 'inet', 'blocker']);
+    }
+  });
+
+  it('reports a broken config as a problem and still runs the other checks', async () => {
+    const bad = writeConfig(() => 'services: {}\nusers: {}\n');
+    try {
+      const r = await otpknockd(t, ['doctor', '--config', bad.file, '--json']);
+      expect(r.code).toBe(1);
+      const out = JSON.parse(r.stdout) as { findings: Finding[] };
+      expect(out.findings.find((f) => f.check === 'config')).toMatchObject({ severity: 'problem', message: expect.stringMatching(/otpknockd\.yaml:1: services/) });
+      expect(out.findings.find((f) => f.check === 'nft')).toMatchObject({ severity: 'ok' });
+    } finally {
+      bad.cleanup();
+    }
+  });
+});
+
+describeE2E('otpknockd apply / confirm / revert', () => {
+  const topo = useTopology();
+  let t: Topology;
+  let state: string;
+  let live: ConfigDir;
+  let next: ConfigDir;
+  let daemon: NsProcess;
+  let liveText: string;
+
+  beforeAll(async () => {
+    t = topo();
+    state = mkdtempSync(join(tmpdir(), 'otpknock-state-'));
+    live = writeConfig(configYaml(state, { ssh: 22 }));
+    next = writeConfig(configYaml(state, { ssh: 22, api: 443 }));
+    liveText = readFileSync(live.file, 'utf8');
+    await startService(t, 'server', [22, 443]);
+    daemon = await startDaemon(t, live.file);
+    await pollUntil(async () => readFileSync(join(state, 'daemon.json'), 'utf8').includes(String(daemon.pid ?? '')), { timeoutMs: 5_000, message: 'daemon.json written' });
+  });
+  afterAll(async () => {
+    await daemon?.stop('SIGTERM');
+    live?.cleanup();
+    next?.cleanup();
+    rmSync(state, { recursive: true, force: true });
+  });
+  afterEach(() => {
+    // every test leaves the live file as it found it, whatever the outcome
+    expect(readFileSync(live.file, 'utf8')).toBe(liveText);
+  });
+
+  it('refuses an invalid config and changes nothing (exit 2, file:line named)', async () => {
+    const bad = writeConfig(() => `state_dir: ${state}\nservices:\n  ssh: { port: 22 }\nusers:\n  alice: { secret_file: /nonexistent/alice }\n`);
+    try {
+      const before = await listTable(t, 'server', 'inet', 'otpknock', { format: 'text' });
+      const r = await otpknockd(t, ['apply', '--config', bad.file, '--confirm-within', '10s']);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(new RegExp(`${bad.file}:5: users\\.alice\\.secret_file: /nonexistent/alice does not exist`));
+      expect(r.stderr).toMatch(/nothing from it was applied/);
+      const after = await listTable(t, 'server', 'inet', 'otpknock', { format: 'text' });
+      const shape = (s: string | null) => (s ?? '').split('\n').filter((l) => /^\s*(chain|set|map) /.test(l)).join('\n');
+      expect(shape(after)).toBe(shape(before));
+      expect(await servicesInTable(t)).toEqual(['ssh']);
+      const pending = await otpknockd(t, ['confirm', '--state-dir', state]);
+      expect(pending.code).toBe(1);
+      expect(pending.stderr).toMatch(/nothing to confirm/);
+    } finally {
+      bad.cleanup();
+    }
+    // a bad duration is refused before anything else
+    const r = await otpknockd(t, ['apply', '--config', next.file, '--confirm-within', '2']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/--confirm-within: "2" is a bare number/);
+    expect(await servicesInTable(t)).toEqual(['ssh']);
+  });
+
+  it('reverts in time without confirm: the table shows the old services again; a live session survives both reloads', async () => {
+    await knockOpen(t, 'client');
+    const held = await openHeldConnection(t, 'client', t.server.ipv4, 22);
+    const r = await otpknockd(t, ['apply', '--config', next.file, '--confirm-within', '5s']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/otpknockd confirm --state-dir/);
+    expect(r.stdout).toMatch(/within 5s/);
+    expect(await servicesInTable(t)).toEqual(['api', 'ssh']);
+    expect(readFileSync(live.file, 'utf8')).toBe(readFileSync(next.file, 'utf8'));
+    expect(await held.echo('after apply')).toContain('after apply');
+    const started = Date.now();
+    await pollUntil(async () => JSON.stringify(await servicesInTable(t)) === '["ssh"]', { timeoutMs: 15_000, intervalMs: 200, message: 'old services back' });
+    expect(Date.now() - started).toBeGreaterThan(2_500); // not before the deadline
+    expect(readFileSync(live.file, 'utf8')).toBe(liveText);
+    expect(JSON.parse(readFileSync(join(state, 'apply', 'last.json'), 'utf8'))).toMatchObject({ result: 'reverted', reload: 'loaded' });
+    expect(await held.echo('after revert')).toContain('after revert');
+    held.close();
+    const late = await otpknockd(t, ['confirm', '--state-dir', state]);
+    expect(late.code).toBe(1);
+    expect(late.stderr).toMatch(/already reverted/);
+  });
+
+  it('keeps the new config when confirmed in time', async () => {
+    const r = await otpknockd(t, ['apply', '--config', next.file, '--confirm-within', '5s']);
+    expect(r.code).toBe(0);
+    expect(await servicesInTable(t)).toEqual(['api', 'ssh']);
+    const c = await otpknockd(t, ['confirm', '--config', live.file]); // state_dir read from the (new) live config
+    expect(c.stderr).toBe('');
+    expect(c.code).toBe(0);
+    await new Promise((res) => setTimeout(res, 7_000));
+    expect(await servicesInTable(t)).toEqual(['api', 'ssh']);
+    expect(readFileSync(live.file, 'utf8')).toBe(readFileSync(next.file, 'utf8'));
+    expect(JSON.parse(readFileSync(join(state, 'apply', 'last.json'), 'utf8'))).toMatchObject({ result: 'confirmed' });
+    // put the old config back for the next test, the same way
+    const back = writeConfig(() => liveText);
+    try {
+      expect((await otpknockd(t, ['apply', '--config', back.file, '--confirm-within', '5s'])).code).toBe(0);
+      expect((await otpknockd(t, ['confirm', '--state-dir', state])).code).toBe(0);
+    } finally {
+      back.cleanup();
+    }
+    expect(await servicesInTable(t)).toEqual(['ssh']);
+  });
+
+  it('reverts at once with "otpknockd revert", and refuses a second apply while one is pending', async () => {
+    expect((await otpknockd(t, ['apply', '--config', next.file, '--confirm-within', '1m'])).code).toBe(0);
+    const again = await otpknockd(t, ['apply', '--config', next.file, '--confirm-within', '1m']);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/still waiting for confirmation/);
+    const r = await otpknockd(t, ['revert', '--state-dir', state]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/holds the previous config again \(daemon: loaded\)/);
+    expect(await servicesInTable(t)).toEqual(['ssh']);
+  });
+
+  it('refuses to apply the live file onto itself', async () => {
+    const r = await otpknockd(t, ['apply', '--config', live.file, '--confirm-within', '10s']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/is the live config itself/);
+  });
+});
+
+describeE2E('what the protected services see when the daemon crashes or stops', () => {
+  const topo = useTopology();
+  let t: Topology;
+  let state: string;
+  let cfg: ConfigDir;
+  let daemon: NsProcess | undefined;
+
+  beforeAll(async () => {
+    t = topo();
+    state = mkdtempSync(join(tmpdir(), 'otpknock-state-'));
+    cfg = writeConfig(configYaml(state, { ssh: 22 }));
+    await startService(t, 'server', 22);
+  });
+  afterAll(async () => {
+    await daemon?.stop('SIGTERM');
+    cfg?.cleanup();
+    rmSync(state, { recursive: true, force: true });
+  });
+
+  it('crash (SIGKILL): the table stays, so it fails closed; granted addresses and live sessions go on; a restart takes over', async () => {
+    daemon = await startDaemon(t, cfg.file);
+    await knockOpen(t, 'client');
+    expect(await tcpProbe(t, 'client', t.server.ipv4, 22)).toMatchObject({ state: 'open' });
+    const held = await openHeldConnection(t, 'client', t.server.ipv4, 22);
+    await daemon.stop('SIGKILL');
+    daemon = undefined;
+    expect(await servicesInTable(t)).toEqual(['ssh']); // still loaded
+    expect(await tcpProbe(t, 'eve', t.server.ipv4, 22, 500)).toMatchObject({ state: 'closed' }); // fail-closed
+    expect(await tcpProbe(t, 'client', t.server.ipv4, 22)).toMatchObject({ state: 'open' }); // its grant runs out by itself (open_for)
+    expect(await held.echo('after crash')).toContain('after crash');
+    // the pid file is stale, not trusted: apply says there is no daemon
+    const r = await otpknockd(t, ['apply', '--config', cfg.file, '--confirm-within', '10s']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/no running otpknockd found/);
+    daemon = await startDaemon(t, cfg.file); // what Restart=on-failure does
+    expect(await tcpProbe(t, 'eve', t.server.ipv4, 22, 500)).toMatchObject({ state: 'closed' });
+    expect(await held.echo('after restart')).toContain('after restart');
+    held.close();
+  });
+
+  it('stop (SIGTERM): the table is removed, so it fails open to whatever other firewall there is; sessions live', async () => {
+    daemon ??= await startDaemon(t, cfg.file);
+    await knockOpen(t, 'client', 1);
+    const held = await openHeldConnection(t, 'client', t.server.ipv4, 22);
+    expect(await tcpProbe(t, 'eve', t.server.ipv4, 22, 500)).toMatchObject({ state: 'closed' });
+    expect((await daemon.stop('SIGTERM')).code).toBe(0);
+    daemon = undefined;
+    expect(await listTable(t, 'server', 'inet', 'otpknock')).toBeNull();
+    expect(await tcpProbe(t, 'eve', t.server.ipv4, 22)).toMatchObject({ state: 'open' }); // no other firewall here
+    expect(await held.echo('after stop')).toContain('after stop');
+    held.close();
+  });
+
+  it('stop with keep_table_on_stop: the table stays, so the port stays closed until the daemon is back', async () => {
+    const keep = writeConfig(configYaml(state, { ssh: 22 }, 'keep_table_on_stop: true'));
+    try {
+      const d = await startDaemon(t, keep.file);
+      expect((await d.stop('SIGTERM')).code).toBe(0);
+      expect(await servicesInTable(t)).toEqual(['ssh']);
+      expect(await tcpProbe(t, 'eve', t.server.ipv4, 22, 500)).toMatchObject({ state: 'closed' });
+      daemon = await startDaemon(t, cfg.file); // takes its own table over
+      expect(await tcpProbe(t, 'eve', t.server.ipv4, 22, 500)).toMatchObject({ state: 'closed' });
+    } finally {
+      keep.cleanup();
+    }
+  });
+});
