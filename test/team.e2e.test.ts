@@ -1,10 +1,12 @@
 // Team access end to end: users managed with `otpknockd user` while the real
 // daemon runs, the audit of who opened (NFLOG), status, one-time use against an
 // eavesdropper, and no secret in logs or argv. Namespaces: server .1, client .2, eve .3.
-import { readFileSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { REPO_ROOT } from './harness/index.js';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { encodeSecret, parseOtpauthUri, type KnockProfile, type SecretBytes } from '@otpknock/shared';
+import { encodeSecret, parseOtpauthUri, totpCodeOf, windowAt, type KnockProfile, type SecretBytes } from '@otpknock/shared';
 import { describeE2E, pollUntil, run, sendUdp, startService, tcpProbe, useTopology, NODE, type NsProcess, type Topology } from './harness/index.js';
 import { OTPKNOCKD, assertBuilt, sequencesFor, startDaemon, writeConfig, type ConfigDir } from './support/otpknockd.js';
 
@@ -207,6 +209,38 @@ services:
     expect(await tcpProbe(t, 'eve', t.server.ipv6, 443)).toMatchObject({ state: 'open' });
   });
 
+  it('knock --code: the real client knocks with the authenticator-app code, only for a user with code mode', async () => {
+    const KNOCK = join(REPO_ROOT, 'packages/client/dist/knock.js');
+    const home = mkdtempSync(join(tmpdir(), 'otpknock-client-'));
+    try {
+      const mark = daemon.mark();
+      const carol = await addOrRotate(['user', 'add', 'carol', '--code-mode']);
+      await storeApplied(mark);
+      const store = join(home, 'profiles.json');
+      const env = { ...process.env, XDG_STATE_HOME: join(home, 'state') };
+      const imp = await t.exec('client', ['sh', '-c', 'exec "$0" "$1" --config "$2" import - --name 192.0.2.1', NODE, KNOCK, store], { input: `${carol.uri}\n`, env });
+      expect(imp.code, imp.stderr).toBe(0);
+      const knock = (user: Issued, extra: string[] = []) => {
+        const code = totpCodeOf(user.secret, user.profile, windowAt(Date.now(), PERIOD));
+        return t.exec('client', [NODE, KNOCK, '--config', store, '192.0.2.1', '--code', code, '--timeout', '1.5', '-p', '443', ...extra], { env, timeoutMs: 10_000 });
+      };
+      await awayFromBoundary();
+      const before = auditLines().length;
+      const ok = await knock(carol);
+      expect(ok.code, ok.stderr).toBe(0);
+      await pollUntil(() => auditLines().length > before, { timeoutMs: 2_000, message: 'audit line for the code-mode open' });
+      expect(auditLines().at(-1)).toMatchObject({ user: 'carol', source: 'code', address: t.client.ipv4 });
+      // alice has no code mode: her app's code opens nothing (no open in the audit).
+      await awayFromBoundary();
+      const count = auditLines().length;
+      expect((await knock(issued.get('alice')!, ['--no-wait'])).code).toBe(0);
+      await new Promise((r) => setTimeout(r, 700));
+      expect(auditLines().length).toBe(count);
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
+  });
+
   it('no secret in the daemon log, the audit file, the status file, or the argv of any process it started', async () => {
     const texts = [daemon.stderr(), daemon.stdout(), readFileSync(join(stateDir(), 'audit.jsonl'), 'utf8'), readFileSync(join(stateDir(), 'status.json'), 'utf8')];
     // The daemon and its children (the NFLOG reader): /proc/PID/cmdline.
@@ -222,7 +256,7 @@ services:
     }
     expect(pids.length).toBeGreaterThanOrEqual(2); // the daemon and its NFLOG reader
     for (const p of pids) texts.push(readFileSync(`/proc/${p}/cmdline`, 'utf8').replaceAll('\0', ' '));
-    expect(allSecrets.length).toBe(3);
+    expect(allSecrets.length).toBe(4);
     for (const text of texts) for (const s of allSecrets) expect(text).not.toContain(s);
   });
 });

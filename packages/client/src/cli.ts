@@ -107,6 +107,7 @@ See docs/knock.md for the full reference.`,
     .addOption(opt.timeout())
     .addOption(opt.retries())
     .addOption(new Option('-p, --port <port>', "the service's TCP port to wait for (default: the profile's, 22)").argParser(port))
+    .addOption(new Option('--code <digits>', 'knock with the 6-digit code of an authenticator app instead of the secret (if the server allows it; docs/protocol.md §10)'))
     .addOption(opt.ipv4())
     .addOption(opt.ipv6())
     .addOption(opt.delay())
@@ -118,7 +119,8 @@ Examples:
   knock myserver && ssh myserver
   knock open myserver -6 --timeout 5
   knock myserver --no-wait          # knock only; do not wait for the service
-  knock myserver --port 443         # wait for port 443 instead of the profile's`)
+  knock myserver --port 443         # wait for port 443 instead of the profile's
+  knock 203.0.113.5 --code 123456   # from a machine without the profile: the app's code`)
     .action(async (host: string, o, cmd: Command) => {
       const { runOpen } = await import('./commands.js');
       setExit(await runOpen(host, o, globals(cmd)));

@@ -1,6 +1,6 @@
 // The knocking commands (`knock HOST`, proxy, close, print): glue between the CLI's
 // options and the modules that do the work. Loaded only when one of them runs.
-import { decodeSecret, deriveSequences, windowAt, windowStartMs } from '@otpknock/shared';
+import { decodeSecret, deriveSequences, normalizeCode, normalizeProfile, windowAt, windowStartMs } from '@otpknock/shared';
 import { EXIT, usageError, type ExitCode } from './errors.js';
 import { rotates, knockClose, knockOpen } from './knock.js';
 import { createLogger, type Logger, type Verbosity } from './log.js';
@@ -28,6 +28,8 @@ export interface OpenOptions extends NetworkOptions {
   timeout: number;
   retries: number;
   port?: number;
+  /** Code mode: the 6-digit code of an authenticator app (docs/protocol.md §10). */
+  code?: string;
 }
 
 export interface ProxyOptions extends NetworkOptions {
@@ -67,6 +69,27 @@ export async function profileFor(host: string, globals: GlobalOptions, log: Logg
   return { ...match, profile: checkProfile(match.profile, store), store };
 }
 
+/**
+ * Code mode needs no secret: the profile of HOST when there is one (its range, length,
+ * period), else the defaults (docs/protocol.md §2) knocking HOST itself.
+ */
+async function codeProfileFor(host: string, globals: GlobalOptions, log: Logger): Promise<{ profile: ClientProfile; address: string }> {
+  const { profiles } = readStore(storePath(globals.config));
+  if (Object.keys(profiles).length > 0) {
+    try {
+      return await profileFor(host, globals, log);
+    } catch {
+      // no profile for HOST: the defaults below
+    }
+  }
+  log.debug(`no profile for ${host}: code mode with the default profile`);
+  const now = new Date().toISOString();
+  return {
+    address: host,
+    profile: { name: host, servicePort: 22, knock: normalizeProfile({ method: 'time' }), secret: '', delayMs: 5, payload: 'none', addedAt: now, updatedAt: now },
+  };
+}
+
 function delayOf(o: NetworkOptions, profile: ClientProfile): number {
   return o.delay ?? profile.delayMs;
 }
@@ -75,7 +98,9 @@ function delayOf(o: NetworkOptions, profile: ClientProfile): number {
 export async function runOpen(host: string, o: OpenOptions, globals: GlobalOptions): Promise<ExitCode> {
   const log = createLogger(verbosity(o));
   const fam = family(o);
-  const match = await profileFor(host, globals, log);
+  const code = o.code === undefined ? undefined : normalizeCode(o.code, '--code');
+  const match = code === undefined ? await profileFor(host, globals, log) : await codeProfileFor(host, globals, log);
+  if (code !== undefined && match.profile.knock.method === 'static') throw usageError(`--code: ${host} uses static sequences; code mode applies to the one-time methods`);
   const addresses = await resolveAddresses(match.address, fam);
   const servicePort = o.port ?? match.profile.servicePort;
   const started = performance.now();
@@ -89,6 +114,7 @@ export async function runOpen(host: string, o: OpenOptions, globals: GlobalOptio
     delayMs: delayOf(o, match.profile),
     log,
     usedFile: usedWindowsPath(),
+    ...(code === undefined ? {} : { code }),
   });
   const where = `${host}${result.address && result.address.address !== host ? ` (${result.address.address})` : ''}`;
   if (!o.wait) {

@@ -2,7 +2,7 @@
 // wait for the service; retry (never hammer) and fall back to the host's next address.
 import { setTimeout as sleepMs } from 'node:timers/promises';
 import type { Socket } from 'node:net';
-import { decodeSecret, deriveSequences, windowAt, windowStartMs, type KnockProfile, type KnockSequences } from '@otpknock/shared';
+import { decodeSecret, deriveCodeSequences, deriveSequences, windowAt, windowStartMs, type KnockProfile, type KnockSequences } from '@otpknock/shared';
 import { KnockError } from './errors.js';
 import type { Logger } from './log.js';
 import { knockPayloads } from './payload.js';
@@ -51,6 +51,12 @@ export interface OpenRequest {
   log: Logger;
   /** The used-windows state file (used.ts); undefined: remember nothing. */
   usedFile?: string;
+  /**
+   * Code mode (docs/protocol.md §10): knock the current window's sequence derived from
+   * this 6-digit authenticator-app code instead of the secret. Only the current window
+   * can be derived, so there is no retry with the next one.
+   */
+  code?: string;
   /** For tests. */
   now?: () => number;
   send?: (knock: KnockSend) => Promise<KnockSent>;
@@ -82,8 +88,9 @@ export async function knockOpen(req: OpenRequest): Promise<OpenResult> {
   const now = req.now ?? Date.now;
   const send = req.send ?? sendKnock;
   const connect = req.connect ?? connectWithin;
-  const secret = decodeSecret(profile.secret);
-  const key = secretKey(profile.secret);
+  const code = req.code;
+  const secret = code === undefined ? decodeSecret(profile.secret) : undefined;
+  const key = code === undefined ? secretKey(profile.secret) : undefined;
   const sleep = req.sleep ?? ((ms: number) => sleepMs(ms));
   const poll = req.pollIntervalMs ? { intervalMs: req.pollIntervalMs } : {};
   const alive = [...req.addresses];
@@ -96,9 +103,9 @@ export async function knockOpen(req: OpenRequest): Promise<OpenResult> {
   while (attempts <= req.retries) {
     if (alive.length === 0) throw lastError ?? new KnockError(3, 'no address to knock');
     const address = alive[next % alive.length]!;
-    const fromFile = req.usedFile === undefined ? undefined : lastUsedWindow(req.usedFile, key);
+    const fromFile = req.usedFile === undefined || key === undefined ? undefined : lastUsedWindow(req.usedFile, key);
     const lastUsed = fromFile === undefined ? memory : memory === undefined ? fromFile : Math.max(fromFile, memory);
-    const plan = planKnock(profile.knock, now(), lastUsed);
+    const plan = code === undefined ? planKnock(profile.knock, now(), lastUsed) : { window: windowAt(now(), profile.knock.period) };
     if (plan.notBeforeMs !== undefined) {
       // Both windows the server accepts now were used by earlier knocks. The earlier
       // opening may still be live (the server keeps it for open_for): try that first.
@@ -114,7 +121,8 @@ export async function knockOpen(req: OpenRequest): Promise<OpenResult> {
       log.info(`the sequences the server accepts now were used already; waiting ${(ms / 1000).toFixed(1)} s for the next window`);
       await sleep(ms);
     }
-    const sequences: KnockSequences = deriveSequences(profile.knock, secret, plan.window);
+    const sequences: KnockSequences =
+      secret !== undefined ? deriveSequences(profile.knock, secret, plan.window) : deriveCodeSequences(profile.knock, code!, plan.window);
     const ports = sequences.open;
     log.debug(`knocking ${address.address} (window ${plan.window}${attempts > 0 ? `, attempt ${attempts + 1}` : ''}): udp ${ports.join(' ')}`);
     try {
@@ -127,9 +135,15 @@ export async function knockOpen(req: OpenRequest): Promise<OpenResult> {
       continue;
     }
     attempts++;
-    if (rotates(profile.knock)) {
+    if (rotates(profile.knock) && key !== undefined) {
       memory = memory === undefined ? plan.window : Math.max(memory, plan.window);
       if (req.usedFile !== undefined) recordUsedWindow(req.usedFile, key, plan.window, now());
+    }
+    if (code !== undefined) {
+      // The code's sequence is consumed now; another knock needs the app's next code.
+      const socket = req.wait ? await connect({ address: address.address, port: req.servicePort, timeoutMs: req.timeoutMs, ...poll }) : undefined;
+      if (socket && !req.keepConnection) socket.destroy();
+      return { open: socket !== undefined, attempts, address, window: plan.window, ...(socket && req.keepConnection ? { socket } : {}) };
     }
     result = { open: false, attempts, address, window: plan.window };
     if (!req.wait) return result;
