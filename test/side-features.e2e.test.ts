@@ -2,13 +2,14 @@
 // bundle) and real nftables in throw-away namespaces (server 192.0.2.1,
 // client .2, eve .3; IPv6 2001:db8:1::/64): the brute-force cut-off, the
 // manual switch and global mode, the expiration timer, faux payloads.
+import { readFileSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 import {
-  counterValue, describeE2E, pollUntil, sendUdp, setElementKeys, startService, tcpProbe, useTopology,
+  counterValue, describeE2E, listTable, NODE, openHeldConnection, pollUntil, sendUdp, setElementKeys, startService, tcpProbe, useTopology,
   type NsProcess, type Topology,
 } from './harness/index.js';
-import { sequencesFor, startDaemon, testSecret, usersYaml, writeConfig, type ConfigDir, type TestUser } from './support/otpknockd.js';
+import { OTPKNOCKD, sequencesFor, startDaemon, testSecret, usersYaml, writeConfig, type ConfigDir, type TestUser } from './support/otpknockd.js';
 
 const PERIOD = 30;
 const RANGE = '20000-30000';
@@ -139,5 +140,161 @@ ${usersYaml(USERS, secretFile)}
     await sendUdp(t, 'eve', t.server.ipv4, badPorts(3 * BAN_AFTER), { delayMs: 2 });
     await sendUdp(t, 'eve', t.server.ipv4, freshOpen(used), { delayMs: 5 });
     expect(await tcpProbe(t, 'eve', t.server.ipv4, 22)).toMatchObject({ state: 'open' });
+  });
+});
+
+describeE2E('otpknockd: manual switch, global mode and expiration timer', () => {
+  const topo = useTopology();
+  let t: Topology;
+  let cfg: ConfigDir;
+  let daemon: NsProcess;
+  const used = new Set<string>();
+  const stateDir = () => `${cfg.dir}/state`;
+
+  const yaml = (apiOpenFor = '2s') => (secretFile: (u: TestUser) => string) => `
+state_dir: ${dirname(secretFile(alice))}/state
+skew: 1
+step_timeout: 2s
+knock: { method: time, period: ${PERIOD}, range: ${RANGE} }
+services:
+  ssh: { port: 22, open_for: 30s }
+  api: { port: 443, open_for: ${apiOpenFor} }
+users:
+${usersYaml(USERS, secretFile)}
+`;
+
+  beforeAll(async () => {
+    t = topo();
+    await startService(t, 'server', [22, 443]);
+    cfg = writeConfig(yaml());
+    daemon = await startDaemon(t, cfg.file);
+  });
+
+  afterAll(async () => {
+    await daemon?.stop('SIGTERM');
+    cfg?.cleanup();
+  });
+
+  beforeEach(() => awayFromBoundary());
+
+  const otpknockd = (...args: string[]) => t.exec('server', [NODE, OTPKNOCKD, ...args, '--config', cfg.file], { timeoutMs: 15_000 });
+  const isOpen = async (from: 'client' | 'eve', port: number, v6 = false) =>
+    (await tcpProbe(t, from, v6 ? t.server.ipv6 : t.server.ipv4, port, 600)).state === 'open';
+  const tableText = async () => (await listTable(t, 'server', 'inet', 'otpknock', { format: 'text' }))?.replace(/expires \S+/g, '') ?? null;
+
+  it('expiration timer: after an open, new connections are accepted only for open_for (2s); established ones continue', async () => {
+    await sendUdp(t, 'client', t.server.ipv4, freshOpen(used), { delayMs: 5 });
+    const opened = Date.now();
+    expect(await isOpen('client', 443)).toBe(true);
+    const held = await openHeldConnection(t, 'client', t.server.ipv4, 443);
+    await pollUntil(async () => !(await isOpen('client', 443)), { timeoutMs: 6_000, intervalMs: 200, message: 'api closed after open_for' });
+    const closedAfter = Date.now() - opened;
+    expect(closedAfter).toBeGreaterThanOrEqual(1_500);
+    expect(closedAfter).toBeLessThan(5_000);
+    expect(await setElementKeys(t, 'server', 'otpknock', 'allowed4_api')).toEqual([]);
+    expect(await held.echo('after open_for')).toContain('after open_for');
+    expect(await isOpen('client', 22)).toBe(true); // ssh's own open_for (30s) still runs
+    held.close();
+  });
+
+  it('open ADDR --service S --for D lets one address in to one service for D; close ADDR takes it out again', async () => {
+    const r = await otpknockd('open', t.eve.ipv4, '--service', 'api', '--for', '3s');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/opened api \(tcp\/443\) to 192\.0\.2\.3 for 3s/);
+    expect(await isOpen('eve', 443)).toBe(true);
+    expect(await isOpen('eve', 22)).toBe(false);
+    await pollUntil(async () => !(await isOpen('eve', 443)), { timeoutMs: 6_000, intervalMs: 200, message: 'manual opening expired' });
+
+    expect((await otpknockd('open', t.eve.ipv6)).code).toBe(0); // all services, their open_for
+    expect(await isOpen('eve', 22, true)).toBe(true);
+    expect(await isOpen('eve', 443, true)).toBe(true);
+    const held = await openHeldConnection(t, 'eve', t.server.ipv6, 22);
+    const c = await otpknockd('close', t.eve.ipv6, '--service', 'ssh');
+    expect(c.code, c.stderr).toBe(0);
+    expect(await isOpen('eve', 22, true)).toBe(false);
+    expect(await held.echo('still up')).toContain('still up');
+    held.close();
+    expect((await otpknockd('close', t.eve.ipv6)).code).toBe(0); // ssh was closed already: no error
+    expect(await isOpen('eve', 443, true)).toBe(false);
+  });
+
+  it('refuses a bad address, an unknown service or a bad duration with exit 2, naming it, and changes nothing', async () => {
+    const before = await tableText();
+    const cases: [string[], RegExp][] = [
+      [['open', '192.0.2.300'], /"192\.0\.2\.300" is not an IPv4 or IPv6 address/],
+      [['open', 'example.org'], /ADDR: "example\.org" is not an IPv4 or IPv6 address/],
+      [['close', '2001:db8::1::2'], /is not an IPv4 or IPv6 address/],
+      [['open', t.eve.ipv4, '--service', 'smtp'], /unknown service "smtp".*the services in .* are: ssh, api/s],
+      [['open', t.eve.ipv4, '--for', '10'], /--for: .*bare number/],
+      [['open', t.eve.ipv4, '--for', '8d'], /--for: 8d is out of range/],
+      [['mode', 'maintenance'], /unknown mode "maintenance".*knock, open, closed/s],
+    ];
+    for (const [args, message] of cases) {
+      const r = await otpknockd(...args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr, args.join(' ')).toMatch(message);
+    }
+    expect(await tableText()).toBe(before);
+  });
+
+  it('says so when otpknockd is not running (no table), exit 1', async () => {
+    const other = writeConfig((secretFile) => yaml()(secretFile).replace('skew: 1', 'table: notrunning\nskew: 1'));
+    try {
+      const r = await t.exec('server', [NODE, OTPKNOCKD, 'open', t.eve.ipv4, '--config', other.file], { timeoutMs: 15_000 });
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/otpknockd is not running: there is no table inet notrunning/);
+    } finally {
+      other.cleanup();
+    }
+  });
+
+  it('mode open: the services are open to everybody, also after a reload and a restart', async () => {
+    const r = await otpknockd('mode', 'open');
+    expect(r.code, r.stderr).toBe(0);
+    expect(await isOpen('eve', 22)).toBe(true);
+    expect(await isOpen('eve', 443, true)).toBe(true);
+    expect((await otpknockd('mode')).stdout).toMatch(/^open: /);
+    expect(statSync(stateDir()).mode & 0o777).toBe(0o700);
+    expect(readFileSync(`${stateDir()}/mode`, 'utf8')).toBe('open\n');
+
+    // a reload that rebuilds the whole table (api's open_for changes the layout)
+    const mark = daemon.mark();
+    cfg.write(yaml('3s')((u) => `${cfg.dir}/${u.name}.secret`));
+    daemon.signal('SIGHUP');
+    expect(await daemon.waitForLine(/"event":"reload"/, { after: mark, timeoutMs: 10_000 })).toMatch(/loaded table/);
+    expect(await isOpen('eve', 22)).toBe(true);
+
+    await daemon.stop('SIGTERM');
+    expect(await isOpen('eve', 22)).toBe(true); // no table at all: nothing filters
+    daemon = await startDaemon(t, cfg.file);
+    expect(await isOpen('eve', 22)).toBe(true);
+    expect(await isOpen('eve', 443)).toBe(true);
+  });
+
+  it('mode closed: closed to everybody, valid knocks and manual openings ignored, established connections kept', async () => {
+    expect((await otpknockd('mode', 'knock')).code).toBe(0);
+    expect(await isOpen('eve', 22)).toBe(false);
+    await sendUdp(t, 'client', t.server.ipv4, freshOpen(used), { delayMs: 5 });
+    const held = await openHeldConnection(t, 'client', t.server.ipv4, 22);
+
+    const r = await otpknockd('mode', 'closed');
+    expect(r.code, r.stderr).toBe(0);
+    expect(await isOpen('client', 22)).toBe(false); // allowed by its knock, but closed to all now
+    await sendUdp(t, 'eve', t.server.ipv4, freshOpen(used), { delayMs: 5 });
+    expect(await setElementKeys(t, 'server', 'otpknock', 'allowed4_ssh')).not.toContain(t.eve.ipv4); // the knock was ignored
+    expect((await otpknockd('open', t.eve.ipv4)).stderr).toMatch(/the mode is "closed"/);
+    expect(await isOpen('eve', 22)).toBe(false);
+    expect(await held.echo('through closed')).toContain('through closed');
+
+    const mark = daemon.mark();
+    daemon.signal('SIGHUP');
+    await daemon.waitForLine(/"event":"reload"/, { after: mark, timeoutMs: 10_000 });
+    expect(await isOpen('client', 22)).toBe(false);
+
+    expect((await otpknockd('mode', 'knock')).code).toBe(0);
+    expect(await isOpen('client', 22)).toBe(true); // its knock's opening still runs
+    expect(await isOpen('eve', 22)).toBe(true); // the manual opening too
+    expect(await held.echo('back to knock')).toContain('back to knock');
+    held.close();
   });
 });

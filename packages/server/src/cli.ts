@@ -5,6 +5,7 @@ import { OtpknockError } from '@otpknock/shared';
 import { EXIT } from './commands/common.js';
 import { registerRender } from './commands/render.js';
 import { registerRun } from './commands/run.js';
+import { registerManual } from './commands/manual.js';
 import { registerUser } from './commands/user.js';
 import { registerStatus } from './commands/status.js';
 import { registerDoctor } from './commands/doctor.js';
@@ -18,6 +19,7 @@ function program(): Command {
     .showHelpAfterError('(run with --help for usage)');
   registerRun(cmd);
   registerRender(cmd);
+  registerManual(cmd);
   registerUser(cmd);
   registerStatus(cmd);
   registerDoctor(cmd);

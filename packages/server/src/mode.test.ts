@@ -1,0 +1,79 @@
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { manualCloseScript, manualOpenScript, parseAddress, parseOpenFor, pickServices } from './commands/manual.js';
+import { modeChangeScript, modeRules, readMode, writeMode } from './mode.js';
+import { serverConfig } from './test-fixtures.js';
+
+const config = serverConfig({
+  services: [
+    { name: 'ssh', port: 22, openForMs: 30_000 },
+    { name: 'api', port: 443, openForMs: 60_000 },
+  ],
+});
+
+describe('global mode', () => {
+  const dirs: string[] = [];
+  afterEach(() => dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })));
+  const tmp = () => {
+    const d = mkdtempSync(join(tmpdir(), 'otpknock-mode-'));
+    dirs.push(d);
+    return d;
+  };
+
+  it('is knock without a file, and round-trips through a 0700 dir and a 0600 file', () => {
+    const dir = join(tmp(), 'state');
+    expect(readMode(dir)).toBe('knock');
+    writeMode(dir, 'closed');
+    expect(readMode(dir)).toBe('closed');
+    expect(statSync(dir).mode & 0o777).toBe(0o700);
+    expect(statSync(join(dir, 'mode')).mode & 0o777).toBe(0o600);
+  });
+
+  it('refuses a garbled mode file, naming it', () => {
+    const dir = tmp();
+    writeFileSync(join(dir, 'mode'), 'maybe\n');
+    expect(() => readMode(dir)).toThrow(/mode file .*\/mode holds "maybe", not one of knock, open, closed/);
+  });
+
+  it('renders the mode chain: empty, accept the services, or drop knocks and the services', () => {
+    expect(modeRules(config, 'knock')).toEqual([]);
+    expect(modeRules(config, 'open')).toEqual(['tcp dport { 22, 443 } counter name mode_accepted accept']);
+    expect(modeRules(config, 'closed')).toEqual(['udp dport @knock_ports drop', 'tcp dport { 22, 443 } counter name mode_refused drop']);
+    expect(modeChangeScript(config, 'knock')).toBe('flush chain inet otpknock_test mode\n');
+  });
+});
+
+describe('manual open/close arguments', () => {
+  it('takes IPv4 and IPv6 addresses only', () => {
+    expect(parseAddress('192.0.2.1')).toEqual({ address: '192.0.2.1', family: 4 });
+    expect(parseAddress('2001:db8::1')).toEqual({ address: '2001:db8::1', family: 6 });
+    for (const bad of ['192.0.2.256', 'host.example', '192.0.2.0/24', '', '2001:db8::1::2']) {
+      expect(() => parseAddress(bad)).toThrow(/is not an IPv4 or IPv6 address/);
+    }
+  });
+
+  it('picks services by name (repeated or comma-separated), all by default, and lists them on a typo', () => {
+    expect(pickServices(config, []).map((s) => s.name)).toEqual(['ssh', 'api']);
+    expect(pickServices(config, ['api']).map((s) => s.name)).toEqual(['api']);
+    expect(pickServices(config, ['api,ssh']).map((s) => s.name)).toEqual(['api', 'ssh']);
+    expect(() => pickServices(config, ['smtp'])).toThrow(/--service: unknown service "smtp".*ssh, api/);
+  });
+
+  it('takes --for from 1s to 7d', () => {
+    expect(parseOpenFor('90s')).toBe(90_000);
+    expect(() => parseOpenFor('500ms')).toThrow(/out of range/);
+    expect(() => parseOpenFor('8d')).toThrow(/out of range/);
+    expect(() => parseOpenFor('5')).toThrow(/bare number/);
+  });
+
+  it('writes transactions that cannot fail on an existing or a missing element', () => {
+    expect(manualOpenScript('t', config.services.slice(0, 1), '192.0.2.9', 4, 5_000)).toBe(
+      'add element inet t allowed4_ssh { 192.0.2.9 timeout 1s }\ndelete element inet t allowed4_ssh { 192.0.2.9 }\nadd element inet t allowed4_ssh { 192.0.2.9 timeout 5000ms }\n',
+    );
+    expect(manualCloseScript('t', config.services.slice(1), '2001:db8::9', 6)).toBe(
+      'add element inet t allowed6_api { 2001:db8::9 timeout 1s }\ndelete element inet t allowed6_api { 2001:db8::9 }\n',
+    );
+  });
+});
