@@ -136,6 +136,8 @@ services:
     expect(r.code, r.stderr).toBe(0);
     const s = JSON.parse(r.stdout) as {
       loaded: boolean;
+      mode: string;
+      bannedSources: number;
       daemon: unknown;
       users: { name: string; windows: number[] }[];
       grants: { service: string; address: string; remainingMs: number }[];
@@ -145,6 +147,8 @@ services:
       currentWindows: Record<string, number>;
     };
     expect(s.loaded).toBe(true);
+    expect(s.mode).toBe('knock');
+    expect(s.bannedSources).toBe(0);
     expect(s.daemon).toMatchObject({ pid: expect.any(Number), running: true });
     expect(s.users.map((u) => u.name)).toEqual(['alice', 'bob']);
     expect(s.users[0]!.windows).toHaveLength(3); // skew 1

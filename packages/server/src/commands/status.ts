@@ -7,6 +7,7 @@ import type { Command } from 'commander';
 import { OtpknockError, windowAt } from '@otpknock/shared';
 import { readAudit, type AuditEvent } from '../audit/audit-file.js';
 import { loadConfig } from '../config/index.js';
+import { readMode, type ServiceMode } from '../mode.js';
 import { NftDriver } from '../nft/driver.js';
 import { allowedFromJson, countersFromJson } from '../nft/inspect.js';
 import { STATUS_FILE, type StatusSnapshot } from '../status/snapshot.js';
@@ -16,6 +17,8 @@ export interface StatusReport {
   table: string;
   /** False when our table is not in the kernel (daemon stopped, or never started). */
   loaded: boolean;
+  /** The global mode (`otpknockd mode`): knock, open or closed. */
+  mode: ServiceMode;
   daemon: { pid: number; running: boolean; startedAt: string; updatedAt: string } | null;
   /** period (s) → current window. */
   currentWindows: Record<string, number>;
@@ -25,6 +28,8 @@ export interface StatusReport {
   counters: Record<string, number>;
   consumedSequences: number;
   knocksInProgress: number;
+  /** Sources banned for too many bad knocks right now. */
+  bannedSources: number;
   recentOpens: AuditEvent[];
 }
 
@@ -55,6 +60,7 @@ export function buildStatus(
   audit: AuditEvent[],
   now: number,
   periods: number[],
+  mode: ServiceMode = 'knock',
   isAlive: (pid: number) => boolean = alive,
 ): StatusReport {
   const currentWindows: Record<string, number> = {};
@@ -62,6 +68,7 @@ export function buildStatus(
   return {
     table,
     loaded: doc !== null,
+    mode,
     daemon: snapshot === null ? null : { pid: snapshot.pid, running: isAlive(snapshot.pid), startedAt: snapshot.startedAt, updatedAt: snapshot.updatedAt },
     currentWindows,
     users: snapshot?.users ?? [],
@@ -70,6 +77,7 @@ export function buildStatus(
     counters: doc === null ? {} : countersFromJson(doc),
     consumedSequences: doc === null ? 0 : elemCount(doc, (n) => n === 'used'),
     knocksInProgress: doc === null ? 0 : elemCount(doc, (n) => /^progress[46]$/.test(n)),
+    bannedSources: doc === null ? 0 : elemCount(doc, (n) => /^banned[46]$/.test(n)),
     recentOpens: audit.filter((e) => e.event !== 'replay').slice(-20),
   };
 }
@@ -77,12 +85,13 @@ export function buildStatus(
 export function formatStatus(r: StatusReport): string {
   const lines: string[] = [];
   lines.push(`table inet ${r.table}: ${r.loaded ? 'loaded' : 'NOT loaded (the protected services are not guarded by otpknock)'}`);
+  lines.push(`mode: ${r.mode}`);
   lines.push(r.daemon === null ? 'daemon: no status file' : `daemon: pid ${r.daemon.pid} ${r.daemon.running ? 'running' : 'NOT running'}, last change ${r.daemon.updatedAt}`);
   lines.push(`current window: ${Object.entries(r.currentWindows).map(([p, w]) => `${w} (${p}s)`).join(', ') || '-'}`);
   lines.push(`users with live sequences: ${r.users.map((u) => `${u.name}${u.sources.length > 1 ? ` [${u.sources.join('+')}]` : ''}`).join(', ') || 'none'}`);
   if (r.inactiveUsers.length > 0) lines.push(`users without live sequences: ${r.inactiveUsers.join(', ')}`);
   lines.push(`counters: ${Object.entries(r.counters).map(([k, v]) => `${k} ${v}`).join(', ') || '-'}`);
-  lines.push(`consumed sequences: ${r.consumedSequences}, knocks in progress: ${r.knocksInProgress}`);
+  lines.push(`consumed sequences: ${r.consumedSequences}, knocks in progress: ${r.knocksInProgress}, banned sources: ${r.bannedSources}`);
   lines.push(r.grants.length === 0 ? 'grants: none' : 'grants:');
   for (const g of r.grants) lines.push(`  ${g.service.padEnd(12)} ${g.address.padEnd(40)} ${(g.remainingMs / 1000).toFixed(1)}s left`);
   lines.push(r.recentOpens.length === 0 ? 'recent opens: none' : 'recent opens:');
@@ -107,7 +116,7 @@ export function registerStatus(program: Command): void {
         if ((e as { code?: string }).code !== 'ENOENT') throw new OtpknockError('E_STATUS', `cannot read ${join(config.stateDir, STATUS_FILE)}: ${(e as Error).message}`);
       }
       const periods = [...new Set(config.users.filter((u) => u.profile.method !== 'static').map((u) => u.profile.period))];
-      const report = buildStatus(config.table, doc, snapshot, await readAudit(config.stateDir, 200), Date.now(), periods);
+      const report = buildStatus(config.table, doc, snapshot, await readAudit(config.stateDir, 200), Date.now(), periods, readMode(config.stateDir));
       process.stdout.write(o.json ? `${JSON.stringify(report, null, 2)}\n` : formatStatus(report));
       if (!report.loaded) process.exitCode = EXIT.failure;
     });
