@@ -179,6 +179,7 @@ describe('profiles', () => {
       open: seq.open,
       close: seq.close,
       toggle: false,
+      payload: 'none',
     });
     const iso = await knock(['--config', config, 'print', 'myserver', '--at', new Date(at * 1000).toISOString()]);
     expect(iso.stdout.toString()).toContain(`open    udp ${seq.open.join(' ')}`);

@@ -230,7 +230,7 @@ Examples:
     .addOption(new Option('--exclude <list>', 'ports never used as knock ports, comma separated').argParser(portList))
     .addOption(new Option('--token-bytes <n>', 'bytes of per-window payload token (0, or 4-16)').argParser(integer('--token-bytes', 0, 16)))
     .addOption(new Option('--delay <ms>', 'milliseconds between knock packets').argParser(decimal('--delay', 0, 1000)).default(5))
-    .addOption(new Option('--payload <kind>', 'faux payload of each knock packet').choices(['none']).default('none'))
+    .option('--payload <kind>', 'faux payload of each knock packet: none, dns, ntp, random, random:N, hex:BYTES or text:TEXT (the token, if any, goes at its place)', 'none')
     .option('-f, --force', 'replace a profile of the same name')
     .addHelpText('after', `
 Examples:

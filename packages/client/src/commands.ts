@@ -185,6 +185,8 @@ export interface PrintedSequences {
   open: number[];
   close: number[];
   toggle: boolean;
+  /** Faux payload setting of each knock packet. */
+  payload: string;
   /** Per-window payload token, hex, when the profile asks for one. */
   token?: string;
 }
@@ -209,6 +211,7 @@ export function printedSequences(host: string, match: { profile: ClientProfile; 
     open: seq.open,
     close: seq.close,
     toggle: seq.toggle,
+    payload: profile.payload,
   };
   if (seq.token) out.token = Buffer.from(seq.token).toString('hex');
   return out;
@@ -223,6 +226,7 @@ export function formatPrinted(p: PrintedSequences): string {
     ['open', `udp ${p.open.join(' ')}`],
     ['close', p.toggle ? `udp ${p.close.join(' ')} (toggle: same as open)` : `udp ${p.close.join(' ')}`],
   ];
+  rows.push(['payload', p.payload]);
   if (p.token) rows.push(['token', p.token]);
   return rows.map(([k, v]) => `${k.padEnd(8)}${v}`).join('\n') + '\n';
 }

@@ -8,7 +8,7 @@ import {
   checkProfileName,
   DEFAULT_DELAY_MS,
   DEFAULT_SERVICE_PORT,
-  PAYLOAD_SETTINGS,
+  checkPayload,
   publicView,
   type ClientProfile,
   type PayloadSetting,
@@ -70,9 +70,7 @@ async function readSecret(o: AddOptions): Promise<string> {
 }
 
 function payloadOf(value: string | undefined): PayloadSetting {
-  const p = value ?? 'none';
-  if (!(PAYLOAD_SETTINGS as readonly string[]).includes(p)) throw usageError(`--payload: unknown payload "${p}"`, `Use one of: ${PAYLOAD_SETTINGS.join(', ')}.`);
-  return p as PayloadSetting;
+  return checkPayload(value ?? 'none', '--payload');
 }
 
 /** Pure: the profile `knock add` stores. */

@@ -1,11 +1,26 @@
 // The client's profile: everything needed to knock one server. Pure data and checks;
 // reading and writing the store lives in store.ts.
-import { decodeSecret, normalizeProfile, type KnockProfile, type KnockProfileInput } from '@otpknock/shared';
+import { OtpknockError, decodeSecret, formatPayloadSpec, normalizeProfile, parsePayloadSpec, type KnockProfile, type KnockProfileInput } from '@otpknock/shared';
 import { usageError } from './errors.js';
 
-/** Faux payload carried by each knock packet. Only `none` exists so far. */
-export type PayloadSetting = 'none';
-export const PAYLOAD_SETTINGS: readonly PayloadSetting[] = ['none'];
+/**
+ * Faux payload carried by each knock packet, as text: `none`, `dns`, `ntp`,
+ * `random[:N]`, `hex:BYTES` or `text:TEXT` (docs/protocol.md §10).
+ */
+export type PayloadSetting = string;
+/** The canned shapes, for help texts. */
+export const PAYLOAD_SETTINGS: readonly string[] = ['none', 'dns', 'ntp', 'random', 'random:N', 'hex:BYTES', 'text:TEXT'];
+
+/** Checks a payload setting and returns it in its canonical form; a usage error naming `what` otherwise. */
+export function checkPayload(value: unknown, what: string): PayloadSetting {
+  if (typeof value !== 'string') throw usageError(`${what}: expected a payload such as none or dns`);
+  try {
+    return formatPayloadSpec(parsePayloadSpec(value));
+  } catch (e) {
+    if (e instanceof OtpknockError) throw usageError(`${what}: ${e.what}`, e.hint);
+    throw e;
+  }
+}
 
 /** One server to knock, as stored (JSON) in the profile store. */
 export interface ClientProfile {
@@ -73,10 +88,7 @@ export function checkProfile(profile: ClientProfile, file: string): ClientProfil
   }
   const servicePort = checkPort(profile.servicePort ?? DEFAULT_SERVICE_PORT, `${where}.servicePort`);
   const delayMs = checkDelay(profile.delayMs ?? DEFAULT_DELAY_MS, `${where}.delayMs`);
-  const payload = profile.payload ?? 'none';
-  if (!PAYLOAD_SETTINGS.includes(payload)) {
-    throw usageError(`${where}.payload: unknown payload "${String(payload)}"`, `Use one of: ${PAYLOAD_SETTINGS.join(', ')}.`);
-  }
+  const payload = checkPayload(profile.payload ?? 'none', `${where}.payload`);
   if (typeof profile.secret !== 'string') throw usageError(`${where}.secret: missing`, 'Add the profile again with --secret-file or import its URI.');
   decodeSecret(profile.secret, `${where}.secret`);
   if (!isObject(profile.knock)) throw usageError(`${where}.knock: missing the knock method and parameters`);

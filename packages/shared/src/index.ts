@@ -8,3 +8,4 @@ export { deriveSequences, sequenceDeriver } from './derive.js';
 export { derivePayloadToken } from './token.js';
 export { parseOtpauthUri, formatOtpauthUri, type ParsedOtpauth } from './otpauth.js';
 export { CODE_KEY_LABEL, codeKey, codeModeProfile, deriveCodeSequences, normalizeCode, totpCodeOf } from './code-mode.js';
+export { parsePayloadSpec, formatPayloadSpec, buildPayload, tokenPlacement, tokenWireBytes, PAYLOAD_SHAPES, MAX_PAYLOAD_BYTES, DEFAULT_RANDOM_BYTES, type PayloadSpec, type PayloadShape, type TokenPlacement, type RandomFill } from './payload.js';
