@@ -319,3 +319,52 @@ describeE2E('what the protected services see when the daemon crashes or stops', 
     }
   });
 });
+
+describeE2E('break-glass: a long static sequence for when the clock or the derivation is broken', () => {
+  const topo = useTopology();
+  let t: Topology;
+  let state: string;
+  let cfg: ConfigDir;
+  let daemon: NsProcess | undefined;
+  const BREAK_GLASS = [11111, 28222, 13333, 24444, 15555, 26666, 17777, 29888];
+
+  beforeAll(async () => {
+    t = topo();
+    state = mkdtempSync(join(tmpdir(), 'otpknock-state-'));
+    cfg = writeConfig(configYaml(state, { ssh: 22, api: 443 }, `break_glass:\n  sequence: [${BREAK_GLASS.join(', ')}]\n  services: [ssh]`));
+    await startService(t, 'server', [22, 443]);
+    daemon = await startDaemon(t, cfg.file);
+  });
+  afterAll(async () => {
+    await daemon?.stop('SIGTERM');
+    cfg?.cleanup();
+    rmSync(state, { recursive: true, force: true });
+  });
+
+  it('opens its services for a client whose clock is an hour off, where the time-based sequence does not', async () => {
+    // A client an hour ahead knocks the sequence of its (wrong) window: refused.
+    await sendUdp(t, 'client', t.server.ipv4, sequencesFor(alice.secret, profile, 120).open, { delayMs: 5 });
+    expect(await tcpProbe(t, 'client', t.server.ipv4, 22, 500)).toMatchObject({ state: 'closed' });
+    // The break-glass sequence does not depend on any clock.
+    await sendUdp(t, 'client', t.server.ipv4, BREAK_GLASS, { delayMs: 5 });
+    expect(await tcpProbe(t, 'client', t.server.ipv4, 22)).toMatchObject({ state: 'open' });
+    expect(await tcpProbe(t, 'client', t.server.ipv4, 443, 500)).toMatchObject({ state: 'closed' }); // only its services
+  });
+
+  it('is static and repeatable (that is its weakness): an eavesdropper who replays it gets in too, also after a restart', async () => {
+    await sendUdp(t, 'eve', t.server.ipv4, BREAK_GLASS, { delayMs: 5 });
+    expect(await tcpProbe(t, 'eve', t.server.ipv4, 22)).toMatchObject({ state: 'open' });
+    await daemon?.stop('SIGTERM');
+    daemon = await startDaemon(t, cfg.file);
+    await sendUdp(t, 'client', t.server.ipv6, BREAK_GLASS, { delayMs: 5 });
+    expect(await tcpProbe(t, 'client', t.server.ipv6, 22)).toMatchObject({ state: 'open' });
+  });
+
+  it('needs every port in order: a prefix or a wrong order opens nothing', async () => {
+    // (in this order: the reversed sequence ends where the prefix begins, so the prefix never completes)
+    await sendUdp(t, 'eve', t.server.ipv6, [...BREAK_GLASS].reverse(), { delayMs: 5 });
+    expect(await tcpProbe(t, 'eve', t.server.ipv6, 22, 500)).toMatchObject({ state: 'closed' });
+    await sendUdp(t, 'eve', t.server.ipv6, BREAK_GLASS.slice(0, 7), { delayMs: 5 });
+    expect(await tcpProbe(t, 'eve', t.server.ipv6, 22, 500)).toMatchObject({ state: 'closed' });
+  });
+});

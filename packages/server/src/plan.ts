@@ -3,6 +3,7 @@
 // kernel elements.
 import { deriveCodeSequences, nextWindowBoundaryMs, sequenceDeriver, totpCodeOf, windowAt, type KnockSequences } from '@otpknock/shared';
 import type { ServerConfig, UserConfig } from './config/types.js';
+import { BREAK_GLASS_USER } from './config/break-glass.js';
 
 /** What completing a sequence does to the user's services. */
 export type KnockAction = 'open' | 'close' | 'toggle';
@@ -122,6 +123,15 @@ export function planEntries(config: ServerConfig, nowMs: number, derive: Derive 
         entries.push({ ...base, key: `${user.name}/${window}/open/code`, action: 'open', ports: seq.open });
       }
     }
+  }
+  // Break-glass: static and repeatable, live whatever the clock says.
+  const bg = config.breakGlass;
+  if (bg !== undefined) {
+    let serviceMask = 0;
+    config.services.forEach((s, i) => {
+      if (bg.services.includes(s.name)) serviceMask |= 1 << i;
+    });
+    entries.push({ key: `${BREAK_GLASS_USER}/0/open`, user: BREAK_GLASS_USER, window: 0, action: 'open', ports: bg.ports, serviceMask, oneTime: false });
   }
   return entries;
 }

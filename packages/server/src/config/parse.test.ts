@@ -152,7 +152,7 @@ users:
 
   // Each case: config text → one exact line of the error (FILE:LINE: path: message).
   const bad: [string, string, string][] = [
-    ['typo at top level', `tabel: x\n${MINIMAL}`, `${FILE}:1: tabel: unknown field (did you mean table?); expected one of: table, keep_table_on_stop, skew, step_timeout, log_format, state_dir, user_store, knock, ban, services, users`],
+    ['typo at top level', `tabel: x\n${MINIMAL}`, `${FILE}:1: tabel: unknown field (did you mean table?); expected one of: table, keep_table_on_stop, skew, step_timeout, log_format, state_dir, user_store, knock, ban, break_glass, services, users`],
     ['ban not a mapping', `ban: 3\n${MINIMAL}`, `${FILE}:1: ban: expected off, or a mapping such as { after: 10, within: 1m, for: 10m }, got 3`],
     ['ban typo', `ban: { afterr: 3 }\n${MINIMAL}`, `${FILE}:1: ban.afterr: unknown field (did you mean after?); expected one of: after, within, for`],
     ['ban after out of range', `ban: { after: 0 }\n${MINIMAL}`, `${FILE}:1: ban.after: expected the number of bad knocks that trigger a ban, an integer from 1 to 1000`],

@@ -23,6 +23,7 @@ import type { BanConfig, ServerConfig, ServiceConfig, UserConfig } from './types
 import { parseUserRecord } from '../users/record.js';
 import type { StoreListing } from '../users/store.js';
 import { pathText, readYaml, type FieldPath } from './yaml-source.js';
+import { BREAK_GLASS_KEYS, breakGlassSchema, parseBreakGlass } from './break-glass.js';
 
 export interface ParseConfigOptions {
   /**
@@ -210,6 +211,12 @@ export function parseConfig(text: string, file: string, options: ParseConfigOpti
   }
 
   checkStaticSequences();
+  const breakGlass = parseBreakGlass(data.break_glass, {
+    check: (v) => check(breakGlassSchema, v, ['break_glass'], BREAK_GLASS_KEYS),
+    report,
+    services,
+    users,
+  });
 
   if (issues.length > 0 || top === undefined) throw new ConfigError(abs, issues);
   return {
@@ -221,6 +228,7 @@ export function parseConfig(text: string, file: string, options: ParseConfigOpti
     logFormat: top.log_format ?? DEFAULTS.logFormat,
     stateDir: top.state_dir ?? DEFAULTS.stateDir,
     ban: ban ?? null,
+    ...(breakGlass === undefined ? {} : { breakGlass }),
     ...(top.user_store === undefined ? {} : { userStore: resolve(dirname(abs), top.user_store) }),
     services,
     users,

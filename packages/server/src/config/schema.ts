@@ -142,6 +142,8 @@ export const topSchema = z.strictObject({
   knock: knockSchema.optional(),
   // off, false, or a mapping (checked with banSchema, so its fields get their own messages).
   ban: z.unknown().optional(),
+  // checked in break-glass.ts
+  break_glass: z.unknown().optional(),
   // Checked entry by entry so that one bad entry does not hide the others' problems.
   services: z.unknown().optional(),
   users: z.unknown().optional(),

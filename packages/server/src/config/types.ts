@@ -68,6 +68,16 @@ export interface ServerConfig {
   userStore?: string;
   /** Brute-force cut-off; null when switched off (`ban: off`). */
   ban: BanConfig | null;
+  /** `break_glass`: a long static open sequence that never rotates (absent: none). */
+  breakGlass?: BreakGlassConfig;
   services: ServiceConfig[];
   users: UserConfig[];
+}
+
+/** The break-glass sequence: static, never rotating, not one-time. */
+export interface BreakGlassConfig {
+  /** 8–16 distinct UDP ports, knocked in order. */
+  ports: number[];
+  /** Names of the services it opens (default: all). */
+  services: string[];
 }

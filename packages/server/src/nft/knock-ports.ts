@@ -40,5 +40,6 @@ export function mergeIntervals(intervals: Interval[]): Interval[] {
 }
 
 export function knockPortIntervals(config: ServerConfig): Interval[] {
-  return mergeIntervals(config.users.flatMap((u) => profileIntervals(u.profile)));
+  const breakGlass = (config.breakGlass?.ports ?? []).map((p): Interval => [p, p]);
+  return mergeIntervals([...config.users.flatMap((u) => profileIntervals(u.profile)), ...breakGlass]);
 }
