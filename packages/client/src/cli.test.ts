@@ -1,7 +1,7 @@
 // The built `knock` as a child process: exit codes, messages, stdout discipline.
 import { spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:net';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -13,9 +13,13 @@ const here = dirname(fileURLToPath(import.meta.url));
 let bin: string;
 let buildDir: { dir: string; cleanup: () => void };
 
-// Bundled like scripts/build.mjs does, into a temp dir, so the test runs the current source.
+// Bundled like scripts/build.mjs does, so the test runs the current source. Inside the
+// package's node_modules, so that conf (loaded at run time, see store.ts) resolves.
 beforeAll(async () => {
-  buildDir = tempDir('knock-bin-');
+  const cache = join(here, '..', 'node_modules', '.cache');
+  mkdirSync(cache, { recursive: true });
+  const made = mkdtempSync(join(cache, 'knock-bin-'));
+  buildDir = { dir: made, cleanup: () => rmSync(made, { recursive: true, force: true }) };
   bin = join(buildDir.dir, 'knock.js');
   await build({
     entryPoints: [join(here, 'cli.ts')],

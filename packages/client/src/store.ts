@@ -5,6 +5,7 @@
 import { mkdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { basename, dirname, extname, join, resolve } from 'node:path';
+import { KnockError, EXIT } from './errors.js';
 import { readPrivateFile } from './private-file.js';
 import { parseStore, type StoreData } from './profile.js';
 
@@ -42,7 +43,7 @@ export async function updateStore<T>(file: string, change: (data: StoreData) => 
   const result = change(data);
   const dir = dirname(file);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const { default: Conf } = await import('conf');
+  const Conf = await loadConf();
   const ext = extname(file);
   const conf = new Conf<Record<string, unknown>>({
     projectName: PROJECT_NAME,
@@ -56,4 +57,22 @@ export async function updateStore<T>(file: string, change: (data: StoreData) => 
   if (conf.path !== resolve(file)) throw new Error(`conf would write ${conf.path}, not ${file}`);
   conf.store = { version: data.version, profiles: data.profiles };
   return result;
+}
+
+/**
+ * conf is resolved at run time from the package's node_modules instead of being
+ * bundled into dist/knock.js: it (with ajv and semver) is over half the bundle, and
+ * parsing it cost every `knock HOST` ~8 ms although only add/import/remove use it.
+ * The specifier is a variable so that esbuild leaves the import alone.
+ */
+async function loadConf(): Promise<typeof import('conf').default> {
+  const specifier = 'conf';
+  try {
+    const mod = (await import(specifier)) as typeof import('conf');
+    return mod.default;
+  } catch (error) {
+    throw new KnockError(EXIT.USAGE, `cannot load the conf package to write the profile store: ${(error as Error).message}`, {
+      hint: 'Run knock from its installed package (dist/knock.js next to node_modules), e.g. after pnpm install.',
+    });
+  }
 }
