@@ -154,6 +154,16 @@ export async function runDoctor(opts: DoctorOptions): Promise<Finding[]> {
     );
   }
 
+  // Legacy (non-nft) iptables rules are invisible to `nft list ruleset`.
+  const legacy: string[] = [];
+  for (const [file, cmd] of [['/proc/net/ip_tables_names', 'iptables-legacy'], ['/proc/net/ip6_tables_names', 'ip6tables-legacy']] as const) {
+    const names = (await readFile(file, 'utf8').catch(() => '')).split('\n').filter(Boolean);
+    if (names.length > 0) legacy.push(`${cmd}: ${names.join(', ')}`);
+  }
+  if (legacy.length > 0) {
+    findings.push(finding('firewall', 'warning', `legacy iptables tables are loaded (${legacy.join('; ')}); their rules are invisible to nft, so doctor cannot tell whether they drop the services or the knocks`, 'check them with iptables-legacy -S INPUT and ip6tables-legacy -S INPUT, or move to iptables-nft'));
+  }
+
   // ── clock ─────────────────────────────────────────────────────────────
   const periods = config ? [...new Set(config.users.filter((u) => u.profile.method !== 'static').map((u) => u.profile.period))] : [];
   const tolerance = config && periods.length > 0 ? `${Math.min(...periods)} s windows, ±${config.skew} accepted` : '30 s windows by default';
