@@ -133,7 +133,7 @@ Examples:
       'For ssh_config: ProxyCommand knock proxy %h %p. Knocks HOST, connects to PORT as\n' +
         'soon as it accepts, and then copies stdin to the connection and the connection\n' +
         'to stdout until the server closes it. stdout carries nothing but the stream;\n' +
-        'messages go to stderr (only errors, unless -v).',
+        'messages go to stderr: errors and waits only, unless -v.',
     )
     .addOption(opt.timeout())
     .addOption(opt.retries())

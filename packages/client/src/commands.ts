@@ -42,10 +42,10 @@ export interface PrintOptions {
   json?: boolean;
 }
 
-function verbosity(o: { quiet?: boolean; verbose?: boolean }, quietByDefault = false): Verbosity {
+function verbosity(o: { quiet?: boolean; verbose?: boolean }, terseByDefault = false): Verbosity {
   if (o.verbose) return 'verbose';
-  if (o.quiet || quietByDefault) return 'quiet';
-  return 'normal';
+  if (o.quiet) return 'quiet';
+  return terseByDefault ? 'terse' : 'normal';
 }
 
 function family(o: NetworkOptions): Family {

@@ -118,7 +118,7 @@ export async function knockOpen(req: OpenRequest): Promise<OpenResult> {
         }
       }
       const ms = Math.max(0, plan.notBeforeMs - now());
-      log.info(`the sequences the server accepts now were used already; waiting ${(ms / 1000).toFixed(1)} s for the next window`);
+      log.warn(`the sequences the server accepts now were used already; waiting ${(ms / 1000).toFixed(1)} s for the next window`);
       await sleep(ms);
     }
     const sequences: KnockSequences =

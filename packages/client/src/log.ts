@@ -1,11 +1,14 @@
 // Messages for people, always on stderr: stdout is reserved for data (`print`, `list`)
 // and, in `knock proxy`, for the proxied stream alone.
 
-export type Verbosity = 'quiet' | 'normal' | 'verbose';
+/** quiet: errors only; terse: also warnings (proxy's default); normal: also progress; verbose: all. */
+export type Verbosity = 'quiet' | 'terse' | 'normal' | 'verbose';
 
 export interface Logger {
   /** Progress and results (hidden by --quiet). */
   info(message: string): void;
+  /** Something the person waits for or should know (hidden by --quiet only). */
+  warn(message: string): void;
   /** Details (shown with --verbose). */
   debug(message: string): void;
   /** Problems (always shown). */
@@ -15,6 +18,9 @@ export interface Logger {
 export function createLogger(verbosity: Verbosity, write: (text: string) => void = (t) => process.stderr.write(t)): Logger {
   return {
     info(m) {
+      if (verbosity === 'normal' || verbosity === 'verbose') write(`knock: ${m}\n`);
+    },
+    warn(m) {
       if (verbosity !== 'quiet') write(`knock: ${m}\n`);
     },
     debug(m) {
@@ -26,4 +32,4 @@ export function createLogger(verbosity: Verbosity, write: (text: string) => void
   };
 }
 
-export const silentLogger: Logger = { info() {}, debug() {}, error() {} };
+export const silentLogger: Logger = { info() {}, warn() {}, debug() {}, error() {} };
