@@ -245,6 +245,21 @@ describeE2E('otpknockd apply / confirm / revert', () => {
     expect(await servicesInTable(t)).toEqual(['ssh']);
   });
 
+  it('revert --if-stale (ExecStartPre in the unit) reverts only an apply whose watchdog is gone, as after a reboot', async () => {
+    expect((await otpknockd(t, ['apply', '--config', next.file, '--confirm-within', '1m'])).code).toBe(0);
+    const noop = await otpknockd(t, ['revert', '--if-stale', '--state-dir', state]);
+    expect(noop.code).toBe(0);
+    expect(noop.stdout).toBe(''); // the watchdog is alive: left alone
+    expect(await servicesInTable(t)).toEqual(['api', 'ssh']);
+    const pending = JSON.parse(readFileSync(join(state, 'apply', 'pending.json'), 'utf8')) as { watchdogPid: number };
+    process.kill(pending.watchdogPid, 'SIGKILL'); // the watchdog this test's apply started: as if the machine rebooted
+    await pollUntil(async () => !readFileSync(`/proc/${pending.watchdogPid}/cmdline`, 'utf8').includes('apply-watchdog'), { timeoutMs: 3_000 }).catch(() => undefined);
+    const r = await otpknockd(t, ['revert', '--if-stale', '--state-dir', state]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/holds the previous config again/);
+    expect(await servicesInTable(t)).toEqual(['ssh']);
+  });
+
   it('refuses to apply the live file onto itself', async () => {
     const r = await otpknockd(t, ['apply', '--config', live.file, '--confirm-within', '10s']);
     expect(r.code).toBe(1);
