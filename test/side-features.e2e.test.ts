@@ -9,6 +9,7 @@ import {
   counterValue, describeE2E, listTable, NODE, openHeldConnection, pollUntil, sendUdp, setElementKeys, startService, tcpProbe, useTopology,
   type NsProcess, type Topology,
 } from './harness/index.js';
+import { buildPayload, parsePayloadSpec } from '@otpknock/shared';
 import { OTPKNOCKD, sequencesFor, startDaemon, testSecret, usersYaml, writeConfig, type ConfigDir, type TestUser } from './support/otpknockd.js';
 
 const PERIOD = 30;
@@ -61,6 +62,7 @@ describeE2E('otpknockd: brute-force cut-off in the kernel', () => {
   const used = new Set<string>();
   const BAN_AFTER = 5;
   const BAN_FOR_S = 3;
+  let bannedAt = 0;
 
   const yaml = (openFor = '30s', ban = `{ after: ${BAN_AFTER}, within: 1m, for: ${BAN_FOR_S}s }`) => (secretFile: (u: TestUser) => string) => `
 state_dir: ${dirname(secretFile(alice))}/state
@@ -101,6 +103,7 @@ ${usersYaml(USERS, secretFile)}
 
   it(`bans a source at its ${BAN_AFTER}th bad knock: its correct knock is then ignored`, async () => {
     await sendUdp(t, 'client', t.server.ipv4, badPorts(BAN_AFTER), { delayMs: 5 });
+    bannedAt = Date.now();
     expect(await banned(4)).toEqual([t.client.ipv4]);
     await sendUdp(t, 'client', t.server.ipv4, freshOpen(used), { delayMs: 5 });
     expect(await tcpProbe(t, 'client', t.server.ipv4, 22, 500)).toMatchObject({ state: 'closed' });
@@ -110,8 +113,9 @@ ${usersYaml(USERS, secretFile)}
   });
 
   it(`lifts the ban after ${BAN_FOR_S}s: the source's knocks work again`, async () => {
-    expect(await banned(4)).toEqual([t.client.ipv4]);
+    // (the ban of the previous test may have run out while beforeEach waited for a window boundary)
     await pollUntil(async () => (await banned(4)).length === 0, { timeoutMs: (BAN_FOR_S + 2) * 1000, message: 'ban lifted' });
+    expect(Date.now() - bannedAt).toBeGreaterThanOrEqual(BAN_FOR_S * 1000 - 500);
     await sendUdp(t, 'client', t.server.ipv4, freshOpen(used), { delayMs: 5 });
     expect(await tcpProbe(t, 'client', t.server.ipv4, 22)).toMatchObject({ state: 'open' });
   });
@@ -296,5 +300,110 @@ ${usersYaml(USERS, secretFile)}
     expect(await isOpen('eve', 22)).toBe(true); // the manual opening too
     expect(await held.echo('back to knock')).toContain('back to knock');
     held.close();
+  });
+});
+
+describeE2E('otpknockd: required faux payloads, matched in the kernel', () => {
+  const topo = useTopology();
+  let t: Topology;
+  let cfg: ConfigDir;
+  let daemon: NsProcess;
+  const used = new Set<string>();
+  const TOKEN_BYTES = 8;
+  const tokenProfile = { ...profile, tokenBytes: TOKEN_BYTES };
+
+  const yaml = (payload: string) => (secretFile: (u: TestUser) => string) => `
+state_dir: ${dirname(secretFile(alice))}/state
+skew: 1
+step_timeout: 2s
+ban: off
+payload: ${payload}
+knock: { method: time, period: ${PERIOD}, range: ${RANGE}, token_bytes: ${TOKEN_BYTES} }
+services:
+  ssh: { port: 22, open_for: 30s }
+users:
+${usersYaml(USERS, secretFile)}
+`;
+  const secretOf = (u: TestUser) => `${cfg.dir}/${u.name}.secret`;
+
+  /** A fresh open sequence with its token, of some user and a window within the skew. */
+  function freshKnock(): { ports: number[]; token: Uint8Array } {
+    for (const u of USERS) {
+      for (const o of [0, 1, -1]) {
+        const s = sequencesFor(u.secret, tokenProfile, o);
+        if (!used.has(`${u.name}/${s.window}`)) {
+          used.add(`${u.name}/${s.window}`);
+          return { ports: s.open, token: s.token! };
+        }
+      }
+    }
+    throw new Error('no unused open sequence within the skew');
+  }
+
+  async function reloadWith(payload: string): Promise<void> {
+    const mark = daemon.mark();
+    cfg.write(yaml(payload)(secretOf));
+    daemon.signal('SIGHUP');
+    expect(await daemon.waitForLine(/"event":"reload"/, { after: mark, timeoutMs: 10_000 })).toMatch(/loaded table/);
+  }
+
+  beforeAll(async () => {
+    t = topo();
+    await startService(t, 'server', [22]);
+    cfg = writeConfig(yaml('{ require: token, shape: dns }'));
+    daemon = await startDaemon(t, cfg.file);
+  });
+
+  afterAll(async () => {
+    await daemon?.stop('SIGTERM');
+    cfg?.cleanup();
+  });
+
+  beforeEach(() => awayFromBoundary());
+
+  const isOpen = async (from: 'client' | 'eve', v6 = false) => (await tcpProbe(t, from, v6 ? t.server.ipv6 : t.server.ipv4, 22, 600)).state === 'open';
+  const dns = parsePayloadSpec('dns');
+
+  it('require token (dns shape): knocks without a payload, with a plain DNS query or with a wrong token are ignored', async () => {
+    const k = freshKnock();
+    await sendUdp(t, 'eve', t.server.ipv4, k.ports, { delayMs: 5 }); // empty datagrams
+    await sendUdp(t, 'eve', t.server.ipv4, k.ports, { delayMs: 5, payload: k.ports.map(() => buildPayload(dns)) });
+    const wrong = k.token.slice();
+    wrong[0] = wrong[0]! ^ 0xff;
+    await sendUdp(t, 'eve', t.server.ipv4, k.ports, { delayMs: 5, payload: k.ports.map(() => buildPayload(dns, wrong)) });
+    const other = freshKnock(); // right shape, another user's/window's token
+    await sendUdp(t, 'eve', t.server.ipv4, k.ports, { delayMs: 5, payload: k.ports.map(() => buildPayload(dns, other.token)) });
+    await sendUdp(t, 'eve', t.server.ipv4, k.ports, { delayMs: 5, payload: k.ports.map(() => buildPayload(parsePayloadSpec('none'), k.token)) }); // token, not a DNS query
+    expect(await isOpen('eve')).toBe(false);
+    expect((await counterValue(t, 'server', 'otpknock', 'payload_refused'))?.packets).toBeGreaterThanOrEqual(2 * k.ports.length);
+    // the sequence was never consumed: with the right payload it opens now
+    await sendUdp(t, 'client', t.server.ipv4, k.ports, { delayMs: 5, payload: k.ports.map(() => buildPayload(dns, k.token)) });
+    expect(await isOpen('client')).toBe(true);
+    expect(await isOpen('eve')).toBe(false);
+  });
+
+  it('require token: opens over IPv6 with each datagram a DNS query carrying the token', async () => {
+    const k = freshKnock();
+    await sendUdp(t, 'eve', t.server.ipv6, k.ports, { delayMs: 5, payload: k.ports.map(() => buildPayload(dns, k.token)) });
+    expect(await isOpen('eve', true)).toBe(true);
+  });
+
+  it('require ntp: only NTP client requests knock', async () => {
+    await reloadWith('{ require: ntp }');
+    const k = freshKnock();
+    await sendUdp(t, 'eve', t.server.ipv4, k.ports, { delayMs: 5, payload: 'not ntp' });
+    await sendUdp(t, 'eve', t.server.ipv4, k.ports, { delayMs: 5, payload: k.ports.map(() => buildPayload(dns)) });
+    expect(await isOpen('eve')).toBe(false);
+    await sendUdp(t, 'eve', t.server.ipv4, k.ports, { delayMs: 5, payload: k.ports.map(() => buildPayload(parsePayloadSpec('ntp'))) });
+    expect(await isOpen('eve')).toBe(true);
+  });
+
+  it('require any: empty knocks are ignored, custom bytes knock', async () => {
+    await reloadWith('{ require: any }');
+    const k = freshKnock();
+    await sendUdp(t, 'client', t.server.ipv6, k.ports, { delayMs: 5 });
+    expect(await isOpen('client', true)).toBe(false);
+    await sendUdp(t, 'client', t.server.ipv6, k.ports, { delayMs: 5, payload: buildPayload(parsePayloadSpec('text:hello')) });
+    expect(await isOpen('client', true)).toBe(true);
   });
 });

@@ -9,6 +9,7 @@ import type { NftDriver } from './nft/driver.js';
 import { allowedFromJson, isOurTable, usedSequencesFromJson, type UsedSequence } from './nft/inspect.js';
 import { renderChanges, renderRuleset, type AllowedCarryOver } from './nft/render-ruleset.js';
 import { bannedFromJson, type BannedCarryOver } from './nft/ban.js';
+import { attachTokens } from './nft/payload-match.js';
 import { readMode, type ServiceMode } from './mode.js';
 import { OtpknockError } from '@otpknock/shared';
 
@@ -57,7 +58,7 @@ export function fullRuleset(
   carry: CarryOver = { allowed: [], used: [] },
   derive?: Parameters<typeof planEntries>[2],
 ) {
-  const entries = planEntries(config, nowMs, derive);
+  const entries = attachTokens(config, planEntries(config, nowMs, derive));
   const sync = syncTrie(emptyTrie(), entries);
   const { steps, actions } = allElements(sync.state);
   // A sequence consumed before the reload stays consumed under its new mark.
@@ -222,7 +223,7 @@ export class Daemon {
    */
   private async syncTo(config: ServerConfig, derive: ReturnType<typeof cachedDeriver>, event: string): Promise<void> {
     const started = performance.now();
-    const entries = planEntries(config, this.clock.now(), derive);
+    const entries = attachTokens(config, planEntries(config, this.clock.now(), derive));
     const live = new Set(entries.map((e) => e.window));
     derive.prune((w) => live.has(w));
     const sync = syncTrie(this.trie, entries);

@@ -28,6 +28,8 @@ export interface StepElement {
   state: number;
   port: number;
   next: number;
+  /** With a required payload token: the token bytes the kernel matches, as an nft hex value. */
+  token?: string;
 }
 
 /** `leaf mark → action word`: one element of the kernel's leaf_action map. */
@@ -41,6 +43,7 @@ interface Node {
   refs: number;
   state: number;
   port: number;
+  token?: string;
 }
 
 interface Leaf {
@@ -49,6 +52,15 @@ interface Leaf {
   state: number;
   port: number;
 }
+
+/** Trie path of the first `n` ports of an entry; a payload token makes paths of its own. */
+function pathOf(entry: KnockEntry, n = entry.ports.length): string {
+  const ports = entry.ports.slice(0, n).join(',');
+  return entry.token === undefined ? ports : `${entry.token}|${ports}`;
+}
+
+const withToken = <T extends object>(x: T, token: string | undefined): T & { token?: string } =>
+  token === undefined ? x : { ...x, token };
 
 export interface TrieState {
   /** Prefix ("p1,p2") → node. */
@@ -92,6 +104,7 @@ function sameEntry(a: KnockEntry, b: KnockEntry): boolean {
     a.action === b.action &&
     a.serviceMask === b.serviceMask &&
     a.oneTime === b.oneTime &&
+    a.token === b.token &&
     a.ports.length === b.ports.length &&
     a.ports.every((p, i) => p === b.ports[i])
   );
@@ -147,20 +160,20 @@ export function syncTrie(current: TrieState, desired: readonly KnockEntry[]): Tr
     const next = wanted.get(key);
     if (next && sameEntry(next, leaf.entry)) continue;
     leaves.delete(key);
-    leafByPath.delete(leaf.entry.ports.join(','));
+    leafByPath.delete(pathOf(leaf.entry));
     liveLeafIds.delete(leaf.mark & LEAF_ID_MASK);
-    changes.deleteSteps.push({ state: leaf.state, port: leaf.port });
+    changes.deleteSteps.push(withToken({ state: leaf.state, port: leaf.port }, leaf.entry.token));
     changes.deleteActions.push(leaf.mark);
     const ports = leaf.entry.ports;
     for (let i = ports.length - 1; i >= 1; i--) {
-      const prefix = ports.slice(0, i).join(',');
+      const prefix = pathOf(leaf.entry, i);
       const node = nodes.get(prefix);
       if (!node) continue;
       node.refs -= 1;
       if (node.refs === 0) {
         nodes.delete(prefix);
         liveNodeIds.delete(node.id);
-        changes.deleteSteps.push({ state: node.state, port: node.port });
+        changes.deleteSteps.push(withToken({ state: node.state, port: node.port }, node.token));
       }
     }
   }
@@ -168,7 +181,7 @@ export function syncTrie(current: TrieState, desired: readonly KnockEntry[]): Tr
   for (const entry of desired) {
     if (leaves.has(entry.key)) continue;
     const ports = entry.ports;
-    const path = ports.join(',');
+    const path = pathOf(entry);
     const clash = leafByPath.get(path);
     if (clash !== undefined) {
       conflicts.push({ entry, reason: `same ports as ${clash}` });
@@ -180,7 +193,7 @@ export function syncTrie(current: TrieState, desired: readonly KnockEntry[]): Tr
     }
     let prefixOfOther: string | undefined;
     for (let i = 1; i < ports.length; i++) {
-      const other = leafByPath.get(ports.slice(0, i).join(','));
+      const other = leafByPath.get(pathOf(entry, i));
       if (other !== undefined) prefixOfOther = other;
     }
     if (prefixOfOther !== undefined) {
@@ -189,12 +202,12 @@ export function syncTrie(current: TrieState, desired: readonly KnockEntry[]): Tr
     }
     let state = 0;
     for (let i = 0; i < ports.length - 1; i++) {
-      const prefix = ports.slice(0, i + 1).join(',');
+      const prefix = pathOf(entry, i + 1);
       let node = nodes.get(prefix);
       if (!node) {
-        node = { id: allocNode(), refs: 0, state, port: ports[i]! };
+        node = withToken({ id: allocNode(), refs: 0, state, port: ports[i]! }, entry.token);
         nodes.set(prefix, node);
-        changes.addSteps.push({ state, port: ports[i]!, next: node.id });
+        changes.addSteps.push(withToken({ state, port: ports[i]!, next: node.id }, entry.token));
       }
       node.refs += 1;
       state = node.id;
@@ -203,7 +216,7 @@ export function syncTrie(current: TrieState, desired: readonly KnockEntry[]): Tr
     const port = ports[ports.length - 1]!;
     leaves.set(entry.key, { entry, mark, state, port });
     leafByPath.set(path, entry.key);
-    changes.addSteps.push({ state, port, next: mark });
+    changes.addSteps.push(withToken({ state, port, next: mark }, entry.token));
     changes.addActions.push({ leaf: mark, action: actionWord(entry.action, entry.serviceMask) });
   }
 
@@ -213,10 +226,10 @@ export function syncTrie(current: TrieState, desired: readonly KnockEntry[]): Tr
 /** Every step and action element of a state: what a full load writes. */
 export function allElements(state: TrieState): { steps: StepElement[]; actions: LeafActionElement[] } {
   const steps: StepElement[] = [];
-  for (const n of state.nodes.values()) steps.push({ state: n.state, port: n.port, next: n.id });
+  for (const n of state.nodes.values()) steps.push(withToken({ state: n.state, port: n.port, next: n.id }, n.token));
   const actions: LeafActionElement[] = [];
   for (const l of state.leaves.values()) {
-    steps.push({ state: l.state, port: l.port, next: l.mark });
+    steps.push(withToken({ state: l.state, port: l.port, next: l.mark }, l.entry.token));
     actions.push({ leaf: l.mark, action: actionWord(l.entry.action, l.entry.serviceMask) });
   }
   return { steps, actions };

@@ -21,6 +21,11 @@ export interface KnockEntry {
   /** Consumed by the kernel at first use (every rotating method; static ones repeat). */
   oneTime: boolean;
   /**
+   * With `payload.require: token`: the payload token bytes the kernel must see
+   * in each datagram, as an nft hex value (set by payload-match.ts).
+   */
+  token?: string;
+  /**
    * Which of the user's secrets it comes from: absent for the current one, `grace` for
    * an older secret during a rotation's grace period, `code` for the authenticator-app
    * code mode. Part of `key`.

@@ -80,6 +80,13 @@ describe('parseConfig', () => {
     expect(parseConfig(`ban: { after: 3, for: 2s }\n${MINIMAL}`, FILE, options()).ban).toEqual({ after: 3, withinMs: 60_000, forMs: 2_000 });
   });
 
+  it('reads a payload requirement', () => {
+    expect(parseConfig(`payload: { require: dns }\n${MINIMAL}`, FILE, options()).payload).toEqual({ require: 'dns', shape: 'none' });
+    expect(parseConfig(`payload: { require: none }\n${MINIMAL}`, FILE, options()).payload).toBeUndefined();
+    const token = parseConfig(`payload: { require: token, shape: 'hex:C0FFEE' }\nknock: { token_bytes: 4 }\n${MINIMAL}`, FILE, options());
+    expect(token.payload).toEqual({ require: 'token', shape: 'hex:c0ffee' });
+  });
+
   it('fills in defaults', () => {
     const config = parseConfig(MINIMAL, FILE, options());
     expect(config).toEqual({
@@ -152,7 +159,11 @@ users:
 
   // Each case: config text → one exact line of the error (FILE:LINE: path: message).
   const bad: [string, string, string][] = [
-    ['typo at top level', `tabel: x\n${MINIMAL}`, `${FILE}:1: tabel: unknown field (did you mean table?); expected one of: table, keep_table_on_stop, skew, step_timeout, log_format, state_dir, user_store, knock, ban, break_glass, services, users`],
+    ['typo at top level', `tabel: x\n${MINIMAL}`, `${FILE}:1: tabel: unknown field (did you mean table?); expected one of: table, keep_table_on_stop, skew, step_timeout, log_format, state_dir, user_store, knock, ban, payload, break_glass, services, users`],
+    ['payload require unknown', `payload: { require: json }\n${MINIMAL}`, `${FILE}:1: payload.require: expected one of none, any, dns, ntp, token`],
+    ['payload shape without token', `payload: { require: dns, shape: ntp }\n${MINIMAL}`, `${FILE}:1: payload.shape: shape only applies to require: token`],
+    ['payload shape bad', `payload: { require: token, shape: dnss }\nknock: { token_bytes: 4 }\n${MINIMAL}`, `${FILE}:1: payload.shape: "dnss": unknown payload`],
+    ['payload token without token_bytes', `payload: { require: token }\n${MINIMAL}`, `${FILE}:5: users.alice: payload.require is token, so user alice needs token_bytes from 4 to 16`],
     ['ban not a mapping', `ban: 3\n${MINIMAL}`, `${FILE}:1: ban: expected off, or a mapping such as { after: 10, within: 1m, for: 10m }, got 3`],
     ['ban typo', `ban: { afterr: 3 }\n${MINIMAL}`, `${FILE}:1: ban.afterr: unknown field (did you mean after?); expected one of: after, within, for`],
     ['ban after out of range', `ban: { after: 0 }\n${MINIMAL}`, `${FILE}:1: ban.after: expected the number of bad knocks that trigger a ban, an integer from 1 to 1000`],

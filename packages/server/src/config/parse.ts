@@ -1,7 +1,7 @@
 // Config text → validated ServerConfig, without touching the filesystem: secret
 // files come in through `readSecretFile`, so every rule here is unit-testable.
 import { dirname, resolve } from 'node:path';
-import { OtpknockError, decodeSecret, normalizeProfile } from '@otpknock/shared';
+import { OtpknockError, decodeSecret, formatPayloadSpec, normalizeProfile, parsePayloadSpec } from '@otpknock/shared';
 import type { KnockProfile, KnockProfileInput, SecretBytes } from '@otpknock/shared';
 import type { z } from 'zod';
 import { ConfigError, type ConfigIssue } from './errors.js';
@@ -19,7 +19,7 @@ import {
   type RawKnock,
 } from './schema.js';
 import { octalMode, readFailure, secretFileProblem, secretFromFileText, type FileInfo } from './secret-file.js';
-import type { BanConfig, ServerConfig, ServiceConfig, UserConfig } from './types.js';
+import type { BanConfig, PayloadConfig, ServerConfig, ServiceConfig, UserConfig } from './types.js';
 import { parseUserRecord } from '../users/record.js';
 import type { StoreListing } from '../users/store.js';
 import { pathText, readYaml, type FieldPath } from './yaml-source.js';
@@ -211,6 +211,7 @@ export function parseConfig(text: string, file: string, options: ParseConfigOpti
   }
 
   checkStaticSequences();
+  const payload = checkPayload();
   const breakGlass = parseBreakGlass(data.break_glass, {
     check: (v) => check(breakGlassSchema, v, ['break_glass'], BREAK_GLASS_KEYS),
     report,
@@ -228,6 +229,7 @@ export function parseConfig(text: string, file: string, options: ParseConfigOpti
     logFormat: top.log_format ?? DEFAULTS.logFormat,
     stateDir: top.state_dir ?? DEFAULTS.stateDir,
     ban: ban ?? null,
+    ...(payload === undefined ? {} : { payload }),
     ...(breakGlass === undefined ? {} : { breakGlass }),
     ...(top.user_store === undefined ? {} : { userStore: resolve(dirname(abs), top.user_store) }),
     services,
@@ -235,6 +237,35 @@ export function parseConfig(text: string, file: string, options: ParseConfigOpti
   };
 
   // ── helpers that report into `issues` ───────────────────────────────────
+
+  /** The payload requirement: a shape the kernel can match, tokens the users derive. */
+  function checkPayload(): PayloadConfig | undefined {
+    const raw = top?.payload;
+    if (raw === undefined || raw.require === 'none') return undefined;
+    let shape = 'none';
+    if (raw.shape !== undefined) {
+      try {
+        shape = formatPayloadSpec(parsePayloadSpec(raw.shape));
+      } catch (e) {
+        report(['payload', 'shape'], e instanceof OtpknockError ? joinHint(e) : String(e));
+        return undefined;
+      }
+      if (raw.require !== 'token') {
+        report(['payload', 'shape'], `shape only applies to require: token (require: ${raw.require} already says what the payload looks like); remove it`);
+        return undefined;
+      }
+    }
+    if (raw.require === 'token') {
+      for (const u of users) {
+        if (u.profile.tokenBytes === 0) {
+          report(userKnocks.get(u.name) === undefined ? ['users', u.name] : ['users', u.name, 'knock'], `payload.require is token, so user ${u.name} needs token_bytes from 4 to 16 (in the global knock block or the user's own)`);
+        }
+        if (u.codeMode === true) report(['users', u.name, 'code_mode'], 'code_mode cannot be combined with payload.require: token');
+      }
+      if (top?.break_glass !== undefined) report(['payload', 'require'], 'payload.require: token cannot be combined with break_glass (its static sequence carries no token)');
+    }
+    return { require: raw.require, shape };
+  }
 
   /** `ban: off` → null; a mapping → its settings over the defaults; absent → the defaults. */
   function parseBan(value: unknown): BanConfig | null | undefined {

@@ -101,6 +101,16 @@ export const banSchema = z.strictObject(
   { error: 'expected off, or a mapping such as { after: 10, within: 1m, for: 10m }' },
 );
 
+export const PAYLOAD_REQUIREMENTS = ['none', 'any', 'dns', 'ntp', 'token'] as const;
+
+export const payloadSchema = z.strictObject(
+  {
+    require: z.enum(PAYLOAD_REQUIREMENTS, { error: `expected one of ${PAYLOAD_REQUIREMENTS.join(', ')}` }),
+    shape: z.string({ error: 'expected the clients\' payload setting, e.g. none, dns, ntp, random or hex:c0ffee' }).optional(),
+  },
+  { error: 'expected a mapping such as { require: dns } or { require: token, shape: ntp }' },
+);
+
 export const serviceSchema = z.strictObject(
   {
     port,
@@ -142,6 +152,7 @@ export const topSchema = z.strictObject({
   knock: knockSchema.optional(),
   // off, false, or a mapping (checked with banSchema, so its fields get their own messages).
   ban: z.unknown().optional(),
+  payload: payloadSchema.optional(),
   // checked in break-glass.ts
   break_glass: z.unknown().optional(),
   // Checked entry by entry so that one bad entry does not hide the others' problems.
@@ -156,6 +167,7 @@ export const KEYS = {
   range: ['min', 'max'],
   service: Object.keys(serviceSchema.shape),
   ban: Object.keys(banSchema.shape),
+  payload: Object.keys(payloadSchema.shape),
   user: Object.keys(userSchema.shape),
 };
 

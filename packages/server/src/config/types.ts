@@ -50,6 +50,16 @@ export interface BanConfig {
   forMs: number;
 }
 
+/** What knock datagrams must carry, checked by the kernel (docs/protocol.md §10). */
+export type PayloadRequirement = 'none' | 'any' | 'dns' | 'ntp' | 'token';
+
+export interface PayloadConfig {
+  /** none: anything goes; any: not empty; dns / ntp: that shape; token: the window's payload token. */
+  require: PayloadRequirement;
+  /** For `token`: the clients' payload setting (where the token sits), canonical text. Default none. */
+  shape: string;
+}
+
 export interface ServerConfig {
   /** File the config was read from (absolute), for messages. */
   file: string;
@@ -68,6 +78,8 @@ export interface ServerConfig {
   userStore?: string;
   /** Brute-force cut-off; null when switched off (`ban: off`). */
   ban: BanConfig | null;
+  /** Required knock payload; absent or require none: no requirement. */
+  payload?: PayloadConfig;
   /** `break_glass`: a long static open sequence that never rotates (absent: none). */
   breakGlass?: BreakGlassConfig;
   services: ServiceConfig[];

@@ -20,6 +20,7 @@ import { ACTION_CLOSE, ACTION_TOGGLE, ONE_TIME_FLAG, FINAL_FLAG, type LeafAction
 import { knockPortIntervals } from './knock-ports.js';
 import { banCheckRule, banCountersText, banSetsText, strikeRule, type BannedCarryOver } from './ban.js';
 import { modeChainText, type ServiceMode } from '../mode.js';
+import { payloadShapeRules, stepKeyExpr } from './payload-match.js';
 // The audit (audit/nflog.ts): completed knocks go to an NFLOG group with their leaf mark.
 import { AUDIT_NFLOG_GROUP, OPEN_PREFIX, REPLAY_PREFIX } from '../audit/nflog.js';
 
@@ -62,7 +63,7 @@ export interface RulesetInput {
 }
 
 export function stepElementText(e: StepElement): string {
-  return `${hex(e.state)} . ${e.port} : ${hex(e.next)}`;
+  return `${hex(e.state)} . ${e.port}${e.token === undefined ? '' : ` . ${e.token}`} : ${hex(e.next)}`;
 }
 
 export function actionElementText(e: LeafActionElement): string {
@@ -86,11 +87,11 @@ function familyChains(config: ServerConfig, f: Family): string {
     .join('');
   return `
 	chain knock${f} {
-${banCheckRule(config, f)}		meta mark set 0x00000000
+${banCheckRule(config, f)}${payloadShapeRules(config)}		meta mark set 0x00000000
 		meta mark set ${a} map @progress${f}
-		meta mark set meta mark . udp dport map @step goto advanced${f}
+		meta mark set ${stepKeyExpr(config)} map @step goto advanced${f}
 		meta mark set 0x00000000
-		meta mark set meta mark . udp dport map @step goto advanced${f}
+		meta mark set ${stepKeyExpr(config)} map @step goto advanced${f}
 		delete @progress${f} { ${a} : 0x00000000 } counter name bad_knocks
 ${strikeRule(config, f)}		drop
 	}
@@ -197,7 +198,7 @@ table inet ${t} {
 	counter refused {
 	}
 
-${banCountersText(config)}
+${banCountersText(config)}${config.payload === undefined ? '' : '\tcounter payload_refused {\n\t}\n\n'}
 	set knock_ports {
 		type inet_service
 		flags interval
@@ -205,7 +206,7 @@ ${elementsBlock(portsText, '\t\t')}	}
 
 ${progress}
 	map step {
-		typeof meta mark . udp dport : meta mark
+		typeof ${stepKeyExpr(config)} : meta mark
 ${elementsBlock(input.steps.map(stepElementText), '\t\t')}	}
 
 	map leaf_action {
@@ -253,7 +254,7 @@ export function renderChanges(table: string, changes: {
       lines.push(`${head} { ${items.slice(i, i + 2000).map(fn).join(', ')} }`);
     }
   };
-  chunk(changes.deleteSteps, (e) => `${hex(e.state)} . ${e.port}`, `delete element inet ${table} step`);
+  chunk(changes.deleteSteps, (e) => `${hex(e.state)} . ${e.port}${e.token === undefined ? '' : ` . ${e.token}`}`, `delete element inet ${table} step`);
   chunk(changes.deleteActions, (m) => hex(m), `delete element inet ${table} leaf_action`);
   chunk(changes.addActions, actionElementText, `add element inet ${table} leaf_action`);
   chunk(changes.addSteps, stepElementText, `add element inet ${table} step`);

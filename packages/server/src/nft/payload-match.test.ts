@@ -1,0 +1,45 @@
+import { derivePayloadToken } from '@otpknock/shared';
+import { describe, expect, it } from 'vitest';
+import { allElements, emptyTrie, syncTrie } from '../knock-trie.js';
+import { planEntries } from '../plan.js';
+import { serverConfig, timeProfile, user } from '../test-fixtures.js';
+import { attachTokens, payloadShapeRules, stepKeyExpr } from './payload-match.js';
+import { renderRuleset } from './render-ruleset.js';
+
+const tokenUser = (name: string) => user(name, { profile: timeProfile({ tokenBytes: 8 }) });
+
+describe('required payloads in the kernel', () => {
+  it('adds nothing without a requirement', () => {
+    const config = serverConfig();
+    expect(payloadShapeRules(config)).toBe('');
+    expect(stepKeyExpr(config)).toBe('meta mark . udp dport');
+  });
+
+  it('checks shapes with udp length and raw payload matches', () => {
+    expect(payloadShapeRules(serverConfig({ payload: { require: 'any', shape: 'none' } }))).toContain('udp length 8 counter name payload_refused drop');
+    expect(payloadShapeRules(serverConfig({ payload: { require: 'ntp', shape: 'none' } }))).toContain('udp length != 56');
+    expect(payloadShapeRules(serverConfig({ payload: { require: 'token', shape: 'dns' } }))).toContain('@th,96,16 != 0x1');
+  });
+
+  it('keys steps by the token where the shape puts it: raw 32 bits, or 64 bits of hex for dns', () => {
+    expect(stepKeyExpr(serverConfig({ payload: { require: 'token', shape: 'ntp' } }))).toBe('meta mark . udp dport . @th,320,32');
+    expect(stepKeyExpr(serverConfig({ payload: { require: 'token', shape: 'dns' } }))).toBe('meta mark . udp dport . @th,168,64');
+    expect(stepKeyExpr(serverConfig({ payload: { require: 'token', shape: 'text:hi' } }))).toBe('meta mark . udp dport . @th,80,32');
+  });
+
+  it("gives each step the token of its user's window, and keeps users apart in the trie", () => {
+    const alice = tokenUser('alice');
+    const bob = tokenUser('bob');
+    const config = serverConfig({ users: [alice, bob], payload: { require: 'token', shape: 'none' } });
+    const entries = attachTokens(config, planEntries(config, 1_770_000_000_000));
+    for (const e of entries) {
+      const u = e.user === 'alice' ? alice : bob;
+      expect(e.token).toBe(`0x${Buffer.from(derivePayloadToken(u.secret, e.window, 8).subarray(0, 4)).toString('hex')}`);
+    }
+    const { steps, actions } = allElements(syncTrie(emptyTrie(), entries).state);
+    expect(steps.every((s) => s.token !== undefined)).toBe(true);
+    const text = renderRuleset({ config, steps, actions, usedTimeoutMs: 120_000 });
+    expect(text).toContain('typeof meta mark . udp dport . @th,64,32 : meta mark');
+    expect(text).toMatch(/0x00000000 \. \d+ \. 0x[0-9a-f]{8} : 0x/);
+  });
+});
