@@ -406,4 +406,22 @@ ${usersYaml(USERS, secretFile)}
     await sendUdp(t, 'client', t.server.ipv6, k.ports, { delayMs: 5, payload: buildPayload(parsePayloadSpec('text:hello')) });
     expect(await isOpen('client', true)).toBe(true);
   });
+
+  it('require token: a consumed sequence stays consumed over a crash restart (full load)', async () => {
+    await reloadWith('{ require: token, shape: ntp }');
+    const ntp = parsePayloadSpec('ntp');
+    const k = freshKnock();
+    await sendUdp(t, 'client', t.server.ipv4, k.ports, { delayMs: 5, payload: k.ports.map(() => buildPayload(ntp, k.token)) });
+    expect(await isOpen('client')).toBe(true);
+    await daemon.stop('SIGKILL');
+    daemon = await startDaemon(t, cfg.file);
+    const closed = await t.exec('server', [NODE, OTPKNOCKD, 'close', t.eve.ipv4, '--config', cfg.file], { timeoutMs: 15_000 });
+    expect(closed.code, closed.stderr).toBe(0); // eve knocked in an earlier test: start from closed
+    expect(await isOpen('eve')).toBe(false);
+    await sendUdp(t, 'eve', t.server.ipv4, k.ports, { delayMs: 5, payload: k.ports.map(() => buildPayload(ntp, k.token)) });
+    expect(await isOpen('eve')).toBe(false);
+    const fresh = freshKnock();
+    await sendUdp(t, 'eve', t.server.ipv4, fresh.ports, { delayMs: 5, payload: fresh.ports.map(() => buildPayload(ntp, fresh.token)) });
+    expect(await isOpen('eve')).toBe(true);
+  });
 });

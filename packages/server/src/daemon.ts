@@ -62,11 +62,15 @@ export function fullRuleset(
   const sync = syncTrie(emptyTrie(), entries);
   const { steps, actions } = allElements(sync.state);
   // A sequence consumed before the reload stays consumed under its new mark.
-  const used = carry.used.flatMap((u) => {
-    const key = sync.state.leafByPath.get(u.ports.join(','));
-    const leaf = key === undefined ? undefined : sync.state.leaves.get(key);
-    return leaf ? [{ leaf: leaf.mark, remainingMs: u.remainingMs }] : [];
-  });
+  // Paths carry the payload token when one is required (`token|ports`); the
+  // consumed sequences read back from the kernel are known by their ports, so
+  // match on those: a consumed sequence must never become usable again.
+  const byPorts = new Map<string, number[]>();
+  for (const l of sync.state.leaves.values()) {
+    const k = l.entry.ports.join(',');
+    byPorts.set(k, [...(byPorts.get(k) ?? []), l.mark]);
+  }
+  const used = carry.used.flatMap((u) => (byPorts.get(u.ports.join(',')) ?? []).map((leaf) => ({ leaf, remainingMs: u.remainingMs })));
   const script = renderRuleset({ config, steps, actions, usedTimeoutMs: usedTimeoutMs(config), allowed: carry.allowed, used,
     ...(carry.banned === undefined ? {} : { banned: carry.banned }),
     ...(carry.mode === undefined ? {} : { mode: carry.mode }),
