@@ -1,5 +1,5 @@
 // Faux payloads: the bytes each knock packet carries, built by the shared
-// payload module (docs/protocol.md §10): empty, a DNS query, an NTP request,
+// payload module (docs/protocol.md §11): empty, a DNS query, an NTP request,
 // random or custom bytes, with the window's payload token at its fixed place
 // when the profile has one (token_bytes > 0).
 import { buildPayload, parsePayloadSpec, type KnockSequences, type RandomFill } from '@otpknock/shared';

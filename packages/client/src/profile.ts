@@ -5,7 +5,7 @@ import { usageError } from './errors.js';
 
 /**
  * Faux payload carried by each knock packet, as text: `none`, `dns`, `ntp`,
- * `random[:N]`, `hex:BYTES` or `text:TEXT` (docs/protocol.md §10).
+ * `random[:N]`, `hex:BYTES` or `text:TEXT` (docs/protocol.md §11).
  */
 export type PayloadSetting = string;
 /** The canned shapes, for help texts. */

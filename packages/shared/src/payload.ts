@@ -2,7 +2,7 @@
 // ordinary traffic (a DNS query, an NTP request) and, optionally, carries the
 // per-window payload token (§6 of docs/protocol.md) at a fixed offset, where
 // the server's kernel rules can match it. Pure: randomness comes in as a
-// function. Layouts are specified in docs/protocol.md §10.
+// function. Layouts are specified in docs/protocol.md §11.
 import { OtpknockError } from './errors.js';
 
 export const PAYLOAD_SHAPES = ['none', 'dns', 'ntp', 'random'] as const;
@@ -71,7 +71,7 @@ export function formatPayloadSpec(spec: PayloadSpec): string {
   }
 }
 
-/** Where the token goes in a payload of this spec (docs/protocol.md §10). */
+/** Where the token goes in a payload of this spec (docs/protocol.md §11). */
 export function tokenPlacement(spec: PayloadSpec): TokenPlacement {
   switch (spec.kind) {
     case 'none':

@@ -50,7 +50,7 @@ export interface BanConfig {
   forMs: number;
 }
 
-/** What knock datagrams must carry, checked by the kernel (docs/protocol.md §10). */
+/** What knock datagrams must carry, checked by the kernel (docs/protocol.md §11). */
 export type PayloadRequirement = 'none' | 'any' | 'dns' | 'ntp' | 'token';
 
 export interface PayloadConfig {

@@ -1,4 +1,4 @@
-// Required knock payloads, matched by the kernel (docs/protocol.md §10).
+// Required knock payloads, matched by the kernel (docs/protocol.md §11).
 //
 // Shapes (`any`, `dns`, `ntp`) are a few rules at the top of knockN that drop
 // a datagram whose UDP length or header bytes do not fit: such a datagram is
