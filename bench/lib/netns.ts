@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 // test/ is not a package: the harness is shared test code, imported by path.
 // eslint-disable-next-line no-restricted-imports
-import { deleteNamespacesSync, listNamespaces, trackNamespace, untrackNamespace } from '../../test/harness/cleanup.js';
+import { deleteNamespacesSync, sweepStaleNamespaces, trackNamespace, untrackNamespace } from '../../test/harness/cleanup.js';
 // eslint-disable-next-line no-restricted-imports
 import { run, type ExecOptions, type ExecResult } from '../../test/harness/proc.js';
 
@@ -32,23 +32,9 @@ export interface BenchNet {
   destroy(): void;
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** Removes bench namespaces left by a run that was SIGKILLed (owner pid dead). */
 export function sweepStaleBenchNamespaces(): string[] {
-  const stale = listNamespaces().filter((n) => {
-    const m = BENCH_NAMESPACE_PATTERN.exec(n);
-    return m !== null && !alive(Number(m[2]));
-  });
-  if (stale.length > 0) deleteNamespacesSync(stale);
-  return stale;
+  return sweepStaleNamespaces(BENCH_NAMESPACE_PATTERN);
 }
 
 async function ip(args: string[]): Promise<void> {

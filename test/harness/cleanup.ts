@@ -76,10 +76,11 @@ function alive(pid: number): boolean {
 }
 
 /** Removes harness namespaces whose owning process is dead (a SIGKILLed earlier run).
- * Namespaces of live runs (other engineers' concurrent tests) are left alone. */
-export function sweepStaleNamespaces(): string[] {
+ * Namespaces of live runs (other engineers' concurrent tests) are left alone. `pattern`
+ * (the bench uses its own) must capture the owner pid as group 2. */
+export function sweepStaleNamespaces(pattern: RegExp = NAMESPACE_PATTERN): string[] {
   const stale = listNamespaces().filter((n) => {
-    const m = NAMESPACE_PATTERN.exec(n);
+    const m = pattern.exec(n);
     return m !== null && !alive(Number(m[2]));
   });
   if (stale.length > 0) deleteNamespacesSync(stale);
