@@ -11,6 +11,8 @@ command -v sshd >/dev/null 2>&1 || [ -x /usr/sbin/sshd ] || need_apt+=(openssh-s
 command -v ssh >/dev/null 2>&1 || need_apt+=(openssh-client)
 # The audit reader (NFLOG over netlink) is a small stdlib-only python3 script.
 command -v python3 >/dev/null 2>&1 || need_apt+=(python3)
+# The adversarial e2e suite scans the knock range with nmap -sU (a scripted sweep without it).
+command -v nmap >/dev/null 2>&1 || need_apt+=(nmap)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "setup: installing Debian packages: ${need_apt[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive
