@@ -70,6 +70,19 @@ describe('knockOpen', () => {
     expect(lastUsedWindow(join(dir, 'used.json'), secretKey(TEST_SECRET))).toBe(W);
   });
 
+  it('starts connecting before it writes down the used window (the SYN follows the last datagram at once)', async () => {
+    const h = harness(() => true);
+    const usedAtConnect: (number | undefined)[] = [];
+    const connect = h.req.connect!;
+    h.req.connect = (o) => {
+      usedAtConnect.push(lastUsedWindow(join(dir, 'used.json'), secretKey(TEST_SECRET)));
+      return connect(o);
+    };
+    expect(await knockOpen(h.req)).toMatchObject({ open: true, window: W });
+    expect(usedAtConnect).toEqual([undefined]);
+    expect(lastUsedWindow(join(dir, 'used.json'), secretKey(TEST_SECRET))).toBe(W);
+  });
+
   it('retries once with the next window when the service does not open in time', async () => {
     const h = harness((_k, n) => n === 2);
     const r = await knockOpen(h.req);

@@ -135,10 +135,12 @@ export async function knockOpen(req: OpenRequest): Promise<OpenResult> {
       continue;
     }
     attempts++;
-    if (rotates(profile.knock) && key !== undefined) {
-      memory = memory === undefined ? plan.window : Math.max(memory, plan.window);
-      if (req.usedFile !== undefined) recordUsedWindow(req.usedFile, key, plan.window, now());
-    }
+    const window = plan.window;
+    const remember = (): void => {
+      if (!rotates(profile.knock) || key === undefined) return;
+      memory = memory === undefined ? window : Math.max(memory, window);
+      if (req.usedFile !== undefined) recordUsedWindow(req.usedFile, key, window, now());
+    };
     if (code !== undefined) {
       // The code's sequence is consumed now; another knock needs the app's next code.
       const socket = req.wait ? await connect({ address: address.address, port: req.servicePort, timeoutMs: req.timeoutMs, ...poll }) : undefined;
@@ -146,8 +148,16 @@ export async function knockOpen(req: OpenRequest): Promise<OpenResult> {
       return { open: socket !== undefined, attempts, address, window: plan.window, ...(socket && req.keepConnection ? { socket } : {}) };
     }
     result = { open: false, attempts, address, window: plan.window };
-    if (!req.wait) return result;
-    const socket = await connect({ address: address.address, port: req.servicePort, timeoutMs: req.timeoutMs, ...poll });
+    if (!req.wait) {
+      remember();
+      return result;
+    }
+    // Connect first: the SYN should follow the last datagram at once (net.connect sends it
+    // on the next tick); writing down the used window, a file write, waits until then.
+    const connecting = connect({ address: address.address, port: req.servicePort, timeoutMs: req.timeoutMs, ...poll });
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    remember();
+    const socket = await connecting;
     if (socket) {
       if (!req.keepConnection) socket.destroy();
       return { ...result, open: true, ...(req.keepConnection ? { socket } : {}) };
