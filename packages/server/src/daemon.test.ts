@@ -81,9 +81,27 @@ describe('Daemon', () => {
     await clock.advance(20_000); // reach the boundary
     const scripts = nft.scripts();
     expect(scripts).toHaveLength(2);
-    expect(scripts[1]).toMatch(/^delete element inet otpknock_test step/m);
-    expect(scripts[1]).toMatch(/^add element inet otpknock_test step/m);
+    expect(scripts[1]).toMatch(/^add element inet otpknock_test step \{ .*timeout \d+ms : /m);
     expect(scripts[1]).not.toContain('table inet otpknock_test {');
+    // The window that ended is left to the kernel's timeouts: the only deletes are
+    // of keys being replaced (each first re-added with its old value for 1 s).
+    const keys = (re: RegExp) => [...scripts[1]!.matchAll(re)].flatMap((m) => m[1]!.split(', ')).map((e) => e.replace(/ timeout .*$/, ''));
+    const deleted = keys(/^delete element inet otpknock_test step \{ (.*) \}$/gm);
+    const reAdded = keys(/^add element inet otpknock_test step \{ (.*timeout 1s : .*) \}$/gm);
+    expect(deleted.sort()).toEqual(reAdded.sort());
+  });
+
+  it('rolls its picture of the kernel back when a rotation fails, so the retry sends the same change', async () => {
+    const nft = new FakeNft();
+    const clock = new FakeClock(T0);
+    const d = new Daemon(serverConfig({ users: [user('alice'), user('bob')] }), new NftDriver(nft), memoryLogger().log, clock);
+    await d.start();
+    nft.failNext = 1;
+    await clock.advance(20_000); // boundary: nft refuses
+    await clock.advance(1_000); // retry
+    const [failed, retried] = nft.scripts().slice(-2).map((t) => t.replace(/timeout \d+ms/g, 'timeout T'));
+    expect(failed).toMatch(/^add element/m);
+    expect(retried).toBe(failed);
   });
 
   it('keeps the last good state when nft fails, retries, and resyncs after repeated failures', async () => {

@@ -39,7 +39,7 @@ export function usedTimeoutMs(config: ServerConfig): number {
 /** The full-table script for an instant: what `render` prints and `run` loads first. */
 /** The table without its elements: equal shapes mean a reload needs no new chains or sets. */
 export function tableShape(config: ServerConfig): string {
-  return renderRuleset({ config, steps: [], actions: [], usedTimeoutMs: usedTimeoutMs(config) });
+  return renderRuleset({ config, steps: [], actions: [], usedTimeoutMs: usedTimeoutMs(config), nowMs: 0 });
 }
 
 /** What a full load keeps from the table it replaces. */
@@ -59,7 +59,7 @@ export function fullRuleset(
   derive?: Parameters<typeof planEntries>[2],
 ) {
   const entries = attachTokens(config, planEntries(config, nowMs, derive));
-  const sync = syncTrie(emptyTrie(), entries);
+  const sync = syncTrie(emptyTrie(), entries, nowMs);
   const { steps, actions } = allElements(sync.state);
   // A sequence consumed before the reload stays consumed under its new mark.
   // Paths carry the payload token when one is required (`token|ports`); the
@@ -71,7 +71,7 @@ export function fullRuleset(
     byPorts.set(k, [...(byPorts.get(k) ?? []), l.mark]);
   }
   const used = carry.used.flatMap((u) => (byPorts.get(u.ports.join(',')) ?? []).map((leaf) => ({ leaf, remainingMs: u.remainingMs })));
-  const script = renderRuleset({ config, steps, actions, usedTimeoutMs: usedTimeoutMs(config), allowed: carry.allowed, used,
+  const script = renderRuleset({ config, steps, actions, usedTimeoutMs: usedTimeoutMs(config), allowed: carry.allowed, used, nowMs,
     ...(carry.banned === undefined ? {} : { banned: carry.banned }),
     ...(carry.mode === undefined ? {} : { mode: carry.mode }),
   });
@@ -230,9 +230,14 @@ export class Daemon {
     const entries = attachTokens(config, planEntries(config, this.clock.now(), derive));
     const live = new Set(entries.map((e) => e.window));
     derive.prune((w) => live.has(w));
-    const sync = syncTrie(this.trie, entries);
+    const sync = syncTrie(this.trie, entries, this.clock.now());
     const { changes } = sync;
-    await this.nft.apply(renderChanges(config.table, changes));
+    try {
+      await this.nft.apply(renderChanges(config.table, changes, this.clock.now()));
+    } catch (err) {
+      sync.rollback(); // the kernel kept the previous state: so does our picture of it
+      throw err;
+    }
     this.trie = sync.state;
     this.config = config;
     this.derive = derive;
@@ -242,6 +247,7 @@ export class Daemon {
     this.log.info(event, event === 'rotation' ? 'knock sequences rotated' : 'sequences updated in place', {
       added: changes.addSteps.length,
       removed: changes.deleteSteps.length,
+      replaced: changes.replaceSteps.length,
       live: sync.state.leaves.size,
       took_ms: Math.round(performance.now() - started),
     });

@@ -73,12 +73,48 @@ describe('syncTrie', () => {
     expect(conflicts.map((c) => c.entry.key)).toEqual(['b/1/open', 'c/1/open', 'd/1/open']);
   });
 
-  it('does not modify the state it was given (a failed nft run keeps it)', () => {
-    const first = syncTrie(emptyTrie(), [entry('a/1/open', [1, 2, 3])]);
-    const before = JSON.stringify([...first.state.nodes]);
-    syncTrie(first.state, []);
-    expect(JSON.stringify([...first.state.nodes])).toBe(before);
-    expect(first.state.leaves.size).toBe(1);
+  it('rolls back to exactly the state before the sync (a failed nft run keeps it)', () => {
+    const first = syncTrie(emptyTrie(), [entry('a/1/open', [1, 2, 3], { expiresMs: 90_000 }), entry('b/1/open', [1, 5, 6], { expiresMs: 60_000 })], 0);
+    const sorted = <T>(xs: Iterable<T>) => [...xs].map((x) => JSON.stringify(x)).sort();
+    const snapshot = (t: typeof first.state) =>
+      JSON.stringify([sorted(t.nodes), sorted([...t.leaves].map(([k, l]) => [k, { ...l, keptIn: 0 }])), sorted(t.leafByPath), sorted(t.lingering), t.nextNodeId, t.nextLeafId]);
+    const before = snapshot(first.state);
+    const second = syncTrie(first.state, [entry('b/1/open', [1, 5, 6], { expiresMs: 60_000 }), entry('c/2/open', [1, 8, 9], { expiresMs: 120_000 }), entry('d/2/open', [4, 2, 3])], 59_000);
+    expect(second.changes.replaceSteps.length + second.changes.addSteps.length).toBeGreaterThan(0);
+    second.rollback();
+    expect(snapshot(first.state)).toBe(before);
+  });
+
+  it('lets the kernel expire ended windows: a rotation adds, and deletes only what is far from its timeout', () => {
+    const w = (n: number, ports: number[]) => entry(`a/${n}/open`, ports, { window: n, expiresMs: (n + 2) * 30_000 });
+    const t = syncTrie(emptyTrie(), [w(1, [1, 2, 3]), w(2, [4, 5, 6]), w(3, [7, 8, 9])], 60_000).state;
+    // At 90 s window 1 ends: its elements are left to their timeout, window 4 is added.
+    const rot = syncTrie(t, [w(2, [4, 5, 6]), w(3, [7, 8, 9]), w(4, [10, 11, 12])], 90_000);
+    expect(rot.changes.deleteSteps).toEqual([]);
+    expect(rot.changes.deleteActions).toEqual([]);
+    expect(rot.changes.addSteps.map((s) => s.expiresMs)).toEqual([180_000, 180_000, 180_000]);
+    expect(rot.changes.addActions.map((a) => a.expiresMs)).toEqual([180_000]);
+    // A user removed by a reload while its window has long to live: deleted explicitly.
+    const reload = syncTrie(rot.state, [w(2, [4, 5, 6]), w(4, [10, 11, 12])], 91_000);
+    expect(reload.changes.deleteSteps).toHaveLength(3);
+    expect(reload.changes.deleteActions).toHaveLength(1);
+  });
+
+  it('lengthens the timeout of a shared prefix, and replaces a key the kernel may still hold', () => {
+    const w = (n: number, ports: number[]) => entry(`a/${n}/open`, ports, { window: n, expiresMs: (n + 2) * 30_000 });
+    const t = syncTrie(emptyTrie(), [w(1, [1, 2, 3]), w(2, [4, 5, 6])], 60_000).state;
+    // Window 3 starts with port 4, like window 2: node [4] must now live until window 3 ends.
+    const shared = syncTrie(t, [w(1, [1, 2, 3]), w(2, [4, 5, 6]), w(3, [4, 7, 8])], 61_000);
+    const node4 = shared.state.nodes.get('4')!;
+    expect(shared.changes.replaceSteps).toEqual([{ element: { state: 0, port: 4, next: node4.id, expiresMs: 150_000 }, previousNext: node4.id }]);
+    expect(shared.changes.addSteps.some((s) => s.state === 0 && s.port === 4)).toBe(false);
+    // At 90 s window 1 ends: [1] is left to expire; window 4 starting with 1 gets a new node that replaces it.
+    const old1 = shared.state.nodes.get('1')!.id;
+    const rot = syncTrie(shared.state, [w(2, [4, 5, 6]), w(3, [4, 7, 8]), w(4, [1, 9, 10])], 90_000);
+    const new1 = rot.state.nodes.get('1')!.id;
+    expect(new1).not.toBe(old1);
+    expect(rot.changes.replaceSteps).toContainEqual({ element: { state: 0, port: 1, next: new1, expiresMs: 180_000 }, previousNext: old1 });
+    expect(rot.state.lingering.has(`0.1`)).toBe(false);
   });
 
   it('never gives a freed id to another prefix while rotating', () => {
@@ -92,6 +128,67 @@ describe('syncTrie', () => {
       }
       state = sync.state;
     }
+  });
+
+  it('with timeouts: every transaction would succeed on a kernel that expires elements by itself, and lookups match the plan', () => {
+    // Users × windows over time; a small port space forces shared prefixes and key reuse.
+    const PERIOD = 30_000;
+    const portsArb = fc.uniqueArray(fc.integer({ min: 1, max: 6 }), { minLength: 2, maxLength: 3 });
+    const roundArb = fc.record({
+      advanceMs: fc.integer({ min: 0, max: 45_000 }),
+      users: fc.subarray(['a', 'b', 'c', 'd']),
+      latencyMs: fc.integer({ min: 0, max: 2_000 }), // commit happens after compute: kernel timeouts count from then
+    });
+    fc.assert(
+      fc.property(fc.func(portsArb), fc.array(roundArb, { minLength: 1, maxLength: 8 }), (portsOf, rounds) => {
+        const state = emptyTrie();
+        const kernel = new Map<string, { next: number; until: number }>();
+        let now = 60_000;
+        let commit = now;
+        for (const r of rounds) {
+          now = Math.max(now + r.advanceMs, commit); // the next sync starts after the last commit
+          commit = now + r.latencyMs;
+          const current = Math.floor(now / PERIOD);
+          const desired: KnockEntry[] = [];
+          for (const u of r.users) {
+            for (let w = current - 1; w <= current + 1; w++) {
+              desired.push(entry(`${u}/${w}/open`, portsOf(u, w), { window: w, expiresMs: (w + 2) * PERIOD }));
+            }
+          }
+          for (const [k, v] of kernel) if (v.until <= now) kernel.delete(k); // the kernel's own expiry
+          const sync = syncTrie(state, desired, now);
+          for (const [k, v] of kernel) if (v.until <= commit) kernel.delete(k);
+          const until = (e: StepElement) => (e.expiresMs === undefined ? Infinity : commit + (e.expiresMs - now));
+          const key = (e: { state: number; port: number }) => `${e.state}.${e.port}`;
+          for (const x of sync.changes.replaceSteps) {
+            const had = kernel.get(key(x.element));
+            if (had) expect(had.next).toBe(x.previousNext); // "add k : old" is a no-op only with the same value
+            kernel.delete(key(x.element));
+          }
+          for (const d of sync.changes.deleteSteps) expect(kernel.delete(key(d))).toBe(true); // nft fails on a missing element
+          for (const a of [...sync.changes.addSteps, ...sync.changes.replaceSteps.map((x) => x.element)]) {
+            expect(kernel.has(key(a))).toBe(false); // nft fails on a duplicate
+            kernel.set(key(a), { next: a.next, until: until(a) });
+          }
+          // Right after the commit: the kernel holds every planned element, with at least its planned life…
+          const all = allElements(state).steps;
+          for (const e of all) {
+            if ((e.expiresMs ?? Infinity) <= commit) continue; // ended while nft ran: rightly gone
+            expect(kernel.get(key(e))?.next).toBe(e.next);
+            expect(kernel.get(key(e))!.until).toBeGreaterThanOrEqual(e.expiresMs ?? Infinity);
+          }
+          // …and nothing else but elements on their way out.
+          for (const k of kernel.keys()) if (!all.some((e) => key(e) === k)) expect(state.lingering.has(k)).toBe(true);
+          // Every planned sequence walks to its own leaf in the kernel.
+          const kernelSteps = [...kernel].map(([k, v]) => ({ state: Number(k.split('.')[0]), port: Number(k.split('.')[1]), next: v.next }));
+          for (const e of desired) {
+            if (sync.conflicts.some((c) => c.entry.key === e.key) || e.expiresMs! <= commit) continue;
+            expect(isLeaf(walk(kernelSteps, e.ports) ?? 0)).toBe(true);
+          }
+        }
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it('keeps the kernel element set equal to a fresh build after any sequence of syncs', () => {

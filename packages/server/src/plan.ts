@@ -1,7 +1,7 @@
 // Which knock sequences must be live at a given instant: config × clock → entries.
 // Pure: the daemon feeds it the config and the time, the trie turns it into
 // kernel elements.
-import { deriveCodeSequences, nextWindowBoundaryMs, sequenceDeriver, totpCodeOf, windowAt, type KnockSequences } from '@otpknock/shared';
+import { deriveCodeSequences, nextWindowBoundaryMs, sequenceDeriver, totpCodeOf, windowAt, windowStartMs, type KnockSequences } from '@otpknock/shared';
 import type { ServerConfig, UserConfig } from './config/types.js';
 import { BREAK_GLASS_USER } from './config/break-glass.js';
 
@@ -31,6 +31,11 @@ export interface KnockEntry {
    * code mode. Part of `key`.
    */
   source?: 'grace' | 'code';
+  /**
+   * Unix ms at which the sequence stops being valid (its window leaves current ± skew,
+   * or its grace ends); the kernel drops it then by itself. Absent: never (static).
+   */
+  expiresMs?: number;
 }
 
 /** Bit mask of the services a user may open, by index in `config.services`. */
@@ -51,7 +56,10 @@ export function validWindows(user: UserConfig, skew: number, nowMs: number): num
   return windows;
 }
 
-type Derive = (user: UserConfig, window: number) => KnockSequences;
+type Derive = ((user: UserConfig, window: number) => KnockSequences) & {
+  /** A user's entries of one window, kept by a cached deriver so a rotation rebuilds only the new window. */
+  entries?: Map<UserConfig, Map<string, KnockEntry[]>>;
+};
 
 /**
  * A user as seen with one of its grace secrets: the same object for the same
@@ -77,7 +85,7 @@ const deriveOnce: Derive = (user, window) => sequenceDeriver(user.profile, user.
  * derived, so a rotation only computes the one new window per user. Forgets
  * windows that are no longer valid.
  */
-export function cachedDeriver(): Derive & { prune(keep: (window: number) => boolean): void } {
+export function cachedDeriver(): Derive & { prune(keep: (window: number) => boolean): void; entries: Map<UserConfig, Map<string, KnockEntry[]>> } {
   const perUser = new Map<UserConfig, { derive: (w: number) => KnockSequences; windows: Map<number, KnockSequences> }>();
   const derive = (user: UserConfig, window: number): KnockSequences => {
     let entry = perUser.get(user);
@@ -92,10 +100,12 @@ export function cachedDeriver(): Derive & { prune(keep: (window: number) => bool
     }
     return seq;
   };
-  derive.prune = (keep: (window: number) => boolean) => {
+  const entries = new Map<UserConfig, Map<string, KnockEntry[]>>();
+  const prune = (keep: (window: number) => boolean) => {
     for (const entry of perUser.values()) for (const w of entry.windows.keys()) if (!keep(w)) entry.windows.delete(w);
+    for (const byWindow of entries.values()) for (const k of byWindow.keys()) if (!keep(Number(k.slice(0, k.indexOf('/'))))) byWindow.delete(k);
   };
-  return derive;
+  return Object.assign(derive, { prune, entries });
 }
 
 /** Every sequence that must be live at `nowMs`, in a deterministic order. */
@@ -109,9 +119,23 @@ export function planEntries(config: ServerConfig, nowMs: number, derive: Derive 
     // Grace secrets end exactly at their `until`: judged at every rotation.
     const grace = (user.graceSecrets ?? []).filter((g) => g.untilMs > nowMs);
     const codeMode = user.codeMode === true && user.profile.method !== 'static';
+    let cache = derive.entries?.get(user);
+    if (derive.entries && !cache) derive.entries.set(user, (cache = new Map()));
     for (const window of validWindows(user, config.skew, nowMs)) {
-      const add = (seq: KnockSequences, source?: 'grace' | 'code', tag = '') => {
-        const base = { user: user.name, window, serviceMask, oneTime, ...(source ? { source } : {}) };
+      // Same user object, window and set of live grace secrets: the same entries
+      // (same objects, so the trie recognises them at a glance).
+      const cacheKey = `${window}/${grace.length}`;
+      const cached = cache?.get(cacheKey);
+      if (cached) {
+        for (const e of cached) entries.push(e);
+        continue;
+      }
+      const first = entries.length;
+      // Valid while the window is within current ± skew: until the start of window + skew + 1.
+      const windowEnd = oneTime ? windowStartMs(window + config.skew + 1, user.profile.period) : undefined;
+      const add = (seq: KnockSequences, source?: 'grace' | 'code', tag = '', untilMs?: number) => {
+        const end = windowEnd === undefined ? untilMs : untilMs === undefined ? windowEnd : Math.min(windowEnd, untilMs);
+        const base = { user: user.name, window, serviceMask, oneTime, ...(source ? { source } : {}), ...(end === undefined ? {} : { expiresMs: end }) };
         const suffix = source ? `/${source}${tag}` : '';
         if (seq.toggle) {
           entries.push({ ...base, key: `${user.name}/${window}/toggle${suffix}`, action: 'toggle', ports: seq.open });
@@ -121,12 +145,13 @@ export function planEntries(config: ServerConfig, nowMs: number, derive: Derive 
         }
       };
       add(derive(user, window));
-      grace.forEach((g, i) => add(derive(graceView(user, g.secret), window), 'grace', String(i)));
+      grace.forEach((g, i) => add(derive(graceView(user, g.secret), window), 'grace', String(i), g.untilMs));
       if (codeMode) {
         const seq = deriveCode(user, window);
-        const base = { user: user.name, window, serviceMask, oneTime: true, source: 'code' as const };
+        const base = { user: user.name, window, serviceMask, oneTime: true, source: 'code' as const, ...(windowEnd === undefined ? {} : { expiresMs: windowEnd }) };
         entries.push({ ...base, key: `${user.name}/${window}/open/code`, action: 'open', ports: seq.open });
       }
+      cache?.set(cacheKey, entries.slice(first));
     }
   }
   // Break-glass: static and repeatable, live whatever the clock says.

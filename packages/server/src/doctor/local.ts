@@ -71,11 +71,12 @@ export function ephemeralFinding(localPortRange: Interval | undefined, knockPort
   if (overlap.length === 0) {
     return finding('sockets', 'ok', `the ephemeral port range ${lo}-${hi} is outside the knock range`);
   }
+  // Since the raw chain spares datagrams a local socket waits for, replies to
+  // this host's own UDP get through; only say what an operator may wonder about.
   return finding(
     'sockets',
-    'problem',
-    `the ephemeral port range ${lo}-${hi} (net.ipv4.ip_local_port_range) overlaps the knock range at ${intervalsText(overlap)}: replies to this host's own outgoing UDP (DNS, NTP) to those ports are taken as knocks and dropped`,
-    `move the knock range below it (knock.range: 10000-${lo - 1}), or move the ephemeral range (sysctl -w net.ipv4.ip_local_port_range="..." and in /etc/sysctl.d/)`,
+    'info',
+    `the ephemeral port range ${lo}-${hi} (net.ipv4.ip_local_port_range) overlaps the knock range at ${intervalsText(overlap)}: fine, replies to this host's own outgoing UDP (DNS, NTP) on those ports match their socket and are let through, not taken as knocks`,
   );
 }
 

@@ -66,8 +66,9 @@ export function usedSequencesFromJson(doc: unknown): UsedSequence[] {
   for (const map of jsonObjects(doc, 'map')) {
     if (map.name !== 'step') continue;
     for (const e of (map.elem as unknown[] | undefined) ?? []) {
-      const [key, next] = e as [{ concat?: [number, number] }, number];
-      const concat = key?.concat;
+      // An element with a timeout wraps its key: { elem: { val: { concat }, timeout, expires } }.
+      const [key, next] = e as [{ concat?: [number, number]; elem?: { val?: { concat?: [number, number] } } }, number];
+      const concat = key?.concat ?? key?.elem?.val?.concat;
       if (!concat || typeof next !== 'number') continue;
       parent.set(next, { state: concat[0], port: concat[1] });
     }

@@ -40,6 +40,6 @@ describe('required payloads in the kernel', () => {
     expect(steps.every((s) => s.token !== undefined)).toBe(true);
     const text = renderRuleset({ config, steps, actions, usedTimeoutMs: 120_000 });
     expect(text).toContain('typeof meta mark . udp dport . @th,64,32 : meta mark');
-    expect(text).toMatch(/0x00000000 \. \d+ \. 0x[0-9a-f]{8} : 0x/);
+    expect(text).toMatch(/0x00000000 \. \d+ \. 0x[0-9a-f]{8}( timeout \d+ms)? : 0x/);
   });
 });

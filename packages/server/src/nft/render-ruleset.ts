@@ -2,13 +2,15 @@
 // prints exactly this, and `run` loads exactly this in one transaction.
 //
 // Packet path (all in the kernel, no per-packet userspace work):
-//   raw prerouting: knock UDP is `notrack`, so a flood of it costs no conntrack.
+//   raw prerouting: knock UDP is `notrack`, so a flood of it costs no conntrack,
+//     except datagrams a local socket is waiting for (replies to this host's own
+//     DNS/NTP queries from ephemeral ports inside the knock range).
 //   input: established/related accept → loopback accept → knock UDP → guards.
 //   knockN: load the source's state from progressN (0 when none), look up
 //     `state . dport` in `step`; if that fails, retry from state 0 (a new
 //     attempt may start any time); if that fails too, reset the source.
 //   advancedN: a leaf (FINAL_FLAG) finishes a sequence; otherwise store the
-//     new state with the step timeout.
+//     new state with the step timeout, within the source's store budget.
 //   finalN: reset, refuse a consumed one-time leaf, consume it, then turn the
 //     leaf into its action word (`leaf_action`) and open/close/toggle the
 //     user's services, each in its own `allowedN_<service>` set whose timeout
@@ -16,7 +18,7 @@
 //   guard_<service>: the protected port accepts new connections only from
 //     addresses in its allowed sets.
 import type { ServerConfig } from '../config/types.js';
-import { ACTION_CLOSE, ACTION_TOGGLE, ONE_TIME_FLAG, FINAL_FLAG, type LeafActionElement, type StepElement } from '../knock-trie.js';
+import { ACTION_CLOSE, ACTION_TOGGLE, ONE_TIME_FLAG, FINAL_FLAG, type LeafActionElement, type StepElement, type StepKey, type TrieChanges } from '../knock-trie.js';
 import { knockPortIntervals } from './knock-ports.js';
 import { banCheckRule, banCountersText, banSetsText, strikeRule, type BannedCarryOver } from './ban.js';
 import { modeChainText, type ServiceMode } from '../mode.js';
@@ -31,6 +33,7 @@ export const TABLE_COMMENT = 'managed by otpknockd';
 export const PROGRESS_SET_SIZE = 65_536;
 export const ALLOWED_SET_SIZE = 65_536;
 export const USED_SET_SIZE = 262_144;
+export const STORE_BUDGET_SET_SIZE = 65_536;
 
 type Family = 4 | 6;
 const saddr = (f: Family) => (f === 4 ? 'ip saddr' : 'ip6 saddr');
@@ -60,14 +63,42 @@ export interface RulesetInput {
   banned?: readonly BannedCarryOver[];
   /** The global mode (`otpknockd mode`); default knock. */
   mode?: ServiceMode;
+  /** The instant the script is made for: element timeouts count from it. Default: now. */
+  nowMs?: number;
 }
 
-export function stepElementText(e: StepElement): string {
-  return `${hex(e.state)} . ${e.port}${e.token === undefined ? '' : ` . ${e.token}`} : ${hex(e.next)}`;
+const stepKeyText = (e: StepKey): string => `${hex(e.state)} . ${e.port}${e.token === undefined ? '' : ` . ${e.token}`}`;
+
+/** ` timeout …` for an element that expires, '' for one that never does. */
+function timeoutText(expiresMs: number | undefined, nowMs: number): string {
+  return expiresMs === undefined ? '' : ` timeout ${ms(expiresMs - nowMs)}`;
 }
 
-export function actionElementText(e: LeafActionElement): string {
-  return `${hex(e.leaf)} : ${hex(e.action)}`;
+export function stepElementText(e: StepElement, nowMs: number): string {
+  return `${stepKeyText(e)}${timeoutText(e.expiresMs, nowMs)} : ${hex(e.next)}`;
+}
+
+export function actionElementText(e: LeafActionElement, nowMs: number): string {
+  return `${hex(e.leaf)}${timeoutText(e.expiresMs, nowMs)} : ${hex(e.action)}`;
+}
+
+/**
+ * How many progress stores a source may make in a burst, and per second after it.
+ * Storing progress from the packet path is a delete and an add of the source's
+ * element; the deleted one lingers until the set's garbage collection, so a
+ * source that stores thousands of times a second builds a chain of dead
+ * duplicates in one hash bucket (slow lookups, then failed inserts). Real
+ * knockers store length − 1 times per attempt; the budget leaves room for two
+ * attempts of the longest sequence and cuts a one-source flood down to a
+ * cheap meter lookup per packet.
+ */
+export function storeBudget(config: ServerConfig): { burst: number; perSecond: number; timeoutMs: number } {
+  const lengths = config.users.map((u) => (u.profile.method === 'static' ? Math.max(u.profile.open.length, u.profile.close.length) : u.profile.length));
+  if (config.breakGlass !== undefined) lengths.push(config.breakGlass.ports.length);
+  const longest = Math.max(3, ...lengths);
+  const burst = Math.max(8, 2 * (longest - 1));
+  const perSecond = Math.ceil(burst / 2);
+  return { burst, perSecond, timeoutMs: Math.ceil(burst / perSecond) * 1000 };
 }
 
 function elementsBlock(items: readonly string[], indent: string): string {
@@ -79,6 +110,7 @@ function familyChains(config: ServerConfig, f: Family): string {
   const a = saddr(f);
   const step = (config.stepTimeoutMs);
   const services = config.services;
+  const budget = storeBudget(config);
   const bit = (i: number) => hex(1 << i);
   const open = services.map((s, i) => `\t\tmeta mark & ${bit(i)} == ${bit(i)} update @allowed${f}_${s.name} { ${a} }\n`).join('');
   const close = services.map((s, i) => `\t\tmeta mark & ${bit(i)} == ${bit(i)} delete @allowed${f}_${s.name} { ${a} }\n`).join('');
@@ -98,7 +130,9 @@ ${strikeRule(config, f)}		drop
 
 	chain advanced${f} {
 		meta mark & ${hex(FINAL_FLAG)} == ${hex(FINAL_FLAG)} goto final${f}
-		delete @progress${f} { ${a} : 0x00000000 } add @progress${f} { ${a} timeout ${ms(step)} : meta mark } drop
+		update @store_budget${f} { ${a} limit rate over ${budget.perSecond}/second burst ${budget.burst} packets } counter name stores_throttled drop
+		delete @progress${f} { ${a} : 0x00000000 } add @progress${f} { ${a} timeout ${ms(step)} : meta mark } counter name steps_stored drop
+		counter name progress_full drop
 	}
 
 	chain final${f} {
@@ -138,6 +172,7 @@ function carryOverText(allowed: readonly AllowedCarryOver[], service: string, f:
  */
 export function renderRuleset(input: RulesetInput): string {
   const { config } = input;
+  const nowMs = input.nowMs ?? Date.now();
   const t = config.table;
   const allowed = input.allowed ?? [];
   const intervals = knockPortIntervals(config);
@@ -174,6 +209,13 @@ ${elementsBlock(carryOverText(allowed, s.name, f), '\t\t')}	}
 		flags dynamic,timeout
 		timeout ${ms(config.stepTimeoutMs)}
 	}
+
+	set store_budget${f} {
+		typeof ${addrType(f)}
+		size ${STORE_BUDGET_SET_SIZE}
+		flags dynamic,timeout
+		timeout ${ms(storeBudget(config).timeoutMs)}
+	}
 `,
     )
     .join('\n');
@@ -198,6 +240,15 @@ table inet ${t} {
 	counter refused {
 	}
 
+	counter stores_throttled {
+	}
+
+	counter steps_stored {
+	}
+
+	counter progress_full {
+	}
+
 ${banCountersText(config)}${config.payload === undefined ? '' : '\tcounter payload_refused {\n\t}\n\n'}
 	set knock_ports {
 		type inet_service
@@ -207,11 +258,13 @@ ${elementsBlock(portsText, '\t\t')}	}
 ${progress}
 	map step {
 		typeof ${stepKeyExpr(config)} : meta mark
-${elementsBlock(input.steps.map(stepElementText), '\t\t')}	}
+		flags timeout
+${elementsBlock(input.steps.map((e) => stepElementText(e, nowMs)), '\t\t')}	}
 
 	map leaf_action {
 		typeof meta mark : meta mark
-${elementsBlock(input.actions.map(actionElementText), '\t\t')}	}
+		flags timeout
+${elementsBlock(input.actions.map((e) => actionElementText(e, nowMs)), '\t\t')}	}
 
 	set used {
 		typeof meta mark
@@ -224,6 +277,7 @@ ${banSetsText(config, input.banned)}
 ${sets.join('\n')}
 	chain raw_prerouting {
 		type filter hook prerouting priority raw; policy accept;
+		udp dport @knock_ports socket transparent 0 accept
 		udp dport @knock_ports notrack
 	}
 
@@ -240,13 +294,13 @@ ${modeChainText(config, input.mode ?? 'knock')}${familyChains(config, 4)}${famil
 `;
 }
 
-/** The element changes of one rotation, as one script (one transaction). */
-export function renderChanges(table: string, changes: {
-  addSteps: readonly StepElement[];
-  deleteSteps: readonly Omit<StepElement, 'next'>[];
-  addActions: readonly LeafActionElement[];
-  deleteActions: readonly number[];
-}): string {
+/**
+ * The element changes of one rotation, as one script (one transaction).
+ * A replaced key may or may not still be in the kernel (its timeout is near or
+ * past), so it is first added with its old value (a no-op when present), then
+ * deleted, then added anew: all three succeed either way.
+ */
+export function renderChanges(table: string, changes: TrieChanges, nowMs: number = Date.now()): string {
   const lines: string[] = [];
   const chunk = <T>(items: readonly T[], fn: (x: T) => string, head: string) => {
     // Keep lines reasonable for nft's parser on big rotations.
@@ -254,9 +308,12 @@ export function renderChanges(table: string, changes: {
       lines.push(`${head} { ${items.slice(i, i + 2000).map(fn).join(', ')} }`);
     }
   };
-  chunk(changes.deleteSteps, (e) => `${hex(e.state)} . ${e.port}${e.token === undefined ? '' : ` . ${e.token}`}`, `delete element inet ${table} step`);
+  const step = `inet ${table} step`;
+  const replaced = changes.replaceSteps;
+  chunk(replaced, (r) => `${stepKeyText(r.element)} timeout 1s : ${hex(r.previousNext)}`, `add element ${step}`);
+  chunk([...changes.deleteSteps, ...replaced.map((r) => r.element)], stepKeyText, `delete element ${step}`);
   chunk(changes.deleteActions, (m) => hex(m), `delete element inet ${table} leaf_action`);
-  chunk(changes.addActions, actionElementText, `add element inet ${table} leaf_action`);
-  chunk(changes.addSteps, stepElementText, `add element inet ${table} step`);
+  chunk(changes.addActions, (e) => actionElementText(e, nowMs), `add element inet ${table} leaf_action`);
+  chunk([...changes.addSteps, ...replaced.map((r) => r.element)], (e) => stepElementText(e, nowMs), `add element ${step}`);
   return lines.length === 0 ? '' : `${lines.join('\n')}\n`;
 }

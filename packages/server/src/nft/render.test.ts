@@ -38,6 +38,32 @@ describe('renderRuleset', () => {
     }
   });
 
+  it('spares datagrams a local socket waits for from notrack, so replies to our own UDP stay tracked', () => {
+    const text = renderRuleset({ config: serverConfig(), steps: [], actions: [], usedTimeoutMs: 120_000 });
+    const raw = text.slice(text.indexOf('chain raw_prerouting {'));
+    const rules = raw.split('\n').slice(2, 4).map((l) => l.trim());
+    expect(rules).toEqual(['udp dport @knock_ports socket transparent 0 accept', 'udp dport @knock_ports notrack']);
+  });
+
+  it('stores progress within a per-source budget sized for two attempts of the longest sequence; every outcome counted', () => {
+    const text = renderRuleset({ config: serverConfig(), steps: [], actions: [], usedTimeoutMs: 120_000 });
+    const advanced = text.slice(text.indexOf('chain advanced4 {'), text.indexOf('chain final4 {'));
+    expect(advanced).toContain('update @store_budget4 { ip saddr limit rate over 4/second burst 8 packets } counter name stores_throttled drop');
+    expect(advanced).toMatch(/add @progress4 \{ ip saddr timeout 5000ms : meta mark \} counter name steps_stored drop\n\t\tcounter name progress_full drop/);
+    const long = serverConfig({ users: [user('a', { profile: timeProfile({ length: 8 }) })] });
+    expect(renderRuleset({ config: long, steps: [], actions: [], usedTimeoutMs: 120_000 })).toContain('limit rate over 7/second burst 14 packets');
+  });
+
+  it('gives step and leaf_action elements the timeout of their sequences', () => {
+    const text = renderRuleset({
+      config: serverConfig(), usedTimeoutMs: 120_000, nowMs: 1_000,
+      steps: [{ state: 0, port: 20000, next: 1, expiresMs: 31_000 }, { state: 1, port: 20001, next: 0x80000001 }],
+      actions: [{ leaf: 0x80000001, action: 1, expiresMs: 31_000 }],
+    });
+    expect(text).toMatch(/map step \{[^}]*flags timeout\n[^}]*0x00000000 \. 20000 timeout 30000ms : 0x00000001,\n\t\t\t0x00000001 \. 20001 : 0x80000001/);
+    expect(text).toContain('0x80000001 timeout 30000ms : 0x00000001');
+  });
+
   it('carries over allowed addresses with their remaining time', () => {
     const text = renderRuleset({
       config: serverConfig(),
@@ -55,39 +81,34 @@ describe('renderChanges', () => {
     const text = renderChanges('t', {
       addSteps: [{ state: 0, port: 1000, next: 5 }],
       deleteSteps: [{ state: 0, port: 999 }],
+      replaceSteps: [],
       addActions: [{ leaf: 0x80000001, action: 1 }],
       deleteActions: [0x80000002],
-    });
+    }, 0);
     expect(text.split('\n').filter(Boolean)).toEqual([
       'delete element inet t step { 0x00000000 . 999 }',
       'delete element inet t leaf_action { 0x80000002 }',
       'add element inet t leaf_action { 0x80000001 : 0x00000001 }',
       'add element inet t step { 0x00000000 . 1000 : 0x00000005 }',
     ]);
-    expect(renderChanges('t', { addSteps: [], deleteSteps: [], addActions: [], deleteActions: [] })).toBe('');
+    expect(renderChanges('t', { addSteps: [], deleteSteps: [], replaceSteps: [], addActions: [], deleteActions: [] })).toBe('');
   });
-});
 
-describe('carrying consumed sequences over a full load', () => {
-  it('finds the ports behind used marks from the step map, and maps them to the new marks', async () => {
-    const { usedSequencesFromJson } = await import('./inspect.js');
-    const doc = {
-      nftables: [
-        { map: { name: 'step', elem: [[{ concat: [0, 100] }, 1], [{ concat: [1, 200] }, 2], [{ concat: [2, 300] }, 0xc0000001], [{ concat: [1, 201] }, 0xc0000002]] } },
-        { set: { name: 'used', elem: [{ elem: { val: 0xc0000001, expires: 50 } }, { elem: { val: 0xc0000099, expires: 50 } }] } },
-      ],
-    };
-    expect(usedSequencesFromJson(doc)).toEqual([{ ports: [100, 200, 300], remainingMs: 50_000 }]);
-
-    const { fullRuleset } = await import('../daemon.js');
-    const { planEntries } = await import('../plan.js');
-    const config = serverConfig();
-    const now = Date.UTC(2026, 10, 25, 12, 0, 10);
-    const first = planEntries(config, now)[0]!;
-    const full = fullRuleset(config, now, { allowed: [], used: [{ ports: first.ports, remainingMs: 40_000 }] });
-    expect(full.carriedUsed).toBe(1);
-    const key = full.trie.leafByPath.get(first.ports.join(','))!;
-    const mark = full.trie.leaves.get(key)!.mark;
-    expect(full.script).toContain(`0x${mark.toString(16)} timeout 40000ms`);
+  it('gives elements their remaining time, and replaces a key that may or may not still be there', () => {
+    const now = 1_000_000;
+    const text = renderChanges('t', {
+      addSteps: [{ state: 0, port: 1000, next: 5, expiresMs: now + 60_000 }],
+      deleteSteps: [],
+      replaceSteps: [{ element: { state: 0, port: 2000, next: 9, expiresMs: now + 90_000 }, previousNext: 7 }],
+      addActions: [{ leaf: 0x80000001, action: 1, expiresMs: now + 60_000 }],
+      deleteActions: [],
+    }, now);
+    expect(text.split('\n').filter(Boolean)).toEqual([
+      // present: a no-op; expired meanwhile: re-added. Either way the delete then succeeds.
+      'add element inet t step { 0x00000000 . 2000 timeout 1s : 0x00000007 }',
+      'delete element inet t step { 0x00000000 . 2000 }',
+      'add element inet t leaf_action { 0x80000001 timeout 60000ms : 0x00000001 }',
+      'add element inet t step { 0x00000000 . 1000 timeout 60000ms : 0x00000005, 0x00000000 . 2000 timeout 90000ms : 0x00000009 }',
+    ]);
   });
 });

@@ -1,0 +1,128 @@
+// Rotations against the real kernel: element timeouts, shared prefixes whose
+// timeouts are lengthened, keys replaced while their old element may still be
+// there, and the knock range's `notrack` sparing this host's own UDP replies.
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { describeE2E, sendUdp, startService, tcpProbe, useTopology, type NsProcess, type Topology } from './harness/index.js';
+import { sequencesFor, startDaemon, testSecret, usersYaml, writeConfig, type ConfigDir, type TestUser } from './support/otpknockd.js';
+
+const PERIOD = 2;
+// 8 users × 3 windows × (open + close) = 48 live sequences on 200 ports: about one
+// new sequence in five starts on a port that a live one starts on too.
+const RANGE = '20000-20199';
+const profile = { method: 'time', period: PERIOD, range: RANGE };
+const users: TestUser[] = Array.from({ length: 8 }, (_, i) => ({ name: `u${i}`, secret: testSecret(`rotation-user-${i}`), services: ['ssh'] }));
+
+const configYaml = (secretFile: (u: TestUser) => string) => `
+table: otpknock
+skew: 1
+ban: off
+step_timeout: 2s
+knock:
+  method: time
+  period: ${PERIOD}
+  range: ${RANGE}
+services:
+  ssh:
+    port: 22
+    open_for: 30s
+users:
+${usersYaml(users, secretFile)}
+`;
+
+interface RotationLine {
+  event: string;
+  added?: number;
+  removed?: number;
+  replaced?: number;
+  took_ms?: number;
+}
+
+async function stepElementCount(t: Topology): Promise<number> {
+  const r = await t.exec('server', ['nft', '-j', 'list', 'map', 'inet', 'otpknock', 'step']);
+  const doc = JSON.parse(r.stdout) as { nftables: { map?: { elem?: unknown[] } }[] };
+  return doc.nftables.find((o) => o.map)?.map?.elem?.length ?? 0;
+}
+
+describeE2E('otpknockd rotations: the kernel expires ended windows, shared prefixes live on', () => {
+  const topo = useTopology();
+  let t: Topology;
+  let cfg: ConfigDir;
+  let daemon: NsProcess;
+
+  beforeAll(async () => {
+    t = topo();
+    await startService(t, 'server', [22]);
+    cfg = writeConfig(configYaml);
+    daemon = await startDaemon(t, cfg.file);
+  });
+
+  afterAll(async () => {
+    await daemon?.stop('SIGTERM');
+    cfg?.cleanup();
+  });
+
+  it('rotates 8 times without a failed transaction; the step map stays the size of the live windows', async () => {
+    let cursor = daemon.mark();
+    const sizes: number[] = [];
+    const rotations: RotationLine[] = [];
+    for (let i = 0; i < 8; i++) {
+      const line = await daemon.waitForLine(/"event":"rotation"/, { after: cursor, timeoutMs: (PERIOD + 3) * 1000 });
+      cursor = daemon.mark();
+      rotations.push(JSON.parse(line) as RotationLine);
+      sizes.push(await stepElementCount(t));
+    }
+    expect(daemon.stderr()).not.toMatch(/rotation failed|"level":"error"/);
+    // Ended windows are dropped by the kernel's timeouts, not by deletes…
+    expect(rotations.reduce((n, r) => n + (r.removed ?? 0), 0)).toBe(0);
+    // …and shared first ports had their timeouts lengthened (replaced) along the way.
+    expect(rotations.reduce((n, r) => n + (r.replaced ?? 0), 0)).toBeGreaterThan(0);
+    // 48 sequences of 3 ports share some prefixes: at most 144 elements, never growing.
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(48 * 3);
+    expect(Math.min(...sizes)).toBeGreaterThan(48 * 2);
+  });
+
+  it('after many rotations, the current window of every user still opens (4 sources)', async () => {
+    const into = (Date.now() / 1000) % PERIOD;
+    if (into > PERIOD - 0.8) await new Promise((r) => setTimeout(r, (PERIOD - into + 0.1) * 1000));
+    const sources = [
+      { ns: 'client' as const, to: t.server.ipv4 },
+      { ns: 'client' as const, to: t.server.ipv6 },
+      { ns: 'eve' as const, to: t.server.ipv4 },
+      { ns: 'eve' as const, to: t.server.ipv6 },
+    ];
+    for (const [i, s] of sources.entries()) {
+      expect(await tcpProbe(t, s.ns, s.to, 22, 500)).toMatchObject({ state: 'closed' });
+      await sendUdp(t, s.ns, s.to, sequencesFor(users[i]!.secret, profile, 0).open, { delayMs: 5 });
+      expect(await tcpProbe(t, s.ns, s.to, 22)).toMatchObject({ state: 'open' });
+    }
+  });
+
+  it("lets replies to this host's own UDP through on a knock port (e.g. DNS from an ephemeral port)", async () => {
+    // A UDP echo on the client; the server asks it from local port 20100, inside the knock range.
+    const echo = t.spawn('client', ['python3', '-c', `
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(('0.0.0.0', 5300))
+print('ready', flush=True)
+s.settimeout(20)
+for _ in range(3):
+    data, peer = s.recvfrom(512)
+    s.sendto(b'answer:' + data, peer)
+`]);
+    try {
+      await echo.waitForLine(/ready/, { timeoutMs: 5_000 });
+      const ask = await t.exec('server', ['python3', '-c', `
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(('0.0.0.0', 20100))
+s.settimeout(2)
+s.sendto(b'query', ('${t.client.ipv4}', 5300))
+print(s.recvfrom(512)[0].decode())
+`], { timeoutMs: 10_000 });
+      expect(ask.stderr).toBe('');
+      expect(ask.stdout.trim()).toBe('answer:query');
+    } finally {
+      await echo.stop('SIGTERM');
+    }
+  });
+});
