@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 // eslint-disable-next-line no-restricted-imports
 import { deleteNamespacesSync, sweepStaleNamespaces, trackNamespace, untrackNamespace } from '../../test/harness/cleanup.js';
 // eslint-disable-next-line no-restricted-imports
-import { run, type ExecOptions, type ExecResult } from '../../test/harness/proc.js';
+import { run, spawnTracked, type ExecOptions, type ExecResult, type NsProcess } from '../../test/harness/proc.js';
 
 /** Every bench namespace: okb<6 hex id>p<owner pid>-<role>. */
 export const BENCH_NAMESPACE_PATTERN = /^okb([0-9a-f]{6})p(\d+)-([a-z0-9]+)$/;
@@ -28,6 +28,8 @@ export interface BenchNet {
   link(a: string, aCidr: string, b: string, bCidr: string): Promise<BenchLink>;
   /** `ip netns exec <ns> argv…`, time-limited (default 10 s). */
   exec(role: string, argv: readonly string[], opts?: ExecOptions): Promise<ExecResult>;
+  /** A long-running `ip netns exec <ns> argv…` (a daemon, a capture); destroy() kills it at the latest. */
+  spawn(role: string, argv: readonly string[], opts?: { env?: NodeJS.ProcessEnv }): NsProcess;
   /** Kills whatever runs inside and deletes every namespace. Idempotent, synchronous. */
   destroy(): void;
 }
@@ -87,6 +89,10 @@ export function createBenchNet(): BenchNet {
     exec(role, argv, opts) {
       if (destroyed) throw new Error('bench network already destroyed');
       return run(['ip', 'netns', 'exec', ns(role), ...argv], opts);
+    },
+    spawn(role, argv, opts) {
+      if (destroyed) throw new Error('bench network already destroyed');
+      return spawnTracked(['ip', 'netns', 'exec', ns(role), ...argv], opts);
     },
     destroy() {
       if (destroyed) return;
