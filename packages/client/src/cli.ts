@@ -44,6 +44,16 @@ const opt = {
   verbose: () => new Option('-v, --verbose', 'say what is done: profile, addresses, window, ports'),
 };
 
+/** Options of every command that waits for the service: per-knock timeout, retries. */
+const waiting = (): Option[] => [opt.timeout(), opt.retries()];
+/** Options of every command that sends a knock: address family, packet delay, verbosity. */
+const sending = (): Option[] => [opt.ipv4(), opt.ipv6(), opt.delay(), opt.quiet(), opt.verbose()];
+
+function withOptions(cmd: Command, options: readonly Option[]): Command {
+  for (const o of options) cmd.addOption(o);
+  return cmd;
+}
+
 const EXIT_CODES = `
 Exit status:
   0  the service accepted a connection (with --no-wait: the knock was sent)
@@ -94,25 +104,24 @@ See docs/knock.md for the full reference.`,
 
   const globals = (cmd: Command): { config?: string } => cmd.optsWithGlobals() as { config?: string };
 
-  program
-    .command('open <host>', { isDefault: true })
-    .summary('knock HOST and wait until its service opens (the default command)')
-    .description(
-      "Sends HOST's open sequence for the current window, then tries to connect to the\n" +
-        'protected service until it accepts (or --timeout passes). If it does not open,\n' +
-        'knocks once more (--retries) with the next window\'s sequence: a sequence the\n' +
-        'server has seen open once is not accepted again. Exits 0 when the service is open.',
-    )
-    .addOption(new Option('--no-wait', 'send the knock and exit 0 without waiting for the service'))
-    .addOption(opt.timeout())
-    .addOption(opt.retries())
-    .addOption(new Option('-p, --port <port>', "the service's TCP port to wait for (default: the profile's, 22)").argParser(port))
-    .addOption(new Option('--code <digits>', 'knock with the 6-digit code of an authenticator app instead of the secret (if the server allows it; docs/protocol.md §10)'))
-    .addOption(opt.ipv4())
-    .addOption(opt.ipv6())
-    .addOption(opt.delay())
-    .addOption(opt.quiet())
-    .addOption(opt.verbose())
+  withOptions(
+    program
+      .command('open <host>', { isDefault: true })
+      .summary('knock HOST and wait until its service opens (the default command)')
+      .description(
+        "Sends HOST's open sequence for the current window, then tries to connect to the\n" +
+          'protected service until it accepts (or --timeout passes). If it does not open,\n' +
+          'knocks once more (--retries) with the next window\'s sequence: a sequence the\n' +
+          'server has seen open once is not accepted again. Exits 0 when the service is open.',
+      ),
+    [
+      new Option('--no-wait', 'send the knock and exit 0 without waiting for the service'),
+      ...waiting(),
+      new Option('-p, --port <port>', "the service's TCP port to wait for (default: the profile's, 22)").argParser(port),
+      new Option('--code <digits>', 'knock with the 6-digit code of an authenticator app instead of the secret (if the server allows it; docs/protocol.md §10)'),
+      ...sending(),
+    ],
+  )
     .addHelpText('after', `${EXIT_CODES}
 
 Examples:
@@ -126,22 +135,18 @@ Examples:
       setExit(await runOpen(host, o, globals(cmd)));
     });
 
-  program
-    .command('proxy <host> <port>')
-    .summary('knock, connect and pipe stdin/stdout: an ssh ProxyCommand')
-    .description(
-      'For ssh_config: ProxyCommand knock proxy %h %p. Knocks HOST, connects to PORT as\n' +
-        'soon as it accepts, and then copies stdin to the connection and the connection\n' +
-        'to stdout until the server closes it. stdout carries nothing but the stream;\n' +
-        'messages go to stderr: errors and waits only, unless -v.',
-    )
-    .addOption(opt.timeout())
-    .addOption(opt.retries())
-    .addOption(opt.ipv4())
-    .addOption(opt.ipv6())
-    .addOption(opt.delay())
-    .addOption(opt.quiet())
-    .addOption(opt.verbose())
+  withOptions(
+    program
+      .command('proxy <host> <port>')
+      .summary('knock, connect and pipe stdin/stdout: an ssh ProxyCommand')
+      .description(
+        'For ssh_config: ProxyCommand knock proxy %h %p. Knocks HOST, connects to PORT as\n' +
+          'soon as it accepts, and then copies stdin to the connection and the connection\n' +
+          'to stdout until the server closes it. stdout carries nothing but the stream;\n' +
+          'messages go to stderr: errors and waits only, unless -v.',
+      ),
+    [...waiting(), ...sending()],
+  )
     .addHelpText('after', `
 Exit status: 0 when the connection was closed normally, 1 when the service did not
 open, 2 on usage or configuration errors, 3 when the connection broke.
@@ -164,18 +169,16 @@ Examples (~/.ssh/config):
       setExit(await runProxy(host, p, o, globals(cmd)));
     });
 
-  program
-    .command('close <host>')
-    .summary("send HOST's close sequence")
-    .description(
-      "Sends HOST's close sequence for the current window. The server then accepts no\n" +
-        'new connections from this address; connections already open stay up.',
-    )
-    .addOption(opt.ipv4())
-    .addOption(opt.ipv6())
-    .addOption(opt.delay())
-    .addOption(opt.quiet())
-    .addOption(opt.verbose())
+  withOptions(
+    program
+      .command('close <host>')
+      .summary("send HOST's close sequence")
+      .description(
+        "Sends HOST's close sequence for the current window. The server then accepts no\n" +
+          'new connections from this address; connections already open stay up.',
+      ),
+    sending(),
+  )
     .addHelpText('after', `
 Exit status: 0 when the close sequence was sent, 2 on usage or configuration errors,
 3 on network errors.

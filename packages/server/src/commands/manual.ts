@@ -3,7 +3,7 @@
 // nft driver, one transaction each); the mode is also persisted in state_dir so
 // that every later full load (reload, restart) renders it.
 import { isIP } from 'node:net';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { OtpknockError } from '@otpknock/shared';
 import { loadConfig, parseDuration, formatDuration } from '../config/index.js';
 import type { ServerConfig, ServiceConfig } from '../config/types.js';
@@ -100,13 +100,27 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
+// The options open and close share: the config file and the services to act on.
+const configOption = () => new Option('-c, --config <file>', 'config file (for the table name and the services)').default(DEFAULT_CONFIG);
+const serviceOption = (verb: 'open' | 'close') =>
+  new Option('-s, --service <name>', `service to ${verb} (repeatable, or comma-separated; default: all services)`).argParser(collect).default([]);
+
+/** The config, the services named and the nft driver, once the running daemon's table is there. */
+async function liveTarget(opts: { config: string; service: string[] }): Promise<{ config: ServerConfig; services: ServiceConfig[]; nft: NftDriver }> {
+  const config = await loadConfig(opts.config);
+  const services = pickServices(config, opts.service);
+  const nft = new NftDriver();
+  await requireRunningTable(nft, config);
+  return { config, services, nft };
+}
+
 export function registerManual(program: Command): void {
   program
     .command('open')
     .description('Open the protected services to one address now, as a valid knock would (manual switch). Acts on the running daemon\'s table.')
     .argument('<addr>', 'IPv4 or IPv6 address to let in')
-    .option('-c, --config <file>', 'config file (for the table name and the services)', DEFAULT_CONFIG)
-    .option('-s, --service <name>', 'service to open (repeatable, or comma-separated; default: all services)', collect, [])
+    .addOption(configOption())
+    .addOption(serviceOption('open'))
     .option('--for <duration>', "how long new connections are accepted, 1s to 7d (default: each service's open_for)")
     .addHelpText(
       'after',
@@ -128,10 +142,7 @@ address, service or duration (nothing changed).`,
     .action(async (addr: string, opts: { config: string; service: string[]; for?: string }) => {
       const { address, family } = parseAddress(addr);
       const forMs = opts.for === undefined ? undefined : parseOpenFor(opts.for);
-      const config = await loadConfig(opts.config);
-      const services = pickServices(config, opts.service);
-      const nft = new NftDriver();
-      await requireRunningTable(nft, config);
+      const { config, services, nft } = await liveTarget(opts);
       await nft.apply(manualOpenScript(config.table, services, address, family, forMs));
       const how = forMs === undefined ? services.map((s) => formatDuration(s.openForMs)).join('/') : formatDuration(forMs);
       process.stdout.write(`opened ${servicesText(services)} to ${address} for ${how}\n`);
@@ -143,8 +154,8 @@ address, service or duration (nothing changed).`,
     .command('close')
     .description('Close the protected services to one address now, as a close knock would. Acts on the running daemon\'s table.')
     .argument('<addr>', 'IPv4 or IPv6 address')
-    .option('-c, --config <file>', 'config file (for the table name and the services)', DEFAULT_CONFIG)
-    .option('-s, --service <name>', 'service to close (repeatable, or comma-separated; default: all services)', collect, [])
+    .addOption(configOption())
+    .addOption(serviceOption('close'))
     .addHelpText(
       'after',
       `
@@ -162,10 +173,7 @@ address or service (nothing changed).`,
     )
     .action(async (addr: string, opts: { config: string; service: string[] }) => {
       const { address, family } = parseAddress(addr);
-      const config = await loadConfig(opts.config);
-      const services = pickServices(config, opts.service);
-      const nft = new NftDriver();
-      await requireRunningTable(nft, config);
+      const { config, services, nft } = await liveTarget(opts);
       await nft.apply(manualCloseScript(config.table, services, address, family));
       process.stdout.write(`closed ${servicesText(services)} to ${address}\n`);
     });
