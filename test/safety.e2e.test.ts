@@ -1,7 +1,7 @@
 // Lockout safety end to end: doctor, apply/confirm/revert, crash/stop
 // behaviour and the break-glass sequence, with the real daemon and real nft
 // in throw-away namespaces (server 192.0.2.1, client .2, eve .3).
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
@@ -204,7 +204,10 @@ describeE2E('otpknockd apply / confirm / revert', () => {
     await pollUntil(async () => JSON.stringify(await servicesInTable(t)) === '["ssh"]', { timeoutMs: 15_000, intervalMs: 200, message: 'old services back' });
     expect(Date.now() - started).toBeGreaterThan(2_500); // not before the deadline
     expect(readFileSync(live.file, 'utf8')).toBe(liveText);
-    expect(JSON.parse(readFileSync(join(state, 'apply', 'last.json'), 'utf8'))).toMatchObject({ result: 'reverted', reload: 'loaded' });
+    // the watchdog writes its record just after the reload took effect: wait for it
+    const lastFile = join(state, 'apply', 'last.json');
+    await pollUntil(async () => existsSync(lastFile) && /"reverted"/.test(readFileSync(lastFile, 'utf8')), { timeoutMs: 5_000, message: 'apply/last.json says reverted' });
+    expect(JSON.parse(readFileSync(lastFile, 'utf8'))).toMatchObject({ result: 'reverted', reload: 'loaded' });
     expect(await held.echo('after revert')).toContain('after revert');
     held.close();
     const late = await otpknockd(t, ['confirm', '--state-dir', state]);

@@ -204,6 +204,9 @@ describeE2E('otpknockd: the kernel knock state machine', () => {
     await daemon.stop('SIGKILL');
     expect(await listTable(t, 'server', 'inet', 'otpknock')).not.toBeNull(); // a crash leaves protection in place
     daemon = await startDaemon(t, cfg.file);
+    // the killed daemon's NFLOG reader died with it, so the new one reads the audit group again
+    await daemon.waitForLine(/reading opens from NFLOG group|no audit of opens/, { timeoutMs: 5_000 });
+    expect(daemon.stderr()).not.toMatch(/no audit of opens/);
     expect(await setElementKeys(t, 'server', 'otpknock', 'allowed4_api')).toContain(t.client.ipv4);
     expect(await tcpProbe(t, 'client', t.server.ipv4, 443)).toMatchObject({ state: 'open' });
     // the sequence used before the crash is still consumed: eve's replay stays closed

@@ -164,6 +164,10 @@ services:
   it('a removed user is refused from the next window on; a disabled one too, until enabled', async () => {
     const mark = daemon.mark();
     expect((await cli(['user', 'remove', 'bob'])).code).toBe(0);
+    // alice is now the only user: removing her would not take effect (no users = refused), so it is refused
+    const last = await cli(['user', 'remove', 'alice']);
+    expect(last.code).toBe(2);
+    expect(last.stderr).toMatch(/alice is the last user.*otpknockd user disable alice/s);
     expect((await cli(['user', 'disable', 'alice'])).code).toBe(0);
     await storeApplied(mark);
     for (const name of ['bob', 'alice']) {

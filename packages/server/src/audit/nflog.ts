@@ -41,8 +41,16 @@ export function parseReaderLine(line: string): { packet?: NflogPacket; ready?: b
 }
 
 /** The reader, run as `python3 -c READER GROUP` (no secret in it or its argv). */
-export const READER = String.raw`import socket, struct, sys, json, time, os
+export const READER = String.raw`import socket, struct, sys, json, time, os, signal, ctypes
 GROUP = int(sys.argv[1])
+# Die with the daemon (PR_SET_PDEATHSIG), even when it is SIGKILLed: an orphan would
+# keep the NFLOG group bound and the restarted daemon could not audit.
+try:
+    ctypes.CDLL(None).prctl(1, signal.SIGTERM)
+except Exception:
+    pass
+if os.getppid() == 1:
+    sys.exit(0)
 NETLINK_NETFILTER = 12
 s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_NETFILTER)
 s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)

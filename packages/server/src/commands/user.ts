@@ -180,6 +180,13 @@ export function registerUser(program: Command): void {
         const dir = storeOf(config);
         await withStoreLock(dir, async () => {
           const next = fn(await readRecord(dir, name));
+          if (next === undefined && config.users.every((u) => u.name === name)) {
+            // The daemon refuses a config without users (it would lock everybody out), so it
+            // would keep this user live: say so instead of pretending the removal works.
+            throw new OtpknockError('E_ARGUMENT', `${name} is the last user; the daemon refuses to run without users and would keep ${name} able to knock`, {
+              hint: `add another user first, or use: otpknockd user disable ${name} (refuses their knocks, keeps the record)`,
+            });
+          }
           if (next === undefined) await removeUserRecord(dir, name);
           else await writeUserRecord(dir, next);
         });
