@@ -200,11 +200,13 @@ ${usersYaml([alice], secretFile)}
         writeFileSync(bad, text);
         chmodSync(bad, mode);
         const outputs: string[] = [];
-        for (const argv of [['check', '--config', bad], ['run', '--config', bad], ['apply', '--config', bad, '--confirm-within', '10s']]) {
-          const r = await otpknockd(argv);
-          expect(r.code, `${c.name}: ${argv[0]}: ${r.stderr}`).toBe(2);
-          expect(r.stderr, `${c.name}: ${argv[0]}`).toMatch(c.error);
-          expect(r.stderr, `${c.name}: ${argv[0]}`).toMatch(APPLIED_NOTHING);
+        const doors = [['check', '--config', bad], ['run', '--config', bad], ['apply', '--config', bad, '--confirm-within', '10s']];
+        const results = await Promise.all(doors.map((argv) => otpknockd(argv)));
+        for (const [i, r] of results.entries()) {
+          const door = doors[i]![0];
+          expect(r.code, `${c.name}: ${door}: ${r.stderr}`).toBe(2);
+          expect(r.stderr, `${c.name}: ${door}`).toMatch(c.error);
+          expect(r.stderr, `${c.name}: ${door}`).toMatch(APPLIED_NOTHING);
           outputs.push(r.stdout, r.stderr);
         }
         // The live daemon: the same text in its own config file, then SIGHUP.
