@@ -228,7 +228,8 @@ export class Daemon {
   private async syncTo(config: ServerConfig, derive: ReturnType<typeof cachedDeriver>, event: string): Promise<void> {
     const started = performance.now();
     const entries = attachTokens(config, planEntries(config, this.clock.now(), derive));
-    const live = new Set(entries.map((e) => e.window));
+    const live = new Set<number>();
+    for (const e of entries) live.add(e.window);
     derive.prune((w) => live.has(w));
     const sync = syncTrie(this.trie, entries, this.clock.now());
     const { changes } = sync;

@@ -19,7 +19,16 @@ import type { KnockAction, KnockEntry } from './plan.js';
 export const FINAL_FLAG = 0x8000_0000;
 /** Set on leaves of one-time sequences: the kernel consumes them at first use. */
 export const ONE_TIME_FLAG = 0x4000_0000;
-const LEAF_ID_MASK = 0x3fff_ffff;
+/**
+ * A leaf mark also says what the leaf does: bits 22–29 are its action class (an
+ * index into the small `leaf_action` map: open/close/toggle × services), bits
+ * 0–21 its id. So the map holds one element per kind of action, not one per
+ * sequence, and a rotation never touches it.
+ */
+export const LEAF_CLASS_SHIFT = 22;
+export const LEAF_CLASS_MASK = 0x3fc0_0000;
+export const MAX_LEAF_CLASSES = 256;
+const LEAF_ID_MASK = 0x003f_ffff;
 const NODE_ID_MAX = 0x7fff_ffff;
 
 /** Action word of a leaf, as the kernel's `leaf_action` map returns it. */
@@ -38,14 +47,15 @@ export interface StepElement {
   expiresMs?: number;
 }
 
-/** `leaf mark → action word`: one element of the kernel's leaf_action map. */
+/** `leaf class → action word`: one element of the kernel's leaf_action map (the key is the class bits of a leaf mark). */
 export interface LeafActionElement {
   leaf: number;
   action: number;
-  expiresMs?: number;
 }
 
 interface Node {
+  /** Its element's key (elementKey): the parent's id and the port. */
+  key: ElementKey;
   id: number;
   refs: number;
   state: number;
@@ -56,42 +66,29 @@ interface Node {
 }
 
 interface Leaf {
+  key: ElementKey;
   entry: KnockEntry;
   mark: number;
   state: number;
   port: number;
   expiresMs: number;
+  /** The prefix nodes above it, root first. */
+  nodes: Node[];
   /** The last sync that kept it unchanged. */
   keptIn: number;
 }
 
-/** Trie paths of an entry's prefixes, [1 port, 2 ports, …, all]: made once per entry object. */
-const pathCache = new WeakMap<KnockEntry, string[]>();
-
-/** Trie path of the first `n` ports of an entry; a payload token makes paths of its own. */
-function pathOf(entry: KnockEntry, n = entry.ports.length): string {
-  let paths = pathCache.get(entry);
-  if (paths === undefined) {
-    paths = [];
-    let text = entry.token === undefined ? '' : `${entry.token}|`;
-    entry.ports.forEach((p, i) => {
-      text += i === 0 ? `${p}` : `,${p}`;
-      paths!.push(text);
-    });
-    pathCache.set(entry, paths);
-  }
-  return paths[n - 1]!;
-}
-
-/** The kernel key of a step element, as text. */
-const elementKey = (state: number, port: number, token: string | undefined): string =>
-  token === undefined ? `${state}.${port}` : `${state}.${port}.${token}`;
+/**
+ * A step element's kernel key (`state . port [. token]`) as a Map key: a number
+ * without a token (state < 2^31, port < 2^16: exact in a double), text with one.
+ * Numbers keep the big maps of a 10,000-user trie fast.
+ */
+export type ElementKey = number | string;
+export const elementKey = (state: number, port: number, token: string | undefined): ElementKey =>
+  token === undefined ? state * 65_536 + port : `${state}.${port}.${token}`;
 
 const withToken = <T extends object>(x: T, token: string | undefined): T & { token?: string } =>
   token === undefined ? x : { ...x, token };
-
-const withExpiry = <T extends object>(x: T, expiresMs: number): T & { expiresMs?: number } =>
-  Number.isFinite(expiresMs) ? { ...x, expiresMs } : x;
 
 /**
  * An element that left the trie but that the kernel may still hold for a moment: it
@@ -106,16 +103,21 @@ interface Lingering {
 /**
  * The live trie. `syncTrie` changes it in place (a rotation touches a small part
  * of a big trie) and hands back a rollback for when nft refuses the change.
+ * Prefixes sharing their ports share a node: a node is found by its parent and port.
  */
 export interface TrieState {
-  /** Prefix ("p1,p2") → node. */
-  readonly nodes: Map<string, Node>;
+  /** Element key (parent id, port) → prefix node. */
+  readonly nodes: Map<ElementKey, Node>;
   /** Entry key → leaf. */
   readonly leaves: Map<string, Leaf>;
-  /** Full path ("p1,p2,p3") → entry key, to find identical sequences. */
-  readonly leafByPath: Map<string, string>;
+  /** The same leaves by entry object: a rotation's unchanged entries are the same objects. */
+  readonly leafOfEntry: Map<KnockEntry, Leaf>;
+  /** Element key (parent id, last port) → the entry key of the leaf there, to find identical sequences. */
+  readonly leafByKey: Map<ElementKey, string>;
   /** Element key → an element left to expire in the kernel. */
-  readonly lingering: Map<string, Lingering>;
+  readonly lingering: Map<ElementKey, Lingering>;
+  /** Action word → class index (the class bits of leaf marks). */
+  readonly classes: Map<number, number>;
   nextNodeId: number;
   nextLeafId: number;
   /** Set when an id counter wraps: the ids live at that moment, which the counters skip. */
@@ -136,8 +138,8 @@ export interface TrieChanges {
   deleteSteps: StepKey[];
   /** New timeout or new value for a key that may still be in the kernel. */
   replaceSteps: StepReplace[];
+  /** Action classes seen for the first time (never removed: at most MAX_LEAF_CLASSES). */
   addActions: LeafActionElement[];
-  deleteActions: number[];
 }
 
 export interface TrieSync {
@@ -166,12 +168,17 @@ export function emptyTrie(): TrieState {
   return {
     nodes: new Map(),
     leaves: new Map(),
-    leafByPath: new Map(),
+    leafOfEntry: new Map(),
+    leafByKey: new Map(),
     lingering: new Map(),
+    classes: new Map(),
     nextNodeId: 1,
     nextLeafId: 1,
   };
 }
+
+/** The class bits of a leaf mark: the key of its `leaf_action` element. */
+export const classKey = (actionClass: number): number => (actionClass << LEAF_CLASS_SHIFT) >>> 0;
 
 export function actionWord(action: KnockAction, serviceMask: number): number {
   const flag = action === 'close' ? ACTION_CLOSE : action === 'toggle' ? ACTION_TOGGLE : 0;
@@ -199,13 +206,16 @@ function sameEntry(a: KnockEntry, b: KnockEntry): boolean {
  */
 class UndoLog {
   private readonly ops: unknown[] = [];
+  // The trie's maps never hold `undefined`, so get() alone tells whether a key is there.
   set<K, V>(m: Map<K, V>, k: K, v: V): void {
-    this.ops.push(m.has(k) ? 0 : 1, m, k, m.get(k));
+    const old = m.get(k);
+    this.ops.push(old === undefined ? 1 : 0, m, k, old);
     m.set(k, v);
   }
   delete<K, V>(m: Map<K, V>, k: K): void {
-    if (!m.has(k)) return;
-    this.ops.push(0, m, k, m.get(k));
+    const old = m.get(k);
+    if (old === undefined) return;
+    this.ops.push(0, m, k, old);
     m.delete(k);
   }
   patch<T extends object, K extends keyof T & string>(o: T, k: K, v: T[K]): void {
@@ -240,8 +250,8 @@ export function syncTrie(trie: TrieState, desired: readonly KnockEntry[], nowMs 
   const log = new UndoLog();
   log.patch(trie, 'nextNodeId', trie.nextNodeId);
   log.patch(trie, 'nextLeafId', trie.nextLeafId);
-  const { nodes, leaves, leafByPath, lingering } = trie;
-  const changes: TrieChanges = { addSteps: [], deleteSteps: [], replaceSteps: [], addActions: [], deleteActions: [] };
+  const { nodes, leaves, leafOfEntry, leafByKey, lingering } = trie;
+  const changes: TrieChanges = { addSteps: [], deleteSteps: [], replaceSteps: [], addActions: [] };
   const conflicts: TrieSync['conflicts'] = [];
   const epoch = ++syncEpoch;
 
@@ -267,16 +277,24 @@ export function syncTrie(trie: TrieState, desired: readonly KnockEntry[], nowMs 
   };
 
   /** An element leaves the kernel: deleted now, or left to its timeout when that is near. */
-  const retire = (state: number, port: number, token: string | undefined, next: number, expiresMs: number): void => {
+  const retire = (key: ElementKey, state: number, port: number, token: string | undefined, next: number, expiresMs: number, keyMayReturn: boolean): void => {
     if (expiresMs > nowMs + DELETE_MARGIN_MS) changes.deleteSteps.push(withToken({ state, port }, token));
-    else log.set(lingering, elementKey(state, port, token), { next, untilMs: expiresMs + LINGER_SLACK_MS });
+    else if (keyMayReturn) log.set(lingering, key, { next, untilMs: expiresMs + LINGER_SLACK_MS });
   };
 
-  // Which leaves stay as they are; the rest of `desired` is new.
+  // Which leaves stay as they are (a rotation's cached entries are the very same
+  // objects); the rest of `desired` is new.
   const fresh: KnockEntry[] = [];
   for (const e of desired) {
-    const leaf = leaves.get(e.key);
-    if (leaf !== undefined && sameEntry(e, leaf.entry)) leaf.keptIn = epoch;
+    let leaf = leafOfEntry.get(e);
+    if (leaf === undefined) {
+      const byKey = leaves.get(e.key);
+      if (byKey !== undefined && sameEntry(e, byKey.entry)) {
+        leaf = byKey;
+        log.set(leafOfEntry, e, byKey);
+      }
+    }
+    if (leaf !== undefined) leaf.keptIn = epoch;
     else fresh.push(e);
   }
 
@@ -285,79 +303,100 @@ export function syncTrie(trie: TrieState, desired: readonly KnockEntry[], nowMs 
   for (const [key, leaf] of leaves) {
     if (leaf.keptIn === epoch) continue;
     log.delete(leaves, key);
-    log.delete(leafByPath, pathOf(leaf.entry));
-    retire(leaf.state, leaf.port, leaf.entry.token, leaf.mark, leaf.expiresMs);
-    if (leaf.expiresMs > nowMs + DELETE_MARGIN_MS) changes.deleteActions.push(leaf.mark);
-    const ports = leaf.entry.ports;
-    for (let i = ports.length - 1; i >= 1; i--) {
-      const prefix = pathOf(leaf.entry, i);
-      const node = nodes.get(prefix);
-      if (!node) continue;
+    log.delete(leafOfEntry, leaf.entry);
+    log.delete(leafByKey, leaf.key);
+    // An element whose parent node goes too can never see its key again (ids are
+    // not reused): only keys under the root or under a surviving node may linger.
+    let parentStays = true;
+    for (let i = leaf.nodes.length - 1; i >= 0; i--) {
+      const node = leaf.nodes[i]!;
       log.patch(node, 'refs', node.refs - 1);
-      if (node.refs === 0) {
-        log.delete(nodes, prefix);
-        retire(node.state, node.port, node.token, node.id, node.expiresMs);
-      }
+      if (i === leaf.nodes.length - 1) parentStays = node.refs > 0;
+    }
+    retire(leaf.key, leaf.state, leaf.port, leaf.entry.token, leaf.mark, leaf.expiresMs, parentStays);
+    for (let i = leaf.nodes.length - 1; i >= 0; i--) {
+      const node = leaf.nodes[i]!;
+      if (node.refs > 0) break; // its ancestors are referenced through it
+      log.delete(nodes, node.key);
+      retire(node.key, node.state, node.port, node.token, node.id, node.expiresMs, i === 0 || leaf.nodes[i - 1]!.refs > 0);
     }
   }
 
   // New elements whose key may still be in the kernel (lingering): the value it may hold.
   const replacing = new Map<Node | Leaf, number>();
-  const claim = (owner: Node | Leaf, key: string): void => {
-    const l = lingering.get(key);
+  const claim = (owner: Node | Leaf): void => {
+    const l = lingering.get(owner.key);
     if (l === undefined) return;
     if (l.untilMs > nowMs) replacing.set(owner, l.next);
-    log.delete(lingering, key);
+    log.delete(lingering, owner.key);
   };
   const created = new Set<Node>();
   const refreshed = new Set<Node>();
   const createdLeaves: Leaf[] = [];
 
   for (const entry of fresh) {
-    const ports = entry.ports;
-    const path = pathOf(entry);
-    const clash = leafByPath.get(path);
-    if (clash !== undefined) {
-      conflicts.push({ entry, reason: `same ports as ${clash}` });
-      continue;
+    const { ports, token } = entry;
+    const last = ports.length - 1;
+    // Read-only walk first: a conflict must leave the trie untouched.
+    let state = 0;
+    let depth = 0;
+    let conflict: string | undefined;
+    for (; depth < last; depth++) {
+      const k = elementKey(state, ports[depth]!, token);
+      const other = leafByKey.get(k);
+      if (other !== undefined) conflict = `starts with the whole sequence of ${other}`;
+      const node = nodes.get(k);
+      if (node === undefined) break;
+      state = node.id;
     }
-    if (nodes.has(path)) {
-      conflicts.push({ entry, reason: 'is the beginning of another live sequence' });
-      continue;
+    if (conflict === undefined && depth === last) {
+      const k = elementKey(state, ports[last]!, token);
+      const same = leafByKey.get(k);
+      if (same !== undefined) conflict = `same ports as ${same}`;
+      else if (nodes.has(k)) conflict = 'is the beginning of another live sequence';
     }
-    let prefixOfOther: string | undefined;
-    for (let i = 1; i < ports.length; i++) {
-      const other = leafByPath.get(pathOf(entry, i));
-      if (other !== undefined) prefixOfOther = other;
+    const word = actionWord(entry.action, entry.serviceMask);
+    let actionClass = trie.classes.get(word);
+    if (actionClass === undefined && conflict === undefined) {
+      if (trie.classes.size >= MAX_LEAF_CLASSES) conflict = `more than ${MAX_LEAF_CLASSES} different combinations of action and services`;
+      else {
+        actionClass = trie.classes.size;
+        log.set(trie.classes, word, actionClass);
+        changes.addActions.push({ leaf: classKey(actionClass), action: word });
+      }
     }
-    if (prefixOfOther !== undefined) {
-      conflicts.push({ entry, reason: `starts with the whole sequence of ${prefixOfOther}` });
+    if (conflict !== undefined) {
+      conflicts.push({ entry, reason: conflict });
       continue;
     }
     const expiresMs = expiryOf(entry);
-    let state = 0;
-    for (let i = 0; i < ports.length - 1; i++) {
-      const prefix = pathOf(entry, i + 1);
-      let node = nodes.get(prefix);
+    const path: Node[] = [];
+    state = 0;
+    for (let i = 0; i < last; i++) {
+      const k = elementKey(state, ports[i]!, token);
+      let node = nodes.get(k);
       if (!node) {
-        node = withToken({ id: allocNode(), refs: 0, state, port: ports[i]!, expiresMs }, entry.token);
-        log.set(nodes, prefix, node);
+        node = withToken<Node>({ key: k, id: allocNode(), refs: 0, state, port: ports[i]!, expiresMs }, token);
+        log.set(nodes, k, node);
         created.add(node);
-        claim(node, elementKey(state, node.port, entry.token));
+        claim(node);
       } else if (expiresMs > node.expiresMs) {
         // A shared prefix lives as long as its longest-lived sequence.
         log.patch(node, 'expiresMs', expiresMs);
         if (!created.has(node)) refreshed.add(node);
       }
       log.patch(node, 'refs', node.refs + 1);
+      path.push(node);
       state = node.id;
     }
-    const mark = (FINAL_FLAG | (entry.oneTime ? ONE_TIME_FLAG : 0) | allocLeaf()) >>> 0;
-    const leaf: Leaf = { entry, mark, state, port: ports[ports.length - 1]!, expiresMs, keptIn: epoch };
+    const mark = (FINAL_FLAG | (entry.oneTime ? ONE_TIME_FLAG : 0) | classKey(actionClass!) | allocLeaf()) >>> 0;
+    const key = elementKey(state, ports[last]!, token);
+    const leaf: Leaf = { key, entry, mark, state, port: ports[last]!, expiresMs, nodes: path, keptIn: epoch };
     log.set(leaves, entry.key, leaf);
-    log.set(leafByPath, path, entry.key);
+    log.set(leafOfEntry, entry, leaf);
+    log.set(leafByKey, key, entry.key);
     createdLeaves.push(leaf);
-    claim(leaf, elementKey(state, leaf.port, entry.token));
+    claim(leaf);
   }
 
   const emit = (owner: Node | Leaf, element: StepElement): void => {
@@ -367,10 +406,7 @@ export function syncTrie(trie: TrieState, desired: readonly KnockEntry[], nowMs 
   };
   for (const n of created) emit(n, nodeElement(n));
   for (const n of refreshed) changes.replaceSteps.push({ element: nodeElement(n), previousNext: n.id });
-  for (const l of createdLeaves) {
-    emit(l, leafElement(l));
-    changes.addActions.push(withExpiry({ leaf: l.mark, action: actionWord(l.entry.action, l.entry.serviceMask) }, l.expiresMs));
-  }
+  for (const l of createdLeaves) emit(l, leafElement(l));
 
   return { state: trie, changes, conflicts, rollback: () => log.undo() };
 }
@@ -397,11 +433,8 @@ const leafElement = (l: Leaf): StepElement => element(l.state, l.port, l.mark, l
 export function allElements(state: TrieState): { steps: StepElement[]; actions: LeafActionElement[] } {
   const steps: StepElement[] = [];
   for (const n of state.nodes.values()) steps.push(nodeElement(n));
-  const actions: LeafActionElement[] = [];
-  for (const l of state.leaves.values()) {
-    steps.push(leafElement(l));
-    actions.push(withExpiry({ leaf: l.mark, action: actionWord(l.entry.action, l.entry.serviceMask) }, l.expiresMs));
-  }
+  for (const l of state.leaves.values()) steps.push(leafElement(l));
+  const actions = [...state.classes].map(([action, c]) => ({ leaf: classKey(c), action }));
   return { steps, actions };
 }
 

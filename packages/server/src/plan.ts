@@ -56,9 +56,12 @@ export function validWindows(user: UserConfig, skew: number, nowMs: number): num
   return windows;
 }
 
+/** Entry cache keys are window × GRACE_SLOTS + number of live grace secrets. */
+const GRACE_SLOTS = 1024;
+
 type Derive = ((user: UserConfig, window: number) => KnockSequences) & {
   /** A user's entries of one window, kept by a cached deriver so a rotation rebuilds only the new window. */
-  entries?: Map<UserConfig, Map<string, KnockEntry[]>>;
+  entries?: Map<UserConfig, Map<number, KnockEntry[]>>;
 };
 
 /**
@@ -85,7 +88,7 @@ const deriveOnce: Derive = (user, window) => sequenceDeriver(user.profile, user.
  * derived, so a rotation only computes the one new window per user. Forgets
  * windows that are no longer valid.
  */
-export function cachedDeriver(): Derive & { prune(keep: (window: number) => boolean): void; entries: Map<UserConfig, Map<string, KnockEntry[]>> } {
+export function cachedDeriver(): Derive & { prune(keep: (window: number) => boolean): void; entries: Map<UserConfig, Map<number, KnockEntry[]>> } {
   const perUser = new Map<UserConfig, { derive: (w: number) => KnockSequences; windows: Map<number, KnockSequences> }>();
   const derive = (user: UserConfig, window: number): KnockSequences => {
     let entry = perUser.get(user);
@@ -100,10 +103,10 @@ export function cachedDeriver(): Derive & { prune(keep: (window: number) => bool
     }
     return seq;
   };
-  const entries = new Map<UserConfig, Map<string, KnockEntry[]>>();
+  const entries = new Map<UserConfig, Map<number, KnockEntry[]>>();
   const prune = (keep: (window: number) => boolean) => {
     for (const entry of perUser.values()) for (const w of entry.windows.keys()) if (!keep(w)) entry.windows.delete(w);
-    for (const byWindow of entries.values()) for (const k of byWindow.keys()) if (!keep(Number(k.slice(0, k.indexOf('/'))))) byWindow.delete(k);
+    for (const byWindow of entries.values()) for (const k of byWindow.keys()) if (!keep(Math.floor(k / GRACE_SLOTS))) byWindow.delete(k);
   };
   return Object.assign(derive, { prune, entries });
 }
@@ -124,7 +127,7 @@ export function planEntries(config: ServerConfig, nowMs: number, derive: Derive 
     for (const window of validWindows(user, config.skew, nowMs)) {
       // Same user object, window and set of live grace secrets: the same entries
       // (same objects, so the trie recognises them at a glance).
-      const cacheKey = `${window}/${grace.length}`;
+      const cacheKey = window * GRACE_SLOTS + grace.length;
       const cached = cache?.get(cacheKey);
       if (cached) {
         for (const e of cached) entries.push(e);
@@ -133,24 +136,21 @@ export function planEntries(config: ServerConfig, nowMs: number, derive: Derive 
       const first = entries.length;
       // Valid while the window is within current ± skew: until the start of window + skew + 1.
       const windowEnd = oneTime ? windowStartMs(window + config.skew + 1, user.profile.period) : undefined;
-      const add = (seq: KnockSequences, source?: 'grace' | 'code', tag = '', untilMs?: number) => {
+      const entry = (action: KnockAction, ports: number[], source: 'grace' | 'code' | undefined, tag: string, end: number | undefined): KnockEntry => {
+        // Built field by field: tens of thousands per rotation at scale.
+        const e: KnockEntry = { key: `${user.name}/${window}/${action}${source ? `/${source}${tag}` : ''}`, user: user.name, window, action, ports, serviceMask, oneTime: oneTime || source === 'code' };
+        if (source) e.source = source;
+        if (end !== undefined) e.expiresMs = end;
+        return e;
+      };
+      const add = (seq: KnockSequences, source?: 'grace', tag = '', untilMs?: number) => {
         const end = windowEnd === undefined ? untilMs : untilMs === undefined ? windowEnd : Math.min(windowEnd, untilMs);
-        const base = { user: user.name, window, serviceMask, oneTime, ...(source ? { source } : {}), ...(end === undefined ? {} : { expiresMs: end }) };
-        const suffix = source ? `/${source}${tag}` : '';
-        if (seq.toggle) {
-          entries.push({ ...base, key: `${user.name}/${window}/toggle${suffix}`, action: 'toggle', ports: seq.open });
-        } else {
-          entries.push({ ...base, key: `${user.name}/${window}/open${suffix}`, action: 'open', ports: seq.open });
-          entries.push({ ...base, key: `${user.name}/${window}/close${suffix}`, action: 'close', ports: seq.close });
-        }
+        if (seq.toggle) entries.push(entry('toggle', seq.open, source, tag, end));
+        else entries.push(entry('open', seq.open, source, tag, end), entry('close', seq.close, source, tag, end));
       };
       add(derive(user, window));
       grace.forEach((g, i) => add(derive(graceView(user, g.secret), window), 'grace', String(i), g.untilMs));
-      if (codeMode) {
-        const seq = deriveCode(user, window);
-        const base = { user: user.name, window, serviceMask, oneTime: true, source: 'code' as const, ...(windowEnd === undefined ? {} : { expiresMs: windowEnd }) };
-        entries.push({ ...base, key: `${user.name}/${window}/open/code`, action: 'open', ports: seq.open });
-      }
+      if (codeMode) entries.push(entry('open', deriveCode(user, window).open, 'code', '', windowEnd));
       cache?.set(cacheKey, entries.slice(first));
     }
   }

@@ -12,13 +12,13 @@
 //   advancedN: a leaf (FINAL_FLAG) finishes a sequence; otherwise store the
 //     new state with the step timeout, within the source's store budget.
 //   finalN: reset, refuse a consumed one-time leaf, consume it, then turn the
-//     leaf into its action word (`leaf_action`) and open/close/toggle the
+//     leaf's class bits into its action word (`leaf_action`) and open/close/toggle the
 //     user's services, each in its own `allowedN_<service>` set whose timeout
 //     is the service's open_for.
 //   guard_<service>: the protected port accepts new connections only from
 //     addresses in its allowed sets.
 import type { ServerConfig } from '../config/types.js';
-import { ACTION_CLOSE, ACTION_TOGGLE, ONE_TIME_FLAG, FINAL_FLAG, type LeafActionElement, type StepElement, type StepKey, type TrieChanges } from '../knock-trie.js';
+import { ACTION_CLOSE, ACTION_TOGGLE, LEAF_CLASS_MASK, ONE_TIME_FLAG, FINAL_FLAG, type LeafActionElement, type StepElement, type StepKey, type TrieChanges } from '../knock-trie.js';
 import { knockPortIntervals } from './knock-ports.js';
 import { banCheckRule, banCountersText, banSetsText, strikeRule, type BannedCarryOver } from './ban.js';
 import { modeChainText, type ServiceMode } from '../mode.js';
@@ -78,8 +78,8 @@ export function stepElementText(e: StepElement, nowMs: number): string {
   return `${stepKeyText(e)}${timeoutText(e.expiresMs, nowMs)} : ${hex(e.next)}`;
 }
 
-export function actionElementText(e: LeafActionElement, nowMs: number): string {
-  return `${hex(e.leaf)}${timeoutText(e.expiresMs, nowMs)} : ${hex(e.action)}`;
+export function actionElementText(e: LeafActionElement): string {
+  return `${hex(e.leaf)} : ${hex(e.action)}`;
 }
 
 /**
@@ -140,7 +140,7 @@ ${strikeRule(config, f)}		drop
 		meta mark @used counter name replays log prefix "${REPLAY_PREFIX}" group ${AUDIT_NFLOG_GROUP} drop
 		meta mark & ${hex(ONE_TIME_FLAG)} == ${hex(ONE_TIME_FLAG)} add @used { meta mark }
 		counter name opens log prefix "${OPEN_PREFIX}" group ${AUDIT_NFLOG_GROUP}
-		meta mark set meta mark map @leaf_action
+		meta mark set meta mark & ${hex(LEAF_CLASS_MASK)} map @leaf_action
 		meta mark & ${hex(ACTION_CLOSE)} == ${hex(ACTION_CLOSE)} goto close${f}
 		meta mark & ${hex(ACTION_TOGGLE)} == ${hex(ACTION_TOGGLE)} goto toggle${f}
 		goto open${f}
@@ -263,8 +263,7 @@ ${elementsBlock(input.steps.map((e) => stepElementText(e, nowMs)), '\t\t')}	}
 
 	map leaf_action {
 		typeof meta mark : meta mark
-		flags timeout
-${elementsBlock(input.actions.map((e) => actionElementText(e, nowMs)), '\t\t')}	}
+${elementsBlock(input.actions.map(actionElementText), '\t\t')}	}
 
 	set used {
 		typeof meta mark
@@ -312,8 +311,7 @@ export function renderChanges(table: string, changes: TrieChanges, nowMs: number
   const replaced = changes.replaceSteps;
   chunk(replaced, (r) => `${stepKeyText(r.element)} timeout 1s : ${hex(r.previousNext)}`, `add element ${step}`);
   chunk([...changes.deleteSteps, ...replaced.map((r) => r.element)], stepKeyText, `delete element ${step}`);
-  chunk(changes.deleteActions, (m) => hex(m), `delete element inet ${table} leaf_action`);
-  chunk(changes.addActions, (e) => actionElementText(e, nowMs), `add element inet ${table} leaf_action`);
+  chunk(changes.addActions, actionElementText, `add element inet ${table} leaf_action`);
   chunk([...changes.addSteps, ...replaced.map((r) => r.element)], (e) => stepElementText(e, nowMs), `add element ${step}`);
   return lines.length === 0 ? '' : `${lines.join('\n')}\n`;
 }

@@ -58,10 +58,10 @@ describe('renderRuleset', () => {
     const text = renderRuleset({
       config: serverConfig(), usedTimeoutMs: 120_000, nowMs: 1_000,
       steps: [{ state: 0, port: 20000, next: 1, expiresMs: 31_000 }, { state: 1, port: 20001, next: 0x80000001 }],
-      actions: [{ leaf: 0x80000001, action: 1, expiresMs: 31_000 }],
+      actions: [{ leaf: 0x00000000, action: 1 }],
     });
     expect(text).toMatch(/map step \{[^}]*flags timeout\n[^}]*0x00000000 \. 20000 timeout 30000ms : 0x00000001,\n\t\t\t0x00000001 \. 20001 : 0x80000001/);
-    expect(text).toContain('0x80000001 timeout 30000ms : 0x00000001');
+    expect(text).toMatch(/map leaf_action \{\n\t\ttypeof meta mark : meta mark\n\t\telements = \{\n\t\t\t0x00000000 : 0x00000001/);
   });
 
   it('carries over allowed addresses with their remaining time', () => {
@@ -82,16 +82,14 @@ describe('renderChanges', () => {
       addSteps: [{ state: 0, port: 1000, next: 5 }],
       deleteSteps: [{ state: 0, port: 999 }],
       replaceSteps: [],
-      addActions: [{ leaf: 0x80000001, action: 1 }],
-      deleteActions: [0x80000002],
+      addActions: [{ leaf: 0x00400000, action: 1 }],
     }, 0);
     expect(text.split('\n').filter(Boolean)).toEqual([
       'delete element inet t step { 0x00000000 . 999 }',
-      'delete element inet t leaf_action { 0x80000002 }',
-      'add element inet t leaf_action { 0x80000001 : 0x00000001 }',
+      'add element inet t leaf_action { 0x00400000 : 0x00000001 }',
       'add element inet t step { 0x00000000 . 1000 : 0x00000005 }',
     ]);
-    expect(renderChanges('t', { addSteps: [], deleteSteps: [], replaceSteps: [], addActions: [], deleteActions: [] })).toBe('');
+    expect(renderChanges('t', { addSteps: [], deleteSteps: [], replaceSteps: [], addActions: [] })).toBe('');
   });
 
   it('gives elements their remaining time, and replaces a key that may or may not still be there', () => {
@@ -100,14 +98,12 @@ describe('renderChanges', () => {
       addSteps: [{ state: 0, port: 1000, next: 5, expiresMs: now + 60_000 }],
       deleteSteps: [],
       replaceSteps: [{ element: { state: 0, port: 2000, next: 9, expiresMs: now + 90_000 }, previousNext: 7 }],
-      addActions: [{ leaf: 0x80000001, action: 1, expiresMs: now + 60_000 }],
-      deleteActions: [],
+      addActions: [],
     }, now);
     expect(text.split('\n').filter(Boolean)).toEqual([
       // present: a no-op; expired meanwhile: re-added. Either way the delete then succeeds.
       'add element inet t step { 0x00000000 . 2000 timeout 1s : 0x00000007 }',
       'delete element inet t step { 0x00000000 . 2000 }',
-      'add element inet t leaf_action { 0x80000001 timeout 60000ms : 0x00000001 }',
       'add element inet t step { 0x00000000 . 1000 timeout 60000ms : 0x00000005, 0x00000000 . 2000 timeout 90000ms : 0x00000009 }',
     ]);
   });
