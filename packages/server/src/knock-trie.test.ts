@@ -52,6 +52,16 @@ describe('syncTrie', () => {
     expect(leafOf([1, 2]) & LEAF_CLASS_MASK).toBe(leafOf([5, 6]) & LEAF_CLASS_MASK);
   });
 
+  it('keeps a leaf whose entry was made anew but is equal (a reload), and tracks the new object only', () => {
+    const first = syncTrie(emptyTrie(), [entry('a/1/open', [1, 2, 3])]);
+    const again = syncTrie(first.state, [entry('a/1/open', [1, 2, 3])]);
+    expect(again.changes).toEqual({ addSteps: [], deleteSteps: [], replaceSteps: [], addActions: [] });
+    expect(again.state.leafOfEntry.size).toBe(1);
+    const gone = syncTrie(again.state, []);
+    expect(gone.changes.deleteSteps).toHaveLength(3);
+    expect(gone.state.leafOfEntry.size).toBe(0);
+  });
+
   it('refuses a 257th kind of action (services × action) instead of overflowing the class bits', () => {
     const many = Array.from({ length: 257 }, (_, i) => entry(`u${i}/1/open`, [1000 + i, 2000 + i], { serviceMask: i + 1 }));
     const { conflicts, changes } = syncTrie(emptyTrie(), many);

@@ -290,7 +290,10 @@ export function syncTrie(trie: TrieState, desired: readonly KnockEntry[], nowMs 
     if (leaf === undefined) {
       const byKey = leaves.get(e.key);
       if (byKey !== undefined && sameEntry(e, byKey.entry)) {
+        // An equal entry made anew (a reload's fresh deriver): the leaf adopts it.
         leaf = byKey;
+        log.delete(leafOfEntry, byKey.entry);
+        log.patch(byKey, 'entry', e);
         log.set(leafOfEntry, e, byKey);
       }
     }
