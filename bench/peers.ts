@@ -10,7 +10,7 @@
 //      from bench/server.ts (run as it is, see runServerBench).
 // Everything runs in namespaces this bench creates (client, one server per program) on
 // RFC 5737 addresses, and is removed at the end, on failure and on Ctrl-C. As root:
-//   pnpm bench:peers [--runs N] [--reuse-server-results] [--no-build]
+//   pnpm bench:peers [--runs N] [--reuse-server-results] [--no-build] [--keep-temp]
 // It installs knockd, fwknop-server and fwknop-client with apt-get when missing (their
 // services are not started, see installPeers), builds otpknock, prints one table and writes
 // bench/results/peers.{md,json}.
@@ -416,12 +416,22 @@ interface KnockRun {
   maxRssKiB: number | null;
   wireMs?: number | null;
   firstSynMs?: number | null;
+  /** The client's UDP datagrams seen on the server's interface during the run. */
+  datagrams?: number;
 }
 
 let knockSeq = 0;
+/** Knocks from one address to one server are paced like a person's (otpknock's kernel also
+ * budgets knock progress per source: a knock every ~0.3 s from one address is throttled). */
+const KNOCK_GAP_MS = 600;
+const lastKnockAt = new Map<PeerKey, number>();
 
 async function knockOnce(ctx: Ctx, peer: Peer, n: number, opts: { rss?: boolean; timeoutS?: number; connect?: boolean } = {}): Promise<KnockRun> {
   let argv = peer.clientArgv(n);
+  if (argv.length > 0) {
+    const wait = (lastKnockAt.get(peer.key) ?? 0) + KNOCK_GAP_MS - performance.now();
+    if (wait > 0) await sleep(wait);
+  }
   const rssFile = join(ctx.dir, `rss-${knockSeq++}`);
   if (opts.rss) argv = [GNU_TIME, '-f', '%M', '-o', rssFile, ...argv];
   const job = {
@@ -437,6 +447,7 @@ async function knockOnce(ctx: Ctx, peer: Peer, n: number, opts: { rss?: boolean;
   const r = await ctx.net.exec('cli', [PYTHON, join(LIB, 'timed-client.py')], { input: JSON.stringify(job), timeoutMs: 30_000 });
   if (r.code !== 0) throw new Error(`timed-client failed for ${peer.key} (exit ${r.code}): ${r.stderr.trim()}`);
   const out = JSON.parse(r.stdout.trim()) as KnockRun;
+  if (argv.length > 0) lastKnockAt.set(peer.key, performance.now());
   if (opts.rss) {
     // GNU time's %M is the client's own peak (it forks the client from a small process).
     const lines = existsSync(rssFile) ? readFileSync(rssFile, 'utf8').trim().split('\n') : [];
@@ -472,13 +483,44 @@ function wireMs(packets: readonly Packet[], r: KnockRun): { wire: number; firstS
   return { wire: (first - last) / 1e6, firstSyn: syn.length ? (Math.min(...syn) - last) / 1e6 : Number.NaN };
 }
 
-async function latencyPhase(ctx: Ctx, peers: Peer[], next: Map<PeerKey, number>): Promise<Map<PeerKey, { runs: KnockRun[]; rss: KnockRun[] }>> {
+/** One capture per server interface, for the latency runs and the knocks under floods. */
+async function startCaptures(ctx: Ctx, peers: Peer[]): Promise<Map<PeerKey, NsProcess>> {
   const captures = new Map<PeerKey, NsProcess>();
   for (const p of peers) {
-    const cap = ctx.net.spawn(p.role, [PYTHON, join(LIB, 'wire-capture.py'), JSON.stringify({ ifname: p.serverIf, client: p.client, maxSeconds: 300 })]);
+    const cap = ctx.net.spawn(p.role, [PYTHON, join(LIB, 'wire-capture.py'), JSON.stringify({ ifname: p.serverIf, client: p.client, maxSeconds: 900 })]);
     await cap.waitForLine('"event":"ready"', { timeoutMs: 10_000 });
     captures.set(p.key, cap);
   }
+  return captures;
+}
+
+async function stopCaptures(captures: Map<PeerKey, NsProcess>): Promise<Map<PeerKey, Packet[]>> {
+  const out = new Map<PeerKey, Packet[]>();
+  for (const [key, cap] of captures) {
+    cap.child.stdin?.end();
+    await Promise.race([cap.exited, sleep(2_000)]);
+    if (cap.running) await cap.stop();
+    const packets = cap
+      .stdout()
+      .split('\n')
+      .filter((l) => l.startsWith('{"t"'))
+      .map((l) => JSON.parse(l) as Packet);
+    out.set(key, packets);
+  }
+  return out;
+}
+
+/** Wire figures of each run from its server's capture; datagrams: the client's UDP seen there. */
+function addWire(packets: readonly Packet[], runs: KnockRun[]): void {
+  for (const r of runs) {
+    const w = wireMs(packets, r);
+    r.wireMs = w?.wire ?? null;
+    r.firstSynMs = w?.firstSyn ?? null;
+    r.datagrams = packets.filter((p) => p.kind === 'udp' && p.t >= r.startNs && p.t <= r.endNs).length;
+  }
+}
+
+async function latencyPhase(ctx: Ctx, peers: Peer[], next: Map<PeerKey, number>): Promise<Map<PeerKey, { runs: KnockRun[]; rss: KnockRun[] }>> {
   const take = (p: Peer) => {
     const n = next.get(p.key)!;
     next.set(p.key, n + 1);
@@ -500,21 +542,6 @@ async function latencyPhase(ctx: Ctx, peers: Peer[], next: Map<PeerKey, number>)
       (round >= RUNS ? res.get(p.key)!.rss : res.get(p.key)!.runs).push(r);
     }
     if (round % 5 === 4) log(`latency round ${round + 1}/${RUNS + RSS_RUNS}`);
-  }
-  for (const [key, cap] of captures) {
-    cap.child.stdin?.end();
-    await Promise.race([cap.exited, sleep(2_000)]);
-    if (cap.running) await cap.stop();
-    const packets = cap
-      .stdout()
-      .split('\n')
-      .filter((l) => l.startsWith('{"t"'))
-      .map((l) => JSON.parse(l) as Packet);
-    for (const r of res.get(key)!.runs) {
-      const w = wireMs(packets, r);
-      r.wireMs = w?.wire ?? null;
-      r.firstSynMs = w?.firstSyn ?? null;
-    }
   }
   return res;
 }
@@ -631,13 +658,13 @@ interface ServerFigures {
 /**
  * Runs bench/server.ts unchanged, from a copy in a temp directory whose `packages` and
  * `bench/lib` link back to this checkout, so it writes its results there instead of over
- * the committed bench/results/server.* (another bench's files). Falls back to the committed
- * results when it fails or with --reuse-server-results.
+ * the committed bench/results/server.* (another bench's files). Falls back to the checkout's
+ * bench/results/server.json when it fails, or at once with --reuse-server-results.
  */
 function runServerBench(reuse: boolean): ServerFigures {
   const committed = join(RESULTS_DIR, 'server.json');
   let jsonPath = committed;
-  let source = 'bench/results/server.json (committed)';
+  let source = 'bench/results/server.json as it is in this checkout';
   let error: string | undefined;
   let tmp: string | undefined;
   if (!reuse) {
@@ -659,7 +686,7 @@ function runServerBench(reuse: boolean): ServerFigures {
       if (r.status === 0 && existsSync(join(tmp, 'bench/results/server.json'))) {
         jsonPath = join(tmp, 'bench/results/server.json');
         source = 'bench/server.ts, run by this bench';
-      } else error = `bench/server.ts failed (exit ${r.status}${r.signal ? `, ${r.signal}` : ''}); figures from the committed results`;
+      } else error = `bench/server.ts failed (exit ${r.status}${r.signal ? `, ${r.signal}` : ''}); its figures are the checkout's bench/results/server.json`;
     } catch (e) {
       error = `could not run bench/server.ts: ${(e as Error).message}`;
     }
@@ -712,6 +739,19 @@ const spread = (xs: readonly (number | null | undefined)[], f: (x: number) => st
   return `${f(median(v))}${unit} (${f(lo)}–${f(hi)})${missing ? ` · ${missing} failed` : ''}`;
 };
 const mib = (kib: number) => (kib / 1024).toFixed(1);
+
+/** For knocks that did not open under a flood: did their datagrams reach the server? */
+function failedNotes(r: Results): string {
+  const lines: string[] = [];
+  for (const p of r.peers) {
+    const failed = r.floods.get(p.key)!.flatMap((f) => f.knocks.filter((k) => !opened(p, k)).map((k) => ({ rate: f.rate, datagrams: k.datagrams ?? 0 })));
+    if (failed.length === 0) continue;
+    lines.push(
+      `- ${p.label}: ${failed.length} knock(s) did not open under a flood; the client's datagrams seen on the server's interface: ${failed.map((f) => `${f.datagrams} (at ${int(f.rate)}/s)`).join(', ')}`,
+    );
+  }
+  return lines.length ? `\nKnocks that failed under a flood:\n${lines.join('\n')}\n` : '';
+}
 
 function report(r: Results) {
   const [otp, knd] = [r.peers.find((p) => p.key === 'otpknock')!, r.peers.find((p) => p.key === 'knockd')!];
@@ -775,7 +815,7 @@ Targets for otpknock:
 - 0 daemon CPU per junk packet: ${met(targets.cpu.met)} (${targets.cpu.values.map((v) => `${v.toFixed(0)} ms`).join(', ')} per ${int(CPU_JUNK)})
 - 100 % of legitimate knocks under both floods: ${met(targets.floods.met)} (${targets.floods.values.join(', ')})
 - end-to-end at least as fast as knockd: ${met(targets.e2e.met)} (median ${ms(targets.e2e.otpknock)} ms vs ${ms(targets.e2e.knockd)} ms; \`node -e 0\` alone: ${ms(targets.e2e.nodeStart)} ms)
-${r.server.error ? `\nNote: ${r.server.error}\n` : ''}`;
+${failedNotes(r)}${r.server.error ? `\nNote: ${r.server.error}\n` : ''}`;
   return { md, targets };
 }
 
@@ -804,7 +844,8 @@ async function main(): Promise<void> {
   const ctx: Ctx = { net, dir, env };
   const cleanup = () => {
     net.destroy();
-    rmSync(dir, { recursive: true, force: true });
+    if (args.includes('--keep-temp')) log(`kept ${dir} (configs, daemon and client logs)`);
+    else rmSync(dir, { recursive: true, force: true });
   };
   process.on('exit', cleanup);
   let results: Omit<Results, 'server' | 'wallS' | 'loadAfter'>;
@@ -830,6 +871,7 @@ async function main(): Promise<void> {
       if (i > 0) nodeStartMs.push(r.clientMs);
     }
     const next = new Map<PeerKey, number>(peers.map((p) => [p.key, 0]));
+    const captures = await startCaptures(ctx, peers);
     log(`latency: ${RUNS} + ${RSS_RUNS} knocks per program`);
     const latency = await latencyPhase(ctx, peers, next);
     await sleep(1_000);
@@ -842,6 +884,11 @@ async function main(): Promise<void> {
     const cpu = await cpuPhase(ctx, peers);
     log(`floods: ${FLOOD_RATES.map(int).join(' and ')} packets/s, ${FLOOD_KNOCKS} knocks each`);
     const floods = await floodPhase(ctx, peers, next);
+    const packets = await stopCaptures(captures);
+    for (const p of peers) {
+      addWire(packets.get(p.key)!, latency.get(p.key)!.runs);
+      for (const f of floods.get(p.key)!) addWire(packets.get(p.key)!, f.knocks);
+    }
     for (const p of peers) if (!p.daemon.running) throw new Error(`${p.label}'s daemon died during the run:\n${p.daemon.stderr().slice(-2000)}`);
     results = { machine, loadBefore, peers, latency, idleRssKiB, cpu, floods, installed, nodeStartMs };
   } finally {
@@ -863,7 +910,7 @@ async function main(): Promise<void> {
     wallSeconds: full.wallS,
     installed,
     nodeStartMs: full.nodeStartMs,
-    params: { runs: RUNS, rssRuns: RSS_RUNS, warmupRuns: WARMUP_RUNS, cpuJunk: CPU_JUNK, cpuRate: CPU_RATE, cpuRounds: CPU_ROUNDS, floodRates: FLOOD_RATES, floodMaxSeconds: FLOOD_MAX_SECONDS, floodKnocks: FLOOD_KNOCKS, connectIntervalMs: CONNECT_INTERVAL_MS },
+    params: { runs: RUNS, knockGapMs: KNOCK_GAP_MS, rssRuns: RSS_RUNS, warmupRuns: WARMUP_RUNS, cpuJunk: CPU_JUNK, cpuRate: CPU_RATE, cpuRounds: CPU_ROUNDS, floodRates: FLOOD_RATES, floodMaxSeconds: FLOOD_MAX_SECONDS, floodKnocks: FLOOD_KNOCKS, connectIntervalMs: CONNECT_INTERVAL_MS },
     targets,
     peers: full.peers.map((p) => ({
       key: p.key,

@@ -6,7 +6,9 @@
 # Prints {"event":"ready"} once capturing, then one JSON line per IPv4 packet that matters:
 #   {"t": ns, "kind": "udp" | "syn" | "synack", "src", "dst", "sport", "dport"}
 # udp: a UDP datagram from `client`; syn: a TCP SYN from `client`; synack: a TCP SYN-ACK to
-# `client`. Stops by itself after maxSeconds, or when stdin closes.
+# `client`. A kernel filter passes only frames from or to `client`. Stops by itself after
+# maxSeconds, or when stdin closes.
+import ctypes
 import json
 import os
 import select
@@ -27,6 +29,22 @@ ETH_P_ALL = 0x0003
 sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
 sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
 sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+# Only frames from or to `client` reach this socket (classic BPF): a junk flood from another
+# address costs the capture nothing.
+client_k = struct.unpack("!I", client)[0]
+program = [
+    (0x28, 0, 0, 12),  # ldh [12]: ethertype
+    (0x15, 0, 5, 0x0800),  # IPv4? else drop
+    (0x20, 0, 0, 26),  # ld [26]: source address
+    (0x15, 2, 0, client_k),  # client? keep
+    (0x20, 0, 0, 30),  # ld [30]: destination address
+    (0x15, 0, 1, client_k),  # client? keep, else drop
+    (0x06, 0, 0, 0x40000),  # keep
+    (0x06, 0, 0, 0),  # drop
+]
+filter_buf = ctypes.create_string_buffer(b"".join(struct.pack("HBBI", *insn) for insn in program))
+SO_ATTACH_FILTER = 26
+sock.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, struct.pack("HL", len(program), ctypes.addressof(filter_buf)))
 sock.bind((ifname, 0))
 sock.setblocking(False)
 out = sys.stdout
