@@ -848,6 +848,16 @@ async function main(): Promise<void> {
     else rmSync(dir, { recursive: true, force: true });
   };
   process.on('exit', cleanup);
+  // Ctrl-C, SIGTERM, SIGHUP: the harness's handlers (installed with the first namespace)
+  // kill our processes and delete the namespaces; this one also removes the temp dir (keys,
+  // secrets) and ends the run.
+  const onSignal = (sig: NodeJS.Signals) => {
+    cleanup();
+    log(`${sig}: cleaned up, stopping`);
+    process.exit(128 + (sig === 'SIGINT' ? 2 : sig === 'SIGTERM' ? 15 : 1));
+  };
+  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+  for (const sig of signals) process.on(sig, onSignal);
   let results: Omit<Results, 'server' | 'wallS' | 'loadAfter'>;
   try {
     await net.addNamespace('cli');
@@ -894,6 +904,7 @@ async function main(): Promise<void> {
   } finally {
     cleanup();
     process.removeListener('exit', cleanup);
+    for (const sig of signals) process.removeListener(sig, onSignal);
   }
   const server = runServerBench(args.includes('--reuse-server-results'));
   const full: Results = { ...results, server, loadAfter: loadavg(), wallS: (performance.now() - started) / 1000 };
