@@ -35,7 +35,8 @@ const argValue = (name: string): string | undefined => {
   return i >= 0 ? args[i + 1] : undefined;
 };
 /** Timed knocks per program (end-to-end and wire). */
-const RUNS = Math.min(Math.max(Number(argValue('--runs') ?? 20), 3), 100);
+const RUNS = Number(argValue('--runs') ?? 20);
+if (!Number.isInteger(RUNS) || RUNS < 3 || RUNS > 100) throw new Error('--runs: a whole number from 3 to 100');
 /** Extra knocks per program run under /usr/bin/time for the client's peak RSS (not timed). */
 const RSS_RUNS = 5;
 const WARMUP_RUNS = 1;
@@ -60,6 +61,7 @@ const GNU_TIME = '/usr/bin/time';
 const NODE = process.execPath;
 const OTPKNOCKD = join(REPO, 'packages/server/dist/otpknockd.js');
 const KNOCK = join(REPO, 'packages/client/dist/knock.js');
+/** USER_HZ, the unit of /proc/PID/stat's CPU times (100 on every Linux architecture we run on). */
 const CLK_TCK = 100;
 
 const sleep = (msec: number) => new Promise((r) => setTimeout(r, msec));
@@ -68,10 +70,13 @@ const log = (s: string) => process.stderr.write(`peers: ${s}\n`);
 // ---------- installing the peers ----------
 
 interface Need {
+  /** An absolute path, or a command name looked up in PATH. */
   bin: string;
   pkg: string;
 }
 const NEEDS: Need[] = [
+  { bin: 'ip', pkg: 'iproute2' },
+  { bin: 'nft', pkg: 'nftables' },
   { bin: '/usr/sbin/knockd', pkg: 'knockd' },
   { bin: '/usr/bin/knock', pkg: 'knockd' },
   { bin: '/usr/sbin/fwknopd', pkg: 'fwknop-server' },
@@ -109,16 +114,18 @@ function packageVersion(pkg: string): string | null {
  * (systemctl when systemd runs it). The bench starts its own daemons in its namespaces.
  */
 function installPeers(): string[] {
-  const missing = [...new Set(NEEDS.filter((n) => !existsSync(n.bin)).map((n) => n.pkg))];
+  const found = (bin: string) =>
+    bin.startsWith('/') ? existsSync(bin) : (process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin').split(':').some((d) => d && existsSync(join(d, bin)));
+  const missing = [...new Set(NEEDS.filter((n) => !found(n.bin)).map((n) => n.pkg))];
   if (missing.length === 0) return [];
   log(`installing ${missing.join(' ')} (apt-get install -y)`);
   const before = peerDaemonPids();
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   const install = () =>
-    spawnSync('apt-get', ['install', '-y', '--no-install-recommends', ...missing], { env, stdio: ['ignore', 'inherit', 'inherit'], timeout: 300_000 });
+    spawnSync('apt-get', ['install', '-y', '--no-install-recommends', ...missing], { env, stdio: ['ignore', 2, 2], timeout: 300_000 });
   let r = install();
   if (r.status !== 0) {
-    spawnSync('apt-get', ['update'], { env, stdio: ['ignore', 'inherit', 'inherit'], timeout: 300_000 });
+    spawnSync('apt-get', ['update'], { env, stdio: ['ignore', 2, 2], timeout: 300_000 });
     r = install();
   }
   if (r.status !== 0) throw new Error(`apt-get install ${missing.join(' ')} failed (exit ${r.status}); install them and run again`);
@@ -127,7 +134,7 @@ function installPeers(): string[] {
     if (before.has(pid)) continue;
     log(`the package started ${comm} (pid ${pid}); stopping it`);
     const unit = comm === 'knockd' ? 'knockd' : 'fwknop-server';
-    if (systemd) spawnSync('systemctl', ['stop', unit], { stdio: 'inherit', timeout: 30_000 });
+    if (systemd) spawnSync('systemctl', ['stop', unit], { stdio: ['ignore', 2, 2], timeout: 30_000 });
     else {
       try {
         process.kill(pid, 'SIGTERM');
@@ -827,7 +834,7 @@ async function main(): Promise<void> {
   const installed = installPeers();
   if (!args.includes('--no-build')) {
     log('building otpknock (scripts/build.mjs, as pnpm build)');
-    const b = spawnSync(NODE, ['scripts/build.mjs'], { cwd: REPO, stdio: 'inherit', timeout: 180_000 });
+    const b = spawnSync(NODE, ['scripts/build.mjs'], { cwd: REPO, stdio: ['ignore', 2, 2], timeout: 180_000 });
     if (b.status !== 0) throw new Error('the build failed');
   }
   for (const f of [OTPKNOCKD, KNOCK]) if (!existsSync(f)) throw new Error(`${f} is missing: run pnpm build`);
