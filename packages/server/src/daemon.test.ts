@@ -91,6 +91,29 @@ describe('Daemon', () => {
     expect(deleted.sort()).toEqual(reAdded.sort());
   });
 
+  it('computes a rotation ahead of its boundary and only runs nft at it; a reload in between discards it', async () => {
+    const nft = new FakeNft();
+    const clock = new FakeClock(T0);
+    const { log, lines } = memoryLogger();
+    const d = new Daemon(serverConfig({ users: [user('alice'), user('bob')] }), new NftDriver(nft), log, clock);
+    await d.start();
+    await clock.advance(19_000); // 1 s before the boundary: prepared, nothing sent yet
+    expect(nft.scripts()).toHaveLength(1);
+    await clock.advance(1_000); // the boundary
+    expect(nft.scripts()).toHaveLength(2);
+    expect(lines.at(-1)).toMatch(/^info rotation knock sequences rotated/);
+    const leaves = (script: string) => (script.match(/timeout \d+ms : 0x[89a-f]/g) ?? []).length;
+    expect(leaves(nft.scripts()[1]!)).toBe(4); // the new window: open and close of 2 users
+
+    nft.tableListing = `table inet otpknock_test {\n\tcomment "${TABLE_COMMENT}"\n}`;
+    await clock.advance(28_000); // prepared for the next boundary…
+    await d.reload(async () => serverConfig({ users: [user('alice'), user('bob'), user('carol')] })); // …then discarded
+    expect(leaves(nft.scripts().at(-1)!)).toBe(6); // carol's 3 windows, in place
+    await clock.advance(2_000);
+    expect(leaves(nft.scripts().at(-1)!)).toBe(6); // the rotation, computed afresh, for all 3 users
+    expect(lines.filter((l) => l.startsWith('error'))).toEqual([]);
+  });
+
   it('rolls its picture of the kernel back when a rotation fails, so the retry sends the same change', async () => {
     const nft = new FakeNft();
     const clock = new FakeClock(T0);

@@ -2,12 +2,13 @@
 // step with the clock and the config. Every change is one nft transaction; if
 // it fails, the last good state stays in the kernel and in memory, and we retry.
 import type { ServerConfig } from './config/types.js';
-import { allElements, emptyTrie, syncTrie, type TrieState } from './knock-trie.js';
+import { allElements, emptyTrie, syncTrie, type TrieState, type TrieSync } from './knock-trie.js';
 import type { Logger } from './log.js';
 import { cachedDeriver, nextRotationMs, planEntries, type KnockEntry } from './plan.js';
 import type { NftDriver } from './nft/driver.js';
 import { allowedFromJson, isOurTable, usedSequencesFromJson, type UsedSequence } from './nft/inspect.js';
-import { renderChanges, renderRuleset, type AllowedCarryOver } from './nft/render-ruleset.js';
+import { changeOps, renderChanges, renderRuleset, type AllowedCarryOver } from './nft/render-ruleset.js';
+import { probeTimeoutUpdates } from './nft/timeout-update.js';
 import { bannedFromJson, type BannedCarryOver } from './nft/ban.js';
 import { attachTokens } from './nft/payload-match.js';
 import { readMode, type ServiceMode } from './mode.js';
@@ -16,6 +17,11 @@ import { OtpknockError } from '@otpknock/shared';
 /** Longest a timer sleeps before re-reading the clock, so clock steps are noticed. */
 const MAX_SLEEP_MS = 10_000;
 const RETRY_DELAYS_MS = [1_000, 2_000, 5_000, 10_000];
+/**
+ * A rotation is computed this long before its boundary (plan, trie, script), so
+ * that at the boundary only the nft transaction runs.
+ */
+export const PREPARE_LEAD_MS = 3_000;
 
 export interface Clock {
   now(): number;
@@ -86,9 +92,22 @@ export interface DaemonHooks {
   onCommit?: (state: { config: ServerConfig; trie: TrieState; nowMs: number }) => void;
 }
 
+/** A rotation computed ahead of its boundary; the trie already holds it, `sync.rollback()` undoes that. */
+interface PreparedRotation {
+  target: number;
+  config: ServerConfig;
+  sync: TrieSync;
+  script: string;
+  ops: number;
+  computeMs: number;
+}
+
 export class Daemon {
   hooks: DaemonHooks = {};
   private trie: TrieState = emptyTrie();
+  private prepared: PreparedRotation | undefined;
+  /** Whether `add element` lengthens a live element's timeout here (probeKernel). */
+  private timeoutUpdates = false;
   private timer: { cancel(): void } | undefined;
   private queue: Promise<void> = Promise.resolve();
   private failures = 0;
@@ -124,8 +143,39 @@ export class Daemon {
     return { allowed: allowedFromJson(doc), used: usedSequencesFromJson(doc), banned: bannedFromJson(doc) };
   }
 
+  /**
+   * Asks the kernel, in our table, whether it updates element timeouts in place
+   * (then a rotation lengthens shared prefixes with one operation, not three).
+   */
+  async probeKernel(): Promise<void> {
+    await this.enqueue(async () => {
+      this.timeoutUpdates = await probeTimeoutUpdates(this.nft, this.config.table);
+      this.log.info('kernel', `element timeouts are ${this.timeoutUpdates ? 'updated in place' : 'replaced'} when a prefix is shared`, {
+        timeout_updates: this.timeoutUpdates,
+      });
+    });
+  }
+
+  /** Forgets a rotation computed ahead, putting the trie back as it was. */
+  private discardPrepared(): void {
+    this.prepared?.sync.rollback();
+    this.prepared = undefined;
+  }
+
+  /** Computes the rotation of boundary `target` now, to apply it at `target`. */
+  private prepare(target: number): void {
+    const started = performance.now();
+    const config = this.config;
+    const entries = attachTokens(config, planEntries(config, target, this.derive));
+    const sync = syncTrie(this.trie, entries, target);
+    const opts = { timeoutUpdates: this.timeoutUpdates };
+    const script = renderChanges(config.table, sync.changes, target, opts);
+    this.prepared = { target, config, sync, script, ops: changeOps(sync.changes, opts), computeMs: performance.now() - started };
+  }
+
   /** Loads the whole table for `config`, keeping addresses that are allowed right now. */
   private async loadFull(config: ServerConfig, reason: string): Promise<void> {
+    this.discardPrepared();
     const started = performance.now();
     const carried = await this.assertTableIsOurs(config.table);
     carried.mode = readMode(config.stateDir); // the mode survives reloads and restarts
@@ -172,6 +222,7 @@ export class Daemon {
     return this.enqueue(async () => {
       this.reloadQueued = false;
       if (this.stopped) return;
+      this.discardPrepared();
       let config: ServerConfig;
       try {
         config = await next();
@@ -205,17 +256,25 @@ export class Daemon {
     const now = this.clock.now();
     const target = nextRotationMs(this.config, now);
     if (delayMs === undefined && !Number.isFinite(target)) return; // static sequences only: nothing rotates
-    const wait = delayMs ?? Math.min(MAX_SLEEP_MS, Math.max(0, target - now));
+    // Wake first to prepare the rotation, then at the boundary to apply it (or
+    // compute it then, when it could not be prepared in time).
+    const prepareAt = target - PREPARE_LEAD_MS;
+    const wakeAt = this.prepared?.target === target || now >= prepareAt - 5 ? target : prepareAt;
+    const wait = delayMs ?? Math.min(MAX_SLEEP_MS, Math.max(0, wakeAt - now));
     this.timer = this.clock.setTimer(() => {
       void this.enqueue(() => this.tick(delayMs === undefined ? target : now + wait));
     }, wait);
   }
 
-  /** Wakes at (or near) a boundary; rotates when the clock has passed it. */
+  /** Wakes before a boundary to prepare its rotation, and at it to rotate. */
   private async tick(target: number): Promise<void> {
     if (this.stopped) return;
-    if (this.clock.now() + 5 < target) {
-      this.schedule(); // woke early (capped sleep or a clock step back): sleep again
+    const now = this.clock.now();
+    if (now + 5 < target) {
+      if (this.prepared === undefined && this.failures === 0 && now >= target - PREPARE_LEAD_MS && target === nextRotationMs(this.config, now)) {
+        this.prepare(target);
+      }
+      this.schedule(); // prepared, or woke early (capped sleep or a clock step back): sleep again
       return;
     }
     await this.rotate();
@@ -234,7 +293,7 @@ export class Daemon {
     const sync = syncTrie(this.trie, entries, this.clock.now());
     const { changes } = sync;
     try {
-      await this.nft.apply(renderChanges(config.table, changes, this.clock.now()));
+      await this.nft.apply(renderChanges(config.table, changes, this.clock.now(), { timeoutUpdates: this.timeoutUpdates }));
     } catch (err) {
       sync.rollback(); // the kernel kept the previous state: so does our picture of it
       throw err;
@@ -254,6 +313,35 @@ export class Daemon {
     });
   }
 
+  /** Applies the rotation prepared for the boundary just passed. */
+  private async applyPrepared(p: PreparedRotation): Promise<void> {
+    this.prepared = undefined;
+    const started = performance.now();
+    try {
+      await this.nft.apply(p.script);
+    } catch (err) {
+      p.sync.rollback();
+      throw err;
+    }
+    const live = new Set<number>();
+    for (const l of this.trie.leaves.values()) live.add(l.entry.window);
+    this.derive.prune((w) => live.has(w));
+    this.reportConflicts(p.sync.conflicts);
+    this.failures = 0;
+    this.hooks.onCommit?.({ config: this.config, trie: this.trie, nowMs: this.clock.now() });
+    const c = p.sync.changes;
+    this.log.info('rotation', 'knock sequences rotated', {
+      added: c.addSteps.length,
+      removed: c.deleteSteps.length,
+      replaced: c.replaceSteps.length,
+      refreshed: c.refreshSteps.length,
+      element_ops: p.ops,
+      live: this.trie.leaves.size,
+      took_ms: Math.round(performance.now() - started),
+      prepared_ms: Math.round(p.computeMs),
+    });
+  }
+
   /** Brings the kernel to the plan for now: add new windows, remove expired ones. */
   async rotate(): Promise<void> {
     try {
@@ -262,6 +350,14 @@ export class Daemon {
         await this.loadFull(this.config, 'resync');
       } else {
         const next = await this.hooks.beforeRotation?.();
+        const p = this.prepared;
+        const now = this.clock.now();
+        if (p !== undefined && next === undefined && p.config === this.config && p.target <= now + 5 && now < p.target + PREPARE_LEAD_MS) {
+          await this.applyPrepared(p);
+          this.schedule();
+          return;
+        }
+        this.discardPrepared(); // the store changed, or the clock jumped: compute afresh
         if (next !== undefined && next.table === this.config.table && tableShape(next) === tableShape(this.config)) {
           await this.syncTo(next, cachedDeriver(), 'users');
         } else {
@@ -284,6 +380,7 @@ export class Daemon {
   async stop(): Promise<void> {
     this.stopped = true;
     this.timer?.cancel();
+    this.discardPrepared();
     await this.enqueue(async () => {
       if (this.config.keepTableOnStop) {
         this.log.info('stop', `stopped; table inet ${this.config.table} kept (keep_table_on_stop)`);

@@ -55,7 +55,7 @@ describe('syncTrie', () => {
   it('keeps a leaf whose entry was made anew but is equal (a reload), and tracks the new object only', () => {
     const first = syncTrie(emptyTrie(), [entry('a/1/open', [1, 2, 3])]);
     const again = syncTrie(first.state, [entry('a/1/open', [1, 2, 3])]);
-    expect(again.changes).toEqual({ addSteps: [], deleteSteps: [], replaceSteps: [], addActions: [] });
+    expect(again.changes).toEqual({ addSteps: [], deleteSteps: [], replaceSteps: [], refreshSteps: [], addActions: [] });
     expect(again.state.leafOfEntry.size).toBe(1);
     const gone = syncTrie(again.state, []);
     expect(gone.changes.deleteSteps).toHaveLength(3);
@@ -124,7 +124,8 @@ describe('syncTrie', () => {
     // Window 3 starts with port 4, like window 2: node [4] must now live until window 3 ends.
     const shared = syncTrie(t, [w(1, [1, 2, 3]), w(2, [4, 5, 6]), w(3, [4, 7, 8])], 61_000);
     const node4 = shared.state.nodes.get(elementKey(0, 4, undefined))!;
-    expect(shared.changes.replaceSteps).toEqual([{ element: { state: 0, port: 4, next: node4.id, expiresMs: 150_000 }, previousNext: node4.id }]);
+    expect(shared.changes.refreshSteps).toEqual([{ state: 0, port: 4, next: node4.id, expiresMs: 150_000 }]);
+    expect(shared.changes.replaceSteps).toEqual([]);
     expect(shared.changes.addSteps.some((s) => s.state === 0 && s.port === 4)).toBe(false);
     // At 90 s window 1 ends: [1] is left to expire; window 4 starting with 1 gets a new node that replaces it.
     const old1 = shared.state.nodes.get(elementKey(0, 1, undefined))!.id;
@@ -178,13 +179,19 @@ describe('syncTrie', () => {
           for (const [k, v] of kernel) if (v.until <= commit) kernel.delete(k);
           const until = (e: StepElement) => (e.expiresMs === undefined ? Infinity : commit + (e.expiresMs - now));
           const key = (e: { state: number; port: number }) => `${e.state}.${e.port}`;
+          for (const e of sync.changes.refreshSteps) {
+            // as a replace (kernels without timeout updates) or one add (with): same key and value either way
+            const had = kernel.get(key(e));
+            if (had) expect(had.next).toBe(e.next);
+            kernel.delete(key(e));
+          }
           for (const x of sync.changes.replaceSteps) {
             const had = kernel.get(key(x.element));
             if (had) expect(had.next).toBe(x.previousNext); // "add k : old" is a no-op only with the same value
             kernel.delete(key(x.element));
           }
           for (const d of sync.changes.deleteSteps) expect(kernel.delete(key(d))).toBe(true); // nft fails on a missing element
-          for (const a of [...sync.changes.addSteps, ...sync.changes.replaceSteps.map((x) => x.element)]) {
+          for (const a of [...sync.changes.addSteps, ...sync.changes.replaceSteps.map((x) => x.element), ...sync.changes.refreshSteps]) {
             expect(kernel.has(key(a))).toBe(false); // nft fails on a duplicate
             kernel.set(key(a), { next: a.next, until: until(a) });
           }

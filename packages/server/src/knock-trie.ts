@@ -136,8 +136,10 @@ export interface StepReplace {
 export interface TrieChanges {
   addSteps: StepElement[];
   deleteSteps: StepKey[];
-  /** New timeout or new value for a key that may still be in the kernel. */
+  /** A new value for a key that may still be in the kernel (with another value, or expired meanwhile). */
   replaceSteps: StepReplace[];
+  /** Live elements whose timeout grows (a shared prefix of a later window's sequence): same key and value. */
+  refreshSteps: StepElement[];
   /** Action classes seen for the first time (never removed: at most MAX_LEAF_CLASSES). */
   addActions: LeafActionElement[];
 }
@@ -251,7 +253,7 @@ export function syncTrie(trie: TrieState, desired: readonly KnockEntry[], nowMs 
   log.patch(trie, 'nextNodeId', trie.nextNodeId);
   log.patch(trie, 'nextLeafId', trie.nextLeafId);
   const { nodes, leaves, leafOfEntry, leafByKey, lingering } = trie;
-  const changes: TrieChanges = { addSteps: [], deleteSteps: [], replaceSteps: [], addActions: [] };
+  const changes: TrieChanges = { addSteps: [], deleteSteps: [], replaceSteps: [], refreshSteps: [], addActions: [] };
   const conflicts: TrieSync['conflicts'] = [];
   const epoch = ++syncEpoch;
 
@@ -408,7 +410,7 @@ export function syncTrie(trie: TrieState, desired: readonly KnockEntry[], nowMs 
     else changes.replaceSteps.push({ element, previousNext });
   };
   for (const n of created) emit(n, nodeElement(n));
-  for (const n of refreshed) changes.replaceSteps.push({ element: nodeElement(n), previousNext: n.id });
+  for (const n of refreshed) changes.refreshSteps.push(nodeElement(n));
   for (const l of createdLeaves) emit(l, leafElement(l));
 
   return { state: trie, changes, conflicts, rollback: () => log.undo() };

@@ -59,6 +59,7 @@ Signals:
         await pidFile.remove();
         throw err;
       });
+      await daemon.probeKernel();
       await stopped;
     });
 }

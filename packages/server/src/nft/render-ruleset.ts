@@ -88,17 +88,16 @@ export function actionElementText(e: LeafActionElement): string {
  * element; the deleted one lingers until the set's garbage collection, so a
  * source that stores thousands of times a second builds a chain of dead
  * duplicates in one hash bucket (slow lookups, then failed inserts). Real
- * knockers store length − 1 times per attempt; the budget leaves room for two
- * attempts of the longest sequence and cuts a one-source flood down to a
- * cheap meter lookup per packet.
+ * knockers store length − 1 times per attempt; the budget leaves room for many
+ * users behind one address and cuts a one-source flood down to a cheap meter
+ * lookup per packet.
  */
-export function storeBudget(config: ServerConfig): { burst: number; perSecond: number; timeoutMs: number } {
-  const lengths = config.users.map((u) => (u.profile.method === 'static' ? Math.max(u.profile.open.length, u.profile.close.length) : u.profile.length));
-  if (config.breakGlass !== undefined) lengths.push(config.breakGlass.ports.length);
-  const longest = Math.max(3, ...lengths);
-  const burst = Math.max(8, 2 * (longest - 1));
-  const perSecond = Math.ceil(burst / 2);
-  return { burst, perSecond, timeoutMs: Math.ceil(burst / perSecond) * 1000 };
+export function storeBudget(): { burst: number; perSecond: number; timeoutMs: number } {
+  // Generous: a team behind one NAT address knocks from one source (the longest
+  // sequence, break-glass, has 16 ports). Even 32 stores a second from one source
+  // keep the dead chain short (measured: all of 84 knocks at 28 stores/s completed),
+  // while a flood beyond it costs a meter lookup.
+  return { burst: 64, perSecond: 32, timeoutMs: 2_000 };
 }
 
 function elementsBlock(items: readonly string[], indent: string): string {
@@ -110,7 +109,7 @@ function familyChains(config: ServerConfig, f: Family): string {
   const a = saddr(f);
   const step = (config.stepTimeoutMs);
   const services = config.services;
-  const budget = storeBudget(config);
+  const budget = storeBudget();
   const bit = (i: number) => hex(1 << i);
   const open = services.map((s, i) => `\t\tmeta mark & ${bit(i)} == ${bit(i)} update @allowed${f}_${s.name} { ${a} }\n`).join('');
   const close = services.map((s, i) => `\t\tmeta mark & ${bit(i)} == ${bit(i)} delete @allowed${f}_${s.name} { ${a} }\n`).join('');
@@ -214,7 +213,7 @@ ${elementsBlock(carryOverText(allowed, s.name, f), '\t\t')}	}
 		typeof ${addrType(f)}
 		size ${STORE_BUDGET_SET_SIZE}
 		flags dynamic,timeout
-		timeout ${ms(storeBudget(config).timeoutMs)}
+		timeout ${ms(storeBudget().timeoutMs)}
 	}
 `,
     )
@@ -293,13 +292,23 @@ ${modeChainText(config, input.mode ?? 'knock')}${familyChains(config, 4)}${famil
 `;
 }
 
+/** How renderChanges may write a timeout refresh. */
+export interface ChangeOptions {
+  /**
+   * The kernel updates the timeout of an element that `add element` names again
+   * (Linux ≥ 6.10; see nft/timeout-update.ts): a refresh is one operation.
+   * Otherwise it is a replace (three).
+   */
+  timeoutUpdates?: boolean;
+}
+
 /**
  * The element changes of one rotation, as one script (one transaction).
  * A replaced key may or may not still be in the kernel (its timeout is near or
  * past), so it is first added with its old value (a no-op when present), then
  * deleted, then added anew: all three succeed either way.
  */
-export function renderChanges(table: string, changes: TrieChanges, nowMs: number = Date.now()): string {
+export function renderChanges(table: string, changes: TrieChanges, nowMs: number = Date.now(), opts: ChangeOptions = {}): string {
   const lines: string[] = [];
   const chunk = <T>(items: readonly T[], fn: (x: T) => string, head: string) => {
     // Keep lines reasonable for nft's parser on big rotations.
@@ -308,10 +317,19 @@ export function renderChanges(table: string, changes: TrieChanges, nowMs: number
     }
   };
   const step = `inet ${table} step`;
-  const replaced = changes.replaceSteps;
+  const replaced = opts.timeoutUpdates
+    ? changes.replaceSteps
+    : [...changes.replaceSteps, ...changes.refreshSteps.map((element) => ({ element, previousNext: element.next }))];
+  const refreshed = opts.timeoutUpdates ? changes.refreshSteps : [];
   chunk(replaced, (r) => `${stepKeyText(r.element)} timeout 1s : ${hex(r.previousNext)}`, `add element ${step}`);
   chunk([...changes.deleteSteps, ...replaced.map((r) => r.element)], stepKeyText, `delete element ${step}`);
   chunk(changes.addActions, actionElementText, `add element inet ${table} leaf_action`);
-  chunk([...changes.addSteps, ...replaced.map((r) => r.element)], (e) => stepElementText(e, nowMs), `add element ${step}`);
+  chunk([...changes.addSteps, ...replaced.map((r) => r.element), ...refreshed], (e) => stepElementText(e, nowMs), `add element ${step}`);
   return lines.length === 0 ? '' : `${lines.join('\n')}\n`;
+}
+
+/** Element operations of a change script (a replace counts three). */
+export function changeOps(changes: TrieChanges, opts: ChangeOptions = {}): number {
+  const replaces = changes.replaceSteps.length + (opts.timeoutUpdates ? 0 : changes.refreshSteps.length);
+  return changes.addSteps.length + changes.deleteSteps.length + changes.addActions.length + 3 * replaces + (opts.timeoutUpdates ? changes.refreshSteps.length : 0);
 }
