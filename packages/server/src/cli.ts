@@ -11,9 +11,13 @@ import { registerStatus } from './commands/status.js';
 import { registerDoctor } from './commands/doctor.js';
 import { registerApply } from './commands/apply.js';
 
+/** Kept equal to the root package.json's version. */
+const VERSION = '0.1.0';
+
 function program(): Command {
   const cmd = new Command('otpknockd')
     .description('One-time-port knock server: keeps an nftables table whose kernel state machine opens protected services to valid knocks.')
+    .version(VERSION, '-V, --version')
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) })
     .showHelpAfterError('(run with --help for usage)');

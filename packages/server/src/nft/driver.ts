@@ -18,6 +18,10 @@ export class NftError extends OtpknockError {
 /** Turns a failed nft run into an NftError that says what to do. */
 export function explainNftFailure(err: unknown): NftError {
   const e = err as { code?: string; stderr?: string; shortMessage?: string; message?: string };
+  if (e.code === 'ENOENT' && !cwdExists()) {
+    // spawn reports a deleted working directory as ENOENT too
+    return new NftError('cannot run nft: the current working directory no longer exists', 'cd to an existing directory (e.g. cd /) and run it again');
+  }
   if (e.code === 'ENOENT') {
     return new NftError('nft is not installed', 'install the nftables package: apt-get install nftables');
   }
@@ -29,6 +33,15 @@ export function explainNftFailure(err: unknown): NftError {
     return new NftError(`the kernel refused our ruleset; it may lack an nftables feature (nf_tables, sets with timeouts, maps with dynamic updates): ${firstLines(stderr)}`, 'check `otpknockd render` output with `nft -c -f` and the kernel config (CONFIG_NF_TABLES_INET, CONFIG_NFT_CT, CONFIG_NFT_SET_HASH)', stderr);
   }
   return new NftError(`nft failed: ${firstLines(stderr || e.shortMessage || e.message || String(err))}`, 'the previous firewall state is unchanged', stderr);
+}
+
+function cwdExists(): boolean {
+  try {
+    process.cwd();
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function firstLines(text: string): string {
