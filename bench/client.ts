@@ -254,7 +254,7 @@ async function main(): Promise<void> {
       '',
       markdownTable(['', 'min', 'median', 'max'], e2eRows, ['left', 'right', 'right', 'right']),
       '',
-      `Knocks that opened at the first try: ${e2e.filter((r) => !/knocking again/.test(r.stderr)).length} of ${e2e.length}. The server's counters afterwards: opens ${counters['opens'] ?? '?'}, bad_knocks ${counters['bad_knocks'] ?? '?'}, stores_throttled ${counters['stores_throttled'] ?? '?'} (${KNOCK_PACING_MS} ms between knocks, outside the timing).`,
+      `Knocks that opened at the first try: ${e2e.filter((r) => !/knocking again/.test(r.stderr)).length} of ${e2e.length}. The server's counters afterwards: completed ${counters['completed'] ?? '?'}, bad_knocks ${counters['bad_knocks'] ?? '?'}, stores_throttled ${counters['stores_throttled'] ?? '?'} (${KNOCK_PACING_MS} ms between knocks, outside the timing).`,
       '',
     ].join('\n');
     process.stdout.write(`${md}\n`);

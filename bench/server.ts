@@ -213,7 +213,7 @@ interface Target {
 }
 
 /** Where each knock packet ended, by the table's counters: every packet ends in exactly one. */
-const OUTCOME_COUNTERS = ['bad_knocks', 'steps_stored', 'stores_throttled', 'progress_full', 'opens', 'replays', 'banned_knocks', 'payload_refused'] as const;
+const OUTCOME_COUNTERS = ['bad_knocks', 'steps_stored', 'stores_throttled', 'progress_full', 'completed', 'replays', 'banned_knocks', 'payload_refused'] as const;
 type Outcomes = Record<(typeof OUTCOME_COUNTERS)[number], number>;
 
 interface Burst {

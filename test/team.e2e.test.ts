@@ -155,7 +155,7 @@ services:
     const grants = s.grants.map((g) => `${g.service} ${g.address}`).sort();
     expect(grants).toEqual([`api ${t.client.ipv4}`, `ssh ${t.client.ipv4}`, `ssh ${t.eve.ipv6}`].sort());
     for (const g of s.grants) expect(g.remainingMs).toBeGreaterThan(0);
-    expect(s.counters).toMatchObject({ opens: 3, replays: 1 });
+    expect(s.counters).toMatchObject({ completed: 3, replays: 1 }); // completed: every finished sequence (opens, closes, toggles)
     expect(s.consumedSequences).toBe(3);
     expect(s.recentOpens.map((e) => e.user)).toEqual(['alice', 'bob', 'alice']);
     expect(Object.values(s.currentWindows)[0]).toBe(Math.floor(Date.now() / 1000 / PERIOD));

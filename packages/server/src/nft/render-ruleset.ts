@@ -138,7 +138,7 @@ ${strikeRule(config, f)}		drop
 		delete @progress${f} { ${a} : 0x00000000 }
 		meta mark @used counter name replays log prefix "${REPLAY_PREFIX}" group ${AUDIT_NFLOG_GROUP} drop
 		meta mark & ${hex(ONE_TIME_FLAG)} == ${hex(ONE_TIME_FLAG)} add @used { meta mark }
-		counter name opens log prefix "${OPEN_PREFIX}" group ${AUDIT_NFLOG_GROUP}
+		counter name completed log prefix "${OPEN_PREFIX}" group ${AUDIT_NFLOG_GROUP}
 		meta mark set meta mark & ${hex(LEAF_CLASS_MASK)} map @leaf_action
 		meta mark & ${hex(ACTION_CLOSE)} == ${hex(ACTION_CLOSE)} goto close${f}
 		meta mark & ${hex(ACTION_TOGGLE)} == ${hex(ACTION_TOGGLE)} goto toggle${f}
@@ -233,7 +233,7 @@ table inet ${t} {
 	counter replays {
 	}
 
-	counter opens {
+	counter completed {
 	}
 
 	counter refused {
