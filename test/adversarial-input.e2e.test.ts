@@ -7,7 +7,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { NODE, REPO_ROOT, describeE2E, listTable, startService, useTopology, type NsProcess, type Topology } from './harness/index.js';
+import { NODE, REPO_ROOT, describeE2E, listTable, pollUntil, startService, useTopology, type NsProcess, type Topology } from './harness/index.js';
 import { Report } from './support/adversarial-report.js';
 import { OTPKNOCKD, assertBuilt, startDaemon, testSecret, usersYaml, writeConfig, type ConfigDir, type TestUser } from './support/otpknockd.js';
 import { encodeSecret } from '@otpknock/shared';
@@ -164,6 +164,16 @@ ${usersYaml([alice], secretFile)}
     home = mkdtempSync(join(tmpdir(), 'otpknock-adv-home-'));
     mkdirSync(join(home, '.config'), { recursive: true });
     daemon = await startDaemon(t, cfg.file);
+    // The daemon may still be settling after "start" (e.g. asking the kernel about element
+    // timeouts in a probe set of its own table): the baseline is a table that stays put.
+    let last = '';
+    let same = 0;
+    await pollUntil(async () => {
+      const now = await tableText();
+      same = now === last ? same + 1 : 0;
+      last = now;
+      return same >= 3 || undefined;
+    }, { timeoutMs: 10_000, intervalMs: 250, message: 'the live table settles after start' });
   });
 
   afterAll(async () => {
@@ -185,7 +195,12 @@ ${usersYaml([alice], secretFile)}
     await fn();
     const after = await tableText();
     const rotated = daemon.lines().slice(mark).some((l) => /"event":"(rotation|resync)"/.test(l.text));
-    if (!rotated) expect(after, `${what}: live table changed`).toBe(before);
+    if (!rotated && after !== before) {
+      const a = new Set(after.split('\n'));
+      const b = new Set(before.split('\n'));
+      const diff = [...before.split('\n').filter((l) => !a.has(l)).map((l) => `- ${l}`), ...after.split('\n').filter((l) => !b.has(l)).map((l) => `+ ${l}`)];
+      expect.fail(`${what}: the live table changed:\n${diff.slice(0, 20).join('\n')}`);
+    }
     expect(daemon.running, `${what}: the daemon died`).toBe(true);
   }
 

@@ -168,3 +168,23 @@ export async function dynamicSetFill(t: Topology, table: string, sets: DynamicSe
   }
   return out;
 }
+
+/** Packet counts of every named counter in the table (names as the kernel lists them). */
+export async function tableCounters(t: Topology, table: string): Promise<Record<string, number>> {
+  const r = await t.exec('server', ['nft', '-j', 'list', 'counters', 'table', 'inet', table], { timeoutMs: 10_000 });
+  if (r.code !== 0) return {};
+  const out: Record<string, number> = {};
+  for (const o of (JSON.parse(r.stdout) as { nftables: { counter?: { name: string; packets: number } }[] }).nftables) {
+    if (o.counter) out[o.counter.name] = o.counter.packets;
+  }
+  return out;
+}
+
+/** "name +n" for each counter that moved between two readings. */
+export function counterDeltas(before: Record<string, number>, after: Record<string, number>): string {
+  return Object.entries(after)
+    .map(([name, n]) => [name, n - (before[name] ?? 0)] as const)
+    .filter(([, d]) => d !== 0)
+    .map(([name, d]) => `${name} +${d.toLocaleString('en-US')}`)
+    .join(', ');
+}
