@@ -682,6 +682,8 @@ function runServerBench(reuse: boolean): ServerFigures {
       symlinkSync(join(REPO, 'bench/lib'), join(tmp, 'bench/lib'));
       symlinkSync(join(REPO, 'packages'), join(tmp, 'packages'));
       symlinkSync(join(REPO, 'node_modules'), join(tmp, 'node_modules'));
+      // ESM like the repository (without it tsx would load the copy as CommonJS).
+      writeFileSync(join(tmp, 'package.json'), '{ "private": true, "type": "module" }\n');
       log('running bench/server.ts (about 2 minutes)');
       const r = spawnSync(NODE, ['--conditions=source', '--import', 'tsx', join(tmp, 'bench/server.ts')], {
         cwd: REPO,
