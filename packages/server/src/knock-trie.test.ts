@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { ACTION_CLOSE, LEAF_CLASS_MASK, ONE_TIME_FLAG, allElements, elementKey, emptyTrie, isLeaf, syncTrie, type StepElement } from './knock-trie.js';
+import { ACTION_CLOSE, FIRST_STEP_FLAG, LEAF_CLASS_MASK, ONE_TIME_FLAG, allElements, elementKey, emptyTrie, isLeaf, syncTrie, type StepElement } from './knock-trie.js';
 import type { KnockEntry } from './plan.js';
 
 const entry = (key: string, ports: number[], over: Partial<KnockEntry> = {}): KnockEntry => ({
@@ -44,6 +44,8 @@ describe('syncTrie', () => {
     ]);
     const leafOf = (ports: number[]) => walk(allElements(state).steps, ports)!;
     expect((leafOf([1, 2]) & ONE_TIME_FLAG) !== 0).toBe(true);
+    // first-step nodes carry their flag (the kernel keeps their progress briefly), leaves never do it that way
+    for (const s of allElements(state).steps) if (!isLeaf(s.next)) expect((s.next & FIRST_STEP_FLAG) !== 0).toBe(s.state === 0);
     expect((leafOf([5, 6]) & ONE_TIME_FLAG) !== 0).toBe(false);
     const close = changes.addActions.find((a) => a.leaf === (leafOf([3, 4]) & LEAF_CLASS_MASK))!;
     expect((close.action & ACTION_CLOSE) !== 0).toBe(true);

@@ -29,7 +29,13 @@ export const LEAF_CLASS_SHIFT = 22;
 export const LEAF_CLASS_MASK = 0x3fc0_0000;
 export const MAX_LEAF_CLASSES = 256;
 const LEAF_ID_MASK = 0x003f_ffff;
-const NODE_ID_MAX = 0x7fff_ffff;
+/**
+ * Set on the id of a first-step node (a child of the root): the kernel keeps a
+ * source's progress there only briefly (see renderRuleset), so a flood of forged
+ * first steps from ever new sources cannot fill the progress map for long.
+ */
+export const FIRST_STEP_FLAG = 0x4000_0000;
+const NODE_ID_MAX = 0x3fff_ffff;
 
 /** Action word of a leaf, as the kernel's `leaf_action` map returns it. */
 export const ACTION_CLOSE = 0x4000_0000;
@@ -261,13 +267,15 @@ export function syncTrie(trie: TrieState, desired: readonly KnockEntry[], nowMs 
 
   // Ids only repeat after the counter wraps (2^30 allocations, days at the
   // largest scale); from then on, skip the ones still live.
-  const allocNode = (): number => {
+  const allocNode = (firstStep: boolean): number => {
     const id = trie.nextNodeId;
     if (id >= NODE_ID_MAX) {
       trie.nextNodeId = 1;
       log.patch(trie, 'liveAtWrap', liveIds(trie));
     } else trie.nextNodeId = id + 1;
-    return trie.liveAtWrap?.has(id) ? allocNode() : id;
+    const live = trie.liveAtWrap;
+    if (live?.has(id) || live?.has((id | FIRST_STEP_FLAG) >>> 0)) return allocNode(firstStep);
+    return firstStep ? (id | FIRST_STEP_FLAG) >>> 0 : id;
   };
   const allocLeaf = (): number => {
     const id = trie.nextLeafId;
@@ -381,7 +389,7 @@ export function syncTrie(trie: TrieState, desired: readonly KnockEntry[], nowMs 
       const k = elementKey(state, ports[i]!, token);
       let node = nodes.get(k);
       if (!node) {
-        node = withToken<Node>({ key: k, id: allocNode(), refs: 0, state, port: ports[i]!, expiresMs }, token);
+        node = withToken<Node>({ key: k, id: allocNode(state === 0), refs: 0, state, port: ports[i]!, expiresMs }, token);
         log.set(nodes, k, node);
         created.add(node);
         claim(node);

@@ -18,7 +18,7 @@
 //   guard_<service>: the protected port accepts new connections only from
 //     addresses in its allowed sets.
 import type { ServerConfig } from '../config/types.js';
-import { ACTION_CLOSE, ACTION_TOGGLE, LEAF_CLASS_MASK, ONE_TIME_FLAG, FINAL_FLAG, type LeafActionElement, type StepElement, type StepKey, type TrieChanges } from '../knock-trie.js';
+import { ACTION_CLOSE, ACTION_TOGGLE, FIRST_STEP_FLAG, LEAF_CLASS_MASK, ONE_TIME_FLAG, FINAL_FLAG, type LeafActionElement, type StepElement, type StepKey, type TrieChanges } from '../knock-trie.js';
 import { knockPortIntervals } from './knock-ports.js';
 import { banCheckRule, banCountersText, banSetsText, strikeRule, type BannedCarryOver } from './ban.js';
 import { modeChainText, type ServiceMode } from '../mode.js';
@@ -30,7 +30,15 @@ import { AUDIT_NFLOG_GROUP, OPEN_PREFIX, REPLAY_PREFIX } from '../audit/nflog.js
 export const TABLE_COMMENT = 'managed by otpknockd';
 
 /** Sizes of the dynamic sets: explicit, so a flood cannot grow them without bound. */
-export const PROGRESS_SET_SIZE = 65_536;
+export const PROGRESS_SET_SIZE = 262_144;
+/**
+ * How long a source's progress lasts after a first step (after later steps:
+ * step_timeout). A real knocker sends its second port milliseconds later (at most
+ * a second: the client's --delay); forged first steps from ever new addresses
+ * (IPv6 gives an attacker plenty) each hold a progress element only this long, so
+ * the map has room for PROGRESS_SET_SIZE / 2 s = 131,072 new sources a second.
+ */
+export const FIRST_STEP_TIMEOUT_MS = 2_000;
 export const ALLOWED_SET_SIZE = 65_536;
 export const USED_SET_SIZE = 262_144;
 export const STORE_BUDGET_SET_SIZE = 65_536;
@@ -130,6 +138,7 @@ ${strikeRule(config, f)}		drop
 	chain advanced${f} {
 		meta mark & ${hex(FINAL_FLAG)} == ${hex(FINAL_FLAG)} goto final${f}
 		update @store_budget${f} { ${a} limit rate over ${budget.perSecond}/second burst ${budget.burst} packets } counter name stores_throttled drop
+		meta mark & ${hex(FIRST_STEP_FLAG)} == ${hex(FIRST_STEP_FLAG)} delete @progress${f} { ${a} : 0x00000000 } add @progress${f} { ${a} timeout ${ms(Math.min(step, FIRST_STEP_TIMEOUT_MS))} : meta mark } counter name steps_stored drop
 		delete @progress${f} { ${a} : 0x00000000 } add @progress${f} { ${a} timeout ${ms(step)} : meta mark } counter name steps_stored drop
 		counter name progress_full drop
 	}
