@@ -194,7 +194,7 @@ interface Peer {
   eve: string;
   serverIf: string;
   daemon: NsProcess;
-  /** argv of the client for the n-th knock, with its environment. */
+  /** argv of the client for the n-th knock (otpknock: one user per knock). */
   clientArgv(n: number): string[];
   env: Record<string, string>;
   /** Takes the client's address out of the allowed state, so the next knock starts closed. */
