@@ -259,6 +259,60 @@ users:
     expect(error.message).toMatch(/\nfix the file and try again; nothing from it was applied$/);
   });
 
+  describe('YAML anchors, aliases and tags: a located error, never a crash', () => {
+    const cases: [string, string, string][] = [
+      ['an alias to no anchor', `services: *x\nusers:\n  alice: { secret_file: secrets/alice }\n`, `${FILE}:1: invalid YAML: the alias *x refers to no anchor defined before it; mark the value with &x above this line, or write the value out here`],
+      ['an alias as a key', `services:\n  ssh: { port: 22 }\nusers:\n  ? *alice\n  : { secret_file: secrets/alice }\n`, `${FILE}:4: invalid YAML: the alias *alice refers to no anchor`],
+      ['an alias before its anchor', `services:\n  ssh: { port: *p }\n  web: { port: &p 80 }\nusers:\n  alice: { secret_file: secrets/alice }\n`, `${FILE}:2: invalid YAML: the alias *p refers to no anchor defined before it`],
+      ['an alias inside its own anchor', `services: &s\n  ssh: { port: 22, more: *s }\nusers:\n  alice: { secret_file: secrets/alice }\n`, `${FILE}:2: invalid YAML: the alias *s is inside the value it refers to, which would make that value contain itself`],
+      ['aliases that expand too far', `x: &a [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]\ny: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nz: [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\n${MINIMAL}`, `${FILE}:2: invalid YAML: the aliases expand to more than 100 copies of their values`],
+      ['a YAML 1.1 merge of a scalar', `%YAML 1.1\n---\nbase: &b 1\nservices:\n  ssh: { <<: *b, port: 22 }\nusers:\n  alice: { secret_file: secrets/alice }\n`, `${FILE}:5: invalid YAML: Merge sources must be maps or map aliases`],
+      ['an unknown tag', `services:\n  ssh: { port: !port 22 }\nusers:\n  alice: { secret_file: secrets/alice }\n`, `${FILE}:2: invalid YAML: Unresolved tag: !port`],
+    ];
+    it.each(cases)('%s', (_name, text, expected) => {
+      const error = configError(text);
+      expect(error.issues.map((i) => i.file)).toEqual(error.issues.map(() => FILE));
+      expect(error.message.split('\n').map((l) => l.trim()).some((l) => l.startsWith(expected)), `expected a line starting with\n  ${expected}\ngot\n${error.message}`).toBe(true);
+    });
+
+    it('accepts an alias to an anchor defined before it', () => {
+      const config = parseConfig(`services:\n  ssh: { port: 22, open_for: &long 2m }\n  web: { port: 80, open_for: *long }\nusers:\n  alice: { secret_file: secrets/alice }\n`, FILE, options());
+      expect(config.services.map((x) => x.openForMs)).toEqual([120_000, 120_000]);
+      const shared = parseConfig(`services:\n  ssh: &svc { port: 22, open_for: 2m }\nusers:\n  alice: { secret_file: secrets/alice, services: [ssh] }\n  bob: { secret_file: secrets/bob, services: &list [ssh] }\n  carol: { secret_file: secrets/carol, services: *list }\n`, FILE, options());
+      expect(shared.users.map((u) => u.services)).toEqual([['ssh'], ['ssh'], ['ssh']]);
+    });
+
+    it('never quotes a long alias name (it may be a pasted secret)', () => {
+      const error = configError(`services:\n  ssh: { port: 22 }\nusers:\n  alice: { secret: *${SECRET_A} }\n`);
+      expect(error.message).toContain(`${FILE}:4: invalid YAML: the alias *JBSW… refers to no anchor`);
+      expect(error.message).not.toContain(SECRET_A.slice(0, 8));
+    });
+
+    it('secretFilePaths yields nothing for such a file, and does not throw', () => {
+      expect(secretFilePaths(`users: *x\n`, FILE)).toEqual([]);
+    });
+  });
+
+  describe('the global knock block', () => {
+    it('lists each of its problems once, at knock.FIELD', () => {
+      const error = configError(`knock:\n  lenght: 3\n  period: 0\nservices:\n  ssh: { port: 22 }\nusers:\n  alice: { secret_file: secrets/alice }\n  bob: { secret_file: secrets/bob }\n`);
+      expect(error.issues.map((i) => `${i.line} ${i.path}`)).toEqual(['2 knock.lenght', '3 knock.period']);
+    });
+
+    it('lists a problem of the profile it gives several users once, naming them', () => {
+      const error = configError(`knock: { length: 9 }\nservices:\n  ssh: { port: 22 }\nusers:\n  alice: { secret_file: secrets/alice, knock: { algorithm: SHA256 } }\n  bob: { secret_file: secrets/bob }\n`);
+      expect(error.issues.map((i) => `${i.line} ${i.path}: ${i.message}`)).toEqual([
+        '1 knock.length: length must be a whole number 1–8, got 9 (in the knock profile of users alice, bob)',
+      ]);
+    });
+
+    it('blames a field the global method needs on the global block, once', () => {
+      const error = configError(`knock: { method: list-modulo }\nservices:\n  ssh: { port: 22 }\nusers:\n  alice: { secret_file: secrets/alice, knock: { algorithm: SHA256 } }\n  bob: { secret_file: secrets/bob }\n  carol: { secret_file: secrets/carol, knock: { method: list-modulo } }\n`);
+      expect(error.issues.map((i) => `${i.line} ${i.path}`)).toEqual(['1 knock', '7 users.carol.knock']);
+      expect(error.issues[0]?.message).toMatch(/\(in the knock profile of users alice, bob\)$/);
+    });
+  });
+
   it('formats a single error on one line', () => {
     const error = configError(`skew: 99\n${MINIMAL}`);
     expect(error.message.split('\n')[0]).toBe(

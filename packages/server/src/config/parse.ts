@@ -438,7 +438,11 @@ export function parseConfig(text: string, file: string, options: ParseConfigOpti
 
   /** Points a normalizeProfile error at the block that actually holds the bad field. */
   function profileErrorPath(errorWhere: string | undefined, where: string, own: RawKnock | undefined): FieldPath {
-    const fallback: FieldPath = where === 'knock' ? ['knock'] : where.split('.');
+    const block: FieldPath = where === 'knock' ? ['knock'] : where.split('.');
+    // A problem with no field of its own (e.g. method list-modulo without ports) is
+    // the doing of the block that chose the method: the global one, unless the user's
+    // own block sets a method. Then it is listed once for all users who inherit it.
+    const fallback: FieldPath = own?.method === undefined && globalKnock?.method !== undefined ? ['knock'] : block;
     if (errorWhere === undefined || !errorWhere.startsWith(where)) return fallback;
     const rest = errorWhere.slice(where.length);
     const fields: (string | number)[] = [];
@@ -447,7 +451,7 @@ export function parseConfig(text: string, file: string, options: ParseConfigOpti
     }
     const first = fields[0];
     if (typeof first !== 'string') return fallback;
-    if (own !== undefined && first in own) return [...fallback, ...fields];
+    if (own !== undefined && first in own) return [...block, ...fields];
     if (globalKnock !== undefined && first in globalKnock) return ['knock', ...fields];
     return fallback;
   }

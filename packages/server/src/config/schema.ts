@@ -149,7 +149,9 @@ export const topSchema = z.strictObject({
   log_format: z.enum(['auto', 'text', 'json'], { error: 'expected one of auto, text, json' }).optional(),
   state_dir: z.string({ error: 'expected an absolute directory path' }).startsWith('/', { error: 'expected an absolute directory path' }).optional(),
   user_store: z.string({ error: 'expected the path of the user store directory, e.g. users.d' }).min(1).optional(),
-  knock: knockSchema.optional(),
+  // Checked on its own with knockSchema (parse.ts): checking it here too would list
+  // each of its problems twice.
+  knock: z.unknown().optional(),
   // off, false, or a mapping (checked with banSchema, so its fields get their own messages).
   ban: z.unknown().optional(),
   payload: payloadSchema.optional(),

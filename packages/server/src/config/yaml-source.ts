@@ -1,6 +1,6 @@
 // YAML text → plain data, keeping enough of the document to say on which line a
 // field path sits.
-import { LineCounter, isMap, isPair, isScalar, isSeq, parseDocument, type Node } from 'yaml';
+import { LineCounter, isAlias, isMap, isPair, isScalar, isSeq, parseDocument, visit, type Node } from 'yaml';
 
 export type FieldPath = ReadonlyArray<string | number>;
 
@@ -13,17 +13,47 @@ export interface YamlSource {
   lineOf(path: FieldPath): number | undefined;
 }
 
+/** How many copies of anchored values aliases may make in one document (a "billion laughs" guard). */
+const MAX_ALIAS_COUNT = 100;
+
 export function readYaml(text: string): YamlSource {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   const lineAt = (offset: number | undefined) => (offset === undefined ? undefined : lineCounter.linePos(offset).line);
 
   // The parser's messages quote the surrounding source, which may hold an inline
-  // secret: keep only the first clause.
-  const errors = doc.errors.map((e) => ({
+  // secret: keep only the first clause. Warnings (an unknown tag such as `!foo`, an
+  // unknown directive, an ambiguous `*alias:`) are errors too: the parser would
+  // otherwise guess, and a guess must not decide what the firewall lets in.
+  const errors = [...doc.errors, ...doc.warnings].map((e) => ({
     line: e.linePos?.[0].line ?? lineAt(e.pos[0]),
     message: `invalid YAML: ${e.message.split(/ at line \d|:\n|\n/)[0]}`,
   }));
+
+  // Aliases: the yaml library only finds out when it builds the data, and then
+  // throws a bare ReferenceError (or builds a cyclic value). Check them here, where
+  // each alias's line is known.
+  const anchors = new Map<string, Node>();
+  let firstAliasLine: number | undefined;
+  if (errors.length === 0) {
+    visit(doc, {
+      Node(_key, node, path) {
+        if (isAlias(node)) {
+          const line = lineAt(node.range?.[0]);
+          firstAliasLine ??= line;
+          const target = anchors.get(node.source);
+          const name = anchorName(node.source);
+          if (target === undefined) {
+            errors.push({ line, message: `invalid YAML: the alias ${name} refers to no anchor defined before it; mark the value with &${name.slice(1)} above this line, or write the value out here` });
+          } else if (path.includes(target)) {
+            errors.push({ line, message: `invalid YAML: the alias ${name} is inside the value it refers to, which would make that value contain itself; write the value out` });
+          }
+        } else if (node.anchor !== undefined) {
+          anchors.set(node.anchor, node);
+        }
+      },
+    });
+  }
 
   function lineOf(path: FieldPath): number | undefined {
     let node: unknown = doc.contents;
@@ -46,8 +76,27 @@ export function readYaml(text: string): YamlSource {
     return line;
   }
 
-  const data = errors.length > 0 ? undefined : (doc.toJS({ maxAliasCount: 100 }) as unknown);
+  let data: unknown;
+  if (errors.length === 0) {
+    try {
+      data = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+    } catch (e) {
+      // What the checks above do not catch: aliases that expand to too much data,
+      // a YAML 1.1 merge key (<<) of something that is not a mapping.
+      const what = e instanceof Error ? e.message : String(e);
+      const message = /alias count/i.test(what)
+        ? `invalid YAML: the aliases expand to more than ${MAX_ALIAS_COUNT} copies of their values; write the values out, or use fewer aliases`
+        : `invalid YAML: ${what.split(/ at line \d|:\n|\n/)[0]}`;
+      errors.push({ line: firstAliasLine ?? lineAt((doc.contents as Node | null)?.range?.[0]), message });
+    }
+  }
   return { data, errors, lineOf };
+}
+
+// An alias's name, unless it is long enough to be a pasted secret (`secret: *JBSW…`):
+// messages end up in logs, and secrets of 128 bits or more take 26 base32 characters.
+function anchorName(source: string): string {
+  return source.length <= 20 ? `*${source}` : `*${source.slice(0, 4)}…`;
 }
 
 function keyText(key: unknown): string {
