@@ -114,6 +114,27 @@ describe('Daemon', () => {
     expect(lines.filter((l) => l.startsWith('error'))).toEqual([]);
   });
 
+  it('notices a wall clock step (against the monotonic clock) and reloads the whole table, without windows that had already ended', async () => {
+    const nft = new FakeNft();
+    const clock = new FakeClock(T0);
+    let wallOffset = 0;
+    const stepping = Object.assign(Object.create(clock) as FakeClock, { now: () => clock.now() + wallOffset, monotonic: () => clock.now() });
+    const { log, lines } = memoryLogger();
+    const d = new Daemon(serverConfig({ users: [user('alice')] }), new NftDriver(nft), log, stepping);
+    await d.start();
+    nft.tableListing = `table inet otpknock_test {\n\tcomment "${TABLE_COMMENT}"\n}`;
+    await clock.advance(25_000); // one rotation
+    const before = nft.scripts().length;
+    wallOffset = -45_000; // set back by a window and a half
+    await clock.advance(10_000);
+    expect(lines.some((l) => /^warn clock the wall clock stepped back by 45 s; reloading the whole table/.test(l))).toBe(true);
+    const reload = nft.scripts()[before]!;
+    expect(reload).toContain('table inet otpknock_test {');
+    // The window that had ended before the step (it would be valid again) is not loaded:
+    // 2 of the 3 windows valid at the stepped-back time → 2 × (open + close) leaves.
+    expect((reload.match(/timeout \d+ms : 0x[89a-f]/g) ?? []).length).toBe(4);
+  });
+
   it('rolls its picture of the kernel back when a rotation fails, so the retry sends the same change', async () => {
     const nft = new FakeNft();
     const clock = new FakeClock(T0);

@@ -26,10 +26,13 @@ export const PREPARE_LEAD_MS = 3_000;
 export interface Clock {
   now(): number;
   setTimer(fn: () => void, ms: number): { cancel(): void };
+  /** A clock that never steps (ms), to notice when the wall clock does; absent: not checked. */
+  monotonic?(): number;
 }
 
 export const systemClock: Clock = {
   now: () => Date.now(),
+  monotonic: () => performance.now(),
   setTimer(fn, ms) {
     const t = setTimeout(fn, ms);
     return { cancel: () => clearTimeout(t) };
@@ -63,8 +66,9 @@ export function fullRuleset(
   nowMs: number,
   carry: CarryOver = { allowed: [], used: [] },
   derive?: Parameters<typeof planEntries>[2],
+  highestNowMs = nowMs,
 ) {
-  const entries = attachTokens(config, planEntries(config, nowMs, derive));
+  const entries = retiredByClock(attachTokens(config, planEntries(config, nowMs, derive)), config, highestNowMs);
   const sync = syncTrie(emptyTrie(), entries, nowMs);
   const { steps, actions } = allElements(sync.state);
   // A sequence consumed before the reload stays consumed under its new mark.
@@ -92,6 +96,21 @@ export interface DaemonHooks {
   onCommit?: (state: { config: ServerConfig; trie: TrieState; nowMs: number }) => void;
 }
 
+/** How far the wall clock may drift from the monotonic one between two changes before we call it a step. */
+const CLOCK_STEP_TOLERANCE_MS = 2_000;
+
+/**
+ * Entries of windows that had already ended at the latest time this daemon has
+ * seen, within the time consumed sequences are remembered (`used`): after the
+ * clock is set back, those windows would be live again, and the kernel no longer
+ * knows which of their sequences were used. Older windows are let back in (a
+ * clock that had jumped far ahead by mistake must not lock everybody out).
+ */
+export function retiredByClock(entries: KnockEntry[], config: ServerConfig, highestNowMs: number): KnockEntry[] {
+  const from = highestNowMs - usedTimeoutMs(config);
+  return entries.filter((e) => e.expiresMs === undefined || e.expiresMs <= from || e.expiresMs > highestNowMs);
+}
+
 /** A rotation computed ahead of its boundary; the trie already holds it, `sync.rollback()` undoes that. */
 interface PreparedRotation {
   target: number;
@@ -108,6 +127,10 @@ export class Daemon {
   private prepared: PreparedRotation | undefined;
   /** Whether `add element` lengthens a live element's timeout here (probeKernel). */
   private timeoutUpdates = false;
+  /** The latest wall time this daemon has seen (see retiredByClock). */
+  private highestNowMs = 0;
+  /** Wall and monotonic time of the last change of the table, to notice clock steps. */
+  private anchor: { wall: number; mono: number } | undefined;
   private timer: { cancel(): void } | undefined;
   private queue: Promise<void> = Promise.resolve();
   private failures = 0;
@@ -156,6 +179,26 @@ export class Daemon {
     });
   }
 
+  /** Now, also remembered as the latest time seen. */
+  private seen(): number {
+    const now = this.clock.now();
+    this.highestNowMs = Math.max(this.highestNowMs, now);
+    return this.highestNowMs;
+  }
+
+  private markCommitted(): void {
+    const mono = this.clock.monotonic?.();
+    this.anchor = mono === undefined ? undefined : { wall: this.clock.now(), mono };
+  }
+
+  /** How far the wall clock stepped since the last change (0: it did not). */
+  private clockStep(): number {
+    const mono = this.clock.monotonic?.();
+    if (mono === undefined || this.anchor === undefined) return 0;
+    const drift = this.clock.now() - this.anchor.wall - (mono - this.anchor.mono);
+    return Math.abs(drift) > CLOCK_STEP_TOLERANCE_MS ? drift : 0;
+  }
+
   /** Forgets a rotation computed ahead, putting the trie back as it was. */
   private discardPrepared(): void {
     this.prepared?.sync.rollback();
@@ -166,7 +209,7 @@ export class Daemon {
   private prepare(target: number): void {
     const started = performance.now();
     const config = this.config;
-    const entries = attachTokens(config, planEntries(config, target, this.derive));
+    const entries = retiredByClock(attachTokens(config, planEntries(config, target, this.derive)), config, this.seen());
     const sync = syncTrie(this.trie, entries, target);
     const opts = { timeoutUpdates: this.timeoutUpdates };
     const script = renderChanges(config.table, sync.changes, target, opts);
@@ -180,13 +223,14 @@ export class Daemon {
     const carried = await this.assertTableIsOurs(config.table);
     carried.mode = readMode(config.stateDir); // the mode survives reloads and restarts
     const derive = config === this.config ? this.derive : cachedDeriver();
-    const full = fullRuleset(config, this.clock.now(), carried, derive);
+    const full = fullRuleset(config, this.clock.now(), carried, derive, this.seen());
     this.reportConflicts(full.conflicts);
     await this.nft.apply(full.script);
     this.trie = full.trie;
     this.config = config;
     this.derive = derive;
     this.failures = 0;
+    this.markCommitted();
     this.hooks.onCommit?.({ config, trie: this.trie, nowMs: this.clock.now() });
     this.log.info(reason, `loaded table inet ${config.table}`, {
       users: config.users.length,
@@ -238,8 +282,12 @@ export class Daemon {
         } else if (tableShape(config) === tableShape(this.config)) {
           // Only sequences changed (users, secrets, profiles): move the live
           // table there element by element, so knock progress, grants and
-          // consumed sequences all stay.
-          await this.syncTo(config, cachedDeriver(), 'reload');
+          // consumed sequences all stay. If the kernel refuses that (an element
+          // gone behind our back), load the whole table instead.
+          await this.syncTo(config, cachedDeriver(), 'reload').catch(async (err: unknown) => {
+            this.log.warn('reload', `the change in place was refused (${(err as Error).message.split('\n')[0]}); loading the whole table`);
+            await this.loadFull(config, 'reload');
+          });
         } else {
           await this.loadFull(config, 'reload');
         }
@@ -269,6 +317,20 @@ export class Daemon {
   /** Wakes before a boundary to prepare its rotation, and at it to rotate. */
   private async tick(target: number): Promise<void> {
     if (this.stopped) return;
+    const step = this.clockStep();
+    if (step !== 0) {
+      // The kernel's timeouts run on their own clock: after a step our picture of
+      // which elements are still there is wrong. Reload it all.
+      this.log.warn('clock', `the wall clock stepped ${step > 0 ? 'forward' : 'back'} by ${Math.round(Math.abs(step) / 1000)} s; reloading the whole table`);
+      try {
+        await this.loadFull(this.config, 'clock');
+      } catch (err) {
+        this.failures += 1;
+        this.log.error('clock', `could not reload after the clock step, the previous sequences stay live: ${(err as Error).message}`);
+      }
+      this.schedule();
+      return;
+    }
     const now = this.clock.now();
     if (now + 5 < target) {
       if (this.prepared === undefined && this.failures === 0 && now >= target - PREPARE_LEAD_MS && target === nextRotationMs(this.config, now)) {
@@ -286,7 +348,7 @@ export class Daemon {
    */
   private async syncTo(config: ServerConfig, derive: ReturnType<typeof cachedDeriver>, event: string): Promise<void> {
     const started = performance.now();
-    const entries = attachTokens(config, planEntries(config, this.clock.now(), derive));
+    const entries = retiredByClock(attachTokens(config, planEntries(config, this.clock.now(), derive)), config, this.seen());
     const live = new Set<number>();
     for (const e of entries) live.add(e.window);
     derive.prune((w) => live.has(w));
@@ -303,6 +365,7 @@ export class Daemon {
     this.derive = derive;
     this.reportConflicts(sync.conflicts);
     this.failures = 0;
+    this.markCommitted();
     this.hooks.onCommit?.({ config, trie: this.trie, nowMs: this.clock.now() });
     this.log.info(event, event === 'rotation' ? 'knock sequences rotated' : 'sequences updated in place', {
       added: changes.addSteps.length,
@@ -328,6 +391,7 @@ export class Daemon {
     this.derive.prune((w) => live.has(w));
     this.reportConflicts(p.sync.conflicts);
     this.failures = 0;
+    this.markCommitted();
     this.hooks.onCommit?.({ config: this.config, trie: this.trie, nowMs: this.clock.now() });
     const c = p.sync.changes;
     this.log.info('rotation', 'knock sequences rotated', {

@@ -29,6 +29,13 @@ export function explainNftFailure(err: unknown): NftError {
   if (/Operation not permitted/i.test(stderr)) {
     return new NftError('nft was refused: otpknockd needs root or CAP_NET_ADMIN', 'run it as root (or with AmbientCapabilities=CAP_NET_ADMIN under systemd)', stderr);
   }
+  if (/No such file or directory/.test(stderr) && /^delete element /m.test(stderr)) {
+    return new NftError(
+      `an element otpknockd expected is not in the kernel (deleted by hand, or its timeout ran out after a clock step): ${firstLines(stderr)}`,
+      'nothing was changed; otpknockd reloads the whole table when this repeats',
+      stderr,
+    );
+  }
   if (/Protocol not supported|Could not process rule: No such file or directory|not supported/i.test(stderr)) {
     return new NftError(`the kernel refused our ruleset; it may lack an nftables feature (nf_tables, sets with timeouts, maps with dynamic updates): ${firstLines(stderr)}`, 'check `otpknockd render` output with `nft -c -f` and the kernel config (CONFIG_NF_TABLES_INET, CONFIG_NFT_CT, CONFIG_NFT_SET_HASH)', stderr);
   }
