@@ -98,7 +98,9 @@ export function actionElementText(e: LeafActionElement): string {
  * duplicates in one hash bucket (slow lookups, then failed inserts). Real
  * knockers store length − 1 times per attempt; the budget leaves room for many
  * users behind one address and cuts a one-source flood down to a cheap meter
- * lookup per packet.
+ * lookup per packet. A throttled step resets the source's progress like any
+ * step that does not count: a step is never skipped over. (Deleting an absent or
+ * already dead element adds nothing to the chain.)
  */
 export function storeBudget(): { burst: number; perSecond: number; timeoutMs: number } {
   // Generous: a team behind one NAT address knocks from one source (the longest
@@ -137,7 +139,7 @@ ${strikeRule(config, f)}		drop
 
 	chain advanced${f} {
 		meta mark & ${hex(FINAL_FLAG)} == ${hex(FINAL_FLAG)} goto final${f}
-		update @store_budget${f} { ${a} limit rate over ${budget.perSecond}/second burst ${budget.burst} packets } counter name stores_throttled drop
+		update @store_budget${f} { ${a} limit rate over ${budget.perSecond}/second burst ${budget.burst} packets } delete @progress${f} { ${a} : 0x00000000 } counter name stores_throttled drop
 		meta mark & ${hex(FIRST_STEP_FLAG)} == ${hex(FIRST_STEP_FLAG)} delete @progress${f} { ${a} : 0x00000000 } add @progress${f} { ${a} timeout ${ms(Math.min(step, FIRST_STEP_TIMEOUT_MS))} : meta mark } counter name steps_stored drop
 		delete @progress${f} { ${a} : 0x00000000 } add @progress${f} { ${a} timeout ${ms(step)} : meta mark } counter name steps_stored drop
 		counter name progress_full drop
