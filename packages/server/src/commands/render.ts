@@ -11,7 +11,7 @@ export function registerRender(program: Command): void {
     .command('render')
     .description('Print the exact nft script that "run" would load at an instant (default: now). Changes nothing.')
     .option('-c, --config <file>', 'config file', DEFAULT_CONFIG)
-    .option('--at <time>', 'instant to render for: ISO date or unix seconds')
+    .option('--at <time>', 'instant to render for: ISO date or unix seconds, 1970 to 9999 (default: now)')
     .addHelpText(
       'after',
       `

@@ -26,6 +26,17 @@ describe('parseDuration', () => {
   });
 });
 
+describe('parseDuration: absurd lengths', () => {
+  it('accepts up to 100 years', () => {
+    expect(parseDuration('36500d')).toBe(36_500 * 86_400_000);
+  });
+
+  // `user rotate --grace 100000000d` added this to now and crashed in Date.toISOString.
+  it.each(['36500d1ms', '100000000d', '3000000d', '1000000000000d', `${'9'.repeat(30)}ms`])('refuses %s as too long, saying the limit', (text) => {
+    expect(() => parseDuration(text)).toThrow(new RangeError(`"${text}" is too long a duration; expected at most 36500d (100 years)`));
+  });
+});
+
 describe('formatDuration', () => {
   it.each([
     [0, '0s'],

@@ -12,11 +12,17 @@ const UNITS = [
 // Units in descending order, each at most once: "1h30m", "2m5s", "1s500ms".
 const DURATION = /^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m(?!s))?(?:(\d+)s)?(?:(\d+)ms)?$/;
 
+// No setting or option needs more than days; a duration added to now must stay a
+// valid Date (before year 275760) and a readable one (before year 10000). 100 years
+// keeps both for any `now` before 7900, and anything longer is a typo.
+const MAX_DURATION_DAYS = 36_500;
+export const MAX_DURATION_MS = MAX_DURATION_DAYS * 86_400_000;
+
 export const DURATION_EXAMPLES = '500ms, 5s, 2m, 1h, 1d or 1m30s';
 
 /**
  * Parses a duration such as `500ms`, `5s`, `2m`, `1h`, `1d` or `1m30s` into
- * milliseconds. Throws a RangeError saying what is expected otherwise.
+ * milliseconds, at most 100 years. Throws a RangeError saying what is expected otherwise.
  */
 export function parseDuration(text: string): number {
   const s = text.trim();
@@ -32,7 +38,9 @@ export function parseDuration(text: string): number {
     const part = m[i + 1];
     if (part !== undefined) ms += Number(part) * factor;
   });
-  if (!Number.isSafeInteger(ms)) throw new RangeError(`"${s}" is too long a duration`);
+  if (!Number.isSafeInteger(ms) || ms > MAX_DURATION_MS) {
+    throw new RangeError(`"${s}" is too long a duration; expected at most ${MAX_DURATION_DAYS}d (100 years)`);
+  }
   return ms;
 }
 
