@@ -3,7 +3,7 @@
 // legitimate user knocking from many addresses (knock-attempts.mjs), and the
 // dynamic sets of the live table, found by reading `otpknockd render` at run time
 // (no set or map name is assumed).
-import { NODE, agentPath, run, setElements, type NsProcess, type Topology } from '../harness/index.js';
+import { NODE, agentPath, run, type NsProcess, type Topology } from '../harness/index.js';
 import { OTPKNOCKD } from './otpknockd.js';
 
 const RAW_AGENT = agentPath('raw-knock.py');
@@ -163,8 +163,12 @@ export function parseDynamicSets(script: string): DynamicSet[] {
 export async function dynamicSetFill(t: Topology, table: string, sets: DynamicSet[]): Promise<{ name: string; elements: number; size: number }[]> {
   const out: { name: string; elements: number; size: number }[] = [];
   for (const s of sets) {
-    const elements = (await setElements(t, 'server', table, s.name)).length;
-    out.push({ name: s.name, elements, size: s.size });
+    // A set filled by a flood holds hundreds of thousands of elements: list it as
+    // JSON with time to spare, and only count.
+    const r = await t.exec('server', ['nft', '-j', 'list', s.kind, 'inet', table, s.name], { timeoutMs: 90_000 });
+    if (r.code !== 0) throw new Error(`nft list ${s.kind} ${s.name}: ${r.stderr.trim()}`);
+    const body = (JSON.parse(r.stdout) as { nftables: Record<string, { elem?: unknown[] } | undefined>[] }).nftables.find((o) => o[s.kind])?.[s.kind];
+    out.push({ name: s.name, elements: body?.elem?.length ?? 0, size: s.size });
   }
   return out;
 }

@@ -39,7 +39,7 @@ const opt = {
   retries: () => new Option('-r, --retries <n>', 'knocks after the first when the service does not open in time').argParser(integer('--retries', 0, 5)).default(1),
   ipv4: () => new Option('-4, --ipv4', 'use IPv4 addresses only').conflicts('ipv6'),
   ipv6: () => new Option('-6, --ipv6', 'use IPv6 addresses only').conflicts('ipv4'),
-  delay: () => new Option('-d, --delay <ms>', "milliseconds between knock packets (default: the profile's, 5)").argParser(decimal('--delay', 0, 1000)),
+  delay: () => new Option('-d, --delay <ms>', "milliseconds between knock packets (default: the profile's, 5)").argParser(decimal('--delay', 0, 500)),
   quiet: () => new Option('-q, --quiet', 'print nothing but errors').conflicts('verbose'),
   verbose: () => new Option('-v, --verbose', 'say what is done: profile, addresses, window, ports'),
 };
@@ -232,7 +232,7 @@ Examples:
     .addOption(new Option('--algorithm <hash>', 'HMAC hash (default SHA1)').choices(['SHA1', 'SHA256', 'SHA512', 'sha1', 'sha256', 'sha512']))
     .addOption(new Option('--exclude <list>', 'ports never used as knock ports, comma separated').argParser(portList))
     .addOption(new Option('--token-bytes <n>', 'bytes of per-window payload token (0, or 4-16)').argParser(integer('--token-bytes', 0, 16)))
-    .addOption(new Option('--delay <ms>', 'milliseconds between knock packets').argParser(decimal('--delay', 0, 1000)).default(5))
+    .addOption(new Option('--delay <ms>', 'milliseconds between knock packets').argParser(decimal('--delay', 0, 500)).default(5))
     .option('--payload <kind>', 'faux payload of each knock packet: none, dns, ntp, random, random:N, hex:BYTES or text:TEXT (the token, if any, goes at its place)', 'none')
     .option('-f, --force', 'replace a profile of the same name')
     .addHelpText('after', `
@@ -259,7 +259,7 @@ Examples:
     .option('--name <host>', 'profile name (default: the host named in the URI)')
     .option('--address <host>', 'where to send the knock (default: the host in the URI)')
     .addOption(new Option('--port <port>', 'TCP port of the protected service (default: the URI\'s, else 22)').argParser(port))
-    .addOption(new Option('--delay <ms>', 'milliseconds between knock packets').argParser(decimal('--delay', 0, 1000)))
+    .addOption(new Option('--delay <ms>', 'milliseconds between knock packets').argParser(decimal('--delay', 0, 500)))
     .addHelpText('after', `
 Examples:
   knock import - < alice.uri

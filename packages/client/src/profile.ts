@@ -54,7 +54,7 @@ export interface StoreData {
 
 export const DEFAULT_SERVICE_PORT = 22;
 export const DEFAULT_DELAY_MS = 5;
-export const MAX_DELAY_MS = 1000;
+export const MAX_DELAY_MS = 500;
 
 /** Parses the store's JSON text. Profiles are checked one by one when used (checkProfile). */
 export function parseStore(text: string, file: string): StoreData {

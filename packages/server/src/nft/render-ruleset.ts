@@ -30,15 +30,17 @@ import { AUDIT_NFLOG_GROUP, OPEN_PREFIX, REPLAY_PREFIX } from '../audit/nflog.js
 export const TABLE_COMMENT = 'managed by otpknockd';
 
 /** Sizes of the dynamic sets: explicit, so a flood cannot grow them without bound. */
-export const PROGRESS_SET_SIZE = 262_144;
+export const PROGRESS_SET_SIZE = 524_288;
 /**
  * How long a source's progress lasts after a first step (after later steps:
  * step_timeout). A real knocker sends its second port milliseconds later (at most
- * a second: the client's --delay); forged first steps from ever new addresses
- * (IPv6 gives an attacker plenty) each hold a progress element only this long, so
- * the map has room for PROGRESS_SET_SIZE / 2 s = 131,072 new sources a second.
+ * half a second: the client's --delay); forged first steps from ever new addresses
+ * (IPv6 gives an attacker plenty) each hold a progress element only this long (plus
+ * up to a second until the kernel's garbage collection frees it), so the map has
+ * room for about PROGRESS_SET_SIZE / 2 s ≈ 260,000 new sources a second. At most
+ * ~50 MB of kernel memory per family when full.
  */
-export const FIRST_STEP_TIMEOUT_MS = 2_000;
+export const FIRST_STEP_TIMEOUT_MS = 1_000;
 export const ALLOWED_SET_SIZE = 65_536;
 export const USED_SET_SIZE = 262_144;
 export const STORE_BUDGET_SET_SIZE = 65_536;

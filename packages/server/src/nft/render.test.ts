@@ -51,7 +51,7 @@ describe('renderRuleset', () => {
     expect(advanced).toContain('update @store_budget4 { ip saddr limit rate over 32/second burst 64 packets } delete @progress4 { ip saddr : 0x00000000 } counter name stores_throttled drop');
     expect(advanced).toMatch(/add @progress4 \{ ip saddr timeout 5000ms : meta mark \} counter name steps_stored drop\n\t\tcounter name progress_full drop/);
     // a first step holds its progress element briefly: forged first steps cannot fill the map for long
-    expect(advanced).toContain('meta mark & 0x40000000 == 0x40000000 delete @progress4 { ip saddr : 0x00000000 } add @progress4 { ip saddr timeout 2000ms : meta mark } counter name steps_stored drop');
+    expect(advanced).toContain('meta mark & 0x40000000 == 0x40000000 delete @progress4 { ip saddr : 0x00000000 } add @progress4 { ip saddr timeout 1000ms : meta mark } counter name steps_stored drop');
   });
 
   it('gives step and leaf_action elements the timeout of their sequences', () => {
