@@ -126,7 +126,7 @@ const CLI_CASES: CliCase[] = [
   { name: 'otpknockd open --for 0s', cli: 'otpknockd', args: ({ cfg }) => ['open', '192.0.2.9', '--for', '0s', '--config', cfg], code: 2, error: /--for: 0s is out of range/ },
   { name: 'otpknockd mode with two arguments', cli: 'otpknockd', args: ({ cfg }) => ['mode', 'closed', 'extra', '--config', cfg], code: 2, error: /too many arguments for 'mode'/ },
   { name: 'otpknockd check of a missing file', cli: 'otpknockd', args: () => ['check', '--config', '/nonexistent/otpknockd.yaml'], code: 2, error: /cannot read the configuration file: no such file/ },
-  { name: 'otpknockd apply --confirm-within 2h', cli: 'otpknockd', args: ({ cfg }) => ['apply', '--config', cfg, '--confirm-within', '2h'], code: 1, error: /--confirm-within: 2h is out of range; expected 5s to 1h/ },
+  { name: 'otpknockd apply --confirm-within 2h', cli: 'otpknockd', args: ({ cfg }) => ['apply', '--config', cfg, '--confirm-within', '2h'], code: 2, error: /--confirm-within: 2h is out of range; expected 5s to 1h/ },
 ];
 
 describeE2E('adversarial: bad input never changes the live firewall', () => {

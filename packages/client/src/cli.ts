@@ -228,7 +228,7 @@ Examples:
     .addOption(new Option('--open <list>', 'static: the open sequence, comma separated').argParser(portList))
     .addOption(new Option('--close <list>', 'static: the close sequence, comma separated').argParser(portList))
     .option('--toggle', 'static: the open sequence also closes')
-    .addOption(new Option('--period <seconds>', 'window length (default 30)').argParser(integer('--period', 1, 86400)))
+    .addOption(new Option('--period <seconds>', 'window length (default 30)').argParser(integer('--period', 1, 3600)))
     .addOption(new Option('--algorithm <hash>', 'HMAC hash (default SHA1)').choices(['SHA1', 'SHA256', 'SHA512', 'sha1', 'sha256', 'sha512']))
     .addOption(new Option('--exclude <list>', 'ports never used as knock ports, comma separated').argParser(portList))
     .addOption(new Option('--token-bytes <n>', 'bytes of per-window payload token (0, or 4-16)').argParser(integer('--token-bytes', 0, 16)))

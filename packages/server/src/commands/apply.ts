@@ -4,6 +4,7 @@ import { Command, Option } from 'commander';
 import { formatDuration, parseDuration } from '../config/index.js';
 import { ApplyError, CONFIRM_WITHIN, applyConfig, confirmApply, isStale, revertApply, runWatchdog, stateDirOf } from '../apply/apply.js';
 import { readPending } from '../apply/pending.js';
+import { OtpknockError } from '@otpknock/shared';
 import { DEFAULT_CONFIG, EXIT } from './common.js';
 
 function confirmWithin(text: string): number {
@@ -11,10 +12,10 @@ function confirmWithin(text: string): number {
   try {
     ms = parseDuration(text);
   } catch (e) {
-    throw new ApplyError(`--confirm-within: ${(e as Error).message}`);
+    throw new OtpknockError('E_ARGUMENT', `--confirm-within: ${(e as Error).message}`);
   }
   if (ms < CONFIRM_WITHIN.min || ms > CONFIRM_WITHIN.max) {
-    throw new ApplyError(`--confirm-within: ${text} is out of range; expected ${formatDuration(CONFIRM_WITHIN.min)} to ${formatDuration(CONFIRM_WITHIN.max)}`);
+    throw new OtpknockError('E_ARGUMENT', `--confirm-within: ${text} is out of range; expected ${formatDuration(CONFIRM_WITHIN.min)} to ${formatDuration(CONFIRM_WITHIN.max)}`);
   }
   return ms;
 }
@@ -59,8 +60,8 @@ Examples:
   knock myserver && ssh myserver true && otpknockd confirm`,
     )
     .action(async (opts: { config: string; confirmWithin: string }) => {
+      const ms = confirmWithin(opts.confirmWithin); // a usage error (exit 2), before anything is touched
       await reportApplyErrors(async () => {
-        const ms = confirmWithin(opts.confirmWithin);
         await applyConfig({
           configFile: opts.config,
           confirmWithinMs: ms,
