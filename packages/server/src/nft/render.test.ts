@@ -48,7 +48,7 @@ describe('renderRuleset', () => {
   it('stores progress within a generous per-source budget (a team behind one NAT address); every outcome counted', () => {
     const text = renderRuleset({ config: serverConfig(), steps: [], actions: [], usedTimeoutMs: 120_000 });
     const advanced = text.slice(text.indexOf('chain advanced4 {'), text.indexOf('chain final4 {'));
-    expect(advanced).toContain('update @store_budget4 { ip saddr limit rate over 32/second burst 64 packets } delete @progress4 { ip saddr : 0x00000000 } counter name stores_throttled drop');
+    expect(advanced).toContain('update @store_budget4 { ip saddr limit rate over 8/second burst 16 packets } delete @progress4 { ip saddr : 0x00000000 } counter name stores_throttled drop');
     expect(advanced).toMatch(/add @progress4 \{ ip saddr timeout 5000ms : meta mark \} counter name steps_stored drop\n\t\tcounter name progress_full drop/);
     // a first step holds its progress element briefly: forged first steps cannot fill the map for long
     expect(advanced).toContain('meta mark & 0x40000000 == 0x40000000 delete @progress4 { ip saddr : 0x00000000 } add @progress4 { ip saddr timeout 1000ms : meta mark } counter name steps_stored drop');
