@@ -115,9 +115,20 @@ describe('syncTrie', () => {
     expect(rot.changes.deleteSteps).toEqual([]);
     expect(rot.changes.addSteps.map((s) => s.expiresMs)).toEqual([180_000, 180_000, 180_000]);
     expect(rot.changes.addActions).toEqual([]); // the class of "open ssh" exists already
-    // A user removed by a reload while its window has long to live: deleted explicitly.
+    // A user removed by a reload while its window has long to live: deleted explicitly,
+    // but for its first step, which alone leads nowhere and is left to its timeout.
     const reload = syncTrie(rot.state, [w(2, [4, 5, 6]), w(4, [10, 11, 12])], 91_000);
-    expect(reload.changes.deleteSteps).toHaveLength(3);
+    expect(reload.changes.deleteSteps).toEqual([{ state: expect.any(Number), port: 9 }, { state: expect.any(Number), port: 8 }]);
+    expect(reload.state.lingering.has(elementKey(0, 7, undefined))).toBe(true);
+  });
+
+  it('gives a first step one more window than its sequence, so the next window starting there needs no change', () => {
+    const w = (n: number, ports: number[]) => entry(`a/${n}/open`, ports, { window: n, expiresMs: (n + 2) * 30_000, periodMs: 30_000 });
+    const t = syncTrie(emptyTrie(), [w(1, [1, 2, 3]), w(2, [4, 5, 6]), w(3, [7, 8, 9])], 60_000).state;
+    expect(allElements(t).steps.find((s) => s.state === 0 && s.port === 7)?.expiresMs).toBe(180_000);
+    const rot = syncTrie(t, [w(2, [4, 5, 6]), w(3, [7, 8, 9]), w(4, [7, 11, 12])], 90_000);
+    expect(rot.changes.refreshSteps).toEqual([]); // [7] lives until 180 s already: window 4's sequence ends then
+    expect(rot.changes.addSteps.map((s) => s.port).sort()).toEqual([11, 12]);
   });
 
   it('lengthens the timeout of a shared prefix, and replaces a key the kernel may still hold', () => {

@@ -288,7 +288,10 @@ export function syncTrie(trie: TrieState, desired: readonly KnockEntry[], nowMs 
 
   /** An element leaves the kernel: deleted now, or left to its timeout when that is near. */
   const retire = (key: ElementKey, state: number, port: number, token: string | undefined, next: number, expiresMs: number, keyMayReturn: boolean): void => {
-    if (expiresMs > nowMs + DELETE_MARGIN_MS) changes.deleteSteps.push(withToken({ state, port }, token));
+    // A first step alone leads nowhere: it is left to its timeout even when its
+    // sequences go early (only ones that never expire must be deleted).
+    const lingers = state === 0 && expiresMs !== Number.POSITIVE_INFINITY;
+    if (!lingers && expiresMs > nowMs + DELETE_MARGIN_MS) changes.deleteSteps.push(withToken({ state, port }, token));
     else if (keyMayReturn) log.set(lingering, key, { next, untilMs: expiresMs + LINGER_SLACK_MS });
   };
 
@@ -387,15 +390,19 @@ export function syncTrie(trie: TrieState, desired: readonly KnockEntry[], nowMs 
     state = 0;
     for (let i = 0; i < last; i++) {
       const k = elementKey(state, ports[i]!, token);
+      // A first step lives one window longer than its sequence: the next window's
+      // sequences that start on the same port then need no longer timeout (a first
+      // step alone leads nowhere, so the extra window opens nothing).
+      const nodeExpiresMs = state === 0 ? expiresMs + (entry.periodMs ?? 0) : expiresMs;
       let node = nodes.get(k);
       if (!node) {
-        node = withToken<Node>({ key: k, id: allocNode(state === 0), refs: 0, state, port: ports[i]!, expiresMs }, token);
+        node = withToken<Node>({ key: k, id: allocNode(state === 0), refs: 0, state, port: ports[i]!, expiresMs: nodeExpiresMs }, token);
         log.set(nodes, k, node);
         created.add(node);
         claim(node);
       } else if (expiresMs > node.expiresMs) {
-        // A shared prefix lives as long as its longest-lived sequence.
-        log.patch(node, 'expiresMs', expiresMs);
+        // A shared prefix lives at least as long as its longest-lived sequence.
+        log.patch(node, 'expiresMs', nodeExpiresMs);
         if (!created.has(node)) refreshed.add(node);
       }
       log.patch(node, 'refs', node.refs + 1);

@@ -36,6 +36,8 @@ export interface KnockEntry {
    * or its grace ends); the kernel drops it then by itself. Absent: never (static).
    */
   expiresMs?: number;
+  /** The window length (rotating methods): a first step may outlive the sequence by one. */
+  periodMs?: number;
 }
 
 /** Bit mask of the services a user may open, by index in `config.services`. */
@@ -141,6 +143,7 @@ export function planEntries(config: ServerConfig, nowMs: number, derive: Derive 
         const e: KnockEntry = { key: `${user.name}/${window}/${action}${source ? `/${source}${tag}` : ''}`, user: user.name, window, action, ports, serviceMask, oneTime: oneTime || source === 'code' };
         if (source) e.source = source;
         if (end !== undefined) e.expiresMs = end;
+        if (oneTime || source === 'code') e.periodMs = user.profile.period * 1000;
         return e;
       };
       const add = (seq: KnockSequences, source?: 'grace', tag = '', untilMs?: number) => {
