@@ -103,6 +103,9 @@ const withToken = <T extends object>(x: T, token: string | undefined): T & { tok
  */
 interface Lingering {
   next: number;
+  /** When the kernel drops it by itself (its timeout, counted from before the commit). */
+  expiresMs: number;
+  /** Until when its key may still be taken in the kernel (expiresMs plus the commit's latency, with room). */
   untilMs: number;
 }
 
@@ -292,7 +295,7 @@ export function syncTrie(trie: TrieState, desired: readonly KnockEntry[], nowMs 
     // sequences go early (only ones that never expire must be deleted).
     const lingers = state === 0 && expiresMs !== Number.POSITIVE_INFINITY;
     if (!lingers && expiresMs > nowMs + DELETE_MARGIN_MS) changes.deleteSteps.push(withToken({ state, port }, token));
-    else if (keyMayReturn) log.set(lingering, key, { next, untilMs: expiresMs + LINGER_SLACK_MS });
+    else if (keyMayReturn) log.set(lingering, key, { next, expiresMs, untilMs: expiresMs + LINGER_SLACK_MS });
   };
 
   // Which leaves stay as they are (a rotation's cached entries are the very same
