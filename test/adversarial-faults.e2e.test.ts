@@ -366,6 +366,33 @@ ${usersYaml(users, secretFile)}
     report.add({ case: 'reload (5 SIGHUPs) across a window boundary', tries: 5, result: 'rotation and reload both applied; consistent', note: 'removed user refused, new window opens' });
   });
 
+  it('a knock eve captured and the client used stays refused when the server\'s clock is set back into its window', async () => {
+    // The attack: capture a knock; make the server's clock go back (e.g. spoofed NTP)
+    // to that knock's window after its elements left the kernel; replay it.
+    const closeEve = () => t.exec('server', [NODE, OTPKNOCKD, 'close', t.eve.ipv4, '--config', cfg.file], { timeoutMs: 15_000 });
+    await closeEve();
+    await awayFromBoundary(3000);
+    const w0 = sequencesFor(alice.secret, profile, 0);
+    await sendUdp(t, 'client', t.server.ipv4, w0.open, { delayMs: 5 });
+    expect(await isOpen('client')).toBe(true);
+    await sendUdp(t, 'eve', t.server.ipv4, w0.open, { delayMs: 5 });
+    expect(await isOpen('eve')).toBe(false); // the plain replay is refused
+    // the server's clock runs 4 windows ahead for a while (W's elements expire in the kernel) …
+    writeFileSync(clockFile, `${4 * PERIOD * 1000}\n`);
+    let mark = daemon.mark();
+    await daemon.waitForLine((l) => /"event":"(rotation|resync)"/.test(l) && !/failed/.test(l), { after: mark, timeoutMs: 15_000 });
+    await sleep(Math.max(0, (w0.window + 2) * PERIOD * 1000 + 1000 - Date.now()));
+    // … and is then set back into W
+    writeFileSync(clockFile, `${w0.window * PERIOD * 1000 + 2000 - Date.now()}\n`);
+    mark = daemon.mark();
+    const back = await daemon.waitForLine((l) => /"event":"(rotation|resync)"/.test(l) && !/failed/.test(l), { after: mark, timeoutMs: 20_000 });
+    await sendUdp(t, 'eve', t.server.ipv4, w0.open, { delayMs: 5 });
+    const opened = await isOpen('eve');
+    writeFileSync(clockFile, '0\n');
+    report.add({ case: "replay after the server's clock is set back into the knock's window", tries: 1, result: opened ? '1 opened' : '0 opened', note: back.slice(0, 120) });
+    expect(opened, 'a consumed knock must stay consumed when the server clock goes back').toBe(false);
+  });
+
   it('the session established at the start survived every fault above', async () => {
     expect(held.open).toBe(true);
     await sessionAlive('the end');

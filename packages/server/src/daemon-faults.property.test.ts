@@ -10,39 +10,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { deriveSequences, windowAt } from '@otpknock/shared';
-import { Daemon, type Clock } from './daemon.js';
+import { Daemon } from './daemon.js';
 import { NftDriver, type NftRunner } from './nft/driver.js';
 import { TABLE_COMMENT } from './nft/render-ruleset.js';
 import type { Logger } from './log.js';
 import type { ServerConfig } from './config/types.js';
 import { serverConfig, user } from './test-fixtures.js';
+import { FakeClock } from './test-clock.js';
 
-class FakeClock implements Clock {
-  private timers: { at: number; fn: () => void; live: boolean }[] = [];
-  constructor(public t: number) {}
-  now() {
-    return this.t;
-  }
-  setTimer(fn: () => void, ms: number) {
-    const timer = { at: this.t + ms, fn, live: true };
-    this.timers.push(timer);
-    return { cancel: () => void (timer.live = false) };
-  }
-  /** Moves time on, firing due timers in order (bounded). */
-  async advance(ms: number) {
-    const end = this.t + ms;
-    for (let i = 0; i < 2000; i++) {
-      const due = this.timers.filter((x) => x.live && x.at <= end).sort((a, b) => a.at - b.at)[0];
-      if (!due) break;
-      due.live = false;
-      this.t = Math.max(this.t, due.at);
-      due.fn();
-      for (let k = 0; k < 6; k++) await new Promise((r) => setTimeout(r, 0));
-    }
-    this.t = end;
-    for (let k = 0; k < 6; k++) await new Promise((r) => setTimeout(r, 0));
-  }
-}
 
 type Elements = Map<string, { value: string | undefined; expires: number }>;
 

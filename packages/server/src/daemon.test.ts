@@ -1,38 +1,13 @@
 // The daemon against a fake nft (fault injection) and a fake clock: what it
 // sends to nft, what it keeps when nft fails, and when it retries.
 import { describe, expect, it } from 'vitest';
-import { Daemon, type Clock } from './daemon.js';
+import { Daemon } from './daemon.js';
 import { NftDriver, type NftRunner } from './nft/driver.js';
 import type { Logger } from './log.js';
 import { serverConfig, user } from './test-fixtures.js';
+import { FakeClock } from './test-clock.js';
 import { TABLE_COMMENT } from './nft/render-ruleset.js';
 
-class FakeClock implements Clock {
-  private timers: { at: number; fn: () => void; live: boolean }[] = [];
-  constructor(public t: number) {}
-  now() {
-    return this.t;
-  }
-  setTimer(fn: () => void, ms: number) {
-    const timer = { at: this.t + ms, fn, live: true };
-    this.timers.push(timer);
-    return { cancel: () => void (timer.live = false) };
-  }
-  /** Moves time on, firing due timers in order; bounded. */
-  async advance(ms: number) {
-    const end = this.t + ms;
-    for (let i = 0; i < 1000; i++) {
-      const due = this.timers.filter((x) => x.live && x.at <= end).sort((a, b) => a.at - b.at)[0];
-      if (!due) break;
-      due.live = false;
-      this.t = Math.max(this.t, due.at);
-      due.fn();
-      await new Promise((r) => setTimeout(r, 0));
-      await new Promise((r) => setTimeout(r, 0));
-    }
-    this.t = end;
-  }
-}
 
 class FakeNft implements NftRunner {
   calls: { args: readonly string[]; input?: string }[] = [];

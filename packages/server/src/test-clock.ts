@@ -1,0 +1,30 @@
+// A clock for unit tests of the daemon: time moves only when a test says so,
+// and timers fire in order as it passes.
+import type { Clock } from './daemon.js';
+
+export class FakeClock implements Clock {
+  private timers: { at: number; fn: () => void; live: boolean }[] = [];
+  constructor(public t: number) {}
+  now() {
+    return this.t;
+  }
+  setTimer(fn: () => void, ms: number) {
+    const timer = { at: this.t + ms, fn, live: true };
+    this.timers.push(timer);
+    return { cancel: () => void (timer.live = false) };
+  }
+  /** Moves time on, firing due timers in order (bounded), letting each one's async work settle. */
+  async advance(ms: number) {
+    const end = this.t + ms;
+    for (let i = 0; i < 2000; i++) {
+      const due = this.timers.filter((x) => x.live && x.at <= end).sort((a, b) => a.at - b.at)[0];
+      if (!due) break;
+      due.live = false;
+      this.t = Math.max(this.t, due.at);
+      due.fn();
+      for (let k = 0; k < 6; k++) await new Promise((r) => setTimeout(r, 0));
+    }
+    this.t = end;
+    for (let k = 0; k < 6; k++) await new Promise((r) => setTimeout(r, 0));
+  }
+}
