@@ -79,8 +79,9 @@ describeE2E('otpknockd rotations: the kernel expires ended windows, shared prefi
     expect(rotations.reduce((n, r) => n + (r.removed ?? 0), 0)).toBe(0);
     // …and shared first ports had their timeouts lengthened (replaced) along the way.
     expect(rotations.reduce((n, r) => n + (r.replaced ?? 0), 0)).toBeGreaterThan(0);
-    // 48 sequences of 3 ports share some prefixes: at most 144 elements, never growing.
-    expect(Math.max(...sizes)).toBeLessThanOrEqual(48 * 3);
+    // 48 sequences of 3 ports share some prefixes: at most 144 elements, plus the first
+    // steps of the 16 sequences of the window that just ended (they live a window longer).
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(48 * 3 + 16);
     expect(Math.min(...sizes)).toBeGreaterThan(48 * 2);
   });
 

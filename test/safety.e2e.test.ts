@@ -184,7 +184,7 @@ describeE2E('otpknockd apply / confirm / revert', () => {
     }
     // a bad duration is refused before anything else
     const r = await otpknockd(t, ['apply', '--config', next.file, '--confirm-within', '2']);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2); // a usage error
     expect(r.stderr).toMatch(/--confirm-within: "2" is a bare number/);
     expect(await servicesInTable(t)).toEqual(['ssh']);
   });

@@ -6,7 +6,7 @@ import { allElements, emptyTrie, syncTrie, type TrieState, type TrieSync } from 
 import type { Logger } from './log.js';
 import { cachedDeriver, nextRotationMs, planEntries, type KnockEntry } from './plan.js';
 import type { NftDriver } from './nft/driver.js';
-import { allowedFromJson, isOurTable, usedSequencesFromJson, type UsedSequence } from './nft/inspect.js';
+import { allowedFromJson, isOurTable, usedMarksFromJson, usedSequencesFromJson, type UsedSequence } from './nft/inspect.js';
 import { changeOps, renderChanges, renderRuleset, type AllowedCarryOver } from './nft/render-ruleset.js';
 import { probeTimeoutUpdates } from './nft/timeout-update.js';
 import { bannedFromJson, type BannedCarryOver } from './nft/ban.js';
@@ -59,6 +59,8 @@ export interface CarryOver {
   /** The global mode, from the state dir (`otpknockd mode`). */
   mode?: ServiceMode;
   used: UsedSequence[];
+  /** The raw marks of the kernel's `used` set, to resolve through the live trie. */
+  usedMarks?: { mark: number; remainingMs: number }[];
 }
 
 export function fullRuleset(
@@ -66,9 +68,8 @@ export function fullRuleset(
   nowMs: number,
   carry: CarryOver = { allowed: [], used: [] },
   derive?: Parameters<typeof planEntries>[2],
-  highestNowMs = nowMs,
 ) {
-  const entries = retiredByClock(attachTokens(config, planEntries(config, nowMs, derive)), config, highestNowMs);
+  const entries = attachTokens(config, planEntries(config, nowMs, derive));
   const sync = syncTrie(emptyTrie(), entries, nowMs);
   const { steps, actions } = allElements(sync.state);
   // A sequence consumed before the reload stays consumed under its new mark.
@@ -99,18 +100,6 @@ export interface DaemonHooks {
 /** How far the wall clock may drift from the monotonic one between two changes before we call it a step. */
 const CLOCK_STEP_TOLERANCE_MS = 2_000;
 
-/**
- * Entries of windows that had already ended at the latest time this daemon has
- * seen, within the time consumed sequences are remembered (`used`): after the
- * clock is set back, those windows would be live again, and the kernel no longer
- * knows which of their sequences were used. Older windows are let back in (a
- * clock that had jumped far ahead by mistake must not lock everybody out).
- */
-export function retiredByClock(entries: KnockEntry[], config: ServerConfig, highestNowMs: number): KnockEntry[] {
-  const from = highestNowMs - usedTimeoutMs(config);
-  return entries.filter((e) => e.expiresMs === undefined || e.expiresMs <= from || e.expiresMs > highestNowMs);
-}
-
 /** A rotation computed ahead of its boundary; the trie already holds it, `sync.rollback()` undoes that. */
 interface PreparedRotation {
   target: number;
@@ -125,10 +114,20 @@ export class Daemon {
   hooks: DaemonHooks = {};
   private trie: TrieState = emptyTrie();
   private prepared: PreparedRotation | undefined;
-  /** Whether `add element` lengthens a live element's timeout here (probeKernel). */
+  /**
+   * Ask the kernel at start, in our table, whether it updates element timeouts in
+   * place (then a rotation lengthens shared prefixes with one operation, not three).
+   * Off in unit tests, whose fake nft would count the probe's scripts.
+   */
+  probeKernelAtStart = false;
   private timeoutUpdates = false;
-  /** The latest wall time this daemon has seen (see retiredByClock). */
-  private highestNowMs = 0;
+  /**
+   * Sequences the kernel consumed, by their ports, remembered across full loads for as
+   * long as `used` would remember them (monotonic deadline): a full load renumbers the
+   * leaves, and after a clock step back a window whose elements had expired comes back
+   * with fresh kernel state, so its used sequences must be marked used again.
+   */
+  private readonly consumed = new Map<string, { ports: number[]; untilMono: number }>();
   /** Wall and monotonic time of the last change of the table, to notice clock steps. */
   private anchor: { wall: number; mono: number } | undefined;
   private timer: { cancel(): void } | undefined;
@@ -163,27 +162,36 @@ export class Daemon {
       });
     }
     const doc = await this.nft.listJson(['table', 'inet', table]);
-    return { allowed: allowedFromJson(doc), used: usedSequencesFromJson(doc), banned: bannedFromJson(doc) };
+    return { allowed: allowedFromJson(doc), used: usedSequencesFromJson(doc), usedMarks: usedMarksFromJson(doc), banned: bannedFromJson(doc) };
+  }
+
+  private mono(): number {
+    return this.clock.monotonic?.() ?? this.clock.now();
   }
 
   /**
-   * Asks the kernel, in our table, whether it updates element timeouts in place
-   * (then a rotation lengthens shared prefixes with one operation, not three).
+   * What a full load must mark used: the kernel's consumed sequences (by the ports of
+   * the leaves we know, or walked through the step map), and those remembered from
+   * earlier loads. Remembers them all.
    */
-  async probeKernel(): Promise<void> {
-    await this.enqueue(async () => {
-      this.timeoutUpdates = await probeTimeoutUpdates(this.nft, this.config.table);
-      this.log.info('kernel', `element timeouts are ${this.timeoutUpdates ? 'updated in place' : 'replaced'} when a prefix is shared`, {
-        timeout_updates: this.timeoutUpdates,
-      });
-    });
-  }
-
-  /** Now, also remembered as the latest time seen. */
-  private seen(): number {
-    const now = this.clock.now();
-    this.highestNowMs = Math.max(this.highestNowMs, now);
-    return this.highestNowMs;
+  private consumedToCarry(fromKernel: UsedSequence[], usedMarks: { mark: number; remainingMs: number }[]): UsedSequence[] {
+    const now = this.mono();
+    for (const [k, c] of this.consumed) if (c.untilMono <= now) this.consumed.delete(k);
+    const remember = (ports: number[], remainingMs: number) => {
+      const key = ports.join(',');
+      const untilMono = now + remainingMs;
+      if ((this.consumed.get(key)?.untilMono ?? 0) < untilMono) this.consumed.set(key, { ports, untilMono });
+    };
+    for (const u of fromKernel) remember(u.ports, u.remainingMs);
+    if (usedMarks.length > 0) {
+      const byMark = new Map<number, number[]>();
+      for (const l of this.trie.leaves.values()) byMark.set(l.mark >>> 0, l.entry.ports);
+      for (const u of usedMarks) {
+        const ports = byMark.get(u.mark >>> 0);
+        if (ports) remember(ports, Math.max(u.remainingMs, 1000));
+      }
+    }
+    return [...this.consumed.values()].map((c) => ({ ports: c.ports, remainingMs: c.untilMono - now }));
   }
 
   private markCommitted(): void {
@@ -209,7 +217,7 @@ export class Daemon {
   private prepare(target: number): void {
     const started = performance.now();
     const config = this.config;
-    const entries = retiredByClock(attachTokens(config, planEntries(config, target, this.derive)), config, this.seen());
+    const entries = attachTokens(config, planEntries(config, target, this.derive));
     const sync = syncTrie(this.trie, entries, target);
     const opts = { timeoutUpdates: this.timeoutUpdates };
     const script = renderChanges(config.table, sync.changes, target, opts);
@@ -222,10 +230,15 @@ export class Daemon {
     const started = performance.now();
     const carried = await this.assertTableIsOurs(config.table);
     carried.mode = readMode(config.stateDir); // the mode survives reloads and restarts
+    carried.used = this.consumedToCarry(carried.used, carried.usedMarks ?? []);
     const derive = config === this.config ? this.derive : cachedDeriver();
-    const full = fullRuleset(config, this.clock.now(), carried, derive, this.seen());
+    const full = fullRuleset(config, this.clock.now(), carried, derive);
     this.reportConflicts(full.conflicts);
     await this.nft.apply(full.script);
+    if (reason === 'start' && this.probeKernelAtStart) {
+      // Before the start is announced: nothing should see the probe's set come and go.
+      this.timeoutUpdates = await probeTimeoutUpdates(this.nft, config.table);
+    }
     this.trie = full.trie;
     this.config = config;
     this.derive = derive;
@@ -238,6 +251,7 @@ export class Daemon {
       sequences: full.entries.length - full.conflicts.length,
       carried_allowed: carried.allowed.length,
       carried_used: full.carriedUsed,
+      ...(reason === 'start' && this.probeKernelAtStart ? { timeout_updates: this.timeoutUpdates } : {}),
       took_ms: Math.round(performance.now() - started),
     });
   }
@@ -348,7 +362,7 @@ export class Daemon {
    */
   private async syncTo(config: ServerConfig, derive: ReturnType<typeof cachedDeriver>, event: string): Promise<void> {
     const started = performance.now();
-    const entries = retiredByClock(attachTokens(config, planEntries(config, this.clock.now(), derive)), config, this.seen());
+    const entries = attachTokens(config, planEntries(config, this.clock.now(), derive));
     const live = new Set<number>();
     for (const e of entries) live.add(e.window);
     derive.prune((w) => live.has(w));

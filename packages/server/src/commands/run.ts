@@ -32,6 +32,7 @@ Signals:
       const config = await loadConfig(opts.config);
       const log = createLogger(resolveLogFormat(opts.logFormat ?? config.logFormat, process.stderr.isTTY === true));
       const daemon = new Daemon(config, new NftDriver(), log);
+      daemon.probeKernelAtStart = true;
       const team = attachTeamFeatures(daemon, opts.config, log); // user store, status file, audit
       // The pid file through which `otpknockd apply` finds us and sees reloads take.
       const pidFile = recordDaemon(config.stateDir, resolvePath(opts.config), (m) => log.warn('state', m));
@@ -59,7 +60,6 @@ Signals:
         await pidFile.remove();
         throw err;
       });
-      await daemon.probeKernel();
       await stopped;
     });
 }

@@ -49,6 +49,20 @@ export function countersFromJson(doc: unknown): Record<string, number> {
   return out;
 }
 
+/** The marks in our `used` set with their remaining time. */
+export function usedMarksFromJson(doc: unknown): { mark: number; remainingMs: number }[] {
+  const out: { mark: number; remainingMs: number }[] = [];
+  for (const set of jsonObjects(doc, 'set') as JsonSet[]) {
+    if (set.name !== 'used') continue;
+    for (const e of set.elem ?? []) {
+      if (typeof e === 'string') continue;
+      const mark = e.elem?.val;
+      if (typeof mark === 'number') out.push({ mark, remainingMs: (e.elem?.expires ?? 0) * 1000 });
+    }
+  }
+  return out;
+}
+
 /** A one-time sequence the kernel has already consumed, by its ports. */
 export interface UsedSequence {
   ports: number[];
