@@ -241,7 +241,7 @@ ${usersYaml(users, secretFile)}
       await awayFromBoundary();
       const seq = fresh(bob);
       await sendUdp(t, 'eve', t.server.ipv4, seq, { delayMs: 5 });
-      expect(await isOpen('eve')).toBe(true);
+      expect(await isOpen('eve'), `bob's fresh knock from eve (kill ${i + 1}); daemon:\n${daemon.stderr().split('\n').slice(-6).join('\n')}`).toBe(true);
       await untilBoundary(before); // just before, at, and after a boundary
       await daemon.stop('SIGKILL');
       expect(await listTable(t, 'server', 'inet', TABLE), 'a crash leaves the table').not.toBeNull();

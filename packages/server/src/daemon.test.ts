@@ -109,6 +109,22 @@ describe('Daemon', () => {
     expect((reload.match(/timeout \d+ms : 0x[89a-f]/g) ?? []).length).toBe(6);
   });
 
+  it('rotates at once when a window boundary passed while the table was loading', async () => {
+    const nft = new FakeNft();
+    const clock = new FakeClock(Date.UTC(2026, 10, 25, 12, 0, 29, 900)); // 100 ms before a boundary
+    const slowLoad = Object.assign(Object.create(nft) as FakeNft, {
+      run: async (args: readonly string[], input?: string) => {
+        if (input?.includes('table inet otpknock_test {')) clock.t += 300; // nft takes 300 ms: past the boundary
+        return nft.run(args, input);
+      },
+    });
+    const { log, lines } = memoryLogger();
+    const d = new Daemon(serverConfig({ users: [user('alice')] }), new NftDriver(slowLoad), log, clock);
+    await d.start();
+    await clock.advance(50); // not the next boundary, 30 s away: the one that just passed
+    expect(lines.at(-1)).toMatch(/^info rotation knock sequences rotated/);
+  });
+
   it('rolls its picture of the kernel back when a rotation fails, so the retry sends the same change', async () => {
     const nft = new FakeNft();
     const clock = new FakeClock(T0);

@@ -130,6 +130,8 @@ export class Daemon {
   private readonly consumed = new Map<string, { ports: number[]; untilMono: number }>();
   /** Wall and monotonic time of the last change of the table, to notice clock steps. */
   private anchor: { wall: number; mono: number } | undefined;
+  /** The instant the live table was planned for (its windows). */
+  private plannedAtMs = 0;
   private timer: { cancel(): void } | undefined;
   private queue: Promise<void> = Promise.resolve();
   private failures = 0;
@@ -232,7 +234,8 @@ export class Daemon {
     carried.mode = readMode(config.stateDir); // the mode survives reloads and restarts
     carried.used = this.consumedToCarry(carried.used, carried.usedMarks ?? []);
     const derive = config === this.config ? this.derive : cachedDeriver();
-    const full = fullRuleset(config, this.clock.now(), carried, derive);
+    const plannedAt = this.clock.now();
+    const full = fullRuleset(config, plannedAt, carried, derive);
     this.reportConflicts(full.conflicts);
     await this.nft.apply(full.script);
     if (reason === 'start' && this.probeKernelAtStart) {
@@ -240,6 +243,7 @@ export class Daemon {
       this.timeoutUpdates = await probeTimeoutUpdates(this.nft, config.table);
     }
     this.trie = full.trie;
+    this.plannedAtMs = plannedAt;
     this.config = config;
     this.derive = derive;
     this.failures = 0;
@@ -316,7 +320,9 @@ export class Daemon {
     this.timer?.cancel();
     if (this.stopped) return;
     const now = this.clock.now();
-    const target = nextRotationMs(this.config, now);
+    // The next boundary after the instant the live table was planned for: one that
+    // passed while nft was loading it is rotated to at once.
+    const target = nextRotationMs(this.config, this.plannedAtMs <= now ? this.plannedAtMs : now);
     if (delayMs === undefined && !Number.isFinite(target)) return; // static sequences only: nothing rotates
     // Wake first to prepare the rotation, then at the boundary to apply it (or
     // compute it then, when it could not be prepared in time).
@@ -362,11 +368,12 @@ export class Daemon {
    */
   private async syncTo(config: ServerConfig, derive: ReturnType<typeof cachedDeriver>, event: string): Promise<void> {
     const started = performance.now();
-    const entries = attachTokens(config, planEntries(config, this.clock.now(), derive));
+    const plannedAt = this.clock.now();
+    const entries = attachTokens(config, planEntries(config, plannedAt, derive));
     const live = new Set<number>();
     for (const e of entries) live.add(e.window);
     derive.prune((w) => live.has(w));
-    const sync = syncTrie(this.trie, entries, this.clock.now());
+    const sync = syncTrie(this.trie, entries, plannedAt);
     const { changes } = sync;
     try {
       await this.nft.apply(renderChanges(config.table, changes, this.clock.now(), { timeoutUpdates: this.timeoutUpdates }));
@@ -375,6 +382,7 @@ export class Daemon {
       throw err;
     }
     this.trie = sync.state;
+    this.plannedAtMs = plannedAt;
     this.config = config;
     this.derive = derive;
     this.reportConflicts(sync.conflicts);
@@ -400,6 +408,7 @@ export class Daemon {
       p.sync.rollback();
       throw err;
     }
+    this.plannedAtMs = p.target;
     const live = new Set<number>();
     for (const l of this.trie.leaves.values()) live.add(l.entry.window);
     this.derive.prune((w) => live.has(w));
