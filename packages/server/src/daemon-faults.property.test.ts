@@ -13,10 +13,9 @@ import { deriveSequences, windowAt } from '@otpknock/shared';
 import { Daemon } from './daemon.js';
 import { NftDriver, type NftRunner } from './nft/driver.js';
 import { TABLE_COMMENT } from './nft/render-ruleset.js';
-import type { Logger } from './log.js';
 import type { ServerConfig } from './config/types.js';
 import { serverConfig, user } from './test-fixtures.js';
-import { FakeClock } from './test-clock.js';
+import { FakeClock, memoryLogger } from './test-daemon.js';
 
 
 type Elements = Map<string, { value: string | undefined; expires: number }>;
@@ -135,16 +134,6 @@ class ModelKernel implements NftRunner {
     }
     return (state & 0x80000000) !== 0;
   }
-}
-
-function memoryLogger() {
-  const lines: string[] = [];
-  const log: Logger = {
-    info: (e, m) => lines.push(`info ${e} ${m}`),
-    warn: (e, m) => lines.push(`warn ${e} ${m}`),
-    error: (e, m) => lines.push(`error ${e} ${m}`),
-  };
-  return { log, lines };
 }
 
 const USERS = [user('alice'), user('bob'), user('carol')];

@@ -3,9 +3,8 @@
 import { describe, expect, it } from 'vitest';
 import { Daemon } from './daemon.js';
 import { NftDriver, type NftRunner } from './nft/driver.js';
-import type { Logger } from './log.js';
 import { serverConfig, user } from './test-fixtures.js';
-import { FakeClock } from './test-clock.js';
+import { FakeClock, memoryLogger } from './test-daemon.js';
 import { TABLE_COMMENT } from './nft/render-ruleset.js';
 
 
@@ -29,16 +28,6 @@ class FakeNft implements NftRunner {
   scripts() {
     return this.calls.filter((c) => c.args.includes('-f')).map((c) => c.input ?? '');
   }
-}
-
-function memoryLogger() {
-  const lines: string[] = [];
-  const log: Logger = {
-    info: (e, m) => lines.push(`info ${e} ${m}`),
-    warn: (e, m) => lines.push(`warn ${e} ${m}`),
-    error: (e, m) => lines.push(`error ${e} ${m}`),
-  };
-  return { log, lines };
 }
 
 const T0 = Date.UTC(2026, 10, 25, 12, 0, 10); // 10 s into a 30 s window

@@ -100,10 +100,15 @@ export interface DaemonHooks {
 /** How far the wall clock may drift from the monotonic one between two changes before we call it a step. */
 const CLOCK_STEP_TOLERANCE_MS = 2_000;
 
-/** A rotation computed ahead of its boundary; the trie already holds it, `sync.rollback()` undoes that. */
-interface PreparedRotation {
+/**
+ * A change of the live table, planned for the instant `target`: the trie already
+ * holds it, `sync.rollback()` undoes that. A rotation is planned ahead of its
+ * boundary; a reload or a late rotation is planned and applied at once.
+ */
+interface PlannedChange {
   target: number;
   config: ServerConfig;
+  derive: ReturnType<typeof cachedDeriver>;
   sync: TrieSync;
   script: string;
   ops: number;
@@ -113,7 +118,7 @@ interface PreparedRotation {
 export class Daemon {
   hooks: DaemonHooks = {};
   private trie: TrieState = emptyTrie();
-  private prepared: PreparedRotation | undefined;
+  private prepared: PlannedChange | undefined;
   /**
    * Ask the kernel at start, in our table, whether it updates element timeouts in
    * place (then a rotation lengthens shared prefixes with one operation, not three).
@@ -215,16 +220,16 @@ export class Daemon {
     this.prepared = undefined;
   }
 
-  /** Computes the rotation of boundary `target` now, to apply it at `target`. */
-  private prepare(target: number): void {
+  /** Plans the table for the instant `target` (trie and script); nothing is sent yet. */
+  private planChange(config: ServerConfig, derive: ReturnType<typeof cachedDeriver>, target: number): PlannedChange {
     const started = performance.now();
-    const config = this.config;
-    const entries = attachTokens(config, planEntries(config, target, this.derive));
+    const entries = attachTokens(config, planEntries(config, target, derive));
     const sync = syncTrie(this.trie, entries, target);
     const opts = { timeoutUpdates: this.timeoutUpdates };
     const script = renderChanges(config.table, sync.changes, target, opts);
-    this.prepared = { target, config, sync, script, ops: changeOps(sync.changes, opts), computeMs: performance.now() - started };
+    return { target, config, derive, sync, script, ops: changeOps(sync.changes, opts), computeMs: performance.now() - started };
   }
+
 
   /** Loads the whole table for `config`, keeping addresses that are allowed right now. */
   private async loadFull(config: ServerConfig, reason: string): Promise<void> {
@@ -354,7 +359,7 @@ export class Daemon {
     const now = this.clock.now();
     if (now + 5 < target) {
       if (this.prepared === undefined && this.failures === 0 && now >= target - PREPARE_LEAD_MS && target === nextRotationMs(this.config, now)) {
-        this.prepare(target);
+        this.prepared = this.planChange(this.config, this.derive, target);
       }
       this.schedule(); // prepared, or woke early (capped sleep or a clock step back): sleep again
       return;
@@ -366,58 +371,33 @@ export class Daemon {
    * Moves the live table to the plan of `config` for now with element changes
    * only (one transaction). Commits the new state only when nft succeeded.
    */
-  private async syncTo(config: ServerConfig, derive: ReturnType<typeof cachedDeriver>, event: string): Promise<void> {
-    const started = performance.now();
-    const plannedAt = this.clock.now();
-    const entries = attachTokens(config, planEntries(config, plannedAt, derive));
-    const live = new Set<number>();
-    for (const e of entries) live.add(e.window);
-    derive.prune((w) => live.has(w));
-    const sync = syncTrie(this.trie, entries, plannedAt);
-    const { changes } = sync;
-    try {
-      await this.nft.apply(renderChanges(config.table, changes, this.clock.now(), { timeoutUpdates: this.timeoutUpdates }));
-    } catch (err) {
-      sync.rollback(); // the kernel kept the previous state: so does our picture of it
-      throw err;
-    }
-    this.trie = sync.state;
-    this.plannedAtMs = plannedAt;
-    this.config = config;
-    this.derive = derive;
-    this.reportConflicts(sync.conflicts);
-    this.failures = 0;
-    this.markCommitted();
-    this.hooks.onCommit?.({ config, trie: this.trie, nowMs: this.clock.now() });
-    this.log.info(event, event === 'rotation' ? 'knock sequences rotated' : 'sequences updated in place', {
-      added: changes.addSteps.length,
-      removed: changes.deleteSteps.length,
-      replaced: changes.replaceSteps.length,
-      live: sync.state.leaves.size,
-      took_ms: Math.round(performance.now() - started),
-    });
+  private syncTo(config: ServerConfig, derive: ReturnType<typeof cachedDeriver>, event: string): Promise<void> {
+    return this.applyChange(this.planChange(config, derive, this.clock.now()), event);
   }
 
-  /** Applies the rotation prepared for the boundary just passed. */
-  private async applyPrepared(p: PreparedRotation): Promise<void> {
-    this.prepared = undefined;
+  /** Sends a planned change; on success it is the live state, on failure the trie goes back. */
+  private async applyChange(p: PlannedChange, event: string): Promise<void> {
+    if (this.prepared === p) this.prepared = undefined;
     const started = performance.now();
     try {
       await this.nft.apply(p.script);
     } catch (err) {
-      p.sync.rollback();
+      p.sync.rollback(); // the kernel kept the previous state: so does our picture of it
       throw err;
     }
+    this.trie = p.sync.state;
     this.plannedAtMs = p.target;
+    this.config = p.config;
+    this.derive = p.derive;
     const live = new Set<number>();
     for (const l of this.trie.leaves.values()) live.add(l.entry.window);
-    this.derive.prune((w) => live.has(w));
+    p.derive.prune((w) => live.has(w));
     this.reportConflicts(p.sync.conflicts);
     this.failures = 0;
     this.markCommitted();
-    this.hooks.onCommit?.({ config: this.config, trie: this.trie, nowMs: this.clock.now() });
+    this.hooks.onCommit?.({ config: p.config, trie: this.trie, nowMs: this.clock.now() });
     const c = p.sync.changes;
-    this.log.info('rotation', 'knock sequences rotated', {
+    this.log.info(event, event === 'rotation' ? 'knock sequences rotated' : 'sequences updated in place', {
       added: c.addSteps.length,
       removed: c.deleteSteps.length,
       replaced: c.replaceSteps.length,
@@ -425,7 +405,7 @@ export class Daemon {
       element_ops: p.ops,
       live: this.trie.leaves.size,
       took_ms: Math.round(performance.now() - started),
-      prepared_ms: Math.round(p.computeMs),
+      planned_ms: Math.round(p.computeMs),
     });
   }
 
@@ -440,7 +420,7 @@ export class Daemon {
         const p = this.prepared;
         const now = this.clock.now();
         if (p !== undefined && next === undefined && p.config === this.config && p.target <= now + 5 && now < p.target + PREPARE_LEAD_MS) {
-          await this.applyPrepared(p);
+          await this.applyChange(p, 'rotation');
           this.schedule();
           return;
         }

@@ -1,6 +1,17 @@
-// A clock for unit tests of the daemon: time moves only when a test says so,
-// and timers fire in order as it passes.
+// For unit tests of the daemon: a clock whose time moves only when a test says
+// so (timers fire in order as it passes), and a logger that keeps its lines.
 import type { Clock } from './daemon.js';
+import type { Logger } from './log.js';
+
+export function memoryLogger(): { log: Logger; lines: string[] } {
+  const lines: string[] = [];
+  const log: Logger = {
+    info: (e, m) => lines.push(`info ${e} ${m}`),
+    warn: (e, m) => lines.push(`warn ${e} ${m}`),
+    error: (e, m) => lines.push(`error ${e} ${m}`),
+  };
+  return { log, lines };
+}
 
 export class FakeClock implements Clock {
   private timers: { at: number; fn: () => void; live: boolean }[] = [];
