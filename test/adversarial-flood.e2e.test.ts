@@ -60,7 +60,7 @@ describeE2E('adversarial: forged-source flood against a legitimate user', () => 
       flood.process.signal('SIGTERM'); // it stops and says how much it sent
       const f = await flood.done;
       const rate = legit.ok / attempts.length;
-      const full = fill.filter((s) => s.elements > 0).map((s) => `${s.name} ${s.elements.toLocaleString('en-US')}/${s.size.toLocaleString('en-US')}`).join(', ');
+      const full = fill.filter((s) => s.elements > 0).map((s) => `${s.name} ${s.elements.toLocaleString('en-US')}/${s.size.toLocaleString('en-US')}${s.repeated ? ` (the listing repeated ${s.repeated.toLocaleString('en-US')})` : ''}`).join(', ');
       report.add({
         case: `legitimate knocks during a forged-source IPv${family} flood of stage-1 knocks`,
         tries: attempts.length,

@@ -159,24 +159,50 @@ export function parseDynamicSets(script: string): DynamicSet[] {
   return out;
 }
 
-/** How full each dynamic set is right now. */
-export async function dynamicSetFill(t: Topology, table: string, sets: DynamicSet[]): Promise<{ name: string; elements: number; size: number }[]> {
-  const out: { name: string; elements: number; size: number }[] = [];
+/**
+ * How full each dynamic set is right now: its distinct keys. A set that a flood
+ * churns is listed in several netlink messages, each resuming the hash walk by
+ * position, so an element moved by inserts and expiries in between can be listed
+ * twice (CI once counted 551,801 elements in a set of size 524,288, which the
+ * kernel's insert bound rules out): count each key once, and say how many
+ * lines the listing repeated.
+ */
+export async function dynamicSetFill(t: Topology, table: string, sets: DynamicSet[]): Promise<SetFill[]> {
+  const out: SetFill[] = [];
   for (const s of sets) {
     // A set filled by a flood holds hundreds of thousands of elements: list it as
     // JSON with time to spare, and only count.
     const r = await t.exec('server', ['nft', '-j', 'list', s.kind, 'inet', table, s.name], { timeoutMs: 90_000 });
     if (r.code !== 0) throw new Error(`nft list ${s.kind} ${s.name}: ${r.stderr.trim()}`);
     const body = (JSON.parse(r.stdout) as { nftables: Record<string, { elem?: unknown[] } | undefined>[] }).nftables.find((o) => o[s.kind])?.[s.kind];
-    out.push({ name: s.name, elements: body?.elem?.length ?? 0, size: s.size });
+    const listed = body?.elem ?? [];
+    const keys = new Set(listed.map((e) => JSON.stringify(elementKey(e))));
+    out.push({ name: s.name, elements: keys.size, repeated: listed.length - keys.size, size: s.size });
   }
   return out;
 }
 
+export interface SetFill {
+  name: string;
+  /** Distinct keys listed. */
+  elements: number;
+  /** Listing lines that repeated a key already listed (a walk of a churning hash). */
+  repeated: number;
+  size: number;
+}
+
+/** The key of one listed element: a map's `[key, value]` loses its value, and a key its timeout and expiry. */
+export function elementKey(elem: unknown): unknown {
+  const key = Array.isArray(elem) ? elem[0] : elem;
+  if (key !== null && typeof key === 'object' && 'elem' in key) return (key as { elem: { val?: unknown } }).elem.val;
+  return key;
+}
+
 /** Packet counts of every named counter in the table (names as the kernel lists them). */
 export async function tableCounters(t: Topology, table: string): Promise<Record<string, number>> {
-  const r = await t.exec('server', ['nft', '-j', 'list', 'counters', 'table', 'inet', table], { timeoutMs: 10_000 });
-  if (r.code !== 0) return {};
+  // Under a flood the dump can take seconds; a failed reading must not pass for "no counter moved".
+  const r = await t.exec('server', ['nft', '-j', 'list', 'counters', 'table', 'inet', table], { timeoutMs: 90_000 });
+  if (r.code !== 0) throw new Error(`nft list counters table inet ${table}: exit ${r.code} ${r.stderr.trim()}`);
   const out: Record<string, number> = {};
   for (const o of (JSON.parse(r.stdout) as { nftables: { counter?: { name: string; packets: number } }[] }).nftables) {
     if (o.counter) out[o.counter.name] = o.counter.packets;
