@@ -157,6 +157,51 @@ describe('knockOpen', () => {
     await expect(knockOpen(h.req)).rejects.toMatchObject({ exitCode: 3 });
   });
 
+  it('starts waiting for the service from the last datagram, before the send has finished', async () => {
+    const h = harness(() => true);
+    const events: string[] = [];
+    const send = h.req.send!;
+    h.req.send = async (k) => {
+      const sent = send(k);
+      events.push('last datagram queued');
+      k.afterLastQueued?.();
+      await new Promise((r) => setTimeout(r, 5));
+      events.push('send done');
+      return sent;
+    };
+    const connect = h.req.connect!;
+    h.req.connect = (o) => {
+      events.push('connecting');
+      return connect(o);
+    };
+    expect(await knockOpen(h.req)).toMatchObject({ open: true, attempts: 1 });
+    expect(events).toEqual(['last datagram queued', 'connecting', 'send done']);
+  });
+
+  it('a send that fails after the wait began ends that wait and goes on with the next address', async () => {
+    const h = harness(() => true, {
+      addresses: [
+        { address: '192.0.2.1', family: 4 },
+        { address: '198.51.100.1', family: 4 },
+      ],
+    });
+    const send = h.req.send!;
+    h.req.send = async (k) => {
+      if (k.address !== '192.0.2.1') return send(k);
+      k.afterLastQueued?.();
+      throw networkError('cannot send the knock to 192.0.2.1: EHOSTUNREACH');
+    };
+    const aborted: string[] = [];
+    const connect = h.req.connect!;
+    h.req.connect = (o) => {
+      if (o.address !== '192.0.2.1') return connect(o);
+      // a service that never opens: only the abort ends this wait
+      return new Promise((resolve) => o.signal!.addEventListener('abort', () => (aborted.push(o.address), resolve(undefined))));
+    };
+    expect(await knockOpen(h.req)).toMatchObject({ open: true, attempts: 1, address: { address: '198.51.100.1' } });
+    expect(aborted).toEqual(['192.0.2.1']);
+  });
+
   it('static profiles send the same sequence every time and remember nothing', async () => {
     const fixed = testProfile('s', { knock: normalizeProfile({ method: 'static', open: [7000, 8000, 9000], close: [9000, 8000, 7000] }) });
     const h = harness(() => false, { profile: fixed });

@@ -1,6 +1,5 @@
 // One knock from start to finish: choose the window, derive the sequence, send it,
 // wait for the service; retry (never hammer) and fall back to the host's next address.
-import { setTimeout as sleepMs } from 'node:timers/promises';
 import type { Socket } from 'node:net';
 import { decodeSecret, deriveCodeSequences, deriveSequences, windowAt, windowStartMs, type KnockProfile, type KnockSequences } from '@otpknock/shared';
 import { KnockError } from './errors.js';
@@ -8,7 +7,7 @@ import type { Logger } from './log.js';
 import { knockPayloads } from './payload.js';
 import type { ClientProfile } from './profile.js';
 import type { ResolvedAddress } from './resolve.js';
-import { sendKnock, type KnockSend, type KnockSent } from './send.js';
+import { sendKnock, sleep as sleepMs, type KnockSend, type KnockSent } from './send.js';
 import { lastUsedWindow, recordUsedWindow, secretKey } from './used.js';
 import { connectWithin, type WaitOptions } from './wait.js';
 import { chooseKnockWindow } from './window.js';
@@ -91,7 +90,7 @@ export async function knockOpen(req: OpenRequest): Promise<OpenResult> {
   const code = req.code;
   const secret = code === undefined ? decodeSecret(profile.secret) : undefined;
   const key = code === undefined ? secretKey(profile.secret) : undefined;
-  const sleep = req.sleep ?? ((ms: number) => sleepMs(ms));
+  const sleep = req.sleep ?? sleepMs;
   const poll = req.pollIntervalMs ? { intervalMs: req.pollIntervalMs } : {};
   const alive = [...req.addresses];
   let lastError: KnockError | undefined;
@@ -125,9 +124,25 @@ export async function knockOpen(req: OpenRequest): Promise<OpenResult> {
       secret !== undefined ? deriveSequences(profile.knock, secret, plan.window) : deriveCodeSequences(profile.knock, code!, plan.window);
     const ports = sequences.open;
     log.debug(`knocking ${address.address} (window ${plan.window}${attempts > 0 ? `, attempt ${attempts + 1}` : ''}): udp ${ports.join(' ')}`);
+    // The wait for the service starts with the last datagram, so that the SYN follows it
+    // at once (not only for code mode: there, too, the sequence is consumed by this knock).
+    const aborter = new AbortController();
+    let connecting: Promise<Socket | undefined> | undefined;
+    const startConnecting = (): void => {
+      connecting ??= connect({ address: address.address, port: req.servicePort, timeoutMs: req.timeoutMs, signal: aborter.signal, ...poll });
+    };
     try {
-      await send({ address: address.address, family: address.family, ports, payloads: knockPayloads(profile.payload, ports, sequences), delayMs: req.delayMs });
+      await send({
+        address: address.address,
+        family: address.family,
+        ports,
+        payloads: knockPayloads(profile.payload, ports, sequences),
+        delayMs: req.delayMs,
+        ...(req.wait ? { afterLastQueued: startConnecting } : {}),
+      });
     } catch (error) {
+      aborter.abort();
+      await connecting;
       if (!(error instanceof KnockError)) throw error;
       log.debug(error.message);
       lastError = error;
@@ -143,7 +158,8 @@ export async function knockOpen(req: OpenRequest): Promise<OpenResult> {
     };
     if (code !== undefined) {
       // The code's sequence is consumed now; another knock needs the app's next code.
-      const socket = req.wait ? await connect({ address: address.address, port: req.servicePort, timeoutMs: req.timeoutMs, ...poll }) : undefined;
+      if (req.wait) startConnecting();
+      const socket = await connecting;
       if (socket && !req.keepConnection) socket.destroy();
       return { open: socket !== undefined, attempts, address, window: plan.window, ...(socket && req.keepConnection ? { socket } : {}) };
     }
@@ -152,9 +168,9 @@ export async function knockOpen(req: OpenRequest): Promise<OpenResult> {
       remember();
       return result;
     }
-    // Connect first: the SYN should follow the last datagram at once (net.connect sends it
-    // on the next tick); writing down the used window, a file write, waits until then.
-    const connecting = connect({ address: address.address, port: req.servicePort, timeoutMs: req.timeoutMs, ...poll });
+    // Connecting started with the last datagram (or starts now, for a sender without the
+    // hook); writing down the used window, a file write, comes after the SYN is out.
+    startConnecting();
     await new Promise<void>((resolve) => setImmediate(resolve));
     remember();
     const socket = await connecting;

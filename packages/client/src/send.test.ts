@@ -55,6 +55,23 @@ describe('sendKnock', () => {
     });
   }
 
+  it('calls afterLastQueued once, when the last datagram is handed over, before it resolves', async () => {
+    const l = await listeners('udp4', '127.0.0.1', 3);
+    close = l.close;
+    const start = performance.now();
+    const calls: { at: number; resolved: boolean }[] = [];
+    let resolved = false;
+    const sending = sendKnock({ address: '127.0.0.1', family: 4, ports: l.ports, delayMs: 4, afterLastQueued: () => calls.push({ at: performance.now() - start, resolved }) });
+    const sent = await sending.then((s) => ((resolved = true), s));
+    await until(() => l.got.length >= 3);
+    expect(calls).toHaveLength(1);
+    expect(calls[0]!.resolved).toBe(false);
+    // after both delays, and no later than the last datagram's send completed
+    expect(calls[0]!.at).toBeGreaterThanOrEqual(8);
+    expect(calls[0]!.at).toBeLessThanOrEqual(sent.sentAt[2]! - start);
+    expect(l.got.map((g) => g.port)).toEqual(l.ports);
+  });
+
   it('carries a payload per packet', async () => {
     const l = await listeners('udp4', '127.0.0.1', 2);
     close = l.close;

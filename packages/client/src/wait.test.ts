@@ -53,4 +53,15 @@ describe('waiting for the service', () => {
     expect(socket!.remotePort).toBe(port);
     socket!.destroy();
   });
+
+  it('an abort ends the wait at once with no connection, also when aborted before it starts', async () => {
+    const port = await closedPort();
+    const aborter = new AbortController();
+    const t = performance.now();
+    const waiting = connectWithin({ address: '127.0.0.1', port, timeoutMs: 5000, intervalMs: 20, signal: aborter.signal });
+    setTimeout(() => aborter.abort(), 50);
+    expect(await waiting).toBeUndefined();
+    expect(performance.now() - t).toBeLessThan(1000);
+    expect(await connectWithin({ address: '127.0.0.1', port, timeoutMs: 5000, signal: AbortSignal.abort() })).toBeUndefined();
+  });
 });

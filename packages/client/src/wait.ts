@@ -13,6 +13,8 @@ export interface WaitOptions {
   intervalMs?: number;
   /** At most this many attempts in flight; the oldest is dropped beyond it. Default 8. */
   maxPending?: number;
+  /** Aborting ends the wait at once: every attempt is destroyed, the result is undefined. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -55,6 +57,8 @@ export function connectWithin(options: WaitOptions): Promise<Socket | undefined>
     };
     const deadline = setTimeout(() => finish(undefined), timeoutMs);
     const ticker = setInterval(attempt, intervalMs);
+    if (options.signal?.aborted) return finish(undefined);
+    options.signal?.addEventListener('abort', () => finish(undefined), { once: true });
     attempt();
   });
 }
