@@ -20,17 +20,16 @@ beforeAll(async () => {
   mkdirSync(cache, { recursive: true });
   const made = mkdtempSync(join(cache, 'knock-bin-'));
   buildDir = { dir: made, cleanup: () => rmSync(made, { recursive: true, force: true }) };
-  bin = join(buildDir.dir, 'knock.js');
+  bin = join(buildDir.dir, 'knock.cjs');
   await build({
     entryPoints: [join(here, 'cli.ts')],
     outfile: bin,
     bundle: true,
     platform: 'node',
     target: 'node20.19',
-    format: 'esm',
+    format: 'cjs',
     conditions: ['source'],
     logLevel: 'error',
-    banner: { js: "import { createRequire as __cr } from 'node:module';\nconst require = __cr(import.meta.url);" },
   });
 }, 60_000);
 afterAll(() => buildDir.cleanup());

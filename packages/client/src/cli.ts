@@ -317,4 +317,5 @@ export async function main(argv: readonly string[] = process.argv): Promise<numb
 }
 
 // Exit explicitly: `knock proxy` leaves stdin open, and nothing else should linger.
-process.exit(await main());
+// (No top-level await: the bundle is CommonJS, see scripts/build.mjs.)
+void main().then((code) => process.exit(code));

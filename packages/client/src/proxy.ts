@@ -2,7 +2,6 @@
 // spliced to stdin/stdout. stdout carries only the stream; messages go to stderr.
 import type { Socket } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 
 export type PipeEnd =
   /** The server closed the connection (after everything it sent reached our output). */
@@ -22,6 +21,8 @@ export interface PipeResult {
  * usually our stdout). The socket is destroyed when this resolves.
  */
 export async function spliceConnection(socket: Socket, input: Readable, output: Writable): Promise<PipeResult> {
+  // Imported here, not at the top: only `knock proxy` needs streams' pipeline (start-up time).
+  const { pipeline } = await import('node:stream/promises');
   socket.setNoDelay(true);
   let upError: Error | undefined;
   // stdin → socket. Ending stdin ends the socket's writable side: a half-close.

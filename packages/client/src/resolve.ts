@@ -1,8 +1,8 @@
 // From what the person typed (or what ssh passed as %h) to a profile and the addresses
 // to knock. The profile lookup is pure given an `ssh -G` function; the real one runs
 // ssh, tests pass a stub.
-import { execFile } from 'node:child_process';
-import { lookup as dnsLookup } from 'node:dns/promises';
+// node:child_process and node:dns are imported where used: most knocks name a
+// profile by an IP address and need neither, and each costs start-up time.
 import { isIP } from 'node:net';
 import { networkError, usageError } from './errors.js';
 import type { ClientProfile } from './profile.js';
@@ -49,12 +49,14 @@ export function parseSshG(text: string): SshTarget | undefined {
 export function sshConfigLookup(options: { ssh?: string; timeoutMs?: number } = {}): SshConfigLookup {
   const ssh = options.ssh ?? 'ssh';
   const timeout = options.timeoutMs ?? 3000;
-  return (host) =>
-    new Promise((resolve) => {
+  return async (host) => {
+    const { execFile } = await import('node:child_process');
+    return new Promise((resolve) => {
       execFile(ssh, ['-G', '--', host], { timeout, encoding: 'utf8', windowsHide: true }, (error, stdout) => {
         resolve(error ? undefined : parseSshG(stdout));
       });
     });
+  };
 }
 
 function findBy(profiles: ClientProfile[], wanted: string, key: (p: ClientProfile) => string | undefined): ClientProfile | undefined {
@@ -95,7 +97,8 @@ export interface ResolvedAddress {
 export type AddressLookup = (host: string, family: 0 | 4 | 6) => Promise<ResolvedAddress[]>;
 
 const systemLookup: AddressLookup = async (host, family) => {
-  const found = await dnsLookup(host, { all: true, family, order: 'verbatim' });
+  const { lookup } = await import('node:dns/promises');
+  const found = await lookup(host, { all: true, family, order: 'verbatim' });
   return found.map((a) => ({ address: a.address, family: a.family === 6 ? 6 : 4 }));
 };
 
