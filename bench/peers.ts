@@ -19,6 +19,7 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSy
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { PREPARE_LEAD_MS } from '../packages/server/src/daemon.js';
 import { encodeSecret, generateSecret } from '../packages/shared/src/index.js';
 import { agentPath } from '../test/harness/node.js';
 import { run, type NsProcess } from '../test/harness/proc.js';
@@ -557,10 +558,14 @@ async function latencyPhase(ctx: Ctx, peers: Peer[], next: Map<PeerKey, number>)
 
 const PERIOD_S = 30;
 
-/** Waits until at least `seconds` (+ 1 s for the idle baseline) remain before the next window boundary. */
+/**
+ * Waits until at least `seconds` (+ 1 s for the idle baseline) remain before otpknockd's
+ * next rotation work: it computes a rotation PREPARE_LEAD_MS before the boundary.
+ */
 async function awayFromBoundary(seconds: number): Promise<void> {
   const into = (Date.now() / 1000) % PERIOD_S;
-  if (into < 1.5 || into > PERIOD_S - seconds - 1) await sleep(((PERIOD_S - into + 1.5) % PERIOD_S) * 1000);
+  const workStarts = PERIOD_S - PREPARE_LEAD_MS / 1000 - 0.5;
+  if (into < 1.5 || into > workStarts - seconds - 1) await sleep(((PERIOD_S - into + 1.5) % PERIOD_S) * 1000);
 }
 
 interface Flood {
@@ -704,11 +709,11 @@ function runServerBench(reuse: boolean): ServerFigures {
   try {
     const j = JSON.parse(readFileSync(jsonPath, 'utf8')) as {
       machine?: Machine;
-      users?: { users: number; rotations?: { totalMs: number }[] }[];
+      users?: { users: number; rotations?: { nftMs: number }[] }[];
       packets?: { key: string; sysUsPerPacket?: number }[];
     };
     out.date = j.machine?.date ?? null;
-    for (const u of j.users ?? []) out.rotationMs.set(u.users, (u.rotations ?? []).map((r) => r.totalMs));
+    for (const u of j.users ?? []) out.rotationMs.set(u.users, (u.rotations ?? []).map((r) => r.nftMs));
     const none = j.packets?.find((p) => p.key === 'none')?.sysUsPerPacket;
     for (const p of j.packets ?? []) {
       const m = /^users(\d+)$/.exec(p.key);
@@ -802,7 +807,7 @@ function report(r: Results) {
       ),
       row('daemon idle RSS, MiB', (p) => spread(r.idleRssKiB.get(p.key)!, mib)),
       row(`client peak RSS, MiB (${RSS_RUNS} runs)`, (p) => spread(r.latency.get(p.key)!.rss.map((x) => x.maxRssKiB), mib)),
-      row('rotation at 1 / 1,000 / 10,000 users, ms', (p) => (p.key === 'otpknock' ? rotCell : 'n/a')),
+      row('rotation at 1 / 1,000 / 10,000 users: nft at the boundary (computed 3 s ahead), ms', (p) => (p.key === 'otpknock' ? rotCell : 'n/a')),
       row('kernel cost per junk packet at 1 / 1,000 / 10,000 users, µs (Δ system vs no table)', (p) => (p.key === 'otpknock' ? ppCell : 'n/a')),
     ],
     ['left', 'right', 'right', 'right'],
