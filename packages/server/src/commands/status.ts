@@ -22,8 +22,16 @@ export interface StatusReport {
   daemon: { pid: number; running: boolean; startedAt: string; updatedAt: string } | null;
   /** period (s) → current window. */
   currentWindows: Record<string, number>;
+  /** Users with live sequences, from the daemon's status file (empty when it cannot be current). */
   users: StatusSnapshot['users'];
   inactiveUsers: string[];
+  /**
+   * Set when the status file's users cannot be current (the daemon is not running, or
+   * the table is gone): when they were last true. `users` is then empty, these are in
+   * `lastKnownUsers`.
+   */
+  usersAsOf: string | null;
+  lastKnownUsers: StatusSnapshot['users'];
   grants: { service: string; family: 4 | 6; address: string; remainingMs: number }[];
   counters: Record<string, number>;
   consumedSequences: number;
@@ -65,14 +73,19 @@ export function buildStatus(
 ): StatusReport {
   const currentWindows: Record<string, number> = {};
   for (const p of periods) currentWindows[String(p)] = windowAt(now, p);
+  const daemon = snapshot === null ? null : { pid: snapshot.pid, running: isAlive(snapshot.pid), startedAt: snapshot.startedAt, updatedAt: snapshot.updatedAt };
+  // A stopped daemon rotates nothing: what its file says was true at its last change only.
+  const current = snapshot !== null && daemon!.running && doc !== null;
   return {
     table,
     loaded: doc !== null,
     mode,
-    daemon: snapshot === null ? null : { pid: snapshot.pid, running: isAlive(snapshot.pid), startedAt: snapshot.startedAt, updatedAt: snapshot.updatedAt },
+    daemon,
     currentWindows,
-    users: snapshot?.users ?? [],
-    inactiveUsers: snapshot?.inactiveUsers ?? [],
+    users: current ? snapshot.users : [],
+    inactiveUsers: current ? snapshot.inactiveUsers : [],
+    usersAsOf: snapshot !== null && !current ? snapshot.updatedAt : null,
+    lastKnownUsers: snapshot !== null && !current ? snapshot.users : [],
     grants: doc === null ? [] : allowedFromJson(doc).map((g) => ({ service: g.service, family: g.family, address: g.address, remainingMs: g.remainingMs })),
     counters: doc === null ? {} : countersFromJson(doc),
     consumedSequences: doc === null ? 0 : elemCount(doc, (n) => n === 'used'),
@@ -88,7 +101,12 @@ export function formatStatus(r: StatusReport): string {
   lines.push(`mode: ${r.mode}`);
   lines.push(r.daemon === null ? 'daemon: no status file' : `daemon: pid ${r.daemon.pid} ${r.daemon.running ? 'running' : 'NOT running'}, last change ${r.daemon.updatedAt}`);
   lines.push(`current window: ${Object.entries(r.currentWindows).map(([p, w]) => `${w} (${p}s)`).join(', ') || '-'}`);
-  lines.push(`users with live sequences: ${r.users.map((u) => `${u.name}${u.sources.length > 1 ? ` [${u.sources.join('+')}]` : ''}`).join(', ') || 'none'}`);
+  const names = (users: StatusReport['users']) => users.map((u) => `${u.name}${u.sources.length > 1 ? ` [${u.sources.join('+')}]` : ''}`).join(', ') || 'none';
+  if (r.usersAsOf === null) lines.push(`users with live sequences: ${names(r.users)}`);
+  else {
+    const why = r.daemon?.running ? 'the table is not loaded' : 'nothing rotates while the daemon is not running';
+    lines.push(`users with live sequences: unknown (${why}); at the daemon's last change, ${r.usersAsOf}: ${names(r.lastKnownUsers)}`);
+  }
   if (r.inactiveUsers.length > 0) lines.push(`users without live sequences: ${r.inactiveUsers.join(', ')}`);
   lines.push(`counters: ${Object.entries(r.counters).map(([k, v]) => `${k} ${v}`).join(', ') || '-'}`);
   lines.push(`consumed sequences: ${r.consumedSequences}, knocks in progress: ${r.knocksInProgress}, banned sources: ${r.bannedSources}`);
