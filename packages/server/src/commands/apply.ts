@@ -1,23 +1,13 @@
 // `otpknockd apply`, `confirm` and `revert`: change the running daemon's config
 // with an automatic way back (like iptables-apply). See apply/apply.ts.
 import { Command, Option } from 'commander';
-import { formatDuration, parseDuration } from '../config/index.js';
+import { parseDurationArgument } from '../config/index.js';
 import { ApplyError, CONFIRM_WITHIN, applyConfig, confirmApply, isStale, revertApply, runWatchdog, stateDirOf } from '../apply/apply.js';
 import { readPending } from '../apply/pending.js';
-import { OtpknockError } from '@otpknock/shared';
 import { DEFAULT_CONFIG, EXIT } from './common.js';
 
 function confirmWithin(text: string): number {
-  let ms: number;
-  try {
-    ms = parseDuration(text);
-  } catch (e) {
-    throw new OtpknockError('E_ARGUMENT', `--confirm-within: ${(e as Error).message}`);
-  }
-  if (ms < CONFIRM_WITHIN.min || ms > CONFIRM_WITHIN.max) {
-    throw new OtpknockError('E_ARGUMENT', `--confirm-within: ${text} is out of range; expected ${formatDuration(CONFIRM_WITHIN.min)} to ${formatDuration(CONFIRM_WITHIN.max)}`);
-  }
-  return ms;
+  return parseDurationArgument(text, '--confirm-within', CONFIRM_WITHIN);
 }
 
 /** ApplyErrors are failures (exit 1) a person can act on; everything else goes to cli.ts. */

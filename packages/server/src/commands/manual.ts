@@ -5,7 +5,7 @@
 import { isIP } from 'node:net';
 import { Option, type Command } from 'commander';
 import { OtpknockError } from '@otpknock/shared';
-import { loadConfig, parseDuration, formatDuration } from '../config/index.js';
+import { loadConfig, parseDurationArgument, formatDuration } from '../config/index.js';
 import type { ServerConfig, ServiceConfig } from '../config/types.js';
 import { MODES, MODE_DESCRIPTIONS, isMode, modeChangeScript, readMode, writeMode, type ServiceMode } from '../mode.js';
 import { NftDriver, NftError } from '../nft/driver.js';
@@ -43,16 +43,7 @@ export function pickServices(config: ServerConfig, names: readonly string[]): Se
 
 /** --for: a duration from 1s to 7d. */
 export function parseOpenFor(text: string): number {
-  let ms: number;
-  try {
-    ms = parseDuration(text);
-  } catch (e) {
-    throw new OtpknockError('E_ARGUMENT', (e as Error).message, { where: '--for' });
-  }
-  if (ms < 1000 || ms > MANUAL_OPEN_MAX_MS) {
-    throw new OtpknockError('E_ARGUMENT', `${text} is out of range`, { where: '--for', hint: 'give a duration from 1s to 7d' });
-  }
-  return ms;
+  return parseDurationArgument(text, '--for', { min: 1000, max: MANUAL_OPEN_MAX_MS });
 }
 
 /**

@@ -6,11 +6,14 @@ import type { Command } from 'commander';
 import { Option } from 'commander';
 import { OtpknockError, encodeSecret, formatOtpauthUri, generateSecret } from '@otpknock/shared';
 import { lastOpens, readAudit } from '../audit/audit-file.js';
-import { loadConfig, parseDuration } from '../config/index.js';
+import { loadConfig, parseDurationArgument } from '../config/index.js';
 import type { ServerConfig, UserConfig } from '../config/types.js';
 import { readStoreDir, removeUserRecord, withStoreLock, writeUserRecord } from '../users/store.js';
 import { parseUserRecord, type StoredUser } from '../users/record.js';
 import { DEFAULT_CONFIG } from './common.js';
+
+/** Longer than a year is a typo, or an old secret that was never meant to go: refused. */
+const MAX_GRACE_MS = 365 * 86_400_000;
 
 interface Common {
   config: string;
@@ -200,18 +203,13 @@ export function registerUser(program: Command): void {
     .command('rotate <name>')
     .description('Issue a new secret. The old one stays accepted for the grace period (default 1d), then only the new one.')
     .addOption(cfg())
-    .option('--grace <duration>', 'how long the old secret stays valid, e.g. 10m, 1h, 7d, or 0s', '1d')
+    .option('--grace <duration>', 'how long the old secret stays valid, e.g. 10m, 1h, 7d, or 0s (at most 365d)', '1d')
     .option('--host <host>', 'host name or address clients knock (put into the URI)')
     .option('--issuer <text>', 'issuer shown by authenticator apps')
     .option('--no-qr', 'do not print the QR code')
     .option('--json', 'print {user, uri, import} as JSON')
     .action(async (name: string, o: Common & { grace: string; host?: string; issuer?: string; qr: boolean; json?: boolean }) => {
-      let graceMs: number;
-      try {
-        graceMs = o.grace === '0' ? 0 : parseDuration(o.grace);
-      } catch (e) {
-        throw new OtpknockError('E_ARGUMENT', (e as Error).message, { where: '--grace' });
-      }
+      const graceMs = parseDurationArgument(o.grace, '--grace', { min: 0, max: MAX_GRACE_MS });
       let config = await loadConfig(o.config, { allowNoUsers: true });
       const dir = storeOf(config);
       const now = Date.now();

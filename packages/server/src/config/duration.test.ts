@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatDuration, parseDuration } from './duration.js';
+import { formatDuration, parseDuration, parseDurationArgument } from './duration.js';
 
 describe('parseDuration', () => {
   it.each([
@@ -45,11 +45,29 @@ describe('formatDuration', () => {
     [60_000, '1m'],
     [90_000, '1m30s'],
     [86_400_000, '24h'],
+    [2 * 86_400_000, '2d'],
+    [7 * 86_400_000 + 3_600_000, '7d1h'],
+    [365 * 86_400_000, '365d'],
   ])('%i → %s', (ms, text) => {
     expect(formatDuration(ms)).toBe(text);
   });
 
   it('round-trips', () => {
-    for (const ms of [1, 999, 1_000, 61_001, 3_600_000, 86_399_999]) expect(parseDuration(formatDuration(ms))).toBe(ms);
+    for (const ms of [1, 999, 1_000, 61_001, 3_600_000, 86_399_999, 2 * 86_400_000 + 1, 400 * 86_400_000]) expect(parseDuration(formatDuration(ms))).toBe(ms);
+  });
+});
+
+describe('parseDurationArgument', () => {
+  const grace = { min: 0, max: 365 * 86_400_000 };
+  it('takes a duration within the range, and a bare 0 when 0 is allowed', () => {
+    expect(parseDurationArgument('7d', '--grace', grace)).toBe(7 * 86_400_000);
+    expect(parseDurationArgument('0', '--grace', grace)).toBe(0);
+    expect(parseDurationArgument('0s', '--grace', grace)).toBe(0);
+  });
+
+  it('names the option and the range it expects', () => {
+    expect(() => parseDurationArgument('366d', '--grace', grace)).toThrow('--grace: 366d is out of range; expected 0s to 365d.');
+    expect(() => parseDurationArgument('0', '--for', { min: 1000, max: 7 * 86_400_000 })).toThrow(/^--for: "0" is a bare number/);
+    expect(() => parseDurationArgument('soon', '--confirm-within', { min: 5000, max: 3_600_000 })).toThrow(/^--confirm-within: "soon" is not a duration/);
   });
 });

@@ -1,3 +1,5 @@
+import { OtpknockError } from '@otpknock/shared';
+
 // Durations in the config file are strings with units ("500ms", "5s", "1m30s"):
 // a bare number would be ambiguous (seconds? milliseconds?), so it is refused.
 
@@ -44,13 +46,13 @@ export function parseDuration(text: string): number {
   return ms;
 }
 
-/** Formats milliseconds the way the config file writes them: 1500 → "1s500ms", 86400000 → "24h". */
+/** Formats milliseconds the way the config file writes them: 1500 → "1s500ms", 86400000 → "24h", 7 days → "7d". */
 export function formatDuration(ms: number): string {
   if (ms === 0) return '0s';
   let rest = ms;
   let out = '';
   for (const [unit, factor] of UNITS) {
-    if (unit === 'd') continue; // "24h" reads better than "1d" in messages
+    if (unit === 'd' && ms < 2 * factor) continue; // "24h" reads better than "1d", "7d" than "168h"
     const n = Math.floor(rest / factor);
     if (n > 0) {
       out += `${n}${unit}`;
@@ -58,4 +60,21 @@ export function formatDuration(ms: number): string {
     }
   }
   return out;
+}
+
+/**
+ * A duration given as a command-line argument, within `range` (ms). "0" is 0 when the
+ * range allows it. Errors name the option: `--for: 0s is out of range; expected 1s to 7d.`
+ */
+export function parseDurationArgument(text: string, option: string, range: { min: number; max: number }): number {
+  let ms: number;
+  try {
+    ms = text.trim() === '0' && range.min === 0 ? 0 : parseDuration(text);
+  } catch (e) {
+    throw new OtpknockError('E_ARGUMENT', (e as Error).message, { where: option });
+  }
+  if (ms < range.min || ms > range.max) {
+    throw new OtpknockError('E_ARGUMENT', `${text} is out of range; expected ${formatDuration(range.min)} to ${formatDuration(range.max)}`, { where: option });
+  }
+  return ms;
 }

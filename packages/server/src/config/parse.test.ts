@@ -167,7 +167,7 @@ users:
     ['ban not a mapping', `ban: 3\n${MINIMAL}`, `${FILE}:1: ban: expected off, or a mapping such as { after: 10, within: 1m, for: 10m }, got 3`],
     ['ban typo', `ban: { afterr: 3 }\n${MINIMAL}`, `${FILE}:1: ban.afterr: unknown field (did you mean after?); expected one of: after, within, for`],
     ['ban after out of range', `ban: { after: 0 }\n${MINIMAL}`, `${FILE}:1: ban.after: expected the number of bad knocks that trigger a ban, an integer from 1 to 1000`],
-    ['ban for too long', `ban: { for: 8d }\n${MINIMAL}`, `${FILE}:1: ban.for: 8d is out of range; expected a duration from 1s to 168h`],
+    ['ban for too long', `ban: { for: 8d }\n${MINIMAL}`, `${FILE}:1: ban.for: 8d is out of range; expected a duration from 1s to 7d`],
     ['typo in a user', `services:\n  ssh: { port: 22 }\nusers:\n  alice:\n    secretfile: secrets/alice\n`, `${FILE}:5: users.alice.secretfile: unknown field (did you mean secret_file?); expected one of: secret_file, secret, services, knock, code_mode`],
     ['typo in knock', `knock:\n  lenght: 4\n${MINIMAL}`, `${FILE}:2: knock.lenght: unknown field (did you mean length?)`],
     ['typo in a service', `services:\n  ssh:\n    port: 22\n    openfor: 5s\nusers:\n  alice: { secret_file: secrets/alice }\n`, `${FILE}:4: services.ssh.openfor: unknown field (did you mean open_for?)`],
