@@ -1,6 +1,8 @@
 // The audit file: one JSON line per open (or refused replay) in state_dir/audit.jsonl,
 // mode 0600. Appended by the daemon; read by `status` and `user list`. Never a secret.
-import { appendFile, chmod, mkdir, readFile } from 'node:fs/promises';
+// Bounded: past AUDIT_ROTATE_BYTES it becomes audit.jsonl.1 (replacing the one before),
+// so the audit keeps the last 16–32 MiB (~100,000 events or more) without logrotate.
+import { appendFile, chmod, mkdir, readFile, rename, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 
 export interface AuditEvent {
@@ -19,13 +21,17 @@ export interface AuditEvent {
 }
 
 export const AUDIT_FILE = 'audit.jsonl';
+export const AUDIT_ROTATE_BYTES = 16 * 1024 * 1024;
 export const auditFilePath = (stateDir: string): string => join(stateDir, AUDIT_FILE);
+const previousAuditPath = (stateDir: string): string => `${auditFilePath(stateDir)}.1`;
 
-export async function appendAudit(stateDir: string, ev: AuditEvent): Promise<void> {
+export async function appendAudit(stateDir: string, ev: AuditEvent, rotateBytes = AUDIT_ROTATE_BYTES): Promise<void> {
   await mkdir(stateDir, { recursive: true, mode: 0o700 });
   const file = auditFilePath(stateDir);
   await appendFile(file, `${JSON.stringify(ev)}\n`, { mode: 0o600 });
   await chmod(file, 0o600).catch(() => undefined);
+  // Only the daemon appends, one event at a time: no other writer races the rename.
+  if ((await stat(file)).size >= rotateBytes) await rename(file, previousAuditPath(stateDir));
 }
 
 /** Pure: the events in an audit file's text (damaged lines skipped), oldest first. */
@@ -43,15 +49,11 @@ export function parseAudit(text: string): AuditEvent[] {
   return out;
 }
 
-/** The last `limit` events of the audit file (none when it does not exist). */
+/** The last `limit` events of the audit (the file and the one it rotated to; none when neither exists). */
 export async function readAudit(stateDir: string, limit = 1000): Promise<AuditEvent[]> {
-  let text: string;
-  try {
-    text = await readFile(auditFilePath(stateDir), 'utf8');
-  } catch {
-    return [];
-  }
-  const all = parseAudit(text);
+  const read = (file: string): Promise<string> => readFile(file, 'utf8').catch(() => '');
+  let all = parseAudit(await read(auditFilePath(stateDir)));
+  if (all.length < limit) all = [...parseAudit(await read(previousAuditPath(stateDir))), ...all];
   return all.slice(Math.max(0, all.length - limit));
 }
 

@@ -1,0 +1,36 @@
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { appendAudit, auditFilePath, readAudit, type AuditEvent } from './audit-file.js';
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'otpknock-audit-'));
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+const ev = (i: number): AuditEvent => ({ time: new Date(Date.UTC(2026, 10, 26, 4, 0, i)).toISOString(), event: 'open', user: `u${i}`, services: ['ssh'], address: '192.0.2.2', family: 4 });
+
+describe('the audit file', () => {
+  it('appends one line per event, mode 0600, and reads the newest back', async () => {
+    for (let i = 0; i < 5; i++) await appendAudit(dir, ev(i));
+    expect(statSync(auditFilePath(dir)).mode & 0o777).toBe(0o600);
+    expect(readFileSync(auditFilePath(dir), 'utf8').trim().split('\n')).toHaveLength(5);
+    expect((await readAudit(dir, 3)).map((e) => e.user)).toEqual(['u2', 'u3', 'u4']);
+  });
+
+  it('stays bounded: past the limit the file moves to .1 (replacing the one before), and reads span both', async () => {
+    const line = `${JSON.stringify(ev(0))}\n`.length;
+    const rotateBytes = line * 4; // rotates after every 4th event
+    for (let i = 0; i < 10; i++) await appendAudit(dir, ev(i), rotateBytes);
+    // u0–u3 went to .1, then u4–u7 replaced them; u8, u9 are in the file
+    expect(readFileSync(`${auditFilePath(dir)}.1`, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as AuditEvent).user)).toEqual(['u4', 'u5', 'u6', 'u7']);
+    expect((await readAudit(dir, 3)).map((e) => e.user)).toEqual(['u7', 'u8', 'u9']);
+    expect((await readAudit(dir, 100)).map((e) => e.user)).toEqual(['u4', 'u5', 'u6', 'u7', 'u8', 'u9']);
+  });
+
+  it('reads nothing, without an error, when there is no audit yet', async () => {
+    expect(await readAudit(join(dir, 'missing'))).toEqual([]);
+  });
+});
