@@ -33,6 +33,19 @@ describeE2E('team access: user store, audit, status, one-time use', () => {
   const issued = new Map<string, Issued>();
   const allSecrets: string[] = [];
 
+  /** The config; audit_nflog_group is not the default, so that the setting is what the audit uses. */
+  const configText = (group: number) => `
+user_store: users.d
+state_dir: ${join(cfg.dir, 'state')}
+audit_nflog_group: ${group}
+skew: 1
+step_timeout: 2s
+knock: { method: time, period: ${PERIOD}, range: 20000-40000 }
+services:
+  ssh: { port: 22, open_for: 30s }
+  api: { port: 443, open_for: 30s }
+`;
+
   async function cli(args: string[]) {
     return run([NODE, OTPKNOCKD, ...args, '--config', cfg.file], { timeoutMs: 15_000 });
   }
@@ -65,20 +78,11 @@ describeE2E('team access: user store, audit, status, one-time use', () => {
     t = topo();
     await startService(t, 'server', [22, 443]);
     cfg = writeConfig(() => '');
-    cfg.write(`
-user_store: users.d
-state_dir: ${join(cfg.dir, 'state')}
-skew: 1
-step_timeout: 2s
-knock: { method: time, period: ${PERIOD}, range: 20000-40000 }
-services:
-  ssh: { port: 22, open_for: 30s }
-  api: { port: 443, open_for: 30s }
-`);
+    cfg.write(configText(7047));
     issued.set('alice', await addOrRotate(['user', 'add', 'alice']));
     issued.set('bob', await addOrRotate(['user', 'add', 'bob', '--service', 'ssh']));
     daemon = await startDaemon(t, cfg.file);
-    await daemon.waitForLine(/"event":"audit".*reading opens from NFLOG group/, { timeoutMs: 5_000 });
+    await daemon.waitForLine(/"event":"audit".*reading opens from NFLOG group 7047"/, { timeoutMs: 5_000 });
   });
 
   afterAll(async () => {
@@ -190,6 +194,7 @@ services:
     const mark = daemon.mark();
     const fresh = await addOrRotate(['user', 'rotate', 'alice', '--grace', `${PERIOD * 3}s`]);
     const rotatedAt = Date.now();
+    issued.set('alice', fresh);
     expect(encodeSecret(fresh.secret)).not.toBe(encodeSecret(old.secret));
     await storeApplied(mark);
     // During the grace: both secrets open (distinct windows, each used once).
@@ -247,6 +252,20 @@ services:
     } finally {
       rmSync(home, { recursive: true, force: true });
     }
+  });
+
+  it('a reload that changes audit_nflog_group rebinds the audit reader: opens are audited from the new group', async () => {
+    const mark = daemon.mark();
+    cfg.write(configText(7048));
+    daemon.signal('SIGHUP');
+    await daemon.waitForLine(/"event":"audit".*reading opens from NFLOG group 7048"/, { after: mark, timeoutMs: 10_000 });
+    await awayFromBoundary();
+    const before = auditLines().length;
+    const a = issued.get('alice')!;
+    // window +1: the earlier tests used alice's (new) secret up to the window that is current now
+    await sendUdp(t, 'eve', t.server.ipv4, sequencesFor(a.secret, a.profile, 1).open, { delayMs: 5 });
+    await pollUntil(() => auditLines().length > before, { timeoutMs: 3_000, message: 'audit line after the group changed' });
+    expect(auditLines().at(-1)).toMatchObject({ user: 'alice', event: 'open', address: t.eve.ipv4 });
   });
 
   it('no secret in the daemon log, the audit file, the status file, or the argv of any process it started', async () => {

@@ -45,7 +45,6 @@ export function usedTimeoutMs(config: ServerConfig): number {
   return (2 * config.skew + 2) * maxPeriod * 1000;
 }
 
-/** The full-table script for an instant: what `render` prints and `run` loads first. */
 /** The table without its elements: equal shapes mean a reload needs no new chains or sets. */
 export function tableShape(config: ServerConfig): string {
   return renderRuleset({ config, steps: [], actions: [], usedTimeoutMs: usedTimeoutMs(config), nowMs: 0 });

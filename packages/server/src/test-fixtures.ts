@@ -34,6 +34,7 @@ export function serverConfig(over: Partial<ServerConfig> = {}): ServerConfig {
     stepTimeoutMs: 5000,
     logFormat: 'text',
     stateDir: '/nonexistent/otpknock-test-state',
+    auditNflogGroup: 7046,
     ban: { after: 10, withinMs: 60_000, forMs: 600_000 },
     services: [{ name: 'ssh', port: 22, openForMs: 30_000 }],
     users: [user('alice')],

@@ -8,8 +8,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 
-/** The NFLOG group our final chains log to (a 16-bit number; ulogd's default is 0..). */
-export const AUDIT_NFLOG_GROUP = 7046;
 /** Log prefixes of the final chains. */
 export const OPEN_PREFIX = 'otpknock open';
 export const REPLAY_PREFIX = 'otpknock replay';

@@ -97,6 +97,7 @@ describe('parseConfig', () => {
       stepTimeoutMs: 5_000,
       logFormat: 'auto',
       stateDir: '/var/lib/otpknock',
+      auditNflogGroup: 7046,
       ban: { after: 10, withinMs: 60_000, forMs: 600_000 },
       services: [{ name: 'ssh', port: 22, openForMs: 30_000 }],
       users: [
@@ -159,7 +160,7 @@ users:
 
   // Each case: config text → one exact line of the error (FILE:LINE: path: message).
   const bad: [string, string, string][] = [
-    ['typo at top level', `tabel: x\n${MINIMAL}`, `${FILE}:1: tabel: unknown field (did you mean table?); expected one of: table, keep_table_on_stop, skew, step_timeout, log_format, state_dir, user_store, knock, ban, payload, break_glass, services, users`],
+    ['typo at top level', `tabel: x\n${MINIMAL}`, `${FILE}:1: tabel: unknown field (did you mean table?); expected one of: table, keep_table_on_stop, skew, step_timeout, log_format, state_dir, audit_nflog_group, user_store, knock, ban, payload, break_glass, services, users`],
     ['payload require unknown', `payload: { require: json }\n${MINIMAL}`, `${FILE}:1: payload.require: expected one of none, any, dns, ntp, token`],
     ['payload shape without token', `payload: { require: dns, shape: ntp }\n${MINIMAL}`, `${FILE}:1: payload.shape: shape only applies to require: token`],
     ['payload shape bad', `payload: { require: token, shape: dnss }\nknock: { token_bytes: 4 }\n${MINIMAL}`, `${FILE}:1: payload.shape: "dnss": unknown payload`],
@@ -167,6 +168,7 @@ users:
     ['ban not a mapping', `ban: 3\n${MINIMAL}`, `${FILE}:1: ban: expected off, or a mapping such as { after: 10, within: 1m, for: 10m }, got 3`],
     ['ban typo', `ban: { afterr: 3 }\n${MINIMAL}`, `${FILE}:1: ban.afterr: unknown field (did you mean after?); expected one of: after, within, for`],
     ['ban after out of range', `ban: { after: 0 }\n${MINIMAL}`, `${FILE}:1: ban.after: expected the number of bad knocks that trigger a ban, an integer from 1 to 1000`],
+    ['audit_nflog_group out of range', `audit_nflog_group: 70000\n${MINIMAL}`, `${FILE}:1: audit_nflog_group: expected an integer from 0 to 65535 (the NFLOG group the audit reads opens from)`],
     ['ban for too long', `ban: { for: 8d }\n${MINIMAL}`, `${FILE}:1: ban.for: 8d is out of range; expected a duration from 1s to 7d`],
     ['typo in a user', `services:\n  ssh: { port: 22 }\nusers:\n  alice:\n    secretfile: secrets/alice\n`, `${FILE}:5: users.alice.secretfile: unknown field (did you mean secret_file?); expected one of: secret_file, secret, services, knock, code_mode`],
     ['typo in knock', `knock:\n  lenght: 4\n${MINIMAL}`, `${FILE}:2: knock.lenght: unknown field (did you mean length?)`],

@@ -228,6 +228,7 @@ export function parseConfig(text: string, file: string, options: ParseConfigOpti
     stepTimeoutMs: top.step_timeout ?? DEFAULTS.stepTimeoutMs,
     logFormat: top.log_format ?? DEFAULTS.logFormat,
     stateDir: top.state_dir ?? DEFAULTS.stateDir,
+    auditNflogGroup: top.audit_nflog_group ?? DEFAULTS.auditNflogGroup,
     ban: ban ?? null,
     ...(payload === undefined ? {} : { payload }),
     ...(breakGlass === undefined ? {} : { breakGlass }),

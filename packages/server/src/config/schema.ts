@@ -15,6 +15,7 @@ export const DEFAULTS = {
   stepTimeoutMs: 5_000,
   logFormat: 'auto',
   stateDir: '/var/lib/otpknock',
+  auditNflogGroup: 7046,
   openForMs: 30_000,
   method: 'time',
   ban: { after: 10, withinMs: 60_000, forMs: 600_000 },
@@ -22,6 +23,7 @@ export const DEFAULTS = {
 
 export const LIMITS = {
   skew: { min: 0, max: 10 },
+  nflogGroup: { min: 0, max: 65_535 },
   stepTimeoutMs: { min: 100, max: 60_000 },
   openForMs: { min: 1_000, max: 86_400_000 },
   banAfter: { min: 1, max: 1000 },
@@ -148,6 +150,12 @@ export const topSchema = z.strictObject({
   step_timeout: duration(LIMITS.stepTimeoutMs.min, LIMITS.stepTimeoutMs.max).optional(),
   log_format: z.enum(['auto', 'text', 'json'], { error: 'expected one of auto, text, json' }).optional(),
   state_dir: z.string({ error: 'expected an absolute directory path' }).startsWith('/', { error: 'expected an absolute directory path' }).optional(),
+  audit_nflog_group: z
+    .number({ error: `expected an integer from ${LIMITS.nflogGroup.min} to ${LIMITS.nflogGroup.max} (the NFLOG group the audit reads opens from)` })
+    .int()
+    .min(LIMITS.nflogGroup.min)
+    .max(LIMITS.nflogGroup.max)
+    .optional(),
   user_store: z.string({ error: 'expected the path of the user store directory, e.g. users.d' }).min(1).optional(),
   // Checked on its own with knockSchema (parse.ts): checking it here too would list
   // each of its problems twice.

@@ -74,6 +74,8 @@ export interface ServerConfig {
   logFormat: LogFormat;
   /** Directory for the daemon's runtime state (status, mode, audit). Default /var/lib/otpknock. */
   stateDir: string;
+  /** NFLOG group of the audit (completed knocks, refused replays). Default 7046. */
+  auditNflogGroup: number;
   /** Directory of the user store (`user_store`, absolute), managed by `otpknockd user`. */
   userStore?: string;
   /** Brute-force cut-off; null when switched off (`ban: off`). */

@@ -24,7 +24,7 @@ import { banCheckRule, banCountersText, banSetsText, strikeRule, type BannedCarr
 import { modeChainText, type ServiceMode } from '../mode.js';
 import { payloadShapeRules, stepKeyExpr } from './payload-match.js';
 // The audit (audit/nflog.ts): completed knocks go to an NFLOG group with their leaf mark.
-import { AUDIT_NFLOG_GROUP, OPEN_PREFIX, REPLAY_PREFIX } from '../audit/nflog.js';
+import { OPEN_PREFIX, REPLAY_PREFIX } from '../audit/nflog.js';
 
 /** Marks our table so we never take over a table of the same name made by someone else. */
 export const TABLE_COMMENT = 'managed by otpknockd';
@@ -150,9 +150,9 @@ ${strikeRule(config, f)}		drop
 
 	chain final${f} {
 		delete @progress${f} { ${a} : 0x00000000 }
-		meta mark @used counter name replays log prefix "${REPLAY_PREFIX}" group ${AUDIT_NFLOG_GROUP} drop
+		meta mark @used counter name replays log prefix "${REPLAY_PREFIX}" group ${config.auditNflogGroup} drop
 		meta mark & ${hex(ONE_TIME_FLAG)} == ${hex(ONE_TIME_FLAG)} add @used { meta mark }
-		counter name completed log prefix "${OPEN_PREFIX}" group ${AUDIT_NFLOG_GROUP}
+		counter name completed log prefix "${OPEN_PREFIX}" group ${config.auditNflogGroup}
 		meta mark set meta mark & ${hex(LEAF_CLASS_MASK)} map @leaf_action
 		meta mark & ${hex(ACTION_CLOSE)} == ${hex(ACTION_CLOSE)} goto close${f}
 		meta mark & ${hex(ACTION_TOGGLE)} == ${hex(ACTION_TOGGLE)} goto toggle${f}

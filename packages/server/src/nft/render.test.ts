@@ -54,6 +54,14 @@ describe('renderRuleset', () => {
     expect(advanced).toContain('meta mark & 0x40000000 == 0x40000000 delete @progress4 { ip saddr : 0x00000000 } add @progress4 { ip saddr timeout 1000ms : meta mark } counter name steps_stored drop');
   });
 
+  it('logs completed knocks and refused replays to the configured NFLOG group, and only to it', () => {
+    for (const group of [7046, 0, 65535]) {
+      const text = renderRuleset({ config: serverConfig({ auditNflogGroup: group }), steps: [], actions: [], usedTimeoutMs: 120_000 });
+      const groups = [...text.matchAll(/ log prefix "otpknock (open|replay)" group (\d+)/g)].map((m) => `${m[1]} ${m[2]}`);
+      expect(new Set(groups)).toEqual(new Set([`open ${group}`, `replay ${group}`]));
+    }
+  });
+
   it('gives step and leaf_action elements the timeout of their sequences', () => {
     const text = renderRuleset({
       config: serverConfig(), usedTimeoutMs: 120_000, nowMs: 1_000,

@@ -7,7 +7,7 @@ import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { appendAudit, type AuditEvent } from '../audit/audit-file.js';
 import { LeafBook } from '../audit/leaf-book.js';
-import { AUDIT_NFLOG_GROUP, OPEN_PREFIX, REPLAY_PREFIX, startNflogReader, type NflogPacket, type NflogReader } from '../audit/nflog.js';
+import { OPEN_PREFIX, REPLAY_PREFIX, startNflogReader, type NflogPacket, type NflogReader } from '../audit/nflog.js';
 import { loadConfig } from '../config/index.js';
 import type { ServerConfig } from '../config/types.js';
 import type { Daemon } from '../daemon.js';
@@ -47,6 +47,8 @@ export function attachTeamFeatures(daemon: Daemon, configFile: string, log: Logg
 
   daemon.hooks.onCommit = ({ config: c, trie, nowMs }: { config: ServerConfig; trie: TrieState; nowMs: number }) => {
     config = c;
+    // A reload that changes audit_nflog_group loads chains that log to the new group.
+    if (c.auditNflogGroup !== readerGroup) void startReader(c.auditNflogGroup);
     book.record(trie, nowMs);
     const snapshot = statusSnapshot(c, trie, nowMs, { pid: process.pid, startedMs });
     statusWrite = statusWrite.then(() => writeAtomic(join(c.stateDir, STATUS_FILE), `${JSON.stringify(snapshot, null, 2)}\n`)).catch((e: unknown) => {
@@ -76,23 +78,29 @@ export function attachTeamFeatures(daemon: Daemon, configFile: string, log: Logg
   };
 
   let reader: NflogReader | undefined;
-  let auditReady: Promise<boolean>;
-  try {
-    reader = startNflogReader(AUDIT_NFLOG_GROUP, onPacket);
-    auditReady = reader.ready.then(
-      () => {
-        log.info('audit', `reading opens from NFLOG group ${AUDIT_NFLOG_GROUP}`);
-        return true;
-      },
-      (e: unknown) => {
-        log.warn('audit', `no audit of opens: ${(e as Error).message}; knocking works as before`);
-        return false;
-      },
-    );
-  } catch (e) {
-    log.warn('audit', `no audit of opens: ${(e as Error).message}`);
-    auditReady = Promise.resolve(false);
-  }
+  let readerGroup: number | undefined;
+  const startReader = (group: number): Promise<boolean> => {
+    reader?.stop();
+    readerGroup = group;
+    try {
+      reader = startNflogReader(group, onPacket);
+      return reader.ready.then(
+        () => {
+          log.info('audit', `reading opens from NFLOG group ${group}`);
+          return true;
+        },
+        (e: unknown) => {
+          log.warn('audit', `no audit of opens: ${(e as Error).message}; knocking works as before`);
+          return false;
+        },
+      );
+    } catch (e) {
+      reader = undefined;
+      log.warn('audit', `no audit of opens: ${(e as Error).message}`);
+      return Promise.resolve(false);
+    }
+  };
+  const auditReady = startReader(config.auditNflogGroup);
 
   return {
     auditReady,
