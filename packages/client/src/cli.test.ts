@@ -219,6 +219,17 @@ describe('profiles', () => {
   });
 });
 
+describe('profiles changed by several commands at once', () => {
+  it('8 concurrent knock add runs on one store: every profile is there (none lost to a race)', async () => {
+    const names = Array.from({ length: 8 }, (_, i) => `host${i}`);
+    const runs = await Promise.all(names.map((n, i) => knock(['--config', config, 'add', n, '--address', `192.0.2.${10 + i}`, '--secret-stdin'], { stdin: TEST_SECRET })));
+    for (const r of runs) expect(r.code, r.stderr).toBe(0);
+    expect(Object.keys(JSON.parse(readFileSync(config, 'utf8')).profiles).sort()).toEqual(names);
+    const { existsSync } = await import('node:fs');
+    expect(existsSync(`${config}.lock`)).toBe(false);
+  });
+});
+
 describe('knocking on loopback', () => {
   it('knock HOST: exit 0 when the service accepts', async () => {
     const port = await serve((s) => s.end());

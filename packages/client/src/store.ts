@@ -5,6 +5,7 @@
 import { mkdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { basename, dirname, extname, join, resolve } from 'node:path';
+import { withFileLock } from '@otpknock/shared';
 import { KnockError, EXIT } from './errors.js';
 import { readPrivateFile } from './private-file.js';
 import { parseStore, type StoreData } from './profile.js';
@@ -39,10 +40,17 @@ export function readStore(file: string): StoreData {
  * returned.
  */
 export async function updateStore<T>(file: string, change: (data: StoreData) => T): Promise<T> {
-  const data = readStore(file);
-  const result = change(data);
   const dir = dirname(file);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
+  // Two commands changing the store at once (a provisioning loop run in parallel) would
+  // each write back what they read, and one change would be lost.
+  const busy = () => new KnockError(EXIT.USAGE, `the profile store ${file} is being changed by another knock command`, { hint: `wait and try again; if none is running, remove ${file}.lock` });
+  return withFileLock(`${file}.lock`, { busy }, () => writeStore(file, dir, change));
+}
+
+async function writeStore<T>(file: string, dir: string, change: (data: StoreData) => T): Promise<T> {
+  const data = readStore(file);
+  const result = change(data);
   const Conf = await loadConf();
   const ext = extname(file);
   const conf = new Conf<Record<string, unknown>>({

@@ -1,5 +1,6 @@
 export type * from './types.js';
 export { OtpknockError, type OtpknockErrorCode, type OtpknockErrorOptions } from './errors.js';
+export { withFileLock, type FileLockOptions } from './file-lock.js';
 export { decodeSecret, encodeSecret, generateSecret, MIN_SECRET_BYTES, RECOMMENDED_SECRET_BYTES } from './secret.js';
 export { hotpValue, hotpCode } from './hotp.js';
 export { windowAt, windowStartMs, nextWindowBoundaryMs } from './window.js';

@@ -5,8 +5,7 @@
 import { constants } from 'node:fs';
 import { lstat, mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { OtpknockError } from '@otpknock/shared';
+import { OtpknockError, withFileLock } from '@otpknock/shared';
 import { readFileInfo } from '../config/load.js';
 import { SECRET_FILE_MAX_BYTES, type FileInfo } from '../config/secret-file.js';
 import { USER_NAME } from '../config/schema.js';
@@ -111,37 +110,13 @@ export async function removeUserRecord(dir: string, name: string): Promise<void>
   await rm(join(dir, recordFileName(name)));
 }
 
-/** Locks older than this are left over from a killed run. */
-const STALE_LOCK_MS = 30_000;
-
-/** Runs `fn` holding the store's lock file (O_EXCL); waits up to ~5 s for another holder. */
+/** Runs `fn` holding the store's lock file; waits up to 5 s for another holder. */
 export async function withStoreLock<T>(dir: string, fn: () => Promise<T>): Promise<T> {
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const lock = join(dir, '.lock');
-  for (let i = 0; ; i++) {
-    try {
-      const h = await open(lock, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
-      await h.writeFile(String(process.pid));
-      await h.close();
-      break;
-    } catch (e) {
-      if ((e as { code?: string }).code !== 'EEXIST') throw e;
-      const st = await stat(lock).catch(() => undefined);
-      if (st && Date.now() - st.mtimeMs > STALE_LOCK_MS) {
-        await unlink(lock).catch(() => undefined);
-        continue;
-      }
-      if (i >= 50) {
-        throw new OtpknockError('E_BUSY', `the user store ${dir} is locked by another otpknockd user command`, {
-          hint: `wait and try again; if none is running, remove ${lock}`,
-        });
-      }
-      await sleep(100);
-    }
-  }
-  try {
-    return await fn();
-  } finally {
-    await unlink(lock).catch(() => undefined);
-  }
+  const busy = () =>
+    new OtpknockError('E_BUSY', `the user store ${dir} is locked by another otpknockd user command`, {
+      hint: `wait and try again; if none is running, remove ${lock}`,
+    });
+  return withFileLock(lock, { busy }, fn);
 }
