@@ -3,6 +3,8 @@
 # CPU time and peak RSS from its rusage. Run it inside the namespace the commands should
 # run in. Reads its job as JSON on stdin:
 #   {"runs": N, "cases": [{"name": "...", "argv": ["/usr/bin/node", ...]}, ...], "env": {...}}
+#   The commands get exactly "env" (not this process's environment), so that the
+#   caller decides: e.g. NODE_EXTRA_CA_CERTS alone adds ~40 ms to every Node start.
 # Runs every case N times, interleaved (round r starts at case r mod len(cases), so slow
 # drift of the machine spreads over all cases), stdout to /dev/null, stderr kept (last
 # 2 KiB). Prints one JSON line per run:
@@ -18,7 +20,7 @@ import time
 job = json.load(sys.stdin)
 runs = int(job["runs"])
 cases = job["cases"]
-env = {**os.environ, **job.get("env", {})}
+env = dict(job.get("env", {}))
 if not 1 <= runs * len(cases) <= 1000:
     sys.exit("time-runs: 1 to 1000 runs in all")
 LIMIT_S = 30
