@@ -125,7 +125,7 @@ export async function knockOpen(req: OpenRequest): Promise<OpenResult> {
     const ports = sequences.open;
     log.debug(`knocking ${address.address} (window ${plan.window}${attempts > 0 ? `, attempt ${attempts + 1}` : ''}): udp ${ports.join(' ')}`);
     // The wait for the service starts with the last datagram, so that the SYN follows it
-    // at once (not only for code mode: there, too, the sequence is consumed by this knock).
+    // at once (code mode included: its sequence, too, is consumed by this knock).
     const aborter = new AbortController();
     let connecting: Promise<Socket | undefined> | undefined;
     const startConnecting = (): void => {
