@@ -2,15 +2,17 @@
 // addresses (raw frames from eve: IPv4 from 198.51.100.0/24 and 203.0.113.0/24,
 // IPv6 from 2001:db8:ff00::/40) to the first ports of every live sequence, as an
 // eavesdropper learns them, while a legitimate user knocks in again and again,
-// each time from a fresh address. Black box: packets in, a TCP open or not out;
-// the sizes of the dynamic sets are read with `nft list set` for the sets that
-// `otpknockd render` declares dynamic (no set or map name is assumed).
+// each time from a fresh address. Black box: packets in, a TCP open or not out.
+// Whether the flood filled the progress map is the kernel's own account: the
+// table's outcome counters (a step that cannot be stored counts as progress_full).
+// The dynamic sets (those `otpknockd render` declares dynamic; no name assumed)
+// are listed after the flood, for the report: a listing during one is no snapshot.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeE2E, startService, useTopology, type NsProcess, type Topology } from './harness/index.js';
 import { Report } from './support/adversarial-report.js';
 import { TABLE, USERS, attackConfig, awayFromBoundary, openSeq as open } from './support/attack-fixture.js';
 import {
-  addClientAddresses, counterDeltas, dynamicSetFill, dynamicSetsOf, legitimateAttempts, startFlood, tableCounters, type Attempt, type DynamicSet,
+  addClientAddresses, counterDeltas, dynamicSetFill, dynamicSetsOf, formatDeltas, legitimateAttempts, startFlood, tableCounters, type Attempt, type DynamicSet,
 } from './support/attacker.js';
 import { assertBuilt, startDaemon, writeConfig, type ConfigDir } from './support/otpknockd.js';
 
@@ -38,7 +40,7 @@ describeE2E('adversarial: forged-source flood against a legitimate user', () => 
   });
 
   for (const family of [4, 6] as const) {
-    it(`a flood of stage-1 knocks from forged IPv${family} sources does not keep a legitimate user out (≥ 99% get in); dynamic sets stay within their size`, async () => {
+    it(`a flood of stage-1 knocks from forged IPv${family} sources does not keep a legitimate user out (≥ 99% get in) and never fills the progress map`, async () => {
       await awayFromBoundary(25);
       // The strongest flood: the first ports of every live sequence, as an eavesdropper learns them.
       const stage1 = [...new Set(USERS.flatMap((u) => [-1, 0, 1].map((o) => open(u, o)[0]!)))];
@@ -54,22 +56,27 @@ describeE2E('adversarial: forged-source flood against a legitimate user', () => 
       const target = family === 4 ? t.server.ipv4 : t.server.ipv6;
       // 1.5 s per attempt (an open comes in ~20 ms): 100 attempts end within ~40 s, while windows 0 and +1 stay valid.
       const legit = await legitimateAttempts(t, target, 22, attempts, { timeoutMs: 1_500, gapMs: 10, concurrency: 4 });
-      const fill = await dynamicSetFill(t, TABLE, dynamicSets);
-      const counters = counterDeltas(countersBefore, await tableCounters(t, TABLE));
+      const deltas = counterDeltas(countersBefore, await tableCounters(t, TABLE));
+      const counters = formatDeltas(deltas);
       const floodRunning = flood.process.running;
       flood.process.signal('SIGTERM'); // it stops and says how much it sent
       const f = await flood.done;
+      const fill = await dynamicSetFill(t, TABLE, dynamicSets);
       const rate = legit.ok / attempts.length;
       const full = fill.filter((s) => s.elements > 0).map((s) => `${s.name} ${s.elements.toLocaleString('en-US')}/${s.size.toLocaleString('en-US')}${s.repeated ? ` (the listing repeated ${s.repeated.toLocaleString('en-US')})` : ''}`).join(', ');
       report.add({
         case: `legitimate knocks during a forged-source IPv${family} flood of stage-1 knocks`,
         tries: attempts.length,
         result: `${legit.ok} got in (${(rate * 100).toFixed(1)} %)`,
-        note: `flood: ${f.sent.toLocaleString('en-US')} datagrams at ${f.pps.toLocaleString('en-US')}/s from ${f.distinctSources >= 1_000_000 ? '≥ 1,000,000 distinct' : f.distinctSources.toLocaleString('en-US')} forged sources${floodRunning ? ', running all along' : ', ended before the user was done'}, to ${stage1.length} stage-1 ports; dynamic sets: ${full || 'all empty'}; table counters: ${counters || 'none moved'}`,
+        note: `flood: ${f.sent.toLocaleString('en-US')} datagrams at ${f.pps.toLocaleString('en-US')}/s from ${f.distinctSources >= 1_000_000 ? '≥ 1,000,000 distinct' : f.distinctSources.toLocaleString('en-US')} forged sources${floodRunning ? ', running all along' : ', ended before the user was done'}, to ${stage1.length} stage-1 ports; dynamic sets after the flood: ${full || 'all empty'}; table counters during it: ${counters || 'none moved'}`,
       });
       const slow = legit.attempts.map((a) => a.ms).sort((a, b) => a - b);
       console.log(`IPv${family} flood: attempts ${legit.ok}/${attempts.length}, median ${slow[slow.length >> 1]} ms, max ${slow.at(-1)} ms; ${full}; ${counters}`);
-      for (const s of fill) expect(s.elements, `${s.name} within its size`).toBeLessThanOrEqual(s.size);
+      // A full progress map would refuse every new first step (each counted as progress_full):
+      // a few refused inserts under churn are the kernel's hash, not a full map (state-machine.md).
+      const stored = deltas['steps_stored'] ?? 0;
+      expect(stored, 'the flood stored first steps (it reached the knock machinery)').toBeGreaterThan(10_000);
+      expect(deltas['progress_full'] ?? 0, `progress never full: progress_full vs steps_stored ${stored}`).toBeLessThanOrEqual(stored / 100);
       expect(rate, `legitimate success rate under a forged IPv${family} flood: ${legit.attempts.filter((a) => !a.ok).map((a) => a.src).join(' ')}`).toBeGreaterThanOrEqual(0.99);
     }, 150_000);
   }

@@ -160,12 +160,12 @@ export function parseDynamicSets(script: string): DynamicSet[] {
 }
 
 /**
- * How full each dynamic set is right now: its distinct keys. A set that a flood
- * churns is listed in several netlink messages, each resuming the hash walk by
- * position, so an element moved by inserts and expiries in between can be listed
- * twice (CI once counted 551,801 elements in a set of size 524,288, which the
- * kernel's insert bound rules out): count each key once, and say how many
- * lines the listing repeated.
+ * How full each dynamic set is: its distinct keys. A set that a flood churns is no
+ * snapshot when listed: the listing comes in several netlink messages, each resuming
+ * the hash walk by position, so keys are listed twice (CI once counted 551,801 lines
+ * in a set of size 524,288) and a slow listing gathers keys that never were in the set
+ * at the same time. So list after the flood, count each key once, and say how many
+ * lines repeated; how full a set got during a flood is for the counters to tell.
  */
 export async function dynamicSetFill(t: Topology, table: string, sets: DynamicSet[]): Promise<SetFill[]> {
   const out: SetFill[] = [];
@@ -210,11 +210,16 @@ export async function tableCounters(t: Topology, table: string): Promise<Record<
   return out;
 }
 
-/** "name +n" for each counter that moved between two readings. */
-export function counterDeltas(before: Record<string, number>, after: Record<string, number>): string {
-  return Object.entries(after)
-    .map(([name, n]) => [name, n - (before[name] ?? 0)] as const)
-    .filter(([, d]) => d !== 0)
+/** How much each counter moved between two readings (counters that did not move are left out). */
+export function counterDeltas(before: Record<string, number>, after: Record<string, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [name, n] of Object.entries(after)) if (n !== (before[name] ?? 0)) out[name] = n - (before[name] ?? 0);
+  return out;
+}
+
+/** "name +n, …" */
+export function formatDeltas(deltas: Record<string, number>): string {
+  return Object.entries(deltas)
     .map(([name, d]) => `${name} +${d.toLocaleString('en-US')}`)
     .join(', ');
 }
