@@ -227,7 +227,7 @@ describe('profiles changed by several commands at once', () => {
     expect(Object.keys(JSON.parse(readFileSync(config, 'utf8')).profiles).sort()).toEqual(names);
     const { existsSync } = await import('node:fs');
     expect(existsSync(`${config}.lock`)).toBe(false);
-  });
+  }, 30_000);
 });
 
 describe('knocking on loopback', () => {

@@ -45,7 +45,7 @@ export async function updateStore<T>(file: string, change: (data: StoreData) => 
   // Two commands changing the store at once (a provisioning loop run in parallel) would
   // each write back what they read, and one change would be lost.
   const busy = () => new KnockError(EXIT.USAGE, `the profile store ${file} is being changed by another knock command`, { hint: `wait and try again; if none is running, remove ${file}.lock` });
-  return withFileLock(`${file}.lock`, { busy }, () => writeStore(file, dir, change));
+  return withFileLock(`${file}.lock`, { busy, waitMs: 10_000 }, () => writeStore(file, dir, change));
 }
 
 async function writeStore<T>(file: string, dir: string, change: (data: StoreData) => T): Promise<T> {
