@@ -6,10 +6,6 @@ import { ApplyError, CONFIRM_WITHIN, applyConfig, confirmApply, isStale, revertA
 import { readPending } from '../apply/pending.js';
 import { DEFAULT_CONFIG, EXIT } from './common.js';
 
-function confirmWithin(text: string): number {
-  return parseDurationArgument(text, '--confirm-within', CONFIRM_WITHIN);
-}
-
 /** ApplyErrors are failures (exit 1) a person can act on; everything else goes to cli.ts. */
 async function reportApplyErrors(fn: () => Promise<void>): Promise<void> {
   try {
@@ -50,7 +46,7 @@ Examples:
   knock myserver && ssh myserver true && otpknockd confirm`,
     )
     .action(async (opts: { config: string; confirmWithin: string }) => {
-      const ms = confirmWithin(opts.confirmWithin); // a usage error (exit 2), before anything is touched
+      const ms = parseDurationArgument(opts.confirmWithin, '--confirm-within', CONFIRM_WITHIN); // a usage error (exit 2), before anything is touched
       await reportApplyErrors(async () => {
         await applyConfig({
           configFile: opts.config,

@@ -76,6 +76,7 @@ export function buildStatus(
   const daemon = snapshot === null ? null : { pid: snapshot.pid, running: isAlive(snapshot.pid), startedAt: snapshot.startedAt, updatedAt: snapshot.updatedAt };
   // A stopped daemon rotates nothing: what its file says was true at its last change only.
   const current = snapshot !== null && daemon!.running && doc !== null;
+  const stale = snapshot !== null && !current;
   return {
     table,
     loaded: doc !== null,
@@ -84,8 +85,8 @@ export function buildStatus(
     currentWindows,
     users: current ? snapshot.users : [],
     inactiveUsers: current ? snapshot.inactiveUsers : [],
-    usersAsOf: snapshot !== null && !current ? snapshot.updatedAt : null,
-    lastKnownUsers: snapshot !== null && !current ? snapshot.users : [],
+    usersAsOf: stale ? snapshot.updatedAt : null,
+    lastKnownUsers: stale ? snapshot.users : [],
     grants: doc === null ? [] : allowedFromJson(doc).map((g) => ({ service: g.service, family: g.family, address: g.address, remainingMs: g.remainingMs })),
     counters: doc === null ? {} : countersFromJson(doc),
     consumedSequences: doc === null ? 0 : elemCount(doc, (n) => n === 'used'),

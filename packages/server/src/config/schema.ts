@@ -31,6 +31,11 @@ export const LIMITS = {
   banForMs: { min: 1_000, max: 7 * 86_400_000 },
 } as const;
 
+/** A whole number within [min, max]; `error` says what it means and the range. */
+function integer(range: { min: number; max: number }, error: string) {
+  return z.number({ error }).int().min(range.min).max(range.max);
+}
+
 /** A duration string ("5s", "1m30s") within [min, max], as milliseconds. */
 export function duration(min: number, max: number) {
   const allowed = `from ${formatDuration(min)} to ${formatDuration(max)}`;
@@ -91,12 +96,7 @@ export type RawKnock = z.infer<typeof knockSchema>;
 
 export const banSchema = z.strictObject(
   {
-    after: z
-      .number({ error: `expected the number of bad knocks that trigger a ban, an integer from ${LIMITS.banAfter.min} to ${LIMITS.banAfter.max}` })
-      .int()
-      .min(LIMITS.banAfter.min)
-      .max(LIMITS.banAfter.max)
-      .optional(),
+    after: integer(LIMITS.banAfter, `expected the number of bad knocks that trigger a ban, an integer from ${LIMITS.banAfter.min} to ${LIMITS.banAfter.max}`).optional(),
     within: duration(LIMITS.banWithinMs.min, LIMITS.banWithinMs.max).optional(),
     for: duration(LIMITS.banForMs.min, LIMITS.banForMs.max).optional(),
   },
@@ -141,21 +141,11 @@ export const topSchema = z.strictObject({
     .regex(TABLE_NAME, { error: 'expected 1 to 32 characters from a-z, A-Z, 0-9, _ and -, starting with a letter' })
     .optional(),
   keep_table_on_stop: bool.optional(),
-  skew: z
-    .number({ error: `expected an integer from ${LIMITS.skew.min} to ${LIMITS.skew.max} (windows accepted before and after the current one)` })
-    .int()
-    .min(LIMITS.skew.min)
-    .max(LIMITS.skew.max)
-    .optional(),
+  skew: integer(LIMITS.skew, `expected an integer from ${LIMITS.skew.min} to ${LIMITS.skew.max} (windows accepted before and after the current one)`).optional(),
   step_timeout: duration(LIMITS.stepTimeoutMs.min, LIMITS.stepTimeoutMs.max).optional(),
   log_format: z.enum(['auto', 'text', 'json'], { error: 'expected one of auto, text, json' }).optional(),
   state_dir: z.string({ error: 'expected an absolute directory path' }).startsWith('/', { error: 'expected an absolute directory path' }).optional(),
-  audit_nflog_group: z
-    .number({ error: `expected an integer from ${LIMITS.nflogGroup.min} to ${LIMITS.nflogGroup.max} (the NFLOG group the audit reads opens from)` })
-    .int()
-    .min(LIMITS.nflogGroup.min)
-    .max(LIMITS.nflogGroup.max)
-    .optional(),
+  audit_nflog_group: integer(LIMITS.nflogGroup, `expected an integer from ${LIMITS.nflogGroup.min} to ${LIMITS.nflogGroup.max} (the NFLOG group the audit reads opens from)`).optional(),
   user_store: z.string({ error: 'expected the path of the user store directory, e.g. users.d' }).min(1).optional(),
   // Checked on its own with knockSchema (parse.ts): checking it here too would list
   // each of its problems twice.
