@@ -75,6 +75,16 @@ describe('formatOtpauthUri', () => {
     expect(() => formatOtpauthUri({ secret: decodeSecret(SECRET), issuer: 'a:b', account: 'y', profile: { method: 'time' } })).toThrow(/^issuer: /);
   });
 
+  it('keeps accounts that look like path dot segments (".", "..", "a/../b")', () => {
+    for (const account of ['.', '..', 'a/../b', '%2E']) {
+      for (const issuer of ['', 'ACME']) {
+        const original = { secret: decodeSecret(SECRET), issuer, account, profile: normalizeProfile({ method: 'time' }) };
+        expect(parseOtpauthUri(formatOtpauthUri(original))).toEqual(original);
+      }
+    }
+    expect(parseOtpauthUri(`otpauth://totp/%2e%2E?secret=${SECRET}&method=time`).account).toBe('..');
+  });
+
   const profileInput: fc.Arbitrary<KnockProfileInput> = fc.oneof(
     fc.record({ method: fc.constant('time'), length: fc.integer({ min: 1, max: 8 }), period: fc.integer({ min: 1, max: 3600 }), algorithm: fc.constantFrom('SHA1', 'SHA256', 'SHA512') as fc.Arbitrary<never>, range: fc.constantFrom('10000-65000', '2000-3000'), exclude: fc.uniqueArray(fc.integer({ min: 1, max: 65535 }), { maxLength: 5 }), tokenBytes: fc.constantFrom(0, 4, 16) }),
     fc.record({ method: fc.constant('prng'), length: fc.integer({ min: 1, max: 8 }) }),

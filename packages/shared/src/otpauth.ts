@@ -60,7 +60,9 @@ export function parseOtpauthUri(uri: string): ParsedOtpauth {
   }
   let label: string;
   try {
-    label = decodeURIComponent(url.pathname.replace(/^\//, ''));
+    // The raw path, not url.pathname: the URL parser resolves "." and ".." (also as %2E)
+    // as dot segments, so an account named "." would come back empty.
+    label = decodeURIComponent(/^otpauth:\/\/[^/?#]*\/([^?#]*)/i.exec(uri.trim())?.[1] ?? '');
   } catch (err) {
     uriError('label', 'the label is not valid percent-encoding', undefined, err);
   }
