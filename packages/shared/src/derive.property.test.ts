@@ -13,7 +13,9 @@ import type { KnockProfile } from './types.js';
 const secretArb = fc.uint8Array({ minLength: 16, maxLength: 40 });
 const windowArb = fc.integer({ min: 0, max: 2 ** 40 });
 const methodArb = fc.constantFrom('time', 'prng', 'list-modulo');
-const LIST = Array.from({ length: 300 }, (_, i) => 7000 + i * 3); // long enough that chance equality is negligible
+// Long enough that chance equality is negligible: the same offset at all 3 steps of two
+// consecutive windows happens with probability ~(1/3000)², 1e-7 (it was 1e-5 with 300 ports).
+const LIST = Array.from({ length: 3000 }, (_, i) => 7000 + i * 3);
 
 function profileOf(method: string, extra: Partial<KnockProfile> = {}): KnockProfile {
   return normalizeProfile(method === 'list-modulo' ? { method, ports: LIST, ...extra } : { method, ...extra });
@@ -29,7 +31,7 @@ describe('derivation against an attacker', () => {
         flipped[i >> 3]! ^= 1 << (i & 7);
         const a = deriveSequences(p, secret, window);
         const b = deriveSequences(p, flipped, window);
-        // 6 ports from ≥ 300 candidates: equal by chance with probability < 1e-14
+        // 6 ports from ≥ 3000 candidates: equal by chance with probability < 1e-14
         expect([...b.open, ...b.close]).not.toEqual([...a.open, ...a.close]);
       }),
       { numRuns: 300 },
@@ -56,10 +58,12 @@ describe('derivation against an attacker', () => {
           counts.set(port, (counts.get(port) ?? 0) + 1);
         }
         expect(counts.size).toBe(20);
-        // chi-square with 19 degrees of freedom; 50 is far beyond the 99.99th percentile (~43.8)
+        // Chi-square with 19 degrees of freedom: a uniform draw exceeds 80 with probability
+        // 2e-9 (50 was exceeded by one CI run in ~10,000: p = 1.3e-4). One port drawn twice as
+        // often as the others scores ~170.
         const expected = N / 20;
         const chi2 = [...counts.values()].reduce((s, c) => s + (c - expected) ** 2 / expected, 0);
-        expect(chi2).toBeLessThan(50);
+        expect(chi2).toBeLessThan(80);
       }),
       { numRuns: 8 },
     );
