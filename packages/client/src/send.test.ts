@@ -43,15 +43,17 @@ describe('sendKnock', () => {
       const l = await listeners(type, host, 4);
       close = l.close;
       const order = [l.ports[2]!, l.ports[0]!, l.ports[3]!, l.ports[1]!];
-      const sent = await sendKnock({ address: host, family, ports: order, delayMs: 2 });
+      const sent = await sendKnock({ address: host, family, ports: order, delayMs: 20 });
       await until(() => l.got.length >= 4);
       expect(l.got.map((g) => g.port)).toEqual(order);
       expect(new Set(l.got.map((g) => `${g.from}:${g.fromPort}`)).size).toBe(1);
       expect(l.got[0]!.fromPort).toBe(sent.sourcePort);
       expect(l.got.every((g) => g.bytes.length === 0)).toBe(true);
       expect(sent.sentAt).toHaveLength(4);
-      // the delay sits between packets
-      expect(sent.sentAt[3]! - sent.sentAt[0]!).toBeGreaterThanOrEqual(5);
+      // The delay sits between packets: 3 gaps of 20 ms. A Node timer may fire up to ~1 ms
+      // early (libuv counts whole, cached milliseconds), so 60 ms minus 3 × 1 ms, less a margin.
+      // Without the delay the four datagrams go out within a fraction of a millisecond.
+      expect(sent.sentAt[3]! - sent.sentAt[0]!).toBeGreaterThanOrEqual(54);
     });
   }
 
