@@ -1,6 +1,6 @@
 // The knocking commands (`knock HOST`, proxy, close, print): glue between the CLI's
 // options and the modules that do the work. Loaded only when one of them runs.
-import { decodeSecret, deriveSequences, normalizeCode, normalizeProfile, windowAt, windowStartMs } from '@otpknock/shared';
+import { decodeSecret, deriveSequences, isoTime, normalizeCode, normalizeProfile, parseInstant, windowAt, windowStartMs } from '@otpknock/shared';
 import { EXIT, usageError, type ExitCode } from './errors.js';
 import { rotates, knockClose, knockOpen } from './knock.js';
 import { createLogger, type Logger, type Verbosity } from './log.js';
@@ -8,7 +8,6 @@ import { checkProfile, type ClientProfile } from './profile.js';
 import { spliceConnection } from './proxy.js';
 import { findProfile, resolveAddresses, sshConfigLookup, type Family, type ProfileMatch } from './resolve.js';
 import { readStore, storePath } from './store.js';
-import { isoTime, parseTime } from './time.js';
 import { usedWindowsPath } from './used.js';
 
 export interface GlobalOptions {
@@ -233,7 +232,7 @@ export function formatPrinted(p: PrintedSequences): string {
 
 /** `knock print HOST`: sends nothing. */
 export async function runPrint(host: string, o: PrintOptions, globals: GlobalOptions): Promise<ExitCode> {
-  const atMs = o.at === undefined ? Date.now() : parseTime(o.at);
+  const atMs = o.at === undefined ? Date.now() : parseInstant(o.at);
   const match = await profileFor(host, globals, createLogger('quiet'));
   const printed = printedSequences(host, match, atMs);
   process.stdout.write(o.json ? JSON.stringify(printed, null, 2) + '\n' : formatPrinted(printed));

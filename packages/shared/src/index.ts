@@ -4,6 +4,7 @@ export { withFileLock, type FileLockOptions } from './file-lock.js';
 export { decodeSecret, encodeSecret, generateSecret, MIN_SECRET_BYTES, RECOMMENDED_SECRET_BYTES } from './secret.js';
 export { hotpValue, hotpCode } from './hotp.js';
 export { windowAt, windowStartMs, nextWindowBoundaryMs } from './window.js';
+export { parseInstant, isoTime, INSTANT_MIN_MS, INSTANT_MAX_MS } from './instant.js';
 export { normalizeProfile, KNOCK_METHODS, OTP_ALGORITHMS, PROFILE_DEFAULTS, MAX_SEQUENCE_LENGTH } from './profile.js';
 export { deriveSequences, sequenceDeriver } from './derive.js';
 export { derivePayloadToken } from './token.js';

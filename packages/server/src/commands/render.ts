@@ -1,8 +1,8 @@
 // `otpknockd render` and `otpknockd check`: look without touching.
+import { parseInstant } from '@otpknock/shared';
 import type { Command } from 'commander';
 import { loadConfig } from '../config/index.js';
 import { fullRuleset } from '../daemon.js';
-import { parseInstant } from '../instant.js';
 import { NftDriver } from '../nft/driver.js';
 import { DEFAULT_CONFIG } from './common.js';
 
