@@ -23,16 +23,14 @@ import { encodeSecret, generateSecret } from '../packages/shared/src/index.js';
 // test/ is not a package: the harness is shared test code, imported by path.
 import { agentPath } from '../test/harness/node.js';
 import type { NsProcess } from '../test/harness/proc.js';
+import { benchArgs } from './lib/args.js';
 import { machineInfo, machineLine } from './lib/machine.js';
 import { markdownTable } from './lib/markdown.js';
 import { createBenchNet, type BenchNet } from './lib/netns.js';
 import { median, ms } from './lib/stats.js';
 
-const args = process.argv.slice(2);
-const runsArg = args.indexOf('--runs') >= 0 ? Number(args[args.indexOf('--runs') + 1]) : 24;
-if (!Number.isInteger(runsArg) || runsArg < 20 || runsArg > 100) throw new Error('--runs: a whole number from 20 to 100');
 /** Timed `knock HOST` runs (end to end and wire), each with its own user. */
-const RUNS = runsArg;
+const RUNS = benchArgs(process.argv.slice(2), { fallback: 24, min: 20, max: 100 }).runs;
 const WARMUP = 2;
 /** Runs of each cold-start case. */
 const COLD_RUNS = 20;

@@ -23,6 +23,7 @@ import { PREPARE_LEAD_MS } from '../packages/server/src/daemon.js';
 import { encodeSecret, generateSecret } from '../packages/shared/src/index.js';
 import { agentPath } from '../test/harness/node.js';
 import { run, type NsProcess } from '../test/harness/proc.js';
+import { benchArgs } from './lib/args.js';
 import { machineInfo, machineLine, type Machine } from './lib/machine.js';
 import { markdownTable } from './lib/markdown.js';
 import { createBenchNet, type BenchNet } from './lib/netns.js';
@@ -30,14 +31,9 @@ import { int, median, ms, shuffled } from './lib/stats.js';
 
 // ---------- parameters ----------
 
-const args = process.argv.slice(2);
-const argValue = (name: string): string | undefined => {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : undefined;
-};
 /** Timed knocks per program (end-to-end and wire). */
-const RUNS = Number(argValue('--runs') ?? 20);
-if (!Number.isInteger(RUNS) || RUNS < 3 || RUNS > 100) throw new Error('--runs: a whole number from 3 to 100');
+const ARGS = benchArgs(process.argv.slice(2), { fallback: 20, min: 3, max: 100 }, ['--no-build', '--keep-temp', '--reuse-server-results']);
+const RUNS = ARGS.runs;
 /** Extra knocks per program run under /usr/bin/time for the client's peak RSS (not timed). */
 const RSS_RUNS = 5;
 const WARMUP_RUNS = 1;
@@ -840,7 +836,7 @@ async function main(): Promise<void> {
   const started = performance.now();
   if (process.getuid?.() !== 0) throw new Error('bench/peers.ts needs root (apt-get, network namespaces, nft, iptables)');
   const installed = installPeers();
-  if (!args.includes('--no-build')) {
+  if (!ARGS.flags.has('--no-build')) {
     log('building otpknock (scripts/build.mjs, as pnpm build)');
     const b = spawnSync(NODE, ['scripts/build.mjs'], { cwd: REPO, stdio: ['ignore', 2, 2], timeout: 180_000 });
     if (b.status !== 0) throw new Error('the build failed');
@@ -859,7 +855,7 @@ async function main(): Promise<void> {
   const ctx: Ctx = { net, dir, env };
   const cleanup = () => {
     net.destroy();
-    if (args.includes('--keep-temp')) log(`kept ${dir} (configs, daemon and client logs)`);
+    if (ARGS.flags.has('--keep-temp')) log(`kept ${dir} (configs, daemon and client logs)`);
     else rmSync(dir, { recursive: true, force: true });
   };
   process.on('exit', cleanup);
@@ -921,7 +917,7 @@ async function main(): Promise<void> {
     process.removeListener('exit', cleanup);
     for (const sig of signals) process.removeListener(sig, onSignal);
   }
-  const server = runServerBench(args.includes('--reuse-server-results'));
+  const server = runServerBench(ARGS.flags.has('--reuse-server-results'));
   const full: Results = { ...results, server, loadAfter: loadavg(), wallS: (performance.now() - started) / 1000 };
   const { md, targets } = report(full);
   const settings = full.peers.map((p) => `- **${p.label}**: ${p.settings.join('; ')}; junk: ${p.junk.what}`).join('\n');
