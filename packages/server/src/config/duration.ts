@@ -1,7 +1,6 @@
-import { OtpknockError } from '@otpknock/shared';
-
 // Durations in the config file are strings with units ("500ms", "5s", "1m30s"):
 // a bare number would be ambiguous (seconds? milliseconds?), so it is refused.
+import { OtpknockError } from '@otpknock/shared';
 
 const UNITS = [
   ['d', 86_400_000],
