@@ -105,6 +105,8 @@ def token(key, w, n):
 def derive(profile, key, w):
     """Section 5: returns (open, close, token_or_None)."""
     method = profile["method"]
+    if method == "static":
+        w = 0  # section 5.4: a static profile always uses window 0
     tok = token(key, w, profile["tokenBytes"]) if profile.get("tokenBytes", 0) > 0 else None
     if method == "static":
         opn = list(profile["open"])

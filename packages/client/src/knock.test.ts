@@ -1,7 +1,8 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Socket } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { decodeSecret, deriveSequences, normalizeProfile, windowAt, windowStartMs } from '@otpknock/shared';
+import { decodeSecret, deriveSequences, normalizeProfile, windowAt, windowStartMs, type KnockProfile } from '@otpknock/shared';
 import { networkError } from './errors.js';
 import { knockClose, knockOpen, type OpenRequest } from './knock.js';
 import { silentLogger } from './log.js';
@@ -211,6 +212,24 @@ describe('knockOpen', () => {
       [7000, 8000, 9000],
     ]);
     expect(lastUsedWindow(join(dir, 'used.json'), secretKey(TEST_SECRET))).toBeUndefined();
+  });
+
+  it("static profiles send the test vectors' payload token, that of window 0, whatever the clock (protocol §5.4)", async () => {
+    const vectorsFile = new URL('../../../docs/test-vectors.json', import.meta.url);
+    const { vectors } = JSON.parse(readFileSync(vectorsFile, 'utf8')) as { vectors: { secret: string; profile: KnockProfile; open: number[]; close: number[]; token?: string }[] };
+    const statics = vectors.filter((v) => v.profile.method === 'static' && v.token !== undefined);
+    expect(statics.length).toBeGreaterThan(0);
+    for (const v of statics) {
+      const fixed = testProfile('s', { knock: v.profile, secret: v.secret });
+      for (const now of [1_000, T0]) {
+        const h = harness(() => true, { profile: fixed, now: () => now });
+        await knockOpen(h.req);
+        const sent = h.sent[0]!;
+        expect(sent.ports).toEqual(v.open);
+        // Payload setting none: each datagram is the token alone (§11).
+        expect((sent.payloads ?? []).map((p) => Buffer.from(p ?? []).toString('hex'))).toEqual(v.open.map(() => v.token));
+      }
+    }
   });
 });
 

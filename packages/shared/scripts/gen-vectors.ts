@@ -1,6 +1,7 @@
 // Writes docs/test-vectors.json from this library. The vectors are then
 // confirmed by the independent Python implementation (docs/reference/) and
-// pinned by src/vectors.test.ts. Run: node --import tsx packages/shared/scripts/gen-vectors.ts
+// pinned by src/derive.test.ts and src/protocol-doc.test.ts.
+// Run: node --import tsx packages/shared/scripts/gen-vectors.ts
 import { createHmac } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { decodeSecret, deriveSequences, encodeSecret, normalizeProfile, windowAt } from '../src/index.js';
@@ -47,9 +48,10 @@ for (const method of ['time', 'prng'] as const) {
 add({ name: 'list-modulo-length-1-list-of-2', secret: S20, profile: { method: 'list-modulo', length: 1, ports: [9000, 8000] }, window: W });
 add({ name: 'list-modulo-length-8-list-of-16', secret: S20, profile: { method: 'list-modulo', length: 8, ports: Array.from({ length: 16 }, (_, i) => 60000 - 7 * i) }, window: W });
 add({ name: 'list-modulo-unsorted-list-keeps-order', secret: S20, profile: { method: 'list-modulo', length: 2, ports: [5, 65535, 1, 300, 22000] }, window: W });
-add({ name: 'static-open-close', secret: S20, profile: { method: 'static', open: [7000, 8000, 9000], close: [9000, 8000, 7000] }, window: W });
-add({ name: 'static-toggle-single-port', secret: S20, profile: { method: 'static', open: [12345], toggle: true }, window: W });
-add({ name: 'static-length-8-token', secret: S20, profile: { method: 'static', open: [1, 2, 3, 4, 5, 6, 7, 8], close: [8, 7, 6, 5, 4, 3, 2, 1], tokenBytes: 16 }, window: W });
+// Static profiles always use window 0 (§5.4): that is what client and server send and match.
+add({ name: 'static-open-close', secret: S20, profile: { method: 'static', open: [7000, 8000, 9000], close: [9000, 8000, 7000] }, window: 0 });
+add({ name: 'static-toggle-single-port', secret: S20, profile: { method: 'static', open: [12345], toggle: true }, window: 0 });
+add({ name: 'static-length-8-token', secret: S20, profile: { method: 'static', open: [1, 2, 3, 4, 5, 6, 7, 8], close: [8, 7, 6, 5, 4, 3, 2, 1], tokenBytes: 16 }, window: 0 });
 
 // A prng window in which rejection sampling actually rejects a word: search for one.
 {
@@ -76,6 +78,7 @@ const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const vectors = specs.map((s) => {
   const profile = normalizeProfile(s.profile, s.name);
   const window = s.timeMs !== undefined ? windowAt(s.timeMs, profile.period) : s.window!;
+  if (profile.method === 'static' && window !== 0) throw new Error(`${s.name}: a static profile uses window 0 (protocol §5.4)`);
   const seq = deriveSequences(profile, decodeSecret(s.secret), window);
   return {
     name: s.name,
