@@ -353,6 +353,9 @@ export function syncTrie(trie: TrieState, desired: readonly KnockEntry[], nowMs 
   const refreshed = new Set<Node>();
   const createdLeaves: Leaf[] = [];
 
+  // Collisions (docs/protocol.md §3): an entry equal to a live sequence, or one that
+  // begins the other, is left out; what is live stays, and of new ones the first in
+  // `desired` (plan order) wins. A left-out entry is fresh again at the next sync.
   for (const entry of fresh) {
     const { ports, token } = entry;
     const last = ports.length - 1;
