@@ -4,11 +4,62 @@
 // independent Python implementation confirm them.)
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { deriveSequences } from './derive.js';
+import { parseOtpauthUri } from './otpauth.js';
+import { normalizeProfile, PROFILE_DEFAULTS } from './profile.js';
+import { decodeSecret } from './secret.js';
 import type { KnockProfile } from './types.js';
 
 interface Vector { name: string; profile: KnockProfile; window: number; timeMs?: number; token?: string }
 const vectorsFile = new URL('../../../docs/test-vectors.json', import.meta.url);
 const file = JSON.parse(readFileSync(vectorsFile, 'utf8')) as { version: number; spec: string; vectors: Vector[] };
+const protocol = readFileSync(new URL('../../../docs/protocol.md', import.meta.url), 'utf8');
+
+/** The text of `## N. …` in docs/protocol.md, up to the next `## `. */
+function section(n: number): string {
+  const start = protocol.indexOf(`\n## ${n}. `);
+  if (start < 0) throw new Error(`docs/protocol.md has no section ${n}`);
+  const end = protocol.indexOf('\n## ', start + 1);
+  return protocol.slice(start, end < 0 ? undefined : end);
+}
+
+const SECRET = 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP';
+
+describe('docs/protocol.md §2', () => {
+  const defaults = new Map([...section(2).matchAll(/^\| `(\w+)` +\|.*\| +(.+?) +\|$/gm)].map((m) => [m[1]!, m[2]!.replace(/`/g, '')]));
+
+  it('gives the defaults that the code fills in', () => {
+    const filled = normalizeProfile({ method: 'time' });
+    expect(Object.fromEntries(defaults)).toEqual({
+      method: parseOtpauthUri(`otpauth://totp/a?secret=${SECRET}`).profile.method, // a URI without method
+      length: String(PROFILE_DEFAULTS.length),
+      period: String(PROFILE_DEFAULTS.period),
+      algorithm: PROFILE_DEFAULTS.algorithm,
+      range: `${PROFILE_DEFAULTS.range.min}-${PROFILE_DEFAULTS.range.max}`,
+      exclude: filled.exclude.length === 0 ? 'none' : String(filled.exclude),
+      ports: '—',
+      open: '—',
+      close: '—',
+      toggle: String(filled.toggle),
+      tokenBytes: String(PROFILE_DEFAULTS.tokenBytes),
+    });
+  });
+
+  it('length does not apply to static, but is checked there too', () => {
+    const fixed = { method: 'static', open: [7000, 8000], close: [9000] };
+    const secret = decodeSecret(SECRET);
+    expect(deriveSequences(normalizeProfile({ ...fixed, length: 8 }), secret, 0)).toEqual(deriveSequences(normalizeProfile(fixed), secret, 0));
+    expect(() => normalizeProfile({ ...fixed, length: 9 })).toThrow(/length/);
+  });
+
+  it('fields without a default belong to their method; those with one are taken by any', () => {
+    expect(() => normalizeProfile({ method: 'time', ports: [1, 2, 3, 4, 5, 6] })).toThrow(/ports applies only to method list-modulo/);
+    expect(() => normalizeProfile({ method: 'prng', open: [1] })).toThrow(/open and close apply only to method static/);
+    expect(() => normalizeProfile({ method: 'list-modulo', ports: [1, 2], length: 1, toggle: true })).toThrow(/toggle applies only to method static/);
+    expect(normalizeProfile({ method: 'list-modulo', ports: [1, 2], length: 1, toggle: false, range: '5–9', algorithm: 'SHA512', period: 60 })).toMatchObject({ range: { min: 5, max: 9 } });
+    expect(normalizeProfile({ method: 'static', open: [1], close: [1], toggle: true, exclude: [9, 3, 9] })).toMatchObject({ close: [1], exclude: [3, 9] });
+  });
+});
 
 describe('docs/test-vectors.json', () => {
   it('static vectors use window 0, as client and server do (§5.4)', () => {
