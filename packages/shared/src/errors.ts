@@ -2,6 +2,7 @@
 export type OtpknockErrorCode =
   | 'E_SECRET_SHORT'
   | 'E_SECRET_BASE32'
+  | 'E_SECRET_LONG'
   | 'E_PROFILE'
   | 'E_URI'
   | 'E_WINDOW'
@@ -50,4 +51,25 @@ export function fieldPath(where: string | undefined, field: string): string {
   if (!where) return field;
   if (field.startsWith('[')) return `${where}${field}`;
   return `${where}.${field}`;
+}
+
+/** Longest piece of input `quote` repeats in a message. */
+export const QUOTE_MAX_CHARS = 64;
+
+// Characters that would act on a terminal or reorder the text around them: C0 and C1
+// controls, DEL, zero-width and bidirectional formatting characters.
+// eslint-disable-next-line no-control-regex -- finding control characters is the point
+const INVISIBLE = /[\u0000-\u001f\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g;
+
+/**
+ * Input as a message repeats it: in double quotes, control and formatting characters
+ * escaped, cut after `max` characters with its full length said ("aaa…" (100000
+ * characters)), so that a pasted file or a hostile argument cannot flood a terminal
+ * or a log. Never use it for secrets: they do not belong in messages at all.
+ */
+export function quote(value: string, max = QUOTE_MAX_CHARS): string {
+  const chars = Array.from(value);
+  const cut = chars.length > max;
+  const shown = JSON.stringify(cut ? chars.slice(0, max).join('') : value).replace(INVISIBLE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return cut ? `${shown.slice(0, -1)}…" (${chars.length} characters)` : shown;
 }

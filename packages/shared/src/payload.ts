@@ -3,7 +3,7 @@
 // per-window payload token (§6 of docs/protocol.md) at a fixed offset, where
 // the server's kernel rules can match it. Pure: randomness comes in as a
 // function. Layouts are specified in docs/protocol.md §11.
-import { OtpknockError } from './errors.js';
+import { OtpknockError, quote } from './errors.js';
 
 export const PAYLOAD_SHAPES = ['none', 'dns', 'ntp', 'random'] as const;
 export type PayloadShape = (typeof PAYLOAD_SHAPES)[number];
@@ -24,7 +24,7 @@ export interface TokenPlacement {
 }
 
 const bad = (text: string, why: string) =>
-  new OtpknockError('E_ARGUMENT', `"${text.length > 40 ? `${text.slice(0, 37)}...` : text}": ${why}`, {
+  new OtpknockError('E_ARGUMENT', `${quote(text, 40)}: ${why}`, {
     where: 'payload',
     hint: 'Use none, dns, ntp, random, random:N (1-512 bytes), hex:BYTES (e.g. hex:c0ffee) or text:TEXT',
   });

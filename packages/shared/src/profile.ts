@@ -1,5 +1,5 @@
 // Validation and defaults for knock profiles. Every error names the field.
-import { OtpknockError, fieldPath } from './errors.js';
+import { OtpknockError, fieldPath, quote } from './errors.js';
 import type { KnockMethod, KnockProfile, KnockProfileInput, OtpAlgorithm, PortRange } from './types.js';
 
 export const KNOCK_METHODS: readonly KnockMethod[] = ['time', 'list-modulo', 'prng', 'static'];
@@ -19,7 +19,10 @@ function fail(where: string, what: string, hint?: string): never {
 }
 
 function show(v: unknown): string {
-  return typeof v === 'string' ? JSON.stringify(v) : String(v);
+  if (typeof v === 'string') return quote(v);
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object' && v !== null) return 'an object';
+  return String(v);
 }
 
 function integerIn(v: unknown, min: number, max: number, where: string, what: string): number {
