@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { OtpknockError } from './errors.js';
-import { decodeSecret, encodeSecret, generateSecret } from './secret.js';
+import { decodeSecret, encodeSecret, generateSecret, MAX_SECRET_BYTES } from './secret.js';
 
 function caught(fn: () => unknown): OtpknockError {
   try {
@@ -32,10 +32,11 @@ describe('base32 secrets', () => {
     );
   });
 
-  it('names the bad character and its position', () => {
+  it('names the position of a bad character, never the character (messages end up in logs)', () => {
     const e = caught(() => decodeSecret('GEZDGNBVGY3TQOJ1GEZDGNBVGY3TQOJQ', 'users.alice.secret'));
     expect(e.code).toBe('E_SECRET_BASE32');
-    expect(e.message).toMatch(/^users\.alice\.secret: invalid base32 character "1" at position 16\./);
+    expect(e.message).toMatch(/^users\.alice\.secret: invalid base32 character at position 16\. /);
+    expect(e.message).not.toContain('"1"');
     expect(e.where).toBe('users.alice.secret');
   });
 
@@ -53,10 +54,38 @@ describe('base32 secrets', () => {
     expect(caught(() => decodeSecret(42 as unknown as string)).code).toBe('E_SECRET_BASE32');
   });
 
+  it('accepts up to 512 bits and refuses anything longer, without repeating it', () => {
+    expect(MAX_SECRET_BYTES).toBe(64);
+    expect(decodeSecret(encodeSecret(new Uint8Array(64).fill(7)))).toHaveLength(64);
+    for (const text of [encodeSecret(new Uint8Array(65).fill(7)), 'A'.repeat(104), 'QXJV'.repeat(25_000), `${'QXJV'.repeat(30)}!!!`]) {
+      const e = caught(() => decodeSecret(text, 'users.alice.secret'));
+      expect(e.code).toBe('E_SECRET_LONG');
+      expect(e.message).toMatch(/^users\.alice\.secret: secret is longer than 512 bits \(103 base32 characters\), the most accepted\. /);
+      expect(e.message).not.toMatch(/QXJ|XJV|JVQ|VQX|AAA/);
+    }
+  });
+
+  // Every kind of bad character at the start, in the middle and at the end of a secret
+  // made of letters that no message uses: the message names the position only.
+  it.each(['1', '0', '8', '9', '!', '-', '"', '\u0000', '\u001b', 'é', '😀', '=', '\u202e'])('a bad character %j: its position, not the character, not the secret', (bad) => {
+    const secret = 'QXJVQXJVQXJVQXJVQXJVQXJVQXJVQXJV';
+    for (const at of [0, 13, secret.length]) {
+      const text = secret.slice(0, at) + bad + secret.slice(at) + (bad === '=' ? 'Q' : '');
+      const e = caught(() => decodeSecret(text, 'secret file /etc/k'));
+      expect(e.code).toBe('E_SECRET_BASE32');
+      expect(e.message).toBe(
+        `secret file /etc/k: invalid base32 character at position ${at + 1}. A base32 secret uses only the letters A–Z and the digits 2–7 (0, 1, 8 and 9 are not base32); copy it again from its source.`,
+      );
+      expect(e.message).not.toMatch(/QX|XJ|JV|VQ/);
+    }
+  });
+
   it('generates random secrets of the asked size', () => {
     expect(generateSecret()).toHaveLength(20);
     expect(generateSecret(32)).toHaveLength(32);
     expect(generateSecret()).not.toEqual(generateSecret());
     expect(caught(() => generateSecret(8)).code).toBe('E_ARGUMENT');
+    expect(generateSecret(64)).toHaveLength(64);
+    expect(caught(() => generateSecret(65)).code).toBe('E_ARGUMENT');
   });
 });
