@@ -9,6 +9,6 @@ export { parseInstant, isoTime, INSTANT_MIN_MS, INSTANT_MAX_MS } from './instant
 export { normalizeProfile, KNOCK_METHODS, OTP_ALGORITHMS, PROFILE_DEFAULTS, MAX_SEQUENCE_LENGTH } from './profile.js';
 export { deriveSequences, sequenceDeriver } from './derive.js';
 export { derivePayloadToken } from './token.js';
-export { parseOtpauthUri, formatOtpauthUri, type ParsedOtpauth } from './otpauth.js';
+export { parseOtpauthUri, formatOtpauthUri, MAX_URI_LENGTH, type ParsedOtpauth } from './otpauth.js';
 export { CODE_KEY_LABEL, codeKey, codeModeProfile, deriveCodeSequences, normalizeCode, totpCodeOf } from './code-mode.js';
 export { parsePayloadSpec, formatPayloadSpec, buildPayload, tokenPlacement, tokenWireBytes, PAYLOAD_SHAPES, MAX_PAYLOAD_BYTES, DEFAULT_RANDOM_BYTES, type PayloadSpec, type PayloadShape, type TokenPlacement, type RandomFill } from './payload.js';

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { OtpknockError } from './errors.js';
-import { formatOtpauthUri, parseOtpauthUri } from './otpauth.js';
+import { labelProblem } from './names.js';
+import { formatOtpauthUri, MAX_URI_LENGTH, parseOtpauthUri } from './otpauth.js';
 import { normalizeProfile } from './profile.js';
 import { decodeSecret } from './secret.js';
 import type { KnockProfileInput } from './types.js';
@@ -41,14 +42,14 @@ describe('parseOtpauthUri', () => {
     ['not otpauth', 'https://example.org/?secret=X', /^otpauth URI: not an otpauth:\/\/ URI/],
     ['hotp', `otpauth://hotp/a?secret=${SECRET}&counter=1`, /^otpauth URI parameter "type": unsupported OTP type "hotp"\. otpknock sequences are time-driven/],
     ['missing secret', 'otpauth://totp/a?issuer=x', /^otpauth URI parameter "secret": missing/],
-    ['bad secret', 'otpauth://totp/a?secret=ABC1ABCDEFGHIJKLMNOPQRSTUVWXYZ', /^otpauth URI parameter "secret": invalid base32 character "1" at position 4/, 'E_SECRET_BASE32'],
+    ['bad secret', 'otpauth://totp/a?secret=ABC1ABCDEFGHIJKLMNOPQRSTUVWXYZ', /^otpauth URI parameter "secret": invalid base32 character at position 4\. /, 'E_SECRET_BASE32'],
     ['short secret', 'otpauth://totp/a?secret=JBSWY3DPEHPK3PXP', /^otpauth URI parameter "secret": secret is 80 bits long/, 'E_SECRET_SHORT'],
     ['digits 8', `otpauth://totp/a?secret=${SECRET}&digits=8`, /^otpauth URI parameter "digits": /],
-    ['bad length', `otpauth://totp/a?secret=${SECRET}&length=x`, /^otpauth URI parameter "length": "x" is not a whole number/],
+    ['bad length', `otpauth://totp/a?secret=${SECRET}&length=x`, /^otpauth URI parameter "length": not a whole number/],
     ['length 9', `otpauth://totp/a?secret=${SECRET}&length=9`, /^otpauth URI parameter "length": length must be a whole number 1–8/],
-    ['bad method', `otpauth://totp/a?secret=${SECRET}&method=nope`, /^otpauth URI parameter "method": unknown method "nope"/],
+    ['bad method', `otpauth://totp/a?secret=${SECRET}&method=nope`, /^otpauth URI parameter "method": unknown method; expected one of time, list-modulo, prng, static/],
     ['bad range', `otpauth://totp/a?secret=${SECRET}&range=1-2-3`, /^otpauth URI parameter "range": /],
-    ['bad ports', `otpauth://totp/a?secret=${SECRET}&method=list-modulo&ports=1,x`, /^otpauth URI parameter "ports": "x" is not a port number/],
+    ['bad ports', `otpauth://totp/a?secret=${SECRET}&method=list-modulo&ports=1,x`, /^otpauth URI parameter "ports": item 2 of the list is not a port number/],
     ['short list', `otpauth://totp/a?secret=${SECRET}&method=list-modulo&ports=1,2`, /^otpauth URI parameter "ports": 2 ports listed/],
     ['bad toggle', `otpauth://totp/a?secret=${SECRET}&method=static&open=1&toggle=maybe`, /^otpauth URI parameter "toggle": /],
     ['bad port', `otpauth://totp/a?secret=${SECRET}&port=70000`, /^otpauth URI parameter "port": 70000 is not a port number/],
@@ -63,6 +64,108 @@ describe('parseOtpauthUri', () => {
       expect(e.message).toMatch(message);
     });
   }
+});
+
+describe('parseOtpauthUri: labels (docs/protocol.md §7: neither issuer nor account may contain ":")', () => {
+  const ok = (label: string, q = '') => parseOtpauthUri(`otpauth://totp/${label}?secret=${SECRET}${q}`);
+  it('splits the label at its first colon; the issuer parameter wins', () => {
+    expect(ok('acme:alice')).toMatchObject({ issuer: 'acme', account: 'alice' });
+    expect(ok('acme:alice', '&issuer=ACME%20Co')).toMatchObject({ issuer: 'ACME Co', account: 'alice' });
+    expect(ok('alice')).toMatchObject({ issuer: '', account: 'alice' });
+    expect(ok(`${'i'.repeat(128)}:${'a'.repeat(128)}`).account).toHaveLength(128);
+  });
+  it.each([
+    ['a colon in the account', 'acme:alice:x', '', 'label', 'the account contains ":", which separates issuer and account in the label'],
+    ['an encoded colon in the account', 'acme:alice%3Ax', '', 'label', 'the account contains ":"'],
+    ['a colon in the issuer parameter', 'acme:alice', '&issuer=ac%3Ame', 'issuer', 'the issuer contains ":"'],
+    ['a control character in the account', 'acme:al%0Aice', '', 'label', 'the account contains a control character'],
+    ['a NUL in the issuer parameter', 'alice', '&issuer=a%00b', 'issuer', 'the issuer contains a control character'],
+    ['an escape sequence in the issuer', '%1B%5B2J:alice', '', 'label', 'the issuer contains a control character'],
+    ['an account of 129 characters', `acme:${'a'.repeat(129)}`, '', 'label', 'the account is 129 characters long; at most 128 are allowed'],
+    ['an issuer of 100,000 characters', 'alice', `&issuer=${'i'.repeat(100_00)}`, 'issuer', 'the issuer is 10000 characters long; at most 128 are allowed'],
+  ])('refuses %s', (_what, label, q, param, message) => {
+    const e = uriErr(`otpauth://totp/${label}?secret=${SECRET}${q}`);
+    expect(e.code).toBe('E_URI');
+    expect(e.message.startsWith(`otpauth URI parameter "${param}": ${message}`), e.message).toBe(true);
+    expect(e.message).not.toMatch(/iiii|aaaa|alice/);
+  });
+});
+
+describe('parseOtpauthUri: hosts (the same rule as knock add --address)', () => {
+  it.each(['gw.example.org', '192.0.2.10', '2001:db8::10', '[2001:db8::10]', 'gw'])('accepts host=%s', (host) => {
+    expect(parseOtpauthUri(`otpauth://totp/a?secret=${SECRET}&host=${encodeURIComponent(host)}`).host).toBe(host);
+  });
+  it.each([
+    ['a b', 'contains " "'],
+    ['gw/x', 'contains "/"'],
+    ['a=b', 'contains "="'],
+    ['', 'is empty'],
+    ['fe80::1%eth0', 'has a zone (scope) id'],
+    ['999.1.1.1', 'is not a valid IPv4 address'],
+    ['h'.repeat(254), 'is 254 characters long; at most 253 are allowed'],
+    [`${'l'.repeat(64)}.example`, 'has a label of 64 characters'],
+    ['gw\u0000', 'contains a control character'],
+  ])('refuses host=%j', (host, problem) => {
+    const e = uriErr(`otpauth://totp/a?secret=${SECRET}&host=${encodeURIComponent(host)}`);
+    expect(e.message).toMatch(new RegExp(`^otpauth URI parameter "host": not a host name or address: it ${problem.replace(/[()]/g, '\\$&')}`));
+    expect(e.message).not.toMatch(/hhhh|llll/);
+  });
+});
+
+describe('parseOtpauthUri: size', () => {
+  it(`reads a URI of up to ${MAX_URI_LENGTH} characters (a long exclude list) and refuses a longer one without reading it`, () => {
+    const exclude = Array.from({ length: 2600 }, (_, i) => 10001 + i * 2);
+    const long = formatOtpauthUri({ secret: decodeSecret(SECRET), issuer: 'acme', account: 'alice', profile: normalizeProfile({ method: 'time', exclude }) });
+    expect(long.length).toBeGreaterThan(15_000);
+    expect(long.length).toBeLessThanOrEqual(MAX_URI_LENGTH);
+    expect(parseOtpauthUri(long).profile.exclude).toEqual(exclude);
+    for (const size of [MAX_URI_LENGTH + 1, 1_000_000]) {
+      const uri = `otpauth://totp/acme:alice?secret=${SECRET}&x=${'x'.repeat(size)}`;
+      const e = uriErr(uri);
+      expect(e.message).toBe(`otpauth URI: ${uri.length} characters long; at most 16384 are accepted. Check that it holds just the one URI that otpknockd user add printed.`);
+    }
+  });
+  it('does not write a URI that knock import would refuse', () => {
+    const exclude = Array.from({ length: 4000 }, (_, i) => 10001 + i * 2);
+    expect(() => formatOtpauthUri({ secret: decodeSecret(SECRET), issuer: 'acme', account: 'alice', profile: normalizeProfile({ method: 'time', exclude }) })).toThrow(
+      /^profile: the URI would be \d+ characters long; at most 16384 are accepted by knock import/,
+    );
+  });
+});
+
+// A URI pasted with a character lost or added can carry the secret in any parameter.
+// Whatever the error, no message repeats any part of it: the secret below is made of
+// letters no message uses, and a run of 3 of them would show.
+describe('parseOtpauthUri: no message repeats any part of the secret', () => {
+  const S = 'QXJVWYQXJVWYQXJVWYQXJVWYQXJVWYQX';
+  const PART = /[QXJVWY]{3,}/;
+  const mangled: [string, string][] = [
+    ['the secret with a bad character', `otpauth://totp/acme:alice?secret=${S.slice(0, 10)}1${S.slice(10)}`],
+    ['the secret too short', `otpauth://totp/acme:alice?secret=${S.slice(0, 20)}`],
+    ['the secret too long', `otpauth://totp/acme:alice?secret=${S.repeat(4)}`],
+    ['the secret in the label ("?" lost)', `otpauth://totp/acme:alice:secret=${S}`],
+    ['the secret in period', `otpauth://totp/a?period=30secret=${S}&secret=${S}`],
+    ['the secret in length', `otpauth://totp/a?secret=${S.slice(0, 26)}&length=${S.slice(26)}`],
+    ['the secret in tokenBytes', `otpauth://totp/a?secret=${S}&tokenBytes=${S}`],
+    ['the secret in port', `otpauth://totp/a?secret=${S}&port=${S}`],
+    ['the secret in digits', `otpauth://totp/a?secret=${S}&digits=${S}`],
+    ['the secret in method', `otpauth://totp/a?secret=${S}&method=time${S}`],
+    ['the secret in algorithm', `otpauth://totp/a?secret=${S}&algorithm=SHA1${S}`],
+    ['the secret in range', `otpauth://totp/a?secret=${S}&range=10000-65000${S}`],
+    ['the secret in ports', `otpauth://totp/a?secret=${S}&method=list-modulo&ports=1,2,3,4,5,6${S}`],
+    ['the secret in exclude', `otpauth://totp/a?secret=${S}&exclude=22${S}`],
+    ['the secret in open', `otpauth://totp/a?secret=${S}&method=static&open=1,2${S}&toggle=1`],
+    ['the secret in toggle', `otpauth://totp/a?secret=${S}&method=static&open=1,2&toggle=1${S}`],
+    ['the secret in host', `otpauth://totp/a?secret=${S}&host=gw.example.org&${S}=1&host=x${S}`],
+    ['the secret in host, alone', `otpauth://totp/a?secret=${S}&host=gw${S}/`],
+    ['the secret as a parameter name, twice', `otpauth://totp/a?secret=${S}&${S}=1&${S}=2`],
+    ['the secret in the type', `otpauth://${S}/a?secret=${S}`],
+  ];
+  it.each(mangled)('%s', (_what, uri) => {
+    const e = uriErr(uri);
+    expect(e.message).not.toMatch(PART);
+    expect(e.where ?? '').not.toMatch(PART);
+  });
 });
 
 describe('formatOtpauthUri', () => {
@@ -96,8 +199,8 @@ describe('formatOtpauthUri', () => {
     fc.assert(
       fc.property(
         fc.uint8Array({ minLength: 16, maxLength: 64 }),
-        fc.string({ maxLength: 20 }).filter((s) => !s.includes(':') && s.trim() === s),
-        fc.string({ minLength: 1, maxLength: 20 }).filter((s) => !s.includes(':') && s.trim() === s && s !== ''),
+        fc.string({ maxLength: 20 }).filter((s) => labelProblem(s) === undefined && s.trim() === s),
+        fc.string({ minLength: 1, maxLength: 20 }).filter((s) => labelProblem(s) === undefined && s.trim() === s && s !== ''),
         profileInput,
         fc.option(fc.domain(), { nil: undefined }),
         fc.option(fc.integer({ min: 1, max: 65535 }), { nil: undefined }),

@@ -1,8 +1,9 @@
 // otpauth:// URIs (Google Authenticator key URI format) carrying otpknock's
 // own parameters; authenticator apps ignore parameters they do not know.
 import { generateURI } from 'otplib';
-import { OtpknockError } from './errors.js';
-import { PROFILE_DEFAULTS, normalizeProfile } from './profile.js';
+import { OtpknockError, quote } from './errors.js';
+import { hostProblem, labelProblem, HOST_RULE, LABEL_MAX } from './names.js';
+import { KNOCK_METHODS, OTP_ALGORITHMS, PROFILE_DEFAULTS, normalizeProfile } from './profile.js';
 import { MIN_SECRET_BYTES, decodeSecret, encodeSecret } from './secret.js';
 import type { KnockProfile, KnockProfileInput, SecretBytes } from './types.js';
 
@@ -20,29 +21,60 @@ export interface ParsedOtpauth {
 
 const WHERE = 'otpauth URI';
 
+/**
+ * Longest otpauth:// URI read or written: 16 KiB. One made by `otpknockd user add` is a
+ * few hundred characters (a QR code holds at most 2,953 bytes); this leaves room for a
+ * list-modulo port list or an exclude list of some 2,700 ports, and refuses a pasted file.
+ */
+export const MAX_URI_LENGTH = 16 * 1024;
+
 function uriError(param: string | undefined, what: string, hint?: string, cause?: unknown): never {
-  const where = param === undefined ? WHERE : `${WHERE} parameter "${param}"`;
+  const where = param === undefined ? WHERE : `${WHERE} parameter ${quote(param, 20)}`;
   throw new OtpknockError('E_URI', what, { where, ...(hint === undefined ? {} : { hint }), cause });
 }
 
+// A URI carries the secret, and a URI pasted with a character lost or added can carry
+// it in any other parameter (`period=30secret=…` when an "&" went missing). So no
+// message repeats a value from the URI, except a short number that was already read
+// as one: each says which parameter and what is wrong with it.
 function uriInteger(param: string, v: string): number {
-  if (!/^\d{1,9}$/.test(v)) uriError(param, `${JSON.stringify(v)} is not a whole number`);
+  if (!/^\d{1,9}$/.test(v)) uriError(param, v === '' ? 'empty; expected a whole number' : 'not a whole number');
   return Number(v);
 }
 
 function uriPortList(param: string, v: string): number[] {
   if (v.trim() === '') return [];
-  return v.split(',').map((s) => {
+  return v.split(',').map((s, i) => {
     const t = s.trim();
-    if (!/^\d{1,5}$/.test(t)) uriError(param, `${JSON.stringify(t)} is not a port number`, 'Write ports as a comma-separated list, e.g. 7001,7002');
+    if (!/^\d{1,5}$/.test(t)) uriError(param, `item ${i + 1} of the list is not a port number`, 'Write ports as a comma-separated list, e.g. 7001,7002');
     return Number(t);
   });
 }
+
+function uriChoice<T extends string>(param: string, v: string, choices: readonly T[], normal: (s: string) => string = (s) => s): T {
+  const found = choices.find((c) => c === normal(v));
+  if (found === undefined) uriError(param, `unknown ${param}; expected one of ${choices.join(', ')}`);
+  return found;
+}
+
+function uriLabel(param: string, field: 'issuer' | 'account', value: string): string {
+  const problem = labelProblem(value);
+  if (problem !== undefined) uriError(param, `the ${field} ${problem}`, LABEL_HINT);
+  return value;
+}
+
+const LABEL_HINT = `The label is issuer:account: each of at most ${LABEL_MAX} characters, without ":" or control characters`;
+const OTP_TYPES = ['totp', 'hotp'] as const;
+// Named in messages; other names (ignored by otpknock) may be a piece of a mangled secret.
+const KNOWN_PARAMS = ['secret', 'issuer', 'algorithm', 'digits', 'period', 'counter', 'image', 'method', 'length', 'range', 'exclude', 'ports', 'open', 'close', 'toggle', 'tokenBytes', 'host', 'port'];
 
 /** Parses an otpauth://totp/ URI with otpknock's parameters; validates the secret and profile. */
 export function parseOtpauthUri(uri: string): ParsedOtpauth {
   if (typeof uri !== 'string' || !/^otpauth:\/\//i.test(uri.trim())) {
     uriError(undefined, 'not an otpauth:// URI', 'It should look like otpauth://totp/Issuer:account?secret=...');
+  }
+  if (uri.length > MAX_URI_LENGTH) {
+    uriError(undefined, `${uri.length} characters long; at most ${MAX_URI_LENGTH} are accepted`, 'Check that it holds just the one URI that otpknockd user add printed');
   }
   let url: URL;
   try {
@@ -54,7 +86,7 @@ export function parseOtpauthUri(uri: string): ParsedOtpauth {
   if (type !== 'totp') {
     uriError(
       'type',
-      `unsupported OTP type ${JSON.stringify(type)}`,
+      (OTP_TYPES as readonly string[]).includes(type) ? `unsupported OTP type "${type}"` : 'unsupported OTP type',
       type === 'hotp' ? 'otpknock sequences are time-driven: use otpauth://totp/' : 'Use otpauth://totp/',
     );
   }
@@ -68,44 +100,44 @@ export function parseOtpauthUri(uri: string): ParsedOtpauth {
   }
   const colon = label.indexOf(':');
   const labelIssuer = colon >= 0 ? label.slice(0, colon).trim() : '';
-  const account = (colon >= 0 ? label.slice(colon + 1) : label).trim();
+  const account = uriLabel('label', 'account', (colon >= 0 ? label.slice(colon + 1) : label).trim());
 
   const params = new Map<string, string>();
   for (const [k, v] of url.searchParams) {
-    if (params.has(k)) uriError(k, 'appears more than once', 'Give each parameter once');
+    if (params.has(k)) {
+      if (KNOWN_PARAMS.includes(k)) uriError(k, 'appears more than once', 'Give each parameter once');
+      uriError(undefined, 'a parameter otpknock does not know appears more than once', 'Give each parameter once');
+    }
     params.set(k, v);
   }
 
   const secretText = params.get('secret');
   if (secretText === undefined || secretText === '') uriError('secret', 'missing', 'The URI must carry the base32 secret as secret=...');
-  let secret: SecretBytes;
-  try {
-    secret = decodeSecret(secretText, `${WHERE} parameter "secret"`);
-  } catch (err) {
-    if (err instanceof OtpknockError) throw err; // E_SECRET_BASE32 / E_SECRET_SHORT, already naming the parameter
-    throw err;
-  }
+  // E_SECRET_BASE32 / E_SECRET_SHORT / E_SECRET_LONG, naming the parameter (and never a character of it).
+  const secret = decodeSecret(secretText, `${WHERE} parameter "secret"`);
 
   const digits = params.get('digits');
   if (digits !== undefined && digits !== '6') {
-    uriError('digits', `otpknock uses 6-digit HOTP values, got ${JSON.stringify(digits)}`, 'Remove digits or set digits=6');
+    uriError('digits', `otpknock uses 6-digit HOTP values${/^\d{1,2}$/.test(digits) ? `, got ${digits}` : ''}`, 'Remove digits or set digits=6');
   }
 
-  const input: KnockProfileInput = { method: params.get('method') ?? 'time' };
-  const algorithm = params.get('algorithm');
-  if (algorithm !== undefined) input.algorithm = algorithm as KnockProfileInput['algorithm'];
   const str = (k: string) => params.get(k);
+  const input: KnockProfileInput = { method: str('method') === undefined ? 'time' : uriChoice('method', str('method')!, KNOCK_METHODS) };
+  if (str('algorithm') !== undefined) input.algorithm = uriChoice('algorithm', str('algorithm')!, OTP_ALGORITHMS, (a) => a.toUpperCase().replace('-', ''));
   if (str('period') !== undefined) input.period = uriInteger('period', str('period')!);
   if (str('length') !== undefined) input.length = uriInteger('length', str('length')!);
   if (str('tokenBytes') !== undefined) input.tokenBytes = uriInteger('tokenBytes', str('tokenBytes')!);
-  if (str('range') !== undefined) input.range = str('range')!;
+  if (str('range') !== undefined) {
+    if (!/^\s*\d{1,5}\s*-\s*\d{1,5}\s*$/.test(str('range')!)) uriError('range', 'not a port range', 'Write it as MIN-MAX, e.g. 10000-65000');
+    input.range = str('range')!;
+  }
   for (const k of ['exclude', 'ports', 'open', 'close'] as const) {
     const v = str(k);
     if (v !== undefined) input[k] = uriPortList(k, v);
   }
   const toggle = str('toggle');
   if (toggle !== undefined) {
-    if (!['1', '0', 'true', 'false'].includes(toggle)) uriError('toggle', `${JSON.stringify(toggle)} is not a boolean`, 'Use toggle=1 or toggle=0');
+    if (!['1', '0', 'true', 'false'].includes(toggle)) uriError('toggle', 'not a boolean', 'Use toggle=1 or toggle=0');
     input.toggle = toggle === '1' || toggle === 'true';
   }
 
@@ -120,10 +152,12 @@ export function parseOtpauthUri(uri: string): ParsedOtpauth {
     throw err;
   }
 
-  const result: ParsedOtpauth = { secret, issuer: params.get('issuer') ?? labelIssuer, account, profile };
+  const issuer = uriLabel(params.has('issuer') ? 'issuer' : 'label', 'issuer', params.get('issuer') ?? labelIssuer);
+  const result: ParsedOtpauth = { secret, issuer, account, profile };
   const host = params.get('host');
   if (host !== undefined) {
-    if (host === '' || host.length > 253 || /[\s/?#@]/.test(host)) uriError('host', `${JSON.stringify(host)} is not a host name or address`);
+    const problem = hostProblem(host);
+    if (problem !== undefined) uriError('host', `not a host name or address: it ${problem}`, `Give ${HOST_RULE}`);
     result.host = host;
   }
   const servicePort = params.get('port');
@@ -144,11 +178,14 @@ export function formatOtpauthUri(p: ParsedOtpauth): string {
     });
   }
   for (const [name, v] of [['issuer', p.issuer], ['account', p.account]] as const) {
-    if (typeof v !== 'string' || v.includes(':')) {
-      throw new OtpknockError('E_URI', `${JSON.stringify(v)} must be a string without ":"`, { where: name, hint: 'The label is issuer:account, so neither may contain a colon' });
-    }
+    const problem = labelProblem(v);
+    if (problem !== undefined) throw new OtpknockError('E_URI', `${typeof v === 'string' ? quote(v) : 'the value'} ${problem}`, { where: name, hint: LABEL_HINT });
   }
   if (p.account === '') throw new OtpknockError('E_URI', 'account is empty', { where: 'account', hint: 'Name the user, e.g. alice@host' });
+  if (p.host !== undefined) {
+    const problem = hostProblem(p.host);
+    if (problem !== undefined) throw new OtpknockError('E_URI', `${quote(p.host)} is not a host name or address: it ${problem}`, { where: 'host', hint: `Give ${HOST_RULE}` });
+  }
   const profile = normalizeProfile(p.profile, 'profile');
   const base = generateURI({
     issuer: p.issuer,
@@ -176,5 +213,13 @@ export function formatOtpauthUri(p: ParsedOtpauth): string {
   if (p.servicePort !== undefined) extra.push(['port', String(p.servicePort)]);
   // Commas and hyphens are left readable: both are legal in a query.
   const enc = (s: string) => encodeURIComponent(s).replace(/%2C/g, ',');
-  return `${base}${base.includes('?') ? '&' : '?'}${extra.map(([k, v]) => `${k}=${enc(v)}`).join('&')}`;
+  const uri = `${base}${base.includes('?') ? '&' : '?'}${extra.map(([k, v]) => `${k}=${enc(v)}`).join('&')}`;
+  if (uri.length > MAX_URI_LENGTH) {
+    throw new OtpknockError('E_URI', `the URI would be ${uri.length} characters long; at most ${MAX_URI_LENGTH} are accepted by knock import`, {
+      where: 'profile',
+      hint: 'Shorten the port lists (ports, exclude) of the profile',
+    });
+  }
+  return uri;
 }
+
