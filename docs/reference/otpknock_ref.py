@@ -6,14 +6,18 @@ and removes chosen ports), using only the Python standard library.
 
     python3 docs/reference/otpknock_ref.py docs/test-vectors.json
 
-checks every vector and exits 0 only if all of them match.
+checks every vector (derivations and otpauth:// URIs) and exits 0 only if all of
+them match. The URI reader applies the rules of section 7, not the profile checks
+of section 2 (it fills in defaults but does not validate).
 """
 import base64
 import hashlib
 import hmac
 import json
+import re
 import struct
 import sys
+import urllib.parse
 
 HASHES = {"SHA1": hashlib.sha1, "SHA256": hashlib.sha256, "SHA512": hashlib.sha512}
 
@@ -123,6 +127,129 @@ def derive(profile, key, w):
     return picks[:L], picks[L:], tok
 
 
+class UriError(ValueError):
+    """A URI a reader must refuse; .param names the parameter (or "type", "label")."""
+
+    def __init__(self, param):
+        super().__init__(param)
+        self.param = param
+
+
+def percent_decode_strict(text, param):
+    """Section 7, the label: %XX are bytes, decoded as UTF-8; anything malformed is an error."""
+    raw = text.encode("utf-8")
+    out = bytearray()
+    i = 0
+    while i < len(raw):
+        if raw[i] == 0x25:  # '%'
+            hexdigits = raw[i + 1: i + 3]
+            if len(hexdigits) < 2 or not all(c in b"0123456789abcdefABCDEF" for c in hexdigits):
+                raise UriError(param)
+            out.append(int(hexdigits, 16))
+            i += 3
+        else:
+            out.append(raw[i])
+            i += 1
+    try:
+        return out.decode("utf-8")
+    except UnicodeDecodeError:
+        raise UriError(param)
+
+
+def uri_ports(param, value):
+    if value.strip() == "":
+        return []
+    ports = []
+    for item in value.split(","):
+        if not re.fullmatch(r"[0-9]{1,5}", item.strip()):
+            raise UriError(param)
+        ports.append(int(item.strip()))
+    return ports
+
+
+def uri_number(param, value):
+    if not re.fullmatch(r"[0-9]{1,9}", value):
+        raise UriError(param)
+    return int(value)
+
+
+def parse_uri(uri):
+    """Section 7: returns (issuer, account, secret bytes, complete profile, host, port)."""
+    uri = uri.strip()
+    m = re.match(r"(?i)otpauth://([^/?#]*)/?([^?#]*)", uri)
+    if not m:
+        raise UriError("uri")
+    if m.group(1).lower() != "totp":
+        raise UriError("type")
+    label = percent_decode_strict(m.group(2), "label")
+    issuer, colon, account = label.partition(":")
+    if not colon:
+        issuer, account = "", label
+    issuer, account = issuer.strip(), account.strip()
+    query = urllib.parse.urlsplit(uri).query
+    params = {}
+    # application/x-www-form-urlencoded: '+' is a space, %XX a byte, UTF-8 (invalid -> U+FFFD),
+    # a '%' without two hex digits stands for itself; names are decoded too.
+    for name, value in urllib.parse.parse_qsl(query, keep_blank_values=True, errors="replace"):
+        if name in params:
+            raise UriError(name)
+        params[name] = value
+    if params.get("secret", "") == "":
+        raise UriError("secret")
+    secret = decode_secret(params["secret"])
+    if params.get("digits", "6") != "6":
+        raise UriError("digits")
+    profile = {"method": params.get("method", "time"), "length": 3, "period": 30, "algorithm": "SHA1",
+               "range": {"min": 10000, "max": 65000}, "exclude": [], "ports": [], "open": [], "close": [],
+               "toggle": False, "tokenBytes": 0}
+    if "algorithm" in params:
+        profile["algorithm"] = params["algorithm"].upper().replace("-", "", 1)
+    for key in ("period", "length", "tokenBytes"):
+        if key in params:
+            profile[key] = uri_number(key, params[key])
+    if "range" in params:
+        r = re.fullmatch(r"\s*([0-9]+)\s*[-\u2013]\s*([0-9]+)\s*", params["range"])
+        if not r:
+            raise UriError("range")
+        profile["range"] = {"min": int(r.group(1)), "max": int(r.group(2))}
+    for key in ("exclude", "ports", "open", "close"):
+        if key in params:
+            profile[key] = uri_ports(key, params[key])
+    profile["exclude"] = sorted(set(profile["exclude"]))
+    if "toggle" in params:
+        if params["toggle"] not in ("1", "0", "true", "false"):
+            raise UriError("toggle")
+        profile["toggle"] = params["toggle"] in ("1", "true")
+    if profile["toggle"]:
+        profile["close"] = list(profile["open"])
+    if "issuer" in params:
+        issuer = params["issuer"]
+    port = uri_number("port", params["port"]) if "port" in params else None
+    return issuer, account, secret, profile, params.get("host"), port
+
+
+def check_uris(doc):
+    failures = 0
+    for v in doc.get("uris", []):
+        try:
+            issuer, account, secret, profile, host, port = parse_uri(v["uri"])
+            got = {"issuer": issuer, "account": account, "secret": base64.b32encode(secret).decode().rstrip("="),
+                   "profile": profile}
+            if host is not None:
+                got["host"] = host
+            if port is not None:
+                got["port"] = port
+        except UriError as e:
+            got = {"error": e.param}
+        want = {k: x for k, x in v.items() if k not in ("name", "uri")}
+        if got != want:
+            print("FAIL uri %s: got %s" % (v["name"], json.dumps(got)))
+            failures += 1
+        else:
+            print("ok   uri %s" % v["name"])
+    return failures
+
+
 def check(path):
     with open(path) as f:
         doc = json.load(f)
@@ -143,7 +270,9 @@ def check(path):
         else:
             print("ok   %s" % v["name"])
     print("%d/%d vectors confirmed" % (len(doc["vectors"]) - failures, len(doc["vectors"])))
-    return failures == 0
+    uri_failures = check_uris(doc)
+    print("%d/%d URIs confirmed" % (len(doc.get("uris", [])) - uri_failures, len(doc.get("uris", []))))
+    return failures == 0 and uri_failures == 0
 
 
 def self_test():

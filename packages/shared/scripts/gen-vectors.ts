@@ -4,7 +4,7 @@
 // Run: node --import tsx packages/shared/scripts/gen-vectors.ts
 import { createHmac } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
-import { decodeSecret, deriveSequences, encodeSecret, normalizeProfile, windowAt } from '../src/index.js';
+import { OtpknockError, decodeSecret, deriveSequences, encodeSecret, formatOtpauthUri, normalizeProfile, parseOtpauthUri, windowAt } from '../src/index.js';
 import type { KnockProfileInput } from '../src/index.js';
 
 const ascii = (s: string) => encodeSecret(new TextEncoder().encode(s));
@@ -20,6 +20,7 @@ const add = (s: Spec) => specs.push(s);
 const W = 59_000_000;
 
 add({ name: 'worked-example', secret: RFC_SHA1, profile: { method: 'time', length: 1, range: '10000-10009' }, window: 0 });
+add({ name: 'token-example', secret: RFC_SHA1, profile: { method: 'time', length: 1, range: '10000-10009', tokenBytes: 4 }, window: 0 }); // §11
 for (const method of ['time', 'list-modulo', 'prng'] as const) {
   const base: KnockProfileInput = method === 'list-modulo' ? { method, ports: [7000, 7001, 7002, 7003, 7004, 7005, 7006, 7007, 7008, 7009] } : { method };
   add({ name: `${method}-defaults-window-0`, secret: S20, profile: base, window: 0 });
@@ -92,10 +93,55 @@ const vectors = specs.map((s) => {
   };
 });
 
+// otpauth:// URIs (§7): what a reader makes of each, or which parameter it refuses.
+const Q = `secret=${S20}`;
+const uriSpecs: [name: string, uri: string][] = [
+  ['minimal', `otpauth://totp/alice?${Q}`],
+  ['written-by-otpknockd', formatOtpauthUri({
+    secret: decodeSecret(S20), issuer: 'Acme Corp', account: 'alice@gw', host: 'gw.example.org', servicePort: 2222,
+    profile: { method: 'list-modulo', length: 2, ports: [7001, 7002, 7003, 7004], exclude: [22] },
+  })],
+  ['percent-encoded-values', 'otpauth://totp/Acme%20Corp:alice%40gw?secret=JBSWY3DPEHPK3PXP%4ABSWY3DPEHPK3PXP&issuer=Acme%20Corp'
+    + '&method=list%2Dmodulo&length=%32&ports=7001%2C7002%2c7003,7004&exclude=%32%32&host=gw%2Eexample.org&port=22%32%32'],
+  ['percent-encoded-names', `otpauth://totp/alice?%73ecret=${S20}&%6Dethod=prng&token%42ytes=4`],
+  ['plus-is-a-space-in-parameters', `otpauth://totp/alice?${Q}&issuer=Acme+Corp&range=20000+-+30000&exclude=+22,+80`],
+  ['plus-is-a-plus-in-the-label', `otpauth://totp/Acme+Corp:bob+smith?${Q}`],
+  ['percent-without-two-hex-digits-in-a-parameter', `otpauth://totp/alice?${Q}&issuer=100%`],
+  ['issuer-parameter-wins-over-label', `otpauth://totp/Old:alice?${Q}&issuer=New`],
+  ['empty-issuer-parameter-wins-over-label', `otpauth://totp/Old:alice?${Q}&issuer=`],
+  ['encoded-colon-splits-the-label', `otpauth://totp/Acme%3Aalice?${Q}`],
+  ['white-space-around-issuer-and-account', `otpauth://totp/Acme%20:%20alice?${Q}`],
+  ['utf-8', `otpauth://totp/B%C3%A4r:j%C3%B6rg?${Q}&issuer=B%C3%A4r`],
+  ['defaults-written-out', `otpauth://TOTP/alice?${Q}&algorithm=sha-256&period=30&digits=6&method=time&length=3&range=10000-65000&exclude=&tokenBytes=0&toggle=0`],
+  ['unknown-and-differently-cased-names-ignored', `otpauth://totp/alice?${Q}&image=https%3A%2F%2Fexample.org%2Fa.png&Method=static&flag`],
+  ['fragment-ignored', `otpauth://totp/alice?${Q}#method=static`],
+  ['static-toggle', `otpauth://totp/alice?${Q}&method=static&open=7000,8000,9000&toggle=true`],
+  ['error-name-twice-after-decoding', `otpauth://totp/alice?${Q}&method=time&%6Dethod=prng`],
+  ['error-label-not-percent-encoding', `otpauth://totp/al%ZZice?${Q}`],
+  ['error-type-hotp', `otpauth://hotp/alice?${Q}&counter=0`],
+  ['error-digits-8', `otpauth://totp/alice?${Q}&digits=8`],
+  ['error-empty-port-in-list', `otpauth://totp/alice?${Q}&method=list-modulo&ports=7001,,7002,7003`],
+  ['error-number-with-sign', `otpauth://totp/alice?${Q}&period=+30`],
+];
+const uris = uriSpecs.map(([name, uri]) => {
+  try {
+    const p = parseOtpauthUri(uri);
+    return {
+      name, uri, issuer: p.issuer, account: p.account, secret: encodeSecret(p.secret), profile: p.profile,
+      ...(p.host !== undefined ? { host: p.host } : {}),
+      ...(p.servicePort !== undefined ? { port: p.servicePort } : {}),
+    };
+  } catch (err) {
+    if (!(err instanceof OtpknockError) || !name.startsWith('error-')) throw err;
+    return { name, uri, error: /parameter "([^"]+)"/.exec(err.where ?? '')?.[1] ?? 'uri' };
+  }
+});
+for (const u of uris) if (u.name.startsWith('error-') !== 'error' in u) throw new Error(`${u.name}: expected ${u.name.startsWith('error-') ? 'an error' : 'no error'}`);
+
 const out = new URL('../../../docs/test-vectors.json', import.meta.url);
-const body = JSON.stringify({ version: 1, spec: 'docs/protocol.md', vectors }, null, 1)
+const body = JSON.stringify({ version: 1, spec: 'docs/protocol.md', vectors, uris }, null, 1)
   // Keep short number arrays and small objects on one line.
   .replace(/\[\n\s*([\d,\s]*?)\n\s*\]/g, (_m, inner: string) => `[${inner.replace(/\s+/g, ' ').trim()}]`)
   .replace(/"range": \{\n\s*"min": (\d+),\n\s*"max": (\d+)\n\s*\}/g, '"range": { "min": $1, "max": $2 }');
 writeFileSync(out, body + '\n');
-console.log(`${vectors.length} vectors → ${out.pathname}`);
+console.log(`${vectors.length} vectors, ${uris.length} URIs → ${out.pathname}`);

@@ -6,13 +6,21 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { deriveSequences } from './derive.js';
 import { parseOtpauthUri } from './otpauth.js';
+import { buildPayload, parsePayloadSpec } from './payload.js';
 import { normalizeProfile, PROFILE_DEFAULTS } from './profile.js';
-import { decodeSecret } from './secret.js';
+import { OtpknockError } from './errors.js';
+import { decodeSecret, encodeSecret } from './secret.js';
 import type { KnockProfile } from './types.js';
 
 interface Vector { name: string; profile: KnockProfile; window: number; timeMs?: number; token?: string }
+interface UriVector {
+  name: string; uri: string;
+  issuer?: string; account?: string; secret?: string; profile?: KnockProfile; host?: string; port?: number;
+  /** The parameter a reader refuses (or type, label). */
+  error?: string;
+}
 const vectorsFile = new URL('../../../docs/test-vectors.json', import.meta.url);
-const file = JSON.parse(readFileSync(vectorsFile, 'utf8')) as { version: number; spec: string; vectors: Vector[] };
+const file = JSON.parse(readFileSync(vectorsFile, 'utf8')) as { version: number; spec: string; vectors: Vector[]; uris: UriVector[] };
 const protocol = readFileSync(new URL('../../../docs/protocol.md', import.meta.url), 'utf8');
 
 /** The text of `## N. …` in docs/protocol.md, up to the next `## `. */
@@ -62,10 +70,60 @@ describe('docs/protocol.md §2', () => {
 });
 
 describe('docs/test-vectors.json', () => {
+  it('has the keys §9 describes, and says which spec and version it belongs to', () => {
+    const described = new Set([...section(9).matchAll(/"(\w+)":/g)].map((m) => m[1]!));
+    const used = new Set([
+      ...Object.keys(file),
+      ...file.vectors.flatMap((v) => [...Object.keys(v), ...Object.keys(v.profile)]),
+      ...file.uris.flatMap((u) => Object.keys(u)),
+    ]);
+    expect([...used].filter((k) => !described.has(k))).toEqual([]);
+    expect(file.spec).toBe('docs/protocol.md');
+    expect(protocol).toMatch(new RegExp(`^# otpknock protocol, version ${file.version}$`, 'm'));
+  });
+
   it('static vectors use window 0, as client and server do (§5.4)', () => {
     const statics = file.vectors.filter((v) => v.profile.method === 'static');
     expect(statics.length).toBeGreaterThan(0);
     expect(statics.some((v) => v.token !== undefined)).toBe(true);
     for (const v of statics) expect({ name: v.name, window: v.window, timeMs: v.timeMs }).toEqual({ name: v.name, window: 0, timeMs: undefined });
+  });
+});
+
+describe('otpauth URI vectors (§7)', () => {
+  it('cover percent-encoded values and names, + in label and query, and refusals', () => {
+    const names = file.uris.map((u) => u.name);
+    for (const n of ['percent-encoded-values', 'percent-encoded-names', 'plus-is-a-space-in-parameters', 'plus-is-a-plus-in-the-label', 'error-name-twice-after-decoding']) expect(names).toContain(n);
+  });
+  for (const u of file.uris) {
+    it(u.name, () => {
+      if (u.error !== undefined) {
+        let caught: unknown;
+        try {
+          parseOtpauthUri(u.uri);
+        } catch (err) {
+          caught = err;
+        }
+        expect(caught).toBeInstanceOf(OtpknockError);
+        expect((caught as OtpknockError).where).toBe(`otpauth URI parameter "${u.error}"`);
+        return;
+      }
+      const p = parseOtpauthUri(u.uri);
+      expect({ issuer: p.issuer, account: p.account, secret: encodeSecret(p.secret), profile: p.profile, host: p.host, port: p.servicePort })
+        .toEqual({ issuer: u.issuer, account: u.account, secret: u.secret, profile: u.profile, host: u.host, port: u.port });
+    });
+  }
+});
+
+describe('docs/protocol.md §11', () => {
+  it("states the test vector's payloads byte by byte, as the code builds them", () => {
+    const v = file.vectors.find((x) => x.name === 'token-example')!;
+    const T = Uint8Array.from(Buffer.from(v.token!, 'hex'));
+    const spaced = (b: Uint8Array) => Buffer.from(b).toString('hex').replace(/(..)(?!$)/g, '$1 ');
+    const text = section(11).replace(/\s+/g, ' ');
+    expect(text).toContain(`= \`${spaced(T)}\``);
+    expect(text).toContain(`\`none\` the payload is \`${spaced(buildPayload(parsePayloadSpec('none'), T))}\``);
+    expect(text).toContain(`\`text:hi\` it is \`${spaced(buildPayload(parsePayloadSpec('text:hi'), T))}\``);
+    expect(text).toContain(`\`dns\` bytes 12… are \`${spaced(buildPayload(parsePayloadSpec('dns'), T).subarray(12))}\``);
   });
 });
