@@ -23,7 +23,7 @@ HASHES = {"SHA1": hashlib.sha1, "SHA256": hashlib.sha256, "SHA512": hashlib.sha5
 
 
 def decode_secret(text):
-    """Section 1: base32, any case, whitespace and trailing '=' ignored, >= 16 bytes."""
+    """Section 1: base32, any case, whitespace and trailing '=' ignored, 16 to 64 bytes."""
     s = "".join(text.split()).rstrip("=").upper()
     bits, acc, out = 0, 0, bytearray()
     alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
@@ -38,6 +38,8 @@ def decode_secret(text):
             out.append((acc >> bits) & 0xFF)
     if len(out) < 16:
         raise ValueError("secret shorter than 128 bits")
+    if len(out) > 64:
+        raise ValueError("secret longer than 512 bits")
     # Cross-check with the standard library where padding makes that possible.
     if len(s) % 8 in (0, 2, 4, 5, 7):
         padded = s + "=" * (-len(s) % 8)
@@ -173,8 +175,16 @@ def uri_number(param, value):
     return int(value)
 
 
+def check_label(param, text):
+    """Section 7: an issuer or account has at most 128 characters, no ':' and no control characters."""
+    if len(text) > 128 or ":" in text or re.search("[\x00-\x1f\x7f-\x9f]", text):
+        raise UriError(param)
+
+
 def parse_uri(uri):
     """Section 7: returns (issuer, account, secret bytes, complete profile, host, port)."""
+    if len(uri) > 16384:
+        raise UriError("uri")
     uri = uri.strip()
     m = re.match(r"(?i)otpauth://([^/?#]*)/?([^?#]*)", uri)
     if not m:
@@ -186,6 +196,7 @@ def parse_uri(uri):
     if not colon:
         issuer, account = "", label
     issuer, account = issuer.strip(), account.strip()
+    check_label("label", account)
     query = urllib.parse.urlsplit(uri).query
     params = {}
     # application/x-www-form-urlencoded: '+' is a space, %XX a byte, UTF-8 (invalid -> U+FFFD),
@@ -208,7 +219,7 @@ def parse_uri(uri):
         if key in params:
             profile[key] = uri_number(key, params[key])
     if "range" in params:
-        r = re.fullmatch(r"\s*([0-9]+)\s*[-\u2013]\s*([0-9]+)\s*", params["range"])
+        r = re.fullmatch(r"\s*([0-9]{1,5})\s*-\s*([0-9]{1,5})\s*", params["range"])
         if not r:
             raise UriError("range")
         profile["range"] = {"min": int(r.group(1)), "max": int(r.group(2))}
@@ -224,6 +235,7 @@ def parse_uri(uri):
         profile["close"] = list(profile["open"])
     if "issuer" in params:
         issuer = params["issuer"]
+    check_label("issuer" if "issuer" in params else "label", issuer)
     port = uri_number("port", params["port"]) if "port" in params else None
     return issuer, account, secret, profile, params.get("host"), port
 

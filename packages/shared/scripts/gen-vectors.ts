@@ -122,6 +122,9 @@ const uriSpecs: [name: string, uri: string][] = [
   ['error-digits-8', `otpauth://totp/alice?${Q}&digits=8`],
   ['error-empty-port-in-list', `otpauth://totp/alice?${Q}&method=list-modulo&ports=7001,,7002,7003`],
   ['error-number-with-sign', `otpauth://totp/alice?${Q}&period=+30`],
+  ['error-colon-in-issuer-parameter', `otpauth://totp/alice?${Q}&issuer=Acme%3AInc`],
+  ['error-control-character-in-account', `otpauth://totp/Acme:al%0Aice?${Q}`],
+  ['error-en-dash-in-range', `otpauth://totp/alice?${Q}&range=20000%E2%80%9330000`],
 ];
 const uris = uriSpecs.map(([name, uri]) => {
   try {
