@@ -6,7 +6,7 @@ and removes chosen ports), using only the Python standard library.
 
     python3 docs/reference/otpknock_ref.py docs/test-vectors.json
 
-checks every vector (derivations and otpauth:// URIs) and exits 0 only if all of
+checks every vector (derivations, code mode and otpauth:// URIs) and exits 0 only if all of
 them match. The URI reader applies the rules of section 7, not the profile checks
 of section 2 (it fills in defaults but does not validate).
 """
@@ -127,6 +127,27 @@ def derive(profile, key, w):
         i = value(m) % m
         picks.append(remaining.pop(i))
     return picks[:L], picks[L:], tok
+
+
+def code_mode_open(profile, key, w):
+    """Section 10: the window's authenticator-app code and the open sequence it keys."""
+    h = HASHES[profile["algorithm"]]
+    code = "%06d" % (dt(hmac.new(key, struct.pack(">Q", w), h).digest()) % 10 ** 6)
+    p = dict(profile, method="time", exclude=[], ports=[], open=[], close=[], toggle=False, tokenBytes=0)
+    opn, _close, _token = derive(p, b"otpknock-code-v1:" + code.encode("ascii"), w)
+    return code, opn
+
+
+def check_code_mode(doc):
+    failures = 0
+    for v in doc.get("codeMode", []):
+        code, opn = code_mode_open(v["profile"], decode_secret(v["secret"]), v["window"])
+        if code != v["code"] or opn != v["open"]:
+            print("FAIL code mode %s: got code=%s open=%s" % (v["name"], code, opn))
+            failures += 1
+        else:
+            print("ok   code mode %s" % v["name"])
+    return failures
 
 
 class UriError(ValueError):
@@ -282,9 +303,11 @@ def check(path):
         else:
             print("ok   %s" % v["name"])
     print("%d/%d vectors confirmed" % (len(doc["vectors"]) - failures, len(doc["vectors"])))
+    code_failures = check_code_mode(doc)
+    print("%d/%d code-mode vectors confirmed" % (len(doc.get("codeMode", [])) - code_failures, len(doc.get("codeMode", []))))
     uri_failures = check_uris(doc)
     print("%d/%d URIs confirmed" % (len(doc.get("uris", [])) - uri_failures, len(doc.get("uris", []))))
-    return failures == 0 and uri_failures == 0
+    return failures == 0 and code_failures == 0 and uri_failures == 0
 
 
 def self_test():

@@ -4,7 +4,7 @@
 // Run: node --import tsx packages/shared/scripts/gen-vectors.ts
 import { createHmac } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
-import { OtpknockError, decodeSecret, deriveSequences, encodeSecret, formatOtpauthUri, normalizeProfile, parseOtpauthUri, windowAt } from '../src/index.js';
+import { OtpknockError, decodeSecret, deriveCodeSequences, deriveSequences, encodeSecret, formatOtpauthUri, normalizeProfile, parseOtpauthUri, totpCodeOf, windowAt } from '../src/index.js';
 import type { KnockProfileInput } from '../src/index.js';
 
 const ascii = (s: string) => encodeSecret(new TextEncoder().encode(s));
@@ -93,6 +93,19 @@ const vectors = specs.map((s) => {
   };
 });
 
+// Code mode (§10): the authenticator-app code of a user's window and the open sequence it gives.
+const codeSpecs: Spec[] = [
+  { name: 'code-mode-rfc-6238-window-1', secret: RFC_SHA1, profile: { method: 'time' }, window: 1 },
+  { name: 'code-mode-ignores-exclude', secret: S20, profile: { method: 'time', length: 4, range: '20-40', exclude: [22, 25, 30, 31, 32, 33, 34, 35] }, window: W },
+  { name: 'code-mode-prng-user-sha256-no-token', secret: RFC_SHA256, profile: { method: 'prng', algorithm: 'SHA256', tokenBytes: 8 }, window: W },
+  { name: 'code-mode-list-modulo-user-uses-range', secret: S20, profile: { method: 'list-modulo', length: 2, range: '30000-30009', ports: [7000, 7001, 7002, 7003] }, window: W },
+];
+const codeMode = codeSpecs.map((s) => {
+  const profile = normalizeProfile(s.profile, s.name);
+  const code = totpCodeOf(decodeSecret(s.secret), profile, s.window!);
+  return { name: s.name, secret: s.secret, profile, window: s.window!, code, open: deriveCodeSequences(profile, code, s.window!).open };
+});
+
 // otpauth:// URIs (§7): what a reader makes of each, or which parameter it refuses.
 const Q = `secret=${S20}`;
 const uriSpecs: [name: string, uri: string][] = [
@@ -142,9 +155,9 @@ const uris = uriSpecs.map(([name, uri]) => {
 for (const u of uris) if (u.name.startsWith('error-') !== 'error' in u) throw new Error(`${u.name}: expected ${u.name.startsWith('error-') ? 'an error' : 'no error'}`);
 
 const out = new URL('../../../docs/test-vectors.json', import.meta.url);
-const body = JSON.stringify({ version: 1, spec: 'docs/protocol.md', vectors, uris }, null, 1)
+const body = JSON.stringify({ version: 1, spec: 'docs/protocol.md', vectors, codeMode, uris }, null, 1)
   // Keep short number arrays and small objects on one line.
   .replace(/\[\n\s*([\d,\s]*?)\n\s*\]/g, (_m, inner: string) => `[${inner.replace(/\s+/g, ' ').trim()}]`)
   .replace(/"range": \{\n\s*"min": (\d+),\n\s*"max": (\d+)\n\s*\}/g, '"range": { "min": $1, "max": $2 }');
 writeFileSync(out, body + '\n');
-console.log(`${vectors.length} vectors, ${uris.length} URIs → ${out.pathname}`);
+console.log(`${vectors.length} vectors, ${codeMode.length} code-mode vectors, ${uris.length} URIs → ${out.pathname}`);

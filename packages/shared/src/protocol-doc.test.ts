@@ -4,6 +4,7 @@
 // independent Python implementation confirm them.)
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { deriveCodeSequences, totpCodeOf } from './code-mode.js';
 import { deriveSequences } from './derive.js';
 import { parseOtpauthUri } from './otpauth.js';
 import { buildPayload, parsePayloadSpec } from './payload.js';
@@ -13,6 +14,7 @@ import { decodeSecret, encodeSecret } from './secret.js';
 import type { KnockProfile } from './types.js';
 
 interface Vector { name: string; profile: KnockProfile; window: number; timeMs?: number; token?: string }
+interface CodeModeVector { name: string; secret: string; profile: KnockProfile; window: number; code: string; open: number[] }
 interface UriVector {
   name: string; uri: string;
   issuer?: string; account?: string; secret?: string; profile?: KnockProfile; host?: string; port?: number;
@@ -20,7 +22,7 @@ interface UriVector {
   error?: string;
 }
 const vectorsFile = new URL('../../../docs/test-vectors.json', import.meta.url);
-const file = JSON.parse(readFileSync(vectorsFile, 'utf8')) as { version: number; spec: string; vectors: Vector[]; uris: UriVector[] };
+const file = JSON.parse(readFileSync(vectorsFile, 'utf8')) as { version: number; spec: string; vectors: Vector[]; codeMode: CodeModeVector[]; uris: UriVector[] };
 const protocol = readFileSync(new URL('../../../docs/protocol.md', import.meta.url), 'utf8');
 
 /** The text of `## N. …` in docs/protocol.md, up to the next `## `. */
@@ -75,6 +77,7 @@ describe('docs/test-vectors.json', () => {
     const used = new Set([
       ...Object.keys(file),
       ...file.vectors.flatMap((v) => [...Object.keys(v), ...Object.keys(v.profile)]),
+      ...file.codeMode.flatMap((v) => Object.keys(v)),
       ...file.uris.flatMap((u) => Object.keys(u)),
     ]);
     expect([...used].filter((k) => !described.has(k))).toEqual([]);
@@ -126,4 +129,16 @@ describe('docs/protocol.md §11', () => {
     expect(text).toContain(`\`text:hi\` it is \`${spaced(buildPayload(parsePayloadSpec('text:hi'), T))}\``);
     expect(text).toContain(`\`dns\` bytes 12… are \`${spaced(buildPayload(parsePayloadSpec('dns'), T).subarray(12))}\``);
   });
+});
+
+describe('code-mode vectors (§10)', () => {
+  for (const v of file.codeMode) {
+    it(v.name, () => {
+      const profile = normalizeProfile(v.profile, v.name);
+      expect(profile).toEqual(v.profile);
+      const code = totpCodeOf(decodeSecret(v.secret), profile, v.window);
+      expect(code).toBe(v.code);
+      expect(deriveCodeSequences(profile, code, v.window).open).toEqual(v.open);
+    });
+  }
 });
