@@ -21,6 +21,9 @@ export const RECOMMENDED_SECRET_BYTES = 20;
  */
 export const MAX_SECRET_BYTES = 64;
 
+/** Largest file (or stdin) read for a secret: a line of base32, with room for comments. */
+export const SECRET_FILE_MAX_BYTES = 64 * 1024;
+
 const NOT_BASE32_HINT = 'A base32 secret uses only the letters A–Z and the digits 2–7 (0, 1, 8 and 9 are not base32); copy it again from its source';
 
 /**

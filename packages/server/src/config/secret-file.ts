@@ -1,5 +1,6 @@
 // Rules for files that hold secrets, as pure functions of the file's metadata.
 // Reading the file happens at the edge (load.ts); judging it happens here.
+import { SECRET_FILE_MAX_BYTES } from '@otpknock/shared';
 
 /** What the loader learned about a file (config or secret). */
 export interface FileInfo {
@@ -12,8 +13,8 @@ export interface FileInfo {
   text?: string;
 }
 
-/** Secret files are a line of base32; anything this large is a mistake. */
-export const SECRET_FILE_MAX_BYTES = 64 * 1024;
+/** Secret files are a line of base32; anything larger is a mistake (the same bound as knock's). */
+export { SECRET_FILE_MAX_BYTES };
 
 export function octalMode(mode: number): string {
   return (mode & 0o7777).toString(8).padStart(4, '0');
