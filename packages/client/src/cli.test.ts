@@ -65,6 +65,7 @@ function knock(args: string[], options: { stdin?: string | Buffer; env?: Record<
       clearTimeout(killer);
       resolve({ code, stdout: Buffer.concat(out), stderr: err });
     });
+    child.stdin.on('error', () => {}); // a knock that exits before reading stdin (EPIPE)
     if (options.stdin !== undefined) child.stdin.write(options.stdin);
     if (options.keepStdinOpenMs === undefined) child.stdin.end();
   });
@@ -295,3 +296,184 @@ describe('knocking on loopback', () => {
     expect(r.stderr).toBe('');
   });
 });
+
+// Issue #12 §4: every class of bad input gets a clear error naming what and where,
+// exit 2, nothing written, no stack trace, and no more than a bounded piece of the
+// input repeated back.
+describe('bad input: exit 2, a bounded message, nothing written', () => {
+  async function refused(args: string[], options: Parameters<typeof knock>[1] = {}): Promise<string> {
+    const { existsSync } = await import('node:fs');
+    const before = existsSync(config) ? readFileSync(config) : undefined;
+    const r = await knock(['--config', config, ...args], options);
+    expect(r.code, `${args.join(' ').slice(0, 200)}: ${r.stderr}`).toBe(2);
+    expect(r.stdout.length).toBe(0);
+    expect(r.stderr).not.toMatch(/\n\s+at |internal error/);
+    expect(r.stderr.length).toBeLessThan(1000);
+    if (before === undefined) expect(existsSync(config)).toBe(false);
+    else expect(readFileSync(config).equals(before)).toBe(true);
+    return r.stderr;
+  }
+
+  it.each([
+    ['2026-02-29T10:00:00Z', 'February 2026 has 28 days'],
+    ['2100-02-29', 'February 2100 has 28 days'],
+    ['2026-02-30T10:00:00Z', 'February 2026 has 28 days'],
+    ['2026-04-31T10:00:00Z', 'April 2026 has 30 days'],
+    ['2026-11-31 10:00', 'November 2026 has 30 days'],
+    ['2026-13-01', 'month 13 does not exist'],
+    ['2026-11-25T24:00:00Z', 'hour 24 is out of range'],
+    ['2026-11-25T10:60:00Z', 'minute 60 is out of range'],
+    ['2026-11-25T10:00:60Z', 'second 60 is out of range'],
+  ])('print --at %s: %s', async (at, why) => {
+    await addProfile('h');
+    expect(await refused(['print', 'h', '--at', at])).toContain(`--at: "${at}" is not a valid time: ${why}`);
+  });
+
+  describe('sizes', () => {
+    const huge = 'h'.repeat(100_000);
+    it.each([
+      ['add HOST', ['add', huge, '--secret-stdin']],
+      ['add --address', ['add', 'h', '--address', huge, '--secret-stdin']],
+      ['import --name', ['import', formatUri({ host: 'gw.example.org' }), '--name', huge]],
+      ['import --address', ['import', formatUri({ host: 'gw.example.org' }), '--address', huge]],
+      ['open HOST', [huge]],
+      ['print HOST', ['print', huge]],
+      ['remove HOST', ['remove', huge]],
+      ['open --timeout', ['h', '--timeout', '9'.repeat(100_000)]],
+      ['proxy PORT', ['proxy', 'h', '2'.repeat(100_000)]],
+      ['unknown option', [`--${huge}`]],
+    ])('a 100,000-character value in %s is refused and repeated cut short', async (_what, args) => {
+      const stderr = await refused(args, { stdin: TEST_SECRET });
+      expect(stderr).toMatch(/…['"] \(100\d{3} characters\)/);
+    });
+
+    it('a secret file over 64 KiB, or one that decodes to more than 512 bits, is refused; 512 bits are fine', async () => {
+      const big = writePrivate(join(dir, 'big.key'), 'A'.repeat(100_000));
+      expect(await refused(['add', 'h', '--secret-file', big])).toContain(`${big}: the secret file is 100000 bytes; at most 65536 are accepted`);
+      const long = writePrivate(join(dir, 'long.key'), 'A'.repeat(60_000));
+      expect(await refused(['add', 'h', '--secret-file', long])).toContain(`${long}: secret is longer than 512 bits`);
+      expect(await refused(['add', 'h', '--secret-stdin'], { stdin: 'A'.repeat(104) })).toContain('stdin: secret is longer than 512 bits');
+      expect(await refused(['add', 'h', '--secret-stdin'], { stdin: 'A'.repeat(100_000) })).toContain('stdin: more than 65536 bytes; expected a base32 secret');
+      const ok = await knock(['--config', config, 'add', 'h', '--secret-stdin'], { stdin: 'A'.repeat(103) });
+      expect(ok.code, ok.stderr).toBe(0);
+    });
+
+    it('an otpauth URI over 16 KiB is refused, on the command line or on stdin (1 MB)', async () => {
+      const long = `${formatUri({ host: 'gw.example.org' })}&x=${'x'.repeat(20_000)}`;
+      expect(await refused(['import', long])).toMatch(/^knock: otpauth URI: 20\d{3} characters long; at most 16384 are accepted/);
+      expect(await refused(['import', '-'], { stdin: `${long}${'x'.repeat(1_000_000)}` })).toContain('stdin: more than 65536 bytes; expected one otpauth:// URI');
+    });
+
+    it('a profile store over 4 MiB is refused by every command', async () => {
+      writePrivate(config, JSON.stringify({ version: 1, profiles: {}, pad: 'x'.repeat(5 * 1024 * 1024) }));
+      for (const args of [['list'], ['print', 'h'], ['add', 'h', '--secret-stdin'], ['remove', 'h']]) {
+        expect(await refused(args, { stdin: TEST_SECRET })).toMatch(/the profile store is \d+ bytes; at most 4194304 are accepted/);
+      }
+    });
+  });
+
+  // One host rule for every way a host enters a profile: add HOST (knocked when there
+  // is no --address), add --address, import --address, and the URI's host=.
+  describe('hosts: the same rule for add and import', () => {
+    const badHosts: [string, RegExp][] = [
+      ['a b', /contains " ", which a host name cannot hold/],
+      ['gw/22', /contains "\/"/],
+      ['fe80::1%eth0', /has a zone \(scope\) id "%eth0", which otpknock does not support/],
+      ['999.1.1.1', /is not a valid IPv4 address/],
+      ['2001:db8:::1', /is not a valid IPv6 address/],
+      ['a..b', /has an empty label/],
+      [`${'l'.repeat(64)}.example`, /has a label of 64 characters; at most 63 are allowed/],
+      ['h'.repeat(254), /is 254 characters long; at most 253 are allowed/],
+      ['gw\u001b[2J', /contains a control character/],
+      ['bücher.example', /contains "ü"/],
+    ];
+    it.each(badHosts)('%j', async (host, problem) => {
+      const ways: [string, string[]][] = [
+        ['add --address', ['add', 'h', '--address', host, '--secret-stdin']],
+        ['import --address', ['import', formatUri({ host: 'gw.example.org' }), '--address', host]],
+        ['import host=', ['import', formatUri({}, `&host=${encodeURIComponent(host)}`), '--name', 'h']],
+      ];
+      if (profileNameOk(host)) ways.push(['add HOST without --address', ['add', host, '--secret-stdin']]);
+      for (const [way, args] of ways) {
+        const stderr = await refused(args, { stdin: TEST_SECRET });
+        expect(stderr, way).toMatch(problem);
+        expect(stderr, way).not.toContain('\u001b');
+      }
+    });
+
+    it('a profile name that is not a host needs --address (it would be knocked otherwise)', async () => {
+      expect(await refused(['add', 'work@bastion', '--secret-stdin'], { stdin: TEST_SECRET })).toContain('"work@bastion" is not a host name or address (it contains "@", which a host name cannot hold), and no --address was given');
+      const ok = await knock(['--config', config, 'add', 'work@bastion', '--address', '192.0.2.5', '--secret-stdin'], { stdin: TEST_SECRET });
+      expect(ok.code, ok.stderr).toBe(0);
+    });
+  });
+
+  it.each([
+    ['a colon in the account', 'otpauth://totp/acme:alice:x', '', /parameter "label": the account contains ":"/],
+    ['an encoded colon in the account', 'otpauth://totp/acme:alice%3Ax', '', /parameter "label": the account contains ":"/],
+    ['a colon in the issuer parameter', 'otpauth://totp/alice', '&issuer=ac%3Ame', /parameter "issuer": the issuer contains ":"/],
+    ['a control character in the issuer', 'otpauth://totp/alice', '&issuer=a%1Bb', /parameter "issuer": the issuer contains a control character/],
+    ['an account of 129 characters', `otpauth://totp/acme:${'a'.repeat(129)}`, '', /the account is 129 characters long; at most 128/],
+  ])('import refuses %s (docs/protocol.md §7)', async (_what, label, extra, message) => {
+    expect(await refused(['import', `${label}?secret=${TEST_SECRET}&host=gw.example.org${extra}`])).toMatch(message);
+  });
+
+  // A secret made of letters no message uses: a run of three of them would be a piece
+  // of it. Its bad character "~" is part of it too, and no message uses "~" either.
+  describe('no output repeats any part of a secret', () => {
+    const S = 'QXJVWYQXJVWYQXJVWYQXJVWYQXJVWYQX';
+    const PIECE = /[QXJVWY]{3,}|~|\\u0000/;
+    const withBad = `${S.slice(0, 10)}~${S.slice(10)}`;
+    it.each([
+      ['secret file with a bad character', () => ['add', 'h', '--secret-file', writePrivate(join(dir, 'k'), `${withBad}\n`)]],
+      ['secret file with a NUL', () => ['add', 'h', '--secret-file', writePrivate(join(dir, 'k'), `${S}\u0000${S}`)]],
+      ['secret file too long', () => ['add', 'h', '--secret-file', writePrivate(join(dir, 'k'), S.repeat(5))]],
+      ['secret file too short', () => ['add', 'h', '--secret-file', writePrivate(join(dir, 'k'), S.slice(0, 20))]],
+      ['URI with a bad character in the secret', () => ['import', `otpauth://totp/a?secret=${withBad}&host=gw`]],
+      ['URI whose "?" was lost', () => ['import', `otpauth://totp/acme:alice:secret=${S}&host=gw`]],
+      ['URI with the secret in host=', () => ['import', `otpauth://totp/a?secret=${S}&host=gw${S}/`]],
+      ['URI with the secret in period=', () => ['import', `otpauth://totp/a?period=30secret=${S}&secret=${S}&host=gw`]],
+      ['URI with the secret in ports=', () => ['import', `otpauth://totp/a?secret=${S}&method=list-modulo&ports=1,2,3,4,5,6${S}&host=gw`]],
+    ] as [string, () => string[]][])('%s', async (_what, args) => {
+      const stderr = await refused(args());
+      expect(stderr).not.toMatch(PIECE);
+    });
+
+    it('--secret-stdin with a bad character, and a stored secret that is damaged', async () => {
+      expect(await refused(['add', 'h', '--secret-stdin'], { stdin: withBad })).not.toMatch(PIECE);
+      writePrivate(config, JSON.stringify({ version: 1, profiles: { h: { name: 'h', address: '192.0.2.1', servicePort: 22, knock: { method: 'time' }, secret: withBad, delayMs: 5, payload: 'none' } } }));
+      for (const args of [['print', 'h'], ['h', '--no-wait'], ['close', 'h']]) expect(await refused(args)).not.toMatch(PIECE);
+    });
+  });
+
+  describe('a profile store of another version is neither read nor rewritten', () => {
+    it.each([[2, 'version 2'], [99, 'version 99'], ['1', 'version "1"'], [0, 'version 0'], [null, 'version a object']])('version %j', async (version, shown) => {
+      writePrivate(config, JSON.stringify({ version, profiles: { h: { name: 'h' } }, newField: true }));
+      for (const args of [['list'], ['print', 'h'], ['h'], ['add', 'x', '--secret-stdin'], ['import', formatUri({ host: 'gw.example.org' })], ['remove', 'h']]) {
+        const stderr = await refused(args, { stdin: TEST_SECRET });
+        expect(stderr, args[0]).toContain(`${config}: the profile store is ${shown}; this knock reads only version 1 and changed nothing`);
+      }
+    });
+    it('a store without a version is version 1', async () => {
+      writePrivate(config, JSON.stringify({ profiles: {} }));
+      expect((await knock(['--config', config, 'list'])).code).toBe(0);
+    });
+  });
+
+  it('names that are Object.prototype members are profiles like any other', async () => {
+    for (const name of ['constructor', 'toString', '__proto__', 'hasOwnProperty']) await addProfile(name, ['--address', '192.0.2.9']);
+    const list = JSON.parse((await knock(['--config', config, 'list', '--json'])).stdout.toString()) as { name: string }[];
+    expect(list.map((p) => p.name).sort()).toEqual(['__proto__', 'constructor', 'hasOwnProperty', 'toString']);
+    expect(await refused(['remove', 'valueOf'])).toContain('no profile named valueOf');
+    for (const name of ['constructor', '__proto__']) expect((await knock(['--config', config, 'remove', name])).code).toBe(0);
+    expect(Object.keys(JSON.parse(readFileSync(config, 'utf8')).profiles).sort()).toEqual(['hasOwnProperty', 'toString']);
+  });
+});
+
+function formatUri(p: { host?: string }, extra = ''): string {
+  return formatOtpauthUri({ secret: decodeSecret(TEST_SECRET), issuer: 'acme', account: 'alice', profile: normalizeProfile({ method: 'time' }), ...p }) + extra;
+}
+
+function profileNameOk(name: string): boolean {
+  return /^[A-Za-z0-9_][A-Za-z0-9._:%@[\]-]*$/.test(name) && name.length <= 253;
+}

@@ -2,7 +2,7 @@
 // command imports its own modules when it runs, so `knock --help` and `knock HOST`
 // do not pay for the profile-management code (conf and its validator).
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { describeError, EXIT } from './errors.js';
+import { boundArguments, describeError, EXIT } from './errors.js';
 
 const VERSION = '0.1.0';
 
@@ -73,6 +73,7 @@ function buildProgram(setExit: (code: number) => void): Command {
     .version(VERSION, '-V, --version')
     .option('--config <file>', 'profile file to use instead of the per-user store (~/.config/otpknock/profiles.json)')
     .exitOverride()
+    .configureOutput({ outputError: (message, write) => write(boundArguments(message)) })
     .showHelpAfterError('(see knock --help)')
     .configureHelp({ sortSubcommands: false, showGlobalOptions: true })
     .addHelpText(

@@ -1,10 +1,10 @@
 // The knocking commands (`knock HOST`, proxy, close, print): glue between the CLI's
 // options and the modules that do the work. Loaded only when one of them runs.
-import { decodeSecret, deriveSequences, isoTime, normalizeCode, normalizeProfile, parseInstant, windowAt, windowStartMs } from '@otpknock/shared';
+import { HOST_NAME_MAX, OtpknockError, checkHost, decodeSecret, deriveSequences, isoTime, normalizeCode, normalizeProfile, parseInstant, quote, windowAt, windowStartMs } from '@otpknock/shared';
 import { EXIT, usageError, type ExitCode } from './errors.js';
 import { rotates, knockClose, knockOpen } from './knock.js';
 import { createLogger, type Logger, type Verbosity } from './log.js';
-import { checkProfile, type ClientProfile } from './profile.js';
+import { checkProfile, shownName, type ClientProfile } from './profile.js';
 import { spliceConnection } from './proxy.js';
 import { findProfile, resolveAddresses, sshConfigLookup, type Family, type ProfileMatch } from './resolve.js';
 import { readStore, storePath } from './store.js';
@@ -52,16 +52,35 @@ function family(o: NetworkOptions): Family {
   return o.ipv4 ? 4 : o.ipv6 ? 6 : undefined;
 }
 
+// eslint-disable-next-line no-control-regex -- finding control characters is the point
+const WHITE_OR_CONTROL = /[\s\u0000-\u001f\u007f-\u009f]/;
+
+/**
+ * HOST as typed: a profile name, an address or an ssh alias (which may hold more than a
+ * host name can, so only what none of them can hold is refused here, before ssh -G).
+ */
+export function checkHostArgument(host: string): string {
+  const problem =
+    host === '' ? 'is empty'
+    : host.length > HOST_NAME_MAX ? `is ${host.length} characters long; at most ${HOST_NAME_MAX} are allowed`
+    : WHITE_OR_CONTROL.test(host) ? 'contains white space or a control character'
+    : host.startsWith('-') ? 'starts with "-"'
+    : undefined;
+  if (problem !== undefined) throw usageError(`HOST: ${quote(host)} is not a profile name, address or ssh alias: it ${problem}`, 'See: knock list');
+  return host;
+}
+
 /** Finds and checks the profile for HOST (see resolve.ts for the order). */
 export async function profileFor(host: string, globals: GlobalOptions, log: Logger): Promise<ProfileMatch & { store: string }> {
+  checkHostArgument(host);
   const store = storePath(globals.config);
   const { profiles } = readStore(store);
   const match = await findProfile(host, profiles, sshConfigLookup({ ...(process.env['OTPKNOCK_SSH'] ? { ssh: process.env['OTPKNOCK_SSH'] } : {}) }));
   if (!match) {
     const none = Object.keys(profiles).length === 0;
     throw usageError(
-      `no profile for ${host} in ${store}${none ? ' (the store is empty)' : ''}`,
-      `Add one with: knock add ${host} --secret-file FILE   (or: knock import URI --name ${host}); see: knock list`,
+      `no profile for ${shownName(host)} in ${store}${none ? ' (the store is empty)' : ''}`,
+      `Add one with: knock add ${shownName(host)} --secret-file FILE   (or: knock import URI --name ${shownName(host)}); see: knock list`,
     );
   }
   log.debug(`profile ${match.profile.name} (found by ${match.via === 'ssh' ? `ssh HostName ${match.ssh?.hostname}` : match.via}), knocking ${match.address}`);
@@ -80,6 +99,13 @@ async function codeProfileFor(host: string, globals: GlobalOptions, log: Logger)
     } catch {
       // no profile for HOST: the defaults below
     }
+  }
+  checkHostArgument(host);
+  try {
+    checkHost(host, 'HOST');
+  } catch (e) {
+    if (e instanceof OtpknockError) throw usageError(`HOST: ${e.what} (with --code and no profile for it, HOST is where the knock goes)`, e.hint);
+    throw e;
   }
   log.debug(`no profile for ${host}: code mode with the default profile`);
   const now = new Date().toISOString();

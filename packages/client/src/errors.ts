@@ -36,6 +36,23 @@ export const usageError = (message: string, hint?: string): KnockError =>
 export const networkError = (message: string, cause?: unknown): KnockError =>
   new KnockError(EXIT.NETWORK, message, { cause });
 
+/**
+ * commander's own messages repeat the argument they refuse ('--timeout <seconds>'
+ * argument '…' is invalid): cut a quoted argument after 64 characters and escape control
+ * characters, as @otpknock/shared's quote() does (not imported here: this module loads
+ * before anything else, and shared is not needed to print --help).
+ */
+export function boundArguments(message: string): string {
+  return message.replace(/'([^'\n]*)'/g, (whole, inner: string) => {
+    // eslint-disable-next-line no-control-regex -- finding control characters is the point
+    const control = /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2066-\u2069]/g;
+    const chars = Array.from(inner);
+    if (chars.length <= 64 && !control.test(inner)) return whole;
+    const cut = chars.slice(0, 64).join('').replace(control, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+    return chars.length > 64 ? `'${cut}…' (${chars.length} characters)` : `'${cut}'`;
+  });
+}
+
 /** The text to print for an error, and the code to exit with. */
 export function describeError(error: unknown): { message: string; exitCode: ExitCode } {
   if (error instanceof KnockError) {

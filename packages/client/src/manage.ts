@@ -1,15 +1,17 @@
 // Profile management: add, import, list, remove. Loaded only by those commands.
-import { decodeSecret, encodeSecret, normalizeProfile, parseOtpauthUri, type KnockProfileInput } from '@otpknock/shared';
+import { decodeSecret, encodeSecret, normalizeProfile, parseOtpauthUri, MAX_URI_LENGTH, SECRET_FILE_MAX_BYTES, type KnockProfileInput } from '@otpknock/shared';
 import { EXIT, usageError, type ExitCode } from './errors.js';
 import type { GlobalOptions } from './commands.js';
 import { readPrivateFile } from './private-file.js';
 import {
+  checkAddress,
   checkProfile,
   checkProfileName,
   DEFAULT_DELAY_MS,
   DEFAULT_SERVICE_PORT,
   checkPayload,
   publicView,
+  shownName,
   type ClientProfile,
   type PayloadSetting,
 } from './profile.js';
@@ -43,12 +45,24 @@ export interface ImportOptions {
   delay?: number;
 }
 
-async function readStdin(prompt: string): Promise<string> {
+/** Reads stdin to its end, refusing more than `maxBytes` (what: for the message). */
+async function readStdin(prompt: string, maxBytes: number, what: string): Promise<string> {
   if (process.stdin.isTTY) process.stderr.write(prompt);
   const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  let size = 0;
+  for await (const chunk of process.stdin) {
+    size += (chunk as Buffer).length;
+    if (size > maxBytes) {
+      process.stdin.destroy();
+      throw usageError(`stdin: more than ${maxBytes} bytes; expected ${what}`, 'Check what is piped in: nothing was changed.');
+    }
+    chunks.push(chunk as Buffer);
+  }
   return Buffer.concat(chunks).toString('utf8');
 }
+
+/** Stdin of knock import -: room for the longest URI and some whitespace around it. */
+const URI_STDIN_MAX_BYTES = 4 * MAX_URI_LENGTH;
 
 /** Reads the secret from --secret-file or --secret-stdin; never from argv. */
 async function readSecret(o: AddOptions): Promise<string> {
@@ -56,10 +70,10 @@ async function readSecret(o: AddOptions): Promise<string> {
   let text: string;
   let where: string;
   if (o.secretFile !== undefined) {
-    text = readPrivateFile(o.secretFile, 'secret file') ?? '';
+    text = readPrivateFile(o.secretFile, 'secret file', SECRET_FILE_MAX_BYTES) ?? '';
     where = o.secretFile;
   } else if (o.secretStdin) {
-    text = await readStdin('knock: paste the base32 secret, then Ctrl-D\n');
+    text = await readStdin('knock: paste the base32 secret, then Ctrl-D\n', SECRET_FILE_MAX_BYTES, 'a base32 secret');
     where = 'stdin';
   } else {
     throw usageError('the secret is missing', 'Give it with --secret-file FILE (mode 0600) or --secret-stdin; it is never taken from the command line.');
@@ -101,7 +115,8 @@ export function profileFromAdd(name: string, o: AddOptions, secret: string, now:
 }
 
 export async function runAdd(host: string, o: AddOptions, globals: GlobalOptions): Promise<ExitCode> {
-  const name = checkProfileName(host);
+  const name = checkProfileName(host, 'HOST');
+  checkAddress(o.address, name, '--address');
   const file = storePath(globals.config);
   const existing = readStore(file).profiles[name];
   if (existing && !o.force) throw usageError(`a profile named ${name} exists already in ${file}`, `Replace it with --force, or remove it first: knock remove ${name}`);
@@ -120,9 +135,10 @@ export function profileFromImport(uri: string, o: ImportOptions, now: Date, prof
   const parsed = parseOtpauthUri(uri);
   const name = o.name ?? parsed.host;
   if (name === undefined) throw usageError('the URI names no host', 'Say which host it is for: knock import URI --name HOST');
-  checkProfileName(name);
+  checkProfileName(name, o.name === undefined ? 'otpauth URI parameter "host"' : '--name');
   const previous = profiles[name];
   const address = o.address ?? (parsed.host !== undefined && parsed.host !== name ? parsed.host : previous?.address);
+  checkAddress(address, name, o.address === undefined ? 'otpauth URI parameter "host"' : '--address');
   const profile: ClientProfile = {
     name,
     ...(address !== undefined ? { address } : {}),
@@ -140,7 +156,7 @@ export function profileFromImport(uri: string, o: ImportOptions, now: Date, prof
 }
 
 export async function runImport(uriArg: string, o: ImportOptions, globals: GlobalOptions): Promise<ExitCode> {
-  const uri = uriArg === '-' ? (await readStdin('knock: paste the otpauth:// URI, then Ctrl-D\n')).trim() : uriArg;
+  const uri = uriArg === '-' ? (await readStdin('knock: paste the otpauth:// URI, then Ctrl-D\n', URI_STDIN_MAX_BYTES, 'one otpauth:// URI')).trim() : uriArg;
   const file = storePath(globals.config);
   const { profiles } = readStore(file);
   const profile = profileFromImport(uri, o, new Date(), profiles);
@@ -163,8 +179,8 @@ export function formatList(profiles: ClientProfile[]): string {
   for (const p of profiles) {
     const k = p.knock as Partial<ClientProfile['knock']> | undefined;
     rows.push([
-      p.name,
-      p.address ?? '-',
+      shownName(p.name),
+      p.address === undefined ? '-' : shownName(p.address),
       String(p.servicePort ?? DEFAULT_SERVICE_PORT),
       String(k?.method ?? '?'),
       k?.method === 'static' ? '-' : `${k?.period ?? '?'}s`,
@@ -186,7 +202,7 @@ export async function runList(o: ListOptions, globals: GlobalOptions): Promise<E
 
 export async function runRemove(host: string, globals: GlobalOptions): Promise<ExitCode> {
   const file = storePath(globals.config);
-  if (!readStore(file).profiles[host]) throw usageError(`no profile named ${host} in ${file}`, 'See: knock list');
+  if (!Object.hasOwn(readStore(file).profiles, host)) throw usageError(`no profile named ${shownName(host)} in ${file}`, 'See: knock list');
   await updateStore(file, (data) => {
     delete data.profiles[host];
   });

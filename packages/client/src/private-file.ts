@@ -20,11 +20,11 @@ export function assertPrivate(stats: Stats, file: string, what: string, uid: num
 }
 
 /**
- * Reads a file that must be private. Checks the open descriptor, so that the file
- * checked is the file read. Returns undefined when the file does not exist and
- * `missingOk` is set.
+ * Reads a file that must be private and at most `maxBytes` long. Checks the open
+ * descriptor, so that the file checked is the file read. Returns undefined when the
+ * file does not exist and `missingOk` is set.
  */
-export function readPrivateFile(file: string, what: string, missingOk = false): string | undefined {
+export function readPrivateFile(file: string, what: string, maxBytes: number, missingOk = false): string | undefined {
   let fd: number;
   try {
     fd = openSync(file, 'r');
@@ -37,7 +37,11 @@ export function readPrivateFile(file: string, what: string, missingOk = false): 
     throw new KnockError(EXIT.USAGE, `${file}: cannot open the ${what}: ${(error as Error).message}`);
   }
   try {
-    assertPrivate(fstatSync(fd), file, what);
+    const stats = fstatSync(fd);
+    assertPrivate(stats, file, what);
+    if (stats.size > maxBytes) {
+      throw usageError(`${file}: the ${what} is ${stats.size} bytes; at most ${maxBytes} are accepted`, `Check that it is the right file: a ${what} is ${maxBytes >= 1 << 20 ? 'a few kilobytes' : 'a line of text'}.`);
+    }
     return readFileSync(fd, 'utf8');
   } finally {
     closeSync(fd);

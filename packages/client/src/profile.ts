@@ -1,6 +1,19 @@
 // The client's profile: everything needed to knock one server. Pure data and checks;
 // reading and writing the store lives in store.ts.
-import { OtpknockError, decodeSecret, formatPayloadSpec, normalizeProfile, parsePayloadSpec, type KnockProfile, type KnockProfileInput } from '@otpknock/shared';
+import {
+  OtpknockError,
+  checkHost,
+  checkProfileName as checkName,
+  decodeSecret,
+  formatPayloadSpec,
+  hostProblem,
+  normalizeProfile,
+  parsePayloadSpec,
+  profileNameProblem,
+  quote,
+  type KnockProfile,
+  type KnockProfileInput,
+} from '@otpknock/shared';
 import { usageError } from './errors.js';
 
 /**
@@ -56,9 +69,24 @@ export const DEFAULT_SERVICE_PORT = 22;
 export const DEFAULT_DELAY_MS = 5;
 export const MAX_DELAY_MS = 500;
 
-/** Parses the store's JSON text. Profiles are checked one by one when used (checkProfile). */
+/** The store format this knock reads and writes. */
+export const STORE_VERSION = 1;
+
+/**
+ * A store without profiles. The profiles map has no prototype: "constructor",
+ * "toString" and "__proto__" are valid profile (and host) names, not inherited members.
+ */
+export function emptyStore(): StoreData {
+  return { version: STORE_VERSION, profiles: Object.create(null) as Record<string, ClientProfile> };
+}
+
+/**
+ * Parses the store's JSON text. Profiles are checked one by one when used (checkProfile).
+ * A store of another version is refused: reading a newer one and writing it back as
+ * version 1 would drop whatever the newer knock put in it.
+ */
 export function parseStore(text: string, file: string): StoreData {
-  if (text.trim() === '') return { version: 1, profiles: {} };
+  if (text.trim() === '') return emptyStore();
   let data: unknown;
   try {
     data = JSON.parse(text);
@@ -66,11 +94,21 @@ export function parseStore(text: string, file: string): StoreData {
     throw usageError(`${file}: not valid JSON (${(error as Error).message})`, 'Fix the file by hand or move it away and add the profiles again.');
   }
   if (!isObject(data)) throw usageError(`${file}: expected a JSON object with a "profiles" field`);
+  const version = data['version'];
+  if (version !== undefined && version !== STORE_VERSION) {
+    const shown = typeof version === 'number' ? String(version) : typeof version === 'string' ? quote(version) : `a ${Array.isArray(version) ? 'list' : typeof version}`;
+    throw usageError(
+      `${file}: the profile store is version ${shown}; this knock reads only version ${STORE_VERSION} and changed nothing`,
+      typeof version === 'number' && version > STORE_VERSION
+        ? 'It was written by a newer knock: use that knock, or move the file away and add the profiles again.'
+        : 'Fix "version" by hand, or move the file away and add the profiles again.',
+    );
+  }
   const profiles = data['profiles'] ?? {};
   if (!isObject(profiles)) throw usageError(`${file}: "profiles" must be an object mapping names to profiles`);
-  const out: Record<string, ClientProfile> = {};
+  const out = emptyStore().profiles;
   for (const [name, value] of Object.entries(profiles)) {
-    if (!isObject(value)) throw usageError(`${file}: profiles.${name}: expected an object`);
+    if (!isObject(value)) throw usageError(`${file}: profiles.${shownName(name)}: expected an object`);
     out[name] = { ...(value as unknown as ClientProfile), name };
   }
   return { version: 1, profiles: out };
@@ -82,9 +120,16 @@ export function parseStore(text: string, file: string): StoreData {
  * Returns the profile with the knock parameters normalised.
  */
 export function checkProfile(profile: ClientProfile, file: string): ClientProfile {
+  const nameProblem = profileNameProblem(profile.name);
+  if (nameProblem !== undefined) throw usageError(`${file}: profiles: ${shownName(profile.name)} is not a profile name: it ${nameProblem}`, 'Remove it with knock remove, or fix the file by hand.');
   const where = `${file}: profiles.${profile.name}`;
-  if (profile.address !== undefined && (typeof profile.address !== 'string' || profile.address === '')) {
-    throw usageError(`${where}.address: expected a host name or an IP address`);
+  const target = profile.address ?? profile.name;
+  const addressProblem = hostProblem(target);
+  if (addressProblem !== undefined) {
+    throw usageError(
+      profile.address === undefined ? `${where}: the profile has no address, and its name is not a host name or address: it ${addressProblem}` : `${where}.address: not a host name or address: it ${addressProblem}`,
+      'Add the profile again with --address HOST.',
+    );
   }
   const servicePort = checkPort(profile.servicePort ?? DEFAULT_SERVICE_PORT, `${where}.servicePort`);
   const delayMs = checkDelay(profile.delayMs ?? DEFAULT_DELAY_MS, `${where}.delayMs`);
@@ -99,7 +144,7 @@ export function checkProfile(profile: ClientProfile, file: string): ClientProfil
 export function checkPort(value: unknown, what: string): number {
   const n = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
   if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > 65535) {
-    throw usageError(`${what}: "${String(value)}" is not a port number`, 'Use a whole number from 1 to 65535.');
+    throw usageError(`${what}: ${shownValue(value)} is not a port number`, 'Use a whole number from 1 to 65535.');
   }
   return n;
 }
@@ -107,17 +152,47 @@ export function checkPort(value: unknown, what: string): number {
 export function checkDelay(value: unknown, what: string): number {
   const n = typeof value === 'string' && /^\d+(\.\d+)?$/.test(value) ? Number(value) : value;
   if (typeof n !== 'number' || !Number.isFinite(n) || n < 0 || n > MAX_DELAY_MS) {
-    throw usageError(`${what}: "${String(value)}" is not a delay`, `Use milliseconds from 0 to ${MAX_DELAY_MS}.`);
+    throw usageError(`${what}: ${shownValue(value)} is not a delay`, `Use milliseconds from 0 to ${MAX_DELAY_MS}.`);
   }
   return n;
 }
 
-/** Profile names: what a person types and what ssh passes as %h. */
-export function checkProfileName(name: string): string {
-  if (!/^[A-Za-z0-9_][A-Za-z0-9._:%@\-[\]]*$/.test(name) || name.length > 253) {
-    throw usageError(`"${name}" is not a usable profile name`, 'Use a host name, an IP address or an ssh alias (letters, digits, . _ - : @).');
+/** A profile name as typed (`knock add NAME`, `import --name NAME`): the rule of @otpknock/shared. */
+export function checkProfileName(name: string, where = 'HOST'): string {
+  return rethrowAsUsage(() => checkName(name, where));
+}
+
+/**
+ * Where a profile sends its knock: `--address`, or the name itself when there is none
+ * (findProfile knocks the name then), by the host rule of @otpknock/shared.
+ */
+export function checkAddress(address: string | undefined, name: string, where: string): void {
+  if (address !== undefined) {
+    rethrowAsUsage(() => checkHost(address, where));
+    return;
   }
-  return name;
+  const problem = hostProblem(name);
+  if (problem !== undefined) {
+    throw usageError(`${quote(name)} is not a host name or address (it ${problem}), and no --address was given`, `Say where to knock: --address HOST (a host name or an IP address); the name can stay ${quote(name)}.`);
+  }
+}
+
+function rethrowAsUsage<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof OtpknockError) throw usageError(`${e.where}: ${e.what}`, e.hint);
+    throw e;
+  }
+}
+
+/** A name from the store as messages and `knock list` show it: quoted when it is not a valid name. */
+export function shownName(name: string): string {
+  return profileNameProblem(name) === undefined ? name : quote(name);
+}
+
+function shownValue(value: unknown): string {
+  return typeof value === 'string' ? quote(value) : typeof value === 'number' ? `"${value}"` : `a ${typeof value}`;
 }
 
 /** The profile as `knock list` shows it: everything but the secret. */

@@ -81,7 +81,7 @@ describe('profile store', () => {
   it('refuses group-writable too, and directories', () => {
     const file = writePrivate(join(dir, 'p.json'), '{}', 0o620);
     expect(() => readStore(file)).toThrow(/0620 are too open/);
-    expect(() => readPrivateFile(dir, 'secret file')).toThrow(/directory|not a regular file/);
+    expect(() => readPrivateFile(dir, 'secret file', 1024)).toThrow(/directory|not a regular file/);
   });
 
   it('says where broken JSON is', () => {
@@ -97,6 +97,29 @@ describe('profile store', () => {
     expect(() => checkProfile({ ...good, servicePort: 70000 }, 'f.json')).toThrow(/f\.json: profiles\.h\.servicePort/);
     expect(() => checkProfile({ ...good, secret: 'not base32!' }, 'f.json')).toThrow(/profiles\.h\.secret/);
     expect(() => checkProfile({ ...good, knock: { ...good.knock, length: 99 } }, 'f.json')).toThrow(/profiles\.h\.knock/);
+  });
+
+  it('checkProfile refuses an address (or, without one, a name) that is not a host, and a name that is not a profile name', () => {
+    const good = testProfile('h', { address: '192.0.2.1' });
+    for (const address of ['', 'a b', 'fe80::1%eth0', '999.1.1.1', 'x'.repeat(300)]) {
+      const e = thrown(() => checkProfile({ ...good, address }, 'f.json'));
+      expect(e.message).toMatch(/^f\.json: profiles\.h\.address: not a host name or address: it /);
+      expect(e.message.length).toBeLessThan(200);
+    }
+    expect(thrown(() => checkProfile(testProfile('my@alias'), 'f.json')).message).toBe('f.json: profiles.my@alias: the profile has no address, and its name is not a host name or address: it contains "@", which a host name cannot hold');
+    expect(thrown(() => checkProfile(testProfile('\u001b[2J'), 'f.json')).message).toBe('f.json: profiles: "\\u001b[2J" is not a profile name: it starts with "\\u001b"');
+  });
+
+  it('parseStore refuses a store of another version: neither read nor rewritten', async () => {
+    for (const [version, shown] of [[2, '2'], [1.5, '1.5'], ['1', '"1"'], [[1], 'a list'], [null, 'a object']] as const) {
+      const text = JSON.stringify({ version, profiles: { h: testProfile('h') } });
+      expect(() => parseStore(text, 'f.json')).toThrow(`f.json: the profile store is version ${shown}; this knock reads only version 1 and changed nothing`);
+      const file = writePrivate(join(dir, 'v.json'), text);
+      await expect(updateStore(file, (data) => void (data.profiles['x'] = testProfile('x')))).rejects.toThrow(/reads only version 1/);
+      expect(readFileSync(file, 'utf8')).toBe(text);
+    }
+    expect(thrown(() => parseStore('{"version": 2}', 'f.json')).hint).toMatch(/newer knock/);
+    expect(Object.keys(parseStore('{"profiles": {"h": {}}}', 'f.json').profiles)).toEqual(['h']);
   });
 
   it('parseStore tolerates an empty file and rejects non-objects', () => {

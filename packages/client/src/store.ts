@@ -8,7 +8,7 @@ import { basename, dirname, extname, join, resolve } from 'node:path';
 import { withFileLock } from '@otpknock/shared';
 import { KnockError, EXIT } from './errors.js';
 import { readPrivateFile } from './private-file.js';
-import { parseStore, type StoreData } from './profile.js';
+import { emptyStore, parseStore, type StoreData } from './profile.js';
 
 /** conf's projectName: the store lives in `$XDG_CONFIG_HOME/otpknock/`. */
 export const PROJECT_NAME = 'otpknock';
@@ -28,10 +28,13 @@ export function storePath(configOption: string | undefined): string {
   return configOption === undefined ? defaultStorePath() : resolve(configOption);
 }
 
-/** Reads the store. A missing store is an empty one; a readable-by-others store is refused. */
+/** Largest profile store read: thousands of profiles fit in far less. */
+export const STORE_MAX_BYTES = 4 * 1024 * 1024;
+
+/** Reads the store. A missing store is an empty one; a readable-by-others or oversized store is refused. */
 export function readStore(file: string): StoreData {
-  const text = readPrivateFile(file, 'profile store', true);
-  return text === undefined ? { version: 1, profiles: {} } : parseStore(text, file);
+  const text = readPrivateFile(file, 'profile store', STORE_MAX_BYTES, true);
+  return text === undefined ? emptyStore() : parseStore(text, file);
 }
 
 /**
