@@ -14,6 +14,8 @@ const bob: TestUser = { name: 'bob', secret: testSecret('bob'), services: ['ssh'
 
 const configYaml = (table = 'otpknock') => (secretFile: (u: TestUser) => string) => `
 table: ${table}
+# the tests below see a restart load a fresh table; the default (keep it) has its own tests (safety, one-time-use)
+keep_table_on_stop: false
 skew: 1
 # eve's many bad knocks below would get her banned; the cut-off has its own test (side-features)
 ban: off
@@ -171,7 +173,7 @@ describeE2E('otpknockd: the kernel knock state machine', () => {
     cfg.write(configYaml()((u) => `${good}/${u.name}.secret`));
   });
 
-  it('removes its table on stop and leaves other tables untouched', async () => {
+  it('removes its table on stop (keep_table_on_stop: false) and leaves other tables untouched', async () => {
     await applyNft(t, 'server', 'table inet bystander {\n\tchain c {\n\t\ttype filter hook input priority 10; policy accept;\n\t\tcounter\n\t}\n}\n');
     const bystander = await listTable(t, 'server', 'inet', 'bystander', { format: 'text' });
     const result = await daemon.stop('SIGTERM');
@@ -180,6 +182,19 @@ describeE2E('otpknockd: the kernel knock state machine', () => {
     const after = await listTable(t, 'server', 'inet', 'bystander', { format: 'text' });
     expect(after?.replace(/packets \d+ bytes \d+/g, '')).toBe(bystander?.replace(/packets \d+ bytes \d+/g, ''));
     daemon = await startDaemon(t, cfg.file); // for afterAll symmetry
+  });
+
+  it('stops as configured also when SIGTERM comes while nft runs (a reload in flight), 8 times in a row', async () => {
+    for (let i = 0; i < 8; i++) {
+      const mark = daemon.mark();
+      daemon.signal('SIGHUP'); // the reload runs nft for ~20-30 ms
+      await new Promise((r) => setTimeout(r, 4 + i * 4));
+      const exit = await daemon.stop('SIGTERM');
+      expect(exit, daemon.stderr().split('\n').slice(-6).join('\n')).toEqual({ code: 0, signal: null });
+      await daemon.waitForLine(/"event":"stop","message":"stopped; table inet otpknock removed"/, { after: mark, timeoutMs: 1_000 });
+      expect(await listTables(t, 'server')).not.toContain('inet otpknock');
+      daemon = await startDaemon(t, cfg.file);
+    }
   });
 
   it('refuses to take over a table of the same name that it did not make', async () => {

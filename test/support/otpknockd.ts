@@ -43,7 +43,11 @@ export function writeConfig(yaml: (secretFile: (user: TestUser) => string) => st
     return path;
   };
   const file = join(dir, 'otpknockd.yaml');
-  const write = (text: string) => writeFileSync(file, text, { mode: 0o600 });
+  // Each config gets a state dir of its own unless it names one: the default
+  // (/var/lib/otpknock) would be shared by every test daemon on the machine, and
+  // with it the consumed sequences of the same test users.
+  const withStateDir = (text: string) => (/^state_dir:/m.test(text) ? text : `${text.replace(/\n*$/, '\n')}state_dir: ${join(dir, 'state')}\n`);
+  const write = (text: string) => writeFileSync(file, withStateDir(text), { mode: 0o600 });
   write(yaml(secretFile));
   return { dir, file, write, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }

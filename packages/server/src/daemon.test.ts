@@ -1,7 +1,13 @@
 // The daemon against a fake nft (fault injection) and a fake clock: what it
 // sends to nft, what it keeps when nft fails, and when it retries.
 import { describe, expect, it } from 'vitest';
-import { Daemon } from './daemon.js';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { windowAt } from '@otpknock/shared';
+import { APPLY_LEAD_MS, Daemon, usedTimeoutMs } from './daemon.js';
+import { planEntries } from './plan.js';
+import { readConsumed } from './state/consumed-file.js';
 import { NftDriver, type NftRunner } from './nft/driver.js';
 import { serverConfig, user } from './test-fixtures.js';
 import { FakeClock, memoryLogger } from './test-daemon.js';
@@ -55,19 +61,29 @@ describe('Daemon', () => {
     expect(deleted.sort()).toEqual(reAdded.sort());
   });
 
-  it('computes a rotation ahead of its boundary and only runs nft at it; a reload in between discards it', async () => {
+  it('computes a rotation ahead of its boundary and loads it APPLY_LEAD_MS before it; a reload in between discards it', async () => {
     const nft = new FakeNft();
     const clock = new FakeClock(T0);
     const { log, lines } = memoryLogger();
     const d = new Daemon(serverConfig({ users: [user('alice'), user('bob')] }), new NftDriver(nft), log, clock);
     await d.start();
-    await clock.advance(19_000); // 1 s before the boundary: prepared, nothing sent yet
+    await clock.advance(20_000 - APPLY_LEAD_MS - 1); // just before the load: prepared, nothing sent yet
     expect(nft.scripts()).toHaveLength(1);
-    await clock.advance(1_000); // the boundary
+    await clock.advance(1); // APPLY_LEAD_MS before the boundary: the new window goes in
     expect(nft.scripts()).toHaveLength(2);
     expect(lines.at(-1)).toMatch(/^info rotation knock sequences rotated/);
     const leaves = (script: string) => (script.match(/timeout \d+ms : 0x[89a-f]/g) ?? []).length;
     expect(leaves(nft.scripts()[1]!)).toBe(4); // the new window: open and close of 2 users
+    // Its timeouts count from the load, not from the boundary: the window that starts
+    // at 12:01:00 is valid (skew 1) until 12:02:00, 91 s after 12:00:29.
+    expect(nft.scripts()[1]!.match(/timeout (\d+)ms : 0x[89a-f]/)?.[1]).toBe(String(90_000 + APPLY_LEAD_MS));
+    // A reload in that second plans for the coming boundary too: the early window stays.
+    nft.tableListing = `table inet otpknock_test {\n\tcomment "${TABLE_COMMENT}"\n}`;
+    await d.reload(async () => serverConfig({ users: [user('alice'), user('bob')] }));
+    expect(nft.scripts()).toHaveLength(2); // nothing to change
+    await clock.advance(APPLY_LEAD_MS); // the boundary itself: nothing more to do
+    expect(nft.scripts()).toHaveLength(2);
+    nft.tableListing = null;
 
     nft.tableListing = `table inet otpknock_test {\n\tcomment "${TABLE_COMMENT}"\n}`;
     await clock.advance(28_000); // prepared for the next boundary…
@@ -202,5 +218,44 @@ describe('Daemon', () => {
     await kept.start();
     await kept.stop();
     expect(nft2.scripts()).toHaveLength(1);
+  });
+
+  it('keeps consumed sequences in state_dir across a stop, and marks them used again at the next start', async () => {
+    const stateDir = await mkdtemp(join(tmpdir(), 'otpknock-daemon-'));
+    try {
+      const config = serverConfig({ stateDir });
+      const usedSet = (script: string) => /\tset used \{[^}]*?elements = \{\n([^}]*)\}/.exec(script)?.[1]?.trim().split(/,\s*/) ?? [];
+      const nft = new FakeNft();
+      const clock = new FakeClock(T0);
+      const first = new Daemon(config, new NftDriver(nft), memoryLogger().log, clock, { persistConsumed: true });
+      await first.start();
+      expect(usedSet(nft.scripts()[0]!)).toEqual([]);
+      const alice = planEntries(config, T0).find((e) => e.user === 'alice' && e.action === 'open' && e.window === windowAt(T0, 30))!;
+      first.noteConsumed(alice.ports); // what the audit reports when the kernel consumes it
+      await first.stop();
+      const saved = await readConsumed(stateDir, T0 + 1000);
+      expect(saved.map((r) => r.ports)).toEqual([alice.ports]);
+      expect(saved[0]!.untilMs).toBe(T0 + usedTimeoutMs(config));
+
+      // The table is gone (a clean stop); a new daemon, in the next window (the
+      // consumed one is still valid with skew 1), still refuses it.
+      clock.t += 30_000;
+      const nft2 = new FakeNft();
+      const second = new Daemon(config, new NftDriver(nft2), memoryLogger().log, clock, { persistConsumed: true });
+      await second.start();
+      expect(usedSet(nft2.scripts()[0]!)).toHaveLength(1);
+      expect(usedSet(nft2.scripts()[0]!)[0]).toMatch(/^0x[0-9a-f]+ timeout 90000ms$/);
+      await second.stop();
+
+      // Without persistConsumed (unit tests, tools) nothing is read or written.
+      const nft3 = new FakeNft();
+      const third = new Daemon(serverConfig({ stateDir: join(stateDir, 'none') }), new NftDriver(nft3), memoryLogger().log, clock);
+      third.noteConsumed(alice.ports);
+      await third.start();
+      await third.stop();
+      expect(await readConsumed(join(stateDir, 'none'), clock.t)).toEqual([]);
+    } finally {
+      await rm(stateDir, { recursive: true, force: true });
+    }
   });
 });

@@ -13,6 +13,8 @@ import { bannedFromJson, type BannedCarryOver } from './nft/ban.js';
 import { attachTokens } from './nft/payload-match.js';
 import { readMode, type ServiceMode } from './mode.js';
 import { OtpknockError } from '@otpknock/shared';
+import { readConsumed, writeConsumed } from './state/consumed-file.js';
+import type { TableLocks } from './state/table-lock.js';
 
 /** Longest a timer sleeps before re-reading the clock, so clock steps are noticed. */
 const MAX_SLEEP_MS = 10_000;
@@ -22,6 +24,14 @@ const RETRY_DELAYS_MS = [1_000, 2_000, 5_000, 10_000];
  * that at the boundary only the nft transaction runs.
  */
 export const PREPARE_LEAD_MS = 3_000;
+/**
+ * A prepared rotation is loaded this long before its boundary, so that the new
+ * window's sequences are in the kernel when it starts: a client that knocks in
+ * the first millisecond of a window opens. The new window becomes valid this
+ * much early; the expiring one still ends at its boundary (its elements carry
+ * their own timeouts).
+ */
+export const APPLY_LEAD_MS = 1_000;
 
 export interface Clock {
   now(): number;
@@ -96,6 +106,24 @@ export interface DaemonHooks {
   onCommit?: (state: { config: ServerConfig; trie: TrieState; nowMs: number }) => void;
 }
 
+/** What a Daemon is given besides its config, nft and logger. */
+export interface DaemonOptions {
+  /**
+   * Ask the kernel at start, in our table, whether it updates element timeouts in
+   * place (then a rotation lengthens shared prefixes with one operation, not three).
+   * Off in unit tests, whose fake nft would count the probe's scripts.
+   */
+  probeKernelAtStart?: boolean;
+  /**
+   * Keep the consumed one-time sequences in state_dir (consumed.json), written at
+   * every consume the audit sees and at stop, read at start: a used knock stays
+   * used across a clean stop, a restart and a reboot inside its window.
+   */
+  persistConsumed?: boolean;
+  /** One daemon per table: the table's lock is held while we own it, released at stop. */
+  tableLocks?: TableLocks;
+}
+
 /** How far the wall clock may drift from the monotonic one between two changes before we call it a step. */
 const CLOCK_STEP_TOLERANCE_MS = 2_000;
 
@@ -118,12 +146,6 @@ export class Daemon {
   hooks: DaemonHooks = {};
   private trie: TrieState = emptyTrie();
   private prepared: PlannedChange | undefined;
-  /**
-   * Ask the kernel at start, in our table, whether it updates element timeouts in
-   * place (then a rotation lengthens shared prefixes with one operation, not three).
-   * Off in unit tests, whose fake nft would count the probe's scripts.
-   */
-  probeKernelAtStart = false;
   private timeoutUpdates = false;
   /**
    * Sequences the kernel consumed, by their ports, remembered across full loads for as
@@ -143,12 +165,16 @@ export class Daemon {
   private reloadQueued = false;
   /** Remembers derived windows; replaced with the config, since it keys on its users. */
   private derive = cachedDeriver();
+  /** consumed.json is being written; `saveAgain`: it changed meanwhile. */
+  private saving: Promise<void> | undefined;
+  private saveAgain = false;
 
   constructor(
     private config: ServerConfig,
     private readonly nft: NftDriver,
     private readonly log: Logger,
     private readonly clock: Clock = systemClock,
+    private readonly options: DaemonOptions = {},
   ) {}
 
   get currentConfig(): ServerConfig {
@@ -181,23 +207,71 @@ export class Daemon {
    * earlier loads. Remembers them all.
    */
   private consumedToCarry(fromKernel: UsedSequence[], usedMarks: { mark: number; remainingMs: number }[]): UsedSequence[] {
+    this.rememberFromKernel(fromKernel, usedMarks);
+    const now = this.mono();
+    return [...this.consumed.values()].map((c) => ({ ports: c.ports, remainingMs: c.untilMono - now }));
+  }
+
+  /** Remembers a consumed sequence for `remainingMs` more (never shortens what is remembered). */
+  private rememberConsumed(ports: number[], remainingMs: number): void {
     const now = this.mono();
     for (const [k, c] of this.consumed) if (c.untilMono <= now) this.consumed.delete(k);
-    const remember = (ports: number[], remainingMs: number) => {
-      const key = ports.join(',');
-      const untilMono = now + remainingMs;
-      if ((this.consumed.get(key)?.untilMono ?? 0) < untilMono) this.consumed.set(key, { ports, untilMono });
-    };
-    for (const u of fromKernel) remember(u.ports, u.remainingMs);
-    if (usedMarks.length > 0) {
-      const byMark = new Map<number, number[]>();
-      for (const l of this.trie.leaves.values()) byMark.set(l.mark >>> 0, l.entry.ports);
-      for (const u of usedMarks) {
-        const ports = byMark.get(u.mark >>> 0);
-        if (ports) remember(ports, Math.max(u.remainingMs, 1000));
-      }
+    const key = ports.join(',');
+    const untilMono = now + remainingMs;
+    if ((this.consumed.get(key)?.untilMono ?? 0) < untilMono) this.consumed.set(key, { ports, untilMono });
+  }
+
+  /** Remembers what the kernel's `used` set holds: by ports, or by marks of the live trie. */
+  private rememberFromKernel(fromKernel: UsedSequence[], usedMarks: { mark: number; remainingMs: number }[]): void {
+    for (const u of fromKernel) this.rememberConsumed(u.ports, u.remainingMs);
+    if (usedMarks.length === 0) return;
+    const byMark = new Map<number, number[]>();
+    for (const l of this.trie.leaves.values()) byMark.set(l.mark >>> 0, l.entry.ports);
+    for (const u of usedMarks) {
+      const ports = byMark.get(u.mark >>> 0);
+      if (ports) this.rememberConsumed(ports, Math.max(u.remainingMs, 1000));
     }
-    return [...this.consumed.values()].map((c) => ({ ports: c.ports, remainingMs: c.untilMono - now }));
+  }
+
+  /**
+   * A one-time sequence the kernel just consumed (seen by the audit): remembered
+   * and written to state_dir, so that even a crash followed by a reboot inside
+   * its window cannot make it usable again.
+   */
+  noteConsumed(ports: readonly number[]): void {
+    this.rememberConsumed([...ports], usedTimeoutMs(this.config));
+    void this.saveConsumed();
+  }
+
+  /** Writes what we remember to consumed.json; writes coalesce, one at a time. Never throws. */
+  private saveConsumed(): Promise<void> {
+    if (this.options.persistConsumed !== true) return Promise.resolve();
+    if (this.saving) {
+      this.saveAgain = true;
+      return this.saving;
+    }
+    const write = async (): Promise<void> => {
+      do {
+        this.saveAgain = false;
+        const mono = this.mono();
+        const wall = this.clock.now();
+        const records = [...this.consumed.values()].filter((c) => c.untilMono > mono).map((c) => ({ ports: c.ports, untilMs: wall + (c.untilMono - mono) }));
+        try {
+          await writeConsumed(this.config.stateDir, records);
+        } catch (e) {
+          this.log.warn('state', `cannot keep the consumed sequences in ${this.config.stateDir}: ${(e as Error).message}; a restart may forget them`);
+        }
+      } while (this.saveAgain);
+    };
+    this.saving = write().finally(() => (this.saving = undefined));
+    return this.saving;
+  }
+
+  /** At start: the sequences consumed before the last stop, from consumed.json. */
+  private async rememberFromFile(stateDir: string): Promise<void> {
+    if (this.options.persistConsumed !== true) return;
+    const wall = this.clock.now();
+    for (const r of await readConsumed(stateDir, wall, (m) => this.log.warn('state', m))) this.rememberConsumed(r.ports, r.untilMs - wall);
   }
 
   private markCommitted(): void {
@@ -213,6 +287,15 @@ export class Daemon {
     return Math.abs(drift) > CLOCK_STEP_TOLERANCE_MS ? drift : 0;
   }
 
+  /**
+   * The instant a change planned now is for: now, or the boundary whose window was
+   * loaded ahead of it (APPLY_LEAD_MS), so that a reload in that second keeps it.
+   */
+  private planInstant(): number {
+    const now = this.clock.now();
+    return this.plannedAtMs > now && this.plannedAtMs <= now + APPLY_LEAD_MS + 5 ? this.plannedAtMs : now;
+  }
+
   /** Forgets a rotation computed ahead, putting the trie back as it was. */
   private discardPrepared(): void {
     this.prepared?.sync.rollback();
@@ -225,7 +308,10 @@ export class Daemon {
     const entries = attachTokens(config, planEntries(config, target, derive));
     const sync = syncTrie(this.trie, entries, target);
     const opts = { timeoutUpdates: this.timeoutUpdates };
-    const script = renderChanges(config.table, sync.changes, target, opts);
+    // Element timeouts count from when the script is meant to load: APPLY_LEAD_MS
+    // before a boundary for a rotation, at once for anything planned for now.
+    const loadAt = Math.min(target, Math.max(this.clock.now(), target - APPLY_LEAD_MS));
+    const script = renderChanges(config.table, sync.changes, loadAt, opts);
     return { target, config, derive, sync, script, ops: changeOps(sync.changes, opts), computeMs: performance.now() - started };
   }
 
@@ -236,13 +322,14 @@ export class Daemon {
     const started = performance.now();
     const carried = await this.assertTableIsOurs(config.table);
     carried.mode = readMode(config.stateDir); // the mode survives reloads and restarts
+    if (reason === 'start') await this.rememberFromFile(config.stateDir);
     carried.used = this.consumedToCarry(carried.used, carried.usedMarks ?? []);
     const derive = config === this.config ? this.derive : cachedDeriver();
     const plannedAt = this.clock.now();
     const full = fullRuleset(config, plannedAt, carried, derive);
     this.reportConflicts(full.conflicts);
     await this.nft.apply(full.script);
-    if (reason === 'start' && this.probeKernelAtStart) {
+    if (reason === 'start' && this.options.probeKernelAtStart === true) {
       // Before the start is announced: nothing should see the probe's set come and go.
       this.timeoutUpdates = await probeTimeoutUpdates(this.nft, config.table);
     }
@@ -259,7 +346,7 @@ export class Daemon {
       sequences: full.entries.length - full.conflicts.length,
       carried_allowed: carried.allowed.length,
       carried_used: full.carriedUsed,
-      ...(reason === 'start' && this.probeKernelAtStart ? { timeout_updates: this.timeoutUpdates } : {}),
+      ...(reason === 'start' && this.options.probeKernelAtStart === true ? { timeout_updates: this.timeoutUpdates } : {}),
       took_ms: Math.round(performance.now() - started),
     });
   }
@@ -277,6 +364,7 @@ export class Daemon {
   }
 
   async start(): Promise<void> {
+    await this.options.tableLocks?.hold(this.config.table);
     await this.enqueue(() => this.loadFull(this.config, 'start'));
     this.schedule();
   }
@@ -299,8 +387,15 @@ export class Daemon {
       try {
         if (config.table !== this.config.table) {
           const old = this.config.table;
-          await this.loadFull(config, 'reload');
+          await this.options.tableLocks?.hold(config.table);
+          try {
+            await this.loadFull(config, 'reload');
+          } catch (err) {
+            this.options.tableLocks?.release(config.table);
+            throw err;
+          }
           await this.nft.deleteTable(old).catch(() => undefined);
+          this.options.tableLocks?.release(old);
         } else if (tableShape(config) === tableShape(this.config)) {
           // Only sequences changed (users, secrets, profiles): move the live
           // table there element by element, so knock progress, grants and
@@ -325,13 +420,16 @@ export class Daemon {
     if (this.stopped) return;
     const now = this.clock.now();
     // The next boundary after the instant the live table was planned for: one that
-    // passed while nft was loading it is rotated to at once.
-    const target = nextRotationMs(this.config, this.plannedAtMs <= now ? this.plannedAtMs : now);
+    // passed while nft was loading it is rotated to at once, and one loaded ahead
+    // (APPLY_LEAD_MS) is not rotated to twice. A plan far ahead of the clock means
+    // the clock stepped back: then from now.
+    const target = nextRotationMs(this.config, this.plannedAtMs <= now + APPLY_LEAD_MS + 5 ? this.plannedAtMs : now);
     if (delayMs === undefined && !Number.isFinite(target)) return; // static sequences only: nothing rotates
-    // Wake first to prepare the rotation, then at the boundary to apply it (or
-    // compute it then, when it could not be prepared in time).
+    // Wake first to prepare the rotation, then shortly before the boundary to apply
+    // it (or compute it then, when it could not be prepared in time).
     const prepareAt = target - PREPARE_LEAD_MS;
-    const wakeAt = this.prepared?.target === target || now >= prepareAt - 5 ? target : prepareAt;
+    const applyAt = target - APPLY_LEAD_MS;
+    const wakeAt = this.prepared?.target === target || now >= prepareAt - 5 ? applyAt : prepareAt;
     const wait = delayMs ?? Math.min(MAX_SLEEP_MS, Math.max(0, wakeAt - now));
     this.timer = this.clock.setTimer(() => {
       void this.enqueue(() => this.tick(delayMs === undefined ? target : now + wait));
@@ -356,22 +454,22 @@ export class Daemon {
       return;
     }
     const now = this.clock.now();
-    if (now + 5 < target) {
+    if (now + 5 < target - APPLY_LEAD_MS) {
       if (this.prepared === undefined && this.failures === 0 && now >= target - PREPARE_LEAD_MS && target === nextRotationMs(this.config, now)) {
         this.prepared = this.planChange(this.config, this.derive, target);
       }
       this.schedule(); // prepared, or woke early (capped sleep or a clock step back): sleep again
       return;
     }
-    await this.rotate();
+    await this.rotate(target);
   }
 
   /**
    * Moves the live table to the plan of `config` for now with element changes
    * only (one transaction). Commits the new state only when nft succeeded.
    */
-  private syncTo(config: ServerConfig, derive: ReturnType<typeof cachedDeriver>, event: string): Promise<void> {
-    return this.applyChange(this.planChange(config, derive, this.clock.now()), event);
+  private syncTo(config: ServerConfig, derive: ReturnType<typeof cachedDeriver>, event: string, at = this.planInstant()): Promise<void> {
+    return this.applyChange(this.planChange(config, derive, at), event);
   }
 
   /** Sends a planned change; on success it is the live state, on failure the trie goes back. */
@@ -408,8 +506,11 @@ export class Daemon {
     });
   }
 
-  /** Brings the kernel to the plan for now: add new windows, remove expired ones. */
-  async rotate(): Promise<void> {
+  /**
+   * Brings the kernel to the plan for `target` (a boundary at most APPLY_LEAD_MS
+   * ahead; default now): add new windows, remove expired ones.
+   */
+  async rotate(target?: number): Promise<void> {
     try {
       if (this.failures >= 2) {
         // Repeated failures: our picture of the kernel may be wrong; resync all.
@@ -418,17 +519,18 @@ export class Daemon {
         const next = await this.hooks.beforeRotation?.();
         const p = this.prepared;
         const now = this.clock.now();
-        if (p !== undefined && next === undefined && p.config === this.config && p.target <= now + 5 && now < p.target + PREPARE_LEAD_MS) {
+        if (p !== undefined && next === undefined && p.config === this.config && p.target <= now + APPLY_LEAD_MS + 5 && now < p.target + PREPARE_LEAD_MS) {
           await this.applyChange(p, 'rotation');
           this.schedule();
           return;
         }
         this.discardPrepared(); // the store changed, or the clock jumped: compute afresh
+        const at = target !== undefined && target > now ? target : now;
         if (next !== undefined && next.table === this.config.table && tableShape(next) === tableShape(this.config)) {
-          await this.syncTo(next, cachedDeriver(), 'users');
+          await this.syncTo(next, cachedDeriver(), 'users', at);
         } else {
           if (next !== undefined) this.log.warn('users', 'the user store changed, but so did the table layout in the config file; send SIGHUP to apply both');
-          await this.syncTo(this.config, this.derive, 'rotation');
+          await this.syncTo(this.config, this.derive, 'rotation', at);
         }
       }
       this.schedule();
@@ -442,18 +544,38 @@ export class Daemon {
     }
   }
 
-  /** Stops rotating; removes our table unless the config says to keep it. */
+  /**
+   * Stops rotating; keeps what the kernel consumed in state_dir; removes our table
+   * unless the config says to keep it; lets go of the table's lock.
+   */
   async stop(): Promise<void> {
     this.stopped = true;
     this.timer?.cancel();
     this.discardPrepared();
-    await this.enqueue(async () => {
-      if (this.config.keepTableOnStop) {
-        this.log.info('stop', `stopped; table inet ${this.config.table} kept (keep_table_on_stop)`);
-        return;
-      }
-      await this.nft.deleteTable(this.config.table);
-      this.log.info('stop', `stopped; table inet ${this.config.table} removed`);
-    });
+    try {
+      await this.enqueue(async () => {
+        await this.keepConsumed();
+        if (this.config.keepTableOnStop) {
+          this.log.info('stop', `stopped; table inet ${this.config.table} kept (keep_table_on_stop)`);
+          return;
+        }
+        await this.nft.deleteTable(this.config.table);
+        this.log.info('stop', `stopped; table inet ${this.config.table} removed`);
+      });
+    } finally {
+      this.options.tableLocks?.releaseAll();
+    }
+  }
+
+  /** Reads the kernel's consumed sequences and writes all we know to consumed.json. */
+  private async keepConsumed(): Promise<void> {
+    if (this.options.persistConsumed !== true) return;
+    try {
+      const doc = await this.nft.listJson(['table', 'inet', this.config.table]);
+      if (doc !== null) this.rememberFromKernel(usedSequencesFromJson(doc), usedMarksFromJson(doc));
+    } catch (e) {
+      this.log.warn('stop', `cannot read the consumed sequences from the kernel: ${(e as Error).message}; keeping those the audit saw`);
+    }
+    await this.saveConsumed();
   }
 }

@@ -2,7 +2,7 @@
 // start and after every SIGHUP reload, removed on a clean stop. `apply`,
 // `confirm` and `revert` find the daemon (and its config file) through it, and
 // learn from `generation`/`lastReload` whether a reload took.
-import { chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 
 export interface DaemonState {
@@ -17,11 +17,21 @@ export interface DaemonState {
 
 export const daemonStatePath = (stateDir: string): string => join(stateDir, 'daemon.json');
 
-/** Writes a file atomically (temp file + rename) with the given mode. */
+/**
+ * Writes a file atomically with the given mode: a temp file, written and fsynced,
+ * then renamed over the old one, so a crash or a power cut leaves the old or the
+ * new content, never a torn one.
+ */
 export async function writeFileAtomic(path: string, text: string, mode = 0o600): Promise<void> {
   const tmp = `${path}.${process.pid}.tmp`;
-  await writeFile(tmp, text, { mode });
-  await chmod(tmp, mode);
+  const handle = await open(tmp, 'w', mode);
+  try {
+    await handle.writeFile(text);
+    await handle.chmod(mode);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
   await rename(tmp, path);
 }
 
@@ -78,6 +88,10 @@ export function recordDaemon(stateDir: string, config: string, onError: (msg: st
         state.lastReload = { at: new Date().toISOString(), result: loaded ? 'loaded' : 'refused' };
         return write();
       }),
-    remove: () => then(() => rm(daemonStatePath(stateDir), { force: true }).catch(() => undefined)),
+    /** Removes the pid file if it is still ours (never another daemon's). */
+    remove: () =>
+      then(async () => {
+        if ((await readDaemonState(stateDir))?.pid === process.pid) await rm(daemonStatePath(stateDir), { force: true }).catch(() => undefined);
+      }),
   };
 }

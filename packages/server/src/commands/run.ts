@@ -9,12 +9,13 @@ import { recordDaemon } from '../apply/daemon-state.js';
 import { resolve as resolvePath } from 'node:path';
 import { createLogger, resolveLogFormat } from '../log.js';
 import { NftDriver } from '../nft/driver.js';
+import { TableLocks } from '../state/table-lock.js';
 import { DEFAULT_CONFIG, EXIT } from './common.js';
 
 export function registerRun(program: Command): void {
   program
     .command('run')
-    .description('Run in the foreground (systemd style): load the table, rotate it at every window boundary, remove it on SIGTERM/SIGINT, reload on SIGHUP.')
+    .description('Run in the foreground (systemd style): load the table, rotate it at every window boundary, stop on SIGTERM/SIGINT, reload on SIGHUP.')
     .option('-c, --config <file>', 'config file', DEFAULT_CONFIG)
     .addOption(new Option('--log-format <format>', "log line format (default: the config's log_format)").choices(['auto', 'text', 'json']))
     .addHelpText(
@@ -25,21 +26,39 @@ Examples:
   systemctl start otpknockd      # see docs/operations.md
 
 Signals:
-  SIGTERM, SIGINT  remove the table (unless keep_table_on_stop) and exit 0
-  SIGHUP           re-read the config; an invalid one is reported and the old one keeps running`,
+  SIGTERM, SIGINT  stop rotating and exit 0; the table stays (fail closed: only the
+                   break-glass sequence and live grants open) unless keep_table_on_stop: false
+  SIGHUP           re-read the config; an invalid one is reported and the old one keeps running
+
+One daemon per table: a second run for the same table (in the same network
+namespace) refuses with exit 2 and changes nothing. Used knocks are kept in
+state_dir/consumed.json, so they stay used across stops, restarts and reboots.`,
     )
     .action(async (opts: { config: string; logFormat?: LogFormat }) => {
       const config = await loadConfig(opts.config);
+      const configFile = resolvePath(opts.config);
+      // One daemon per table: a second `run` refuses here, before it touches the
+      // table, the pid file or the audit group.
+      const tableLocks = new TableLocks({ pid: process.pid, config: configFile });
+      await tableLocks.hold(config.table);
       const log = createLogger(resolveLogFormat(opts.logFormat ?? config.logFormat, process.stderr.isTTY === true));
-      const daemon = new Daemon(config, new NftDriver(), log);
-      daemon.probeKernelAtStart = true;
+      const daemon = new Daemon(config, new NftDriver(), log, undefined, { probeKernelAtStart: true, persistConsumed: true, tableLocks });
       const team = attachTeamFeatures(daemon, opts.config, log); // user store, status file, audit
       // The pid file through which `otpknockd apply` finds us and sees reloads take.
-      const pidFile = recordDaemon(config.stateDir, resolvePath(opts.config), (m) => log.warn('state', m));
+      const pidFile = recordDaemon(config.stateDir, configFile, (m) => log.warn('state', m));
       // Signal handlers go in before the table is loaded: a SIGTERM that comes right
       // after the start (systemctl restart, a test) must stop us cleanly, not kill us.
       const stopped = new Promise<void>((resolve) => {
+        let stopping = false;
         const stop = (signal: string) => {
+          // `on`, not `once`: a handler that removed itself would let a library's
+          // exit hook (signal-exit) see no listener left and re-raise the signal,
+          // killing us mid-stop. A second signal while stopping is only noted.
+          if (stopping) {
+            log.info('signal', `received ${signal}, already stopping`);
+            return;
+          }
+          stopping = true;
           log.info('signal', `received ${signal}, stopping`);
           team.stop();
           daemon.stop().then(() => pidFile.remove()).then(resolve, (err: unknown) => {
@@ -48,8 +67,8 @@ Signals:
             resolve();
           });
         };
-        process.once('SIGTERM', () => stop('SIGTERM'));
-        process.once('SIGINT', () => stop('SIGINT'));
+        process.on('SIGTERM', () => stop('SIGTERM'));
+        process.on('SIGINT', () => stop('SIGINT'));
         process.on('SIGHUP', () => {
           log.info('signal', 'received SIGHUP, reloading the config');
           const before = daemon.currentConfig;

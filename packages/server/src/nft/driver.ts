@@ -57,7 +57,11 @@ function firstLines(text: string): string {
 
 export const execaNftRunner: NftRunner = {
   async run(args, input) {
-    const result = await execa('nft', [...args], { input: input ?? '', stripFinalNewline: false });
+    // cleanup: false. A transaction in flight is all or nothing by itself, so it may
+    // finish after we exit; and execa's exit hook (signal-exit) would otherwise,
+    // at a SIGTERM that comes while nft runs, kill nft and re-raise the signal,
+    // ending the daemon before its own stop handler ran.
+    const result = await execa('nft', [...args], { input: input ?? '', stripFinalNewline: false, cleanup: false });
     return { stdout: result.stdout, stderr: result.stderr };
   },
 };

@@ -70,6 +70,8 @@ export function attachTeamFeatures(daemon: Daemon, configFile: string, log: Logg
       family: p.family,
       ...(entry?.source === undefined ? {} : { source: entry.source }),
     };
+    // Kept in state_dir too, so a consume survives a stop or a reboot inside its window.
+    if (!replay && entry?.oneTime === true) daemon.noteConsumed(entry.ports);
     const what = replay ? 'refused a replay of a used sequence' : `${ev.event} ${services.join(',') || '?'}`;
     const fields = { user: ev.user ?? 'unknown', services: services.join(','), address: ev.address, family: ev.family, window: ev.window, source: ev.source };
     if (replay) log.warn('audit', `${ev.user ?? 'unknown user'}: ${what} from ${ev.address}`, fields);

@@ -1,0 +1,243 @@
+// One-time use end to end: a consumed knock stays consumed across a clean stop
+// (table removed or kept), a crash followed by the loss of the kernel's state (a
+// reboot), and a window boundary; one daemon per table; and knocks placed in the
+// first milliseconds of a window open. Real daemon, real nft, real namespaces
+// (server 192.0.2.1, client .2, eve .3; the boundary burst adds 192.0.2.100-149).
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import {
+  NODE, agentPath, applyNft, describeE2E, listTable, listTables, pollUntil, sendUdp, setElementKeys, startService, tcpProbe,
+  useTopology, type NsProcess, type Topology,
+} from './harness/index.js';
+import { OTPKNOCKD, sequencesFor, startDaemon, testSecret, usersYaml, writeConfig, type ConfigDir, type TestUser } from './support/otpknockd.js';
+
+const PERIOD = 5;
+const profile = { method: 'time', period: PERIOD, range: '20000-40000' };
+const alice: TestUser = { name: 'alice', secret: testSecret('alice') };
+
+const configYaml = (extra: string, users: TestUser[] = [alice], skew = 1) => (secretFile: (u: TestUser) => string) => `
+skew: ${skew}
+ban: off
+${extra}
+knock:
+  method: time
+  period: ${PERIOD}
+  range: 20000-40000
+services:
+  ssh: { port: 22, open_for: 30s }
+users:
+${usersYaml(users, secretFile)}
+`;
+
+/** Waits until the current window has at least `needS` seconds left. */
+async function withRoom(needS: number): Promise<void> {
+  const into = (Date.now() / 1000) % PERIOD;
+  if (into > PERIOD - needS) await new Promise((r) => setTimeout(r, (PERIOD - into + 0.05) * 1000));
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describeE2E('one-time use survives stops, restarts and the loss of the table', () => {
+  const topo = useTopology();
+  let t: Topology;
+  let daemon: NsProcess | undefined;
+  const configs: ConfigDir[] = [];
+
+  beforeAll(async () => {
+    t = topo();
+    await startService(t, 'server', 22);
+  });
+  afterAll(async () => {
+    await daemon?.stop('SIGTERM');
+    for (const c of configs) c.cleanup();
+  });
+
+  /** The client knocks the current window's open sequence and gets in; eve's replay does not. */
+  async function consumeNow(): Promise<number[]> {
+    await withRoom(3);
+    const seq = sequencesFor(alice.secret, profile, 0).open;
+    await sendUdp(t, 'client', t.server.ipv4, seq, { delayMs: 5 });
+    expect(await tcpProbe(t, 'client', t.server.ipv4, 22)).toMatchObject({ state: 'open' });
+    await replayIsRefused(seq);
+    return seq;
+  }
+
+  async function replayIsRefused(seq: number[]): Promise<void> {
+    await sendUdp(t, 'eve', t.server.ipv4, seq, { delayMs: 5 });
+    expect(await tcpProbe(t, 'eve', t.server.ipv4, 22, 500)).toMatchObject({ state: 'closed' });
+    expect(await setElementKeys(t, 'server', 'otpknock', 'allowed4_ssh')).not.toContain(t.eve.ipv4);
+  }
+
+  function config(extra: string): ConfigDir {
+    const c = writeConfig(configYaml(extra));
+    configs.push(c);
+    return c;
+  }
+
+  it('a clean stop that removes the table (keep_table_on_stop: false), then a start: the replay is refused, also after the next boundary', async () => {
+    const cfg = config('keep_table_on_stop: false');
+    daemon = await startDaemon(t, cfg.file);
+    const seq = await consumeNow();
+    expect((await daemon.stop('SIGTERM')).code).toBe(0);
+    daemon = undefined;
+    expect(await listTables(t, 'server')).not.toContain('inet otpknock'); // the kernel forgot
+    const saved = JSON.parse(readFileSync(join(cfg.dir, 'state', 'consumed.json'), 'utf8')) as { consumed: { ports: number[] }[] };
+    expect(saved.consumed.map((c) => c.ports)).toContainEqual(seq);
+    daemon = await startDaemon(t, cfg.file);
+    const start = JSON.parse((await daemon.waitForLine(/"event":"start"/)).trim()) as { carried_used: number };
+    expect(start.carried_used).toBeGreaterThanOrEqual(1);
+    await replayIsRefused(seq);
+    // the next window: the sequence is still valid (skew 1) and still used
+    const into = (Date.now() / 1000) % PERIOD;
+    await sleep((PERIOD - into + 0.3) * 1000);
+    await replayIsRefused(seq);
+    await daemon.stop('SIGTERM');
+    daemon = undefined;
+  });
+
+  it('the default stop keeps the table (fail closed); the restart takes it over and the replay stays refused', async () => {
+    const cfg = config('');
+    daemon = await startDaemon(t, cfg.file);
+    const seq = await consumeNow();
+    expect((await daemon.stop('SIGTERM')).code).toBe(0);
+    daemon = undefined;
+    expect(await listTables(t, 'server')).toContain('inet otpknock');
+    expect(await tcpProbe(t, 'eve', t.server.ipv4, 22, 500)).toMatchObject({ state: 'closed' }); // fail closed
+    await replayIsRefused(seq); // with no daemon at all
+    daemon = await startDaemon(t, cfg.file);
+    await replayIsRefused(seq);
+    await daemon.stop('SIGTERM');
+    daemon = undefined;
+  });
+
+  it('a crash and then the loss of the kernel state (as at a reboot): the audit kept the consume, the replay is refused', async () => {
+    const cfg = config('');
+    daemon = await startDaemon(t, cfg.file);
+    await daemon.waitForLine(/reading opens from NFLOG group/, { timeoutMs: 5_000 });
+    const seq = await consumeNow();
+    await pollUntil(() => {
+      try {
+        return (JSON.parse(readFileSync(join(cfg.dir, 'state', 'consumed.json'), 'utf8')) as { consumed: { ports: number[] }[] }).consumed.some((c) => c.ports.join() === seq.join());
+      } catch {
+        return false;
+      }
+    }, { timeoutMs: 3_000, message: 'the consume written to consumed.json' });
+    await daemon.stop('SIGKILL');
+    daemon = undefined;
+    await applyNft(t, 'server', 'delete table inet otpknock\n'); // what a reboot does to the kernel's state
+    daemon = await startDaemon(t, cfg.file);
+    await replayIsRefused(seq);
+    await daemon.stop('SIGTERM');
+    daemon = undefined;
+  });
+});
+
+describeE2E('one daemon per table', () => {
+  const topo = useTopology();
+  let t: Topology;
+  let daemon: NsProcess;
+  let cfg: ConfigDir;
+
+  beforeAll(async () => {
+    t = topo();
+    await startService(t, 'server', 22);
+    cfg = writeConfig(configYaml(''));
+    daemon = await startDaemon(t, cfg.file);
+  });
+  afterAll(async () => {
+    await daemon?.stop('SIGTERM');
+    cfg?.cleanup();
+  });
+
+  it('a second run for the same table refuses (exit 2) and touches nothing; the first goes on rotating and stays findable', async () => {
+    const before = await listTable(t, 'server', 'inet', 'otpknock', { format: 'text' });
+    const pidFile = readFileSync(join(cfg.dir, 'state', 'daemon.json'), 'utf8');
+    const other = writeConfig(configYaml('')); // another config file and state dir, the same table
+    try {
+      for (const file of [cfg.file, other.file]) {
+        const second = await t.exec('server', [NODE, OTPKNOCKD, 'run', '--config', file], { timeoutMs: 15_000 });
+        expect(second.code).toBe(2);
+        expect(second.stderr).toContain(`otpknockd: otpknockd is already running as pid ${daemon.pid} (config ${cfg.file}) for table inet otpknock; nothing was changed`);
+        expect(second.stderr).not.toMatch(/\n\s+at /); // no stack trace
+      }
+    } finally {
+      other.cleanup();
+    }
+    expect(readFileSync(join(cfg.dir, 'state', 'daemon.json'), 'utf8')).toBe(pidFile);
+    const mark = daemon.mark();
+    await daemon.waitForLine(/"event":"rotation"/, { after: mark, timeoutMs: PERIOD * 1000 + 3_000 });
+    expect(daemon.stderr()).not.toMatch(/"level":"error"/);
+    const after = await listTable(t, 'server', 'inet', 'otpknock', { format: 'text' });
+    expect(after?.split('\n').filter((l) => /^\s*(chain|set|map) /.test(l))).toEqual(before?.split('\n').filter((l) => /^\s*(chain|set|map) /.test(l)));
+    // apply still finds the first daemon through its pid file
+    const status = await t.exec('server', [NODE, OTPKNOCKD, 'status', '--config', cfg.file, '--json'], { timeoutMs: 15_000 });
+    expect(JSON.parse(status.stdout)).toMatchObject({ daemon: { pid: daemon.pid } });
+  });
+
+  it('a daemon in another network namespace may use the same table name', async () => {
+    // eve's namespace is another host: its own kernel tables, its own lock
+    const own = writeConfig(configYaml(''));
+    const proc = t.spawn('eve', [NODE, OTPKNOCKD, 'run', '--config', own.file, '--log-format', 'json']);
+    try {
+      await proc.waitForLine(/"event":"start"|otpknockd: /, { timeoutMs: 15_000 });
+      expect(proc.stderr()).toMatch(/"event":"start"/);
+    } finally {
+      await proc.stop('SIGTERM');
+      own.cleanup();
+    }
+    expect(daemon.running).toBe(true);
+  });
+});
+
+describeE2E('knocks in the first milliseconds of a window open', () => {
+  const topo = useTopology();
+  let t: Topology;
+  let daemon: NsProcess;
+  let cfg: ConfigDir;
+  const USERS = 10;
+  const BOUNDARIES = 5;
+  const users: TestUser[] = Array.from({ length: USERS }, (_, i) => ({ name: `u${i}`, secret: testSecret(`boundary-user-${i}`) }));
+  const source = (b: number, u: number) => `192.0.2.${100 + b * USERS + u}`;
+
+  beforeAll(async () => {
+    t = topo();
+    await startService(t, 'server', 22);
+    // skew 0: only the current window is valid, so a knock in a window's first
+    // milliseconds needs that window in the kernel by then
+    cfg = writeConfig(configYaml('step_timeout: 2s', users, 0));
+    daemon = await startDaemon(t, cfg.file);
+    for (let b = 0; b < BOUNDARIES; b++) for (let u = 0; u < USERS; u++) {
+      await t.exec('client', ['ip', 'addr', 'add', `${source(b, u)}/24`, 'dev', t.client.ifname], { timeoutMs: 5_000, check: true });
+    }
+  });
+  afterAll(async () => {
+    await daemon?.stop('SIGTERM');
+    cfg?.cleanup();
+  });
+
+  it(`${USERS * BOUNDARIES} knocks placed 0-50 ms after ${BOUNDARIES} boundaries all open (skew 0)`, async () => {
+    const first = (Math.floor(Date.now() / 1000 / PERIOD) + 2) * PERIOD * 1000; // leave time to get ready
+    const jobs: { atMs: number; from: string; ports: number[]; b: number; u: number; offsetMs: number }[] = [];
+    for (let b = 0; b < BOUNDARIES; b++) {
+      const boundary = first + b * PERIOD * 1000;
+      for (let u = 0; u < USERS; u++) {
+        const offsetMs = (u * 5 + b * 3) % 51; // spread over 0-50 ms
+        jobs.push({ atMs: boundary + offsetMs, from: source(b, u), ports: sequencesFor(users[u]!.secret, profile, 0, boundary).open, b, u, offsetMs });
+      }
+    }
+    const r = await t.exec('client', [NODE, agentPath('timed-knocks.mjs')], {
+      input: JSON.stringify({ host: t.server.ipv4, delayMs: 2, jobs }),
+      timeoutMs: (BOUNDARIES + 3) * PERIOD * 1000,
+    });
+    expect(r.code, r.stderr).toBe(0);
+    const sent = JSON.parse(r.stdout) as { lateMs: number[] };
+    expect(Math.max(...sent.lateMs)).toBeLessThan(20); // the agent kept to its schedule
+    const allowed = await pollUntil(async () => {
+      const keys = await setElementKeys(t, 'server', 'otpknock', 'allowed4_ssh');
+      return jobs.every((j) => keys.includes(j.from)) ? keys : undefined;
+    }, { timeoutMs: 2_000, message: 'every boundary knock granted' }).catch(async () => setElementKeys(t, 'server', 'otpknock', 'allowed4_ssh'));
+    const failed = jobs.filter((j) => !allowed.includes(j.from)).map((j) => `boundary ${j.b} user u${j.u} at +${j.offsetMs} ms`);
+    expect(failed, `knocks that did not open:\n${failed.join('\n')}\n${daemon.stderr().split('\n').filter((l) => /rotation|error/.test(l)).slice(-8).join('\n')}`).toEqual([]);
+  });
+});
