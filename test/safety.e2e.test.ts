@@ -310,30 +310,48 @@ describeE2E('what the protected services see when the daemon crashes or stops', 
     held.close();
   });
 
-  it('stop (SIGTERM): the table is removed, so it fails open to whatever other firewall there is; sessions live', async () => {
+  it('stop (SIGTERM), by default: the table stays, so it fails closed; grants and live sessions go on; the break-glass way out is `mode open`', async () => {
     daemon ??= await startDaemon(t, cfg.file);
     await knockOpen(t, 'client', 1);
     const held = await openHeldConnection(t, 'client', t.server.ipv4, 22);
-    expect(await tcpProbe(t, 'eve', t.server.ipv4, 22, 500)).toMatchObject({ state: 'closed' });
     expect((await daemon.stop('SIGTERM')).code).toBe(0);
     daemon = undefined;
-    expect(await listTable(t, 'server', 'inet', 'otpknock')).toBeNull();
-    expect(await tcpProbe(t, 'eve', t.server.ipv4, 22)).toMatchObject({ state: 'open' }); // no other firewall here
+    expect(await servicesInTable(t)).toEqual(['ssh']);
+    expect(await tcpProbe(t, 'eve', t.server.ipv4, 22, 500)).toMatchObject({ state: 'closed' }); // fail closed
+    expect(await tcpProbe(t, 'client', t.server.ipv4, 22)).toMatchObject({ state: 'open' }); // its grant runs out by itself (open_for)
     expect(await held.echo('after stop')).toContain('after stop');
+    // operations.md's way out from the console while the daemon is stopped
+    const open = await otpknockd(t, ['mode', 'open', '--config', cfg.file]);
+    expect(open.code, open.stderr).toBe(0);
+    expect(await tcpProbe(t, 'eve', t.server.ipv4, 22)).toMatchObject({ state: 'open' });
+    expect((await otpknockd(t, ['mode', 'knock', '--config', cfg.file])).code).toBe(0);
+    daemon = await startDaemon(t, cfg.file); // takes its own table over
+    expect(await tcpProbe(t, 'eve', t.server.ipv4, 22, 500)).toMatchObject({ state: 'closed' });
+    expect(await held.echo('after restart')).toContain('after restart');
     held.close();
   });
 
-  it('stop with keep_table_on_stop: the table stays, so the port stays closed until the daemon is back', async () => {
-    const keep = writeConfig(configYaml(state, { ssh: 22 }, 'keep_table_on_stop: true'));
+  it('stop with keep_table_on_stop: false: the table is removed, so it fails open to whatever other firewall there is; sessions live', async () => {
+    await daemon?.stop('SIGTERM');
+    daemon = undefined;
+    // A fresh start: no kernel table and no state dir that remember the knocks above.
+    await applyNft(t, 'server', 'delete table inet otpknock\n');
+    const fresh = mkdtempSync(join(tmpdir(), 'otpknock-state-'));
+    const remove = writeConfig(configYaml(fresh, { ssh: 22 }, 'keep_table_on_stop: false'));
     try {
-      const d = await startDaemon(t, keep.file);
-      expect((await d.stop('SIGTERM')).code).toBe(0);
-      expect(await servicesInTable(t)).toEqual(['ssh']);
+      daemon = await startDaemon(t, remove.file);
+      await knockOpen(t, 'client', 1);
+      const held = await openHeldConnection(t, 'client', t.server.ipv4, 22);
       expect(await tcpProbe(t, 'eve', t.server.ipv4, 22, 500)).toMatchObject({ state: 'closed' });
-      daemon = await startDaemon(t, cfg.file); // takes its own table over
-      expect(await tcpProbe(t, 'eve', t.server.ipv4, 22, 500)).toMatchObject({ state: 'closed' });
+      expect((await daemon.stop('SIGTERM')).code).toBe(0);
+      daemon = undefined;
+      expect(await listTable(t, 'server', 'inet', 'otpknock')).toBeNull();
+      expect(await tcpProbe(t, 'eve', t.server.ipv4, 22)).toMatchObject({ state: 'open' }); // no other firewall here
+      expect(await held.echo('after stop')).toContain('after stop');
+      held.close();
     } finally {
-      keep.cleanup();
+      remove.cleanup();
+      rmSync(fresh, { recursive: true, force: true });
     }
   });
 });

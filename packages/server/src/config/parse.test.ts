@@ -92,7 +92,7 @@ describe('parseConfig', () => {
     expect(config).toEqual({
       file: FILE,
       table: 'otpknock',
-      keepTableOnStop: false,
+      keepTableOnStop: true,
       skew: 1,
       stepTimeoutMs: 5_000,
       logFormat: 'auto',

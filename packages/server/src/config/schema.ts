@@ -10,7 +10,7 @@ export const USER_NAME = /^[a-z0-9_.-]{1,32}$/;
 
 export const DEFAULTS = {
   table: 'otpknock',
-  keepTableOnStop: false,
+  keepTableOnStop: true,
   skew: 1,
   stepTimeoutMs: 5_000,
   logFormat: 'auto',
