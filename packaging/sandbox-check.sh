@@ -67,6 +67,7 @@ install -m 0755 "$js" "$dir/lib/otpknockd.js"
 ( umask 077; cat > "$dir/etc/otpknockd.yaml" <<EOF
 table: $table
 state_dir: $dir/state
+keep_table_on_stop: false   # so that the check sees SIGTERM remove it
 log_format: json
 services:
   ssh: { port: 22 }

@@ -93,6 +93,8 @@ describeE2E('otpknockd doctor', () => {
     expect(by('firewall')[0]).toMatchObject({ severity: 'ok', message: 'no other nftables tables' });
     expect(by('services')[0]).toMatchObject({ severity: 'ok', message: expect.stringMatching(/ssh: something listens on tcp\/22/) });
     expect(['ok', 'warning']).toContain(by('clock')[0]!.severity); // "unknown" in a container is a warning, with why
+    // no break_glass in this config: a stopped daemon keeps its table, so doctor says how one gets back in
+    expect(by('lockout')[0]).toMatchObject({ severity: 'warning', message: expect.stringMatching(/^no break_glass sequence/) });
   });
 
   it('finds a planted drop table and a UDP listener inside the knock range (exit 1), and says what to do', async () => {

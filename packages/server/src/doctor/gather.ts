@@ -12,7 +12,7 @@ import { isOurTable } from '../nft/inspect.js';
 import { knockPortIntervals } from '../nft/knock-ports.js';
 import { clockFinding, type ClockEvidence } from './clock.js';
 import { finding, type Finding } from './finding.js';
-import { ephemeralFinding, permissionFindings, serviceFindings, socketFindings, type FileFacts } from './local.js';
+import { ephemeralFinding, lockoutFinding, permissionFindings, serviceFindings, socketFindings, type FileFacts } from './local.js';
 import { parseProcNet, type Socket } from './proc-net.js';
 import { firewallFindings } from './ruleset.js';
 
@@ -95,6 +95,7 @@ export async function runDoctor(opts: DoctorOptions): Promise<Finding[]> {
   try {
     config = await loadConfig(configFile);
     findings.push(finding('config', 'ok', `${configFile}: valid (${config.users.length} users, ${config.services.length} services)`));
+    findings.push(lockoutFinding(config.breakGlass));
   } catch (err) {
     findings.push(finding('config', 'problem', (err as Error).message.trim(), `fix the file; check it with: otpknockd check --config ${configFile}`));
   }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ephemeralFinding, permissionFindings, serviceFindings, socketFindings } from './local.js';
+import { ephemeralFinding, lockoutFinding, permissionFindings, serviceFindings, socketFindings } from './local.js';
 import type { Socket } from './proc-net.js';
 
 const sock = (proto: 'tcp' | 'udp', address: string, port: number, state: number, family: 4 | 6 = 4): Socket => ({ proto, family, address, port, state, uid: 0, inode: 1 });
@@ -65,5 +65,17 @@ describe('permissionFindings', () => {
   it('is ok for private files; a loose state dir is a warning', () => {
     expect(permissionFindings({ config: { path: '/c', mode: 0o100600, uid: 0 }, secrets: [] })).toEqual([expect.objectContaining({ severity: 'ok' })]);
     expect(permissionFindings({ secrets: [], stateDir: { path: '/var/lib/otpknock', mode: 0o40755, uid: 0 } })[0]).toMatchObject({ severity: 'warning', fix: 'chmod 700 /var/lib/otpknock' });
+  });
+});
+
+describe('lockoutFinding', () => {
+  it('warns when there is no break-glass sequence, since a stopped daemon keeps its table', () => {
+    const f = lockoutFinding(undefined);
+    expect(f).toMatchObject({ check: 'lockout', severity: 'warning' });
+    expect(f.message).toMatch(/no break_glass sequence.*fail closed/);
+    expect(f.fix).toMatch(/break_glass:/);
+  });
+  it('is ok with one, and names what it opens', () => {
+    expect(lockoutFinding({ services: ['ssh'] })).toMatchObject({ severity: 'ok', message: 'break_glass opens ssh without the daemon or a correct clock' });
   });
 });

@@ -125,3 +125,20 @@ export function permissionFindings(facts: { config?: FileFacts; configDir?: File
   if (out.length === 0) out.push(finding('permissions', 'ok', `config and ${facts.secrets.length} secret file${facts.secrets.length === 1 ? '' : 's'} are private and owned by root`));
   return out;
 }
+
+/**
+ * The way back in when knocking cannot work: a stopped daemon keeps its table
+ * (fail closed) and a wrong clock derives the wrong sequences; then only the
+ * static break-glass sequence, an established session or the console get in.
+ */
+export function lockoutFinding(breakGlass: { services: readonly string[] } | undefined): Finding {
+  if (breakGlass === undefined) {
+    return finding(
+      'lockout',
+      'warning',
+      'no break_glass sequence: while the daemon is stopped (its table stays: fail closed) or the clock is wrong, only the console or an already established session gets you in',
+      'add break_glass: { sequence: [...], services: [ssh] } to the config (docs/configuration.md) and keep the sequence with your console credentials',
+    );
+  }
+  return finding('lockout', 'ok', `break_glass opens ${breakGlass.services.join(', ')} without the daemon or a correct clock`);
+}
