@@ -161,6 +161,11 @@ describeE2E('one daemon per table', () => {
         expect(second.stderr).toContain(`otpknockd: otpknockd is already running as pid ${daemon.pid} (config ${cfg.file}) for table inet otpknock; nothing was changed`);
         expect(second.stderr).not.toMatch(/\n\s+at /); // no stack trace
       }
+      // apply with a file whose state_dir the daemon does not use: it names the daemon, not "put the file in place"
+      const apply = await t.exec('server', [NODE, OTPKNOCKD, 'apply', '--config', other.file, '--confirm-within', '10s'], { timeoutMs: 15_000 });
+      expect(apply.code).toBe(1);
+      expect(apply.stderr).toContain(`otpknockd runs as pid ${daemon.pid} for table inet otpknock (config ${cfg.file}), but `);
+      expect(apply.stderr).not.toMatch(/put the file in place/);
     } finally {
       other.cleanup();
     }

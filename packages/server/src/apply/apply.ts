@@ -12,6 +12,7 @@ import { loadConfig, formatDuration } from '../config/index.js';
 import { DEFAULTS } from '../config/schema.js';
 import { fullRuleset } from '../daemon.js';
 import { NftDriver } from '../nft/driver.js';
+import { tableHolder } from '../state/table-lock.js';
 import { isDaemonProcess, readDaemonState, runningDaemon, writeFileAtomic, type DaemonState } from './daemon-state.js';
 import {
   applyDir,
@@ -96,7 +97,16 @@ export async function applyConfig(opts: ApplyOptions): Promise<ApplyResult> {
   // 2. The running daemon, and the config file it reads.
   const daemon = await runningDaemon(stateDir);
   if (daemon === undefined) {
-    throw new ApplyError(`no running otpknockd found (no live pid in ${join(stateDir, 'daemon.json')})`, 'start it (systemctl start otpknockd); without a daemon, just put the file in place');
+    // The pid file may be missing while a daemon holds the table (another state_dir
+    // in NEWFILE, a file removed by hand): say who runs, not "put the file in place".
+    const holder = await tableHolder(config.table);
+    if (holder !== undefined) {
+      throw new ApplyError(
+        `otpknockd runs as pid ${holder.pid} for table inet ${config.table}${holder.config === undefined ? '' : ` (config ${holder.config})`}, but ${join(stateDir, 'daemon.json')} does not name it`,
+        `apply follows the daemon through that file: give the new file the daemon's state_dir, or restart the daemon (systemctl restart otpknockd) so that it writes the file again`,
+      );
+    }
+    throw new ApplyError(`no running otpknockd found (no live pid in ${join(stateDir, 'daemon.json')}, and nobody holds table inet ${config.table})`, 'start it (systemctl start otpknockd); without a daemon, just put the file in place');
   }
   const live = daemon.config;
   if ((await realpath(newFile)) === (await realpath(live).catch(() => live))) {
