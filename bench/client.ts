@@ -13,30 +13,33 @@
 // knockd and fwknop end to end, daemons included, are bench/peers.ts (issue 7).
 // Everything runs in two namespaces this bench creates (RFC 5737 addresses) and removes at
 // the end, on failure and on Ctrl-C. As root, after `pnpm build`:
-//   node --import tsx bench/client.ts [--runs N]
+//   pnpm bench:client [--runs N]   (= pnpm build && node --conditions=source --import tsx bench/client.ts)
 // Prints a Markdown report and writes bench/results/client.{md,json}.
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { encodeSecret, generateSecret } from '../packages/shared/src/index.js';
+import { parseArgs } from 'node:util';
+import { encodeSecret, generateSecret } from '@otpknock/shared';
 // test/ is not a package: the harness is shared test code, imported by path.
 import { agentPath } from '../test/harness/node.js';
 import type { NsProcess } from '../test/harness/proc.js';
-import { benchArgs } from './lib/args.js';
 import { machineInfo, machineLine } from './lib/machine.js';
 import { markdownTable } from './lib/markdown.js';
 import { createBenchNet, type BenchNet } from './lib/netns.js';
 import { median, ms } from './lib/stats.js';
 
+// Strict: an unknown argument is refused (a typo would otherwise run the default bench for minutes).
+const { values: options } = parseArgs({ args: process.argv.slice(2), options: { runs: { type: 'string', default: '24' } } });
 /** Timed `knock HOST` runs (end to end and wire), each with its own user. */
-const RUNS = benchArgs(process.argv.slice(2), { fallback: 24, min: 20, max: 100 }).runs;
+const RUNS = Number(options.runs);
+if (!/^\d+$/.test(options.runs) || RUNS < 20 || RUNS > 100) throw new Error(`--runs: ${JSON.stringify(options.runs)} is not a whole number from 20 to 100`);
 const WARMUP = 2;
 /** Runs of each cold-start case. */
 const COLD_RUNS = 20;
 const SERVICE_PORT = 22;
 /** Pause between two timed knocks (outside the timing): the server's per-source store
- * budget (storeBudget in render-ruleset.ts: 4 stores/s after a burst of 8) must not throttle
+ * budget (storeBudget in ruleset/render.ts: 4 stores/s after a burst of 8) must not throttle
  * the bench's own knocks. */
 const KNOCK_PACING_MS = 600;
 const STATIC_PORTS = [7001, 7002, 7003];

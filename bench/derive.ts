@@ -1,9 +1,13 @@
 // How long deriving knock sequences takes: N users × 3 windows (the server's
 // rotation workload), per method. Prints a table; writes nothing.
-// Run: node --import tsx bench/derive.ts (imports the package source directly,
-// so it needs no build step and measures exactly the code under test).
-import { decodeSecret, encodeSecret, generateSecret, normalizeProfile, sequenceDeriver, windowAt } from '../packages/shared/src/index.js';
-import type { KnockProfile, KnockProfileInput } from '../packages/shared/src/index.js';
+// Run: pnpm bench:derive (= node --conditions=source --import tsx bench/derive.ts: the
+// "source" condition resolves @otpknock/shared to its TypeScript source, so it needs no
+// build step and measures exactly the code under test). Takes no arguments.
+import { parseArgs } from 'node:util';
+import { decodeSecret, encodeSecret, generateSecret, normalizeProfile, sequenceDeriver, windowAt } from '@otpknock/shared';
+import type { KnockProfile, KnockProfileInput } from '@otpknock/shared';
+
+parseArgs({ args: process.argv.slice(2), options: {} }); // strict: any argument is refused
 
 const USERS = [1, 100, 1_000, 10_000];
 const WINDOWS = 3;
