@@ -1,6 +1,7 @@
 // Files holding secrets must be private, the way ssh insists on a private key that only
 // its owner can read: refuse otherwise, and say how to fix it.
 import { closeSync, fstatSync, openSync, readFileSync, type Stats } from 'node:fs';
+import { PATH_MAX, shownPath } from '@otpknock/shared';
 import { KnockError, EXIT, usageError } from './errors.js';
 
 /** Throws unless `stats` describe a regular file that only its owner (us or root) can use. */
@@ -25,6 +26,7 @@ export function assertPrivate(stats: Stats, file: string, what: string, uid: num
  * file does not exist and `missingOk` is set.
  */
 export function readPrivateFile(file: string, what: string, maxBytes: number, missingOk = false): string | undefined {
+  if (file.length > PATH_MAX) throw usageError(`${shownPath(file)}: cannot open the ${what}: a path has at most ${PATH_MAX} characters`);
   let fd: number;
   try {
     fd = openSync(file, 'r');

@@ -53,6 +53,14 @@ export function fieldPath(where: string | undefined, field: string): string {
   return `${where}.${field}`;
 }
 
+/** Longest path Linux opens (PATH_MAX): a longer "path" is repeated as any other input. */
+export const PATH_MAX = 4096;
+
+/** A path as messages show it: as it is, unless it is longer than any path can be. */
+export function shownPath(path: string): string {
+  return path.length > PATH_MAX ? quote(path) : path;
+}
+
 /** Longest piece of input `quote` repeats in a message. */
 export const QUOTE_MAX_CHARS = 64;
 

@@ -3,6 +3,7 @@
 import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { PATH_MAX, shownPath } from '@otpknock/shared';
 import { ConfigError } from './errors.js';
 import { parseConfig, secretFilePaths, userStorePath } from './parse.js';
 import { readStoreDir } from '../users/store.js';
@@ -33,6 +34,10 @@ export async function loadConfig(file: string, opts: LoadConfigOptions = {}): Pr
   const readFile = opts.readFile ?? readFileInfo;
   const daemonUid = opts.daemonUid ?? process.getuid?.() ?? 0;
 
+  if (abs.length > PATH_MAX) {
+    const shown = shownPath(abs);
+    throw new ConfigError(shown, [{ file: shown, path: '', message: `cannot read the configuration file: a path has at most ${PATH_MAX} characters` }]);
+  }
   let config: FileInfo;
   try {
     config = await readFile(abs, CONFIG_FILE_MAX_BYTES);

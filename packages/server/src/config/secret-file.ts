@@ -1,6 +1,6 @@
 // Rules for files that hold secrets, as pure functions of the file's metadata.
 // Reading the file happens at the edge (load.ts); judging it happens here.
-import { SECRET_FILE_MAX_BYTES } from '@otpknock/shared';
+import { PATH_MAX, SECRET_FILE_MAX_BYTES, shownPath } from '@otpknock/shared';
 
 /** What the loader learned about a file (config or secret). */
 export interface FileInfo {
@@ -44,6 +44,7 @@ export function secretFileProblem(file: string, info: FileInfo, daemonUid: numbe
 
 /** Message for a failed open/read, from its errno code. */
 export function readFailure(file: string, error: unknown, daemonUid: number): string {
+  if (file.length > PATH_MAX) return `cannot read ${shownPath(file)}: a path has at most ${PATH_MAX} characters`;
   const code = (error as { code?: unknown } | null)?.code;
   switch (code) {
     case 'ENOENT':
