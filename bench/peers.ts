@@ -19,7 +19,7 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSy
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { PREPARE_LEAD_MS } from '../packages/server/src/daemon.js';
+import { PREPARE_LEAD_MS } from '../packages/server/src/daemon/daemon.js';
 import { encodeSecret, generateSecret } from '../packages/shared/src/index.js';
 import { agentPath } from '../test/harness/node.js';
 import { run, type NsProcess } from '../test/harness/proc.js';

@@ -1,7 +1,7 @@
 // otpknockd: the command line. Thin: each subcommand lives in commands/ and
 // registers itself here; this file maps errors to exit codes.
 import { Command, CommanderError } from 'commander';
-import { OtpknockError } from '@otpknock/shared';
+import { OtpknockError, QUOTE_MAX_CHARS, quote } from '@otpknock/shared';
 import { EXIT } from './commands/common.js';
 import { registerRender } from './commands/render.js';
 import { registerRun } from './commands/run.js';
@@ -19,7 +19,7 @@ function program(): Command {
     .description('One-time-port knock server: keeps an nftables table whose kernel state machine opens protected services to valid knocks.')
     .version(VERSION, '-V, --version')
     .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s) })
+    .configureOutput({ writeErr: (s) => process.stderr.write(s), outputError: (s, write) => write(boundArguments(s)) })
     .showHelpAfterError('(run with --help for usage)');
   registerRun(cmd);
   registerRender(cmd);
@@ -29,6 +29,15 @@ function program(): Command {
   registerDoctor(cmd);
   registerApply(cmd);
   return cmd;
+}
+
+/**
+ * commander's own messages repeat the argument they refuse (unknown command '…'):
+ * a long one, or one with control characters, is shown as quote() shows input.
+ */
+function boundArguments(message: string): string {
+  // eslint-disable-next-line no-control-regex -- finding control characters is the point
+  return message.replace(/'([^'\n]*)'/g, (whole, inner: string) => (Array.from(inner).length > QUOTE_MAX_CHARS || /[\u0000-\u001f\u007f-\u009f]/.test(inner) ? quote(inner) : whole));
 }
 
 /** Errors from the kernel side are failures (1); everything else a person typed is usage (2). */
@@ -46,7 +55,8 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`otpknockd: ${err.message}\n`);
       return FAILURE_CODES.has(err.code) ? EXIT.failure : EXIT.usage;
     }
-    process.stderr.write(`otpknockd: ${(err as Error).stack ?? String(err)}\n`);
+    // Not an error about input (those are OtpknockErrors): a bug, worth its stack trace.
+    process.stderr.write(`otpknockd: internal error: ${(err as Error).stack ?? String(err)}\n`);
     return EXIT.failure;
   }
 }

@@ -2,9 +2,8 @@
 // the global mode. They act on the running daemon's table directly (through the
 // nft driver, one transaction each); the mode is also persisted in state_dir so
 // that every later full load (reload, restart) renders it.
-import { isIP } from 'node:net';
 import { Option, type Command } from 'commander';
-import { OtpknockError } from '@otpknock/shared';
+import { OtpknockError, ipAddressOf, quote } from '@otpknock/shared';
 import { loadConfig, parseDurationArgument, formatDuration } from '../config/index.js';
 import type { ServerConfig, ServiceConfig } from '../config/types.js';
 import { MODES, MODE_DESCRIPTIONS, isMode, modeChangeScript, readMode, writeMode, type ServiceMode } from '../mode.js';
@@ -15,30 +14,44 @@ import { DEFAULT_CONFIG } from './common.js';
 /** Longest manual opening: a week (the kernel takes longer, a forgotten opening should not). */
 export const MANUAL_OPEN_MAX_MS = 7 * 86_400_000;
 
-/** An IPv4 or IPv6 address, as nft will take it; anything else is a usage error naming it. */
+const ADDRESS_HINT = 'give one address such as 192.0.2.10 or 2001:db8::10 (no host names, no prefixes, no zone ids)';
+
+/**
+ * An IPv4 or IPv6 address as the allowed sets hold it; anything else is a usage error
+ * naming it, before any nft text is built. A zone id (fe80::1%eth0) has no place in a
+ * set of addresses, and an IPv4-mapped IPv6 address would go into the IPv6 set, where
+ * the IPv4 packets of that host never look.
+ */
 export function parseAddress(text: string): { address: string; family: 4 | 6 } {
-  const family = isIP(text);
-  if (family === 4 || family === 6) return { address: text, family };
-  throw new OtpknockError('E_ARGUMENT', `"${text}" is not an IPv4 or IPv6 address`, {
-    where: 'ADDR',
-    hint: 'give one address such as 192.0.2.10 or 2001:db8::10 (no host names, no prefixes)',
-  });
+  const ip = ipAddressOf(text);
+  if ('problem' in ip) throw new OtpknockError('E_ARGUMENT', `${quote(text)} is not an IPv4 or IPv6 address: it ${ip.problem}`, { where: 'ADDR', hint: ADDRESS_HINT });
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip.address);
+  if (mapped) {
+    throw new OtpknockError('E_ARGUMENT', `${quote(text)} is an IPv4-mapped IPv6 address; the IPv4 packets of that host are matched by its IPv4 address`, { where: 'ADDR', hint: `give ${mapped[1]}` });
+  }
+  return ip;
 }
 
-/** The services named by --service (repeatable, or comma-separated); all when none. */
+/**
+ * The services named by --service (repeatable, or comma-separated); all when the option
+ * is not given. An empty name (--service "", or "ssh,") is refused like an unknown one:
+ * it must not mean "every service".
+ */
 export function pickServices(config: ServerConfig, names: readonly string[]): ServiceConfig[] {
-  const wanted = names.flatMap((n) => n.split(',')).map((n) => n.trim()).filter((n) => n !== '');
-  if (wanted.length === 0) return config.services;
-  return wanted.map((name) => {
+  if (names.length === 0) return config.services;
+  const known = () => `the services in ${config.file} are: ${config.services.map((x) => x.name).join(', ')}`;
+  const picked: ServiceConfig[] = [];
+  for (const name of names.flatMap((n) => n.split(',')).map((n) => n.trim())) {
     const s = config.services.find((x) => x.name === name);
     if (!s) {
-      throw new OtpknockError('E_ARGUMENT', `unknown service "${name}"`, {
+      throw new OtpknockError('E_ARGUMENT', name === '' ? 'an empty service name' : `unknown service ${quote(name)}`, {
         where: '--service',
-        hint: `the services in ${config.file} are: ${config.services.map((x) => x.name).join(', ')}`,
+        hint: `name one or more services, or leave --service out for all; ${known()}`,
       });
     }
-    return s;
-  });
+    if (!picked.includes(s)) picked.push(s);
+  }
+  return picked;
 }
 
 /** --for: a duration from 1s to 7d. */
@@ -201,7 +214,7 @@ mode (nothing changed).`,
     )
     .action(async (mode: string | undefined, opts: { config: string }) => {
       if (mode !== undefined && !isMode(mode)) {
-        throw new OtpknockError('E_ARGUMENT', `unknown mode "${mode}"`, { where: 'mode', hint: `use one of: ${MODES.join(', ')}` });
+        throw new OtpknockError('E_ARGUMENT', `unknown mode ${quote(mode)}`, { where: 'mode', hint: `use one of: ${MODES.join(', ')}` });
       }
       const config = await loadConfig(opts.config);
       if (mode === undefined) {

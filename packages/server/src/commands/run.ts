@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { Option } from 'commander';
 import { loadConfig } from '../config/index.js';
 import type { LogFormat } from '../config/types.js';
-import { Daemon } from '../daemon.js';
+import { Daemon } from '../daemon/daemon.js';
 import { attachTeamFeatures } from '../status/attach.js';
 import { recordDaemon } from '../apply/daemon-state.js';
 import { resolve as resolvePath } from 'node:path';

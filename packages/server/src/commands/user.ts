@@ -4,7 +4,7 @@
 import { hostname } from 'node:os';
 import type { Command } from 'commander';
 import { Option } from 'commander';
-import { OtpknockError, encodeSecret, formatOtpauthUri, generateSecret } from '@otpknock/shared';
+import { OtpknockError, checkHost, checkLabel, checkUserName, encodeSecret, formatOtpauthUri, generateSecret, quote } from '@otpknock/shared';
 import { lastOpens, readAudit } from '../audit/audit-file.js';
 import { loadConfig, parseDurationArgument } from '../config/index.js';
 import type { ServerConfig, UserConfig } from '../config/types.js';
@@ -40,6 +40,26 @@ async function readRecord(dir: string, name: string): Promise<StoredUser> {
   return parsed.user;
 }
 
+/**
+ * The --host and --issuer of user add and rotate, checked before anything is written:
+ * the host by the rule knock uses for it, the issuer by the otpauth label rule.
+ */
+function checkOnboardingOptions(o: { host?: string; issuer?: string }): void {
+  if (o.host !== undefined) checkHost(o.host, '--host');
+  if (o.issuer !== undefined) checkLabel(o.issuer, '--issuer');
+}
+
+/** The user a command acts on, as the config loaded from disk has them. */
+function userIn(config: ServerConfig, name: string): UserConfig {
+  const user = config.users.find((u) => u.name === name);
+  if (user === undefined) {
+    throw new OtpknockError('E_CONFIG', `user ${name} was written to the user store but is not among the users of ${config.file}`, {
+      hint: 'check user_store in the config and run otpknockd check',
+    });
+  }
+  return user;
+}
+
 /** What a person needs to start knocking: the otpauth:// URI (with the full effective profile). */
 export function onboardingUri(config: ServerConfig, user: UserConfig, opts: { host?: string; issuer?: string }): string {
   const first = config.services.find((s) => user.services.includes(s.name));
@@ -59,8 +79,7 @@ export function importCommand(uri: string, host: string | undefined): string {
   return `printf '%s\\n' ${quoted} | knock import -${host === undefined ? ' --name SERVER' : ''}`;
 }
 
-async function printOnboarding(config: ServerConfig, user: UserConfig, o: { host?: string; issuer?: string; qr: boolean; json?: boolean }, verb: string): Promise<void> {
-  const uri = onboardingUri(config, user, o);
+async function printOnboarding(uri: string, user: UserConfig, o: { host?: string; qr: boolean; json?: boolean }, verb: string): Promise<void> {
   if (o.json) {
     process.stdout.write(`${JSON.stringify({ user: user.name, uri, import: importCommand(uri, o.host) })}\n`);
     return;
@@ -100,7 +119,9 @@ export function registerUser(program: Command): void {
     .option('--code-mode', 'also accept knock --code (authenticator-app codes; weaker, see docs/protocol.md)')
     .option('--no-qr', 'do not print the QR code')
     .option('--json', 'print {user, uri, import} as JSON')
-    .action(async (name: string, o: Common & { service?: string[]; host?: string; issuer?: string; codeMode?: boolean; qr: boolean; json?: boolean }) => {
+    .action(async (nameArg: string, o: Common & { service?: string[]; host?: string; issuer?: string; codeMode?: boolean; qr: boolean; json?: boolean }) => {
+      const name = checkUserName(nameArg, 'NAME');
+      checkOnboardingOptions(o);
       let config = await loadConfig(o.config, { allowNoUsers: true });
       const dir = storeOf(config);
       if (config.users.some((u) => u.name === name)) {
@@ -108,7 +129,7 @@ export function registerUser(program: Command): void {
       }
       for (const s of o.service ?? []) {
         if (!config.services.some((x) => x.name === s)) {
-          throw new OtpknockError('E_ARGUMENT', `unknown service ${JSON.stringify(s)}`, { where: '--service', hint: `use one of: ${config.services.map((x) => x.name).join(', ')}` });
+          throw new OtpknockError('E_ARGUMENT', s === '' ? 'an empty service name' : `unknown service ${quote(s)}`, { where: '--service', hint: `use one of: ${config.services.map((x) => x.name).join(', ')}` });
         }
       }
       const record: StoredUser = {
@@ -125,13 +146,19 @@ export function registerUser(program: Command): void {
         if (listing.entries.some((e) => e.name === name)) throw new OtpknockError('E_ARGUMENT', `user ${name} exists already in ${dir}`);
         await writeUserRecord(dir, record);
       });
+      // The URI from the config as the daemon will load it (the profile exactly as it will
+      // derive it). Anything that fails here takes the new record away again.
+      let added: UserConfig;
+      let uri: string;
       try {
-        config = await loadConfig(o.config, { allowNoUsers: true }); // the profile exactly as the daemon will derive it
+        config = await loadConfig(o.config, { allowNoUsers: true });
+        added = userIn(config, name);
+        uri = onboardingUri(config, added, o);
       } catch (e) {
         await removeUserRecord(dir, name).catch(() => undefined);
         throw e;
       }
-      await printOnboarding(config, config.users.find((u) => u.name === name)!, o, 'Added');
+      await printOnboarding(uri, added, o, 'Added');
     });
 
   user
@@ -178,7 +205,8 @@ export function registerUser(program: Command): void {
       .command(`${verb} <name>`)
       .description(description)
       .addOption(cfg())
-      .action(async (name: string, o: Common) => {
+      .action(async (nameArg: string, o: Common) => {
+        const name = checkUserName(nameArg, 'NAME');
         const config = await loadConfig(o.config, { allowNoUsers: true });
         const dir = storeOf(config);
         await withStoreLock(dir, async () => {
@@ -208,7 +236,9 @@ export function registerUser(program: Command): void {
     .option('--issuer <text>', 'issuer shown by authenticator apps')
     .option('--no-qr', 'do not print the QR code')
     .option('--json', 'print {user, uri, import} as JSON')
-    .action(async (name: string, o: Common & { grace: string; host?: string; issuer?: string; qr: boolean; json?: boolean }) => {
+    .action(async (nameArg: string, o: Common & { grace: string; host?: string; issuer?: string; qr: boolean; json?: boolean }) => {
+      const name = checkUserName(nameArg, 'NAME');
+      checkOnboardingOptions(o);
       const graceMs = parseDurationArgument(o.grace, '--grace', { min: 0, max: MAX_GRACE_MS });
       let config = await loadConfig(o.config, { allowNoUsers: true });
       const dir = storeOf(config);
@@ -221,6 +251,7 @@ export function registerUser(program: Command): void {
         await writeUserRecord(dir, { ...old, secret: encodeSecret(generateSecret(20)), secretCreated: new Date(now).toISOString(), previous });
       });
       config = await loadConfig(o.config, { allowNoUsers: true });
-      await printOnboarding(config, config.users.find((u) => u.name === name)!, o, graceMs > 0 ? `Rotated (old secret valid until ${new Date(now + graceMs).toISOString()})` : 'Rotated (old secret no longer valid)');
+      const rotated = userIn(config, name);
+      await printOnboarding(onboardingUri(config, rotated, o), rotated, o, graceMs > 0 ? `Rotated (old secret valid until ${new Date(now + graceMs).toISOString()})` : 'Rotated (old secret no longer valid)');
     });
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { fullRuleset } from '../daemon.js';
+import { fullRuleset } from '../daemon/daemon.js';
 import { knockPortIntervals } from '../nft/knock-ports.js';
-import { planEntries } from '../plan.js';
+import { planEntries } from '../plan/entries.js';
 import { BREAK_GLASS_USER } from './break-glass.js';
 import { ConfigError } from './errors.js';
 import { parseConfig } from './parse.js';

@@ -1,6 +1,6 @@
 // Durations in the config file are strings with units ("500ms", "5s", "1m30s"):
 // a bare number would be ambiguous (seconds? milliseconds?), so it is refused.
-import { OtpknockError } from '@otpknock/shared';
+import { OtpknockError, quote } from '@otpknock/shared';
 
 const UNITS = [
   ['d', 86_400_000],
@@ -28,11 +28,12 @@ export const DURATION_EXAMPLES = '500ms, 5s, 2m, 1h, 1d or 1m30s';
 export function parseDuration(text: string): number {
   const s = text.trim();
   if (/^\d+(\.\d+)?$/.test(s)) {
-    throw new RangeError(`"${s}" is a bare number, which is ambiguous; add a unit, e.g. ${s}s or ${s}ms`);
+    const n = s.length > 12 ? 'N' : s;
+    throw new RangeError(`${quote(s)} is a bare number, which is ambiguous; add a unit, e.g. ${n}s or ${n}ms`);
   }
   const m = DURATION.exec(s);
   if (s === '' || m === null) {
-    throw new RangeError(`"${s}" is not a duration; expected a whole number with a unit, e.g. ${DURATION_EXAMPLES}`);
+    throw new RangeError(`${quote(s)} is not a duration; expected a whole number with a unit, e.g. ${DURATION_EXAMPLES}`);
   }
   let ms = 0;
   UNITS.forEach(([, factor], i) => {
@@ -40,7 +41,7 @@ export function parseDuration(text: string): number {
     if (part !== undefined) ms += Number(part) * factor;
   });
   if (!Number.isSafeInteger(ms) || ms > MAX_DURATION_MS) {
-    throw new RangeError(`"${s}" is too long a duration; expected at most ${MAX_DURATION_DAYS}d (100 years)`);
+    throw new RangeError(`${quote(s)} is too long a duration; expected at most ${MAX_DURATION_DAYS}d (100 years)`);
   }
   return ms;
 }
@@ -73,7 +74,7 @@ export function parseDurationArgument(text: string, option: string, range: { min
     throw new OtpknockError('E_ARGUMENT', (e as Error).message, { where: option });
   }
   if (ms < range.min || ms > range.max) {
-    throw new OtpknockError('E_ARGUMENT', `${text} is out of range; expected ${formatDuration(range.min)} to ${formatDuration(range.max)}`, { where: option });
+    throw new OtpknockError('E_ARGUMENT', `${text.length > 64 ? quote(text) : text} is out of range; expected ${formatDuration(range.min)} to ${formatDuration(range.max)}`, { where: option });
   }
   return ms;
 }

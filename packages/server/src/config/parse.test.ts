@@ -55,7 +55,7 @@ describe('parseConfig', () => {
     expect(config).toMatchObject({
       file: FILE,
       table: 'otpknock',
-      keepTableOnStop: false,
+      keepTableOnStop: true,
       skew: 1,
       stepTimeoutMs: 5_000,
       logFormat: 'auto',

@@ -1,7 +1,7 @@
 // Config text → validated ServerConfig, without touching the filesystem: secret
 // files come in through `readSecretFile`, so every rule here is unit-testable.
 import { dirname, resolve } from 'node:path';
-import { OtpknockError, decodeSecret, formatPayloadSpec, normalizeProfile, parsePayloadSpec } from '@otpknock/shared';
+import { OtpknockError, USER_NAME_RULE, decodeSecret, formatPayloadSpec, normalizeProfile, parsePayloadSpec, userNameProblem } from '@otpknock/shared';
 import type { KnockProfile, KnockProfileInput, SecretBytes } from '@otpknock/shared';
 import type { z } from 'zod';
 import { ConfigError, type ConfigIssue } from './errors.js';
@@ -9,7 +9,6 @@ import {
   DEFAULTS,
   KEYS,
   SERVICE_NAME,
-  USER_NAME,
   describe,
   banSchema,
   knockSchema,
@@ -149,8 +148,9 @@ export function parseConfig(text: string, file: string, options: ParseConfigOpti
   } else {
     for (const [name, value] of Object.entries(data.users)) {
       const at = ['users', name];
-      const nameOk = USER_NAME.test(name);
-      if (!nameOk) report(at, 'invalid user name; expected 1 to 32 characters from a-z, 0-9, _, . and -');
+      const nameProblem = userNameProblem(name);
+      const nameOk = nameProblem === undefined;
+      if (!nameOk) report(at, `invalid user name; expected ${USER_NAME_RULE}; it ${nameProblem}`);
       const raw = check(userSchema, value, at, KEYS.user);
       if (raw === undefined) continue;
       let ok = nameOk;
@@ -291,8 +291,9 @@ export function parseConfig(text: string, file: string, options: ParseConfigOpti
     for (const entry of store.entries) {
       const storeIssue = (path: string, message: string, line?: number) =>
         issues.push({ file: entry.file, path, message, ...(line === undefined ? {} : { line }) });
-      if (!USER_NAME.test(entry.name)) {
-        storeIssue('', 'the file name is not a valid user name (1 to 32 characters from a-z, 0-9, _, . and -, then .yaml)');
+      const nameProblem = userNameProblem(entry.name);
+      if (nameProblem !== undefined) {
+        storeIssue('', `the file name is not a valid user name followed by .yaml (the name ${nameProblem}; expected ${USER_NAME_RULE}); move the file out of the store`);
         continue;
       }
       if (entry.info === undefined) {
@@ -403,11 +404,8 @@ export function parseConfig(text: string, file: string, options: ParseConfigOpti
       return decodeSecret(text, pathText(field));
     } catch (e) {
       if (!(e instanceof OtpknockError)) throw e;
-      const what = joinHint(e);
-      // Not even one character of a secret goes into a message (they end up in logs).
-      const hidden = what.replace(/character "(?:[^"\\]|\\.)*" at/, 'character at');
-      const safe = text.length >= 4 ? hidden.split(text).join('<secret>') : hidden;
-      report(field, `${safe}${suffix}`);
+      // decodeSecret never quotes a character of the secret (messages end up in logs).
+      report(field, `${joinHint(e)}${suffix}`);
       return undefined;
     }
   }

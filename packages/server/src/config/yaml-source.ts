@@ -1,5 +1,6 @@
 // YAML text → plain data, keeping enough of the document to say on which line a
 // field path sits.
+import { quote } from '@otpknock/shared';
 import { LineCounter, isAlias, isMap, isPair, isScalar, isSeq, parseDocument, visit, type Node } from 'yaml';
 
 export type FieldPath = ReadonlyArray<string | number>;
@@ -103,11 +104,15 @@ function keyText(key: unknown): string {
   return isScalar(key) ? String(key.value) : String(key);
 }
 
-/** `['users', 'alice', 'services', 0]` → `users.alice.services[0]`. */
+/**
+ * `['users', 'alice', 'services', 0]` → `users.alice.services[0]`. A key that is not a
+ * plain name (a 100,000-character key, control characters) is quoted and cut short.
+ */
 export function pathText(path: FieldPath): string {
   let out = '';
   for (const segment of path) {
-    out += typeof segment === 'number' ? `[${segment}]` : out === '' ? segment : `.${segment}`;
+    const key = typeof segment === 'string' && !/^[\w.@-]{1,64}$/.test(segment) ? quote(segment) : segment;
+    out += typeof key === 'number' ? `[${key}]` : out === '' ? key : `.${key}`;
   }
   return out;
 }

@@ -6,12 +6,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { windowAt } from '@otpknock/shared';
 import { APPLY_LEAD_MS, Daemon, usedTimeoutMs } from './daemon.js';
-import { planEntries } from './plan.js';
-import { readConsumed } from './state/consumed-file.js';
-import { NftDriver, type NftRunner } from './nft/driver.js';
-import { serverConfig, user } from './test-fixtures.js';
-import { FakeClock, memoryLogger } from './test-daemon.js';
-import { TABLE_COMMENT } from './nft/render-ruleset.js';
+import { planEntries } from '../plan/entries.js';
+import { readConsumed } from '../state/consumed-file.js';
+import { NftDriver, type NftRunner } from '../nft/driver.js';
+import { serverConfig, user } from '../test-fixtures.js';
+import { FakeClock, memoryLogger } from '../test-daemon.js';
+import { TABLE_COMMENT } from '../ruleset/render.js';
 
 
 class FakeNft implements NftRunner {

@@ -1,20 +1,20 @@
 // The imperative shell around the pure core: keeps the kernel's knock data in
 // step with the clock and the config. Every change is one nft transaction; if
 // it fails, the last good state stays in the kernel and in memory, and we retry.
-import type { ServerConfig } from './config/types.js';
-import { allElements, emptyTrie, syncTrie, type TrieState, type TrieSync } from './knock-trie.js';
-import type { Logger } from './log.js';
-import { cachedDeriver, nextRotationMs, planEntries, type KnockEntry } from './plan.js';
-import type { NftDriver } from './nft/driver.js';
-import { allowedFromJson, isOurTable, usedMarksFromJson, usedSequencesFromJson, type UsedSequence } from './nft/inspect.js';
-import { changeOps, renderChanges, renderRuleset, type AllowedCarryOver } from './nft/render-ruleset.js';
-import { probeTimeoutUpdates } from './nft/timeout-update.js';
-import { bannedFromJson, type BannedCarryOver } from './nft/ban.js';
-import { attachTokens } from './nft/payload-match.js';
-import { readMode, type ServiceMode } from './mode.js';
+import type { ServerConfig } from '../config/types.js';
+import { allElements, emptyTrie, syncTrie, type TrieState, type TrieSync } from '../trie/sync.js';
+import type { Logger } from '../log.js';
+import { cachedDeriver, nextRotationMs, planEntries, type KnockEntry } from '../plan/entries.js';
+import type { NftDriver } from '../nft/driver.js';
+import { allowedFromJson, isOurTable, usedMarksFromJson, usedSequencesFromJson, type UsedSequence } from '../nft/inspect.js';
+import { changeOps, renderChanges, renderRuleset, type AllowedCarryOver } from '../ruleset/render.js';
+import { probeTimeoutUpdates } from '../nft/timeout-update.js';
+import { bannedFromJson, type BannedCarryOver } from '../nft/ban.js';
+import { attachTokens } from '../plan/payload-tokens.js';
+import { readMode, type ServiceMode } from '../mode.js';
 import { OtpknockError } from '@otpknock/shared';
-import { readConsumed, writeConsumed } from './state/consumed-file.js';
-import type { TableLocks } from './state/table-lock.js';
+import { readConsumed, writeConsumed } from '../state/consumed-file.js';
+import type { TableLocks } from '../state/table-lock.js';
 
 /** Longest a timer sleeps before re-reading the clock, so clock steps are noticed. */
 const MAX_SLEEP_MS = 10_000;

@@ -11,11 +11,11 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { deriveSequences, windowAt } from '@otpknock/shared';
 import { Daemon } from './daemon.js';
-import { NftDriver, type NftRunner } from './nft/driver.js';
-import { TABLE_COMMENT } from './nft/render-ruleset.js';
-import type { ServerConfig } from './config/types.js';
-import { serverConfig, user } from './test-fixtures.js';
-import { FakeClock, memoryLogger } from './test-daemon.js';
+import { NftDriver, type NftRunner } from '../nft/driver.js';
+import { TABLE_COMMENT } from '../ruleset/render.js';
+import type { ServerConfig } from '../config/types.js';
+import { serverConfig, user } from '../test-fixtures.js';
+import { FakeClock, memoryLogger } from '../test-daemon.js';
 
 
 type Elements = Map<string, { value: string | undefined; expires: number }>;

@@ -1,5 +1,5 @@
 // Reading our table back from the kernel: pure parsers of `nft` output.
-import { TABLE_COMMENT, type AllowedCarryOver } from './render-ruleset.js';
+import { TABLE_COMMENT, type AllowedCarryOver } from '../ruleset/render.js';
 
 /** Is the text of `nft list table inet NAME` a table we made? */
 export function isOurTable(listing: string): boolean {

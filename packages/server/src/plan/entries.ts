@@ -2,8 +2,8 @@
 // Pure: the daemon feeds it the config and the time, the trie turns it into
 // kernel elements.
 import { deriveCodeSequences, nextWindowBoundaryMs, sequenceDeriver, totpCodeOf, windowAt, windowStartMs, type KnockSequences } from '@otpknock/shared';
-import type { ServerConfig, UserConfig } from './config/types.js';
-import { BREAK_GLASS_USER } from './config/break-glass.js';
+import type { ServerConfig, UserConfig } from '../config/types.js';
+import { BREAK_GLASS_USER } from '../config/break-glass.js';
 
 /** What completing a sequence does to the user's services. */
 export type KnockAction = 'open' | 'close' | 'toggle';

@@ -1,10 +1,10 @@
 import { derivePayloadToken } from '@otpknock/shared';
 import { describe, expect, it } from 'vitest';
-import { allElements, emptyTrie, syncTrie } from '../knock-trie.js';
-import { planEntries } from '../plan.js';
+import { allElements, emptyTrie, syncTrie } from '../trie/sync.js';
+import { planEntries } from './entries.js';
 import { serverConfig, timeProfile, user } from '../test-fixtures.js';
-import { attachTokens, payloadShapeRules, stepKeyExpr } from './payload-match.js';
-import { renderRuleset } from './render-ruleset.js';
+import { attachTokens, payloadShapeRules, stepKeyExpr } from './payload-tokens.js';
+import { renderRuleset } from '../ruleset/render.js';
 
 const tokenUser = (name: string) => user(name, { profile: timeProfile({ tokenBytes: 8 }) });
 

@@ -9,7 +9,7 @@
 // it misses the lookup like a wrong port.
 import { derivePayloadToken, parsePayloadSpec, tokenPlacement, tokenWireBytes } from '@otpknock/shared';
 import type { ServerConfig } from '../config/types.js';
-import type { KnockEntry } from '../plan.js';
+import type { KnockEntry } from './entries.js';
 
 /** Bytes of the token the kernel compares: its first 4 (raw) or their 8 hex digits (dns). */
 const MATCHED_TOKEN_BYTES = 4;

@@ -1,8 +1,8 @@
 // Plan changes for teams: disabled users, rotation grace secrets, code mode.
 import { describe, expect, it } from 'vitest';
 import { deriveCodeSequences, deriveSequences, totpCodeOf } from '@otpknock/shared';
-import { nextRotationMs, planEntries } from './plan.js';
-import { serverConfig, user } from './test-fixtures.js';
+import { nextRotationMs, planEntries } from './entries.js';
+import { serverConfig, user } from '../test-fixtures.js';
 
 const NOW = 1_770_000_000_000;
 const W = Math.floor(NOW / 30_000);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { mergeIntervals, knockPortIntervals } from './knock-ports.js';
-import { changeOps, renderChanges, renderRuleset } from './render-ruleset.js';
+import { mergeIntervals, knockPortIntervals } from '../nft/knock-ports.js';
+import { changeOps, renderChanges, renderRuleset } from './render.js';
 import { serverConfig, timeProfile, user } from '../test-fixtures.js';
 
 describe('knock ports', () => {

@@ -18,11 +18,11 @@
 //   guard_<service>: the protected port accepts new connections only from
 //     addresses in its allowed sets.
 import type { ServerConfig } from '../config/types.js';
-import { ACTION_CLOSE, ACTION_TOGGLE, FIRST_STEP_FLAG, LEAF_CLASS_MASK, ONE_TIME_FLAG, FINAL_FLAG, type LeafActionElement, type StepElement, type StepKey, type TrieChanges } from '../knock-trie.js';
-import { knockPortIntervals } from './knock-ports.js';
-import { banCheckRule, banCountersText, banSetsText, strikeRule, type BannedCarryOver } from './ban.js';
+import { ACTION_CLOSE, ACTION_TOGGLE, FIRST_STEP_FLAG, LEAF_CLASS_MASK, ONE_TIME_FLAG, FINAL_FLAG, type LeafActionElement, type StepElement, type StepKey, type TrieChanges } from '../trie/sync.js';
+import { knockPortIntervals } from '../nft/knock-ports.js';
+import { banCheckRule, banCountersText, banSetsText, strikeRule, type BannedCarryOver } from '../nft/ban.js';
 import { modeChainText, type ServiceMode } from '../mode.js';
-import { payloadShapeRules, stepKeyExpr } from './payload-match.js';
+import { payloadShapeRules, stepKeyExpr } from '../plan/payload-tokens.js';
 // The audit (audit/nflog.ts): completed knocks go to an NFLOG group with their leaf mark.
 import { OPEN_PREFIX, REPLAY_PREFIX } from '../audit/nflog.js';
 

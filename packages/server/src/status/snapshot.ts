@@ -3,7 +3,7 @@
 // `otpknockd status` joins it with what it reads from the kernel.
 import { windowAt } from '@otpknock/shared';
 import type { ServerConfig } from '../config/types.js';
-import type { TrieState } from '../knock-trie.js';
+import type { TrieState } from '../trie/sync.js';
 
 export const STATUS_FILE = 'status.json';
 

@@ -4,13 +4,13 @@
 // order, each user's windows oldest first, open before close); the daemon logs
 // each one it leaves out, at every change, and tries it again at the next.
 import { describe, expect, it } from 'vitest';
-import { Daemon } from './daemon.js';
-import { emptyTrie, syncTrie, type TrieState } from './knock-trie.js';
-import { createLogger } from './log.js';
-import { NftDriver, type NftRunner } from './nft/driver.js';
-import { planEntries } from './plan.js';
-import { serverConfig, timeProfile, user } from './test-fixtures.js';
-import { FakeClock } from './test-daemon.js';
+import { Daemon } from '../daemon/daemon.js';
+import { emptyTrie, syncTrie, type TrieState } from './sync.js';
+import { createLogger } from '../log.js';
+import { NftDriver, type NftRunner } from '../nft/driver.js';
+import { planEntries } from '../plan/entries.js';
+import { serverConfig, timeProfile, user } from '../test-fixtures.js';
+import { FakeClock } from '../test-daemon.js';
 
 // A pool of two ports and length 1: every window's open and close are [10000] and
 // [10001] in some order, so the three live windows collide all the time.

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { ACTION_CLOSE, FIRST_STEP_FLAG, LEAF_CLASS_MASK, ONE_TIME_FLAG, allElements, elementKey, emptyTrie, isLeaf, syncTrie, type StepElement } from './knock-trie.js';
-import type { KnockEntry } from './plan.js';
+import { ACTION_CLOSE, FIRST_STEP_FLAG, LEAF_CLASS_MASK, ONE_TIME_FLAG, allElements, elementKey, emptyTrie, isLeaf, syncTrie, type StepElement } from './sync.js';
+import type { KnockEntry } from '../plan/entries.js';
 
 const entry = (key: string, ports: number[], over: Partial<KnockEntry> = {}): KnockEntry => ({
   key, user: key.split('/')[0]!, window: 1, action: 'open', ports, serviceMask: 1, oneTime: true, ...over,

@@ -13,7 +13,7 @@
 // Every element carries the expiry of the sequences it serves as an nft
 // timeout: the kernel forgets an ended window by itself, and a rotation only
 // adds the new window (and lengthens the timeouts of prefixes it shares).
-import type { KnockAction, KnockEntry } from './plan.js';
+import type { KnockAction, KnockEntry } from '../plan/entries.js';
 
 /** Marks a state as the end of a sequence (a leaf). */
 export const FINAL_FLAG = 0x8000_0000;

@@ -1,10 +1,9 @@
 // One user of the user store, as a file: `<store>/<name>.yaml`, mode 0600,
 // written only by `otpknockd user …`. Pure: text ⇄ record, every problem
 // named with its field; the file I/O lives in store.ts.
-import { decodeSecret, OtpknockError } from '@otpknock/shared';
+import { decodeSecret, OtpknockError, USER_NAME_RULE, userNameProblem } from '@otpknock/shared';
 import { stringify } from 'yaml';
 import { z } from 'zod';
-import { USER_NAME } from '../config/schema.js';
 import type { ConfigIssue } from '../config/errors.js';
 import { pathText, readYaml, type FieldPath } from '../config/yaml-source.js';
 
@@ -37,7 +36,7 @@ const HEADER = '# otpknockd user store: written by `otpknockd user`, do not edit
 
 const iso = z.string({ error: 'expected an ISO 8601 time' }).refine((s) => Number.isFinite(Date.parse(s)), { error: 'expected an ISO 8601 time, e.g. 2026-01-31T12:00:00Z' });
 const fileSchema = z.strictObject({
-  name: z.string({ error: 'expected the user name' }).regex(USER_NAME, { error: 'expected 1 to 32 characters from a-z, 0-9, _, . and -' }),
+  name: z.string({ error: 'expected the user name' }).refine((n) => userNameProblem(n) === undefined, { error: `expected ${USER_NAME_RULE}` }),
   secret: z.string({ error: 'expected base32 text' }).min(1),
   secret_created: iso,
   services: z.array(z.string({ error: 'expected a service name' }), { error: 'expected a list of service names' }).optional(),
@@ -81,7 +80,7 @@ export function parseUserRecord(text: string, file: string, expectedName: string
       decodeSecret(text, pathText(path));
     } catch (e) {
       if (!(e instanceof OtpknockError)) throw e;
-      report(path, e.what.replace(/character "(?:[^"\\]|\\.)*" at/, 'character at'));
+      report(path, e.what); // decodeSecret never quotes the secret
     }
   };
   checkSecret(d.secret, ['secret']);

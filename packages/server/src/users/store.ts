@@ -5,10 +5,9 @@
 import { constants } from 'node:fs';
 import { lstat, mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { OtpknockError, withFileLock } from '@otpknock/shared';
+import { OtpknockError, USER_NAME_RULE, quote, userNameProblem, withFileLock } from '@otpknock/shared';
 import { readFileInfo } from '../config/load.js';
 import { SECRET_FILE_MAX_BYTES, type FileInfo } from '../config/secret-file.js';
-import { USER_NAME } from '../config/schema.js';
 import { STORE_FILE_SUFFIX, formatUserRecord, recordFileName, type StoredUser } from './record.js';
 
 /** One record file as read from the store directory. */
@@ -78,10 +77,10 @@ export async function storeSignature(dir: string): Promise<string> {
   }
 }
 
+/** The last guard before a record's file name is made from a user name (the commands check it first). */
 function checkName(name: string): void {
-  if (!USER_NAME.test(name)) {
-    throw new OtpknockError('E_ARGUMENT', `invalid user name ${JSON.stringify(name)}`, { hint: 'use 1 to 32 characters from a-z, 0-9, _, . and -' });
-  }
+  const problem = userNameProblem(name);
+  if (problem !== undefined) throw new OtpknockError('E_ARGUMENT', `invalid user name ${quote(name)}: it ${problem}`, { hint: `use ${USER_NAME_RULE}` });
 }
 
 /** Writes a user's record atomically with mode 0600 (temp file in the same directory + rename). */
