@@ -148,6 +148,14 @@ describe('user names: one rule (shared) for every user command and the config', 
     expect(await refused(['check', '-c', cfg])).toContain(`users.alice.secret_file: cannot read "/${'d'.repeat(63)}…" (100001 characters): a path has at most 4096 characters`);
   });
 
+  it('a config value of 100,000 characters, or with control characters, is repeated cut short and escaped', async () => {
+    const secret = `secret: ${encodeSecret(generateSecret())}`;
+    writeFileSync(cfg, `table: "${'t'.repeat(100_000)}"\nservices:\n  ssh: { port: 22 }\nusers:\n  alice: { ${secret} }\n`, { mode: 0o600 });
+    expect(await refused(['check', '-c', cfg])).toContain(`:1: table: expected 1 to 32 characters from a-z, A-Z, 0-9, _ and -, starting with a letter, got "${'t'.repeat(40)}…" (100000 characters)`);
+    writeFileSync(cfg, `table: "t\\e[2J"\nservices:\n  ssh: { port: 22 }\nusers:\n  alice: { ${secret} }\n`, { mode: 0o600 });
+    expect(await refused(['check', '-c', cfg])).toContain('got "t\\u001b[2J"');
+  });
+
   it('a config key of 100,000 characters is repeated cut short', async () => {
     // An explicit key (?): YAML refuses implicit keys over 1024 characters by itself.
     writeFileSync(cfg, `services:\n  ssh: { port: 22 }\nusers:\n  ? ${'u'.repeat(100_000)}\n  : { secret: ${encodeSecret(generateSecret())} }\n`, { mode: 0o600 });

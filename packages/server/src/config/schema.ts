@@ -1,12 +1,13 @@
 // The shape of the config file as written (snake_case), checked with zod. Values
 // whose meaning belongs to the derivation library (lengths, ranges, sequences)
 // are only type-checked here; `normalizeProfile` judges them.
+import { quote } from '@otpknock/shared';
 import { z } from 'zod';
 import { DURATION_EXAMPLES, formatDuration, parseDuration } from './duration.js';
 
 export const TABLE_NAME = /^[a-zA-Z][a-zA-Z0-9_-]{0,31}$/;
 export const SERVICE_NAME = /^[a-z0-9_-]{1,24}$/;
-export const USER_NAME = /^[a-z0-9_.-]{1,32}$/;
+// User names: USER_NAME_RULE and userNameProblem of @otpknock/shared (one rule for all).
 
 export const DEFAULTS = {
   table: 'otpknock',
@@ -176,6 +177,6 @@ export function describe(value: unknown): string {
   if (value === null || value === undefined) return 'nothing';
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'object') return 'a mapping';
-  if (typeof value === 'string') return value.length > 40 ? `"${value.slice(0, 37)}..."` : JSON.stringify(value);
+  if (typeof value === 'string') return quote(value, 40);
   return String(value);
 }
