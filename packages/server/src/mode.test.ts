@@ -61,6 +61,19 @@ describe('manual open/close arguments', () => {
     expect(() => pickServices(config, ['smtp'])).toThrow(/--service: unknown service "smtp".*ssh, api/);
   });
 
+  it('refuses zone ids and IPv4-mapped addresses, which no allowed set can hold', () => {
+    for (const bad of ['fe80::1%eth0', 'fe80::1%25eth0', 'fe80::1%1', 'fe80::1%']) expect(() => parseAddress(bad)).toThrow(/has a zone \(scope\) id "%.*", which otpknock does not support/);
+    expect(() => parseAddress('::ffff:192.0.2.1')).toThrow(/IPv4-mapped IPv6 address.*give 192\.0\.2\.1/);
+    expect(() => parseAddress('x'.repeat(100_000))).toThrow(/…" \(100000 characters\) is not an IPv4 or IPv6 address/);
+  });
+
+  it('an empty service name is refused, not read as "all services"', () => {
+    for (const names of [[''], [','], ['ssh,'], [' '], ['ssh', ''], [',ssh']]) {
+      expect(() => pickServices(config, names), JSON.stringify(names)).toThrow(/--service: an empty service name.*are: ssh, api/);
+    }
+    expect(pickServices(config, ['ssh,ssh', 'ssh']).map((s) => s.name)).toEqual(['ssh']);
+  });
+
   it('takes --for from 1s to 7d', () => {
     expect(parseOpenFor('90s')).toBe(90_000);
     expect(() => parseOpenFor('500ms')).toThrow(/out of range/);
