@@ -403,6 +403,12 @@ describe('bad input: exit 2, a bounded message, nothing written', () => {
       }
     });
 
+    it('--code without a profile knocks HOST itself: the same rule (was: a DNS lookup, exit 3)', async () => {
+      for (const [host, problem] of [['gw/x', 'contains "/"'], ['fe80::1%eth0', 'has a zone (scope) id "%eth0"'], ['999.1.1.1', 'is not a valid IPv4 address']]) {
+        expect(await refused([host, '--code', '123456'])).toContain(`knock: HOST: "${host}" is not a host name or address: it ${problem}`);
+      }
+    });
+
     it('a profile name that is not a host needs --address (it would be knocked otherwise)', async () => {
       expect(await refused(['add', 'work@bastion', '--secret-stdin'], { stdin: TEST_SECRET })).toContain('"work@bastion" is not a host name or address (it contains "@", which a host name cannot hold), and no --address was given');
       const ok = await knock(['--config', config, 'add', 'work@bastion', '--address', '192.0.2.5', '--secret-stdin'], { stdin: TEST_SECRET });
