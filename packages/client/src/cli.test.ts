@@ -404,7 +404,7 @@ describe('bad input: exit 2, a bounded message, nothing written', () => {
     });
 
     it('--code without a profile knocks HOST itself: the same rule (was: a DNS lookup, exit 3)', async () => {
-      for (const [host, problem] of [['gw/x', 'contains "/"'], ['fe80::1%eth0', 'has a zone (scope) id "%eth0"'], ['999.1.1.1', 'is not a valid IPv4 address']]) {
+      for (const [host, problem] of [['gw/x', 'contains "/"'], ['fe80::1%eth0', 'has a zone (scope) id "%eth0"'], ['999.1.1.1', 'is not a valid IPv4 address']] as const) {
         expect(await refused([host, '--code', '123456'])).toContain(`knock: HOST: "${host}" is not a host name or address: it ${problem}`);
       }
     });
