@@ -2,7 +2,7 @@
 // NFLOG event may arrive just after the rotation that removed its window. Leaf
 // ids are handed out in increasing order (knock-trie.ts), so a mark is not
 // reused by another sequence while it is remembered here.
-import type { TrieState } from '../trie/sync.js';
+import type { TrieState } from '../trie/state.js';
 import type { KnockEntry } from '../plan/entries.js';
 
 /** How long a leaf is remembered after it was last seen live. */

@@ -2,7 +2,8 @@
 // step with the clock and the config. Every change is one nft transaction; if
 // it fails, the last good state stays in the kernel and in memory, and we retry.
 import type { ServerConfig } from '../config/types.js';
-import { allElements, emptyTrie, syncTrie, type TrieState, type TrieSync } from '../trie/sync.js';
+import { allElements, emptyTrie, type TrieState } from '../trie/state.js';
+import { syncTrie, type TrieSync } from '../trie/sync.js';
 import type { Logger } from '../log.js';
 import { cachedDeriver, nextRotationMs, planEntries, type KnockEntry } from '../plan/entries.js';
 import type { NftDriver } from '../nft/driver.js';

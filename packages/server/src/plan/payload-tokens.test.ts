@@ -1,6 +1,7 @@
 import { derivePayloadToken } from '@otpknock/shared';
 import { describe, expect, it } from 'vitest';
-import { allElements, emptyTrie, syncTrie } from '../trie/sync.js';
+import { allElements, emptyTrie } from '../trie/state.js';
+import { syncTrie } from '../trie/sync.js';
 import { planEntries } from './entries.js';
 import { serverConfig, timeProfile, user } from '../test-fixtures.js';
 import { attachTokens, payloadShapeRules, stepKeyExpr } from './payload-tokens.js';

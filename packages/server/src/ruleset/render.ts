@@ -18,7 +18,8 @@
 //   guard_<service>: the protected port accepts new connections only from
 //     addresses in its allowed sets.
 import type { ServerConfig } from '../config/types.js';
-import { ACTION_CLOSE, ACTION_TOGGLE, FIRST_STEP_FLAG, LEAF_CLASS_MASK, ONE_TIME_FLAG, FINAL_FLAG, type LeafActionElement, type StepElement, type StepKey, type TrieChanges } from '../trie/sync.js';
+import { ACTION_CLOSE, ACTION_TOGGLE, FIRST_STEP_FLAG, LEAF_CLASS_MASK, ONE_TIME_FLAG, FINAL_FLAG } from '../trie/layout.js';
+import type { LeafActionElement, StepElement, StepKey, TrieChanges } from '../trie/state.js';
 import { knockPortIntervals } from '../nft/knock-ports.js';
 import { banCheckRule, banCountersText, banSetsText, strikeRule, type BannedCarryOver } from '../nft/ban.js';
 import { modeChainText, type ServiceMode } from '../mode.js';

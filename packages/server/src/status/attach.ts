@@ -11,7 +11,7 @@ import { OPEN_PREFIX, REPLAY_PREFIX, startNflogReader, type NflogPacket, type Nf
 import { loadConfig } from '../config/index.js';
 import type { ServerConfig } from '../config/types.js';
 import type { Daemon } from '../daemon/daemon.js';
-import type { TrieState } from '../trie/sync.js';
+import type { TrieState } from '../trie/state.js';
 import type { Logger } from '../log.js';
 import { storeSignature } from '../users/store.js';
 import { statusSnapshot, STATUS_FILE } from './snapshot.js';

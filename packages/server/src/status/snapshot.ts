@@ -3,7 +3,7 @@
 // `otpknockd status` joins it with what it reads from the kernel.
 import { windowAt } from '@otpknock/shared';
 import type { ServerConfig } from '../config/types.js';
-import type { TrieState } from '../trie/sync.js';
+import type { TrieState } from '../trie/state.js';
 
 export const STATUS_FILE = 'status.json';
 

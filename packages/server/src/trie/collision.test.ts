@@ -5,7 +5,8 @@
 // each one it leaves out, at every change, and tries it again at the next.
 import { describe, expect, it } from 'vitest';
 import { Daemon } from '../daemon/daemon.js';
-import { emptyTrie, syncTrie, type TrieState } from './sync.js';
+import { emptyTrie, type TrieState } from './state.js';
+import { syncTrie } from './sync.js';
 import { createLogger } from '../log.js';
 import { NftDriver, type NftRunner } from '../nft/driver.js';
 import { planEntries } from '../plan/entries.js';

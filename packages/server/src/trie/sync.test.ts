@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { ACTION_CLOSE, FIRST_STEP_FLAG, LEAF_CLASS_MASK, ONE_TIME_FLAG, allElements, elementKey, emptyTrie, isLeaf, syncTrie, type StepElement } from './sync.js';
+import { ACTION_CLOSE, FIRST_STEP_FLAG, LEAF_CLASS_MASK, ONE_TIME_FLAG, isLeaf } from './layout.js';
+import { allElements, elementKey, emptyTrie, type StepElement } from './state.js';
+import { syncTrie } from './sync.js';
 import type { KnockEntry } from '../plan/entries.js';
 
 const entry = (key: string, ports: number[], over: Partial<KnockEntry> = {}): KnockEntry => ({
