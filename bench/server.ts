@@ -13,20 +13,33 @@
 //   = node --conditions=source --import tsx bench/server.ts
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { generateSecret, normalizeProfile } from '../packages/shared/src/index.js';
-import type { ServerConfig } from '../packages/server/src/config/types.js';
-import { PREPARE_LEAD_MS, fullRuleset } from '../packages/server/src/daemon/daemon.js';
-import { allElements, isLeaf, syncTrie, type StepElement, type TrieState } from '../packages/server/src/trie/sync.js';
-import { knockPortIntervals } from '../packages/server/src/nft/knock-ports.js';
-import { changeOps, renderChanges } from '../packages/server/src/ruleset/render.js';
-import { NftDriver } from '../packages/server/src/nft/driver.js';
-import { probeTimeoutUpdates } from '../packages/server/src/nft/timeout-update.js';
-import { cachedDeriver, nextRotationMs, planEntries } from '../packages/server/src/plan/entries.js';
-import { serverConfig, user } from '../packages/server/src/test-fixtures.js';
+import { parseArgs } from 'node:util';
+import {
+  NftDriver,
+  PREPARE_LEAD_MS,
+  allElements,
+  cachedDeriver,
+  changeOps,
+  fullRuleset,
+  isLeaf,
+  knockPortIntervals,
+  nextRotationMs,
+  planEntries,
+  probeTimeoutUpdates,
+  renderChanges,
+  syncTrie,
+  type ServerConfig,
+  type StepElement,
+  type TrieState,
+} from '@otpknock/server';
+import { serverConfig, user } from '@otpknock/server/testing';
+import { generateSecret, normalizeProfile } from '@otpknock/shared';
 import { machineInfo, machineLine } from './lib/machine.js';
 import { markdownTable } from './lib/markdown.js';
 import { createBenchNet, type BenchNet } from './lib/netns.js';
 import { bytes, int, median, ms, shuffled, timed, timedSync } from './lib/stats.js';
+
+parseArgs({ args: process.argv.slice(2), options: {} }); // strict: any argument is refused
 
 const USER_COUNTS = [1, 100, 1_000, 10_000];
 const LOAD_RUNS = 3;
