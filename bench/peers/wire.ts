@@ -1,0 +1,66 @@
+// The wire: an AF_PACKET capture on each server's interface (lib/wire-capture.py), and
+// each knock's last datagram → SYN-ACK from it.
+import { join } from 'node:path';
+// test/ is not a package: the harness is shared test code, imported by path.
+// eslint-disable-next-line no-restricted-imports
+import type { NsProcess } from '../../test/harness/proc.js';
+import type { KnockRun } from './knock.js';
+import { LIB, PYTHON, sleep } from './params.js';
+import type { Ctx, Peer, PeerKey } from './peer.js';
+
+export interface Packet {
+  t: number;
+  kind: 'udp' | 'syn' | 'synack';
+  src: string;
+  dst: string;
+}
+
+/** Last knock datagram → first SYN-ACK; and → the client's first SYN after it. */
+function wireMs(packets: readonly Packet[], r: KnockRun): { wire: number; firstSyn: number } | null {
+  const inRun = packets.filter((p) => p.t >= r.startNs && p.t <= r.endNs);
+  const synack = inRun.filter((p) => p.kind === 'synack').map((p) => p.t);
+  if (synack.length === 0) return null;
+  const first = Math.min(...synack);
+  const udp = inRun.filter((p) => p.kind === 'udp' && p.t < first).map((p) => p.t);
+  if (udp.length === 0) return null;
+  const last = Math.max(...udp);
+  const syn = inRun.filter((p) => p.kind === 'syn' && p.t > last).map((p) => p.t);
+  return { wire: (first - last) / 1e6, firstSyn: syn.length ? (Math.min(...syn) - last) / 1e6 : Number.NaN };
+}
+
+/** One capture per server interface, for the latency runs and the knocks under floods. */
+export async function startCaptures(ctx: Ctx, peers: Peer[]): Promise<Map<PeerKey, NsProcess>> {
+  const captures = new Map<PeerKey, NsProcess>();
+  for (const p of peers) {
+    const cap = ctx.net.spawn(p.role, [PYTHON, join(LIB, 'wire-capture.py'), JSON.stringify({ ifname: p.serverIf, client: p.client, maxSeconds: 900 })]);
+    await cap.waitForLine('"event":"ready"', { timeoutMs: 10_000 });
+    captures.set(p.key, cap);
+  }
+  return captures;
+}
+
+export async function stopCaptures(captures: Map<PeerKey, NsProcess>): Promise<Map<PeerKey, Packet[]>> {
+  const out = new Map<PeerKey, Packet[]>();
+  for (const [key, cap] of captures) {
+    cap.child.stdin?.end();
+    await Promise.race([cap.exited, sleep(2_000)]);
+    if (cap.running) await cap.stop();
+    const packets = cap
+      .stdout()
+      .split('\n')
+      .filter((l) => l.startsWith('{"t"'))
+      .map((l) => JSON.parse(l) as Packet);
+    out.set(key, packets);
+  }
+  return out;
+}
+
+/** Wire figures of each run from its server's capture; datagrams: the client's UDP seen there. */
+export function addWire(packets: readonly Packet[], runs: KnockRun[]): void {
+  for (const r of runs) {
+    const w = wireMs(packets, r);
+    r.wireMs = w?.wire ?? null;
+    r.firstSynMs = w?.firstSyn ?? null;
+    r.datagrams = packets.filter((p) => p.kind === 'udp' && p.t >= r.startNs && p.t <= r.endNs).length;
+  }
+}
