@@ -11,7 +11,10 @@ export default tseslint.config(
     },
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
-      'no-restricted-imports': ['error', { patterns: [{ group: ['../../*'], message: 'Import other packages by name (@otpknock/...), not by relative path.' }] }],
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['../../*', '**/packages/*/src/*'], message: 'Import other packages by name (@otpknock/...), not by relative path.' }] },
+      ],
     },
   },
 );
