@@ -198,7 +198,7 @@ Example:
       "Prints the window, the open and close UDP port sequences and the window's\n" +
         'validity interval (UTC) for now or for --at TIME. Sends nothing.',
     )
-    .option('--at <time>', 'the time to show: unix seconds or an ISO 8601 date')
+    .option('--at <time>', 'the time to show: unix seconds or an ISO 8601 date, 1970 to 9999 (a date that does not exist is an error)')
     .option('--json', 'print JSON: {host, profile, address, servicePort, method, period, window, validFrom, validUntil, open, close, toggle, token?}')
     .addHelpText('after', `
 Examples:
@@ -218,10 +218,10 @@ Examples:
         'secret (base32) is read from --secret-file (which must be mode 0600, like an ssh\n' +
         'key) or from stdin; secrets on the command line would show in `ps`.',
     )
-    .option('--address <host>', 'where to send the knock (default: HOST itself)')
+    .option('--address <host>', 'where to send the knock: a host name or an IP address, no zone id (default: HOST itself)')
     .addOption(new Option('--port <port>', 'TCP port of the protected service to wait for').argParser(port).default(22))
-    .option('--secret-file <file>', 'file holding the base32 secret (mode 0600)')
-    .option('--secret-stdin', 'read the base32 secret from stdin')
+    .option('--secret-file <file>', 'file holding the base32 secret, 128 to 512 bits (mode 0600, at most 64 KiB)')
+    .option('--secret-stdin', 'read the base32 secret from stdin (at most 64 KiB)')
     .addOption(new Option('--method <method>', 'knock method').choices(['time', 'list-modulo', 'prng', 'static']).default('time'))
     .addOption(new Option('--length <n>', 'ports per sequence (one-time methods)').argParser(integer('--length', 1, 8)))
     .option('--range <min-max>', 'port range for time and prng (default 10000-65000)')
@@ -258,7 +258,7 @@ Examples:
         'while it runs, stdin does not.',
     )
     .option('--name <host>', 'profile name (default: the host named in the URI)')
-    .option('--address <host>', 'where to send the knock (default: the host in the URI)')
+    .option('--address <host>', 'where to send the knock: a host name or an IP address (default: the host in the URI)')
     .addOption(new Option('--port <port>', 'TCP port of the protected service (default: the URI\'s, else 22)').argParser(port))
     .addOption(new Option('--delay <ms>', 'milliseconds between knock packets').argParser(decimal('--delay', 0, 500)))
     .addHelpText('after', `

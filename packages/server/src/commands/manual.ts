@@ -122,7 +122,7 @@ export function registerManual(program: Command): void {
   program
     .command('open')
     .description('Open the protected services to one address now, as a valid knock would (manual switch). Acts on the running daemon\'s table.')
-    .argument('<addr>', 'IPv4 or IPv6 address to let in')
+    .argument('<addr>', 'IPv4 or IPv6 address to let in (no zone id, no IPv4-mapped form)')
     .addOption(configOption())
     .addOption(serviceOption('open'))
     .option('--for <duration>', "how long new connections are accepted, 1s to 7d (default: each service's open_for)")
@@ -141,7 +141,7 @@ Examples:
   otpknockd open 198.51.100.7 -s ssh,api --for 10m
 
 Exit status: 0 opened; 1 the daemon is not running or nft failed; 2 bad
-address, service or duration (nothing changed).`,
+address, unknown or empty service name, or bad duration (nothing changed).`,
     )
     .action(async (addr: string, opts: { config: string; service: string[]; for?: string }) => {
       const { address, family } = parseAddress(addr);
@@ -157,7 +157,7 @@ address, service or duration (nothing changed).`,
   program
     .command('close')
     .description('Close the protected services to one address now, as a close knock would. Acts on the running daemon\'s table.')
-    .argument('<addr>', 'IPv4 or IPv6 address')
+    .argument('<addr>', 'IPv4 or IPv6 address (no zone id, no IPv4-mapped form)')
     .addOption(configOption())
     .addOption(serviceOption('close'))
     .addHelpText(

@@ -4,7 +4,7 @@
 import { hostname } from 'node:os';
 import type { Command } from 'commander';
 import { Option } from 'commander';
-import { OtpknockError, checkHost, checkLabel, checkUserName, encodeSecret, formatOtpauthUri, generateSecret, quote } from '@otpknock/shared';
+import { OtpknockError, USER_NAME_RULE, checkHost, checkLabel, checkUserName, encodeSecret, formatOtpauthUri, generateSecret, quote } from '@otpknock/shared';
 import { lastOpens, readAudit } from '../audit/audit-file.js';
 import { loadConfig, parseDurationArgument } from '../config/index.js';
 import type { ServerConfig, UserConfig } from '../config/types.js';
@@ -108,6 +108,8 @@ export function registerUser(program: Command): void {
     .command('user')
     .description('Manage the users of the user store (the config\'s user_store directory). Changes apply from the next window on, without a restart.');
   const cfg = () => new Option('-c, --config <file>', 'config file').default(DEFAULT_CONFIG);
+  const nameHelp = `\nNAME: ${USER_NAME_RULE}.`;
+  user.addHelpText('after', nameHelp);
 
   user
     .command('add <name>')
@@ -115,10 +117,11 @@ export function registerUser(program: Command): void {
     .addOption(cfg())
     .option('-s, --service <name...>', 'services the user may open (default: all)')
     .option('--host <host>', 'host name or address clients knock (put into the URI)')
-    .option('--issuer <text>', 'issuer shown by authenticator apps (default: --host or this machine\'s name)')
+    .option('--issuer <text>', 'issuer shown by authenticator apps, at most 128 characters without ":" (default: --host or this machine\'s name)')
     .option('--code-mode', 'also accept knock --code (authenticator-app codes; weaker, see docs/protocol.md)')
     .option('--no-qr', 'do not print the QR code')
     .option('--json', 'print {user, uri, import} as JSON')
+    .addHelpText('after', nameHelp)
     .action(async (nameArg: string, o: Common & { service?: string[]; host?: string; issuer?: string; codeMode?: boolean; qr: boolean; json?: boolean }) => {
       const name = checkUserName(nameArg, 'NAME');
       checkOnboardingOptions(o);
@@ -205,6 +208,7 @@ export function registerUser(program: Command): void {
       .command(`${verb} <name>`)
       .description(description)
       .addOption(cfg())
+      .addHelpText('after', nameHelp)
       .action(async (nameArg: string, o: Common) => {
         const name = checkUserName(nameArg, 'NAME');
         const config = await loadConfig(o.config, { allowNoUsers: true });
@@ -236,6 +240,7 @@ export function registerUser(program: Command): void {
     .option('--issuer <text>', 'issuer shown by authenticator apps')
     .option('--no-qr', 'do not print the QR code')
     .option('--json', 'print {user, uri, import} as JSON')
+    .addHelpText('after', nameHelp)
     .action(async (nameArg: string, o: Common & { grace: string; host?: string; issuer?: string; qr: boolean; json?: boolean }) => {
       const name = checkUserName(nameArg, 'NAME');
       checkOnboardingOptions(o);
