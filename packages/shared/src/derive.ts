@@ -1,5 +1,5 @@
 // (profile, secret, window) → open and close sequences. See docs/protocol.md.
-import { keyedHmac } from './hmac.js';
+import { keyedHmac, type HmacHash, type KeyedHmac } from './hmac.js';
 import { HotpPicks } from './methods/time.js';
 import { PrngPicks } from './methods/prng.js';
 import { drawPorts, profilePool } from './port-pool.js';
@@ -10,13 +10,21 @@ import type { KnockProfile, KnockSequences, SecretBytes } from './types.js';
 /** Decimal HOTP values (6 digits) for `list-modulo`. */
 const LIST_MODULO_DIGITS = 1_000_000;
 
+/** Keys an HMAC: `keyedHmac` in otpknock; bench/hmac.ts passes other implementations to compare them. */
+export type HmacFactory = (hash: HmacHash, key: Uint8Array) => KeyedHmac;
+
 /**
  * Keys the HMACs once for a (profile, secret) pair and returns a function of
  * the window. Use it to derive several windows for one user.
  */
 export function sequenceDeriver(profile: KnockProfile, secret: SecretBytes): (window: number) => KnockSequences {
+  return sequenceDeriverWith(keyedHmac, profile, secret);
+}
+
+/** `sequenceDeriver` with the HMAC implementation given (for benchmarks: '@otpknock/shared/testing'). */
+export function sequenceDeriverWith(hmacOf: HmacFactory, profile: KnockProfile, secret: SecretBytes): (window: number) => KnockSequences {
   const L = profile.length;
-  const tokenMac = profile.tokenBytes > 0 ? keyedHmac('SHA256', secret) : undefined;
+  const tokenMac = profile.tokenBytes > 0 ? hmacOf('SHA256', secret) : undefined;
   const withToken = (seq: KnockSequences): KnockSequences => {
     if (tokenMac) seq.token = payloadTokenKeyed(tokenMac, seq.window, profile.tokenBytes);
     return seq;
@@ -30,7 +38,7 @@ export function sequenceDeriver(profile: KnockProfile, secret: SecretBytes): (wi
       };
     case 'prng': {
       const pool = profilePool(profile);
-      const picks = new PrngPicks(keyedHmac('SHA256', secret));
+      const picks = new PrngPicks(hmacOf('SHA256', secret));
       return (window) => {
         checkWindow(window);
         return withToken(split(window, drawPorts(pool, 2 * L, picks.reset(window)), L));
@@ -39,7 +47,7 @@ export function sequenceDeriver(profile: KnockProfile, secret: SecretBytes): (wi
     case 'time':
     case 'list-modulo': {
       const pool = profilePool(profile);
-      const picks = new HotpPicks(keyedHmac(profile.algorithm, secret), profile.method === 'list-modulo' ? LIST_MODULO_DIGITS : 0);
+      const picks = new HotpPicks(hmacOf(profile.algorithm, secret), profile.method === 'list-modulo' ? LIST_MODULO_DIGITS : 0);
       return (window) => {
         checkWindow(window);
         return withToken(split(window, drawPorts(pool, 2 * L, picks.reset(window)), L));
