@@ -84,7 +84,7 @@ describe('user names (otpknockd users: config, store, user commands, URI account
 });
 
 describe('profile names (knock add HOST, import --name)', () => {
-  it.each(['myserver', 'gw.example.org', '192.0.2.10', '2001:db8::1', 'fe80::1%eth0', 'alice@bastion', '_srv', 'a'.repeat(253)])('accepts %j', (name) => {
+  it.each(['myserver', 'gw.example.org', '192.0.2.10', '2001:db8::1', '::1', '::ffff:192.0.2.1', '[2001:db8::1]', 'fe80::1%eth0', 'alice@bastion', '_srv', 'a'.repeat(253)])('accepts %j', (name) => {
     expect(profileNameProblem(name)).toBeUndefined();
   });
 
@@ -98,7 +98,8 @@ describe('profile names (knock add HOST, import --name)', () => {
     ['a\tb', 'contains a control character'],
     ['a\u0000', 'contains a control character'],
     ['ünï', 'starts with "ü"'],
-    ['[2001:db8::1]', 'starts with "["'],
+    ['[gw]', 'starts with "["'],
+    [':x', 'starts with ":"'],
   ])('refuses %j: %s', (name, problem) => {
     expect(profileNameProblem(name)).toBe(problem);
     expect(refusal(() => checkProfileName(name, 'HOST')).message).toMatch(/^HOST: ".*"( \(\d+ characters\))? is not a profile name: it /);
@@ -155,6 +156,9 @@ describe('hosts: where a knock goes (knock add --address, import, URI host=, otp
     ['bücher.example', 'contains "ü", which a host name cannot hold'],
     ['a..b', 'has an empty label (two dots in a row, or a dot at the start)'],
     ['.a', 'has an empty label (two dots in a row, or a dot at the start)'],
+    ['-gw', 'has a label that starts or ends with "-"'],
+    ['gw-.example', 'has a label that starts or ends with "-"'],
+    ['gw.-x', 'has a label that starts or ends with "-"'],
     ['.', 'has an empty label (two dots in a row, or a dot at the start)'],
     [`${'a'.repeat(64)}.example`, 'has a label of 64 characters; at most 63 are allowed'],
     ['a'.repeat(254), 'is 254 characters long; at most 253 are allowed'],

@@ -12,8 +12,8 @@ export const USER_NAME_RULE = `1 to ${USER_NAME_MAX} characters from a-z, 0-9, _
 
 /** Longest profile name and host name: a DNS name has at most 253 characters (RFC 1035). */
 export const HOST_NAME_MAX = 253;
-export const PROFILE_NAME_RULE = `1 to ${HOST_NAME_MAX} characters from A-Z, a-z, 0-9, and . _ - : % @ [ ], starting with a letter, a digit or _`;
-export const HOST_RULE = 'a host name (letters, digits, - and _ in labels of at most 63 characters separated by dots, at most 253 in all) or an IPv4 or IPv6 address';
+export const PROFILE_NAME_RULE = `1 to ${HOST_NAME_MAX} characters from A-Z, a-z, 0-9, and . _ - : % @ [ ], starting with a letter, a digit or _ (or an IPv6 address)`;
+export const HOST_RULE = 'a host name (letters, digits, - and _ in labels of at most 63 characters separated by dots, not starting or ending with -, at most 253 in all) or an IPv4 or IPv6 address';
 
 /** Longest issuer and account in an otpauth:// URI; apps show them on one line. */
 export const LABEL_MAX = 128;
@@ -59,6 +59,8 @@ export function profileNameProblem(name: unknown): string | undefined {
   if (name === '') return 'is empty';
   const long = tooLong(name, HOST_NAME_MAX);
   if (long) return long;
+  // An IPv6 address is a name too (what ssh passes as %h): "::1", "[2001:db8::1]".
+  if (/^[:[]/.test(name) && hostProblem(name) === undefined) return undefined;
   if (!/^[A-Za-z0-9_]/.test(name)) return `starts with ${quote(name[0]!)}`;
   const bad = badCharacter(name, /[A-Za-z0-9._:%@[\]-]/);
   return bad === undefined ? undefined : `contains ${bad}`;
@@ -124,6 +126,7 @@ export function hostProblem(host: unknown): string | undefined {
   if (labels.some((l) => l === '')) return 'has an empty label (two dots in a row, or a dot at the start)';
   const longLabel = labels.find((l) => l.length > 63);
   if (longLabel !== undefined) return `has a label of ${longLabel.length} characters; at most 63 are allowed`;
+  if (labels.some((l) => l.startsWith('-') || l.endsWith('-'))) return 'has a label that starts or ends with "-"';
   return undefined;
 }
 
