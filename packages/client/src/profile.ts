@@ -91,7 +91,10 @@ export function parseStore(text: string, file: string): StoreData {
   try {
     data = JSON.parse(text);
   } catch (error) {
-    throw usageError(`${file}: not valid JSON (${(error as Error).message})`, 'Fix the file by hand or move it away and add the profiles again.');
+    // V8 quotes the text around the error ('Unexpected token 'J', ..."secret":JBSW"...'):
+    // the store holds secrets, so only the words before the quote are kept.
+    const why = (error as Error).message.split(/[,'"]/)[0]!.trim();
+    throw usageError(`${file}: not valid JSON (${why})`, 'Fix the file by hand or move it away and add the profiles again.');
   }
   if (!isObject(data)) throw usageError(`${file}: expected a JSON object with a "profiles" field`);
   const version = data['version'];

@@ -84,6 +84,15 @@ describe('profile store', () => {
     expect(() => readPrivateFile(dir, 'secret file', 1024)).toThrow(/directory|not a regular file/);
   });
 
+  it('says that JSON is broken without repeating the text around it (a secret, perhaps)', () => {
+    for (const text of ['{"profiles":{"h":{"secret":QXJVWYQXJVWYQXJVWYQXJVWYQXJVWYQX}}}', '{"profiles":{"h":{"secret":"QXJVWYQXJVWYQXJVWYQXJVWYQXJVWYQX",}}}', '{"profiles":{"h":{"secret":"QXJVWYQXJVWYQXJVWYQXJVWYQXJVWYQX"']) {
+      const file = writePrivate(join(dir, 'p.json'), text);
+      const error = thrown(() => readStore(file));
+      expect(error.message.startsWith(`${file}: not valid JSON (`)).toBe(true);
+      expect(error.message.replaceAll(dir, '')).not.toMatch(/[QXJVWY]{3,}/);
+    }
+  });
+
   it('says where broken JSON is', () => {
     const file = writePrivate(join(dir, 'p.json'), '{"profiles": [');
     const error = thrown(() => readStore(file));
