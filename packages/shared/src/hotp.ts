@@ -1,4 +1,4 @@
-// RFC 4226 HOTP on top of the fast keyed HMAC. Cross-checked against
+// RFC 4226 HOTP on top of the keyed HMAC (hmac.ts). Cross-checked against
 // otplib's own generate in hotp.test.ts.
 import { OtpknockError } from './errors.js';
 import { keyedHmac, type KeyedHmac } from './hmac.js';

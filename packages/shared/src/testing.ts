@@ -2,4 +2,4 @@
 // another HMAC implementation plugged in (bench/hmac.ts compares them). Imported by
 // name as '@otpknock/shared/testing'.
 export { sequenceDeriverWith, type HmacFactory } from './derive.js';
-export { keyedHmac, nodeHmac, type HmacHash, type KeyedHmac } from './hmac.js';
+export { keyedHmac, type HmacHash, type KeyedHmac } from './hmac.js';
