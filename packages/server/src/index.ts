@@ -27,17 +27,9 @@ export { changeOps, renderChanges, renderRuleset, type AllowedCarryOver, type Ch
 export { knockPortIntervals } from './nft/knock-ports.js';
 export { NftDriver, NftError, execaNftRunner, type NftRunner } from './nft/driver.js';
 export { probeTimeoutUpdates } from './nft/timeout-update.js';
-export {
-  APPLY_LEAD_MS,
-  Daemon,
-  PREPARE_LEAD_MS,
-  fullRuleset,
-  systemClock,
-  tableShape,
-  usedTimeoutMs,
-  type CarryOver,
-  type Clock,
-  type DaemonHooks,
-  type DaemonOptions,
-} from './daemon/daemon.js';
+export { fullRuleset, tableShape, usedTimeoutMs, type CarryOver } from './ruleset/full-load.js';
+export { APPLY_LEAD_MS, PREPARE_LEAD_MS } from './daemon/schedule.js';
+export { systemClock, type Clock } from './daemon/clock.js';
+export { ConsumedSequences } from './daemon/consumed.js';
+export { Daemon, type DaemonHooks, type DaemonOptions } from './daemon/daemon.js';
 export { createLogger, type Logger } from './log.js';

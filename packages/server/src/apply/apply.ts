@@ -10,7 +10,7 @@ import { OtpknockError } from '@otpknock/shared';
 import { parse as parseYaml } from 'yaml';
 import { loadConfig, formatDuration } from '../config/index.js';
 import { DEFAULTS } from '../config/schema.js';
-import { fullRuleset } from '../daemon/daemon.js';
+import { fullRuleset } from '../ruleset/full-load.js';
 import { NftDriver } from '../nft/driver.js';
 import { tableHolder } from '../state/table-lock.js';
 import { isDaemonProcess, readDaemonState, runningDaemon, writeFileAtomic, type DaemonState } from './daemon-state.js';

@@ -2,7 +2,7 @@
 import { parseInstant } from '@otpknock/shared';
 import type { Command } from 'commander';
 import { loadConfig } from '../config/index.js';
-import { fullRuleset } from '../daemon/daemon.js';
+import { fullRuleset } from '../ruleset/full-load.js';
 import { NftDriver } from '../nft/driver.js';
 import { DEFAULT_CONFIG } from './common.js';
 

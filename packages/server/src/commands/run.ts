@@ -3,8 +3,10 @@ import type { Command } from 'commander';
 import { Option } from 'commander';
 import { loadConfig } from '../config/index.js';
 import type { LogFormat } from '../config/types.js';
+import { systemClock } from '../daemon/clock.js';
+import { ConsumedSequences } from '../daemon/consumed.js';
 import { Daemon } from '../daemon/daemon.js';
-import { attachTeamFeatures } from '../status/attach.js';
+import { createTeamFeatures } from '../status/attach.js';
 import { recordDaemon } from '../apply/daemon-state.js';
 import { resolve as resolvePath } from 'node:path';
 import { createLogger, resolveLogFormat } from '../log.js';
@@ -42,8 +44,10 @@ state_dir/consumed.json, so they stay used across stops, restarts and reboots.`,
       const tableLocks = new TableLocks({ pid: process.pid, config: configFile });
       await tableLocks.hold(config.table);
       const log = createLogger(resolveLogFormat(opts.logFormat ?? config.logFormat, process.stderr.isTTY === true));
-      const daemon = new Daemon(config, new NftDriver(), log, undefined, { probeKernelAtStart: true, persistConsumed: true, tableLocks });
-      const team = attachTeamFeatures(daemon, opts.config, log); // user store, status file, audit
+      // Used knocks: reported by the audit, carried by the daemon, kept in state_dir.
+      const consumed = new ConsumedSequences(systemClock, () => config.stateDir, (m) => log.warn('state', m));
+      const team = createTeamFeatures(config, opts.config, log, consumed); // user store, status file, audit
+      const daemon = new Daemon({ config, nft: new NftDriver(), log, hooks: team.hooks, probeKernelAtStart: true, consumed, tableLocks });
       // The pid file through which `otpknockd apply` finds us and sees reloads take.
       const pidFile = recordDaemon(config.stateDir, configFile, (m) => log.warn('state', m));
       // Signal handlers go in before the table is loaded: a SIGTERM that comes right

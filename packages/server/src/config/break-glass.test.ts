@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fullRuleset } from '../daemon/daemon.js';
+import { fullRuleset } from '../ruleset/full-load.js';
 import { knockPortIntervals } from '../nft/knock-ports.js';
 import { planEntries } from '../plan/entries.js';
 import { BREAK_GLASS_USER } from './break-glass.js';

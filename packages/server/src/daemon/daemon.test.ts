@@ -5,7 +5,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { windowAt } from '@otpknock/shared';
-import { APPLY_LEAD_MS, Daemon, usedTimeoutMs } from './daemon.js';
+import { usedTimeoutMs } from '../ruleset/full-load.js';
+import { ConsumedSequences } from './consumed.js';
+import { Daemon } from './daemon.js';
+import { APPLY_LEAD_MS } from './schedule.js';
 import { planEntries } from '../plan/entries.js';
 import { readConsumed } from '../state/consumed-file.js';
 import { NftDriver, type NftRunner } from '../nft/driver.js';
@@ -43,7 +46,7 @@ describe('Daemon', () => {
     const nft = new FakeNft();
     const clock = new FakeClock(T0);
     const { log } = memoryLogger();
-    const d = new Daemon(serverConfig({ users: [user('alice'), user('bob')] }), new NftDriver(nft), log, clock);
+    const d = new Daemon({ config: serverConfig({ users: [user('alice'), user('bob')] }), nft: new NftDriver(nft), log, clock });
     await d.start();
     const [first] = nft.scripts();
     expect(first).toContain('table inet otpknock_test {');
@@ -65,7 +68,7 @@ describe('Daemon', () => {
     const nft = new FakeNft();
     const clock = new FakeClock(T0);
     const { log, lines } = memoryLogger();
-    const d = new Daemon(serverConfig({ users: [user('alice'), user('bob')] }), new NftDriver(nft), log, clock);
+    const d = new Daemon({ config: serverConfig({ users: [user('alice'), user('bob')] }), nft: new NftDriver(nft), log, clock });
     await d.start();
     await clock.advance(20_000 - APPLY_LEAD_MS - 1); // just before the load: prepared, nothing sent yet
     expect(nft.scripts()).toHaveLength(1);
@@ -100,7 +103,7 @@ describe('Daemon', () => {
     let wallOffset = 0;
     const stepping = Object.assign(Object.create(clock) as FakeClock, { now: () => clock.now() + wallOffset, monotonic: () => clock.now() });
     const { log, lines } = memoryLogger();
-    const d = new Daemon(serverConfig({ users: [user('alice')] }), new NftDriver(nft), log, stepping);
+    const d = new Daemon({ config: serverConfig({ users: [user('alice')] }), nft: new NftDriver(nft), log, clock: stepping });
     await d.start();
     nft.tableListing = `table inet otpknock_test {\n\tcomment "${TABLE_COMMENT}"\n}`;
     await clock.advance(25_000); // one rotation
@@ -124,7 +127,7 @@ describe('Daemon', () => {
       },
     });
     const { log, lines } = memoryLogger();
-    const d = new Daemon(serverConfig({ users: [user('alice')] }), new NftDriver(slowLoad), log, clock);
+    const d = new Daemon({ config: serverConfig({ users: [user('alice')] }), nft: new NftDriver(slowLoad), log, clock });
     await d.start();
     await clock.advance(50); // not the next boundary, 30 s away: the one that just passed
     expect(lines.at(-1)).toMatch(/^info rotation knock sequences rotated/);
@@ -133,7 +136,7 @@ describe('Daemon', () => {
   it('rolls its picture of the kernel back when a rotation fails, so the retry sends the same change', async () => {
     const nft = new FakeNft();
     const clock = new FakeClock(T0);
-    const d = new Daemon(serverConfig({ users: [user('alice'), user('bob')] }), new NftDriver(nft), memoryLogger().log, clock);
+    const d = new Daemon({ config: serverConfig({ users: [user('alice'), user('bob')] }), nft: new NftDriver(nft), log: memoryLogger().log, clock });
     await d.start();
     nft.failNext = 1;
     await clock.advance(20_000); // boundary: nft refuses
@@ -147,7 +150,7 @@ describe('Daemon', () => {
     const nft = new FakeNft();
     const clock = new FakeClock(T0);
     const { log, lines } = memoryLogger();
-    const d = new Daemon(serverConfig(), new NftDriver(nft), log, clock);
+    const d = new Daemon({ config: serverConfig(), nft: new NftDriver(nft), log, clock });
     await d.start();
     nft.failNext = 2;
     await clock.advance(20_000); // boundary: fails
@@ -164,7 +167,7 @@ describe('Daemon', () => {
   it('refuses to take over a table of the same name made by someone else', async () => {
     const nft = new FakeNft();
     nft.tableListing = 'table inet otpknock_test {\n}';
-    const d = new Daemon(serverConfig(), new NftDriver(nft), memoryLogger().log, new FakeClock(T0));
+    const d = new Daemon({ config: serverConfig(), nft: new NftDriver(nft), log: memoryLogger().log, clock: new FakeClock(T0) });
     await expect(d.start()).rejects.toThrow(/already exists and was not made by otpknockd/);
     expect(nft.scripts()).toEqual([]); // the firewall was not touched
   });
@@ -173,7 +176,7 @@ describe('Daemon', () => {
     const nft = new FakeNft();
     const clock = new FakeClock(T0);
     const { log, lines } = memoryLogger();
-    const d = new Daemon(serverConfig(), new NftDriver(nft), log, clock);
+    const d = new Daemon({ config: serverConfig(), nft: new NftDriver(nft), log, clock });
     await d.start();
     const before = nft.scripts().length;
     await d.reload(async () => {
@@ -194,7 +197,7 @@ describe('Daemon', () => {
   it('reloads a change of users element by element, keeping the table', async () => {
     const nft = new FakeNft();
     const clock = new FakeClock(T0);
-    const d = new Daemon(serverConfig(), new NftDriver(nft), memoryLogger().log, clock);
+    const d = new Daemon({ config: serverConfig(), nft: new NftDriver(nft), log: memoryLogger().log, clock });
     await d.start();
     nft.tableListing = `table inet otpknock_test {\n\tcomment "${TABLE_COMMENT}"\n}`;
     await d.reload(async () => serverConfig({ users: [user('alice'), user('bob')] }));
@@ -209,12 +212,12 @@ describe('Daemon', () => {
 
   it('removes the table on stop unless told to keep it', async () => {
     const nft = new FakeNft();
-    const d = new Daemon(serverConfig(), new NftDriver(nft), memoryLogger().log, new FakeClock(T0));
+    const d = new Daemon({ config: serverConfig(), nft: new NftDriver(nft), log: memoryLogger().log, clock: new FakeClock(T0) });
     await d.start();
     await d.stop();
     expect(nft.scripts().at(-1)).toBe('delete table inet otpknock_test\n');
     const nft2 = new FakeNft();
-    const kept = new Daemon(serverConfig({ keepTableOnStop: true }), new NftDriver(nft2), memoryLogger().log, new FakeClock(T0));
+    const kept = new Daemon({ config: serverConfig({ keepTableOnStop: true }), nft: new NftDriver(nft2), log: memoryLogger().log, clock: new FakeClock(T0) });
     await kept.start();
     await kept.stop();
     expect(nft2.scripts()).toHaveLength(1);
@@ -227,11 +230,12 @@ describe('Daemon', () => {
       const usedSet = (script: string) => /\tset used \{[^}]*?elements = \{\n([^}]*)\}/.exec(script)?.[1]?.trim().split(/,\s*/) ?? [];
       const nft = new FakeNft();
       const clock = new FakeClock(T0);
-      const first = new Daemon(config, new NftDriver(nft), memoryLogger().log, clock, { persistConsumed: true });
+      const kept = new ConsumedSequences(clock, () => stateDir);
+      const first = new Daemon({ config, nft: new NftDriver(nft), log: memoryLogger().log, clock, consumed: kept });
       await first.start();
       expect(usedSet(nft.scripts()[0]!)).toEqual([]);
       const alice = planEntries(config, T0).find((e) => e.user === 'alice' && e.action === 'open' && e.window === windowAt(T0, 30))!;
-      first.noteConsumed(alice.ports); // what the audit reports when the kernel consumes it
+      kept.remember(alice.ports, usedTimeoutMs(config)); // what the audit reports when the kernel consumes it
       await first.stop();
       const saved = await readConsumed(stateDir, T0 + 1000);
       expect(saved.map((r) => r.ports)).toEqual([alice.ports]);
@@ -241,16 +245,17 @@ describe('Daemon', () => {
       // consumed one is still valid with skew 1), still refuses it.
       clock.t += 30_000;
       const nft2 = new FakeNft();
-      const second = new Daemon(config, new NftDriver(nft2), memoryLogger().log, clock, { persistConsumed: true });
+      const second = new Daemon({ config, nft: new NftDriver(nft2), log: memoryLogger().log, clock, consumed: new ConsumedSequences(clock, () => stateDir) });
       await second.start();
       expect(usedSet(nft2.scripts()[0]!)).toHaveLength(1);
       expect(usedSet(nft2.scripts()[0]!)[0]).toMatch(/^0x[0-9a-f]+ timeout 90000ms$/);
       await second.stop();
 
-      // Without persistConsumed (unit tests, tools) nothing is read or written.
+      // Without a state dir for them (unit tests, tools) nothing is read or written.
       const nft3 = new FakeNft();
-      const third = new Daemon(serverConfig({ stateDir: join(stateDir, 'none') }), new NftDriver(nft3), memoryLogger().log, clock);
-      third.noteConsumed(alice.ports);
+      const inMemory = new ConsumedSequences(clock, () => undefined);
+      const third = new Daemon({ config: serverConfig({ stateDir: join(stateDir, 'none') }), nft: new NftDriver(nft3), log: memoryLogger().log, clock, consumed: inMemory });
+      inMemory.remember(alice.ports, 60_000);
       await third.start();
       await third.stop();
       expect(await readConsumed(join(stateDir, 'none'), clock.t)).toEqual([]);

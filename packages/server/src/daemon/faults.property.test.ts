@@ -157,7 +157,7 @@ describe('the daemon under injected nft failures (property)', () => {
         const kernel = new ModelKernel(clock);
         const { log, lines } = memoryLogger();
         let config: ServerConfig = serverConfig({ users: pick(3) });
-        const d = new Daemon(config, new NftDriver(kernel), log, clock);
+        const d = new Daemon({ config, nft: new NftDriver(kernel), log, clock });
         await d.start();
         for (const s of steps) {
           if (s.kind === 'fail') kernel.failNext += s.n;

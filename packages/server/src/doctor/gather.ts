@@ -6,7 +6,7 @@ import { dirname, resolve } from 'node:path';
 import { endianness } from 'node:os';
 import { execa } from 'execa';
 import { loadConfig, secretFilePaths, type ServerConfig } from '../config/index.js';
-import { fullRuleset } from '../daemon/daemon.js';
+import { fullRuleset } from '../ruleset/full-load.js';
 import { NftDriver, execaNftRunner, explainNftFailure, type NftRunner } from '../nft/driver.js';
 import { isOurTable } from '../nft/inspect.js';
 import { knockPortIntervals } from '../nft/knock-ports.js';

@@ -3,7 +3,7 @@
 // `used` set forgets them with the table (a clean stop, a reboot); this file
 // carries them into the next start, so a sniffed knock never opens twice while
 // its window is valid. Known by their ports, like the carry-over of a full load.
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../apply/daemon-state.js';
 
@@ -55,5 +55,6 @@ export async function readConsumed(stateDir: string, nowMs: number, onError?: (m
 
 /** Replaces the file atomically (0600, fsynced before the rename). */
 export async function writeConsumed(stateDir: string, records: readonly ConsumedRecord[]): Promise<void> {
+  await mkdir(stateDir, { recursive: true, mode: 0o700 });
   await writeFileAtomic(join(stateDir, CONSUMED_FILE), formatConsumed(records));
 }

@@ -10,26 +10,35 @@ import { LeafBook } from '../audit/leaf-book.js';
 import { OPEN_PREFIX, REPLAY_PREFIX, startNflogReader, type NflogPacket, type NflogReader } from '../audit/nflog.js';
 import { loadConfig } from '../config/index.js';
 import type { ServerConfig } from '../config/types.js';
-import type { Daemon } from '../daemon/daemon.js';
+import type { ConsumedSequences } from '../daemon/consumed.js';
+import type { DaemonHooks } from '../daemon/daemon.js';
+import { usedTimeoutMs } from '../ruleset/full-load.js';
 import type { TrieState } from '../trie/state.js';
 import type { Logger } from '../log.js';
 import { storeSignature } from '../users/store.js';
 import { statusSnapshot, STATUS_FILE } from './snapshot.js';
 
 export interface TeamFeatures {
+  /** For the Daemon's constructor. */
+  readonly hooks: DaemonHooks;
   /** Resolves when the audit reader is bound (or has failed, which is logged). */
   readonly auditReady: Promise<boolean>;
   stop(): void;
 }
 
-export function attachTeamFeatures(daemon: Daemon, configFile: string, log: Logger): TeamFeatures {
+/**
+ * `config`: the daemon's config at start (the hooks see every later one);
+ * `consumed`: where the audit reports each consumed sequence (the daemon's too).
+ */
+export function createTeamFeatures(initial: ServerConfig, configFile: string, log: Logger, consumed: ConsumedSequences): TeamFeatures {
   const book = new LeafBook();
-  let config: ServerConfig = daemon.currentConfig;
+  let config: ServerConfig = initial;
+  let stopped = false;
   let signature: Promise<string> | undefined = config.userStore === undefined ? undefined : storeSignature(config.userStore);
   let statusWrite = Promise.resolve();
   const startedMs = Date.now();
 
-  daemon.hooks.beforeRotation = async () => {
+  const beforeRotation = async (): Promise<ServerConfig | undefined> => {
     const dir = config.userStore;
     if (dir === undefined) return undefined;
     const now = await storeSignature(dir);
@@ -45,7 +54,8 @@ export function attachTeamFeatures(daemon: Daemon, configFile: string, log: Logg
     }
   };
 
-  daemon.hooks.onCommit = ({ config: c, trie, nowMs }: { config: ServerConfig; trie: TrieState; nowMs: number }) => {
+  const onCommit = ({ config: c, trie, nowMs }: { config: ServerConfig; trie: TrieState; nowMs: number }) => {
+    if (stopped) return;
     config = c;
     // A reload that changes audit_nflog_group loads chains that log to the new group.
     if (c.auditNflogGroup !== readerGroup) void startReader(c.auditNflogGroup);
@@ -71,7 +81,10 @@ export function attachTeamFeatures(daemon: Daemon, configFile: string, log: Logg
       ...(entry?.source === undefined ? {} : { source: entry.source }),
     };
     // Kept in state_dir too, so a consume survives a stop or a reboot inside its window.
-    if (!replay && entry?.oneTime === true) daemon.noteConsumed(entry.ports);
+    if (!replay && entry?.oneTime === true) {
+      consumed.remember(entry.ports, usedTimeoutMs(config));
+      void consumed.save();
+    }
     const what = replay ? 'refused a replay of a used sequence' : `${ev.event} ${services.join(',') || '?'}`;
     const fields = { user: ev.user ?? 'unknown', services: services.join(','), address: ev.address, family: ev.family, window: ev.window, source: ev.source };
     if (replay) log.warn('audit', `${ev.user ?? 'unknown user'}: ${what} from ${ev.address}`, fields);
@@ -105,10 +118,11 @@ export function attachTeamFeatures(daemon: Daemon, configFile: string, log: Logg
   const auditReady = startReader(config.auditNflogGroup);
 
   return {
+    hooks: { beforeRotation, onCommit },
     auditReady,
     stop: () => {
+      stopped = true;
       reader?.stop();
-      daemon.hooks = {};
     },
   };
 }

@@ -58,7 +58,7 @@ describe('collisions between windows', () => {
     };
     const lines: string[] = [];
     const clock = new FakeClock(T0);
-    const d = new Daemon(serverConfig({ users: [user('alice', { profile: tiny })] }), new NftDriver(nft), createLogger('text', (l) => lines.push(l)), clock);
+    const d = new Daemon({ config: serverConfig({ users: [user('alice', { profile: tiny })] }), nft: new NftDriver(nft), log: createLogger('text', (l) => lines.push(l)), clock });
     await d.start();
     const conflicts = () => lines.filter((l) => / conflict: /.test(l)).map((l) => l.replace(/^\S+ /, ''));
     expect(conflicts()).toHaveLength(4);
