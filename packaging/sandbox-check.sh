@@ -63,6 +63,7 @@ trap 'exit 130' INT TERM
 install -d -m 0700 "$dir/etc" "$dir/etc/secrets" "$dir/state"
 install -d -m 0755 "$dir/lib"
 install -m 0755 "$js" "$dir/lib/otpknockd.js"
+install -m 0644 "$(dirname "$js")/nflog-reader.py" "$dir/lib/nflog-reader.py"
 ( umask 077; head -c 20 /dev/urandom | base32 > "$dir/etc/secrets/alice" )
 ( umask 077; cat > "$dir/etc/otpknockd.yaml" <<EOF
 table: $table

@@ -1,8 +1,8 @@
 // Bundles each command into one file so that start-up reads one file
 // instead of resolving hundreds of modules (the client runs before every ssh).
 import { build } from 'esbuild';
-import { chmod, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { chmod, copyFile, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { existsSync } from 'node:fs';
 
 // The client is CommonJS: Node's ESM loader costs every `knock` run ~4 ms of start-up
@@ -10,7 +10,8 @@ import { existsSync } from 'node:fs';
 // name (the package itself is "type": "module"). The daemon stays ESM: its start-up
 // does not matter, and the server code uses top-level await.
 const entries = [
-  { in: 'packages/server/src/cli.ts', out: 'packages/server/dist/otpknockd.js', format: 'esm' },
+  // `files`: what the bundle reads beside itself at run time.
+  { in: 'packages/server/src/cli.ts', out: 'packages/server/dist/otpknockd.js', format: 'esm', files: ['packages/server/src/audit/nflog-reader.py'] },
   { in: 'packages/client/src/cli.ts', out: 'packages/client/dist/knock.js', format: 'cjs' },
 ];
 
@@ -36,5 +37,6 @@ for (const entry of entries) {
     logLevel: 'warning',
   });
   await chmod(entry.out, 0o755);
+  for (const file of entry.files ?? []) await copyFile(file, join(dirname(entry.out), basename(file)));
   if (entry.format === 'cjs') await writeFile(join(dirname(entry.out), 'package.json'), '{ "type": "commonjs" }\n');
 }
