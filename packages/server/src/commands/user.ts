@@ -5,7 +5,7 @@ import { hostname } from 'node:os';
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import { OtpknockError, USER_NAME_RULE, checkHost, checkLabel, checkUserName, encodeSecret, formatOtpauthUri, generateSecret, quote } from '@otpknock/shared';
-import { lastOpens, readAudit } from '../audit/audit-file.js';
+import { lastOpens, readAudit, type AuditEvent } from '../audit/audit-file.js';
 import { loadConfig, parseDurationArgument } from '../config/index.js';
 import type { ServerConfig, UserConfig } from '../config/types.js';
 import { readStoreDir, removeUserRecord, withStoreLock, writeUserRecord } from '../users/store.js';
@@ -103,160 +103,207 @@ function ageText(ms: number): string {
   return `${Math.round(s / 86400)}d`;
 }
 
+/** The -c/--config option of every user command. */
+const configOption = () => new Option('-c, --config <file>', 'config file').default(DEFAULT_CONFIG);
+/** Help text after every command that takes NAME. */
+const NAME_HELP = `\nNAME: ${USER_NAME_RULE}.`;
+
+type AddOptions = Common & { service?: string[]; host?: string; issuer?: string; codeMode?: boolean; qr: boolean; json?: boolean };
+type RotateOptions = Common & { grace: string; host?: string; issuer?: string; qr: boolean; json?: boolean };
+
 export function registerUser(program: Command): void {
   const user = program
     .command('user')
     .description('Manage the users of the user store (the config\'s user_store directory). Changes apply from the next window on, without a restart.');
-  const cfg = () => new Option('-c, --config <file>', 'config file').default(DEFAULT_CONFIG);
-  const nameHelp = `\nNAME: ${USER_NAME_RULE}.`;
-  user.addHelpText('after', nameHelp);
+  user.addHelpText('after', NAME_HELP);
+  registerUserAdd(user);
+  registerUserList(user);
+  registerUserChange(user, 'remove', 'Remove a user: their knocks are refused from the next window on (open sessions stay).', () => undefined);
+  registerUserChange(user, 'disable', 'Disable a user (kept in the store): knocks refused from the next window on.', (u) => ({ ...u, disabled: true }));
+  registerUserChange(user, 'enable', 'Enable a disabled user again.', (u) => ({ ...u, disabled: false }));
+  registerUserRotate(user);
+}
 
+function registerUserAdd(user: Command): void {
   user
     .command('add <name>')
     .description('Create a user with a new 160-bit secret; print the otpauth:// URI, a QR code and the knock import line.')
-    .addOption(cfg())
+    .addOption(configOption())
     .option('-s, --service <name...>', 'services the user may open (default: all)')
     .option('--host <host>', 'host name or address clients knock (put into the URI)')
     .option('--issuer <text>', 'issuer shown by authenticator apps, at most 128 characters without ":" (default: --host or this machine\'s name)')
     .option('--code-mode', 'also accept knock --code (authenticator-app codes; weaker, see docs/protocol.md)')
     .option('--no-qr', 'do not print the QR code')
     .option('--json', 'print {user, uri, import} as JSON')
-    .addHelpText('after', nameHelp)
-    .action(async (nameArg: string, o: Common & { service?: string[]; host?: string; issuer?: string; codeMode?: boolean; qr: boolean; json?: boolean }) => {
-      const name = checkUserName(nameArg, 'NAME');
-      checkOnboardingOptions(o);
-      let config = await loadConfig(o.config, { allowNoUsers: true });
-      const dir = storeOf(config);
-      if (config.users.some((u) => u.name === name)) {
-        throw new OtpknockError('E_ARGUMENT', `user ${name} exists already`, { hint: `issue a new secret with: otpknockd user rotate ${name}` });
-      }
-      for (const s of o.service ?? []) {
-        if (!config.services.some((x) => x.name === s)) {
-          throw new OtpknockError('E_ARGUMENT', s === '' ? 'an empty service name' : `unknown service ${quote(s)}`, { where: '--service', hint: `use one of: ${config.services.map((x) => x.name).join(', ')}` });
-        }
-      }
-      const record: StoredUser = {
-        name,
-        secret: encodeSecret(generateSecret(20)),
-        secretCreated: new Date().toISOString(),
-        disabled: false,
-        previous: [],
-        codeMode: o.codeMode === true,
-        ...(o.service === undefined ? {} : { services: [...new Set(o.service)] }),
-      };
-      await withStoreLock(dir, async () => {
-        const listing = await readStoreDir(dir);
-        if (listing.entries.some((e) => e.name === name)) throw new OtpknockError('E_ARGUMENT', `user ${name} exists already in ${dir}`);
-        await writeUserRecord(dir, record);
-      });
-      // The URI from the config as the daemon will load it (the profile exactly as it will
-      // derive it). Anything that fails here takes the new record away again.
-      let added: UserConfig;
-      let uri: string;
-      try {
-        config = await loadConfig(o.config, { allowNoUsers: true });
-        added = userIn(config, name);
-        uri = onboardingUri(config, added, o);
-      } catch (e) {
-        await removeUserRecord(dir, name).catch(() => undefined);
-        throw e;
-      }
-      await printOnboarding(uri, added, o, 'Added');
-    });
+    .addHelpText('after', NAME_HELP)
+    .action(addUser);
+}
 
+/** `user add`: a new record with a fresh secret, then the onboarding text for it. */
+async function addUser(nameArg: string, o: AddOptions): Promise<void> {
+  const name = checkUserName(nameArg, 'NAME');
+  checkOnboardingOptions(o);
+  let config = await loadConfig(o.config, { allowNoUsers: true });
+  const dir = storeOf(config);
+  if (config.users.some((u) => u.name === name)) {
+    throw new OtpknockError('E_ARGUMENT', `user ${name} exists already`, { hint: `issue a new secret with: otpknockd user rotate ${name}` });
+  }
+  checkServiceNames(config, o.service ?? []);
+  const record: StoredUser = {
+    name,
+    secret: encodeSecret(generateSecret(20)),
+    secretCreated: new Date().toISOString(),
+    disabled: false,
+    previous: [],
+    codeMode: o.codeMode === true,
+    ...(o.service === undefined ? {} : { services: [...new Set(o.service)] }),
+  };
+  await withStoreLock(dir, async () => {
+    const listing = await readStoreDir(dir);
+    if (listing.entries.some((e) => e.name === name)) throw new OtpknockError('E_ARGUMENT', `user ${name} exists already in ${dir}`);
+    await writeUserRecord(dir, record);
+  });
+  // The URI from the config as the daemon will load it (the profile exactly as it will
+  // derive it). Anything that fails here takes the new record away again.
+  let added: UserConfig;
+  let uri: string;
+  try {
+    config = await loadConfig(o.config, { allowNoUsers: true });
+    added = userIn(config, name);
+    uri = onboardingUri(config, added, o);
+  } catch (e) {
+    await removeUserRecord(dir, name).catch(() => undefined);
+    throw e;
+  }
+  await printOnboarding(uri, added, o, 'Added');
+}
+
+/** The --service names of user add, each one of the config's services. */
+function checkServiceNames(config: ServerConfig, names: readonly string[]): void {
+  for (const s of names) {
+    if (!config.services.some((x) => x.name === s)) {
+      throw new OtpknockError('E_ARGUMENT', s === '' ? 'an empty service name' : `unknown service ${quote(s)}`, { where: '--service', hint: `use one of: ${config.services.map((x) => x.name).join(', ')}` });
+    }
+  }
+}
+
+function registerUserList(user: Command): void {
   user
     .command('list')
     .description('List the users (never secrets): where defined, services, state, secret age, rotation grace, last open.')
-    .addOption(cfg())
+    .addOption(configOption())
     .option('--json', 'print JSON')
-    .action(async (o: Common & { json?: boolean }) => {
-      const config = await loadConfig(o.config, { allowNoUsers: true });
-      const opens = lastOpens(await readAudit(config.stateDir, 100_000));
-      const now = Date.now();
-      const rows = config.users.map((u) => ({
-        name: u.name,
-        origin: u.origin ?? 'config',
-        services: u.services,
-        state: u.disabled ? 'disabled' : 'enabled',
-        secretCreated: u.secretCreatedMs === undefined ? null : new Date(u.secretCreatedMs).toISOString(),
-        graceUntil: u.graceSecrets?.[0] === undefined ? null : new Date(u.graceSecrets[0].untilMs).toISOString(),
-        codeMode: u.codeMode === true,
-        lastOpen: opens.get(u.name) ?? null,
-      }));
-      if (o.json) {
-        process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
-        return;
-      }
-      const table = [['NAME', 'FROM', 'SERVICES', 'STATE', 'SECRET AGE', 'GRACE UNTIL', 'LAST OPEN']];
-      for (const r of rows) {
-        table.push([
-          r.name,
-          r.origin,
-          r.services.join(','),
-          r.state + (r.codeMode ? '+code' : ''),
-          r.secretCreated === null ? '-' : ageText(now - Date.parse(r.secretCreated)),
-          r.graceUntil ?? '-',
-          r.lastOpen === null ? '-' : `${r.lastOpen.time} from ${r.lastOpen.address}`,
-        ]);
-      }
-      const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
-      process.stdout.write(`${table.map((row) => row.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n')}\n`);
+    .action(listUsers);
+}
+
+/** `user list`: one row per user, as JSON or as a table. */
+async function listUsers(o: Common & { json?: boolean }): Promise<void> {
+  const config = await loadConfig(o.config, { allowNoUsers: true });
+  const opens = lastOpens(await readAudit(config.stateDir, 100_000));
+  const rows = config.users.map((u) => ({
+    name: u.name,
+    origin: u.origin ?? 'config',
+    services: u.services,
+    state: u.disabled ? 'disabled' : 'enabled',
+    secretCreated: u.secretCreatedMs === undefined ? null : new Date(u.secretCreatedMs).toISOString(),
+    graceUntil: u.graceSecrets?.[0] === undefined ? null : new Date(u.graceSecrets[0].untilMs).toISOString(),
+    codeMode: u.codeMode === true,
+    lastOpen: opens.get(u.name) ?? null,
+  }));
+  process.stdout.write(o.json ? `${JSON.stringify(rows, null, 2)}\n` : userTable(rows, Date.now()));
+}
+
+/** A row of user list (its JSON is these objects). */
+interface UserRow {
+  name: string;
+  origin: string;
+  services: string[];
+  state: string;
+  secretCreated: string | null;
+  graceUntil: string | null;
+  codeMode: boolean;
+  lastOpen: AuditEvent | null;
+}
+
+/** The rows of user list as a table with aligned columns. */
+function userTable(rows: readonly UserRow[], now: number): string {
+  const table = [['NAME', 'FROM', 'SERVICES', 'STATE', 'SECRET AGE', 'GRACE UNTIL', 'LAST OPEN']];
+  for (const r of rows) {
+    table.push([
+      r.name,
+      r.origin,
+      r.services.join(','),
+      r.state + (r.codeMode ? '+code' : ''),
+      r.secretCreated === null ? '-' : ageText(now - Date.parse(r.secretCreated)),
+      r.graceUntil ?? '-',
+      r.lastOpen === null ? '-' : `${r.lastOpen.time} from ${r.lastOpen.address}`,
+    ]);
+  }
+  const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
+  return `${table.map((row) => row.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n')}\n`;
+}
+
+/** user remove, disable and enable: `fn` makes the new record, or undefined to remove it. */
+function registerUserChange(user: Command, verb: string, description: string, fn: (u: StoredUser) => StoredUser | undefined): void {
+  user
+    .command(`${verb} <name>`)
+    .description(description)
+    .addOption(configOption())
+    .addHelpText('after', NAME_HELP)
+    .action(async (nameArg: string, o: Common) => {
+      const name = checkUserName(nameArg, 'NAME');
+      await changeUser(o.config, name, fn);
+      process.stderr.write(`otpknockd: user ${name}: ${verb === 'remove' ? 'removed' : `${verb}d`}; the daemon applies it at the next window boundary\n`);
     });
+}
 
-  const change = (verb: string, description: string, fn: (u: StoredUser) => StoredUser | undefined) =>
-    user
-      .command(`${verb} <name>`)
-      .description(description)
-      .addOption(cfg())
-      .addHelpText('after', nameHelp)
-      .action(async (nameArg: string, o: Common) => {
-        const name = checkUserName(nameArg, 'NAME');
-        const config = await loadConfig(o.config, { allowNoUsers: true });
-        const dir = storeOf(config);
-        await withStoreLock(dir, async () => {
-          const next = fn(await readRecord(dir, name));
-          if (next === undefined && config.users.every((u) => u.name === name)) {
-            // The daemon refuses a config without users (it would lock everybody out), so it
-            // would keep this user live: say so instead of pretending the removal works.
-            throw new OtpknockError('E_ARGUMENT', `${name} is the last user; the daemon refuses to run without users and would keep ${name} able to knock`, {
-              hint: `add another user first, or use: otpknockd user disable ${name} (refuses their knocks, keeps the record)`,
-            });
-          }
-          if (next === undefined) await removeUserRecord(dir, name);
-          else await writeUserRecord(dir, next);
-        });
-        process.stderr.write(`otpknockd: user ${name}: ${verb === 'remove' ? 'removed' : `${verb}d`}; the daemon applies it at the next window boundary\n`);
+async function changeUser(configFile: string, name: string, fn: (u: StoredUser) => StoredUser | undefined): Promise<void> {
+  const config = await loadConfig(configFile, { allowNoUsers: true });
+  const dir = storeOf(config);
+  await withStoreLock(dir, async () => {
+    const next = fn(await readRecord(dir, name));
+    if (next === undefined && config.users.every((u) => u.name === name)) {
+      // The daemon refuses a config without users (it would lock everybody out), so it
+      // would keep this user live: say so instead of pretending the removal works.
+      throw new OtpknockError('E_ARGUMENT', `${name} is the last user; the daemon refuses to run without users and would keep ${name} able to knock`, {
+        hint: `add another user first, or use: otpknockd user disable ${name} (refuses their knocks, keeps the record)`,
       });
-  change('remove', 'Remove a user: their knocks are refused from the next window on (open sessions stay).', () => undefined);
-  change('disable', 'Disable a user (kept in the store): knocks refused from the next window on.', (u) => ({ ...u, disabled: true }));
-  change('enable', 'Enable a disabled user again.', (u) => ({ ...u, disabled: false }));
+    }
+    if (next === undefined) await removeUserRecord(dir, name);
+    else await writeUserRecord(dir, next);
+  });
+}
 
+function registerUserRotate(user: Command): void {
   user
     .command('rotate <name>')
     .description('Issue a new secret. The old one stays accepted for the grace period (default 1d), then only the new one.')
-    .addOption(cfg())
+    .addOption(configOption())
     .option('--grace <duration>', 'how long the old secret stays valid, e.g. 10m, 1h, 7d, or 0s (at most 365d)', '1d')
     .option('--host <host>', 'host name or address clients knock (put into the URI)')
     .option('--issuer <text>', 'issuer shown by authenticator apps')
     .option('--no-qr', 'do not print the QR code')
     .option('--json', 'print {user, uri, import} as JSON')
-    .addHelpText('after', nameHelp)
-    .action(async (nameArg: string, o: Common & { grace: string; host?: string; issuer?: string; qr: boolean; json?: boolean }) => {
-      const name = checkUserName(nameArg, 'NAME');
-      checkOnboardingOptions(o);
-      const graceMs = parseDurationArgument(o.grace, '--grace', { min: 0, max: MAX_GRACE_MS });
-      let config = await loadConfig(o.config, { allowNoUsers: true });
-      const dir = storeOf(config);
-      const now = Date.now();
-      await withStoreLock(dir, async () => {
-        const old = await readRecord(dir, name);
-        const previous = graceMs > 0 ? [{ secret: old.secret, until: new Date(now + graceMs).toISOString() }] : [];
-        // Older grace secrets that are still live stay until their own end.
-        for (const p of old.previous) if (Date.parse(p.until) > now) previous.push(p);
-        await writeUserRecord(dir, { ...old, secret: encodeSecret(generateSecret(20)), secretCreated: new Date(now).toISOString(), previous });
-      });
-      config = await loadConfig(o.config, { allowNoUsers: true });
-      const rotated = userIn(config, name);
-      await printOnboarding(onboardingUri(config, rotated, o), rotated, o, graceMs > 0 ? `Rotated (old secret valid until ${new Date(now + graceMs).toISOString()})` : 'Rotated (old secret no longer valid)');
-    });
+    .addHelpText('after', NAME_HELP)
+    .action(rotateUser);
+}
+
+/** `user rotate`: a new secret; the old one stays valid for --grace. */
+async function rotateUser(nameArg: string, o: RotateOptions): Promise<void> {
+  const name = checkUserName(nameArg, 'NAME');
+  checkOnboardingOptions(o);
+  const graceMs = parseDurationArgument(o.grace, '--grace', { min: 0, max: MAX_GRACE_MS });
+  let config = await loadConfig(o.config, { allowNoUsers: true });
+  const dir = storeOf(config);
+  const now = Date.now();
+  await withStoreLock(dir, async () => {
+    const old = await readRecord(dir, name);
+    const previous = graceMs > 0 ? [{ secret: old.secret, until: new Date(now + graceMs).toISOString() }] : [];
+    // Older grace secrets that are still live stay until their own end.
+    for (const p of old.previous) if (Date.parse(p.until) > now) previous.push(p);
+    await writeUserRecord(dir, { ...old, secret: encodeSecret(generateSecret(20)), secretCreated: new Date(now).toISOString(), previous });
+  });
+  config = await loadConfig(o.config, { allowNoUsers: true });
+  const rotated = userIn(config, name);
+  await printOnboarding(onboardingUri(config, rotated, o), rotated, o, graceMs > 0 ? `Rotated (old secret valid until ${new Date(now + graceMs).toISOString()})` : 'Rotated (old secret no longer valid)');
 }
