@@ -180,42 +180,26 @@ function carryOverText(allowed: readonly AllowedCarryOver[], service: string, f:
     .map((x) => `${x.address} timeout ${ms(x.remainingMs)}`);
 }
 
-/**
- * The full table, as one script that replaces any previous version of it
- * atomically (`add table` + `delete table` + definition in one transaction).
- */
-export function renderRuleset(input: RulesetInput): string {
-  const { config } = input;
-  const nowMs = input.nowMs ?? Date.now();
-  const t = config.table;
-  const allowed = input.allowed ?? [];
-  const intervals = knockPortIntervals(config);
-  const portsText = intervals.map(([lo, hi]) => (lo === hi ? `${lo}` : `${lo}-${hi}`));
-  const sets: string[] = [];
-  for (const s of config.services) {
-    for (const f of [4, 6] as const) {
-      sets.push(`	set allowed${f}_${s.name} {
-		typeof ${addrType(f)}
-		size ${ALLOWED_SET_SIZE}
-		flags dynamic,timeout
-		timeout ${ms(s.openForMs)}
-${elementsBlock(carryOverText(allowed, s.name, f), '\t\t')}	}
-`);
-    }
-  }
-  const guardVmap = config.services.map((s) => `${s.port} : goto guard_${s.name}`).join(', ');
-  const guards = config.services
-    .map(
-      (s) => `
-	chain guard_${s.name} {
-		ip saddr @allowed4_${s.name} accept
-		ip6 saddr @allowed6_${s.name} accept
-		counter name refused drop
-	}
-`,
-    )
-    .join('');
-  const progress = ([4, 6] as const)
+/** The named counters, every one followed by a blank line (the ban's and the payload's too). */
+function countersText(config: ServerConfig): string {
+  const names = ['bad_knocks', 'replays', 'completed', 'refused', 'stores_throttled', 'steps_stored', 'progress_full'];
+  const payload = config.payload === undefined ? '' : '\tcounter payload_refused {\n\t}\n\n';
+  return `${names.map((n) => `\tcounter ${n} {\n\t}\n\n`).join('')}${banCountersText(config)}${payload}`;
+}
+
+/** The UDP ports knocks may go to: what raw_prerouting and input send to the knock chains. */
+function knockPortsSetText(config: ServerConfig): string {
+  const portsText = knockPortIntervals(config).map(([lo, hi]) => (lo === hi ? `${lo}` : `${lo}-${hi}`));
+  return `	set knock_ports {
+		type inet_service
+		flags interval
+${elementsBlock(portsText, '\t\t')}	}
+`;
+}
+
+/** Per family: each source's progress (`progressN`) and its store budget meter (`store_budgetN`). */
+function progressSetsText(config: ServerConfig): string {
+  return ([4, 6] as const)
     .map(
       (f) => `	map progress${f} {
 		typeof ${addrType(f)} : meta mark
@@ -233,62 +217,54 @@ ${elementsBlock(carryOverText(allowed, s.name, f), '\t\t')}	}
 `,
     )
     .join('\n');
+}
 
-  return `#!/usr/sbin/nft -f
-# otpknockd ruleset for table inet ${t}: generated, do not edit.
-add table inet ${t}
-delete table inet ${t}
-
-table inet ${t} {
-	comment "${TABLE_COMMENT}"
-
-	counter bad_knocks {
-	}
-
-	counter replays {
-	}
-
-	counter completed {
-	}
-
-	counter refused {
-	}
-
-	counter stores_throttled {
-	}
-
-	counter steps_stored {
-	}
-
-	counter progress_full {
-	}
-
-${banCountersText(config)}${config.payload === undefined ? '' : '\tcounter payload_refused {\n\t}\n\n'}
-	set knock_ports {
-		type inet_service
-		flags interval
-${elementsBlock(portsText, '\t\t')}	}
-
-${progress}
-	map step {
-		typeof ${stepKeyExpr(config)} : meta mark
+/** The knock trie: `step` (state . port → next state) and `leaf_action` (leaf class → action word). */
+function trieMapsText(input: RulesetInput, nowMs: number): string {
+  return `	map step {
+		typeof ${stepKeyExpr(input.config)} : meta mark
 		flags timeout
 ${elementsBlock(input.steps.map((e) => stepElementText(e, nowMs)), '\t\t')}	}
 
 	map leaf_action {
 		typeof meta mark : meta mark
 ${elementsBlock(input.actions.map(actionElementText), '\t\t')}	}
+`;
+}
 
-	set used {
+/** Consumed one-time leaves, with those carried over. */
+function usedSetText(input: RulesetInput): string {
+  const carried = (input.used ?? []).filter((u) => u.remainingMs >= 1000).map((u) => `${hex(u.leaf)} timeout ${ms(u.remainingMs)}`);
+  return `	set used {
 		typeof meta mark
 		size ${USED_SET_SIZE}
 		flags dynamic,timeout
 		timeout ${ms(input.usedTimeoutMs)}
-${elementsBlock((input.used ?? []).filter((u) => u.remainingMs >= 1000).map((u) => `${hex(u.leaf)} timeout ${ms(u.remainingMs)}`), '\t\t')}	}
+${elementsBlock(carried, '\t\t')}	}
+`;
+}
 
-${banSetsText(config, input.banned)}
-${sets.join('\n')}
-	chain raw_prerouting {
+/** Per service and family: the addresses a knock opened it for (`allowedN_<service>`), with those carried over. */
+function allowedSetsText(config: ServerConfig, allowed: readonly AllowedCarryOver[]): string {
+  const sets: string[] = [];
+  for (const s of config.services) {
+    for (const f of [4, 6] as const) {
+      sets.push(`	set allowed${f}_${s.name} {
+		typeof ${addrType(f)}
+		size ${ALLOWED_SET_SIZE}
+		flags dynamic,timeout
+		timeout ${ms(s.openForMs)}
+${elementsBlock(carryOverText(allowed, s.name, f), '\t\t')}	}
+`);
+    }
+  }
+  return sets.join('\n');
+}
+
+/** The two base chains: knock UDP untracked in raw prerouting; input sends knocks and protected ports on. */
+function hookChainsText(config: ServerConfig): string {
+  const guardVmap = config.services.map((s) => `${s.port} : goto guard_${s.name}`).join(', ');
+  return `	chain raw_prerouting {
 		type filter hook prerouting priority raw; policy accept;
 		udp dport @knock_ports socket transparent 0 accept
 		udp dport @knock_ports notrack
@@ -303,7 +279,48 @@ ${sets.join('\n')}
 		meta nfproto ipv6 udp dport @knock_ports goto knock6
 		tcp dport vmap { ${guardVmap} }
 	}
-${modeChainText(config, input.mode ?? 'knock')}${familyChains(config, 4)}${familyChains(config, 6)}${guards}}
+`;
+}
+
+/** Per service: its port accepts new connections only from its allowed sets. */
+function guardChainsText(config: ServerConfig): string {
+  return config.services
+    .map(
+      (s) => `
+	chain guard_${s.name} {
+		ip saddr @allowed4_${s.name} accept
+		ip6 saddr @allowed6_${s.name} accept
+		counter name refused drop
+	}
+`,
+    )
+    .join('');
+}
+
+/**
+ * The full table, as one script that replaces any previous version of it
+ * atomically (`add table` + `delete table` + definition in one transaction).
+ */
+export function renderRuleset(input: RulesetInput): string {
+  const { config } = input;
+  const nowMs = input.nowMs ?? Date.now();
+  const t = config.table;
+  return `#!/usr/sbin/nft -f
+# otpknockd ruleset for table inet ${t}: generated, do not edit.
+add table inet ${t}
+delete table inet ${t}
+
+table inet ${t} {
+	comment "${TABLE_COMMENT}"
+
+${countersText(config)}
+${knockPortsSetText(config)}
+${progressSetsText(config)}
+${trieMapsText(input, nowMs)}
+${usedSetText(input)}
+${banSetsText(config, input.banned)}
+${allowedSetsText(config, input.allowed ?? [])}
+${hookChainsText(config)}${modeChainText(config, input.mode ?? 'knock')}${familyChains(config, 4)}${familyChains(config, 6)}${guardChainsText(config)}}
 `;
 }
 
