@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { decodeSecret, deriveSequences, formatOtpauthUri, normalizeProfile, windowAt } from '@otpknock/shared';
-import { tempDir, TEST_SECRET, writePrivate } from './testing.js';
+import { tempDir, TEST_SECRET, writePrivate } from '@otpknock/client/testing';
 
 const here = dirname(fileURLToPath(import.meta.url));
 let bin: string;

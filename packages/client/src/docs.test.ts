@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { normalizeProfile } from '@otpknock/shared';
 import { printedSequences } from './commands.js';
-import { testProfile } from './testing.js';
+import { testProfile } from '@otpknock/client/testing';
 
 const manual = readFileSync(new URL('../../../docs/knock.md', import.meta.url), 'utf8');
 

@@ -7,7 +7,7 @@ import { networkError } from './errors.js';
 import { knockClose, knockOpen, type OpenRequest } from './knock.js';
 import { silentLogger } from './log.js';
 import type { KnockSend } from './send.js';
-import { tempDir, testProfile, TEST_SECRET } from './testing.js';
+import { tempDir, testProfile, TEST_SECRET } from '@otpknock/client/testing';
 import { lastUsedWindow, secretKey } from './used.js';
 import type { WaitOptions } from './wait.js';
 

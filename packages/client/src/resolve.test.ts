@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { KnockError } from './errors.js';
 import { findProfile, parseSshG, resolveAddresses, sshConfigLookup, type AddressLookup, type SshConfigLookup } from './resolve.js';
-import { tempDir, testProfile, writePrivate } from './testing.js';
+import { tempDir, testProfile, writePrivate } from '@otpknock/client/testing';
 
 const profiles = {
   myserver: testProfile('myserver', { address: '203.0.113.5' }),

@@ -6,7 +6,7 @@ import { KnockError } from './errors.js';
 import { checkProfile, parseStore } from './profile.js';
 import { readPrivateFile } from './private-file.js';
 import { defaultStorePath, readStore, updateStore } from './store.js';
-import { tempDir, testProfile, writePrivate } from './testing.js';
+import { tempDir, testProfile, writePrivate } from '@otpknock/client/testing';
 
 let dir: string;
 let cleanup: () => void;

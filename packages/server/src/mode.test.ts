@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { manualCloseScript, manualOpenScript, parseAddress, parseOpenFor, pickServices } from './commands/manual.js';
 import { modeChangeScript, modeRules, readMode, writeMode } from './mode.js';
-import { serverConfig } from './test-fixtures.js';
+import { serverConfig } from '@otpknock/server/testing';
 
 const config = serverConfig({
   services: [

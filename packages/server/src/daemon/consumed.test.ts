@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readConsumed } from '../state/consumed-file.js';
-import { FakeClock } from '../test-daemon.js';
+import { FakeClock } from '@otpknock/server/testing';
 import { ConsumedSequences } from './consumed.js';
 
 const T0 = Date.UTC(2026, 11, 4, 12, 0, 0);

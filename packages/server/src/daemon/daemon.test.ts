@@ -12,8 +12,7 @@ import { APPLY_LEAD_MS } from './schedule.js';
 import { planEntries } from '../plan/entries.js';
 import { readConsumed } from '../state/consumed-file.js';
 import { NftDriver, type NftRunner } from '../nft/driver.js';
-import { serverConfig, user } from '../test-fixtures.js';
-import { FakeClock, memoryLogger } from '../test-daemon.js';
+import { FakeClock, memoryLogger, serverConfig, user } from '@otpknock/server/testing';
 import { TABLE_COMMENT } from '../ruleset/render.js';
 
 

@@ -14,8 +14,7 @@ import { Daemon } from './daemon.js';
 import { NftDriver, type NftRunner } from '../nft/driver.js';
 import { TABLE_COMMENT } from '../ruleset/render.js';
 import type { ServerConfig } from '../config/types.js';
-import { serverConfig, user } from '../test-fixtures.js';
-import { FakeClock, memoryLogger } from '../test-daemon.js';
+import { FakeClock, memoryLogger, serverConfig, user } from '@otpknock/server/testing';
 
 
 type Elements = Map<string, { value: string | undefined; expires: number }>;

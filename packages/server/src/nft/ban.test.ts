@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { serverConfig } from '../test-fixtures.js';
+import { serverConfig } from '@otpknock/server/testing';
 import { banLimit, banSetsText, bannedFromJson, banStatusFromJson, strikeRule } from './ban.js';
 
 describe('brute-force cut-off rendering', () => {

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { decodeSecret, type KnockProfile } from '@otpknock/shared';
 import { attachTokens } from './payload-tokens.js';
 import { planEntries, validWindows } from './entries.js';
-import { serverConfig, timeProfile, user } from '../test-fixtures.js';
+import { serverConfig, timeProfile, user } from '@otpknock/server/testing';
 
 interface Vector { name: string; secret: string; profile: KnockProfile; window: number; open: number[]; close: number[]; token?: string }
 const { vectors } = JSON.parse(readFileSync(new URL('../../../../docs/test-vectors.json', import.meta.url), 'utf8')) as { vectors: Vector[] };

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { allElements, emptyTrie } from '../trie/state.js';
 import { syncTrie } from '../trie/sync.js';
 import { planEntries } from './entries.js';
-import { serverConfig, timeProfile, user } from '../test-fixtures.js';
+import { serverConfig, timeProfile, user } from '@otpknock/server/testing';
 import { attachTokens, payloadShapeRules, stepKeyExpr } from './payload-tokens.js';
 import { renderRuleset } from '../ruleset/render.js';
 

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { deriveCodeSequences, deriveSequences, totpCodeOf } from '@otpknock/shared';
 import { nextRotationMs, planEntries } from './entries.js';
-import { serverConfig, user } from '../test-fixtures.js';
+import { serverConfig, user } from '@otpknock/server/testing';
 
 const NOW = 1_770_000_000_000;
 const W = Math.floor(NOW / 30_000);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { mergeIntervals, knockPortIntervals } from '../nft/knock-ports.js';
 import { changeOps, renderChanges, renderRuleset } from './render.js';
-import { serverConfig, timeProfile, user } from '../test-fixtures.js';
+import { serverConfig, timeProfile, user } from '@otpknock/server/testing';
 
 describe('knock ports', () => {
   it('merges overlapping and touching intervals', () => {

@@ -10,8 +10,7 @@ import { syncTrie } from './sync.js';
 import { createLogger } from '../log.js';
 import { NftDriver, type NftRunner } from '../nft/driver.js';
 import { planEntries } from '../plan/entries.js';
-import { serverConfig, timeProfile, user } from '../test-fixtures.js';
-import { FakeClock } from '../test-daemon.js';
+import { FakeClock, serverConfig, timeProfile, user } from '@otpknock/server/testing';
 
 // A pool of two ports and length 1: every window's open and close are [10000] and
 // [10001] in some order, so the three live windows collide all the time.

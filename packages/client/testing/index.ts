@@ -3,7 +3,7 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { normalizeProfile } from '@otpknock/shared';
-import type { ClientProfile } from './profile.js';
+import type { ClientProfile } from '../src/profile.js';
 
 /** A fixed test secret (160 bits, base32). */
 export const TEST_SECRET = 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP';

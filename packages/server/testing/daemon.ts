@@ -1,7 +1,7 @@
 // For unit tests of the daemon: a clock whose time moves only when a test says
 // so (timers fire in order as it passes), and a logger that keeps its lines.
-import type { Clock } from './daemon/clock.js';
-import type { Logger } from './log.js';
+import type { Clock } from '../src/daemon/clock.js';
+import type { Logger } from '../src/log.js';
 
 export function memoryLogger(): { log: Logger; lines: string[] } {
   const lines: string[] = [];

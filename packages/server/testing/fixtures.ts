@@ -1,6 +1,6 @@
 // Small hand-built configs for unit tests (no files, no secrets on disk).
 import type { KnockProfile } from '@otpknock/shared';
-import type { ServerConfig, UserConfig } from './config/types.js';
+import type { ServerConfig, UserConfig } from '../src/config/types.js';
 
 export function timeProfile(over: Partial<KnockProfile> = {}): KnockProfile {
   return {
