@@ -5,7 +5,7 @@
 import { mkdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { basename, dirname, extname, join, resolve } from 'node:path';
-import { withFileLock } from '@otpknock/shared';
+import { withFileLock } from '@otpknock/shared/safe-file';
 import { KnockError, EXIT } from './errors.js';
 import { readPrivateFile } from './private-file.js';
 import { emptyStore, parseStore, type StoreData } from './profile.js';

@@ -1,6 +1,5 @@
 export type * from './types.js';
 export { OtpknockError, quote, shownPath, PATH_MAX, QUOTE_MAX_CHARS, type OtpknockErrorCode, type OtpknockErrorOptions } from './errors.js';
-export { withFileLock, type FileLockOptions } from './file-lock.js';
 export { decodeSecret, encodeSecret, generateSecret, MIN_SECRET_BYTES, MAX_SECRET_BYTES, RECOMMENDED_SECRET_BYTES, SECRET_FILE_MAX_BYTES } from './secret.js';
 export { checkHost, checkLabel, checkProfileName, checkUserName, hostProblem, ipAddressOf, labelProblem, profileNameProblem, userNameProblem, HOST_NAME_MAX, HOST_RULE, LABEL_MAX, PROFILE_NAME_RULE, USER_NAME_MAX, USER_NAME_RULE } from './names.js';
 export { hotpValue, hotpCode } from './hotp.js';

@@ -4,16 +4,17 @@
 // watchdog puts the backup back and reloads unless `confirm` comes in time.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { appendFile, copyFile, mkdir, readFile, realpath, stat } from 'node:fs/promises';
+import { appendFile, mkdir, readFile, realpath, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { OtpknockError } from '@otpknock/shared';
+import { writeFileAtomic } from '@otpknock/shared/safe-file';
 import { parse as parseYaml } from 'yaml';
 import { loadConfig, formatDuration } from '../config/index.js';
 import { DEFAULTS } from '../config/schema.js';
 import { fullRuleset } from '../ruleset/full-load.js';
 import { NftDriver } from '../nft/driver.js';
 import { tableHolder } from '../state/table-lock.js';
-import { isDaemonProcess, readDaemonState, runningDaemon, writeFileAtomic, type DaemonState } from './daemon-state.js';
+import { isDaemonProcess, readDaemonState, runningDaemon, type DaemonState } from './daemon-state.js';
 import {
   applyDir,
   backupPath,
@@ -67,10 +68,14 @@ export async function reloadDaemon(stateDir: string, daemon: DaemonState): Promi
   return 'no answer';
 }
 
-/** Copies `from` over `to` atomically (temp file + rename), keeping `from`'s permission bits. */
+/**
+ * Copies `from` over `to` atomically and durably (fsynced file and directory: the
+ * live config and its backup must survive a power cut right after apply), keeping
+ * `from`'s permission bits.
+ */
 async function installFile(from: string, to: string): Promise<void> {
   const mode = (await stat(from)).mode & 0o7777;
-  await writeFileAtomic(to, await readFile(from, 'utf8'), mode);
+  await writeFileAtomic(to, await readFile(from, 'utf8'), { mode });
 }
 
 export interface ApplyOptions {
@@ -125,7 +130,7 @@ export async function applyConfig(opts: ApplyOptions): Promise<ApplyResult> {
 
   // 4. Back up the live config, arm the watchdog, then install and reload.
   const backup = backupPath(stateDir);
-  await copyFile(live, backup);
+  await installFile(live, backup);
   const pending: PendingApply = {
     id: randomBytes(6).toString('hex'),
     live,

@@ -2,8 +2,9 @@
 // start and after every SIGHUP reload, removed on a clean stop. `apply`,
 // `confirm` and `revert` find the daemon (and its config file) through it, and
 // learn from `generation`/`lastReload` whether a reload took.
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeFileAtomic } from '@otpknock/shared/safe-file';
 
 export interface DaemonState {
   pid: number;
@@ -16,24 +17,6 @@ export interface DaemonState {
 }
 
 export const daemonStatePath = (stateDir: string): string => join(stateDir, 'daemon.json');
-
-/**
- * Writes a file atomically with the given mode: a temp file, written and fsynced,
- * then renamed over the old one, so a crash or a power cut leaves the old or the
- * new content, never a torn one.
- */
-export async function writeFileAtomic(path: string, text: string, mode = 0o600): Promise<void> {
-  const tmp = `${path}.${process.pid}.tmp`;
-  const handle = await open(tmp, 'w', mode);
-  try {
-    await handle.writeFile(text);
-    await handle.chmod(mode);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  await rename(tmp, path);
-}
 
 export async function readDaemonState(stateDir: string): Promise<DaemonState | undefined> {
   try {

@@ -3,7 +3,7 @@
 // exactly one of them wins when they race at the deadline.
 import { readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomic } from './daemon-state.js';
+import { writeFileAtomic } from '@otpknock/shared/safe-file';
 
 export interface PendingApply {
   id: string;

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConfigError } from './errors.js';
-import { loadConfig, readFileInfo } from './load.js';
+import { readFileInfo } from '@otpknock/shared/safe-file';
+import { loadConfig } from './load.js';
 
 const SECRET = 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP';
 const isRoot = process.getuid?.() === 0;

@@ -1,13 +1,11 @@
-// The I/O edge of configuration: read the config file and the secret files it
-// names, then hand everything to the pure parseConfig.
-import { constants } from 'node:fs';
-import { open } from 'node:fs/promises';
+// The I/O edge of configuration: read the config file, the secret files it names
+// and the user store, then hand everything to the pure parseConfig.
 import { resolve } from 'node:path';
-import { PATH_MAX, shownPath } from '@otpknock/shared';
+import { PATH_MAX, SECRET_FILE_MAX_BYTES, shownPath } from '@otpknock/shared';
+import { readFileInfo, type FileInfo } from '@otpknock/shared/safe-file';
 import { ConfigError } from './errors.js';
 import { parseConfig, secretFilePaths, userStorePath } from './parse.js';
 import { readStoreDir } from '../users/store.js';
-import { SECRET_FILE_MAX_BYTES, type FileInfo } from './secret-file.js';
 import type { ServerConfig } from './types.js';
 
 /** A config file larger than this is not a config file. */
@@ -78,22 +76,4 @@ export async function loadConfig(file: string, opts: LoadConfigOptions = {}): Pr
       return got.info;
     },
   });
-}
-
-/**
- * Opens `path` once and describes what was opened (no race between the check and
- * the read). Non-blocking, so a FIFO in place of a secret file cannot hang the
- * daemon; only regular files within `maxBytes` are read.
- */
-export async function readFileInfo(path: string, maxBytes: number): Promise<FileInfo> {
-  const handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
-  try {
-    const st = await handle.stat();
-    const type = st.isFile() ? 'file' : st.isDirectory() ? 'directory' : 'other';
-    const info: FileInfo = { type, mode: st.mode, uid: st.uid, size: st.size };
-    if (type === 'file' && st.size <= maxBytes) info.text = await handle.readFile({ encoding: 'utf8' });
-    return info;
-  } finally {
-    await handle.close();
-  }
 }

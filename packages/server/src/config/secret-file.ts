@@ -1,45 +1,31 @@
-// Rules for files that hold secrets, as pure functions of the file's metadata.
-// Reading the file happens at the edge (load.ts); judging it happens here.
+// The daemon's words for files that hold secrets (secret files, user records). The
+// rule itself — regular file, owned by root or the daemon, no bits for group or
+// others, small — is @otpknock/shared/safe-file's, the same one knock applies; reading
+// happens at the edge (load.ts, users/store.ts), judging here, as pure functions.
 import { PATH_MAX, SECRET_FILE_MAX_BYTES, shownPath } from '@otpknock/shared';
+import { octalMode, privateFileProblem, privateOwners, type FileInfo } from '@otpknock/shared/safe-file';
 
-/** What the loader learned about a file (config or secret). */
-export interface FileInfo {
-  type: 'file' | 'directory' | 'other';
-  /** st_mode permission bits and up (only the low 12 bits are looked at). */
-  mode: number;
-  uid: number;
-  size: number;
-  /** The file's text; absent for non-regular files and files over the size limit. */
-  text?: string;
-}
-
-/** Secret files are a line of base32; anything larger is a mistake (the same bound as knock's). */
-export { SECRET_FILE_MAX_BYTES };
-
-export function octalMode(mode: number): string {
-  return (mode & 0o7777).toString(8).padStart(4, '0');
-}
+export type { FileInfo };
+export { octalMode };
 
 /**
- * Why a secret file must not be used, or undefined when it is fine: it must be a
- * regular file, owned by root or the daemon's uid, with no permission bits for
- * group or others (the way ssh treats a private key).
+ * Why a secret file must not be used, or undefined when it is fine. The message
+ * names the file: it follows the config field that names it.
  */
 export function secretFileProblem(file: string, info: FileInfo, daemonUid: number): string | undefined {
-  if (info.type !== 'file') {
-    return `${file} is not a regular file (it is ${info.type === 'directory' ? 'a directory' : 'a device, socket or pipe'}); expected a file holding the base32 secret`;
+  const problem = privateFileProblem(info, { owners: privateOwners(daemonUid), maxBytes: SECRET_FILE_MAX_BYTES });
+  switch (problem?.kind) {
+    case undefined:
+      return undefined;
+    case 'type':
+      return `${file} is not a regular file (it is ${problem.type === 'directory' ? 'a directory' : 'a device, socket or pipe'}); expected a file holding the base32 secret`;
+    case 'owner':
+      return `${file} is owned by uid ${problem.uid}; expected ${daemonUid === 0 ? 'root' : `root or uid ${daemonUid} (the daemon's uid)`}; run chown root ${file}`;
+    case 'mode':
+      return `permissions ${octalMode(problem.mode)} for ${file} are too open: group and others must have no access to a secret; run chmod 600 ${file}`;
+    case 'size':
+      return `${file} is ${problem.size} bytes, too large for a secret file; expected one line of base32 text`;
   }
-  if (info.uid !== 0 && info.uid !== daemonUid) {
-    const owners = daemonUid === 0 ? 'root' : `root or uid ${daemonUid} (the daemon's uid)`;
-    return `${file} is owned by uid ${info.uid}; expected ${owners}; run chown root ${file}`;
-  }
-  if ((info.mode & 0o077) !== 0) {
-    return `permissions ${octalMode(info.mode)} for ${file} are too open: group and others must have no access to a secret; run chmod 600 ${file}`;
-  }
-  if (info.size > SECRET_FILE_MAX_BYTES || info.text === undefined) {
-    return `${file} is ${info.size} bytes, too large for a secret file; expected one line of base32 text`;
-  }
-  return undefined;
 }
 
 /** Message for a failed open/read, from its errno code. */

@@ -5,7 +5,7 @@
 // its window is valid. Known by their ports, like the carry-over of a full load.
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../apply/daemon-state.js';
+import { writeFileAtomic } from '@otpknock/shared/safe-file';
 
 export const CONSUMED_FILE = 'consumed.json';
 
@@ -53,7 +53,7 @@ export async function readConsumed(stateDir: string, nowMs: number, onError?: (m
   }
 }
 
-/** Replaces the file atomically (0600, fsynced before the rename). */
+/** Replaces the file atomically and durably (0600; see @otpknock/shared/safe-file). */
 export async function writeConsumed(stateDir: string, records: readonly ConsumedRecord[]): Promise<void> {
   await mkdir(stateDir, { recursive: true, mode: 0o700 });
   await writeFileAtomic(join(stateDir, CONSUMED_FILE), formatConsumed(records));

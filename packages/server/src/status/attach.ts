@@ -3,8 +3,9 @@
 // - the status file (state_dir/status.json) is rewritten after every change;
 // - the audit: NFLOG events from the final chains → user/window via the trie →
 //   a log line and a line in state_dir/audit.jsonl.
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeFileAtomic } from '@otpknock/shared/safe-file';
 import { appendAudit, type AuditEvent } from '../audit/audit-file.js';
 import { LeafBook } from '../audit/leaf-book.js';
 import { OPEN_PREFIX, REPLAY_PREFIX, startNflogReader, type NflogPacket, type NflogReader } from '../audit/nflog.js';
@@ -61,7 +62,11 @@ export function createTeamFeatures(initial: ServerConfig, configFile: string, lo
     if (c.auditNflogGroup !== readerGroup) void startReader(c.auditNflogGroup);
     book.record(trie, nowMs);
     const snapshot = statusSnapshot(c, trie, nowMs, { pid: process.pid, startedMs });
-    statusWrite = statusWrite.then(() => writeAtomic(join(c.stateDir, STATUS_FILE), `${JSON.stringify(snapshot, null, 2)}\n`)).catch((e: unknown) => {
+    const write = async () => {
+      await mkdir(c.stateDir, { recursive: true, mode: 0o700 });
+      await writeFileAtomic(join(c.stateDir, STATUS_FILE), `${JSON.stringify(snapshot, null, 2)}\n`);
+    };
+    statusWrite = statusWrite.then(write).catch((e: unknown) => {
       log.warn('status', `cannot write the status file: ${(e as Error).message}`);
     });
   };
@@ -125,11 +130,4 @@ export function createTeamFeatures(initial: ServerConfig, configFile: string, lo
       reader?.stop();
     },
   };
-}
-
-async function writeAtomic(file: string, text: string): Promise<void> {
-  await mkdir(join(file, '..'), { recursive: true, mode: 0o700 });
-  const tmp = `${file}.${process.pid}.tmp`;
-  await writeFile(tmp, text, { mode: 0o600 });
-  await rename(tmp, file);
 }

@@ -1,13 +1,11 @@
 // The user store on disk: a directory (default /etc/otpknock/users.d, mode 0700)
-// with one 0600 file per user. Writes are atomic (temp file + rename) and
-// serialised by a lock file, so two `otpknockd user` runs cannot lose an update
-// and the daemon never reads half a file.
-import { constants } from 'node:fs';
-import { lstat, mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
+// with one 0600 file per user. Writes are atomic and durable (temp file, fsync,
+// rename, directory fsync) and serialised by a lock file, so two `otpknockd user`
+// runs cannot lose an update and the daemon never reads half a file.
+import { lstat, mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { OtpknockError, USER_NAME_RULE, quote, userNameProblem, withFileLock } from '@otpknock/shared';
-import { readFileInfo } from '../config/load.js';
-import { SECRET_FILE_MAX_BYTES, type FileInfo } from '../config/secret-file.js';
+import { OtpknockError, SECRET_FILE_MAX_BYTES, USER_NAME_RULE, quote, userNameProblem } from '@otpknock/shared';
+import { readFileInfo, withFileLock, writeFileAtomic, type FileInfo } from '@otpknock/shared/safe-file';
 import { STORE_FILE_SUFFIX, formatUserRecord, recordFileName, type StoredUser } from './record.js';
 
 /** One record file as read from the store directory. */
@@ -83,24 +81,12 @@ function checkName(name: string): void {
   if (problem !== undefined) throw new OtpknockError('E_ARGUMENT', `invalid user name ${quote(name)}: it ${problem}`, { hint: `use ${USER_NAME_RULE}` });
 }
 
-/** Writes a user's record atomically with mode 0600 (temp file in the same directory + rename). */
+/** Writes a user's record atomically with mode 0600 (the temp file is hidden from readStoreDir). */
 export async function writeUserRecord(dir: string, user: StoredUser): Promise<string> {
   checkName(user.name);
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const file = join(dir, recordFileName(user.name));
-  const tmp = join(dir, `.${recordFileName(user.name)}.${process.pid}.tmp`);
-  const handle = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
-  try {
-    await handle.chmod(0o600); // whatever the umask
-    await handle.writeFile(formatUserRecord(user), 'utf8');
-    await handle.sync();
-  } catch (e) {
-    await handle.close();
-    await unlink(tmp).catch(() => undefined);
-    throw e;
-  }
-  await handle.close();
-  await rename(tmp, file);
+  await writeFileAtomic(file, formatUserRecord(user));
   return file;
 }
 

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -53,5 +53,34 @@ describe('withFileLock', () => {
   it('removes the lock when the work throws', async () => {
     await expect(withFileLock(lock, { busy }, async () => Promise.reject(new Error('failed')))).rejects.toThrow('failed');
     expect(existsSync(lock)).toBe(false);
+  });
+});
+
+describe('withFileLock: a holder whose lock was broken as stale', () => {
+  it('leaves the lock that replaced its own in place', async () => {
+    await withFileLock(lock, { busy }, async () => {
+      // The holder took longer than staleMs: another command broke its lock and took one.
+      rmSync(lock);
+      writeFileSync(lock, 'other');
+    });
+    expect(readFileSync(lock, 'utf8')).toBe('other');
+  });
+
+  it('leaves no break file behind', async () => {
+    writeFileSync(lock, '12345');
+    const old = (Date.now() - 60_000) / 1000;
+    utimesSync(lock, old, old);
+    await withFileLock(lock, { busy, waitMs: 200 }, async () => undefined);
+    expect(existsSync(`${lock}.break`)).toBe(false);
+  });
+
+  it('removes a break file left by a breaker that died, then breaks the stale lock', async () => {
+    const old = (Date.now() - 60_000) / 1000;
+    for (const f of [lock, `${lock}.break`]) {
+      writeFileSync(f, '12345');
+      utimesSync(f, old, old);
+    }
+    expect(await withFileLock(lock, { busy, waitMs: 500 }, async () => 'ran')).toBe('ran');
+    expect(existsSync(`${lock}.break`)).toBe(false);
   });
 });
