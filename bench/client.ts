@@ -21,9 +21,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { encodeSecret, generateSecret } from '@otpknock/shared';
-// test/ is not a package: the harness is shared test code, imported by path.
-import { agentPath } from '../test/harness/node.js';
-import type { NsProcess } from '../test/harness/proc.js';
+import { agentPath, type NsProcess } from '@otpknock/e2e-harness';
 import { machineInfo, machineLine } from './lib/machine.js';
 import { markdownTable } from './lib/markdown.js';
 import { createBenchNet, type BenchNet } from './lib/netns.js';

@@ -8,11 +8,11 @@
 // the default ban eve would be shut out after 10 bad knocks.
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { NODE, describeE2E, sendUdp, startService, tcpProbe, useTopology, type NsProcess, type Topology } from './harness/index.js';
+import { NODE, describeE2E, sendUdp, tcpProbe } from '@otpknock/e2e-harness';
 import { Report } from './support/adversarial-report.js';
 import { RANGE, USERS, attackConfig, attackProfile as profile, awayFromBoundary, openSeq } from './support/attack-fixture.js';
 import { randomKnocks, startCapture } from './support/attacker.js';
-import { OTPKNOCKD, assertBuilt, sequencesFor, startDaemon, writeConfig, type ConfigDir } from './support/otpknockd.js';
+import { OTPKNOCKD, assertBuilt, sequencesFor, useDaemon } from './support/otpknockd.js';
 
 const [alice, bob] = [USERS[0]!, USERS[1]!];
 const open = openSeq;
@@ -51,51 +51,43 @@ function duplicatedSteps(a: number[]): number[][] {
 }
 
 describeE2E('adversarial: attacks on the knock', () => {
-  const topo = useTopology();
-  let t: Topology;
-  let cfg: ConfigDir;
-  let daemon: NsProcess;
   const report = new Report('adversarial-attacks', 'Attacks: tries and opens (ban: off, so the state machine alone stops them)');
+
+  const fx = useDaemon({ services: 22, config: attackConfig });
 
   beforeAll(async () => {
     assertBuilt();
-    t = topo();
-    await startService(t, 'server', 22);
-    cfg = writeConfig(attackConfig);
-    daemon = await startDaemon(t, cfg.file);
   });
 
   afterAll(async () => {
     report.write();
-    await daemon?.stop('SIGTERM');
-    cfg?.cleanup();
   });
 
   /** Takes eve out of the allowed sets, so that each attack's count is its own (openings last 10 minutes). */
   const resetEve = async () => {
-    for (const a of [t.eve.ipv4, t.eve.ipv6]) {
-      const r = await t.exec('server', [NODE, OTPKNOCKD, 'close', a, '--config', cfg.file], { timeoutMs: 15_000 });
+    for (const a of [fx.t.eve.ipv4, fx.t.eve.ipv6]) {
+      const r = await fx.t.exec('server', [NODE, OTPKNOCKD, 'close', a, '--config', fx.cfg.file], { timeoutMs: 15_000 });
       expect(r.code, r.stderr).toBe(0);
     }
   };
 
   const eveOpen = async () => {
-    const v4 = (await tcpProbe(t, 'eve', t.server.ipv4, 22, 700)).state === 'open';
-    const v6 = (await tcpProbe(t, 'eve', t.server.ipv6, 22, 700)).state === 'open';
+    const v4 = (await tcpProbe(fx.t, 'eve', fx.t.server.ipv4, 22, 700)).state === 'open';
+    const v6 = (await tcpProbe(fx.t, 'eve', fx.t.server.ipv6, 22, 700)).state === 'open';
     return (v4 ? 1 : 0) + (v6 ? 1 : 0);
   };
 
   it('replay: a knock eve captured on the wire, already used by the client, opens nothing, from IPv4 or IPv6', async () => {
     await awayFromBoundary(8);
     const seq = open(alice, 0);
-    const sniff = await startCapture(t, { dst: t.server.ipv4, min: RANGE.min, max: RANGE.max, want: 3, seconds: 10 });
-    await sendUdp(t, 'client', t.server.ipv4, seq, { delayMs: 5 });
+    const sniff = await startCapture(fx.t, { dst: fx.t.server.ipv4, min: RANGE.min, max: RANGE.max, want: 3, seconds: 10 });
+    await sendUdp(fx.t, 'client', fx.t.server.ipv4, seq, { delayMs: 5 });
     const captured = await sniff.result;
     expect(captured).toEqual(seq); // eve really saw the knock
-    expect((await tcpProbe(t, 'client', t.server.ipv4, 22)).state).toBe('open');
+    expect((await tcpProbe(fx.t, 'client', fx.t.server.ipv4, 22)).state).toBe('open');
     const tries = 20;
-    await sendUdp(t, 'eve', t.server.ipv4, stream(Array.from({ length: tries / 2 }, () => captured)), { delayMs: 2 });
-    await sendUdp(t, 'eve', t.server.ipv6, stream(Array.from({ length: tries / 2 }, () => captured)), { delayMs: 2 });
+    await sendUdp(fx.t, 'eve', fx.t.server.ipv4, stream(Array.from({ length: tries / 2 }, () => captured)), { delayMs: 2 });
+    await sendUdp(fx.t, 'eve', fx.t.server.ipv6, stream(Array.from({ length: tries / 2 }, () => captured)), { delayMs: 2 });
     const opened = await eveOpen();
     report.add({ case: 'replay of a captured, used knock (eve, IPv4 + IPv6)', tries, result: `${opened} opened`, note: 'captured with a raw socket on the shared segment' });
     expect(opened).toBe(0);
@@ -132,16 +124,16 @@ describeE2E('adversarial: attacks on the knock', () => {
       await resetEve();
       await awayFromBoundary(5);
       const list = attempts();
-      await sendUdp(t, 'eve', t.server.ipv4, stream(list), { delayMs: 1, timeoutMs: 30_000 });
-      await sendUdp(t, 'eve', t.server.ipv6, stream(list), { delayMs: 1, timeoutMs: 30_000 });
+      await sendUdp(fx.t, 'eve', fx.t.server.ipv4, stream(list), { delayMs: 1, timeoutMs: 30_000 });
+      await sendUdp(fx.t, 'eve', fx.t.server.ipv6, stream(list), { delayMs: 1, timeoutMs: 30_000 });
       const opened = await eveOpen();
       report.add({ case: name, tries: list.length * 2, result: `${opened} opened`, note: `IPv4 and IPv6; ${note}`.replace(/; $/, '') });
       expect(opened, name).toBe(0);
     }
     // the sequences eve mangled were not consumed: the client can still use one
     await awayFromBoundary(5);
-    await sendUdp(t, 'client', t.server.ipv6, open(bob, 0), { delayMs: 5 });
-    expect((await tcpProbe(t, 'client', t.server.ipv6, 22)).state).toBe('open');
+    await sendUdp(fx.t, 'client', fx.t.server.ipv6, open(bob, 0), { delayMs: 5 });
+    expect((await tcpProbe(fx.t, 'client', fx.t.server.ipv6, 22)).state).toBe('open');
   });
 
   it('a full UDP scan of the knock range (nmap -sU, bounded rate) opens nothing', async () => {
@@ -149,10 +141,10 @@ describeE2E('adversarial: attacks on the knock', () => {
     const ports = RANGE.max - RANGE.min + 1;
     let how: string;
     if (existsSync('/usr/bin/nmap')) {
-      const r = await t.exec('eve', ['nmap', '-sU', '-Pn', '-n', '--max-retries', '0', '--min-rate', '3000', '--max-rate', '6000', '--host-timeout', '60s', '-p', `${RANGE.min}-${RANGE.max}`, t.server.ipv4], { timeoutMs: 90_000 });
+      const r = await fx.t.exec('eve', ['nmap', '-sU', '-Pn', '-n', '--max-retries', '0', '--min-rate', '3000', '--max-rate', '6000', '--host-timeout', '60s', '-p', `${RANGE.min}-${RANGE.max}`, fx.t.server.ipv4], { timeoutMs: 90_000 });
       expect(r.code, r.stderr).toBe(0);
       expect(r.stdout).toMatch(/open\|filtered|filtered/); // the server never answers a knock
-      const syn = await t.exec('eve', ['nmap', '-sS', '-Pn', '-n', '-p', '22', t.server.ipv4], { timeoutMs: 30_000 });
+      const syn = await fx.t.exec('eve', ['nmap', '-sS', '-Pn', '-n', '-p', '22', fx.t.server.ipv4], { timeoutMs: 30_000 });
       expect(syn.stdout).toMatch(/22\/tcp\s+filtered/);
       how = 'nmap -sU --max-retries 0 --max-rate 6000, random order; nmap -sS sees 22/tcp filtered';
     } else {
@@ -162,7 +154,7 @@ describeE2E('adversarial: attacks on the knock', () => {
         const j = Math.floor(Math.random() * (i + 1));
         [order[i], order[j]] = [order[j]!, order[i]!];
       }
-      await sendUdp(t, 'eve', t.server.ipv4, order, { delayMs: 0, timeoutMs: 60_000 });
+      await sendUdp(fx.t, 'eve', fx.t.server.ipv4, order, { delayMs: 0, timeoutMs: 60_000 });
       how = 'nmap not installed: scripted sweep, every port once in a shuffled order';
     }
     const opened = await eveOpen();
@@ -172,7 +164,7 @@ describeE2E('adversarial: attacks on the knock', () => {
 
   it('100,000 random 3-port knocks open nothing', async () => {
     await resetEve();
-    const r = await randomKnocks(t, { family: 4, min: RANGE.min, max: RANGE.max, length: 3, knocks: 100_000, seconds: 60 });
+    const r = await randomKnocks(fx.t, { family: 4, min: RANGE.min, max: RANGE.max, length: 3, knocks: 100_000, seconds: 60 });
     const opened = await eveOpen();
     report.add({ case: 'random 3-port knocks (one source, one stream)', tries: r.knocks, result: `${opened} opened`, note: `${r.sent.toLocaleString('en-US')} datagrams in ${r.seconds} s (${r.pps.toLocaleString('en-US')}/s)` });
     expect(r.knocks).toBe(100_000);

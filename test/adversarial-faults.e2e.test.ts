@@ -11,7 +11,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import {
   NODE, REPO_ROOT, describeE2E, listTable, openHeldConnection, pollUntil, sendUdp, startService, tcpProbe, useTopology,
   type HeldConnection, type NsProcess, type Topology,
-} from './harness/index.js';
+} from '@otpknock/e2e-harness';
 import { encodeSecret } from '@otpknock/shared';
 import { Report } from './support/adversarial-report.js';
 import { OTPKNOCKD, assertBuilt, sequencesFor, testSecret, usersYaml, writeConfig, type ConfigDir, type TestUser } from './support/otpknockd.js';

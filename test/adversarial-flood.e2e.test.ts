@@ -8,35 +8,27 @@
 // The dynamic sets (those `otpknockd render` declares dynamic; no name assumed)
 // are listed after the flood, for the report: a listing during one is no snapshot.
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { describeE2E, startService, useTopology, type NsProcess, type Topology } from './harness/index.js';
+import { describeE2E } from '@otpknock/e2e-harness';
 import { Report } from './support/adversarial-report.js';
 import { TABLE, USERS, attackConfig, awayFromBoundary, openSeq as open } from './support/attack-fixture.js';
 import {
-  addClientAddresses, counterDeltas, dynamicSetFill, dynamicSetsOf, formatDeltas, legitimateAttempts, startFlood, tableCounters, type Attempt, type DynamicSet,
+  addClientAddresses, counterDeltas, dynamicSetFill, dynamicSetsOf, formatDeltas, legitimateAttempts, startFlood, tableCounters, type Attempt, type DynamicSet
 } from './support/attacker.js';
-import { assertBuilt, startDaemon, writeConfig, type ConfigDir } from './support/otpknockd.js';
+import { assertBuilt, useDaemon } from './support/otpknockd.js';
 
 describeE2E('adversarial: forged-source flood against a legitimate user', () => {
-  const topo = useTopology();
-  let t: Topology;
-  let cfg: ConfigDir;
-  let daemon: NsProcess;
   let dynamicSets: DynamicSet[];
   const report = new Report('adversarial-flood', 'Forged-source flood: legitimate success rate (target ≥ 99 %) and dynamic set sizes');
 
+  const fx = useDaemon({ services: 22, config: attackConfig });
+
   beforeAll(async () => {
     assertBuilt();
-    t = topo();
-    await startService(t, 'server', 22);
-    cfg = writeConfig(attackConfig);
-    daemon = await startDaemon(t, cfg.file);
-    dynamicSets = await dynamicSetsOf(cfg.file);
+    dynamicSets = await dynamicSetsOf(fx.cfg.file);
   });
 
   afterAll(async () => {
     report.write();
-    await daemon?.stop('SIGTERM');
-    cfg?.cleanup();
   });
 
   for (const family of [4, 6] as const) {
@@ -47,23 +39,23 @@ describeE2E('adversarial: forged-source flood against a legitimate user', () => 
       // Half the users each (a sequence opens once: the two families must not share any) × windows
       // 0 and +1 (both valid for ≥ 30 s): 50 one-time sequences, each knocked from an address of its own.
       const users = family === 4 ? USERS.slice(0, 25) : USERS.slice(25);
-      const srcs = await addClientAddresses(t, family, family === 4 ? 100 : 0x100, 2 * users.length);
+      const srcs = await addClientAddresses(fx.t, family, family === 4 ? 100 : 0x100, 2 * users.length);
       const attempts: Attempt[] = users.flatMap((u, i) => [0, 1].map((o) => ({ src: srcs[2 * i + o]!, ports: open(u, o) })));
-      const countersBefore = await tableCounters(t, TABLE);
+      const countersBefore = await tableCounters(fx.t, TABLE);
       // The flood lasts until the user is done (SIGTERM below), 45 s and 6,000,000 datagrams at most.
-      const flood = await startFlood(t, { family, ports: stage1, count: 6_000_000, seconds: 45 });
+      const flood = await startFlood(fx.t, { family, ports: stage1, count: 6_000_000, seconds: 45 });
       await new Promise((r) => setTimeout(r, 3_000)); // let the flood fill what it can
-      const target = family === 4 ? t.server.ipv4 : t.server.ipv6;
+      const target = family === 4 ? fx.t.server.ipv4 : fx.t.server.ipv6;
       // 1.5 s per attempt (an open comes in ~20 ms): 100 attempts end within ~40 s, while windows 0 and +1 stay valid.
-      const legit = await legitimateAttempts(t, target, 22, attempts, { timeoutMs: 1_500, gapMs: 10, concurrency: 4 });
+      const legit = await legitimateAttempts(fx.t, target, 22, attempts, { timeoutMs: 1_500, gapMs: 10, concurrency: 4 });
       const floodRunning = flood.process.running;
       flood.process.signal('SIGTERM'); // it stops and says how much it sent
       const f = await flood.done;
       // Read once the flood is over: the counters add up the whole flood, and a reading
       // during it competed with it for the 2 cores (one CI run: ~40 s for the counters).
-      const deltas = counterDeltas(countersBefore, await tableCounters(t, TABLE));
+      const deltas = counterDeltas(countersBefore, await tableCounters(fx.t, TABLE));
       const counters = formatDeltas(deltas);
-      const fill = await dynamicSetFill(t, TABLE, dynamicSets);
+      const fill = await dynamicSetFill(fx.t, TABLE, dynamicSets);
       const rate = legit.ok / attempts.length;
       const full = fill.filter((s) => s.elements > 0).map((s) => `${s.name} ${s.elements.toLocaleString('en-US')}/${s.size.toLocaleString('en-US')}${s.repeated ? ` (the listing repeated ${s.repeated.toLocaleString('en-US')})` : ''}`).join(', ');
       report.add({

@@ -7,7 +7,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { NODE, REPO_ROOT, describeE2E, listTable, pollUntil, startService, useTopology, type NsProcess, type Topology } from './harness/index.js';
+import { NODE, REPO_ROOT, describeE2E, listTable, pollUntil, startService, useTopology, type NsProcess, type Topology } from '@otpknock/e2e-harness';
 import { Report } from './support/adversarial-report.js';
 import { OTPKNOCKD, assertBuilt, startDaemon, testSecret, usersYaml, writeConfig, type ConfigDir, type TestUser } from './support/otpknockd.js';
 import { encodeSecret } from '@otpknock/shared';

@@ -8,7 +8,7 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-import { describeE2E, openHeldConnection, REPO_ROOT, setElementKeys, startService, tcpProbe, useTopology, NODE, type NsProcess, type NsRef, type Topology } from './harness/index.js';
+import { describeE2E, openHeldConnection, REPO_ROOT, setElementKeys, startService, tcpProbe, useTopology, NODE, type NsProcess, type NsRef, type Topology } from '@otpknock/e2e-harness';
 import { OTPKNOCKD, assertBuilt, startDaemon, testSecret, usersYaml, writeConfig, type ConfigDir, type TestUser } from './support/otpknockd.js';
 import { startSshd, type Sshd } from './support/sshd.js';
 import { encodeSecret } from '@otpknock/shared';

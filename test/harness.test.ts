@@ -26,7 +26,7 @@ import {
   useTopology,
   withTopology,
   type Topology,
-} from './harness/index.js';
+} from '@otpknock/e2e-harness';
 
 const PORT = 2222;
 

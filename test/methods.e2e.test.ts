@@ -2,12 +2,11 @@
 // real nftables, real sockets, in throw-away namespaces (server 192.0.2.1,
 // client .2, eve .3). Each user protects a service of its own, so the tests do
 // not see each other's openings.
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import {
-  describeE2E, openHeldConnection, sendUdp, setElementKeys, startService, tcpProbe, useTopology,
-  type NsProcess, type Topology,
-} from './harness/index.js';
-import { sequencesFor, startDaemon, testSecret, usersYaml, writeConfig, type ConfigDir, type TestUser } from './support/otpknockd.js';
+  describeE2E, openHeldConnection, sendUdp, setElementKeys, tcpProbe
+} from '@otpknock/e2e-harness';
+import { sequencesFor, testSecret, useDaemon, usersYaml, type TestUser } from './support/otpknockd.js';
 
 interface MethodCase {
   title: string;
@@ -76,27 +75,12 @@ async function awayFromBoundary(seconds = 8): Promise<void> {
 }
 
 describeE2E('otpknockd: every knock method of the seed, end to end', () => {
-  const topo = useTopology();
-  let t: Topology;
-  let cfg: ConfigDir;
-  let daemon: NsProcess;
-
-  beforeAll(async () => {
-    t = topo();
-    await startService(t, 'server', Object.values(S).map((s) => s.port));
-    cfg = writeConfig(configYaml);
-    daemon = await startDaemon(t, cfg.file);
-  });
-
-  afterAll(async () => {
-    await daemon?.stop('SIGTERM');
-    cfg?.cleanup();
-  });
+  const fx = useDaemon({ services: Object.values(S).map((s) => s.port), config: configYaml });
 
   const knock = (ports: readonly number[], from: 'client' | 'eve' = 'client', v6 = false) =>
-    sendUdp(t, from, v6 ? t.server.ipv6 : t.server.ipv4, ports, { delayMs: 5 });
+    sendUdp(fx.t, from, v6 ? fx.t.server.ipv6 : fx.t.server.ipv4, ports, { delayMs: 5 });
   const isOpen = async (port: number, from: 'client' | 'eve' = 'client', v6 = false) =>
-    (await tcpProbe(t, from, v6 ? t.server.ipv6 : t.server.ipv4, port, 600)).state === 'open';
+    (await tcpProbe(fx.t, from, v6 ? fx.t.server.ipv6 : fx.t.server.ipv4, port, 600)).state === 'open';
 
   it('starts with every method closed', async () => {
     for (const s of Object.values(S)) expect(await isOpen(s.port), s.name).toBe(false);
@@ -106,11 +90,11 @@ describeE2E('otpknockd: every knock method of the seed, end to end', () => {
     it('1. single port toggle: the port opens, the same port again closes (toggle twice closes)', async () => {
       await knock([7001]);
       expect(await isOpen(S.toggle1.port)).toBe(true);
-      expect(await setElementKeys(t, 'server', 'otpknock', 'allowed4_toggle1')).toEqual([t.client.ipv4]);
-      const held = await openHeldConnection(t, 'client', t.server.ipv4, S.toggle1.port);
+      expect(await setElementKeys(fx.t, 'server', 'otpknock', 'allowed4_toggle1')).toEqual([fx.t.client.ipv4]);
+      const held = await openHeldConnection(fx.t, 'client', fx.t.server.ipv4, S.toggle1.port);
       await knock([7001]);
       expect(await isOpen(S.toggle1.port)).toBe(false);
-      expect(await setElementKeys(t, 'server', 'otpknock', 'allowed4_toggle1')).toEqual([]);
+      expect(await setElementKeys(fx.t, 'server', 'otpknock', 'allowed4_toggle1')).toEqual([]);
       expect(await held.echo('toggled closed')).toContain('toggled closed'); // established stays up
       held.close();
       await knock([7001]); // and a third time opens again
@@ -167,7 +151,7 @@ describeE2E('otpknockd: every knock method of the seed, end to end', () => {
       expect(await isOpen(S.sepN.port)).toBe(false);
       await knock([7201, 7202, 7203]);
       expect(await isOpen(S.sepN.port)).toBe(true);
-      const held = await openHeldConnection(t, 'client', t.server.ipv4, S.sepN.port);
+      const held = await openHeldConnection(fx.t, 'client', fx.t.server.ipv4, S.sepN.port);
       await knock([7301, 7302, 7303]);
       expect(await isOpen(S.sepN.port)).toBe(false);
       expect(await held.echo('still here')).toContain('still here');
@@ -213,16 +197,16 @@ describeE2E('otpknockd: every knock method of the seed, end to end', () => {
       await knock(seq.open);
       expect(await isOpen(c.port)).toBe(true);
       expect(await isOpen(c.port, 'eve')).toBe(false);
-      expect(await setElementKeys(t, 'server', 'otpknock', `allowed4_${c.service}`)).toEqual([t.client.ipv4]);
+      expect(await setElementKeys(fx.t, 'server', 'otpknock', `allowed4_${c.service}`)).toEqual([fx.t.client.ipv4]);
     });
 
     it('closes with the close sequence of a window within the skew; a live connection stays up', async () => {
-      const held = await openHeldConnection(t, 'client', t.server.ipv4, c.port);
+      const held = await openHeldConnection(fx.t, 'client', fx.t.server.ipv4, c.port);
       const prev = seqOf(keyOf(c), -1);
       usedClose.add(prev.window);
       await knock(prev.close);
       expect(await isOpen(c.port)).toBe(false);
-      expect(await setElementKeys(t, 'server', 'otpknock', `allowed4_${c.service}`)).toEqual([]);
+      expect(await setElementKeys(fx.t, 'server', 'otpknock', `allowed4_${c.service}`)).toEqual([]);
       expect(await held.echo('after close')).toContain('after close');
       held.close();
     });

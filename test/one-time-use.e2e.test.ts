@@ -9,7 +9,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import {
   NODE, agentPath, applyNft, describeE2E, listTable, listTables, pollUntil, sendUdp, setElementKeys, startService, tcpProbe,
   useTopology, type NsProcess, type Topology,
-} from './harness/index.js';
+} from '@otpknock/e2e-harness';
 import { OTPKNOCKD, sequencesFor, startDaemon, testSecret, usersYaml, writeConfig, type ConfigDir, type TestUser } from './support/otpknockd.js';
 
 const PERIOD = 5;

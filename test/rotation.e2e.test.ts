@@ -1,9 +1,9 @@
 // Rotations against the real kernel: element timeouts, shared prefixes whose
 // timeouts are lengthened, keys replaced while their old element may still be
 // there, and the knock range's `notrack` sparing this host's own UDP replies.
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { describeE2E, sendUdp, startService, tcpProbe, useTopology, type NsProcess, type Topology } from './harness/index.js';
-import { sequencesFor, startDaemon, testSecret, usersYaml, writeConfig, type ConfigDir, type TestUser } from './support/otpknockd.js';
+import { expect, it } from 'vitest';
+import { describeE2E, sendUdp, tcpProbe, type Topology } from '@otpknock/e2e-harness';
+import { sequencesFor, testSecret, useDaemon, usersYaml, type TestUser } from './support/otpknockd.js';
 
 const PERIOD = 2;
 // 8 users × 3 windows × (open + close) = 48 live sequences on 200 ports: about one
@@ -44,37 +44,24 @@ async function stepElementCount(t: Topology): Promise<number> {
 }
 
 describeE2E('otpknockd rotations: the kernel expires ended windows, shared prefixes live on', () => {
-  const topo = useTopology();
-  let t: Topology;
-  let cfg: ConfigDir;
-  let daemon: NsProcess;
-
-  beforeAll(async () => {
-    t = topo();
-    await startService(t, 'server', [22]);
-    cfg = writeConfig(configYaml);
-    daemon = await startDaemon(t, cfg.file);
-  });
-
-  afterAll(async () => {
-    await daemon?.stop('SIGTERM');
-    cfg?.cleanup();
-  });
+  const fx = useDaemon({ services: [22], config: configYaml });
 
   it('rotates 8 times without a failed transaction; the step map stays the size of the live windows', async () => {
-    let cursor = daemon.mark();
+    let cursor = fx.daemon.mark();
     const sizes: number[] = [];
     const rotations: RotationLine[] = [];
     for (let i = 0; i < 8; i++) {
-      const line = await daemon.waitForLine(/"event":"rotation"/, { after: cursor, timeoutMs: (PERIOD + 3) * 1000 });
-      cursor = daemon.mark();
+      const line = await fx.daemon.waitForLine(/"event":"rotation"/, { after: cursor, timeoutMs: (PERIOD + 3) * 1000 });
+      cursor = fx.daemon.mark();
       rotations.push(JSON.parse(line) as RotationLine);
-      // The ended window's elements expire at the boundary plus the few ms the commit of
-      // their insertion took: count mid-window.
-      await new Promise((r) => setTimeout(r, 700));
-      sizes.push(await stepElementCount(t));
+      // A rotation loads a second before its boundary (APPLY_LEAD_MS); the ended window's
+      // elements expire at the boundary plus the few ms the commit of their insertion
+      // took: count 300 ms after the boundary, well before the next early load.
+      const boundary = Math.ceil(Date.now() / (PERIOD * 1000)) * PERIOD * 1000;
+      await new Promise((r) => setTimeout(r, boundary + 300 - Date.now()));
+      sizes.push(await stepElementCount(fx.t));
     }
-    expect(daemon.stderr()).not.toMatch(/rotation failed|"level":"error"/);
+    expect(fx.daemon.stderr()).not.toMatch(/rotation failed|"level":"error"/);
     // Ended windows are dropped by the kernel's timeouts, not by deletes…
     expect(rotations.reduce((n, r) => n + (r.removed ?? 0), 0)).toBe(0);
     // …and shared first ports had their timeouts lengthened (replaced) along the way.
@@ -89,21 +76,21 @@ describeE2E('otpknockd rotations: the kernel expires ended windows, shared prefi
     const into = (Date.now() / 1000) % PERIOD;
     if (into > PERIOD - 0.8) await new Promise((r) => setTimeout(r, (PERIOD - into + 0.1) * 1000));
     const sources = [
-      { ns: 'client' as const, to: t.server.ipv4 },
-      { ns: 'client' as const, to: t.server.ipv6 },
-      { ns: 'eve' as const, to: t.server.ipv4 },
-      { ns: 'eve' as const, to: t.server.ipv6 },
+      { ns: 'client' as const, to: fx.t.server.ipv4 },
+      { ns: 'client' as const, to: fx.t.server.ipv6 },
+      { ns: 'eve' as const, to: fx.t.server.ipv4 },
+      { ns: 'eve' as const, to: fx.t.server.ipv6 },
     ];
     for (const [i, s] of sources.entries()) {
-      expect(await tcpProbe(t, s.ns, s.to, 22, 500)).toMatchObject({ state: 'closed' });
-      await sendUdp(t, s.ns, s.to, sequencesFor(users[i]!.secret, profile, 0).open, { delayMs: 5 });
-      expect(await tcpProbe(t, s.ns, s.to, 22)).toMatchObject({ state: 'open' });
+      expect(await tcpProbe(fx.t, s.ns, s.to, 22, 500)).toMatchObject({ state: 'closed' });
+      await sendUdp(fx.t, s.ns, s.to, sequencesFor(users[i]!.secret, profile, 0).open, { delayMs: 5 });
+      expect(await tcpProbe(fx.t, s.ns, s.to, 22)).toMatchObject({ state: 'open' });
     }
   });
 
   it("lets replies to this host's own UDP through on a knock port (e.g. DNS from an ephemeral port)", async () => {
     // A UDP echo on the client; the server asks it from local port 20100, inside the knock range.
-    const echo = t.spawn('client', ['python3', '-c', `
+    const echo = fx.t.spawn('client', ['python3', '-c', `
 import socket
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.bind(('0.0.0.0', 5300))
@@ -115,12 +102,12 @@ for _ in range(3):
 `]);
     try {
       await echo.waitForLine(/ready/, { timeoutMs: 5_000 });
-      const ask = await t.exec('server', ['python3', '-c', `
+      const ask = await fx.t.exec('server', ['python3', '-c', `
 import socket
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.bind(('0.0.0.0', 20100))
 s.settimeout(2)
-s.sendto(b'query', ('${t.client.ipv4}', 5300))
+s.sendto(b'query', ('${fx.t.client.ipv4}', 5300))
 print(s.recvfrom(512)[0].decode())
 `], { timeoutMs: 10_000 });
       expect(ask.stderr).toBe('');

@@ -8,7 +8,7 @@ import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import {
   NODE, applyNft, describeE2E, listTable, nft, openHeldConnection, pollUntil, sendUdp, startService, startUdpListener,
   tcpProbe, useTopology, type NsProcess, type Topology,
-} from './harness/index.js';
+} from '@otpknock/e2e-harness';
 import { OTPKNOCKD, assertBuilt, sequencesFor, startDaemon, testSecret, usersYaml, writeConfig, type ConfigDir, type TestUser } from './support/otpknockd.js';
 
 const PERIOD = 30;

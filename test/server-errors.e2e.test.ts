@@ -2,7 +2,7 @@
 // problem and what to do, exits non-zero, and leaves the firewall as it was.
 import { chownSync } from 'node:fs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { describeE2E, listRuleset, useTopology, type Topology } from './harness/index.js';
+import { describeE2E, listRuleset, useTopology, type Topology } from '@otpknock/e2e-harness';
 import { OTPKNOCKD, assertBuilt, testSecret, usersYaml, writeConfig, type ConfigDir, type TestUser } from './support/otpknockd.js';
 
 const alice: TestUser = { name: 'alice', secret: testSecret('alice') };

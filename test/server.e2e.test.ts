@@ -1,11 +1,10 @@
 // otpknockd end to end: the real daemon, real nftables, real sockets, in
 // throw-away namespaces (server 192.0.2.1, client .2, eve .3).
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import {
-  applyNft, describeE2E, listTable, listTables, openHeldConnection, pollUntil, sendUdp, setElementKeys,
-  startService, tcpProbe, useTopology, type NsProcess, type Topology,
-} from './harness/index.js';
-import { OTPKNOCKD, sequencesFor, startDaemon, testSecret, usersYaml, writeConfig, type ConfigDir, type TestUser } from './support/otpknockd.js';
+  applyNft, describeE2E, listTable, listTables, openHeldConnection, pollUntil, sendUdp, setElementKeys, tcpProbe
+} from '@otpknock/e2e-harness';
+import { OTPKNOCKD, sequencesFor, startDaemon, testSecret, useDaemon, usersYaml, writeConfig, type TestUser } from './support/otpknockd.js';
 
 const PERIOD = 5; // short windows so a rotation happens within a test
 const profile = { method: 'time', period: PERIOD, range: '20000-40000' };
@@ -42,27 +41,12 @@ async function awayFromBoundary(): Promise<void> {
 }
 
 describeE2E('otpknockd: the kernel knock state machine', () => {
-  const topo = useTopology();
-  let t: Topology;
-  let cfg: ConfigDir;
-  let daemon: NsProcess;
-
-  beforeAll(async () => {
-    t = topo();
-    await startService(t, 'server', [22, 443]);
-    cfg = writeConfig(configYaml());
-    daemon = await startDaemon(t, cfg.file);
-  });
-
-  afterAll(async () => {
-    await daemon?.stop('SIGTERM');
-    cfg?.cleanup();
-  });
+  const fx = useDaemon({ services: [22, 443], config: configYaml() });
 
   it('keeps the protected services closed before any knock (IPv4 and IPv6)', async () => {
-    expect(await tcpProbe(t, 'client', t.server.ipv4, 22)).toMatchObject({ state: 'closed', reason: 'timeout' });
-    expect(await tcpProbe(t, 'client', t.server.ipv6, 22)).toMatchObject({ state: 'closed', reason: 'timeout' });
-    expect(await tcpProbe(t, 'client', t.server.ipv4, 443)).toMatchObject({ state: 'closed' });
+    expect(await tcpProbe(fx.t, 'client', fx.t.server.ipv4, 22)).toMatchObject({ state: 'closed', reason: 'timeout' });
+    expect(await tcpProbe(fx.t, 'client', fx.t.server.ipv6, 22)).toMatchObject({ state: 'closed', reason: 'timeout' });
+    expect(await tcpProbe(fx.t, 'client', fx.t.server.ipv4, 443)).toMatchObject({ state: 'closed' });
   });
 
   it('stays closed for wrong order, mixed sequences, an expired window and a close port in between', async () => {
@@ -88,41 +72,41 @@ describeE2E('otpknockd: the kernel knock state machine', () => {
     ];
     for (const [what, ports] of attempts) {
       await awayFromBoundary();
-      await sendUdp(t, 'eve', t.server.ipv4, ports(), { delayMs: 5 });
-      const probe = await tcpProbe(t, 'eve', t.server.ipv4, 22, 500);
+      await sendUdp(fx.t, 'eve', fx.t.server.ipv4, ports(), { delayMs: 5 });
+      const probe = await tcpProbe(fx.t, 'eve', fx.t.server.ipv4, 22, 500);
       expect(probe.state, what).toBe('closed');
     }
-    expect(await setElementKeys(t, 'server', 'otpknock', 'allowed4_ssh')).toEqual([]);
+    expect(await setElementKeys(fx.t, 'server', 'otpknock', 'allowed4_ssh')).toEqual([]);
   });
 
   it('opens for the source that knocks the right sequence, and only the services of that user (IPv4)', async () => {
     await awayFromBoundary();
     const bobs = sequencesFor(bob.secret, profile, 0);
-    await sendUdp(t, 'client', t.server.ipv4, bobs.open, { delayMs: 5 });
-    expect(await tcpProbe(t, 'client', t.server.ipv4, 22)).toMatchObject({ state: 'open' });
-    expect(await tcpProbe(t, 'client', t.server.ipv4, 443, 500)).toMatchObject({ state: 'closed' }); // bob: ssh only
-    expect(await tcpProbe(t, 'eve', t.server.ipv4, 22, 500)).toMatchObject({ state: 'closed' }); // only the knocking address
-    expect(await setElementKeys(t, 'server', 'otpknock', 'allowed4_ssh')).toEqual([t.client.ipv4]);
+    await sendUdp(fx.t, 'client', fx.t.server.ipv4, bobs.open, { delayMs: 5 });
+    expect(await tcpProbe(fx.t, 'client', fx.t.server.ipv4, 22)).toMatchObject({ state: 'open' });
+    expect(await tcpProbe(fx.t, 'client', fx.t.server.ipv4, 443, 500)).toMatchObject({ state: 'closed' }); // bob: ssh only
+    expect(await tcpProbe(fx.t, 'eve', fx.t.server.ipv4, 22, 500)).toMatchObject({ state: 'closed' }); // only the knocking address
+    expect(await setElementKeys(fx.t, 'server', 'otpknock', 'allowed4_ssh')).toEqual([fx.t.client.ipv4]);
   });
 
   it('opens over IPv6 too, and refuses a replay of a used sequence from another address', async () => {
     await awayFromBoundary();
     const seq = sequencesFor(alice.secret, profile, 1); // next window: still within the skew
-    await sendUdp(t, 'client', t.server.ipv6, seq.open, { delayMs: 5 });
-    expect(await tcpProbe(t, 'client', t.server.ipv6, 22)).toMatchObject({ state: 'open' });
-    expect(await tcpProbe(t, 'client', t.server.ipv6, 443)).toMatchObject({ state: 'open' }); // alice: ssh and api
-    await sendUdp(t, 'eve', t.server.ipv6, seq.open, { delayMs: 5 }); // eve replays what she overheard
-    expect(await tcpProbe(t, 'eve', t.server.ipv6, 22, 500)).toMatchObject({ state: 'closed' });
+    await sendUdp(fx.t, 'client', fx.t.server.ipv6, seq.open, { delayMs: 5 });
+    expect(await tcpProbe(fx.t, 'client', fx.t.server.ipv6, 22)).toMatchObject({ state: 'open' });
+    expect(await tcpProbe(fx.t, 'client', fx.t.server.ipv6, 443)).toMatchObject({ state: 'open' }); // alice: ssh and api
+    await sendUdp(fx.t, 'eve', fx.t.server.ipv6, seq.open, { delayMs: 5 }); // eve replays what she overheard
+    expect(await tcpProbe(fx.t, 'eve', fx.t.server.ipv6, 22, 500)).toMatchObject({ state: 'closed' });
   });
 
   it('closes for new connections with the close sequence; a live connection stays up', async () => {
     await awayFromBoundary();
     const seq = sequencesFor(alice.secret, profile, -1); // previous window: still within the skew
-    await sendUdp(t, 'eve', t.server.ipv4, seq.open, { delayMs: 5 });
-    expect(await tcpProbe(t, 'eve', t.server.ipv4, 22)).toMatchObject({ state: 'open' });
-    const held = await openHeldConnection(t, 'eve', t.server.ipv4, 22);
-    await sendUdp(t, 'eve', t.server.ipv4, seq.close, { delayMs: 5 });
-    expect(await tcpProbe(t, 'eve', t.server.ipv4, 22, 500)).toMatchObject({ state: 'closed' });
+    await sendUdp(fx.t, 'eve', fx.t.server.ipv4, seq.open, { delayMs: 5 });
+    expect(await tcpProbe(fx.t, 'eve', fx.t.server.ipv4, 22)).toMatchObject({ state: 'open' });
+    const held = await openHeldConnection(fx.t, 'eve', fx.t.server.ipv4, 22);
+    await sendUdp(fx.t, 'eve', fx.t.server.ipv4, seq.close, { delayMs: 5 });
+    expect(await tcpProbe(fx.t, 'eve', fx.t.server.ipv4, 22, 500)).toMatchObject({ state: 'closed' });
     expect(await held.echo('still here')).toContain('still here');
     held.close();
   });
@@ -130,27 +114,27 @@ describeE2E('otpknockd: the kernel knock state machine', () => {
   it('keeps an established connection through a rotation, a reload and a restart', async () => {
     await awayFromBoundary();
     const seq = sequencesFor(bob.secret, profile, 1);
-    await sendUdp(t, 'client', t.server.ipv4, seq.open, { delayMs: 5 });
-    const held = await openHeldConnection(t, 'client', t.server.ipv4, 22);
-    const mark = daemon.mark();
-    await daemon.waitForLine(/"event":"rotation"/, { after: mark, timeoutMs: (PERIOD + 2) * 1000 });
+    await sendUdp(fx.t, 'client', fx.t.server.ipv4, seq.open, { delayMs: 5 });
+    const held = await openHeldConnection(fx.t, 'client', fx.t.server.ipv4, 22);
+    const mark = fx.daemon.mark();
+    await fx.daemon.waitForLine(/"event":"rotation"/, { after: mark, timeoutMs: (PERIOD + 2) * 1000 });
     expect(await held.echo('after rotation')).toContain('after rotation');
-    daemon.signal('SIGHUP');
-    await daemon.waitForLine(/"event":"reload"/, { after: mark, timeoutMs: 10_000 });
+    fx.daemon.signal('SIGHUP');
+    await fx.daemon.waitForLine(/"event":"reload"/, { after: mark, timeoutMs: 10_000 });
     expect(await held.echo('after reload')).toContain('after reload');
-    await daemon.stop('SIGTERM');
-    expect(await listTable(t, 'server', 'inet', 'otpknock')).toBeNull();
-    daemon = await startDaemon(t, cfg.file);
+    await fx.daemon.stop('SIGTERM');
+    expect(await listTable(fx.t, 'server', 'inet', 'otpknock')).toBeNull();
+    fx.daemon = await startDaemon(fx.t, fx.cfg.file);
     expect(await held.echo('after restart')).toContain('after restart');
     held.close();
   });
 
   it('logs each rotation with its duration, as JSON lines, without secrets', async () => {
-    const rotation = await daemon.waitForLine(/"event":"rotation"/, { timeoutMs: (PERIOD + 2) * 1000 });
+    const rotation = await fx.daemon.waitForLine(/"event":"rotation"/, { timeoutMs: (PERIOD + 2) * 1000 });
     const line = JSON.parse(rotation) as Record<string, unknown>;
     expect(line).toMatchObject({ level: 'info', event: 'rotation' });
     expect(typeof line.took_ms).toBe('number');
-    const all = daemon.stderr();
+    const all = fx.daemon.stderr();
     for (const u of [alice, bob]) {
       const { encodeSecret } = await import('@otpknock/shared');
       expect(all).not.toContain(encodeSecret(u.secret));
@@ -158,54 +142,54 @@ describeE2E('otpknockd: the kernel knock state machine', () => {
   });
 
   it('keeps the old rules when SIGHUP brings a broken config', async () => {
-    const before = await listTable(t, 'server', 'inet', 'otpknock', { format: 'text' });
-    const good = cfg.dir;
-    cfg.write('table: otpknock\nservices: {}\nusers: {}\n');
-    const mark = daemon.mark();
-    daemon.signal('SIGHUP');
-    const line = await daemon.waitForLine(/"event":"reload"/, { after: mark, timeoutMs: 10_000 });
+    const before = await listTable(fx.t, 'server', 'inet', 'otpknock', { format: 'text' });
+    const good = fx.cfg.dir;
+    fx.cfg.write('table: otpknock\nservices: {}\nusers: {}\n');
+    const mark = fx.daemon.mark();
+    fx.daemon.signal('SIGHUP');
+    const line = await fx.daemon.waitForLine(/"event":"reload"/, { after: mark, timeoutMs: 10_000 });
     expect(line).toMatch(/still running the old one/);
-    const after = await listTable(t, 'server', 'inet', 'otpknock', { format: 'text' });
+    const after = await listTable(fx.t, 'server', 'inet', 'otpknock', { format: 'text' });
     // same chains and sets; elements may have rotated meanwhile
     const shape = (s: string | null) => (s ?? '').split('\n').filter((l) => /^\s*(chain|set|map) /.test(l)).join('\n');
     expect(shape(after)).toBe(shape(before));
-    expect(daemon.running).toBe(true);
-    cfg.write(configYaml()((u) => `${good}/${u.name}.secret`));
+    expect(fx.daemon.running).toBe(true);
+    fx.cfg.write(configYaml()((u) => `${good}/${u.name}.secret`));
   });
 
   it('removes its table on stop (keep_table_on_stop: false) and leaves other tables untouched', async () => {
-    await applyNft(t, 'server', 'table inet bystander {\n\tchain c {\n\t\ttype filter hook input priority 10; policy accept;\n\t\tcounter\n\t}\n}\n');
-    const bystander = await listTable(t, 'server', 'inet', 'bystander', { format: 'text' });
-    const result = await daemon.stop('SIGTERM');
+    await applyNft(fx.t, 'server', 'table inet bystander {\n\tchain c {\n\t\ttype filter hook input priority 10; policy accept;\n\t\tcounter\n\t}\n}\n');
+    const bystander = await listTable(fx.t, 'server', 'inet', 'bystander', { format: 'text' });
+    const result = await fx.daemon.stop('SIGTERM');
     expect(result.code).toBe(0);
-    expect(await listTables(t, 'server')).not.toContain('inet otpknock');
-    const after = await listTable(t, 'server', 'inet', 'bystander', { format: 'text' });
+    expect(await listTables(fx.t, 'server')).not.toContain('inet otpknock');
+    const after = await listTable(fx.t, 'server', 'inet', 'bystander', { format: 'text' });
     expect(after?.replace(/packets \d+ bytes \d+/g, '')).toBe(bystander?.replace(/packets \d+ bytes \d+/g, ''));
-    daemon = await startDaemon(t, cfg.file); // for afterAll symmetry
+    fx.daemon = await startDaemon(fx.t, fx.cfg.file); // for afterAll symmetry
   });
 
   it('stops as configured also when SIGTERM comes while nft runs (a reload in flight), 8 times in a row', async () => {
     for (let i = 0; i < 8; i++) {
-      const mark = daemon.mark();
-      daemon.signal('SIGHUP'); // the reload runs nft for ~20-30 ms
+      const mark = fx.daemon.mark();
+      fx.daemon.signal('SIGHUP'); // the reload runs nft for ~20-30 ms
       await new Promise((r) => setTimeout(r, 4 + i * 4));
-      const exit = await daemon.stop('SIGTERM');
-      expect(exit, daemon.stderr().split('\n').slice(-6).join('\n')).toEqual({ code: 0, signal: null });
-      await daemon.waitForLine(/"event":"stop","message":"stopped; table inet otpknock removed"/, { after: mark, timeoutMs: 1_000 });
-      expect(await listTables(t, 'server')).not.toContain('inet otpknock');
-      daemon = await startDaemon(t, cfg.file);
+      const exit = await fx.daemon.stop('SIGTERM');
+      expect(exit, fx.daemon.stderr().split('\n').slice(-6).join('\n')).toEqual({ code: 0, signal: null });
+      await fx.daemon.waitForLine(/"event":"stop","message":"stopped; table inet otpknock removed"/, { after: mark, timeoutMs: 1_000 });
+      expect(await listTables(fx.t, 'server')).not.toContain('inet otpknock');
+      fx.daemon = await startDaemon(fx.t, fx.cfg.file);
     }
   });
 
   it('refuses to take over a table of the same name that it did not make', async () => {
-    await applyNft(t, 'server', 'table inet theirs {\n}\n');
+    await applyNft(fx.t, 'server', 'table inet theirs {\n}\n');
     const other = writeConfig(configYaml('theirs'));
     try {
-      const proc = t.spawn('server', [process.execPath, OTPKNOCKD, 'run', '--config', other.file]);
+      const proc = fx.t.spawn('server', [process.execPath, OTPKNOCKD, 'run', '--config', other.file]);
       const exit = await proc.exited;
       expect(exit.code).toBe(1);
       expect(proc.stderr()).toMatch(/table inet theirs already exists and was not made by otpknockd/);
-      expect(await listTable(t, 'server', 'inet', 'theirs', { format: 'text' })).toMatch(/table inet theirs \{\s*\}/);
+      expect(await listTable(fx.t, 'server', 'inet', 'theirs', { format: 'text' })).toMatch(/table inet theirs \{\s*\}/);
     } finally {
       other.cleanup();
     }
@@ -214,35 +198,35 @@ describeE2E('otpknockd: the kernel knock state machine', () => {
   it('is carried over a SIGKILL: restart finds its own table and keeps who is allowed', async () => {
     await awayFromBoundary();
     const seq = sequencesFor(alice.secret, profile, 1);
-    await sendUdp(t, 'client', t.server.ipv4, seq.open, { delayMs: 5 });
-    await pollUntil(async () => (await setElementKeys(t, 'server', 'otpknock', 'allowed4_api')).includes(t.client.ipv4), { timeoutMs: 2000 });
-    await daemon.stop('SIGKILL');
-    expect(await listTable(t, 'server', 'inet', 'otpknock')).not.toBeNull(); // a crash leaves protection in place
-    daemon = await startDaemon(t, cfg.file);
+    await sendUdp(fx.t, 'client', fx.t.server.ipv4, seq.open, { delayMs: 5 });
+    await pollUntil(async () => (await setElementKeys(fx.t, 'server', 'otpknock', 'allowed4_api')).includes(fx.t.client.ipv4), { timeoutMs: 2000 });
+    await fx.daemon.stop('SIGKILL');
+    expect(await listTable(fx.t, 'server', 'inet', 'otpknock')).not.toBeNull(); // a crash leaves protection in place
+    fx.daemon = await startDaemon(fx.t, fx.cfg.file);
     // the killed daemon's NFLOG reader died with it, so the new one reads the audit group again
-    await daemon.waitForLine(/reading opens from NFLOG group|no audit of opens/, { timeoutMs: 5_000 });
-    expect(daemon.stderr()).not.toMatch(/no audit of opens/);
-    expect(await setElementKeys(t, 'server', 'otpknock', 'allowed4_api')).toContain(t.client.ipv4);
-    expect(await tcpProbe(t, 'client', t.server.ipv4, 443)).toMatchObject({ state: 'open' });
+    await fx.daemon.waitForLine(/reading opens from NFLOG group|no audit of opens/, { timeoutMs: 5_000 });
+    expect(fx.daemon.stderr()).not.toMatch(/no audit of opens/);
+    expect(await setElementKeys(fx.t, 'server', 'otpknock', 'allowed4_api')).toContain(fx.t.client.ipv4);
+    expect(await tcpProbe(fx.t, 'client', fx.t.server.ipv4, 443)).toMatchObject({ state: 'open' });
     // the sequence used before the crash is still consumed: eve's replay stays closed
-    await sendUdp(t, 'eve', t.server.ipv4, seq.open, { delayMs: 5 });
-    expect(await tcpProbe(t, 'eve', t.server.ipv4, 443, 500)).toMatchObject({ state: 'closed' });
+    await sendUdp(fx.t, 'eve', fx.t.server.ipv4, seq.open, { delayMs: 5 });
+    expect(await tcpProbe(fx.t, 'eve', fx.t.server.ipv4, 443, 500)).toMatchObject({ state: 'closed' });
   });
 
   it('carries consumed sequences over a reload that changes the table shape', async () => {
     await awayFromBoundary();
     const seq = sequencesFor(bob.secret, profile, 1);
-    await sendUdp(t, 'client', t.server.ipv4, seq.open, { delayMs: 5 });
-    expect(await tcpProbe(t, 'client', t.server.ipv4, 22)).toMatchObject({ state: 'open' });
-    const original = configYaml()((u) => `${cfg.dir}/${u.name}.secret`);
-    cfg.write(original.replace('    open_for: 30s\n  api:', '    open_for: 31s\n  api:')); // a different set timeout: full load
-    const mark = daemon.mark();
-    daemon.signal('SIGHUP');
-    const line = await daemon.waitForLine(/"event":"reload"/, { after: mark, timeoutMs: 10_000 });
+    await sendUdp(fx.t, 'client', fx.t.server.ipv4, seq.open, { delayMs: 5 });
+    expect(await tcpProbe(fx.t, 'client', fx.t.server.ipv4, 22)).toMatchObject({ state: 'open' });
+    const original = configYaml()((u) => `${fx.cfg.dir}/${u.name}.secret`);
+    fx.cfg.write(original.replace('    open_for: 30s\n  api:', '    open_for: 31s\n  api:')); // a different set timeout: full load
+    const mark = fx.daemon.mark();
+    fx.daemon.signal('SIGHUP');
+    const line = await fx.daemon.waitForLine(/"event":"reload"/, { after: mark, timeoutMs: 10_000 });
     expect(JSON.parse(line)).toMatchObject({ carried_used: expect.any(Number) });
     expect((JSON.parse(line) as { carried_used: number }).carried_used).toBeGreaterThan(0);
-    await sendUdp(t, 'eve', t.server.ipv4, seq.open, { delayMs: 5 });
-    expect(await tcpProbe(t, 'eve', t.server.ipv4, 22, 500)).toMatchObject({ state: 'closed' });
-    cfg.write(original);
+    await sendUdp(fx.t, 'eve', fx.t.server.ipv4, seq.open, { delayMs: 5 });
+    expect(await tcpProbe(fx.t, 'eve', fx.t.server.ipv4, 22, 500)).toMatchObject({ state: 'closed' });
+    fx.cfg.write(original);
   });
 });

@@ -8,9 +8,9 @@ import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 import {
   counterValue, describeE2E, listTable, NODE, openHeldConnection, pollUntil, sendUdp, setElementKeys, startService, tcpProbe, useTopology,
   type NsProcess, type Topology,
-} from './harness/index.js';
+} from '@otpknock/e2e-harness';
 import { buildPayload, parsePayloadSpec } from '@otpknock/shared';
-import { OTPKNOCKD, sequencesFor, startDaemon, testSecret, usersYaml, writeConfig, type ConfigDir, type TestUser } from './support/otpknockd.js';
+import { OTPKNOCKD, sequencesFor, startDaemon, testSecret, useDaemon, usersYaml, writeConfig, type ConfigDir, type TestUser } from './support/otpknockd.js';
 
 const PERIOD = 30;
 const RANGE = '20000-30000';
@@ -55,10 +55,6 @@ function freshOpen(used: Set<string>): number[] {
 }
 
 describeE2E('otpknockd: brute-force cut-off in the kernel', () => {
-  const topo = useTopology();
-  let t: Topology;
-  let cfg: ConfigDir;
-  let daemon: NsProcess;
   const used = new Set<string>();
   const BAN_AFTER = 5;
   const BAN_FOR_S = 3;
@@ -76,74 +72,65 @@ users:
 ${usersYaml(USERS, secretFile)}
 `;
 
-  beforeAll(async () => {
-    t = topo();
-    await startService(t, 'server', [22]);
-    cfg = writeConfig(yaml());
-    daemon = await startDaemon(t, cfg.file);
-  });
+  const fx = useDaemon({ services: [22], config: yaml() });
 
-  afterAll(async () => {
-    await daemon?.stop('SIGTERM');
-    cfg?.cleanup();
-  });
 
   beforeEach(() => awayFromBoundary());
 
-  const secretOf = (u: TestUser) => `${cfg.dir}/${u.name}.secret`;
-  const banned = (f: 4 | 6) => setElementKeys(t, 'server', 'otpknock', `banned${f}`);
+  const secretOf = (u: TestUser) => `${fx.cfg.dir}/${u.name}.secret`;
+  const banned = (f: 4 | 6) => setElementKeys(fx.t, 'server', 'otpknock', `banned${f}`);
 
   it(`tolerates ${BAN_AFTER - 1} bad knocks: a correct knock after them still opens`, async () => {
-    await sendUdp(t, 'eve', t.server.ipv4, badPorts(BAN_AFTER - 1), { delayMs: 5 });
+    await sendUdp(fx.t, 'eve', fx.t.server.ipv4, badPorts(BAN_AFTER - 1), { delayMs: 5 });
     expect(await banned(4)).toEqual([]);
-    await sendUdp(t, 'eve', t.server.ipv4, freshOpen(used), { delayMs: 5 });
-    expect(await tcpProbe(t, 'eve', t.server.ipv4, 22)).toMatchObject({ state: 'open' });
-    expect((await counterValue(t, 'server', 'otpknock', 'bad_knocks'))?.packets).toBe(BAN_AFTER - 1);
+    await sendUdp(fx.t, 'eve', fx.t.server.ipv4, freshOpen(used), { delayMs: 5 });
+    expect(await tcpProbe(fx.t, 'eve', fx.t.server.ipv4, 22)).toMatchObject({ state: 'open' });
+    expect((await counterValue(fx.t, 'server', 'otpknock', 'bad_knocks'))?.packets).toBe(BAN_AFTER - 1);
   });
 
   it(`bans a source at its ${BAN_AFTER}th bad knock: its correct knock is then ignored`, async () => {
-    await sendUdp(t, 'client', t.server.ipv4, badPorts(BAN_AFTER), { delayMs: 5 });
+    await sendUdp(fx.t, 'client', fx.t.server.ipv4, badPorts(BAN_AFTER), { delayMs: 5 });
     bannedAt = Date.now();
-    expect(await banned(4)).toEqual([t.client.ipv4]);
-    await sendUdp(t, 'client', t.server.ipv4, freshOpen(used), { delayMs: 5 });
-    expect(await tcpProbe(t, 'client', t.server.ipv4, 22, 500)).toMatchObject({ state: 'closed' });
-    expect((await counterValue(t, 'server', 'otpknock', 'banned_knocks'))?.packets).toBe(3);
-    expect((await counterValue(t, 'server', 'otpknock', 'bans'))?.packets).toBe(1);
-    expect(await banned(4)).toEqual([t.client.ipv4]);
+    expect(await banned(4)).toEqual([fx.t.client.ipv4]);
+    await sendUdp(fx.t, 'client', fx.t.server.ipv4, freshOpen(used), { delayMs: 5 });
+    expect(await tcpProbe(fx.t, 'client', fx.t.server.ipv4, 22, 500)).toMatchObject({ state: 'closed' });
+    expect((await counterValue(fx.t, 'server', 'otpknock', 'banned_knocks'))?.packets).toBe(3);
+    expect((await counterValue(fx.t, 'server', 'otpknock', 'bans'))?.packets).toBe(1);
+    expect(await banned(4)).toEqual([fx.t.client.ipv4]);
   });
 
   it(`lifts the ban after ${BAN_FOR_S}s: the source's knocks work again`, async () => {
     // (the ban of the previous test may have run out while beforeEach waited for a window boundary)
     await pollUntil(async () => (await banned(4)).length === 0, { timeoutMs: (BAN_FOR_S + 2) * 1000, message: 'ban lifted' });
     expect(Date.now() - bannedAt).toBeGreaterThanOrEqual(BAN_FOR_S * 1000 - 500);
-    await sendUdp(t, 'client', t.server.ipv4, freshOpen(used), { delayMs: 5 });
-    expect(await tcpProbe(t, 'client', t.server.ipv4, 22)).toMatchObject({ state: 'open' });
+    await sendUdp(fx.t, 'client', fx.t.server.ipv4, freshOpen(used), { delayMs: 5 });
+    expect(await tcpProbe(fx.t, 'client', fx.t.server.ipv4, 22)).toMatchObject({ state: 'open' });
   });
 
   it('bans an IPv6 source by its /64, and keeps a ban over a reload that reloads the whole table', async () => {
-    await sendUdp(t, 'eve', t.server.ipv6, badPorts(BAN_AFTER), { delayMs: 5 });
+    await sendUdp(fx.t, 'eve', fx.t.server.ipv6, badPorts(BAN_AFTER), { delayMs: 5 });
     expect(await banned(6)).toEqual(['2001:db8:1::']);
     // the client shares eve's /64 here, so it is banned too
-    await sendUdp(t, 'client', t.server.ipv6, freshOpen(used), { delayMs: 5 });
-    expect(await tcpProbe(t, 'client', t.server.ipv6, 22, 500)).toMatchObject({ state: 'closed' });
+    await sendUdp(fx.t, 'client', fx.t.server.ipv6, freshOpen(used), { delayMs: 5 });
+    expect(await tcpProbe(fx.t, 'client', fx.t.server.ipv6, 22, 500)).toMatchObject({ state: 'closed' });
     // open_for changes the table's layout: a full reload, which carries the ban over
-    const mark = daemon.mark();
-    cfg.write(yaml('45s')(secretOf));
-    daemon.signal('SIGHUP');
-    const line = await daemon.waitForLine(/"event":"reload"/, { after: mark, timeoutMs: 10_000 });
+    const mark = fx.daemon.mark();
+    fx.cfg.write(yaml('45s')(secretOf));
+    fx.daemon.signal('SIGHUP');
+    const line = await fx.daemon.waitForLine(/"event":"reload"/, { after: mark, timeoutMs: 10_000 });
     expect(line).toMatch(/loaded table/);
     expect(await banned(6)).toEqual(['2001:db8:1::']);
     await pollUntil(async () => (await banned(6)).length === 0, { timeoutMs: (BAN_FOR_S + 2) * 1000, message: 'ban lifted' });
   });
 
   it('with ban: off, bad knocks never ban', async () => {
-    const mark = daemon.mark();
-    cfg.write(yaml('30s', 'off')(secretOf));
-    daemon.signal('SIGHUP');
-    await daemon.waitForLine(/"event":"reload"/, { after: mark, timeoutMs: 10_000 });
-    await sendUdp(t, 'eve', t.server.ipv4, badPorts(3 * BAN_AFTER), { delayMs: 2 });
-    await sendUdp(t, 'eve', t.server.ipv4, freshOpen(used), { delayMs: 5 });
-    expect(await tcpProbe(t, 'eve', t.server.ipv4, 22)).toMatchObject({ state: 'open' });
+    const mark = fx.daemon.mark();
+    fx.cfg.write(yaml('30s', 'off')(secretOf));
+    fx.daemon.signal('SIGHUP');
+    await fx.daemon.waitForLine(/"event":"reload"/, { after: mark, timeoutMs: 10_000 });
+    await sendUdp(fx.t, 'eve', fx.t.server.ipv4, badPorts(3 * BAN_AFTER), { delayMs: 2 });
+    await sendUdp(fx.t, 'eve', fx.t.server.ipv4, freshOpen(used), { delayMs: 5 });
+    expect(await tcpProbe(fx.t, 'eve', fx.t.server.ipv4, 22)).toMatchObject({ state: 'open' });
   });
 });
 

@@ -3,11 +3,10 @@
 // eavesdropper, and no secret in logs or argv. Namespaces: server .1, client .2, eve .3.
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { REPO_ROOT } from './harness/index.js';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { encodeSecret, parseOtpauthUri, totpCodeOf, windowAt, type KnockProfile, type SecretBytes } from '@otpknock/shared';
-import { describeE2E, pollUntil, run, sendUdp, startService, tcpProbe, useTopology, NODE, type NsProcess, type Topology } from './harness/index.js';
+import { describeE2E, pollUntil, run, sendUdp, startService, tcpProbe, useTopology, NODE, REPO_ROOT, type NsProcess, type Topology } from '@otpknock/e2e-harness';
 import { OTPKNOCKD, assertBuilt, sequencesFor, startDaemon, writeConfig, type ConfigDir } from './support/otpknockd.js';
 
 const PERIOD = 5;

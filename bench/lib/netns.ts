@@ -4,11 +4,9 @@
 // interrupted, and every command time-limited. Nothing is ever created in the root
 // namespace: each veth pair is born inside one of our namespaces with its peer in another.
 import { randomBytes } from 'node:crypto';
-// test/ is not a package: the harness is shared test code, imported by path.
-// eslint-disable-next-line no-restricted-imports
-import { deleteNamespacesSync, sweepStaleNamespaces, trackNamespace, untrackNamespace } from '../../test/harness/cleanup.js';
-// eslint-disable-next-line no-restricted-imports
-import { run, spawnTracked, type ExecOptions, type ExecResult, type NsProcess } from '../../test/harness/proc.js';
+import {
+  deleteNamespacesSync, run, spawnTracked, sweepStaleNamespaces, trackNamespace, untrackNamespace, type ExecOptions, type ExecResult, type NsProcess,
+} from '@otpknock/e2e-harness';
 
 /** Every bench namespace: okb<6 hex id>p<owner pid>-<role>. */
 export const BENCH_NAMESPACE_PATTERN = /^okb([0-9a-f]{6})p(\d+)-([a-z0-9]+)$/;

@@ -1,8 +1,6 @@
 // The namespaces' links: one veth pair from the client to each server (with eve's address on
 // the client's side), and the TCP service every server guards.
-// test/ is not a package: the harness is shared test code, imported by path.
-// eslint-disable-next-line no-restricted-imports
-import { agentPath } from '../../test/harness/node.js';
+import { agentPath } from '@otpknock/e2e-harness';
 import type { BenchNet } from '../lib/netns.js';
 import { NODE, SERVICE_PORT } from './params.js';
 import { check, type Ctx } from './peer.js';

@@ -3,9 +3,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { encodeSecret, generateSecret } from '@otpknock/shared';
-// test/ is not a package: the harness is shared test code, imported by path.
-// eslint-disable-next-line no-restricted-imports
-import { run } from '../../test/harness/proc.js';
+import { run } from '@otpknock/e2e-harness';
 import { shuffled } from '../lib/stats.js';
 import type { Addrs } from './net.js';
 import { KNOCK, NODE, OTPKNOCKD, SERVICE_PORT } from './params.js';

@@ -1,9 +1,7 @@
 // What each program under test (otpknock, knockd, fwknop) provides to the phases, the run's
 // context, and the helpers their setups share.
 import { chmodSync, writeFileSync } from 'node:fs';
-// test/ is not a package: the harness is shared test code, imported by path.
-// eslint-disable-next-line no-restricted-imports
-import type { NsProcess } from '../../test/harness/proc.js';
+import type { NsProcess } from '@otpknock/e2e-harness';
 import type { BenchNet } from '../lib/netns.js';
 import { sleep } from './params.js';
 

@@ -1,9 +1,7 @@
 // The wire: an AF_PACKET capture on each server's interface (lib/wire-capture.py), and
 // each knock's last datagram → SYN-ACK from it.
 import { join } from 'node:path';
-// test/ is not a package: the harness is shared test code, imported by path.
-// eslint-disable-next-line no-restricted-imports
-import type { NsProcess } from '../../test/harness/proc.js';
+import type { NsProcess } from '@otpknock/e2e-harness';
 import type { KnockRun } from './knock.js';
 import { LIB, PYTHON, sleep } from './params.js';
 import type { Ctx, Peer, PeerKey } from './peer.js';

@@ -1,4 +1,4 @@
-// The end-to-end harness in one import: `import { describeE2E, useTopology, … } from './harness/index.js'`.
+// The end-to-end harness in one import: `import { describeE2E, useTopology, … } from '@otpknock/e2e-harness'`.
 export { e2eGate, describeE2E, type E2eGate } from './e2e-gate.js';
 export {
   createTopology,
@@ -29,6 +29,6 @@ export {
   type NftSetElement,
 } from './nft.js';
 export { run, runSync, spawnTracked, ExecError, type ExecOptions, type ExecResult, type NsProcess, type OutputLine, type WaitOptions } from './proc.js';
-export { sweepStaleNamespaces, listNamespaces, namespacePids, NAMESPACE_PATTERN } from './cleanup.js';
+export { sweepStaleNamespaces, listNamespaces, namespacePids, NAMESPACE_PATTERN, deleteNamespacesSync, trackNamespace, untrackNamespace } from './cleanup.js';
 export { NODE, REPO_ROOT, agentPath, nodeSourceArgv } from './node.js';
 export { pollUntil, type PollOptions } from './wait.js';

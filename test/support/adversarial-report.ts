@@ -3,7 +3,7 @@
 // and writes them to test/results/, where docs/security.md cites them from.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { REPO_ROOT } from '../harness/index.js';
+import { REPO_ROOT } from '@otpknock/e2e-harness';
 
 export const RESULTS_DIR = join(REPO_ROOT, 'test/results');
 

@@ -3,7 +3,7 @@
 // legitimate user knocking from many addresses (knock-attempts.mjs), and the
 // dynamic sets of the live table, found by reading `otpknockd render` at run time
 // (no set or map name is assumed).
-import { NODE, agentPath, run, type NsProcess, type Topology } from '../harness/index.js';
+import { NODE, agentPath, run, type NsProcess, type Topology } from '@otpknock/e2e-harness';
 import { OTPKNOCKD } from './otpknockd.js';
 
 const RAW_AGENT = agentPath('raw-knock.py');

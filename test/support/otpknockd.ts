@@ -4,7 +4,8 @@ import { mkdtempSync, writeFileSync, chmodSync, existsSync, rmSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deriveSequences, encodeSecret, normalizeProfile, windowAt, type KnockProfileInput, type KnockSequences } from '@otpknock/shared';
-import { NODE, REPO_ROOT, type NsProcess, type Topology } from '../harness/index.js';
+import { afterAll, beforeAll } from 'vitest';
+import { NODE, REPO_ROOT, startService, useTopology, type NsProcess, type Topology } from '@otpknock/e2e-harness';
 
 export const OTPKNOCKD = join(REPO_ROOT, 'packages/server/dist/otpknockd.js');
 
@@ -77,4 +78,51 @@ export async function startDaemon(t: Topology, configFile: string, extra: string
 export function sequencesFor(secret: Uint8Array, profile: KnockProfileInput, offset = 0, nowMs = Date.now()): KnockSequences {
   const p = normalizeProfile(profile);
   return deriveSequences(p, secret, windowAt(nowMs, p.period) + offset);
+}
+
+/** What useDaemon sets up: read its fields inside tests (they exist from beforeAll on). */
+export interface DaemonFixture {
+  readonly t: Topology;
+  readonly cfg: ConfigDir;
+  /** The running daemon; a test that restarts it assigns the new one here, so afterAll stops that. */
+  daemon: NsProcess;
+}
+
+/**
+ * The set-up most suites share, as one fixture (call it inside describeE2E): a
+ * topology, TCP services on `services` in the server namespace, a config written
+ * by `config`, and otpknockd running on it. Afterwards the daemon is stopped
+ * (SIGTERM), the config removed and the topology destroyed.
+ */
+export function useDaemon(opts: { services: number | readonly number[]; config: (secretFile: (user: TestUser) => string) => string }): DaemonFixture {
+  const topo = useTopology();
+  let state: { t: Topology; cfg: ConfigDir; daemon: NsProcess } | undefined;
+  const live = () => {
+    if (state === undefined) throw new Error('useDaemon: read its fields inside a test or hook, after beforeAll');
+    return state;
+  };
+  beforeAll(async () => {
+    const t = topo();
+    await startService(t, 'server', typeof opts.services === 'number' ? opts.services : [...opts.services]);
+    const cfg = writeConfig(opts.config);
+    state = { t, cfg, daemon: await startDaemon(t, cfg.file) };
+  });
+  afterAll(async () => {
+    await state?.daemon.stop('SIGTERM');
+    state?.cfg.cleanup();
+  });
+  return {
+    get t() {
+      return live().t;
+    },
+    get cfg() {
+      return live().cfg;
+    },
+    get daemon() {
+      return live().daemon;
+    },
+    set daemon(d: NsProcess) {
+      live().daemon = d;
+    },
+  };
 }

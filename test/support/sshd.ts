@@ -5,7 +5,7 @@
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { run, type NsProcess, type NsRef, type Topology } from '../harness/index.js';
+import { run, type NsProcess, type NsRef, type Topology } from '@otpknock/e2e-harness';
 
 export const SSHD = '/usr/sbin/sshd';
 
