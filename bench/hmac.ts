@@ -10,6 +10,7 @@
 // Interleaved runs, median; every implementation must give the same sequences (checked).
 // Run: pnpm bench:hmac [--runs N]   (= node --conditions=source --import tsx bench/hmac.ts)
 // Prints a Markdown report; writes nothing.
+import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { hmac } from '@noble/hashes/hmac.js';
 import { sha1 } from '@noble/hashes/legacy.js';
@@ -59,6 +60,7 @@ const implementations: [name: string, factory: HmacFactory][] = [
 
 const profiles: [string, KnockProfileInput][] = [
   ['default: time, SHA-1, 3 ports', { method: 'time' }],
+  ['time, SHA-1, 8 ports (most HMACs per window)', { method: 'time', length: 8 }],
   ['prng, SHA-256, 3 ports, 16-byte token', { method: 'prng', tokenBytes: 16 }],
 ];
 
@@ -115,6 +117,8 @@ function hmacCalls(profile: KnockProfile): [full: number, rotation: number] {
 }
 
 const machine = machineInfo();
+const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
+const loadBefore = load();
 const rows: string[][] = [];
 for (const [profileName, input] of profiles) {
   const profile = normalizeProfile(input);
@@ -147,7 +151,7 @@ for (const [profileName, input] of profiles) {
 }
 
 const first = implementations[0]![0];
-console.log(`## HMAC implementations in the daemon's derivation\n\n${machineLine(machine)}\n`);
+console.log(`## HMAC implementations in the daemon's derivation\n\n${machineLine(machine)} · load average (1/5/15 min) before ${loadBefore}, after ${load()}\n`);
 console.log(`Median of ${RUNS} interleaved runs; every implementation derived the same sequences. Ratios are against ${first}.\n`);
 console.log(
   markdownTable(

@@ -1,6 +1,6 @@
 // HMAC for the derivation, from node:crypto (OpenSSL): audited code, not hash
-// functions of our own. A hand-written SHA-1/SHA-256 was ~6–10× faster, but the
-// daemon's work it saved was ~0.2 s of a rotation at 10,000 users, computed 3 s
+// functions of our own. A hand-written SHA-1/SHA-256 was ~2–10× faster, but the
+// daemon's work it saved was ~0.3 s of a rotation at 10,000 users, computed 3 s
 // ahead (bench/hmac.ts; the figures and the decision are in bench/README.md).
 import { createHmac } from 'node:crypto';
 import type { OtpAlgorithm } from './types.js';
