@@ -33,3 +33,5 @@ export { systemClock, type Clock } from './daemon/clock.js';
 export { ConsumedSequences } from './daemon/consumed.js';
 export { Daemon, type DaemonHooks, type DaemonOptions } from './daemon/daemon.js';
 export { createLogger, type Logger } from './log.js';
+// The command tree without parsing: for the man page and shell completion generators.
+export { buildProgram, VERSION } from './program.js';
