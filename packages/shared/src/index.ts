@@ -5,7 +5,27 @@ export { checkHost, checkLabel, checkProfileName, checkUserName, hostProblem, ip
 export { hotpValue, hotpCode } from './hotp.js';
 export { windowAt, windowStartMs, nextWindowBoundaryMs } from './window.js';
 export { parseInstant, isoTime, INSTANT_MIN_MS, INSTANT_MAX_MS } from './instant.js';
-export { normalizeProfile, KNOCK_METHODS, OTP_ALGORITHMS, PROFILE_DEFAULTS, MAX_SEQUENCE_LENGTH } from './profile.js';
+export {
+  checkProfile,
+  checkProfileFields,
+  describeValue,
+  normalizeProfile,
+  profileIssueError,
+  profilePathText,
+  KNOCK_METHODS,
+  METHOD_FIELDS,
+  OTP_ALGORITHMS,
+  PROFILE_DEFAULTS,
+  PROFILE_FIELDS,
+  MAX_PERIOD_SECONDS,
+  MAX_SEQUENCE_LENGTH,
+  type ProfileCheck,
+  type ProfileField,
+  type ProfileFields,
+  type ProfileIssue,
+  type ProfilePath,
+  type ProfileWording,
+} from './profile.js';
 export { deriveSequences, sequenceDeriver } from './derive.js';
 export { derivePayloadToken } from './token.js';
 export { parseOtpauthUri, formatOtpauthUri, MAX_URI_LENGTH, type ParsedOtpauth } from './otpauth.js';

@@ -3,7 +3,7 @@
 import { generateURI } from 'otplib';
 import { OtpknockError, quote } from './errors.js';
 import { hostProblem, labelProblem, HOST_RULE, LABEL_MAX } from './names.js';
-import { KNOCK_METHODS, OTP_ALGORITHMS, PROFILE_DEFAULTS, normalizeProfile } from './profile.js';
+import { PROFILE_DEFAULTS, checkProfile, normalizeProfile } from './profile.js';
 import { MIN_SECRET_BYTES, decodeSecret, encodeSecret } from './secret.js';
 import type { KnockProfile, KnockProfileInput, SecretBytes } from './types.js';
 
@@ -49,12 +49,6 @@ function uriPortList(param: string, v: string): number[] {
     if (!/^\d{1,5}$/.test(t)) uriError(param, `item ${i + 1} of the list is not a port number`, 'Write ports as a comma-separated list, e.g. 7001,7002');
     return Number(t);
   });
-}
-
-function uriChoice<T extends string>(param: string, v: string, choices: readonly T[], normal: (s: string) => string = (s) => s): T {
-  const found = choices.find((c) => c === normal(v));
-  if (found === undefined) uriError(param, `unknown ${param}; expected one of ${choices.join(', ')}`);
-  return found;
 }
 
 function uriLabel(param: string, field: 'issuer' | 'account', value: string): string {
@@ -121,9 +115,12 @@ export function parseOtpauthUri(uri: string): ParsedOtpauth {
     uriError('digits', `otpknock uses 6-digit HOTP values${/^\d{1,2}$/.test(digits) ? `, got ${digits}` : ''}`, 'Remove digits or set digits=6');
   }
 
+  // Text to typed values here (URI syntax); what the values may be is the profile
+  // schema's to say, in the same words as for every other format.
   const str = (k: string) => params.get(k);
-  const input: KnockProfileInput = { method: str('method') === undefined ? 'time' : uriChoice('method', str('method')!, KNOCK_METHODS) };
-  if (str('algorithm') !== undefined) input.algorithm = uriChoice('algorithm', str('algorithm')!, OTP_ALGORITHMS, (a) => a.toUpperCase().replace('-', ''));
+  const input: Record<string, unknown> = {};
+  if (str('method') !== undefined) input.method = str('method');
+  if (str('algorithm') !== undefined) input.algorithm = str('algorithm');
   if (str('period') !== undefined) input.period = uriInteger('period', str('period')!);
   if (str('length') !== undefined) input.length = uriInteger('length', str('length')!);
   if (str('tokenBytes') !== undefined) input.tokenBytes = uriInteger('tokenBytes', str('tokenBytes')!);
@@ -141,16 +138,14 @@ export function parseOtpauthUri(uri: string): ParsedOtpauth {
     input.toggle = toggle === '1' || toggle === 'true';
   }
 
-  let profile: KnockProfile;
-  try {
-    profile = normalizeProfile(input);
-  } catch (err) {
-    if (err instanceof OtpknockError) {
-      const field = (err.where ?? '').split(/[.[]/)[0] ?? '';
-      uriError(field || undefined, err.what, err.hint, err);
-    }
-    throw err;
+  // A problem is located by its field, which is the parameter of the same name; the
+  // schema repeats no text value (showText: false), only numbers read as numbers.
+  const checked = checkProfile(input, { showText: false });
+  if (checked.profile === undefined) {
+    const issue = checked.issues[0]!;
+    uriError(issue.path[0], issue.message, issue.hint);
   }
+  const profile: KnockProfile = checked.profile;
 
   const issuer = uriLabel(params.has('issuer') ? 'issuer' : 'label', 'issuer', params.get('issuer') ?? labelIssuer);
   const result: ParsedOtpauth = { secret, issuer, account, profile };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { OtpknockError } from './errors.js';
-import { normalizeProfile } from './profile.js';
+import { checkProfile, checkProfileFields, normalizeProfile, profilePathText } from './profile.js';
 import type { KnockProfileInput } from './types.js';
 
 function err(input: unknown, where = 'knock'): OtpknockError {
@@ -34,18 +34,18 @@ describe('normalizeProfile defaults', () => {
 
 describe('normalizeProfile errors name the field', () => {
   const cases: [string, unknown, RegExp][] = [
-    ['unknown method', { method: 'magic' }, /^knock\.method: unknown method "magic"\. Use one of time, list-modulo, prng, static\.$/],
+    ['unknown method', { method: 'magic' }, /^knock\.method: expected one of time, list-modulo, prng, static, got "magic"\.$/],
     ['length 0', { method: 'time', length: 0 }, /^knock\.length: length must be a whole number 1–8, got 0\.$/],
     ['length 9', { method: 'time', length: 9 }, /^knock\.length: /],
     ['length 2.5', { method: 'time', length: 2.5 }, /^knock\.length: /],
     ['period 0', { method: 'time', period: 0 }, /^knock\.period: /],
     ['period 3601', { method: 'time', period: 3601 }, /^knock\.period: /],
     ['period string', { method: 'time', period: '30' }, /^knock\.period: .*got "30"/],
-    ['algorithm', { method: 'time', algorithm: 'MD5' }, /^knock\.algorithm: unknown algorithm "MD5"/],
-    ['range syntax', { method: 'time', range: '10000..20000' }, /^knock\.range: "10000\.\.20000" is not a port range\. Write it as MIN-MAX/],
+    ['algorithm', { method: 'time', algorithm: 'MD5' }, /^knock\.algorithm: expected one of SHA1, SHA256, SHA512, got "MD5"/],
+    ['range syntax', { method: 'time', range: '10000..20000' }, /^knock\.range: expected a port range such as 10000-65000 or \{min: 10000, max: 65000\}, got "10000\.\.20000"/],
     ['range min > max', { method: 'time', range: '20000-10000' }, /^knock\.range: min 20000 is above max 10000/],
     ['range max out of bounds', { method: 'time', range: { min: 1, max: 70000 } }, /^knock\.range\.max: 70000 is not a port number/],
-    ['range type', { method: 'time', range: 5 }, /^knock\.range: 5 is not a port range/],
+    ['range type', { method: 'time', range: 5 }, /^knock\.range: expected a port range such as 10000-65000 .*, got 5/],
     ['range too small', { method: 'time', length: 3, range: '100-104' }, /^knock\.range: range 100-104 leaves 5 ports after 0 exclusions, but length 3 needs 6/],
     ['range too small after exclusions', { method: 'prng', length: 2, range: '100-104', exclude: [101, 103] }, /^knock\.range: range 100-104 leaves 3 ports after 2 exclusions, but length 2 needs 4/],
     ['exclude port 0', { method: 'time', exclude: [22, 0] }, /^knock\.exclude\[1\]: 0 is not a port number\. Ports are whole numbers 1–65535\.$/],
@@ -90,5 +90,48 @@ describe('normalizeProfile errors name the field', () => {
     expect(normalizeProfile({ method: 'list-modulo', length: 1, ports: [1, 65535] }).ports).toEqual([1, 65535]);
     expect(normalizeProfile({ method: 'static', open: [1, 2, 3, 4, 5, 6, 7, 8], close: [2] }).open).toHaveLength(8);
     expect(normalizeProfile({ method: 'time', tokenBytes: 16, period: 3600 }).tokenBytes).toBe(16);
+  });
+});
+
+describe('checkProfile: located issues, one set of words for every format', () => {
+  it('returns the profile, or every issue of the fields with its path', () => {
+    expect(checkProfile({ method: 'prng', length: 2 })).toMatchObject({ profile: { method: 'prng', length: 2, period: 30 }, issues: [] });
+    const { issues } = checkProfile({ method: 'time', length: 0, exclude: [22, 0, 70000], range: { min: 5, max: 'x' }, toggle: 'yes' });
+    expect(issues.map((i) => profilePathText(i.path))).toEqual(['length', 'range.max', 'exclude[1]', 'exclude[2]', 'toggle']);
+    expect(issues[0]).toEqual({ path: ['length'], message: 'length must be a whole number 1–8, got 0' });
+    expect(issues[2]).toEqual({ path: ['exclude', 1], message: '0 is not a port number', hint: 'Ports are whole numbers 1–65535' });
+  });
+
+  it('checks the rules between fields only when the fields are valid', () => {
+    expect(checkProfile({ method: 'list-modulo', length: 9 }).issues.map((i) => i.path)).toEqual([['length']]);
+    expect(checkProfile({ method: 'list-modulo' }).issues).toEqual([{ path: ['ports'], message: 'the port list is empty', hint: 'List at least 6 distinct ports' }]);
+  });
+
+  it('the method defaults to time, as in every format (§2)', () => {
+    expect(checkProfile({}).profile?.method).toBe('time');
+    expect(checkProfile(null).issues).toEqual([{ path: [], message: 'expected a knock profile object (method and its parameters), got nothing' }]);
+  });
+
+  it('names fields as the format spells them', () => {
+    const snake = { fieldName: (f: string) => f.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`) };
+    expect(checkProfile({ tokenBytes: 2 }, snake).issues[0]?.message).toBe('token_bytes must be 0 (no token) or a whole number 4–16, got 2');
+    expect(profilePathText(['tokenBytes'], snake.fieldName)).toBe('token_bytes');
+    expect(profilePathText(['ports', 3])).toBe('ports[3]');
+  });
+
+  it('repeats no text where the format must not (an otpauth URI may carry the secret anywhere)', () => {
+    const hidden = { showText: false };
+    expect(checkProfile({ method: 'JBSWY3DPEHPK3PXP' }, hidden).issues[0]?.message).toBe('unknown method; expected one of time, list-modulo, prng, static');
+    expect(checkProfile({ algorithm: 'JBSWY3DPEHPK3PXP' }, hidden).issues[0]?.message).toBe('unknown algorithm; expected one of SHA1, SHA256, SHA512');
+    expect(checkProfile({ range: 'JBSWY3DPEHPK3PXP' }, hidden).issues[0]?.message).toBe('expected a port range such as 10000-65000 or {min: 10000, max: 65000}');
+    expect(checkProfile({ length: 9 }, hidden).issues[0]?.message).toBe('length must be a whole number 1–8, got 9');
+  });
+
+  it('checkProfileFields judges a partial block field by field, without defaults or method rules', () => {
+    expect(checkProfileFields({ ports: [1, 2], range: '20000-10000' })).toEqual({
+      fields: { ports: [1, 2] },
+      issues: [{ path: ['range'], message: 'min 20000 is above max 10000', hint: 'Swap them' }],
+    });
+    expect(checkProfileFields({ algorithm: 'sha-512', lenght: 3 })).toEqual({ fields: { algorithm: 'SHA512' }, issues: [] });
   });
 });
