@@ -200,15 +200,15 @@ export async function knockClose(req: CloseRequest): Promise<{ address: Resolved
   const knock = req.profile.knock;
   const window = rotates(knock) ? windowAt(now(), knock.period) : 0;
   const sequences = deriveSequences(knock, decodeSecret(req.profile.secret), window);
-  let lastError: unknown;
+  let lastError: Error | undefined;
   for (const address of req.addresses) {
     req.log.debug(`closing ${address.address} (window ${window}): udp ${sequences.close.join(' ')}`);
     try {
       await send({ address: address.address, family: address.family, ports: sequences.close, payloads: knockPayloads(req.profile.payload, sequences.close, sequences), delayMs: req.delayMs });
       return { address, window };
     } catch (error) {
-      lastError = error;
-      req.log.debug((error as Error).message);
+      lastError = error instanceof Error ? error : new Error(String(error));
+      req.log.debug(lastError.message);
     }
   }
   throw lastError ?? new KnockError(3, 'no address to knock');

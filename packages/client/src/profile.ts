@@ -12,7 +12,6 @@ import {
   profileNameProblem,
   quote,
   type KnockProfile,
-  type KnockProfileInput,
 } from '@otpknock/shared';
 import { usageError } from './errors.js';
 
@@ -140,7 +139,7 @@ export function checkProfile(profile: ClientProfile, file: string): ClientProfil
   if (typeof profile.secret !== 'string') throw usageError(`${where}.secret: missing`, 'Add the profile again with --secret-file or import its URI.');
   decodeSecret(profile.secret, `${where}.secret`);
   if (!isObject(profile.knock)) throw usageError(`${where}.knock: missing the knock method and parameters`);
-  const knock = normalizeProfile(profile.knock as KnockProfileInput, `${where}.knock`);
+  const knock = normalizeProfile(profile.knock, `${where}.knock`);
   return { ...profile, servicePort, delayMs, payload, knock };
 }
 

@@ -58,8 +58,8 @@ const profileArb: fc.Arbitrary<KnockProfile> = fc
   .map((r): KnockProfileInput => {
     const max = Math.min(65535, r.min + r.span + 2 * r.length);
     const near = r.exclude.map((e) => r.min + (e % (max - r.min + 1)));
-    if (r.method === 'list-modulo') return { method: r.method, length: r.length, algorithm: r.algorithm as never, ports: r.list, tokenBytes: r.tokenBytes };
-    return { method: r.method, length: r.length, algorithm: r.algorithm as never, range: { min: r.min, max }, exclude: near, tokenBytes: r.tokenBytes };
+    if (r.method === 'list-modulo') return { method: r.method, length: r.length, algorithm: r.algorithm, ports: r.list, tokenBytes: r.tokenBytes };
+    return { method: r.method, length: r.length, algorithm: r.algorithm, range: { min: r.min, max }, exclude: near, tokenBytes: r.tokenBytes };
   })
   .filter((input) => {
     try {

@@ -61,7 +61,7 @@ export function startNflogReader(group: number, onPacket: (p: NflogPacket) => vo
   child.stderr?.on('data', (b: Buffer) => (stderr = (stderr + b.toString()).slice(-2000)));
   child.on('error', (e) => settle?.reject(new Error(`cannot run ${python}: ${e.message} (install python3 for the audit)`)));
   child.on('exit', (code) => settle?.reject(new Error(`the NFLOG reader exited (${code}): ${stderr.trim().split('\n').pop() ?? ''}`)));
-  createInterface({ input: child.stdout! }).on('line', (line) => {
+  createInterface({ input: child.stdout }).on('line', (line) => {
     const r = parseReaderLine(line);
     if (r?.ready) settle?.resolve();
     else if (r?.error) settle?.reject(new Error(`cannot bind NFLOG group ${group}: ${r.error}`));

@@ -528,7 +528,7 @@ function profileInput(raw: RawKnock | undefined): Partial<KnockProfileInput> {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(rest)) if (v !== undefined) out[k] = v;
   if (token_bytes !== undefined) out.tokenBytes = token_bytes;
-  return out as Partial<KnockProfileInput>;
+  return out;
 }
 
 /** "what; hint" with the hint's sentence case dropped: one message, one sentence. */

@@ -31,7 +31,7 @@ export function parseConsumed(text: string, nowMs: number): ConsumedRecord[] {
   for (const r of list as { ports?: unknown; until_ms?: unknown }[]) {
     if (!Array.isArray(r?.ports) || r.ports.length === 0 || !r.ports.every(isPort)) continue;
     if (typeof r.until_ms !== 'number' || !(r.until_ms > nowMs)) continue;
-    out.push({ ports: r.ports as number[], untilMs: r.until_ms });
+    out.push({ ports: r.ports, untilMs: r.until_ms });
   }
   return out;
 }
