@@ -34,10 +34,4 @@ export default tseslint.config(
       '@typescript-eslint/no-for-in-array': 'error',
     },
   },
-  // TEMPORARY: this file was being reworked when the rules above came in; its one finding
-  // (an unnecessary `as ProfileFields`) is left to that change. Back to 'error' after it.
-  {
-    files: ['packages/shared/src/profile.ts'],
-    rules: { '@typescript-eslint/no-unnecessary-type-assertion': 'warn' },
-  },
 );
