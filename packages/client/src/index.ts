@@ -25,3 +25,5 @@ export { knockPayloads } from './payload.js';
 export { printedSequences, type PrintedSequences } from './commands.js';
 export { profileFromAdd, profileFromImport } from './manage.js';
 export { createLogger, silentLogger, type Logger } from './log.js';
+// The command tree without parsing: for the man page and shell completion generators.
+export { buildProgram, VERSION } from './program.js';
