@@ -71,19 +71,23 @@ async function writeStore<T>(file: string, dir: string, change: (data: StoreData
 }
 
 /**
- * conf is resolved at run time from the package's node_modules instead of being
- * bundled into dist/knock.js: it (with ajv and semver) is over half the bundle, and
- * parsing it cost every `knock HOST` ~8 ms although only add/import/remove use it.
- * The specifier is a variable so that esbuild leaves the import alone.
+ * The bundle (dist/knock.js) does not contain conf: it (with ajv and semver) is over
+ * half the client's code, and parsing it cost every `knock HOST` ~8 ms although only
+ * add/import/remove use it. scripts/build.mjs bundles it on its own into dist/conf.mjs,
+ * beside knock.js, and defines OTPKNOCK_CONF_MODULE as './conf.mjs'; run from sources
+ * (tests), it is undefined and the package is imported. The specifier is a variable so
+ * that esbuild leaves the import alone.
  */
+declare const OTPKNOCK_CONF_MODULE: string | undefined;
+
 async function loadConf(): Promise<typeof import('conf').default> {
-  const specifier = 'conf';
+  const specifier = typeof OTPKNOCK_CONF_MODULE === 'string' ? OTPKNOCK_CONF_MODULE : 'conf';
   try {
     const mod = (await import(specifier)) as typeof import('conf');
     return mod.default;
   } catch (error) {
     throw new KnockError(EXIT.USAGE, `cannot load the conf package to write the profile store: ${(error as Error).message}`, {
-      hint: 'Run knock from its installed package (dist/knock.js next to node_modules), e.g. after pnpm install.',
+      hint: 'knock.js needs conf.mjs beside it (both in the package\'s dist/, made by pnpm build); reinstall the package.',
     });
   }
 }
