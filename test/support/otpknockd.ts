@@ -65,9 +65,15 @@ export function usersYaml(users: TestUser[], secretFile: (u: TestUser) => string
     .join('\n');
 }
 
-export async function startDaemon(t: Topology, configFile: string, extra: string[] = []): Promise<NsProcess> {
-  assertBuilt();
-  const proc = t.spawn('server', [NODE, OTPKNOCKD, 'run', '--config', configFile, '--log-format', 'json', ...extra]);
+/**
+ * Starts `otpknockd run` in the server namespace and waits for its start line. By default
+ * the workspace's bundle under this Node; `opts.command` runs another one (an installed
+ * `otpknockd`, test/npm-package.e2e.test.ts) with `opts.env`.
+ */
+export async function startDaemon(t: Topology, configFile: string, extra: string[] = [], opts: { command?: readonly string[]; env?: NodeJS.ProcessEnv } = {}): Promise<NsProcess> {
+  if (opts.command === undefined) assertBuilt();
+  const command = opts.command ?? [NODE, OTPKNOCKD];
+  const proc = t.spawn('server', [...command, 'run', '--config', configFile, '--log-format', 'json', ...extra], opts.env === undefined ? {} : { env: opts.env });
   await proc.waitForLine(/"event":"start"|otpknockd: /, { timeoutMs: 15_000 });
   if (!proc.running) throw new Error(`otpknockd exited at start:\n${proc.stderr()}`);
   if (!/"event":"start"/.test(proc.stderr())) throw new Error(`otpknockd failed to start:\n${proc.stderr()}`);
