@@ -195,6 +195,16 @@ describe('profiles', () => {
     expect(JSON.parse(readFileSync(config, 'utf8')).profiles).toEqual({});
   });
 
+  it('list --names: the names one per line, sorted, and nothing else (shell completion reads it)', async () => {
+    await addProfile('gw.example.org');
+    await addProfile('a', ['--address', '192.0.2.10']);
+    const names = await knock(['--config', config, 'list', '--names']);
+    expect({ code: names.code, stdout: names.stdout.toString(), stderr: names.stderr }).toEqual({ code: 0, stdout: 'a\ngw.example.org\n', stderr: '' });
+    const none = await knock(['--config', join(dir, 'none.json'), 'list', '--names']);
+    expect({ code: none.code, stdout: none.stdout.toString(), stderr: none.stderr }).toEqual({ code: 0, stdout: '', stderr: '' });
+    expect((await knock(['--config', config, 'list', '--names', '--json'])).code).toBe(2);
+  });
+
   it('the default store is $XDG_CONFIG_HOME/otpknock/profiles.json, mode 0600', async () => {
     const secretFile = writePrivate(join(dir, 'k'), TEST_SECRET);
     expect((await knock(['add', 'h', '--secret-file', secretFile])).code).toBe(0);

@@ -1,5 +1,5 @@
 // Profile management: add, import, list, remove. Loaded only by those commands.
-import { decodeSecret, encodeSecret, normalizeProfile, parseOtpauthUri, MAX_URI_LENGTH, SECRET_FILE_MAX_BYTES, type KnockProfileInput } from '@otpknock/shared';
+import { decodeSecret, encodeSecret, normalizeProfile, parseOtpauthUri, profileNameProblem, MAX_URI_LENGTH, SECRET_FILE_MAX_BYTES, type KnockProfileInput } from '@otpknock/shared';
 import { EXIT, usageError, type ExitCode } from './errors.js';
 import type { GlobalOptions } from './commands.js';
 import { readPrivateFile } from './private-file.js';
@@ -170,6 +170,7 @@ export async function runImport(uriArg: string, o: ImportOptions, globals: Globa
 
 export interface ListOptions {
   json?: boolean;
+  names?: boolean;
 }
 
 /** Pure: `knock list` as a table (no secrets). */
@@ -194,7 +195,9 @@ export function formatList(profiles: ClientProfile[]): string {
 export async function runList(o: ListOptions, globals: GlobalOptions): Promise<ExitCode> {
   const file = storePath(globals.config);
   const list = Object.values(readStore(file).profiles).sort((a, b) => a.name.localeCompare(b.name));
-  if (o.json) process.stdout.write(JSON.stringify(list.map(publicView), null, 2) + '\n');
+  // For shell completion and scripts: only names `knock HOST` takes, nothing on stderr.
+  if (o.names) process.stdout.write(list.flatMap((p) => (profileNameProblem(p.name) === undefined ? [`${p.name}\n`] : [])).join(''));
+  else if (o.json) process.stdout.write(JSON.stringify(list.map(publicView), null, 2) + '\n');
   else if (list.length === 0) process.stderr.write(`knock: no profiles in ${file}; add one with: knock add HOST --secret-file FILE\n`);
   else process.stdout.write(formatList(list));
   return EXIT.OK;
