@@ -4,7 +4,7 @@
 // can use it until it is changed. Validation only; plan.ts makes it live.
 import { z } from 'zod';
 import type { BreakGlassConfig, UserConfig } from './types.js';
-import type { FieldPath } from './yaml-source.js';
+import type { FieldPath } from '../yaml/source.js';
 
 export const BREAK_GLASS_LENGTH = { min: 8, max: 16 } as const;
 /** The entry's user name in the plan and the audit: not a valid user name, so it cannot clash. */

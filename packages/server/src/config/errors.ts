@@ -1,21 +1,15 @@
 import { OtpknockError } from '@otpknock/shared';
+import { formatIssue, type FileIssue } from '../yaml/issues.js';
 
-/** One thing wrong with a configuration file. */
-export interface ConfigIssue {
-  /** Absolute path of the file the problem is in. */
-  file: string;
-  /** 1-based line in `file`, when known. */
-  line?: number;
-  /** Field path inside the file, e.g. `users.alice.secret_file` ("" for the file as a whole). */
-  path: string;
-  /** What is wrong and what is expected. Never contains secret text. */
-  message: string;
-}
+/** One thing wrong with a configuration file (or a user record it draws on). */
+export type ConfigIssue = FileIssue;
+export { formatIssue };
 
-/** `FILE:LINE: field.path: message`, leaving out the parts that are unknown. */
-export function formatIssue(issue: ConfigIssue): string {
-  const at = issue.line === undefined ? issue.file : `${issue.file}:${issue.line}`;
-  return issue.path === '' ? `${at}: ${issue.message}` : `${at}: ${issue.path}: ${issue.message}`;
+/** "what; hint" with the hint's sentence case dropped: one message, one sentence. */
+export function joinHint(e: Pick<OtpknockError, 'what' | 'hint'>): string {
+  if (!e.hint) return e.what;
+  const hint = /^[A-Z](?![A-Z0-9])/.test(e.hint) ? e.hint[0]!.toLowerCase() + e.hint.slice(1) : e.hint;
+  return `${e.what}; ${hint.replace(/\.$/, '')}`;
 }
 
 /**

@@ -1,7 +1,7 @@
 // The shape of the config file as written (snake_case), checked with zod. Values
 // whose meaning belongs to the derivation library (lengths, ranges, sequences)
 // are only type-checked here; `normalizeProfile` judges them.
-import { quote } from '@otpknock/shared';
+import { describeValue } from '@otpknock/shared';
 import { z } from 'zod';
 import { DURATION_EXAMPLES, formatDuration, parseDuration } from './duration.js';
 
@@ -161,6 +161,9 @@ export const topSchema = z.strictObject({
   users: z.unknown().optional(),
 });
 
+export type RawTop = z.infer<typeof topSchema>;
+export type RawBan = z.infer<typeof banSchema>;
+
 /** Field names allowed in each kind of mapping, for "unknown field" messages. */
 export const KEYS = {
   top: Object.keys(topSchema.shape),
@@ -172,11 +175,15 @@ export const KEYS = {
   user: Object.keys(userSchema.shape),
 };
 
-/** A short, secret-free description of a value for "got …" in messages. */
-export function describe(value: unknown): string {
-  if (value === null || value === undefined) return 'nothing';
-  if (Array.isArray(value)) return 'a list';
-  if (typeof value === 'object') return 'a mapping';
-  if (typeof value === 'string') return quote(value, 40);
-  return String(value);
-}
+/** The keys allowed at `rel` inside a mapping whose own keys are `root` (knock and range blocks nest). */
+export const keysIn =
+  (root: readonly string[]) =>
+  (rel: readonly (string | number)[]): readonly string[] => {
+    const last = [...rel].reverse().find((p) => typeof p === 'string');
+    if (last === 'knock') return KEYS.knock;
+    if (last === 'range') return KEYS.range;
+    return root;
+  };
+
+/** A short, secret-free description of a value for "got …" in messages (the profile schema's). */
+export const describe = describeValue;

@@ -4,8 +4,8 @@
 import { decodeSecret, OtpknockError, USER_NAME_RULE, userNameProblem } from '@otpknock/shared';
 import { stringify } from 'yaml';
 import { z } from 'zod';
-import type { ConfigIssue } from '../config/errors.js';
-import { pathText, readYaml, type FieldPath } from '../config/yaml-source.js';
+import { IssueReporter, type FileIssue } from '../yaml/issues.js';
+import { pathText, readYaml, type FieldPath } from '../yaml/source.js';
 
 /** A secret of the user that is still accepted until `until` (a rotation's grace). */
 export interface PreviousSecret {
@@ -47,6 +47,9 @@ const fileSchema = z.strictObject({
     .optional(),
 });
 
+const FILE_KEYS = Object.keys(fileSchema.shape);
+const PREVIOUS_KEYS = ['secret', 'until'];
+
 /** The file name of a user's record. */
 export const recordFileName = (name: string): string => `${name}${STORE_FILE_SUFFIX}`;
 
@@ -54,26 +57,17 @@ export const recordFileName = (name: string): string => `${name}${STORE_FILE_SUF
  * Parses a record file. Returns the record, or the problems (each naming the file,
  * line and field; never quoting a secret). The name inside must match the file name.
  */
-export function parseUserRecord(text: string, file: string, expectedName: string): { user?: StoredUser; issues: ConfigIssue[] } {
+export function parseUserRecord(text: string, file: string, expectedName: string): { user?: StoredUser; issues: FileIssue[] } {
   const src = readYaml(text);
-  const issues: ConfigIssue[] = [];
-  const report = (path: FieldPath, message: string) => {
-    const line = src.lineOf(path);
-    issues.push({ file, path: pathText(path), message, ...(line === undefined ? {} : { line }) });
-  };
+  const reporter = new IssueReporter(file, src);
+  const { issues } = reporter;
+  const report = (path: FieldPath, message: string) => reporter.report(path, message);
   if (src.errors.length > 0) {
-    for (const e of src.errors) issues.push({ file, path: '', message: e.message, ...(e.line === undefined ? {} : { line: e.line }) });
+    reporter.addSyntaxErrors(src.errors);
     return { issues };
   }
-  const parsed = fileSchema.safeParse(src.data);
-  if (!parsed.success) {
-    for (const issue of parsed.error.issues) {
-      const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
-      report(issue.code === 'unrecognized_keys' ? [...path, ...issue.keys] : path, issue.code === 'unrecognized_keys' ? 'unknown field' : issue.message);
-    }
-    return { issues };
-  }
-  const d = parsed.data;
+  const d = reporter.check(fileSchema, src.data, [], (rel) => (rel.includes('previous_secrets') ? PREVIOUS_KEYS : FILE_KEYS));
+  if (d === undefined) return { issues };
   if (d.name !== expectedName) report(['name'], `names user ${d.name} but the file is for ${expectedName}; rename the file or run otpknockd user remove`);
   const checkSecret = (text: string, path: FieldPath) => {
     try {

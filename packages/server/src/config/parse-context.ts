@@ -1,0 +1,41 @@
+// What every section parser of the config works with: the document, its file, the
+// caller's options and the one issue reporter they all report into.
+import type { FileInfo } from './secret-file.js';
+import type { StoreListing } from '../users/store.js';
+import type { IssueReporter } from '../yaml/issues.js';
+
+export interface ParseConfigOptions {
+  /**
+   * Metadata and text of a secret file, by absolute path. Throws an errno-style
+   * error (`{ code: 'ENOENT' }`) when the file cannot be opened.
+   */
+  readSecretFile: (absolutePath: string) => FileInfo;
+  /** uid the daemon runs as: secret files may belong to it or to root. Default 0. */
+  daemonUid?: number;
+  /** Permissions of the config file itself, when known: inline secrets need it private. */
+  configFile?: Pick<FileInfo, 'mode' | 'uid'>;
+  /** The user store's record files, read by the loader when the config sets `user_store`. */
+  userStore?: StoreListing;
+  /** Accept a config without any user (the `otpknockd user` commands, before the first `user add`). */
+  allowNoUsers?: boolean;
+  /** Unix ms to judge rotation grace periods against. Default: now. */
+  nowMs?: number;
+}
+
+export type Mapping = Record<string, unknown>;
+
+export function isMapping(value: unknown): value is Mapping {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+export interface ParseContext {
+  /** Absolute path of the config file. */
+  file: string;
+  /** Its directory: relative paths in it (secret_file, user_store) are relative to it. */
+  dir: string;
+  /** The document's top-level mapping. */
+  data: Mapping;
+  options: ParseConfigOptions;
+  daemonUid: number;
+  report: IssueReporter;
+}
