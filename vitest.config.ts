@@ -17,7 +17,8 @@ export default defineConfig({
         ...resolveSource,
         test: {
           name: 'unit',
-          include: ['packages/*/src/**/*.test.ts'],
+          // scripts/: the generators of the man pages and shell completions, and their drift tests.
+          include: ['packages/*/src/**/*.test.ts', 'scripts/**/*.test.ts'],
           environment: 'node',
         },
       },

@@ -13,6 +13,9 @@ command -v ssh >/dev/null 2>&1 || need_apt+=(openssh-client)
 command -v python3 >/dev/null 2>&1 || need_apt+=(python3)
 # The adversarial e2e suite scans the knock range with nmap -sU (a scripted sweep without it).
 command -v nmap >/dev/null 2>&1 || need_apt+=(nmap)
+# The unit tests render the man pages (groff) and try the zsh completion (zsh).
+command -v groff >/dev/null 2>&1 || need_apt+=(groff-base)
+command -v zsh >/dev/null 2>&1 || need_apt+=(zsh)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "setup: installing Debian packages: ${need_apt[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive

@@ -35,3 +35,4 @@ export { Daemon, type DaemonHooks, type DaemonOptions } from './daemon/daemon.js
 export { createLogger, type Logger } from './log.js';
 // The command tree without parsing: for the man page and shell completion generators.
 export { buildProgram, VERSION } from './program.js';
+export { MODES } from './mode.js';

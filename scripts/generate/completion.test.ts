@@ -1,0 +1,178 @@
+// The shell completions, for real: bash sources the script and calls its function with
+// COMP_WORDS, COMP_CWORD, COMP_LINE and COMP_POINT as bash sets them; zsh completes a
+// line typed into an interactive zsh (zpty) with compinit, capturing what compadd is
+// given. Profile names come from a `knock` on PATH (the current source, bundled) and a
+// profile store of the test's own.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testProfile } from '@otpknock/client/testing';
+import { REPO } from './outputs.js';
+import { tool } from './test-tools.js';
+
+const path = (p: string) => fileURLToPath(new URL(p, REPO));
+let dir: string;
+let bin: string;
+let home: string;
+let store: string;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'otpknock-completion-'));
+  bin = join(dir, 'bin');
+  home = join(dir, 'home');
+  mkdirSync(bin);
+  mkdirSync(join(home, '.config', 'otpknock'), { recursive: true, mode: 0o700 });
+  await build({
+    entryPoints: [path('packages/client/src/cli.ts')],
+    outfile: join(dir, 'knock.cjs'),
+    bundle: true,
+    platform: 'node',
+    target: 'node20.19',
+    format: 'cjs',
+    conditions: ['source'],
+    logLevel: 'error',
+  });
+  writeFileSync(join(bin, 'knock'), `#!/bin/sh\nexec ${JSON.stringify(process.execPath)} ${JSON.stringify(join(dir, 'knock.cjs'))} "$@"\n`);
+  chmodSync(join(bin, 'knock'), 0o755);
+  // The per-user store ($HOME/.config/otpknock/profiles.json) and one given with --config.
+  const storeOf = (...names: string[]) => JSON.stringify({ version: 1, profiles: Object.fromEntries(names.map((n) => [n, testProfile(n)])) });
+  writeFileSync(join(home, '.config', 'otpknock', 'profiles.json'), storeOf('alpha', 'beta.example.org', '2001:db8::7'), { mode: 0o600 });
+  store = join(dir, 'team.json');
+  writeFileSync(store, storeOf('gamma', 'gw-1'), { mode: 0o600 });
+  writeFileSync(join(dir, 'secret.key'), 'x', { mode: 0o600 });
+}, 60_000);
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const env = () => ({ PATH: `${bin}:/usr/bin:/bin`, HOME: home, XDG_CONFIG_HOME: join(home, '.config'), LC_ALL: 'C' });
+
+/** Words as bash splits a line for completion: at blanks, and at : and = (COMP_WORDBREAKS). */
+function compWords(line: string): string[] {
+  const words = line.split(/\s+/).filter((w) => w !== '').flatMap((w) => w.match(/[:=]+|[^:=]+/g)!);
+  return /\s$/.test(line) ? [...words, ''] : words;
+}
+
+/** COMPREPLY for a line with the cursor at its end. */
+function bash(script: string, line: string): string[] {
+  const words = compWords(line);
+  const program = `
+source ${JSON.stringify(path(script))}
+COMP_WORDS=(${words.map((w) => `'${w.replaceAll("'", "'\\''")}'`).join(' ')})
+COMP_CWORD=${words.length - 1}
+COMP_LINE='${line.replaceAll("'", "'\\''")}'
+COMP_POINT=\${#COMP_LINE}
+fn=$(complete -p ${words[0]} | sed 's/.* -F \\([^ ]*\\) .*/\\1/')
+"$fn" ${words[0]} "\${COMP_WORDS[COMP_CWORD]}" "\${COMP_WORDS[COMP_CWORD-1]}"
+printf '%s\\n' "\${COMPREPLY[@]}"`;
+  const out = execFileSync('bash', ['--norc', '--noprofile', '-c', program], { cwd: dir, env: env(), encoding: 'utf8' });
+  return out.split('\n').filter((l) => l !== '');
+}
+
+describe('bash completion', () => {
+  it('knock: commands and profile names at the first word', () => {
+    expect(bash('packaging/completion/bash/knock', 'knock ')).toEqual(['2001:db8::7', 'alpha', 'beta.example.org', 'open', 'proxy', 'close', 'print', 'add', 'import', 'list', 'remove', 'rm', 'help']);
+    expect(bash('packaging/completion/bash/knock', 'knock p')).toEqual(['proxy', 'print']);
+    expect(bash('packaging/completion/bash/knock', 'knock b')).toEqual(['beta.example.org']);
+  });
+
+  it('knock: profile names after the commands that take HOST, from the --config store when one is given', () => {
+    expect(bash('packaging/completion/bash/knock', 'knock open ')).toEqual(['2001:db8::7', 'alpha', 'beta.example.org']);
+    expect(bash('packaging/completion/bash/knock', 'knock -v proxy a')).toEqual(['alpha']);
+    expect(bash('packaging/completion/bash/knock', `knock --config ${store} print `)).toEqual(['gamma', 'gw-1']);
+    expect(bash('packaging/completion/bash/knock', `knock rm --config=${store} g`)).toEqual(['gamma', 'gw-1']);
+    // HOST given: proxy's PORT and add's new name are not profile names.
+    expect(bash('packaging/completion/bash/knock', 'knock proxy alpha ')).toEqual([]);
+    expect(bash('packaging/completion/bash/knock', 'knock add ')).toEqual([]);
+  });
+
+  it('knock: an IPv6 profile name, which bash splits at its colons, completes after the last one', () => {
+    expect(bash('packaging/completion/bash/knock', 'knock 2001:db8:')).toEqual([':7']);
+    expect(bash('packaging/completion/bash/knock', 'knock 2001:d')).toEqual(['db8::7']);
+  });
+
+  it("knock: each command's options, the program's --config among them, and none of another command's", () => {
+    const open = bash('packaging/completion/bash/knock', 'knock open -');
+    expect(open).toEqual(expect.arrayContaining(['--no-wait', '-t', '--timeout', '--code', '-4', '--ipv6', '--config', '--help']));
+    expect(open).not.toContain('--secret-file');
+    expect(bash('packaging/completion/bash/knock', 'knock alpha --t')).toEqual(['--timeout']); // knock HOST is knock open HOST
+    expect(bash('packaging/completion/bash/knock', 'knock list --')).toEqual(['--json', '--names', '--help', '--config']);
+    expect(bash('packaging/completion/bash/knock', 'knock --')).toEqual(['--version', '--config', '--help']);
+  });
+
+  it('knock: option values — choices, files — and an option value is not taken for a command', () => {
+    expect(bash('packaging/completion/bash/knock', 'knock add h --method ')).toEqual(['time', 'list-modulo', 'prng', 'static']);
+    expect(bash('packaging/completion/bash/knock', 'knock add h --algorithm=SHA')).toEqual(['SHA1', 'SHA256', 'SHA512']);
+    expect(bash('packaging/completion/bash/knock', 'knock add h --secret-file sec')).toEqual(['secret.key']);
+    expect(bash('packaging/completion/bash/knock', 'knock --config tea')).toEqual(['team.json']);
+    expect(bash('packaging/completion/bash/knock', 'knock open -t 5 ')).toEqual(['2001:db8::7', 'alpha', 'beta.example.org']);
+    expect(bash('packaging/completion/bash/knock', 'knock help ')).toEqual(['open', 'proxy', 'close', 'print', 'add', 'import', 'list', 'remove', 'rm', 'help']);
+  });
+
+  it('otpknockd: commands, subcommands, their options and argument words', () => {
+    const s = 'packaging/completion/bash/otpknockd';
+    expect(bash(s, 'otpknockd ')).toEqual(['run', 'render', 'check', 'open', 'close', 'mode', 'user', 'status', 'doctor', 'apply', 'confirm', 'revert', 'help']);
+    expect(bash(s, 'otpknockd user ')).toEqual(['add', 'list', 'remove', 'disable', 'enable', 'rotate', 'help']);
+    expect(bash(s, 'otpknockd user add bob --')).toEqual(['--config', '--service', '--host', '--issuer', '--code-mode', '--no-qr', '--json', '--help']);
+    expect(bash(s, 'otpknockd mode ')).toEqual(['knock', 'open', 'closed']);
+    expect(bash(s, 'otpknockd run --log-format ')).toEqual(['auto', 'text', 'json']);
+    expect(bash(s, 'otpknockd apply --confirm-within 2m -')).toEqual(expect.arrayContaining(['-c', '--config', '--confirm-within']));
+  });
+
+  it('sources cleanly under set -u and leaves nothing but its functions behind', () => {
+    for (const s of ['packaging/completion/bash/knock', 'packaging/completion/bash/otpknockd']) {
+      const r = spawnSync('bash', ['--norc', '-uc', `source ${JSON.stringify(path(s))} && complete -p`], { encoding: 'utf8', env: env() });
+      expect(r.stderr).toBe('');
+      expect(r.stdout).toMatch(/^complete -F _(knock|otpknockd) (knock|otpknockd)\n$/);
+    }
+  });
+});
+
+/**
+ * What an interactive zsh offers for `line`: the completion system (compinit) with the
+ * generated function on $fpath, TAB typed through a pseudo-terminal; a compadd wrapper
+ * prints each match. The line is then killed and a marker printed, so the read ends there.
+ */
+const ZSH_CAPTURE = `
+zmodload zsh/zpty
+zpty z zsh -f -i
+zpty -w z "PS1='' PROMPT=''; fpath=(\${(q)1} \\$fpath); autoload -Uz compinit; compinit -u -D"
+zpty -w z 'zstyle ":completion:*" list-grouped false; zstyle ":completion:*" insert-tab false'
+zpty -w z 'compadd() { if [[ \${@[1,(i)(-|--)]} == *-(O|A|D)\\ * ]]; then builtin compadd "$@"; return $?; fi; typeset -a __hits; builtin compadd -A __hits "$@"; (( $#__hits )) || return 1; local h; for h in $__hits; do print -r -- "<<$h>>"; done; builtin compadd "$@" }'
+zpty -w z 'print -r -- READY-$((6*7))'
+zpty -r z out '*READY-42*' || exit 3
+zpty -w -n z "$2"$'\\t'
+zpty -w z $'\\C-u'"print -r -- DONE-\\$((6*7))"
+zpty -r z out '*DONE-42*' || exit 4
+zpty -d z
+print -r -- "$out" | grep -o '<<[^>]*>>' | sed 's/^<<//; s/>>$//' | sort -u
+`;
+
+function zsh(line: string): string[] {
+  const out = execFileSync('zsh', ['-f', '-c', ZSH_CAPTURE, 'capture', path('packaging/completion/zsh'), line], { cwd: dir, env: env(), encoding: 'utf8', timeout: 20_000 });
+  return out.split('\n').filter((l) => l !== '');
+}
+
+describe('zsh completion', () => {
+  const zshHere = tool('zsh', 'the zsh completion');
+
+  it.skipIf(!zshHere)('is valid zsh (zsh -n)', () => {
+    for (const f of ['_knock', '_otpknockd']) expect(spawnSync('zsh', ['-n', path(`packaging/completion/zsh/${f}`)], { encoding: 'utf8' }).stderr).toBe('');
+  });
+
+  it.skipIf(!zshHere)('knock: commands and profile names, options, values', () => {
+    expect(zsh('knock ')).toEqual(['2001:db8::7', 'add', 'alpha', 'beta.example.org', 'close', 'help', 'import', 'list', 'open', 'print', 'proxy', 'remove', 'rm'].sort());
+    expect(zsh(`knock --config ${store} close `)).toEqual(['gamma', 'gw-1']);
+    expect(zsh('knock open -4 --')).toEqual(['--code', '--config', '--delay', '--help', '--no-wait', '--port', '--quiet', '--retries', '--timeout', '--verbose']); // --ipv6 conflicts with -4
+    expect(zsh('knock alpha --ti')).toEqual(['--timeout']);
+    expect(zsh('knock add h --method ')).toEqual(['list-modulo', 'prng', 'static', 'time']);
+  }, 60_000);
+
+  it.skipIf(!zshHere)('otpknockd: subcommands of user, their options, mode words', () => {
+    expect(zsh('otpknockd user ')).toEqual(['add', 'disable', 'enable', 'help', 'list', 'remove', 'rotate']);
+    expect(zsh('otpknockd user add bob --s')).toEqual(['--service']);
+    expect(zsh('otpknockd mode ')).toEqual(['closed', 'knock', 'open']);
+  }, 60_000);
+});
