@@ -138,8 +138,8 @@ function integer(r: Report, field: ProfileField, v: unknown, min: number, max: n
 
 function port(r: Report, v: unknown, path: Path): number | undefined {
   if (typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= 65535) return v;
-  if (v === undefined) return r.add(path, 'missing; expected a port number', 'Ports are whole numbers 1–65535');
-  return r.add(path, `${r.shown(v) ?? 'a text'} is not a port number`, 'Ports are whole numbers 1–65535');
+  const expected = 'expected a port number (an integer from 1 to 65535)';
+  return r.add(path, v === undefined ? `missing; ${expected}` : `${expected}${r.got(v)}`);
 }
 
 function portList(r: Report, field: ProfileField, v: unknown): number[] | undefined {

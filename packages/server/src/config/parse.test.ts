@@ -315,6 +315,42 @@ users:
     });
   });
 
+  describe('knock profiles: the shared profile schema, located in this file', () => {
+    const users = `services:\n  ssh: { port: 22 }\nusers:\n`;
+
+    it('locates a field of a user\'s own block in that block, with its own indexes', () => {
+      const error = configError(`${users}  alice:\n    secret_file: secrets/alice\n    knock: { exclude: [22, 0], token_bytes: 3 }\n`);
+      expect(error.issues.map((i) => `${i.line} ${i.path}: ${i.message}`)).toEqual([
+        '6 users.alice.knock.exclude[1]: expected a port number (an integer from 1 to 65535), got 0',
+        '6 users.alice.knock.token_bytes: token_bytes must be 0 (no token) or a whole number 4–16, got 3',
+      ]);
+    });
+
+    it('reports a bad knock block beside the user\'s other problems, all at once', () => {
+      const error = configError(`${users}  alice:\n    secret_file: /nowhere\n    knock: { lenght: 3, range: { min: 1, maks: 9 } }\n`);
+      expect(error.issues.map((i) => `${i.line} ${i.path}`)).toEqual(['5 users.alice.secret_file', '6 users.alice.knock.lenght', '6 users.alice.knock.range.maks', '6 users.alice.knock.range.max']);
+      expect(error.issues[2]?.message).toBe('unknown field (did you mean max?); expected one of: min, max');
+    });
+
+    it('reads algorithm in any case, as knock does', () => {
+      const config = parseConfig(`knock: { algorithm: sha-256 }\n${MINIMAL}`, FILE, options());
+      expect(config.users[0]?.profile.algorithm).toBe('SHA256');
+    });
+
+    it('blames a rule between fields on the block that holds the field', () => {
+      const error = configError(`knock: { method: list-modulo, length: 2, ports: [7001, 7002, 7003, 7004] }\n${users}  alice:\n    secret_file: secrets/alice\n    knock: { exclude: [7003] }\n  bob: { secret_file: secrets/bob, knock: { method: time, range: 10000-10002 } }\n`);
+      expect(error.issues.map((i) => `${i.line} ${i.path}: ${i.message}`)).toEqual([
+        '1 knock.ports[2]: port 7003 is also in exclude; remove it from one of the two lists (in the knock profile of user alice)',
+        '8 users.bob.knock.range: range 10000-10002 leaves 3 ports after 0 exclusions, but length 2 needs 4 (open and close each take 2 distinct ports); widen the range, exclude fewer ports or lower length',
+      ]);
+    });
+
+    it('checks the global block even when no user takes it yet (the user commands before the first user add)', () => {
+      const error = configError(`knock: { period: 0 }\nuser_store: users.d\nservices:\n  ssh: { port: 22 }\n`, options(FILES, { allowNoUsers: true, userStore: { dir: '/etc/otpknock/users.d', entries: [] } }));
+      expect(error.issues.map((i) => `${i.line} ${i.path}: ${i.message}`)).toEqual(['1 knock.period: period (seconds) must be a whole number 1–3600, got 0']);
+    });
+  });
+
   it('formats a single error on one line', () => {
     const error = configError(`skew: 99\n${MINIMAL}`);
     expect(error.message.split('\n')[0]).toBe(

@@ -10,7 +10,7 @@ import { DEFAULTS, describe } from './schema.js';
 import type { ServerConfig, UserConfig } from './types.js';
 import { BREAK_GLASS_KEYS, breakGlassSchema, parseBreakGlass } from './break-glass.js';
 import { isMapping, type ParseConfigOptions, type ParseContext } from './parse-context.js';
-import { KnockProfiles, parseGlobalKnock } from './knock-profiles.js';
+import { KnockProfiles } from './knock-profiles.js';
 import { SecretOwners } from './user-secrets.js';
 import { parseServices } from './services.js';
 import { parseBan, parsePayload, parseTopLevel } from './settings.js';
@@ -31,10 +31,9 @@ export function parseConfig(text: string, file: string, options: ParseConfigOpti
   const { report } = ctx;
 
   const top = parseTopLevel(ctx);
-  const globalKnock = parseGlobalKnock(ctx);
   const ban = parseBan(ctx);
   const { services, names: serviceNames } = parseServices(ctx);
-  const knock = new KnockProfiles(ctx, globalKnock, services.map((s) => s.port));
+  const knock = new KnockProfiles(ctx, services.map((s) => s.port));
   const users = allUsers(ctx, serviceNames, knock);
   knock.reportIssues();
   checkStaticSequences(ctx, users, knock);

@@ -1,7 +1,7 @@
-// The shape of the config file as written (snake_case), checked with zod. Values
-// whose meaning belongs to the derivation library (lengths, ranges, sequences)
-// are only type-checked here; `normalizeProfile` judges them.
-import { describeValue } from '@otpknock/shared';
+// The shape of the config file as written (snake_case), checked with zod. Knock
+// profiles are not: their fields are @otpknock/shared's profile schema's
+// (knock-profiles.ts maps its issues to this file's places).
+import { PROFILE_FIELDS, describeValue, type ProfileField } from '@otpknock/shared';
 import { z } from 'zod';
 import { DURATION_EXAMPLES, formatDuration, parseDuration } from './duration.js';
 
@@ -68,32 +68,27 @@ export function duration(min: number, max: number) {
 }
 
 const port = z.number({ error: 'expected a port number (an integer from 1 to 65535)' }).int().min(1).max(65535);
-const portList = z.array(port, { error: 'expected a list of port numbers, e.g. [7000, 8000, 9000]' });
 const bool = z.boolean({ error: 'expected true or false' });
 
-export const KNOCK_METHODS = ['time', 'list-modulo', 'prng', 'static'] as const;
-
-export const knockSchema = z.strictObject(
-  {
-    method: z.enum(KNOCK_METHODS, { error: `expected one of ${KNOCK_METHODS.join(', ')}` }).optional(),
-    length: z.number({ error: 'expected the number of ports per sequence, an integer from 1 to 8' }).int().optional(),
-    period: z.number({ error: 'expected the window length in seconds, a positive integer (as in otpauth:// URIs)' }).int().positive().optional(),
-    algorithm: z.enum(['SHA1', 'SHA256', 'SHA512'], { error: 'expected one of SHA1, SHA256, SHA512' }).optional(),
-    range: z
-      .union([z.string(), z.strictObject({ min: port, max: port })], {
-        error: 'expected a port range such as 10000-65000 or {min: 10000, max: 65000}',
-      })
-      .optional(),
-    exclude: portList.optional(),
-    ports: portList.optional(),
-    open: portList.optional(),
-    close: portList.optional(),
-    toggle: bool.optional(),
-    token_bytes: z.number({ error: 'expected the payload token size in bytes: 0 (none) or 4 to 16' }).int().optional(),
-  },
-  { error: 'expected a mapping of knock settings, e.g. { method: time, length: 3 }' },
-);
-export type RawKnock = z.infer<typeof knockSchema>;
+/**
+ * The knock profile's fields as this file spells them (snake_case). What each may
+ * be — types, choices, bounds, the rules of each method — is the profile schema of
+ * @otpknock/shared's to say (checkProfile), in the same words as for every format.
+ */
+export const KNOCK_KEYS: Readonly<Record<ProfileField, string>> = {
+  method: 'method',
+  length: 'length',
+  period: 'period',
+  algorithm: 'algorithm',
+  range: 'range',
+  exclude: 'exclude',
+  ports: 'ports',
+  open: 'open',
+  close: 'close',
+  toggle: 'toggle',
+  tokenBytes: 'token_bytes',
+};
+export const knockKey = (field: ProfileField): string => KNOCK_KEYS[field];
 
 export const banSchema = z.strictObject(
   {
@@ -129,7 +124,8 @@ export const userSchema = z.strictObject(
     services: z
       .array(z.string({ error: 'expected a service name' }), { error: 'expected a list of service names, e.g. [ssh]' })
       .optional(),
-    knock: knockSchema.optional(),
+    // The user's own knock block: checked by knock-profiles.ts.
+    knock: z.unknown().optional(),
     code_mode: bool.optional(),
   },
   { error: 'expected a mapping such as { secret_file: /etc/otpknock/secrets/alice }' },
@@ -148,8 +144,7 @@ export const topSchema = z.strictObject({
   state_dir: z.string({ error: 'expected an absolute directory path' }).startsWith('/', { error: 'expected an absolute directory path' }).optional(),
   audit_nflog_group: integer(LIMITS.nflogGroup, `expected an integer from ${LIMITS.nflogGroup.min} to ${LIMITS.nflogGroup.max} (the NFLOG group the audit reads opens from)`).optional(),
   user_store: z.string({ error: 'expected the path of the user store directory, e.g. users.d' }).min(1).optional(),
-  // Checked on its own with knockSchema (parse.ts): checking it here too would list
-  // each of its problems twice.
+  // Checked on its own (knock-profiles.ts).
   knock: z.unknown().optional(),
   // off, false, or a mapping (checked with banSchema, so its fields get their own messages).
   ban: z.unknown().optional(),
@@ -167,7 +162,7 @@ export type RawBan = z.infer<typeof banSchema>;
 /** Field names allowed in each kind of mapping, for "unknown field" messages. */
 export const KEYS = {
   top: Object.keys(topSchema.shape),
-  knock: Object.keys(knockSchema.shape),
+  knock: PROFILE_FIELDS.map(knockKey),
   range: ['min', 'max'],
   service: Object.keys(serviceSchema.shape),
   ban: Object.keys(banSchema.shape),
