@@ -19,8 +19,31 @@ const GLYPHS: Record<string, string> = {
   '≤': '\\[<=]',
 };
 
+/**
+ * What a terminal without the glyph shows (man -Tascii, LANG=C), as roff: groff has ASCII forms
+ * for the glyphs above except these. A character outside both lists is an error, so that
+ * no page warns "can't find special character" on such a terminal.
+ */
+const ASCII_FALLBACKS: Record<string, string> = {
+  u2026: '...',
+  sc: 'section\\~',
+  mc: 'u',
+};
+
 function glyph(ch: string): string {
-  return GLYPHS[ch] ?? `\\[u${ch.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}]`;
+  const named = GLYPHS[ch];
+  if (named !== undefined) return named;
+  const code = `u${ch.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
+  if (ASCII_FALLBACKS[code] === undefined) throw new Error(`no ASCII form for ${JSON.stringify(ch)} (U+${code.slice(1)}): add one to ASCII_FALLBACKS in scripts/generate/roff.ts`);
+  return `\\[${code}]`;
+}
+
+/** `.char` requests that give the page's glyphs without an ASCII form one, where the device lacks them. */
+export function glyphFallbacks(page: string): string[] {
+  const used = new Set(Array.from(page.matchAll(/\\\[([^\]]+)\]/g), (m) => m[1]!));
+  return Object.entries(ASCII_FALLBACKS)
+    .filter(([name]) => used.has(name))
+    .map(([name, text]) => `.if !c\\[${name}] .char \\[${name}] ${text}`);
 }
 
 /** Stands for a minus sign until escapeChars writes it (a dash rule sees the raw text). */
