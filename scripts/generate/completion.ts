@@ -265,7 +265,8 @@ export function zshCompletion(program: CommandSpec, hints: CompletionHints): str
   walk(program);
   const profiles = Object.keys(hints.profileArguments).length === 0 ? '' : `
 # Profile names, from \`${program.name} list --names\` with the --config of the command line.
-${f}_profiles() {
+# (Two underscores: _${program.name}_NAME is the function of the command NAME.)
+_${f}_profiles() {
   local out expl
   local -a names
   local config=\${${f}_config/#\\~/$HOME}
@@ -303,7 +304,8 @@ function zshAction(program: CommandSpec, kind: ValueKind): string {
     case 'hosts':
       return '_hosts';
     case 'profiles':
-      return `${fnName(program)}_profiles`;
+      // __PROG_profiles: _PROG_profiles would be the function of a command named profiles.
+      return `_${fnName(program)}_profiles`;
     case 'none':
       return ' ';
   }
