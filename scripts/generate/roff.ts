@@ -134,19 +134,13 @@ export function sectionHeading(markdown: string): string {
   return inline(markdown.replace(/(`[^`]*`)|([^`]+)/g, (_, code: string | undefined, text: string | undefined) => code ?? text!.toUpperCase()));
 }
 
-export interface RoffOptions {
-  /** Level of `##`: .SH by default. */
-  headings?: { h2: 'SH' | 'SS'; h3: 'SS' | 'B' };
-}
-
 /**
  * Markdown blocks as man macros. `##` is a section (.SH), `###` a subsection (.SS);
  * a table becomes tagged paragraphs (its first column the tag, the last the text, the
  * ones between as "Header: value" lines), since tbl tables of prose fold badly at 80
  * columns.
  */
-export function markdownToRoff(markdown: string, options: RoffOptions = {}): string {
-  const headings = options.headings ?? { h2: 'SH', h3: 'SS' };
+export function markdownToRoff(markdown: string): string {
   const lines = markdown.replace(/\r\n/g, '\n').split('\n');
   const out: string[] = [];
   let i = 0;
@@ -172,9 +166,9 @@ export function markdownToRoff(markdown: string, options: RoffOptions = {}): str
       i++;
       const [level, text] = [heading[1]!.length, heading[2]!];
       if (level === 1) continue; // the page's title: .TH says it
-      if (level === 2) out.push(headings.h2 === 'SH' ? `.SH ${sectionHeading(text)}` : `.SS ${inline(text)}`);
-      else if (level === 3 && headings.h3 === 'SS') out.push(`.SS ${inline(text)}`);
-      else out.push('.PP', `\\fB${inline(text).replace(/\\fR/g, '\\fB')}\\fR`);
+      if (level === 2) out.push(`.SH ${sectionHeading(text)}`);
+      else if (level === 3) out.push(`.SS ${inline(text)}`);
+      else out.push('.PP', `\\fB${inline(text).replace(/\\fR/g, '\\fB')}\\fR`); // man has no third level
     } else if (/^\|/.test(line)) {
       flush();
       const rows: string[] = [];
