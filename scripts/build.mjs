@@ -31,10 +31,6 @@ const entries = [
     in: 'packages/client/src/cli.ts',
     out: 'packages/client/dist/knock.js',
     format: 'cjs',
-    // conf (with ajv, over half the client's code) is a bundle of its own that only
-    // add/import/remove load (store.ts, loadConf): parsing it cost every `knock HOST` ~8 ms.
-    define: { OTPKNOCK_CONF_MODULE: JSON.stringify('./conf.mjs') },
-    chunks: [{ module: 'conf', resolveDir: 'packages/client', out: 'packages/client/dist/conf.mjs' }],
   },
 ];
 
@@ -71,18 +67,9 @@ for (const entry of entries) {
     format: entry.format,
     conditions: ['source'],
     sourcemap: 'linked',
-    define: entry.define,
     banner: { js: banners[entry.format] },
   });
   await chmod(entry.out, 0o755);
-  for (const chunk of entry.chunks ?? []) {
-    await build({
-      ...common,
-      stdin: { contents: `export { default } from '${chunk.module}';`, resolveDir: chunk.resolveDir, loader: 'js' },
-      outfile: chunk.out,
-      format: 'esm',
-    });
-  }
   for (const file of entry.files ?? []) await copyFile(file, join(dirname(entry.out), basename(file)));
   if (entry.format === 'cjs') await writeFile(join(dirname(entry.out), 'package.json'), '{ "type": "commonjs" }\n');
 }

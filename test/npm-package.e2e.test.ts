@@ -26,7 +26,7 @@ const version = (pkgDir: string) => (JSON.parse(readFileSync(join(REPO_ROOT, pkg
 
 /** What each tarball holds, and nothing else (no sources, maps or tests). */
 const SHIPPED = {
-  client: ['LICENSE', 'README.md', 'package.json', 'dist/conf.mjs', 'dist/knock.js', 'dist/package.json'],
+  client: ['LICENSE', 'README.md', 'package.json', 'dist/knock.js', 'dist/package.json'],
   server: ['LICENSE', 'README.md', 'package.json', 'dist/nflog-reader.py', 'dist/otpknockd.example.yaml', 'dist/otpknockd.js', 'dist/otpknockd.service'],
 };
 
@@ -154,7 +154,7 @@ services:
   });
 
   it('the URI of `otpknockd user add` imported with the installed knock: knock HOST opens, for the client only', async () => {
-    // conf (dist/conf.mjs of the installed client) writes the store.
+    // The installed client writes its store (@otpknock/shared/safe-file, bundled).
     const imported = await knock(['import', '-'], `${uri}\n`);
     expect(imported.code, imported.stderr).toBe(0);
 

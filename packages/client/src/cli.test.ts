@@ -13,8 +13,8 @@ const here = dirname(fileURLToPath(import.meta.url));
 let bin: string;
 let buildDir: { dir: string; cleanup: () => void };
 
-// Bundled like scripts/build.mjs does, so the test runs the current source. Inside the
-// package's node_modules, so that conf (loaded at run time, see store.ts) resolves.
+// Bundled like scripts/build.mjs does, so the test runs the current source (inside the
+// package's node_modules/.cache, out of the way of the work tree).
 beforeAll(async () => {
   const cache = join(here, '..', 'node_modules', '.cache');
   mkdirSync(cache, { recursive: true });

@@ -1,7 +1,7 @@
 // `knock`: the command line. Each subcommand registers itself from cli/ (options and
 // help); only commander and the error module load up front, and each command imports
 // its own modules when it runs, so `knock --help` and `knock HOST` do not pay for the
-// profile-management code (conf and its validator).
+// profile-management code.
 import { CommanderError } from 'commander';
 import { describeError, EXIT } from './errors.js';
 import { buildProgram } from './program.js';

@@ -1,7 +1,6 @@
-import { chmodSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import Conf from 'conf';
 import { KnockError } from './errors.js';
 import { checkProfile, parseStore } from './profile.js';
 import { readPrivateFile } from './private-file.js';
@@ -23,17 +22,9 @@ function thrown(fn: () => unknown): KnockError {
 }
 
 describe('profile store', () => {
-  it('is where conf puts projectName otpknock', () => {
-    const env = { XDG_CONFIG_HOME: join(dir, 'cfg') };
-    const saved = process.env['XDG_CONFIG_HOME'];
-    process.env['XDG_CONFIG_HOME'] = env.XDG_CONFIG_HOME;
-    try {
-      const conf = new Conf({ projectName: 'otpknock', projectSuffix: '', configName: 'profiles' });
-      expect(defaultStorePath(env)).toBe(conf.path);
-    } finally {
-      if (saved === undefined) delete process.env['XDG_CONFIG_HOME'];
-      else process.env['XDG_CONFIG_HOME'] = saved;
-    }
+  it('is where knock 0.1 (through conf: projectName otpknock, no suffix) kept it', () => {
+    expect(defaultStorePath({ XDG_CONFIG_HOME: join(dir, 'cfg') })).toBe(join(dir, 'cfg', 'otpknock', 'profiles.json'));
+    expect(defaultStorePath({ XDG_CONFIG_HOME: '' }, '/home/ada')).toBe('/home/ada/.config/otpknock/profiles.json');
     expect(defaultStorePath({}, '/home/ada')).toBe('/home/ada/.config/otpknock/profiles.json');
   });
 
@@ -41,7 +32,7 @@ describe('profile store', () => {
     expect(readStore(join(dir, 'none.json'))).toEqual({ version: 1, profiles: {} });
   });
 
-  it('writes through conf with mode 0600 and reads back, names with dots intact', async () => {
+  it('writes atomically with mode 0600 and reads back, names with dots intact', async () => {
     const file = join(dir, 'sub', 'profiles.json');
     await updateStore(file, (data) => {
       data.profiles['srv.example.org'] = testProfile('srv.example.org', { address: '192.0.2.7' });
@@ -52,6 +43,9 @@ describe('profile store', () => {
     expect(Object.keys(back.profiles)).toEqual(['srv.example.org']);
     expect(back.profiles['srv.example.org']?.address).toBe('192.0.2.7');
     expect(JSON.parse(readFileSync(file, 'utf8'))).toHaveProperty('version', 1);
+    // Tab-indented, as conf wrote it before; no temp file or lock left beside it.
+    expect(readFileSync(file, 'utf8')).toMatch(/^\{\n\t"version": 1,\n\t"profiles": \{\n\t\t"srv\.example\.org": \{/);
+    expect(readdirSync(join(dir, 'sub'))).toEqual(['profiles.json']);
     await updateStore(file, (data) => {
       delete data.profiles['srv.example.org'];
     });
