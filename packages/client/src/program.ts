@@ -13,8 +13,10 @@ import { registerAdd } from './cli/add.js';
 import { registerImport } from './cli/import.js';
 import { registerList } from './cli/list.js';
 import { registerRemove } from './cli/remove.js';
+import pkg from '../package.json' with { type: 'json' };
 
-export const VERSION = '0.1.0';
+/** The package's version, from its package.json (inlined by the build; scripts/set-version.mjs sets it everywhere). */
+export const VERSION: string = pkg.version;
 
 const DESCRIPTION =
   'Knock on a server protected by otpknockd: send the one-time UDP port sequence\n' +

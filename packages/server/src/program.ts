@@ -10,9 +10,10 @@ import { registerUser } from './commands/user.js';
 import { registerStatus } from './commands/status.js';
 import { registerDoctor } from './commands/doctor.js';
 import { registerApply } from './commands/apply.js';
+import pkg from '../package.json' with { type: 'json' };
 
-/** Kept equal to the root package.json's version. */
-export const VERSION = '0.1.0';
+/** The package's version, from its package.json (inlined by the build; scripts/set-version.mjs sets it everywhere). */
+export const VERSION: string = pkg.version;
 
 /** The whole otpknockd command line, ready for parseAsync. */
 export function buildProgram(): Command {
