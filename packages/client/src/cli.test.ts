@@ -324,6 +324,12 @@ describe('bad input: exit 2, a bounded message, nothing written', () => {
     return r.stderr;
   }
 
+  it('knock add: a knock profile problem names the option that set it', async () => {
+    const secretFile = writePrivate(join(dir, 'h.key'), `${TEST_SECRET}\n`);
+    expect(await refused(['add', 'h', '--secret-file', secretFile, '--range', '1-3'])).toMatch(/^knock: --range: range 1-3 leaves 3 ports after 0 exclusions, but length 3 needs 6 .*\n {2}Widen the range, exclude fewer ports or lower length\.\n$/);
+    expect(await refused(['add', 'h', '--secret-file', secretFile, '--method', 'list-modulo', '--length', '1', '--ports', '7001,7001'])).toContain('knock: --ports: port 7001 is listed twice');
+  });
+
   it.each([
     ['2026-02-29T10:00:00Z', 'February 2026 has 28 days'],
     ['2100-02-29', 'February 2100 has 28 days'],

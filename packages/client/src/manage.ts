@@ -1,5 +1,16 @@
 // Profile management: add, import, list, remove. Loaded only by those commands.
-import { decodeSecret, encodeSecret, normalizeProfile, parseOtpauthUri, profileNameProblem, MAX_URI_LENGTH, SECRET_FILE_MAX_BYTES, type KnockProfileInput } from '@otpknock/shared';
+import {
+  checkProfile as checkKnock,
+  decodeSecret,
+  encodeSecret,
+  normalizeProfile,
+  parseOtpauthUri,
+  profileNameProblem,
+  MAX_URI_LENGTH,
+  SECRET_FILE_MAX_BYTES,
+  type KnockProfile,
+  type ProfileField,
+} from '@otpknock/shared';
 import { EXIT, usageError, type ExitCode } from './errors.js';
 import type { GlobalOptions } from './commands.js';
 import { readPrivateFile } from './private-file.js';
@@ -87,24 +98,39 @@ function payloadOf(value: string | undefined): PayloadSetting {
   return checkPayload(value ?? 'none', '--payload');
 }
 
+/** The option of `knock add` that sets each profile field. */
+const ADD_OPTION: Readonly<Record<ProfileField, string>> = {
+  method: '--method',
+  length: '--length',
+  period: '--period',
+  algorithm: '--algorithm',
+  range: '--range',
+  exclude: '--exclude',
+  ports: '--ports',
+  open: '--open',
+  close: '--close',
+  toggle: '--toggle',
+  tokenBytes: '--token-bytes',
+};
+
+/** The knock profile `knock add`'s options give, by the profile schema; a problem names the option. */
+function profileOfOptions(o: AddOptions): KnockProfile {
+  const input: Partial<Record<ProfileField, unknown>> = {};
+  for (const field of Object.keys(ADD_OPTION) as ProfileField[]) if (o[field] !== undefined) input[field] = o[field];
+  const checked = checkKnock(input);
+  if (checked.profile !== undefined) return checked.profile;
+  const issue = checked.issues[0]!;
+  const at = issue.path[0] === undefined ? 'options' : ADD_OPTION[issue.path[0]];
+  throw usageError(`${at}: ${issue.message}`, issue.hint === undefined ? undefined : `${issue.hint}.`);
+}
+
 /** Pure: the profile `knock add` stores. */
 export function profileFromAdd(name: string, o: AddOptions, secret: string, now: Date, previous?: ClientProfile): ClientProfile {
-  const input: KnockProfileInput = { method: o.method };
-  if (o.length !== undefined) input.length = o.length;
-  if (o.range !== undefined) input.range = o.range;
-  if (o.ports !== undefined) input.ports = o.ports;
-  if (o.open !== undefined) input.open = o.open;
-  if (o.close !== undefined) input.close = o.close;
-  if (o.toggle !== undefined) input.toggle = o.toggle;
-  if (o.period !== undefined) input.period = o.period;
-  if (o.algorithm !== undefined) input.algorithm = o.algorithm.toUpperCase() as KnockProfileInput['algorithm'];
-  if (o.exclude !== undefined) input.exclude = o.exclude;
-  if (o.tokenBytes !== undefined) input.tokenBytes = o.tokenBytes;
   const profile: ClientProfile = {
     name,
     ...(o.address !== undefined ? { address: o.address } : {}),
     servicePort: o.port ?? DEFAULT_SERVICE_PORT,
-    knock: normalizeProfile(input, 'options'),
+    knock: profileOfOptions(o),
     secret,
     delayMs: o.delay ?? DEFAULT_DELAY_MS,
     payload: payloadOf(o.payload),

@@ -3,12 +3,13 @@
 import {
   OtpknockError,
   checkHost,
+  checkProfile as checkKnock,
   checkProfileName as checkName,
   decodeSecret,
   formatPayloadSpec,
   hostProblem,
-  normalizeProfile,
   parsePayloadSpec,
+  profileIssueError,
   profileNameProblem,
   quote,
   type KnockProfile,
@@ -117,9 +118,10 @@ export function parseStore(text: string, file: string): StoreData {
 }
 
 /**
- * Checks a stored profile fully before it is used: the knock parameters through
- * `normalizeProfile`, the secret through `decodeSecret`, and the client's own fields.
- * Returns the profile with the knock parameters normalised.
+ * Checks a stored profile fully before it is used: the knock parameters by the
+ * profile schema of @otpknock/shared (its first issue located in the store,
+ * `FILE: profiles.NAME.knock.FIELD`), the secret through `decodeSecret`, and the
+ * client's own fields. Returns the profile with the knock parameters normalised.
  */
 export function checkProfile(profile: ClientProfile, file: string): ClientProfile {
   const nameProblem = profileNameProblem(profile.name);
@@ -139,8 +141,9 @@ export function checkProfile(profile: ClientProfile, file: string): ClientProfil
   if (typeof profile.secret !== 'string') throw usageError(`${where}.secret: missing`, 'Add the profile again with --secret-file or import its URI.');
   decodeSecret(profile.secret, `${where}.secret`);
   if (!isObject(profile.knock)) throw usageError(`${where}.knock: missing the knock method and parameters`);
-  const knock = normalizeProfile(profile.knock, `${where}.knock`);
-  return { ...profile, servicePort, delayMs, payload, knock };
+  const knock = checkKnock(profile.knock);
+  if (knock.profile === undefined) throw profileIssueError(knock.issues[0]!, `${where}.knock`);
+  return { ...profile, servicePort, delayMs, payload, knock: knock.profile };
 }
 
 export function checkPort(value: unknown, what: string): number {

@@ -102,6 +102,16 @@ describe('profile store', () => {
     expect(() => checkProfile({ ...good, knock: { ...good.knock, length: 99 } }, 'f.json')).toThrow(/profiles\.h\.knock/);
   });
 
+  it('locates a knock problem at its field in the store, in the profile schema\'s words', () => {
+    const good = testProfile('h');
+    expect(thrown(() => checkProfile({ ...good, knock: { ...good.knock, tokenBytes: 3 } }, 'f.json')).message).toBe(
+      'f.json: profiles.h.knock.tokenBytes: tokenBytes must be 0 (no token) or a whole number 4–16, got 3.',
+    );
+    expect(thrown(() => checkProfile({ ...good, knock: { ...good.knock, exclude: [22, 0] } }, 'f.json')).message).toBe(
+      'f.json: profiles.h.knock.exclude[1]: expected a port number (an integer from 1 to 65535), got 0.',
+    );
+  });
+
   it('checkProfile refuses an address (or, without one, a name) that is not a host, and a name that is not a profile name', () => {
     const good = testProfile('h', { address: '192.0.2.1' });
     for (const address of ['', 'a b', 'fe80::1%eth0', '999.1.1.1', 'x'.repeat(300)]) {
