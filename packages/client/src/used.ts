@@ -3,9 +3,10 @@
 // a sequence the server has already consumed (see window.ts). Kept in a small state
 // file of its own, not in the profile store: it changes on every knock.
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { writeFileAtomicSync } from '@otpknock/shared/safe-file';
 
 /** `$XDG_STATE_HOME/otpknock/used-windows.json`, by default under `~/.local/state`. */
 export function usedWindowsPath(env: NodeJS.ProcessEnv = process.env, home: string = homedir()): string {
@@ -51,9 +52,9 @@ export function recordUsedWindow(file: string, key: string, window: number, now:
     const previous = state[key]?.window;
     state[key] = { window: previous !== undefined && previous > window ? previous : window, at: now };
     mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-    const tmp = `${file}.${process.pid}.tmp`;
-    writeFileSync(tmp, JSON.stringify(state) + '\n', { mode: 0o600 });
-    renameSync(tmp, file);
+    // Atomic and private, not fsynced: it is written on every knock, and losing it in a
+    // power cut costs at most a retry (the server's skew covers it).
+    writeFileAtomicSync(file, JSON.stringify(state) + '\n', { fsync: false });
     return true;
   } catch {
     return false;

@@ -5,9 +5,10 @@
 // ever cuts a live connection. The mode is kept in STATE_DIR/mode, so a
 // reload or a restart renders the same chain; `otpknockd mode` changes the
 // file and the live chain.
-import { mkdirSync, readFileSync, renameSync, writeFileSync, chmodSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { OtpknockError } from '@otpknock/shared';
+import { writeFileAtomicSync } from '@otpknock/shared/safe-file';
 import type { ServerConfig } from './config/types.js';
 
 export const MODES = ['knock', 'open', 'closed'] as const;
@@ -52,14 +53,13 @@ export function readMode(stateDir: string): ServiceMode {
   return mode;
 }
 
-/** Persists the mode: the state dir is created 0700, the file written 0600 and renamed into place. */
+/**
+ * Persists the mode: the state dir is created 0700, the file replaced atomically and
+ * durably (0600): a maintenance mode must survive a power cut as it survives a reboot.
+ */
 export function writeMode(stateDir: string, mode: ServiceMode): void {
   mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-  const file = modeFile(stateDir);
-  const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, `${mode}\n`, { mode: 0o600 });
-  chmodSync(tmp, 0o600);
-  renameSync(tmp, file);
+  writeFileAtomicSync(modeFile(stateDir), `${mode}\n`);
 }
 
 /** The rules of the `mode` chain for a mode (none in knock mode). */

@@ -2,7 +2,7 @@ import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { syncDirectory, writeFileAtomic } from './atomic-write.js';
+import { syncDirectory, syncDirectorySync, writeFileAtomic, writeFileAtomicSync, type AtomicWriteOptions } from './atomic-write.js';
 
 let dir: string;
 beforeEach(() => {
@@ -12,7 +12,10 @@ afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 const mode = (file: string) => statSync(file).mode & 0o7777;
 
-describe('writeFileAtomic', () => {
+describe.each([
+  ['writeFileAtomic', writeFileAtomic],
+  ['writeFileAtomicSync', async (file: string, data: string | Uint8Array, options?: AtomicWriteOptions) => writeFileAtomicSync(file, data, options)],
+] as const)('%s', (_name, writeFileAtomic) => {
   it('writes a new file with mode 0600, whatever the umask, and leaves no temp file', async () => {
     const file = join(dir, 'status.json');
     const old = process.umask(0);
@@ -54,6 +57,14 @@ describe('writeFileAtomic', () => {
     expect(readdirSync(dir)).toEqual(['adir']);
   });
 
+  it('without fsync (a cache): still atomic and private', async () => {
+    const file = join(dir, 'used-windows.json');
+    await writeFileAtomic(file, '{}\n', { fsync: false });
+    expect(readFileSync(file, 'utf8')).toBe('{}\n');
+    expect(mode(file)).toBe(0o600);
+    expect(readdirSync(dir)).toEqual(['used-windows.json']);
+  });
+
   it('serves concurrent writers of one file: each write whole, no temp file left', async () => {
     const file = join(dir, 'consumed.json');
     const texts = Array.from({ length: 20 }, (_, i) => `${String(i).repeat(1000)}\n`);
@@ -66,9 +77,11 @@ describe('writeFileAtomic', () => {
 describe('syncDirectory', () => {
   it('syncs a directory, and refuses what is not one', async () => {
     await syncDirectory(dir);
+    syncDirectorySync(dir);
     const file = join(dir, 'f');
     writeFileSync(file, '');
     chmodSync(file, 0o600);
     await expect(syncDirectory(file)).rejects.toMatchObject({ code: 'ENOTDIR' });
+    expect(() => syncDirectorySync(file)).toThrow(/ENOTDIR/);
   });
 });
