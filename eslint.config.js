@@ -34,11 +34,4 @@ export default tseslint.config(
       '@typescript-eslint/no-for-in-array': 'error',
     },
   },
-  // TEMPORARY: config/sections/ is being split out of config/parse.ts right now, with a copy
-  // of profileInput's `out as Partial<KnockProfileInput>` that 9dca156 removed from
-  // parse.ts. Left to that change; back to 'error' once it is in.
-  {
-    files: ['packages/server/src/config/sections/**/*.ts'],
-    rules: { '@typescript-eslint/no-unnecessary-type-assertion': 'warn' },
-  },
 );
