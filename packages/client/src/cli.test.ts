@@ -503,3 +503,18 @@ function formatUri(p: { host?: string }, extra = ''): string {
 function profileNameOk(name: string): boolean {
   return /^[A-Za-z0-9_][A-Za-z0-9._:%@[\]-]*$/.test(name) && name.length <= 253;
 }
+
+describe('a reader that goes away', () => {
+  it('knock --help | head: exits 0 without a stack trace when stdout is closed early (EPIPE)', async () => {
+    const r = await new Promise<{ code: number | null; stderr: string }>((resolve, reject) => {
+      const child = spawn(process.execPath, [bin, '--help'], { env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: dir }, stdio: ['ignore', 'pipe', 'pipe'] });
+      let err = '';
+      child.stdout.destroy(); // like `head` that has read enough: the pipe's reading end is closed
+      child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+      child.on('error', reject);
+      child.on('close', (code) => resolve({ code, stderr: err }));
+    });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+  });
+});

@@ -25,6 +25,13 @@ export async function main(argv: readonly string[] = process.argv): Promise<numb
   return code;
 }
 
+// A reader that went away (`knock --help | head`, ssh closing a proxy's pipe) is not
+// an error of ours: stop quietly instead of dying on an unhandled EPIPE.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(EXIT.OK);
+  throw error;
+});
+
 // Exit explicitly: `knock proxy` leaves stdin open, and nothing else should linger.
 // (No top-level await: the bundle is CommonJS, see scripts/build.mjs.)
 void main().then((code) => process.exit(code));

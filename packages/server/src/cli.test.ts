@@ -296,3 +296,18 @@ describe('no message repeats any part of a secret', () => {
     }
   });
 });
+
+describe('a reader that goes away', () => {
+  it('otpknockd --help | head: exits 0 without a stack trace when stdout is closed early (EPIPE)', async () => {
+    const r = await new Promise<{ code: number | null; stderr: string }>((resolve, reject) => {
+      const child = spawn(process.execPath, [bin, '--help'], { env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin' }, stdio: ['ignore', 'pipe', 'pipe'] });
+      let err = '';
+      child.stdout.destroy(); // like `head` that has read enough
+      child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+      child.on('error', reject);
+      child.on('close', (code) => resolve({ code, stderr: err }));
+    });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+  });
+});

@@ -27,4 +27,10 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+// A reader that went away (`otpknockd user list | head`) is not an error of ours.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(EXIT.ok);
+  throw error;
+});
+
 process.exitCode = await main(process.argv.slice(2));
