@@ -28,10 +28,14 @@ import { createBenchNet, type BenchNet } from './lib/netns.js';
 import { median, ms } from './lib/stats.js';
 
 // Strict: an unknown argument is refused (a typo would otherwise run the default bench for minutes).
-const { values: options } = parseArgs({ args: process.argv.slice(2), options: { runs: { type: 'string', default: '24' } } });
+const { values: options } = parseArgs({
+  args: process.argv.slice(2),
+  options: { runs: { type: 'string', default: '24' } },
+});
 /** Timed `knock HOST` runs (end to end and wire), each with its own user. */
 const RUNS = Number(options.runs);
-if (!/^\d+$/.test(options.runs) || RUNS < 20 || RUNS > 100) throw new Error(`--runs: ${JSON.stringify(options.runs)} is not a whole number from 20 to 100`);
+if (!/^\d+$/.test(options.runs) || RUNS < 20 || RUNS > 100)
+  throw new Error(`--runs: ${JSON.stringify(options.runs)} is not a whole number from 20 to 100`);
 const WARMUP = 2;
 /** Runs of each cold-start case. */
 const COLD_RUNS = 20;
@@ -55,7 +59,10 @@ const KNOCKD_CLIENT = '/usr/bin/knock';
 
 const log = (s: string) => process.stderr.write(`bench/client: ${s}\n`);
 const sleep = (msec: number) => new Promise((r) => setTimeout(r, msec));
-const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
+const load = () =>
+  loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ');
 
 interface Run {
   case: string;
@@ -76,9 +83,18 @@ interface Packet {
 }
 
 /** bench/lib/time-runs.py in a namespace: fork/exec/wait4, interleaved. */
-async function timeRuns(net: BenchNet, role: string, runs: number, cases: { name: string; argv: string[] }[], env: Record<string, string>): Promise<Run[]> {
+async function timeRuns(
+  net: BenchNet,
+  role: string,
+  runs: number,
+  cases: { name: string; argv: string[] }[],
+  env: Record<string, string>,
+): Promise<Run[]> {
   const job = { runs, cases, env };
-  const r = await net.exec(role, [PYTHON, join(LIB, 'time-runs.py')], { input: JSON.stringify(job), timeoutMs: 30_000 * runs * cases.length + 10_000 });
+  const r = await net.exec(role, [PYTHON, join(LIB, 'time-runs.py')], {
+    input: JSON.stringify(job),
+    timeoutMs: 30_000 * runs * cases.length + 10_000,
+  });
   if (r.code !== 0) throw new Error(`time-runs failed (exit ${r.code}): ${r.stderr.trim()}`);
   return r.stdout
     .trim()
@@ -143,17 +159,42 @@ async function main(): Promise<void> {
     // The timed commands get a clean environment, as a user's shell has: this process's
     // may carry NODE_OPTIONS or NODE_EXTRA_CA_CERTS (~40 ms more per Node start, on the
     // machine these figures come from), which is not the client's cost.
-    const env = { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', HOME: dir, XDG_STATE_HOME: join(dir, 'client-state'), XDG_CONFIG_HOME: join(dir, 'client-config') };
+    const env = {
+      PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin',
+      HOME: dir,
+      XDG_STATE_HOME: join(dir, 'client-state'),
+      XDG_CONFIG_HOME: join(dir, 'client-config'),
+    };
     const knock = (...a: string[]) => [NODE, KNOCK, '--config', store, ...a];
     log(`adding ${users.length + 1} client profiles`);
     for (const u of users) {
-      const r = await net.exec('cli', knock('add', u, '--address', SERVER, '--secret-file', join(dir, 'secrets', u)), { env: { ...process.env, ...env }, timeoutMs: 15_000 });
+      const r = await net.exec('cli', knock('add', u, '--address', SERVER, '--secret-file', join(dir, 'secrets', u)), {
+        env: { ...process.env, ...env },
+        timeoutMs: 15_000,
+      });
       if (r.code !== 0) throw new Error(`knock add ${u} failed: ${r.stderr}`);
     }
-    const fixed = await net.exec('cli', knock('add', 'fixed', '--address', SERVER, '--method', 'static', '--open', STATIC_PORTS.join(','), '--close', [...STATIC_PORTS].reverse().join(','), '--secret-file', join(dir, 'secrets', users[0]!)), {
-      env: { ...process.env, ...env },
-      timeoutMs: 15_000,
-    });
+    const fixed = await net.exec(
+      'cli',
+      knock(
+        'add',
+        'fixed',
+        '--address',
+        SERVER,
+        '--method',
+        'static',
+        '--open',
+        STATIC_PORTS.join(','),
+        '--close',
+        [...STATIC_PORTS].reverse().join(','),
+        '--secret-file',
+        join(dir, 'secrets', users[0]!),
+      ),
+      {
+        env: { ...process.env, ...env },
+        timeoutMs: 15_000,
+      },
+    );
     if (fixed.code !== 0) throw new Error(`knock add fixed failed: ${fixed.stderr}`);
 
     // 1. Cold start.
@@ -165,14 +206,25 @@ async function main(): Promise<void> {
       { name: 'knock --help', argv: knock('--help') },
       { name: 'knock print HOST', argv: knock('print', 'fixed') },
       { name: 'knock HOST --no-wait (send 3 datagrams)', argv: knock('fixed', '--no-wait') },
-      ...(existsSync(KNOCKD_CLIENT) ? [{ name: "knockd's knock -u HOST p1 p2 p3 (C)", argv: [KNOCKD_CLIENT, '-u', SERVER, ...STATIC_PORTS.map(String)] }] : []),
+      ...(existsSync(KNOCKD_CLIENT)
+        ? [
+            {
+              name: "knockd's knock -u HOST p1 p2 p3 (C)",
+              argv: [KNOCKD_CLIENT, '-u', SERVER, ...STATIC_PORTS.map(String)],
+            },
+          ]
+        : []),
     ];
     log(`cold start: ${cold.length} cases × ${COLD_RUNS} runs, interleaved (load ${load()})`);
     const coldRuns = await timeRuns(net, 'cli', COLD_RUNS, cold, env);
     for (const r of coldRuns) if (r.exit !== 0) throw new Error(`${r.case} exited ${r.exit}: ${r.stderr}`);
 
     // 2 + 3. End to end, with the wire capture running on the server's interface.
-    capture = net.spawn('srv', [PYTHON, join(LIB, 'wire-capture.py'), JSON.stringify({ ifname: link.aIf, client: CLIENT, maxSeconds: 600 })]);
+    capture = net.spawn('srv', [
+      PYTHON,
+      join(LIB, 'wire-capture.py'),
+      JSON.stringify({ ifname: link.aIf, client: CLIENT, maxSeconds: 600 }),
+    ]);
     await capture.waitForLine('"event":"ready"', { timeoutMs: 10_000 });
     const closeClient = async () => {
       const r = await net.exec('srv', [NODE, OTPKNOCKD, 'close', CLIENT, '--config', config], { timeoutMs: 15_000 });
@@ -191,7 +243,9 @@ async function main(): Promise<void> {
       if (i >= WARMUP) e2e.push(r);
     }
     await closeClient();
-    const status = await net.exec('srv', [NODE, OTPKNOCKD, 'status', '--json', '--config', config], { timeoutMs: 15_000 });
+    const status = await net.exec('srv', [NODE, OTPKNOCKD, 'status', '--json', '--config', config], {
+      timeoutMs: 15_000,
+    });
     const counters = (JSON.parse(status.stdout) as { counters: Record<string, number> }).counters;
     capture.child.stdin?.end();
     await Promise.race([capture.exited, sleep(3_000)]);
@@ -209,7 +263,9 @@ async function main(): Promise<void> {
       const first = udps[0];
       const last = udps.at(-1);
       // The SYN that was answered: the last one sent to the service port before the SYN-ACK.
-      const syn = mine.filter((p) => p.kind === 'syn' && p.dport === SERVICE_PORT && (!synack || p.t <= synack.t)).at(-1);
+      const syn = mine
+        .filter((p) => p.kind === 'syn' && p.dport === SERVICE_PORT && (!synack || p.t <= synack.t))
+        .at(-1);
       if (!first || !last || !synack || !syn) return undefined;
       return {
         startToFirst: (first.t - r.startNs) / 1e6,
@@ -222,23 +278,36 @@ async function main(): Promise<void> {
       };
     });
     const complete = wire.filter((w): w is NonNullable<typeof w> => w !== undefined);
-    const selfReported = e2e.map((r) => Number(/open \((\d+(?:\.\d+)?) s\)/.exec(r.stderr)?.[1] ?? Number.NaN) * 1000).filter((x) => !Number.isNaN(x));
+    const selfReported = e2e
+      .map((r) => Number(/open \((\d+(?:\.\d+)?) s\)/.exec(r.stderr)?.[1] ?? Number.NaN) * 1000)
+      .filter((x) => !Number.isNaN(x));
     const loadAfter = load();
     const took = (performance.now() - began) / 1000;
 
     // ---------- report ----------
     const coldRows = cold.map((c) => {
       const rs = coldRuns.filter((r) => r.case === c.name);
-      return [c.name, ...stats(rs.map((r) => r.wallMs)), ms(median(rs.map((r) => r.cpuMs))), `${(median(rs.map((r) => r.maxRssKiB)) / 1024).toFixed(1)} MiB`];
+      return [
+        c.name,
+        ...stats(rs.map((r) => r.wallMs)),
+        ms(median(rs.map((r) => r.cpuMs))),
+        `${(median(rs.map((r) => r.maxRssKiB)) / 1024).toFixed(1)} MiB`,
+      ];
     });
     const e2eRows = [
       ['`knock HOST` start → exit 0 (service open)', ...stats(e2e.map((r) => r.wallMs))],
-      ['  knock\'s own figure: first datagram → connection accepted (10 ms steps)', ...stats(selfReported)],
-      ['  wire: start → first knock datagram (Node start-up, profile, derivation)', ...stats(complete.map((w) => w.startToFirst))],
+      ["  knock's own figure: first datagram → connection accepted (10 ms steps)", ...stats(selfReported)],
+      [
+        '  wire: start → first knock datagram (Node start-up, profile, derivation)',
+        ...stats(complete.map((w) => w.startToFirst)),
+      ],
       ['  wire: first → last datagram (3 datagrams, 5 ms apart)', ...stats(complete.map((w) => w.firstToLast))],
       ['  **wire: last datagram → SYN-ACK**', ...stats(complete.map((w) => w.lastToSynack))],
-      ['    of which last datagram → the client\'s SYN (client)', ...stats(complete.map((w) => w.lastToSyn))],
-      ['    of which SYN → SYN-ACK (server kernel: knock already applied)', ...stats(complete.map((w) => w.synToSynack))],
+      ["    of which last datagram → the client's SYN (client)", ...stats(complete.map((w) => w.lastToSyn))],
+      [
+        '    of which SYN → SYN-ACK (server kernel: knock already applied)',
+        ...stats(complete.map((w) => w.synToSynack)),
+      ],
       ['  wire: SYN-ACK → exit', ...stats(complete.map((w) => w.synackToExit))],
       ['  CPU time of the client (user + system)', ...stats(e2e.map((r) => r.cpuMs))],
     ];
@@ -250,7 +319,14 @@ async function main(): Promise<void> {
       `Cold start: ${COLD_RUNS} runs per row, interleaved, in the client namespace (fork/exec/wait4 from bench/lib/time-runs.py; ms).`,
       '`knock HOST --no-wait` uses a static profile (same 3 UDP ports as the knockd client row); knockd\'s client is C and is there as the floor of "send 3 datagrams".',
       '',
-      markdownTable(['command', 'min', 'median', 'max', 'CPU median', 'peak RSS'], coldRows, ['left', 'right', 'right', 'right', 'right', 'right']),
+      markdownTable(['command', 'min', 'median', 'max', 'CPU median', 'peak RSS'], coldRows, [
+        'left',
+        'right',
+        'right',
+        'right',
+        'right',
+        'right',
+      ]),
       '',
       `End to end: ${e2e.length} runs of \`knock HOST\` (after ${WARMUP} warm-ups) against otpknockd (built bundle) in the server namespace, one fresh user per run (time method, 3 ports, 30 s windows); \`otpknockd close ${CLIENT}\` before each run, outside the timing. Wire times from an AF_PACKET capture with kernel timestamps on the server's interface (${complete.length} of ${e2e.length} runs matched; ms).`,
       '',
@@ -262,7 +338,10 @@ async function main(): Promise<void> {
     process.stdout.write(`${md}\n`);
     mkdirSync(RESULTS_DIR, { recursive: true });
     writeFileSync(join(RESULTS_DIR, 'client.md'), `${md}\n`);
-    writeFileSync(join(RESULTS_DIR, 'client.json'), `${JSON.stringify({ machine, loadBefore, loadAfter, tookS: took, counters, cold: coldRuns, e2e, wire }, null, 1)}\n`);
+    writeFileSync(
+      join(RESULTS_DIR, 'client.json'),
+      `${JSON.stringify({ machine, loadBefore, loadAfter, tookS: took, counters, cold: coldRuns, e2e, wire }, null, 1)}\n`,
+    );
   } finally {
     if (capture?.running) await capture.stop('SIGTERM', 1_000);
     if (daemon?.running) await daemon.stop('SIGTERM', 3_000);
@@ -272,6 +351,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`bench/client: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+  process.stderr.write(`bench/client: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   process.exit(1);
 });

@@ -4,7 +4,14 @@
 // "source" condition resolves @otpknock/shared to its TypeScript source, so it needs no
 // build step and measures exactly the code under test). Takes no arguments.
 import { parseArgs } from 'node:util';
-import { decodeSecret, encodeSecret, generateSecret, normalizeProfile, sequenceDeriver, windowAt } from '@otpknock/shared';
+import {
+  decodeSecret,
+  encodeSecret,
+  generateSecret,
+  normalizeProfile,
+  sequenceDeriver,
+  windowAt,
+} from '@otpknock/shared';
 import type { KnockProfile, KnockProfileInput } from '@otpknock/shared';
 
 parseArgs({ args: process.argv.slice(2), options: {} }); // strict: any argument is refused
@@ -57,7 +64,8 @@ for (const [name, input] of profiles) {
   rows.push(row);
 }
 const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+const line = (cells: string[]) =>
+  cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
 console.log(`deriveSequences: users × ${WINDOWS} windows, median of ${REPEATS} (node ${process.version})`);
 console.log(line(header));
 console.log(widths.map((w) => '-'.repeat(w)).join('  '));

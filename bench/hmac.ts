@@ -15,15 +15,32 @@ import { parseArgs } from 'node:util';
 import { hmac } from '@noble/hashes/hmac.js';
 import { sha1 } from '@noble/hashes/legacy.js';
 import { sha256, sha512 } from '@noble/hashes/sha2.js';
-import { generateSecret, normalizeProfile, windowAt, type KnockProfile, type KnockProfileInput, type KnockSequences } from '@otpknock/shared';
-import { keyedHmac, sequenceDeriverWith, type HmacFactory, type HmacHash, type KeyedHmac } from '@otpknock/shared/testing';
+import {
+  generateSecret,
+  normalizeProfile,
+  windowAt,
+  type KnockProfile,
+  type KnockProfileInput,
+  type KnockSequences,
+} from '@otpknock/shared';
+import {
+  keyedHmac,
+  sequenceDeriverWith,
+  type HmacFactory,
+  type HmacHash,
+  type KeyedHmac,
+} from '@otpknock/shared/testing';
 import { machineInfo, machineLine } from './lib/machine.js';
 import { markdownTable } from './lib/markdown.js';
 import { median, ms } from './lib/stats.js';
 
-const { values: options } = parseArgs({ args: process.argv.slice(2), options: { runs: { type: 'string', default: '7' } } });
+const { values: options } = parseArgs({
+  args: process.argv.slice(2),
+  options: { runs: { type: 'string', default: '7' } },
+});
 const RUNS = Number(options.runs);
-if (!/^\d+$/.test(options.runs) || RUNS < 3 || RUNS > 51) throw new Error(`--runs: ${JSON.stringify(options.runs)} is not a whole number from 3 to 51`);
+if (!/^\d+$/.test(options.runs) || RUNS < 3 || RUNS > 51)
+  throw new Error(`--runs: ${JSON.stringify(options.runs)} is not a whole number from 3 to 51`);
 
 const USERS = [1_000, 10_000];
 
@@ -34,7 +51,10 @@ class NobleHmac implements KeyedHmac {
   readonly size: number;
   private readonly keyed: ReturnType<typeof hmac.create>;
   private readonly u64 = new Uint8Array(8);
-  constructor(readonly hash: HmacHash, key: Uint8Array) {
+  constructor(
+    readonly hash: HmacHash,
+    key: Uint8Array,
+  ) {
     this.keyed = hmac.create(NOBLE[hash], key);
     this.size = this.keyed.outputLen;
   }
@@ -77,7 +97,11 @@ function fold(sum: number, seq: KnockSequences): number {
   return sum;
 }
 
-function fullLoad(factory: HmacFactory, profile: KnockProfile, users: number): { ms: number; sum: number; derivers: Deriver[] } {
+function fullLoad(
+  factory: HmacFactory,
+  profile: KnockProfile,
+  users: number,
+): { ms: number; sum: number; derivers: Deriver[] } {
   const derivers: Deriver[] = [];
   let sum = 0;
   const t0 = performance.now();
@@ -117,7 +141,10 @@ function hmacCalls(profile: KnockProfile): [full: number, rotation: number] {
 }
 
 const machine = machineInfo();
-const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
+const load = () =>
+  loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ');
 const loadBefore = load();
 const rows: string[][] = [];
 for (const [profileName, input] of profiles) {
@@ -139,24 +166,53 @@ for (const [profileName, input] of profiles) {
         sums.add(`${f.sum}/${g.sum}`);
       }
     }
-    if (sums.size !== 1) throw new Error(`the implementations derived different sequences (${profileName}, ${users} users): ${[...sums].join(', ')}`);
+    if (sums.size !== 1)
+      throw new Error(
+        `the implementations derived different sequences (${profileName}, ${users} users): ${[...sums].join(', ')}`,
+      );
     const cells = (xs: number[][]) => {
       const m = xs.map(median);
       return [...m.map((x) => `${ms(x)} ms`), ...m.slice(1).map((x) => `${(x / m[0]!).toFixed(1)}×`)];
     };
     const n = users.toLocaleString('en');
-    rows.push([profileName, `full load: ${n} users × 3 windows`, (callsFull * users).toLocaleString('en'), ...cells(full)]);
-    rows.push([profileName, `rotation: ${n} users × 1 new window`, (callsRotation * users).toLocaleString('en'), ...cells(rot)]);
+    rows.push([
+      profileName,
+      `full load: ${n} users × 3 windows`,
+      (callsFull * users).toLocaleString('en'),
+      ...cells(full),
+    ]);
+    rows.push([
+      profileName,
+      `rotation: ${n} users × 1 new window`,
+      (callsRotation * users).toLocaleString('en'),
+      ...cells(rot),
+    ]);
   }
 }
 
 const first = implementations[0]![0];
-console.log(`## HMAC implementations in the daemon's derivation\n\n${machineLine(machine)} · load average (1/5/15 min) before ${loadBefore}, after ${load()}\n`);
-console.log(`Median of ${RUNS} interleaved runs; every implementation derived the same sequences. Ratios are against ${first}.\n`);
+console.log(
+  `## HMAC implementations in the daemon's derivation\n\n${machineLine(machine)} · load average (1/5/15 min) before ${loadBefore}, after ${load()}\n`,
+);
+console.log(
+  `Median of ${RUNS} interleaved runs; every implementation derived the same sequences. Ratios are against ${first}.\n`,
+);
 console.log(
   markdownTable(
-    ['profile', 'workload', 'HMAC calls', ...implementations.map(([name]) => name), ...implementations.slice(1).map(([name]) => `${name} ÷ ${first.split(' ')[0]}`)],
+    [
+      'profile',
+      'workload',
+      'HMAC calls',
+      ...implementations.map(([name]) => name),
+      ...implementations.slice(1).map(([name]) => `${name} ÷ ${first.split(' ')[0]}`),
+    ],
     rows,
-    ['left', 'left', 'right', ...implementations.map(() => 'right' as const), ...implementations.slice(1).map(() => 'right' as const)],
+    [
+      'left',
+      'left',
+      'right',
+      ...implementations.map(() => 'right' as const),
+      ...implementations.slice(1).map(() => 'right' as const),
+    ],
   ),
 );

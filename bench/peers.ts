@@ -34,7 +34,23 @@ import { setupKnockd } from './peers/knockd.js';
 import { latencyPhase } from './peers/latency.js';
 import { makeLink, startService } from './peers/net.js';
 import { setupOtpknock } from './peers/otpknock.js';
-import { CPU_JUNK, CPU_ROUNDS, FLAGS, FLOOD_KNOCKS, FLOOD_RATES, KNOCK, NODE, OTPKNOCKD, REPO, RSS_RUNS, RUNS, SERVICE_PORT, WARMUP_RUNS, log, sleep } from './peers/params.js';
+import {
+  CPU_JUNK,
+  CPU_ROUNDS,
+  FLAGS,
+  FLOOD_KNOCKS,
+  FLOOD_RATES,
+  KNOCK,
+  NODE,
+  OTPKNOCKD,
+  REPO,
+  RSS_RUNS,
+  RUNS,
+  SERVICE_PORT,
+  WARMUP_RUNS,
+  log,
+  sleep,
+} from './peers/params.js';
 import type { Ctx, PeerKey } from './peers/peer.js';
 import { processRssKiB } from './peers/proc-stat.js';
 import { writeReport, type Results } from './peers/report.js';
@@ -43,7 +59,8 @@ import { addWire, startCaptures, stopCaptures } from './peers/wire.js';
 
 async function main(): Promise<void> {
   const started = performance.now();
-  if (process.getuid?.() !== 0) throw new Error('bench/peers.ts needs root (apt-get, network namespaces, nft, iptables)');
+  if (process.getuid?.() !== 0)
+    throw new Error('bench/peers.ts needs root (apt-get, network namespaces, nft, iptables)');
   const installed = installPeers();
   if (!FLAGS.noBuild) {
     log('building otpknock (scripts/build.mjs, as pnpm build)');
@@ -88,7 +105,11 @@ async function main(): Promise<void> {
     };
     for (const l of Object.values(links)) await startService(ctx, l.role);
     log('starting otpknockd, knockd and fwknopd');
-    const peers = [await setupOtpknock(ctx, links.otpknock, users), await setupKnockd(ctx, links.knockd), await setupFwknop(ctx, links.fwknop)];
+    const peers = [
+      await setupOtpknock(ctx, links.otpknock, users),
+      await setupKnockd(ctx, links.knockd),
+      await setupFwknop(ctx, links.fwknop),
+    ];
     // Closed before any knock: the protection is really there.
     for (const p of peers) {
       const probe = await knockOnce(ctx, { ...p, clientArgv: () => [] }, 0, { timeoutS: 0.5 });
@@ -119,7 +140,9 @@ async function main(): Promise<void> {
       addWire(packets.get(p.key)!, latency.get(p.key)!.runs);
       for (const f of floods.get(p.key)!) addWire(packets.get(p.key)!, f.knocks);
     }
-    for (const p of peers) if (!p.daemon.running) throw new Error(`${p.label}'s daemon died during the run:\n${p.daemon.stderr().slice(-2000)}`);
+    for (const p of peers)
+      if (!p.daemon.running)
+        throw new Error(`${p.label}'s daemon died during the run:\n${p.daemon.stderr().slice(-2000)}`);
     results = { machine, loadBefore, peers, latency, idleRssKiB, cpu, floods, installed, nodeStartMs };
   } finally {
     cleanup();

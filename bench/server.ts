@@ -124,7 +124,16 @@ interface UsersRow {
   rulesetBytes: number;
   renderMs: number;
   loadMs: number[];
-  rotations: { planMs: number; syncMs: number; renderMs: number; computeMs: number; nftMs: number; totalMs: number; scriptBytes: number; elementOps: number }[];
+  rotations: {
+    planMs: number;
+    syncMs: number;
+    renderMs: number;
+    computeMs: number;
+    nftMs: number;
+    totalMs: number;
+    scriptBytes: number;
+    elementOps: number;
+  }[];
   verified: boolean;
 }
 
@@ -146,7 +155,10 @@ async function measureUsers(net: BenchNet, users: number, config: ServerConfig):
 
   // The daemon's state after its start: the same table, and a deriver that remembers the
   // three live windows, so a rotation derives only the new window (as Daemon.rotate does).
-  const short = { ...config, users: config.users.map((u) => ({ ...u, profile: { ...u.profile, period: ROTATION_PERIOD_S } })) };
+  const short = {
+    ...config,
+    users: config.users.map((u) => ({ ...u, profile: { ...u.profile, period: ROTATION_PERIOD_S } })),
+  };
   const derive = cachedDeriver();
   const start = fullRuleset(short, Date.now(), undefined, derive);
   await nftApply(net, role, start.script);
@@ -196,7 +208,8 @@ async function measureUsers(net: BenchNet, users: number, config: ServerConfig):
   await sleepUntil(Math.min(nextRotationMs(short, Date.now()) - 1000, Date.now() + 2500));
   // (First steps outlive their sequences by a window: those left to expire count too.)
   const checkedAt = Date.now();
-  const expected = allElements(trie).steps.length + [...trie.lingering.values()].filter((l) => l.expiresMs > checkedAt).length;
+  const expected =
+    allElements(trie).steps.length + [...trie.lingering.values()].filter((l) => l.expiresMs > checkedAt).length;
   const stepsInKernel = await mapSize(net, role, 'step');
   const verified = stepsInKernel === expected;
   if (!verified) console.error(`users=${users}: kernel holds ${stepsInKernel} steps, the plan says ${expected}`);
@@ -228,7 +241,16 @@ interface Target {
 }
 
 /** Where each knock packet ended, by the table's counters: every packet ends in exactly one. */
-const OUTCOME_COUNTERS = ['bad_knocks', 'steps_stored', 'stores_throttled', 'progress_full', 'completed', 'replays', 'banned_knocks', 'payload_refused'] as const;
+const OUTCOME_COUNTERS = [
+  'bad_knocks',
+  'steps_stored',
+  'stores_throttled',
+  'progress_full',
+  'completed',
+  'replays',
+  'banned_knocks',
+  'payload_refused',
+] as const;
 type Outcomes = Record<(typeof OUTCOME_COUNTERS)[number], number>;
 
 interface Burst {
@@ -303,10 +325,16 @@ async function burst(net: BenchNet, t: Target, count: number): Promise<Burst> {
   const before = t.steps ? await outcomes(net, t.role) : null;
   const job = { host: t.host, ports: t.ports, count, maxSeconds: BURST_MAX_SECONDS, payloadBytes: 16 };
   const busy0 = machineBusySeconds();
-  const r = await net.exec('client', [PYTHON, FLOOD_SCRIPT], { input: JSON.stringify(job), timeoutMs: (BURST_MAX_SECONDS + 10) * 1000 });
+  const r = await net.exec('client', [PYTHON, FLOOD_SCRIPT], {
+    input: JSON.stringify(job),
+    timeoutMs: (BURST_MAX_SECONDS + 10) * 1000,
+  });
   if (r.code !== 0) throw new Error(`udp-flood failed (exit ${r.code}): ${r.stderr.trim()}`);
   const machineBusyS = machineBusySeconds() - busy0;
-  const out = JSON.parse(r.stdout.trim()) as Omit<Burst, 'received' | 'outcomes' | 'predictedBadKnocks' | 'machineBusyS'>;
+  const out = JSON.parse(r.stdout.trim()) as Omit<
+    Burst,
+    'received' | 'outcomes' | 'predictedBadKnocks' | 'machineBusyS'
+  >;
   const received = (await rxPackets(net, t.role, t.serverIf)) - rx0;
   let delta: Outcomes | null = null;
   if (before) {
@@ -338,7 +366,9 @@ interface PacketRow {
 async function measurePackets(net: BenchNet, small: ServerConfig, large: ServerConfig): Promise<PacketRow[]> {
   await net.addNamespace('client');
   const targets: Target[] = [];
-  const knockPorts = knockPortIntervals(large).flatMap(([lo, hi]) => Array.from({ length: hi - lo + 1 }, (_, i) => lo + i));
+  const knockPorts = knockPortIntervals(large).flatMap(([lo, hi]) =>
+    Array.from({ length: hi - lo + 1 }, (_, i) => lo + i),
+  );
   const junk = shuffled(knockPorts, 0x5eed);
   const now = Date.now();
   const smallFull = fullRuleset(small, now);
@@ -348,7 +378,11 @@ async function measurePackets(net: BenchNet, small: ServerConfig, large: ServerC
   const largeSteps = stepIndex(allElements(largeFull.trie).steps);
   // Junk that never starts a live sequence: every packet takes the bad-knock path, so
   // the 1-user and 10,000-user tables do exactly the same work except for the lookups.
-  const firstPorts = new Set(allElements(largeFull.trie).steps.filter((s) => s.state === 0).map((s) => s.port));
+  const firstPorts = new Set(
+    allElements(largeFull.trie)
+      .steps.filter((s) => s.state === 0)
+      .map((s) => s.port),
+  );
   const junkNoStart = junk.filter((p) => !firstPorts.has(p));
 
   const smallSteps = stepIndex(allElements(smallFull.trie).steps);
@@ -356,11 +390,35 @@ async function measurePackets(net: BenchNet, small: ServerConfig, large: ServerC
   // (stores progress), with 1 user. Separates "more users" from "more packets advance".
   const [p1, p2] = smallFull.entries[0]!.ports;
   const advancing = [p1!, p2!];
-  type Plan = { key: string; label: string; net: string; script: string | null; ports: number[]; count: number; steps: Map<string, number> | null };
+  type Plan = {
+    key: string;
+    label: string;
+    net: string;
+    script: string | null;
+    ports: number[];
+    count: number;
+    steps: Map<string, number> | null;
+  };
   const plan: Plan[] = [
     { key: 'none', label: 'no table', net: '192.0.2', script: null, ports: junk, count: BURST_PACKETS, steps: null },
-    { key: 'users1', label: 'our table, 1 user', net: '198.51.100', script: smallFull.script, ports: junk, count: BURST_PACKETS, steps: smallSteps },
-    { key: 'users10000', label: `our table, ${int(large.users.length)} users`, net: '203.0.113', script: largeFull.script, ports: junk, count: BURST_PACKETS, steps: largeSteps },
+    {
+      key: 'users1',
+      label: 'our table, 1 user',
+      net: '198.51.100',
+      script: smallFull.script,
+      ports: junk,
+      count: BURST_PACKETS,
+      steps: smallSteps,
+    },
+    {
+      key: 'users10000',
+      label: `our table, ${int(large.users.length)} users`,
+      net: '203.0.113',
+      script: largeFull.script,
+      ports: junk,
+      count: BURST_PACKETS,
+      steps: largeSteps,
+    },
     {
       key: 'users10000-nostart',
       label: `${int(large.users.length)} users, junk that starts no sequence`,
@@ -393,7 +451,16 @@ async function measurePackets(net: BenchNet, small: ServerConfig, large: ServerC
       srv = { role, serverIf: link.bIf };
       byNet.set(p.net, srv);
     }
-    targets.push({ key: p.key, label: p.label, role: srv.role, host: `${p.net}.1`, serverIf: srv.serverIf, ports: p.ports, count: p.count, steps: p.steps });
+    targets.push({
+      key: p.key,
+      label: p.label,
+      role: srv.role,
+      host: `${p.net}.1`,
+      serverIf: srv.serverIf,
+      ports: p.ports,
+      count: p.count,
+      steps: p.steps,
+    });
   }
 
   for (const t of targets) await burst(net, t, WARMUP_PACKETS); // ARP, caches, JIT of nothing: warm
@@ -410,7 +477,9 @@ async function measurePackets(net: BenchNet, small: ServerConfig, large: ServerC
     const bs = bursts.get(t.key)!;
     // rx_packets may also count the odd neighbour discovery packet: allow a few extra.
     // Every packet arrived and ended in exactly one outcome counter of the state machine.
-    const countersOk = t.steps ? bs.every((b) => outcomeTotal(b.outcomes!) === b.sent && b.received >= b.sent && b.received - b.sent <= 16) : null;
+    const countersOk = t.steps
+      ? bs.every((b) => outcomeTotal(b.outcomes!) === b.sent && b.received >= b.sent && b.received - b.sent <= 16)
+      : null;
     return {
       key: t.key,
       label: t.label,
@@ -447,7 +516,19 @@ function report(machine: ReturnType<typeof machineInfo>, rows: UsersRow[], packe
   };
 
   const t1 = markdownTable(
-    ['users × 3 windows', 'sequences', 'step elements', 'ruleset', 'render', 'full load (nft -f)', 'rotation: computed ahead (plan + sync + render)', 'rotation at the boundary: nft -f', 'rotation: both', 'rotation script', 'kernel = plan'],
+    [
+      'users × 3 windows',
+      'sequences',
+      'step elements',
+      'ruleset',
+      'render',
+      'full load (nft -f)',
+      'rotation: computed ahead (plan + sync + render)',
+      'rotation at the boundary: nft -f',
+      'rotation: both',
+      'rotation script',
+      'kernel = plan',
+    ],
     rows.map((r) => {
       const rot = (f: (x: UsersRow['rotations'][number]) => number) => median(r.rotations.map(f));
       return [
@@ -468,7 +549,19 @@ function report(machine: ReturnType<typeof machineInfo>, rows: UsersRow[], packe
   );
   const base = packets.find((p) => p.key === 'none')!;
   const t2 = markdownTable(
-    ['server namespace', 'ports sent', 'packets/s', 'vs 1 user', 'sender CPU µs/pkt', 'of which system', 'Δ system vs no table', 'machine CPU µs/pkt', 'delivered', 'every packet accounted', 'bad / stored / throttled (predicted bad without budget)'],
+    [
+      'server namespace',
+      'ports sent',
+      'packets/s',
+      'vs 1 user',
+      'sender CPU µs/pkt',
+      'of which system',
+      'Δ system vs no table',
+      'machine CPU µs/pkt',
+      'delivered',
+      'every packet accounted',
+      'bad / stored / throttled (predicted bad without budget)',
+    ],
     packets.map((p) => [
       p.label,
       int(p.ports),
@@ -476,10 +569,16 @@ function report(machine: ReturnType<typeof machineInfo>, rows: UsersRow[], packe
       p.key === 'none' ? '' : `${(p.pps / p1.pps).toFixed(3)}×`,
       p.cpuUsPerPacket.toFixed(2),
       p.sysUsPerPacket.toFixed(2),
-      p.key === 'none' ? '' : `${(p.sysUsPerPacket - base.sysUsPerPacket >= 0 ? '+' : '')}${(p.sysUsPerPacket - base.sysUsPerPacket).toFixed(2)} µs`,
+      p.key === 'none'
+        ? ''
+        : `${p.sysUsPerPacket - base.sysUsPerPacket >= 0 ? '+' : ''}${(p.sysUsPerPacket - base.sysUsPerPacket).toFixed(2)} µs`,
       p.machineUsPerPacket.toFixed(1),
       `${(p.delivered * 100).toFixed(2)} %`,
-      p.countersOk === null ? 'n/a' : p.countersOk ? 'yes' : `**NO**: ${p.bursts.map((b) => `${int(b.outcomes ? outcomeTotal(b.outcomes) : 0)} of ${int(b.sent)}`).join(', ')}`,
+      p.countersOk === null
+        ? 'n/a'
+        : p.countersOk
+          ? 'yes'
+          : `**NO**: ${p.bursts.map((b) => `${int(b.outcomes ? outcomeTotal(b.outcomes) : 0)} of ${int(b.sent)}`).join(', ')}`,
       p.countersOk === null
         ? ''
         : `${int(median(p.bursts.map((b) => b.outcomes!.bad_knocks)))} / ${int(median(p.bursts.map((b) => b.outcomes!.steps_stored)))} / ${int(median(p.bursts.map((b) => b.outcomes!.stores_throttled)))} (${int(median(p.bursts.map((b) => b.predictedBadKnocks ?? 0)))})`,
@@ -533,7 +632,9 @@ async function main(): Promise<void> {
     for (const n of USER_COUNTS) {
       rows.push(await measureUsers(net, n, configs.get(n)!));
       const r = rows[rows.length - 1]!;
-      console.error(`users=${n}: load ${ms(median(r.loadMs))} ms, rotation ${ms(median(r.rotations.map((x) => x.totalMs)))} ms`);
+      console.error(
+        `users=${n}: load ${ms(median(r.loadMs))} ms, rotation ${ms(median(r.rotations.map((x) => x.totalMs)))} ms`,
+      );
     }
     packets = await measurePackets(net, configs.get(1)!, configs.get(10_000)!);
   } finally {
@@ -547,7 +648,17 @@ async function main(): Promise<void> {
   writeFileSync(`${RESULTS_DIR}server.md`, md);
   const json = {
     machine,
-    params: { userCounts: USER_COUNTS, windows: 3, skew: 1, profile: 'time, length 3', loadRuns: LOAD_RUNS, rotations: ROTATIONS, burstPackets: BURST_PACKETS, burstMaxSeconds: BURST_MAX_SECONDS, rounds: ROUNDS },
+    params: {
+      userCounts: USER_COUNTS,
+      windows: 3,
+      skew: 1,
+      profile: 'time, length 3',
+      loadRuns: LOAD_RUNS,
+      rotations: ROTATIONS,
+      burstPackets: BURST_PACKETS,
+      burstMaxSeconds: BURST_MAX_SECONDS,
+      rounds: ROUNDS,
+    },
     wallSeconds: wallS,
     targets,
     users: rows,

@@ -44,18 +44,29 @@ const banners = {
 // right, with workspace: versions resolved and publishConfig's exports; npm would pack
 // the workspace's manifest as it is.
 if (process.env.npm_lifecycle_event === 'prepack' && !/^pnpm\//.test(process.env.npm_config_user_agent ?? '')) {
-  process.stderr.write('build: pack and publish @otpknock/client and @otpknock/server with pnpm (pnpm pack, pnpm publish), not npm\n');
+  process.stderr.write(
+    'build: pack and publish @otpknock/client and @otpknock/server with pnpm (pnpm pack, pnpm publish), not npm\n',
+  );
   process.exit(2);
 }
 
 const only = process.argv.slice(2);
 const unknown = only.filter((name) => !entries.some((entry) => entry.name === name));
 if (unknown.length > 0) {
-  process.stderr.write(`build: unknown bundle ${unknown.join(', ')} (known: ${entries.map((e) => e.name).join(', ')})\n`);
+  process.stderr.write(
+    `build: unknown bundle ${unknown.join(', ')} (known: ${entries.map((e) => e.name).join(', ')})\n`,
+  );
   process.exit(2);
 }
 
-const common = { absWorkingDir: root, bundle: true, platform: 'node', target: 'node20.19', legalComments: 'none', logLevel: 'warning' };
+const common = {
+  absWorkingDir: root,
+  bundle: true,
+  platform: 'node',
+  target: 'node20.19',
+  legalComments: 'none',
+  logLevel: 'warning',
+};
 
 for (const entry of entries) {
   if (only.length > 0 && !only.includes(entry.name)) continue;

@@ -19,11 +19,14 @@ function tsFiles(dir) {
 }
 
 // `import … from './x.js'`, `export … from './x.js'`, `import './x.js'`, `import('./x.js')`.
-const SPECIFIER = /(?:^|[\s;}])(?:import|export)\s[^'"]*?from\s*['"](\.{1,2}\/[^'"]+)['"]|(?:^|[\s;])import\s*['"](\.{1,2}\/[^'"]+)['"]|\bimport\(\s*['"](\.{1,2}\/[^'"]+)['"]\s*\)/gm;
+const SPECIFIER =
+  /(?:^|[\s;}])(?:import|export)\s[^'"]*?from\s*['"](\.{1,2}\/[^'"]+)['"]|(?:^|[\s;])import\s*['"](\.{1,2}\/[^'"]+)['"]|\bimport\(\s*['"](\.{1,2}\/[^'"]+)['"]\s*\)/gm;
 
 /** Relative imports of a file, as absolute .ts paths (comments stripped first). */
 function importsOf(file, known) {
-  const text = readFileSync(file, 'utf8').replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '');
+  const text = readFileSync(file, 'utf8')
+    .replace(/\/\*[\s\S]*?\*\//g, '')
+    .replace(/^\s*\/\/.*$/gm, '');
   const out = new Set();
   for (const m of text.matchAll(SPECIFIER)) {
     const spec = m[1] ?? m[2] ?? m[3];
@@ -64,7 +67,8 @@ export function findCycles(graph) {
       onStack.delete(w);
       component.add(w);
     } while (w !== v);
-    if (component.size > 1 || (graph.get(v) ?? []).includes(v)) cycles.push({ cycle: cycleIn(graph, component), files: [...component].sort() });
+    if (component.size > 1 || (graph.get(v) ?? []).includes(v))
+      cycles.push({ cycle: cycleIn(graph, component), files: [...component].sort() });
   }
   for (const v of [...graph.keys()].sort()) if (!idx.has(v)) connect(v);
   return cycles;
@@ -109,10 +113,13 @@ if (isMain) {
   const graph = new Map(files.map((f) => [f, importsOf(f, known)]));
   const cycles = findCycles(graph);
   if (cycles.length > 0) {
-    console.error(`import cycles in packages/* (${cycles.length}); move what both sides need into a module of its own:`);
+    console.error(
+      `import cycles in packages/* (${cycles.length}); move what both sides need into a module of its own:`,
+    );
     for (const { cycle, files: members } of cycles) {
       console.error(`  ${cycle.map((f) => relative(root, f)).join('\n    → ')}`);
-      if (members.length > cycle.length - 1) console.error(`    (files caught in cycles with these: ${members.map((f) => relative(root, f)).join(', ')})`);
+      if (members.length > cycle.length - 1)
+        console.error(`    (files caught in cycles with these: ${members.map((f) => relative(root, f)).join(', ')})`);
     }
     process.exit(1);
   }

@@ -6,7 +6,13 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-export const VERSIONED = ['package.json', 'packages/shared/package.json', 'packages/server/package.json', 'packages/client/package.json', 'test/harness/package.json'];
+export const VERSIONED = [
+  'package.json',
+  'packages/shared/package.json',
+  'packages/server/package.json',
+  'packages/client/package.json',
+  'test/harness/package.json',
+];
 
 const version = process.argv[2];
 if (import.meta.url === `file://${process.argv[1]}`) {

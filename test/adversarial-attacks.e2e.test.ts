@@ -10,7 +10,14 @@ import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { NODE, describeE2E, sendUdp, tcpProbe } from '@otpknock/e2e-harness';
 import { Report } from './support/adversarial-report.js';
-import { RANGE, USERS, attackConfig, attackProfile as profile, awayFromBoundary, openSeq } from './support/attack-fixture.js';
+import {
+  RANGE,
+  USERS,
+  attackConfig,
+  attackProfile as profile,
+  awayFromBoundary,
+  openSeq,
+} from './support/attack-fixture.js';
 import { randomKnocks, startCapture } from './support/attacker.js';
 import { OTPKNOCKD, assertBuilt, sequencesFor, useDaemon } from './support/otpknockd.js';
 
@@ -20,10 +27,11 @@ const open = openSeq;
 /** A knock-range port that is in no sequence of any user within ±4 windows: sending it resets a source's progress. */
 function resetPort(): number {
   const used = new Set<number>();
-  for (const u of USERS) for (let o = -4; o <= 4; o++) {
-    const s = sequencesFor(u.secret, profile, o);
-    for (const p of [...s.open, ...s.close]) used.add(p);
-  }
+  for (const u of USERS)
+    for (let o = -4; o <= 4; o++) {
+      const s = sequencesFor(u.secret, profile, o);
+      for (const p of [...s.open, ...s.close]) used.add(p);
+    }
   for (let p = RANGE.min + 7; p <= RANGE.max; p += 13) if (!used.has(p)) return p;
   throw new Error('no free reset port');
 }
@@ -43,15 +51,24 @@ function permutations<T>(xs: T[]): T[][] {
 function duplicatedSteps(a: number[]): number[][] {
   const [p0, p1, p2] = a as [number, number, number];
   const cands = [
-    [p0, p1, p1, p2], [p0, p0, p1, p1, p2, p2], [p0, p1, p1, p2, p2], [p1, p1, p2],
-    [p0, p2, p2], [p0, p1, p1], [p0, p0, p2], [p0, p1, p0, p1, p1, p2],
+    [p0, p1, p1, p2],
+    [p0, p0, p1, p1, p2, p2],
+    [p0, p1, p1, p2, p2],
+    [p1, p1, p2],
+    [p0, p2, p2],
+    [p0, p1, p1],
+    [p0, p0, p2],
+    [p0, p1, p0, p1, p1, p2],
   ];
   const has = (x: number[]) => x.some((_, i) => x[i] === p0 && x[i + 1] === p1 && x[i + 2] === p2);
   return cands.filter((c) => !has(c));
 }
 
 describeE2E('adversarial: attacks on the knock', () => {
-  const report = new Report('adversarial-attacks', 'Attacks: tries and opens (ban: off, so the state machine alone stops them)');
+  const report = new Report(
+    'adversarial-attacks',
+    'Attacks: tries and opens (ban: off, so the state machine alone stops them)',
+  );
 
   const fx = useDaemon({ services: 22, config: attackConfig });
 
@@ -66,7 +83,9 @@ describeE2E('adversarial: attacks on the knock', () => {
   /** Takes eve out of the allowed sets, so that each attack's count is its own (openings last 10 minutes). */
   const resetEve = async () => {
     for (const a of [fx.t.eve.ipv4, fx.t.eve.ipv6]) {
-      const r = await fx.t.exec('server', [NODE, OTPKNOCKD, 'close', a, '--config', fx.cfg.file], { timeoutMs: 15_000 });
+      const r = await fx.t.exec('server', [NODE, OTPKNOCKD, 'close', a, '--config', fx.cfg.file], {
+        timeoutMs: 15_000,
+      });
       expect(r.code, r.stderr).toBe(0);
     }
   };
@@ -80,45 +99,86 @@ describeE2E('adversarial: attacks on the knock', () => {
   it('replay: a knock eve captured on the wire, already used by the client, opens nothing, from IPv4 or IPv6', async () => {
     await awayFromBoundary(8);
     const seq = open(alice, 0);
-    const sniff = await startCapture(fx.t, { dst: fx.t.server.ipv4, min: RANGE.min, max: RANGE.max, want: 3, seconds: 10 });
+    const sniff = await startCapture(fx.t, {
+      dst: fx.t.server.ipv4,
+      min: RANGE.min,
+      max: RANGE.max,
+      want: 3,
+      seconds: 10,
+    });
     await sendUdp(fx.t, 'client', fx.t.server.ipv4, seq, { delayMs: 5 });
     const captured = await sniff.result;
     expect(captured).toEqual(seq); // eve really saw the knock
     expect((await tcpProbe(fx.t, 'client', fx.t.server.ipv4, 22)).state).toBe('open');
     const tries = 20;
-    await sendUdp(fx.t, 'eve', fx.t.server.ipv4, stream(Array.from({ length: tries / 2 }, () => captured)), { delayMs: 2 });
-    await sendUdp(fx.t, 'eve', fx.t.server.ipv6, stream(Array.from({ length: tries / 2 }, () => captured)), { delayMs: 2 });
+    await sendUdp(fx.t, 'eve', fx.t.server.ipv4, stream(Array.from({ length: tries / 2 }, () => captured)), {
+      delayMs: 2,
+    });
+    await sendUdp(fx.t, 'eve', fx.t.server.ipv6, stream(Array.from({ length: tries / 2 }, () => captured)), {
+      delayMs: 2,
+    });
     const opened = await eveOpen();
-    report.add({ case: 'replay of a captured, used knock (eve, IPv4 + IPv6)', tries, result: `${opened} opened`, note: 'captured with a raw socket on the shared segment' });
+    report.add({
+      case: 'replay of a captured, used knock (eve, IPv4 + IPv6)',
+      tries,
+      result: `${opened} opened`,
+      note: 'captured with a raw socket on the shared segment',
+    });
     expect(opened).toBe(0);
   });
 
   it('mixed steps of two valid sequences, wrong order, duplicated steps, expired and future windows: nothing opens', async () => {
     const categories: [string, () => number[][], string][] = [
-      ['mixed steps of two valid sequences (2 users, same and adjacent windows)', () => {
-        const out: number[][] = [];
-        for (const [oa, ob] of [[0, 0], [0, 1], [1, 0], [-1, 0]] as const) {
-          const a = open(alice, oa);
-          const b = open(bob, ob);
-          for (let mask = 1; mask < 7; mask++) out.push([0, 1, 2].map((i) => ((mask >> i) & 1 ? b[i]! : a[i]!)));
-        }
-        // the same user's two live windows mixed
-        const w0 = open(alice, 0);
-        const w1 = open(alice, 1);
-        for (let mask = 1; mask < 7; mask++) out.push([0, 1, 2].map((i) => ((mask >> i) & 1 ? w1[i]! : w0[i]!)));
-        return out;
-      }, 'each of the 6 mixes per pair'],
-      ['wrong order (every other permutation, 3 live windows, 2 users)', () => {
-        const out: number[][] = [];
-        for (const u of [alice, bob]) for (const o of [-1, 0, 1]) {
-          const s = open(u, o);
-          out.push(...permutations(s).filter((p) => p.join() !== s.join()));
-        }
-        return out;
-      }, '5 per sequence'],
-      ['duplicated steps', () => [alice, bob].flatMap((u) => [-1, 0, 1].flatMap((o) => duplicatedSteps(open(u, o)))), 'repeats that never contain the sequence as one run'],
-      ['expired windows (2–4 windows back, beyond skew 1)', () => [alice, bob].flatMap((u) => [-2, -3, -4].map((o) => open(u, o))), ''],
-      ['future windows (2–4 windows ahead, beyond skew 1)', () => [alice, bob].flatMap((u) => [2, 3, 4].map((o) => open(u, o))), ''],
+      [
+        'mixed steps of two valid sequences (2 users, same and adjacent windows)',
+        () => {
+          const out: number[][] = [];
+          for (const [oa, ob] of [
+            [0, 0],
+            [0, 1],
+            [1, 0],
+            [-1, 0],
+          ] as const) {
+            const a = open(alice, oa);
+            const b = open(bob, ob);
+            for (let mask = 1; mask < 7; mask++) out.push([0, 1, 2].map((i) => ((mask >> i) & 1 ? b[i]! : a[i]!)));
+          }
+          // the same user's two live windows mixed
+          const w0 = open(alice, 0);
+          const w1 = open(alice, 1);
+          for (let mask = 1; mask < 7; mask++) out.push([0, 1, 2].map((i) => ((mask >> i) & 1 ? w1[i]! : w0[i]!)));
+          return out;
+        },
+        'each of the 6 mixes per pair',
+      ],
+      [
+        'wrong order (every other permutation, 3 live windows, 2 users)',
+        () => {
+          const out: number[][] = [];
+          for (const u of [alice, bob])
+            for (const o of [-1, 0, 1]) {
+              const s = open(u, o);
+              out.push(...permutations(s).filter((p) => p.join() !== s.join()));
+            }
+          return out;
+        },
+        '5 per sequence',
+      ],
+      [
+        'duplicated steps',
+        () => [alice, bob].flatMap((u) => [-1, 0, 1].flatMap((o) => duplicatedSteps(open(u, o)))),
+        'repeats that never contain the sequence as one run',
+      ],
+      [
+        'expired windows (2–4 windows back, beyond skew 1)',
+        () => [alice, bob].flatMap((u) => [-2, -3, -4].map((o) => open(u, o))),
+        '',
+      ],
+      [
+        'future windows (2–4 windows ahead, beyond skew 1)',
+        () => [alice, bob].flatMap((u) => [2, 3, 4].map((o) => open(u, o))),
+        '',
+      ],
     ];
     for (const [name, attempts, note] of categories) {
       await resetEve();
@@ -127,7 +187,12 @@ describeE2E('adversarial: attacks on the knock', () => {
       await sendUdp(fx.t, 'eve', fx.t.server.ipv4, stream(list), { delayMs: 1, timeoutMs: 30_000 });
       await sendUdp(fx.t, 'eve', fx.t.server.ipv6, stream(list), { delayMs: 1, timeoutMs: 30_000 });
       const opened = await eveOpen();
-      report.add({ case: name, tries: list.length * 2, result: `${opened} opened`, note: `IPv4 and IPv6; ${note}`.replace(/; $/, '') });
+      report.add({
+        case: name,
+        tries: list.length * 2,
+        result: `${opened} opened`,
+        note: `IPv4 and IPv6; ${note}`.replace(/; $/, ''),
+      });
       expect(opened, name).toBe(0);
     }
     // the sequences eve mangled were not consumed: the client can still use one
@@ -141,10 +206,32 @@ describeE2E('adversarial: attacks on the knock', () => {
     const ports = RANGE.max - RANGE.min + 1;
     let how: string;
     if (existsSync('/usr/bin/nmap')) {
-      const r = await fx.t.exec('eve', ['nmap', '-sU', '-Pn', '-n', '--max-retries', '0', '--min-rate', '3000', '--max-rate', '6000', '--host-timeout', '60s', '-p', `${RANGE.min}-${RANGE.max}`, fx.t.server.ipv4], { timeoutMs: 90_000 });
+      const r = await fx.t.exec(
+        'eve',
+        [
+          'nmap',
+          '-sU',
+          '-Pn',
+          '-n',
+          '--max-retries',
+          '0',
+          '--min-rate',
+          '3000',
+          '--max-rate',
+          '6000',
+          '--host-timeout',
+          '60s',
+          '-p',
+          `${RANGE.min}-${RANGE.max}`,
+          fx.t.server.ipv4,
+        ],
+        { timeoutMs: 90_000 },
+      );
       expect(r.code, r.stderr).toBe(0);
       expect(r.stdout).toMatch(/open\|filtered|filtered/); // the server never answers a knock
-      const syn = await fx.t.exec('eve', ['nmap', '-sS', '-Pn', '-n', '-p', '22', fx.t.server.ipv4], { timeoutMs: 30_000 });
+      const syn = await fx.t.exec('eve', ['nmap', '-sS', '-Pn', '-n', '-p', '22', fx.t.server.ipv4], {
+        timeoutMs: 30_000,
+      });
       expect(syn.stdout).toMatch(/22\/tcp\s+filtered/);
       how = 'nmap -sU --max-retries 0 --max-rate 6000, random order; nmap -sS sees 22/tcp filtered';
     } else {
@@ -164,9 +251,21 @@ describeE2E('adversarial: attacks on the knock', () => {
 
   it('100,000 random 3-port knocks open nothing', async () => {
     await resetEve();
-    const r = await randomKnocks(fx.t, { family: 4, min: RANGE.min, max: RANGE.max, length: 3, knocks: 100_000, seconds: 60 });
+    const r = await randomKnocks(fx.t, {
+      family: 4,
+      min: RANGE.min,
+      max: RANGE.max,
+      length: 3,
+      knocks: 100_000,
+      seconds: 60,
+    });
     const opened = await eveOpen();
-    report.add({ case: 'random 3-port knocks (one source, one stream)', tries: r.knocks, result: `${opened} opened`, note: `${r.sent.toLocaleString('en-US')} datagrams in ${r.seconds} s (${r.pps.toLocaleString('en-US')}/s)` });
+    report.add({
+      case: 'random 3-port knocks (one source, one stream)',
+      tries: r.knocks,
+      result: `${opened} opened`,
+      note: `${r.sent.toLocaleString('en-US')} datagrams in ${r.seconds} s (${r.pps.toLocaleString('en-US')}/s)`,
+    });
     expect(r.knocks).toBe(100_000);
     expect(opened).toBe(0);
   });

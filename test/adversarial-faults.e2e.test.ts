@@ -9,12 +9,32 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import {
-  NODE, REPO_ROOT, describeE2E, listTable, openHeldConnection, pollUntil, sendUdp, startService, tcpProbe, useTopology,
-  type HeldConnection, type NsProcess, type Topology,
+  NODE,
+  REPO_ROOT,
+  describeE2E,
+  listTable,
+  openHeldConnection,
+  pollUntil,
+  sendUdp,
+  startService,
+  tcpProbe,
+  useTopology,
+  type HeldConnection,
+  type NsProcess,
+  type Topology,
 } from '@otpknock/e2e-harness';
 import { encodeSecret } from '@otpknock/shared';
 import { Report } from './support/adversarial-report.js';
-import { OTPKNOCKD, assertBuilt, sequencesFor, testSecret, usersYaml, writeConfig, type ConfigDir, type TestUser } from './support/otpknockd.js';
+import {
+  OTPKNOCKD,
+  assertBuilt,
+  sequencesFor,
+  testSecret,
+  usersYaml,
+  writeConfig,
+  type ConfigDir,
+  type TestUser,
+} from './support/otpknockd.js';
 
 const PERIOD = 5;
 const profile = { method: 'time', period: PERIOD, range: '20000-40000' };
@@ -49,7 +69,11 @@ describeE2E('adversarial: faults, clocks, signals — nothing locks anyone out, 
   let nftFailFlag: string;
   let clockFile: string;
   const used = new Set<string>();
-  const report = new Report('adversarial-faults', 'Faults: what happened, and whether anyone was locked out or cut off', ['fault', 'tries', 'result', 'notes']);
+  const report = new Report(
+    'adversarial-faults',
+    'Faults: what happened, and whether anyone was locked out or cut off',
+    ['fault', 'tries', 'result', 'notes'],
+  );
 
   const yaml = (users: TestUser[]) => (secretFile: (u: TestUser) => string) => `
 table: ${TABLE}
@@ -64,11 +88,26 @@ users:
 ${usersYaml(users, secretFile)}
 `;
   let currentUsers: TestUser[] = [];
-  const writeUsers = (users: TestUser[]) => (currentUsers = users) && cfg.write(yaml(users)((u) => `${cfg.dir}/${u.name}.secret`).replace('STATE', join(cfg.dir, 'state')));
+  const writeUsers = (users: TestUser[]) =>
+    (currentUsers = users) &&
+    cfg.write(yaml(users)((u) => `${cfg.dir}/${u.name}.secret`).replace('STATE', join(cfg.dir, 'state')));
 
   /** otpknockd run, with a wrapper `nft` first on PATH (fails while a flag file exists) and a steppable clock. */
   function spawnDaemon(): NsProcess {
-    return t.spawn('server', ['/usr/bin/env', `PATH=${work}/bin:${process.env.PATH}`, `OTPKNOCK_TEST_CLOCK_FILE=${clockFile}`, NODE, '--import', CLOCK_SHIFT, OTPKNOCKD, 'run', '--config', cfg.file, '--log-format', 'json']);
+    return t.spawn('server', [
+      '/usr/bin/env',
+      `PATH=${work}/bin:${process.env.PATH}`,
+      `OTPKNOCK_TEST_CLOCK_FILE=${clockFile}`,
+      NODE,
+      '--import',
+      CLOCK_SHIFT,
+      OTPKNOCKD,
+      'run',
+      '--config',
+      cfg.file,
+      '--log-format',
+      'json',
+    ]);
   }
   async function startDaemon(): Promise<NsProcess> {
     const d = spawnDaemon();
@@ -90,10 +129,13 @@ ${usersYaml(users, secretFile)}
     throw new Error(`no unused sequence of ${u.name} within the skew`);
   }
   const closeClient = async () => {
-    const r = await t.exec('server', [NODE, OTPKNOCKD, 'close', t.client.ipv4, '--config', cfg.file], { timeoutMs: 15_000 });
+    const r = await t.exec('server', [NODE, OTPKNOCKD, 'close', t.client.ipv4, '--config', cfg.file], {
+      timeoutMs: 15_000,
+    });
     expect(r.code, r.stderr).toBe(0);
   };
-  const isOpen = async (from: 'client' | 'eve' = 'client') => (await tcpProbe(t, from, t.server.ipv4, 22, 700)).state === 'open';
+  const isOpen = async (from: 'client' | 'eve' = 'client') =>
+    (await tcpProbe(t, from, t.server.ipv4, 22, 700)).state === 'open';
   /** Knocks a fresh sequence of u from eve (not yet allowed) and says whether ssh opened; closes eve again. */
   async function knockWorks(u: TestUser = alice): Promise<boolean> {
     await t.exec('server', [NODE, OTPKNOCKD, 'close', t.eve.ipv4, '--config', cfg.file], { timeoutMs: 15_000 });
@@ -115,28 +157,34 @@ ${usersYaml(users, secretFile)}
     const r = await t.exec('server', [NODE, OTPKNOCKD, 'render', '--config', cfg.file], { timeoutMs: 15_000 });
     const name = /\n\tmap (\S+) \{\n\t\ttypeof meta mark \. udp dport : meta mark/.exec(r.stdout)?.[1];
     if (!name) throw new Error('no "mark . udp dport" map in the rendered ruleset');
-    return pollUntil(async () => {
-      await awayFromBoundary(1000);
-      const doc = (await listTable(t, 'server', 'inet', TABLE)) ?? [];
-      const map = doc.map((o) => o.map as { name: string; elem?: unknown[] } | undefined).find((m) => m?.name === name);
-      const step = new Map<string, number>();
-      for (const e of map?.elem ?? []) {
-        const [k, v] = e as [unknown, number];
-        const key = ((k as { elem?: { val: unknown } }).elem?.val ?? k) as { concat: [number, number] };
-        step.set(`${key.concat[0]}.${key.concat[1]}`, v);
-      }
-      const walk = (ports: number[]) => {
-        let state = 0;
-        for (const p of ports) {
-          const next = step.get(`${state}.${p}`) ?? step.get(`0.${p}`);
-          if (next === undefined) return false;
-          state = next;
+    return pollUntil(
+      async () => {
+        await awayFromBoundary(1000);
+        const doc = (await listTable(t, 'server', 'inet', TABLE)) ?? [];
+        const map = doc
+          .map((o) => o.map as { name: string; elem?: unknown[] } | undefined)
+          .find((m) => m?.name === name);
+        const step = new Map<string, number>();
+        for (const e of map?.elem ?? []) {
+          const [k, v] = e as [unknown, number];
+          const key = ((k as { elem?: { val: unknown } }).elem?.val ?? k) as { concat: [number, number] };
+          step.set(`${key.concat[0]}.${key.concat[1]}`, v);
         }
-        return (state & 0x80000000) !== 0;
-      };
-      for (const u of currentUsers) for (const o of [-1, 0, 1]) if (!walk(sequencesFor(u.secret, profile, o).open)) return undefined;
-      return true;
-    }, { timeoutMs: 12_000, intervalMs: 500, message: 'every live sequence of every user is in the kernel' });
+        const walk = (ports: number[]) => {
+          let state = 0;
+          for (const p of ports) {
+            const next = step.get(`${state}.${p}`) ?? step.get(`0.${p}`);
+            if (next === undefined) return false;
+            state = next;
+          }
+          return (state & 0x80000000) !== 0;
+        };
+        for (const u of currentUsers)
+          for (const o of [-1, 0, 1]) if (!walk(sequencesFor(u.secret, profile, o).open)) return undefined;
+        return true;
+      },
+      { timeoutMs: 12_000, intervalMs: 500, message: 'every live sequence of every user is in the kernel' },
+    );
   }
 
   beforeAll(async () => {
@@ -149,7 +197,11 @@ ${usersYaml(users, secretFile)}
     const bin = join(work, 'bin');
     mkdirSync(bin);
     // An nft that refuses to load scripts while the flag file exists (listing still works).
-    writeFileSync(join(bin, 'nft'), `#!/bin/sh\nif [ -e '${nftFailFlag}' ]; then for a in "$@"; do if [ "$a" = "-f" ]; then echo "Error: Could not process rule: Cannot allocate memory (injected by the test)" >&2; exit 1; fi; done; fi\nexec /usr/sbin/nft "$@"\n`, { mode: 0o755 });
+    writeFileSync(
+      join(bin, 'nft'),
+      `#!/bin/sh\nif [ -e '${nftFailFlag}' ]; then for a in "$@"; do if [ "$a" = "-f" ]; then echo "Error: Could not process rule: Cannot allocate memory (injected by the test)" >&2; exit 1; fi; done; fi\nexec /usr/sbin/nft "$@"\n`,
+      { mode: 0o755 },
+    );
     await startService(t, 'server', 22);
     cfg = writeConfig(yaml([alice, bob, carol])); // writes all three secret files
     writeUsers([alice, bob]);
@@ -177,16 +229,27 @@ ${usersYaml(users, secretFile)}
       // While nft refuses: the sequences loaded before still open (window 0 was live before the boundary)
       expect(await knockWorks(bob)).toBe(true);
       await daemon.waitForLine(/retrying in 2s/, { after: mark, timeoutMs: 5_000 });
-      failures = daemon.lines().slice(mark).filter((l) => /rotation failed/.test(l.text)).length;
+      failures = daemon
+        .lines()
+        .slice(mark)
+        .filter((l) => /rotation failed/.test(l.text)).length;
       expect(daemon.running).toBe(true);
     } finally {
       rmSync(nftFailFlag, { force: true });
     }
-    const back = await daemon.waitForLine((l) => /"event":"(resync|rotation)"/.test(l) && !/failed/.test(l), { after: mark, timeoutMs: 15_000 });
+    const back = await daemon.waitForLine((l) => /"event":"(resync|rotation)"/.test(l) && !/failed/.test(l), {
+      after: mark,
+      timeoutMs: 15_000,
+    });
     await sessionAlive('after nft refused');
     expect(await consistent()).toBe(true);
     expect(await knockWorks(alice)).toBe(true);
-    report.add({ case: 'nft refuses every load for ~3 s across a boundary', tries: failures, result: 'daemon kept running, old sequences live, recovered', note: `log: "rotation failed, the previous sequences stay live; retrying in 1s/2s", then ${JSON.parse(back).event}; session up` });
+    report.add({
+      case: 'nft refuses every load for ~3 s across a boundary',
+      tries: failures,
+      result: 'daemon kept running, old sequences live, recovered',
+      note: `log: "rotation failed, the previous sequences stay live; retrying in 1s/2s", then ${JSON.parse(back).event}; session up`,
+    });
   });
 
   it('a conflicting change to the kernel (an element deleted behind its back) makes a reload fail: the old state stays, the daemon says so, and a later SIGHUP applies it', async () => {
@@ -209,20 +272,25 @@ ${usersYaml(users, secretFile)}
     // a later SIGHUP (the operator trying again, or the next one) gets through once the element's window is gone
     let applied = '';
     const started = Date.now();
-    await pollUntil(async () => {
-      const m = daemon.mark();
-      daemon.signal('SIGHUP');
-      const line = await daemon.waitForLine(/"event":"(reload|resync)"/, { after: m, timeoutMs: 10_000 });
-      if (/still running the old one/.test(line)) return undefined;
-      applied = line;
-      return true;
-    }, { timeoutMs: 30_000, intervalMs: 2_000, message: 'a reload without bob is applied' });
+    await pollUntil(
+      async () => {
+        const m = daemon.mark();
+        daemon.signal('SIGHUP');
+        const line = await daemon.waitForLine(/"event":"(reload|resync)"/, { after: m, timeoutMs: 10_000 });
+        if (/still running the old one/.test(line)) return undefined;
+        applied = line;
+        return true;
+      },
+      { timeoutMs: 30_000, intervalMs: 2_000, message: 'a reload without bob is applied' },
+    );
     expect(await knockWorks(bob)).toBe(false);
     expect(await consistent()).toBe(true);
     report.add({
-      case: 'an element deleted behind the daemon\'s back, then a reload that removes its user',
+      case: "an element deleted behind the daemon's back, then a reload that removes its user",
       tries: 1,
-      result: /still running the old one/.test(refused) ? 'reload refused by the kernel; old config stays live; daemon alive' : 'reload applied anyway',
+      result: /still running the old one/.test(refused)
+        ? 'reload refused by the kernel; old config stays live; daemon alive'
+        : 'reload applied anyway',
       note: `${(JSON.parse(refused) as { message: string }).message.slice(0, 90)}…; a SIGHUP ${((Date.now() - started) / 1000).toFixed(0)} s later applied it (${(JSON.parse(applied) as { message: string }).message.slice(0, 40)})`,
     });
     writeUsers([alice, bob]);
@@ -232,7 +300,8 @@ ${usersYaml(users, secretFile)}
   });
 
   it('SIGKILL and restart, three times around window boundaries: consistent state, used knocks stay used, session up', async () => {
-    const closeEve = () => t.exec('server', [NODE, OTPKNOCKD, 'close', t.eve.ipv4, '--config', cfg.file], { timeoutMs: 15_000 });
+    const closeEve = () =>
+      t.exec('server', [NODE, OTPKNOCKD, 'close', t.eve.ipv4, '--config', cfg.file], { timeoutMs: 15_000 });
     let replayed = 0;
     let opened = 0;
     const kills = [300, 0, 600];
@@ -241,7 +310,10 @@ ${usersYaml(users, secretFile)}
       await awayFromBoundary();
       const seq = fresh(bob);
       await sendUdp(t, 'eve', t.server.ipv4, seq, { delayMs: 5 });
-      expect(await isOpen('eve'), `bob's fresh knock from eve (kill ${i + 1}); daemon:\n${daemon.stderr().split('\n').slice(-6).join('\n')}`).toBe(true);
+      expect(
+        await isOpen('eve'),
+        `bob's fresh knock from eve (kill ${i + 1}); daemon:\n${daemon.stderr().split('\n').slice(-6).join('\n')}`,
+      ).toBe(true);
       await untilBoundary(before); // just before, at, and after a boundary
       await daemon.stop('SIGKILL');
       expect(await listTable(t, 'server', 'inet', TABLE), 'a crash leaves the table').not.toBeNull();
@@ -256,7 +328,12 @@ ${usersYaml(users, secretFile)}
     expect(opened).toBe(0);
     expect(await consistent()).toBe(true);
     expect(await knockWorks(alice)).toBe(true);
-    report.add({ case: `SIGKILL + restart ×${kills.length} around window boundaries`, tries: kills.length, result: `every live sequence in the kernel, session up, ${opened} of ${replayed} replays opened`, note: 'live sequences walked through the kernel map; used sequences carried over' });
+    report.add({
+      case: `SIGKILL + restart ×${kills.length} around window boundaries`,
+      tries: kills.length,
+      result: `every live sequence in the kernel, session up, ${opened} of ${replayed} replays opened`,
+      note: 'live sequences walked through the kernel map; used sequences carried over',
+    });
   });
 
   it("the client's clock: one window ahead or behind opens; two or more does not (the real knock client, shifted clock)", async () => {
@@ -264,19 +341,67 @@ ${usersYaml(users, secretFile)}
     try {
       const secret = join(home, 'alice.secret');
       writeFileSync(secret, `${encodeSecret(alice.secret)}\n`, { mode: 0o600 });
-      const env = (state: string) => [`HOME=${home}`, `XDG_CONFIG_HOME=${home}/config`, `XDG_STATE_HOME=${home}/${state}`];
-      const add = await t.exec('client', ['/usr/bin/env', ...env('s0'), NODE, KNOCK, 'add', 'srv', '--address', t.server.ipv4, '--secret-file', secret, '--period', String(PERIOD), '--range', '20000-40000', '--exclude', '22'], { timeoutMs: 15_000 });
+      const env = (state: string) => [
+        `HOME=${home}`,
+        `XDG_CONFIG_HOME=${home}/config`,
+        `XDG_STATE_HOME=${home}/${state}`,
+      ];
+      const add = await t.exec(
+        'client',
+        [
+          '/usr/bin/env',
+          ...env('s0'),
+          NODE,
+          KNOCK,
+          'add',
+          'srv',
+          '--address',
+          t.server.ipv4,
+          '--secret-file',
+          secret,
+          '--period',
+          String(PERIOD),
+          '--range',
+          '20000-40000',
+          '--exclude',
+          '22',
+        ],
+        { timeoutMs: 15_000 },
+      );
       expect(add.code, add.stderr).toBe(0);
       const results: string[] = [];
       for (const windows of [-3, -2, 2, 3, -1, 1]) {
         await closeClient();
         await awayFromBoundary(2500);
-        const r = await t.exec('client', ['/usr/bin/env', ...env(`s${windows}`), `OTPKNOCK_TEST_CLOCK_OFFSET_MS=${windows * PERIOD * 1000}`, NODE, '--import', CLOCK_SHIFT, KNOCK, 'srv', '--timeout', '1', '--retries', '0', '-4'], { timeoutMs: 20_000 });
+        const r = await t.exec(
+          'client',
+          [
+            '/usr/bin/env',
+            ...env(`s${windows}`),
+            `OTPKNOCK_TEST_CLOCK_OFFSET_MS=${windows * PERIOD * 1000}`,
+            NODE,
+            '--import',
+            CLOCK_SHIFT,
+            KNOCK,
+            'srv',
+            '--timeout',
+            '1',
+            '--retries',
+            '0',
+            '-4',
+          ],
+          { timeoutMs: 20_000 },
+        );
         const opened = r.code === 0;
         results.push(`${windows > 0 ? '+' : ''}${windows}: ${opened ? 'opened' : 'refused'}`);
         expect(opened, `client clock ${windows} windows off: ${r.stderr}`).toBe(Math.abs(windows) <= 1);
       }
-      report.add({ case: 'client clock ±1 window (skew 1) / ±2, ±3 windows', tries: 6, result: results.join(', '), note: 'the real knock client with its clock shifted' });
+      report.add({
+        case: 'client clock ±1 window (skew 1) / ±2, ±3 windows',
+        tries: 6,
+        result: results.join(', '),
+        note: 'the real knock client with its clock shifted',
+      });
     } finally {
       rmSync(home, { recursive: true, force: true });
     }
@@ -284,18 +409,24 @@ ${usersYaml(users, secretFile)}
   });
 
   it("the server's clock steps forward 12 windows and back: followed at the daemon's next wake, knocks follow the server's time", async () => {
-    const closeEve = () => t.exec('server', [NODE, OTPKNOCKD, 'close', t.eve.ipv4, '--config', cfg.file], { timeoutMs: 15_000 });
+    const closeEve = () =>
+      t.exec('server', [NODE, OTPKNOCKD, 'close', t.eve.ipv4, '--config', cfg.file], { timeoutMs: 15_000 });
     await closeEve();
     await awayFromBoundary(2500);
     const step = 12 * PERIOD * 1000;
     let mark = daemon.mark();
     writeFileSync(clockFile, `${step}\n`);
     const forward = Date.now();
-    await daemon.waitForLine((l) => /"event":"(rotation|resync)"/.test(l) && !/failed/.test(l), { after: mark, timeoutMs: 15_000 });
+    await daemon.waitForLine((l) => /"event":"(rotation|resync)"/.test(l) && !/failed/.test(l), {
+      after: mark,
+      timeoutMs: 15_000,
+    });
     const tookForward = Date.now() - forward;
     // a knock for the server's (new) time opens at once
     await awayFromBoundary(1500);
-    await sendUdp(t, 'eve', t.server.ipv4, sequencesFor(alice.secret, profile, 0, Date.now() + step).open, { delayMs: 5 });
+    await sendUdp(t, 'eve', t.server.ipv4, sequencesFor(alice.secret, profile, 0, Date.now() + step).open, {
+      delayMs: 5,
+    });
     expect(await isOpen('eve')).toBe(true);
     await closeEve();
     // Windows loaded before the step keep their kernel timeouts (≤ skew + 1 periods) and are
@@ -311,13 +442,25 @@ ${usersYaml(users, secretFile)}
     const back = Date.now();
     // The first rotation after a step back may be refused (it deletes elements whose kernel
     // timeouts already ran out: reported); the daemon then retries and resyncs by itself.
-    await daemon.waitForLine((l) => /"event":"(rotation|resync)"/.test(l) && !/failed/.test(l), { after: mark, timeoutMs: 30_000 });
+    await daemon.waitForLine((l) => /"event":"(rotation|resync)"/.test(l) && !/failed/.test(l), {
+      after: mark,
+      timeoutMs: 30_000,
+    });
     const tookBack = Date.now() - back;
-    const failedBack = daemon.lines().slice(mark).filter((l) => /rotation failed/.test(l.text)).length;
+    const failedBack = daemon
+      .lines()
+      .slice(mark)
+      .filter((l) => /rotation failed/.test(l.text)).length;
     expect(await knockWorks(alice)).toBe(true);
     expect(await consistent()).toBe(true);
     await sessionAlive('server clock steps');
-    report.add({ case: 'server clock steps +60 s (12 windows), then back', tries: 2, result: "followed at the daemon's next wake: the server's window opens, the real one is refused; back: real windows open again", note: `rotation ${(tookForward / 1000).toFixed(1)} s after the step forward; after the step back a good rotation/resync ${(tookBack / 1000).toFixed(1)} s later, after ${failedBack} refused rotation(s); windows loaded before a step live on until their kernel timeouts` });
+    report.add({
+      case: 'server clock steps +60 s (12 windows), then back',
+      tries: 2,
+      result:
+        "followed at the daemon's next wake: the server's window opens, the real one is refused; back: real windows open again",
+      note: `rotation ${(tookForward / 1000).toFixed(1)} s after the step forward; after the step back a good rotation/resync ${(tookBack / 1000).toFixed(1)} s later, after ${failedBack} refused rotation(s); windows loaded before a step live on until their kernel timeouts`,
+    });
   });
 
   it('a SIGHUP storm (50 in one second, then 50 back to back) with the config changing under it: the last config wins, consistent', async () => {
@@ -329,23 +472,48 @@ ${usersYaml(users, secretFile)}
     }
     writeUsers([alice, bob, carol]);
     daemon.signal('SIGHUP');
-    await pollUntil(() => daemon.lines().slice(mark).some((l) => /"event":"reload"/.test(l.text)) || undefined, { timeoutMs: 10_000 });
+    await pollUntil(
+      () =>
+        daemon
+          .lines()
+          .slice(mark)
+          .some((l) => /"event":"reload"/.test(l.text)) || undefined,
+      { timeoutMs: 10_000 },
+    );
     await sleep(1500); // let the last coalesced reload finish
-    const reloads = daemon.lines().slice(mark).filter((l) => /"event":"reload"/.test(l.text)).length;
+    const reloads = daemon
+      .lines()
+      .slice(mark)
+      .filter((l) => /"event":"reload"/.test(l.text)).length;
     expect(daemon.running).toBe(true);
     expect(reloads).toBeGreaterThan(0);
     expect(reloads).toBeLessThanOrEqual(51);
     // and 50 SIGHUPs back to back, without a pause
     const burstMark = daemon.mark();
     for (let i = 0; i < 50; i++) process.kill(daemon.pid, 'SIGHUP');
-    await pollUntil(() => daemon.lines().slice(burstMark).some((l) => /"event":"reload"/.test(l.text)) || undefined, { timeoutMs: 10_000 });
+    await pollUntil(
+      () =>
+        daemon
+          .lines()
+          .slice(burstMark)
+          .some((l) => /"event":"reload"/.test(l.text)) || undefined,
+      { timeoutMs: 10_000 },
+    );
     await sleep(1000);
-    const burstReloads = daemon.lines().slice(burstMark).filter((l) => /"event":"reload"/.test(l.text)).length;
+    const burstReloads = daemon
+      .lines()
+      .slice(burstMark)
+      .filter((l) => /"event":"reload"/.test(l.text)).length;
     expect(daemon.running).toBe(true);
     expect(await knockWorks(carol)).toBe(true); // the last config is in force
     expect(await consistent()).toBe(true);
     await sessionAlive('SIGHUP storm');
-    report.add({ case: 'SIGHUP storm: 51 signals in ~1 s with the config changing, then 50 back to back', tries: 101, result: `${reloads} + ${burstReloads} reloads ran; last config in force; consistent`, note: 'signals 20 ms apart each find the previous reload done; back-to-back ones coalesce; daemon alive, session up' });
+    report.add({
+      case: 'SIGHUP storm: 51 signals in ~1 s with the config changing, then 50 back to back',
+      tries: 101,
+      result: `${reloads} + ${burstReloads} reloads ran; last config in force; consistent`,
+      note: 'signals 20 ms apart each find the previous reload done; back-to-back ones coalesce; daemon alive, session up',
+    });
   });
 
   it('a reload that lands on a window boundary (during the rotation): both take effect', async () => {
@@ -357,19 +525,32 @@ ${usersYaml(users, secretFile)}
       await sleep(15);
     }
     await daemon.waitForLine(/"event":"rotation"/, { after: mark, timeoutMs: 8_000 });
-    await pollUntil(() => daemon.lines().slice(mark).some((l) => /"event":"reload"/.test(l.text)) || undefined, { timeoutMs: 8_000 });
+    await pollUntil(
+      () =>
+        daemon
+          .lines()
+          .slice(mark)
+          .some((l) => /"event":"reload"/.test(l.text)) || undefined,
+      { timeoutMs: 8_000 },
+    );
     await sleep(500);
     expect(await knockWorks(carol)).toBe(false); // carol was removed by the reload
     expect(await knockWorks(alice)).toBe(true); // the rotation's new window works
     expect(await consistent()).toBe(true);
     await sessionAlive('reload during rotation');
-    report.add({ case: 'reload (5 SIGHUPs) across a window boundary', tries: 5, result: 'rotation and reload both applied; consistent', note: 'removed user refused, new window opens' });
+    report.add({
+      case: 'reload (5 SIGHUPs) across a window boundary',
+      tries: 5,
+      result: 'rotation and reload both applied; consistent',
+      note: 'removed user refused, new window opens',
+    });
   });
 
-  it('a knock eve captured and the client used stays refused when the server\'s clock is set back into its window', async () => {
+  it("a knock eve captured and the client used stays refused when the server's clock is set back into its window", async () => {
     // The attack: capture a knock; make the server's clock go back (e.g. spoofed NTP)
     // to that knock's window after its elements left the kernel; replay it.
-    const closeEve = () => t.exec('server', [NODE, OTPKNOCKD, 'close', t.eve.ipv4, '--config', cfg.file], { timeoutMs: 15_000 });
+    const closeEve = () =>
+      t.exec('server', [NODE, OTPKNOCKD, 'close', t.eve.ipv4, '--config', cfg.file], { timeoutMs: 15_000 });
     await closeEve();
     await awayFromBoundary(3000);
     const w0 = sequencesFor(alice.secret, profile, 0);
@@ -380,22 +561,38 @@ ${usersYaml(users, secretFile)}
     // the server's clock runs 4 windows ahead for a while (W's elements expire in the kernel) …
     writeFileSync(clockFile, `${4 * PERIOD * 1000}\n`);
     let mark = daemon.mark();
-    await daemon.waitForLine((l) => /"event":"(rotation|resync)"/.test(l) && !/failed/.test(l), { after: mark, timeoutMs: 15_000 });
+    await daemon.waitForLine((l) => /"event":"(rotation|resync)"/.test(l) && !/failed/.test(l), {
+      after: mark,
+      timeoutMs: 15_000,
+    });
     await sleep(Math.max(0, (w0.window + 2) * PERIOD * 1000 + 1000 - Date.now()));
     // … and is then set back into W
     writeFileSync(clockFile, `${w0.window * PERIOD * 1000 + 2000 - Date.now()}\n`);
     mark = daemon.mark();
-    const back = await daemon.waitForLine((l) => /"event":"(rotation|resync)"/.test(l) && !/failed/.test(l), { after: mark, timeoutMs: 20_000 });
+    const back = await daemon.waitForLine((l) => /"event":"(rotation|resync)"/.test(l) && !/failed/.test(l), {
+      after: mark,
+      timeoutMs: 20_000,
+    });
     await sendUdp(t, 'eve', t.server.ipv4, w0.open, { delayMs: 5 });
     const opened = await isOpen('eve');
     writeFileSync(clockFile, '0\n');
-    report.add({ case: "replay after the server's clock is set back into the knock's window", tries: 1, result: opened ? '1 opened' : '0 opened', note: back.slice(0, 120) });
+    report.add({
+      case: "replay after the server's clock is set back into the knock's window",
+      tries: 1,
+      result: opened ? '1 opened' : '0 opened',
+      note: back.slice(0, 120),
+    });
     expect(opened, 'a consumed knock must stay consumed when the server clock goes back').toBe(false);
   });
 
   it('the session established at the start survived every fault above', async () => {
     expect(held.open).toBe(true);
     await sessionAlive('the end');
-    report.add({ case: 'one established TCP session held through all of the above', tries: 1, result: 'never dropped', note: 'echo after every fault' });
+    report.add({
+      case: 'one established TCP session held through all of the above',
+      tries: 1,
+      result: 'never dropped',
+      note: 'echo after every fault',
+    });
   });
 });

@@ -12,13 +12,25 @@ import { describeE2E } from '@otpknock/e2e-harness';
 import { Report } from './support/adversarial-report.js';
 import { TABLE, USERS, attackConfig, awayFromBoundary, openSeq as open } from './support/attack-fixture.js';
 import {
-  addClientAddresses, counterDeltas, dynamicSetFill, dynamicSetsOf, formatDeltas, legitimateAttempts, startFlood, tableCounters, type Attempt, type DynamicSet
+  addClientAddresses,
+  counterDeltas,
+  dynamicSetFill,
+  dynamicSetsOf,
+  formatDeltas,
+  legitimateAttempts,
+  startFlood,
+  tableCounters,
+  type Attempt,
+  type DynamicSet,
 } from './support/attacker.js';
 import { assertBuilt, useDaemon } from './support/otpknockd.js';
 
 describeE2E('adversarial: forged-source flood against a legitimate user', () => {
   let dynamicSets: DynamicSet[];
-  const report = new Report('adversarial-flood', 'Forged-source flood: legitimate success rate (target ≥ 99 %) and dynamic set sizes');
+  const report = new Report(
+    'adversarial-flood',
+    'Forged-source flood: legitimate success rate (target ≥ 99 %) and dynamic set sizes',
+  );
 
   const fx = useDaemon({ services: 22, config: attackConfig });
 
@@ -40,14 +52,20 @@ describeE2E('adversarial: forged-source flood against a legitimate user', () => 
       // 0 and +1 (both valid for ≥ 30 s): 50 one-time sequences, each knocked from an address of its own.
       const users = family === 4 ? USERS.slice(0, 25) : USERS.slice(25);
       const srcs = await addClientAddresses(fx.t, family, family === 4 ? 100 : 0x100, 2 * users.length);
-      const attempts: Attempt[] = users.flatMap((u, i) => [0, 1].map((o) => ({ src: srcs[2 * i + o]!, ports: open(u, o) })));
+      const attempts: Attempt[] = users.flatMap((u, i) =>
+        [0, 1].map((o) => ({ src: srcs[2 * i + o]!, ports: open(u, o) })),
+      );
       const countersBefore = await tableCounters(fx.t, TABLE);
       // The flood lasts until the user is done (SIGTERM below), 45 s and 6,000,000 datagrams at most.
       const flood = await startFlood(fx.t, { family, ports: stage1, count: 6_000_000, seconds: 45 });
       await new Promise((r) => setTimeout(r, 3_000)); // let the flood fill what it can
       const target = family === 4 ? fx.t.server.ipv4 : fx.t.server.ipv6;
       // 1.5 s per attempt (an open comes in ~20 ms): 100 attempts end within ~40 s, while windows 0 and +1 stay valid.
-      const legit = await legitimateAttempts(fx.t, target, 22, attempts, { timeoutMs: 1_500, gapMs: 10, concurrency: 4 });
+      const legit = await legitimateAttempts(fx.t, target, 22, attempts, {
+        timeoutMs: 1_500,
+        gapMs: 10,
+        concurrency: 4,
+      });
       const floodRunning = flood.process.running;
       flood.process.signal('SIGTERM'); // it stops and says how much it sent
       const f = await flood.done;
@@ -57,7 +75,13 @@ describeE2E('adversarial: forged-source flood against a legitimate user', () => 
       const counters = formatDeltas(deltas);
       const fill = await dynamicSetFill(fx.t, TABLE, dynamicSets);
       const rate = legit.ok / attempts.length;
-      const full = fill.filter((s) => s.elements > 0).map((s) => `${s.name} ${s.elements.toLocaleString('en-US')}/${s.size.toLocaleString('en-US')}${s.repeated ? ` (the listing repeated ${s.repeated.toLocaleString('en-US')})` : ''}`).join(', ');
+      const full = fill
+        .filter((s) => s.elements > 0)
+        .map(
+          (s) =>
+            `${s.name} ${s.elements.toLocaleString('en-US')}/${s.size.toLocaleString('en-US')}${s.repeated ? ` (the listing repeated ${s.repeated.toLocaleString('en-US')})` : ''}`,
+        )
+        .join(', ');
       report.add({
         case: `legitimate knocks during a forged-source IPv${family} flood of stage-1 knocks`,
         tries: attempts.length,
@@ -65,13 +89,24 @@ describeE2E('adversarial: forged-source flood against a legitimate user', () => 
         note: `flood: ${f.sent.toLocaleString('en-US')} datagrams at ${f.pps.toLocaleString('en-US')}/s from ${f.distinctSources >= 1_000_000 ? '≥ 1,000,000 distinct' : f.distinctSources.toLocaleString('en-US')} forged sources${floodRunning ? ', running all along' : ', ended before the user was done'}, to ${stage1.length} stage-1 ports; dynamic sets after the flood: ${full || 'all empty'}; table counters over the flood: ${counters || 'none moved'}`,
       });
       const slow = legit.attempts.map((a) => a.ms).sort((a, b) => a - b);
-      console.log(`IPv${family} flood: attempts ${legit.ok}/${attempts.length}, median ${slow[slow.length >> 1]} ms, max ${slow.at(-1)} ms; ${full}; ${counters}`);
+      console.log(
+        `IPv${family} flood: attempts ${legit.ok}/${attempts.length}, median ${slow[slow.length >> 1]} ms, max ${slow.at(-1)} ms; ${full}; ${counters}`,
+      );
       // A full progress map would refuse every new first step (each counted as progress_full):
       // a few refused inserts under churn are the kernel's hash, not a full map (state-machine.md).
       const stored = deltas['steps_stored'] ?? 0;
       expect(stored, 'the flood stored first steps (it reached the knock machinery)').toBeGreaterThan(10_000);
-      expect(deltas['progress_full'] ?? 0, `progress never full: progress_full vs steps_stored ${stored}`).toBeLessThanOrEqual(stored / 100);
-      expect(rate, `legitimate success rate under a forged IPv${family} flood: ${legit.attempts.filter((a) => !a.ok).map((a) => a.src).join(' ')}`).toBeGreaterThanOrEqual(0.99);
+      expect(
+        deltas['progress_full'] ?? 0,
+        `progress never full: progress_full vs steps_stored ${stored}`,
+      ).toBeLessThanOrEqual(stored / 100);
+      expect(
+        rate,
+        `legitimate success rate under a forged IPv${family} flood: ${legit.attempts
+          .filter((a) => !a.ok)
+          .map((a) => a.src)
+          .join(' ')}`,
+      ).toBeGreaterThanOrEqual(0.99);
     }, 150_000);
   }
 });

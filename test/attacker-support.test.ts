@@ -18,7 +18,8 @@ describe('elementKey', () => {
   });
 
   it('tells concatenated keys apart by every part', () => {
-    const k = (port: number) => JSON.stringify(elementKey([{ elem: { val: { concat: ['192.0.2.1', port] }, timeout: 9 } }, 1]));
+    const k = (port: number) =>
+      JSON.stringify(elementKey([{ elem: { val: { concat: ['192.0.2.1', port] }, timeout: 9 } }, 1]));
     expect(k(22)).not.toBe(k(23));
   });
 });
@@ -27,9 +28,19 @@ describe('parseDynamicSets', () => {
   it('finds the dynamic sets and maps of a rendered table with their sizes, and only those', () => {
     const script = [
       'table inet otpknock {',
-      '\tset progress4 {', '\t\ttype ipv4_addr', '\t\tflags dynamic,timeout', '\t\tsize 524288', '\t}',
-      '\tset knock_ports {', '\t\ttype inet_service', '\t\tsize 65536', '\t}',
-      '\tmap used {', '\t\ttype mark : mark', '\t\tflags dynamic', '\t}',
+      '\tset progress4 {',
+      '\t\ttype ipv4_addr',
+      '\t\tflags dynamic,timeout',
+      '\t\tsize 524288',
+      '\t}',
+      '\tset knock_ports {',
+      '\t\ttype inet_service',
+      '\t\tsize 65536',
+      '\t}',
+      '\tmap used {',
+      '\t\ttype mark : mark',
+      '\t\tflags dynamic',
+      '\t}',
       '}',
     ].join('\n');
     expect(parseDynamicSets(script)).toEqual([

@@ -8,8 +8,29 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-import { describeE2E, openHeldConnection, REPO_ROOT, setElementKeys, startService, tcpProbe, useTopology, NODE, type NsProcess, type NsRef, type Topology } from '@otpknock/e2e-harness';
-import { OTPKNOCKD, assertBuilt, startDaemon, testSecret, usersYaml, writeConfig, type ConfigDir, type TestUser } from './support/otpknockd.js';
+import {
+  describeE2E,
+  openHeldConnection,
+  REPO_ROOT,
+  setElementKeys,
+  startService,
+  tcpProbe,
+  useTopology,
+  NODE,
+  type NsProcess,
+  type NsRef,
+  type Topology,
+} from '@otpknock/e2e-harness';
+import {
+  OTPKNOCKD,
+  assertBuilt,
+  startDaemon,
+  testSecret,
+  usersYaml,
+  writeConfig,
+  type ConfigDir,
+  type TestUser,
+} from './support/otpknockd.js';
 import { startSshd, type Sshd } from './support/sshd.js';
 import { encodeSecret } from '@otpknock/shared';
 
@@ -17,8 +38,22 @@ const KNOCK = join(REPO_ROOT, 'packages/client/dist/knock.js');
 const SSH_PORT = 22;
 const WEB_PORT = 8080;
 /** The knock parameters of the server, which every client profile must repeat. */
-const PROFILE_ARGS = ['--method', 'time', '--period', '30', '--length', '3', '--range', '20000-40000', '--exclude', `${SSH_PORT},${WEB_PORT}`];
-const USERS: TestUser[] = ['opener', 'proxy', 'alias', 'closer', 'six'].map((name) => ({ name, secret: testSecret(`client-e2e-${name}`) }));
+const PROFILE_ARGS = [
+  '--method',
+  'time',
+  '--period',
+  '30',
+  '--length',
+  '3',
+  '--range',
+  '20000-40000',
+  '--exclude',
+  `${SSH_PORT},${WEB_PORT}`,
+];
+const USERS: TestUser[] = ['opener', 'proxy', 'alias', 'closer', 'six'].map((name) => ({
+  name,
+  secret: testSecret(`client-e2e-${name}`),
+}));
 
 describeE2E('knock, the client: open, proxy (real OpenSSH), ssh aliases, close, wrong secret, IPv6', () => {
   const topo = useTopology();
@@ -40,16 +75,27 @@ describeE2E('knock, the client: open, proxy (real OpenSSH), ssh aliases, close, 
     chmodSync(secretFile, 0o600);
     /** Runs the real `knock` bundle in a namespace with this store and the test's state dir. */
     const knock = (args: string[], o: { ns?: NsRef; extraEnv?: NodeJS.ProcessEnv } = {}) =>
-      t.exec(o.ns ?? 'client', [NODE, KNOCK, '--config', store, ...args], { env: { ...env, ...o.extraEnv }, timeoutMs: 20_000 });
+      t.exec(o.ns ?? 'client', [NODE, KNOCK, '--config', store, ...args], {
+        env: { ...env, ...o.extraEnv },
+        timeoutMs: 20_000,
+      });
     const added = await knock(['add', profile, '--secret-file', secretFile, ...PROFILE_ARGS, ...extra]);
     expect(added.code, added.stderr).toBe(0);
     return { store, knock, proxyCommand: `ProxyCommand ${NODE} ${KNOCK} --config ${store} proxy %h %p` };
   };
 
   /** The next audit line of the daemon after mark (NFLOG): which user's sequence opened, for whom. */
-  const auditAfter = async (mark: number) => JSON.parse(await daemon.waitForLine(/"event":"audit"/, { after: mark, timeoutMs: 3_000 })) as Record<string, unknown>;
+  const auditAfter = async (mark: number) =>
+    JSON.parse(await daemon.waitForLine(/"event":"audit"/, { after: mark, timeoutMs: 3_000 })) as Record<
+      string,
+      unknown
+    >;
 
-  const closedFrom = async (ns: NsRef, host: string, port: number) => expect(await tcpProbe(t, ns, host, port, 500), `${host}:${port} from ${ns}`).toMatchObject({ state: 'closed', reason: 'timeout' });
+  const closedFrom = async (ns: NsRef, host: string, port: number) =>
+    expect(await tcpProbe(t, ns, host, port, 500), `${host}:${port} from ${ns}`).toMatchObject({
+      state: 'closed',
+      reason: 'timeout',
+    });
 
   beforeAll(async () => {
     assertBuilt();
@@ -83,7 +129,9 @@ ${usersYaml(USERS, secretFile)}
   afterEach(async () => {
     // Shut every address again (established connections stay): the next test starts closed.
     const closed = await Promise.all(
-      [t.client.ipv4, t.client.ipv6, t.eve.ipv4, t.eve.ipv6].map((addr) => t.exec('server', [NODE, OTPKNOCKD, 'close', addr, '--config', cfg.file], { timeoutMs: 15_000 })),
+      [t.client.ipv4, t.client.ipv6, t.eve.ipv4, t.eve.ipv6].map((addr) =>
+        t.exec('server', [NODE, OTPKNOCKD, 'close', addr, '--config', cfg.file], { timeoutMs: 15_000 }),
+      ),
     );
     for (const r of closed) expect(r.code, r.stderr).toBe(0);
   });
@@ -104,9 +152,14 @@ ${usersYaml(USERS, secretFile)}
     const r = await knock(['gw']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toBe('');
-    console.log(`knock gw: exit 0 after ${Date.now() - started} ms (node start, knock, service answer); stderr: ${r.stderr.trim()}`);
+    console.log(
+      `knock gw: exit 0 after ${Date.now() - started} ms (node start, knock, service answer); stderr: ${r.stderr.trim()}`,
+    );
     // Really reachable: the service greets, and the kernel's allowed set holds the client.
-    expect(await tcpProbe(t, 'client', t.server.ipv4, WEB_PORT)).toMatchObject({ state: 'open', greeting: expect.stringContaining(`hello ${t.client.ipv4}`) });
+    expect(await tcpProbe(t, 'client', t.server.ipv4, WEB_PORT)).toMatchObject({
+      state: 'open',
+      greeting: expect.stringContaining(`hello ${t.client.ipv4}`),
+    });
     expect(await setElementKeys(t, 'server', 'otpknock', 'allowed4_web')).toContain(t.client.ipv4);
     expect(await tcpProbe(t, 'client', t.server.ipv4, SSH_PORT)).toMatchObject({ state: 'open' });
     expect(await auditAfter(mark)).toMatchObject({ user: 'opener', address: t.client.ipv4, family: 4 });
@@ -117,18 +170,26 @@ ${usersYaml(USERS, secretFile)}
   it('knock proxy carries a real OpenSSH session (ProxyCommand), and ssh alone cannot connect', async () => {
     const u = USERS[1]!;
     const { proxyCommand } = await client('sshgw', u.secret, ['--address', t.server.ipv4]);
-    const sshConfig = sshd.clientConfig({ plain: { hostName: t.server.ipv4, connectTimeout: 1 }, knocked: { hostName: t.server.ipv4, extra: [proxyCommand] } });
+    const sshConfig = sshd.clientConfig({
+      plain: { hostName: t.server.ipv4, connectTimeout: 1 },
+      knocked: { hostName: t.server.ipv4, extra: [proxyCommand] },
+    });
     const plain = await t.exec('client', ['ssh', '-F', sshConfig, 'plain', 'echo ok'], { env, timeoutMs: 15_000 });
     expect(plain.code).toBe(255);
     expect(plain.stderr).toMatch(/timed out/i);
     const before = sshd.logins().length;
     const mark = daemon.mark();
-    const r = await t.exec('client', ['ssh', '-F', sshConfig, 'knocked', 'echo ok; echo "$SSH_CONNECTION"'], { env, timeoutMs: 20_000 });
+    const r = await t.exec('client', ['ssh', '-F', sshConfig, 'knocked', 'echo ok; echo "$SSH_CONNECTION"'], {
+      env,
+      timeoutMs: 20_000,
+    });
     expect(r.code, r.stderr).toBe(0);
     const [ok, conn] = r.stdout.trim().split('\n');
     expect(ok).toBe('ok');
     // The session's TCP connection is the one knock made from the client to port 22.
-    expect(conn).toMatch(new RegExp(`^${t.client.ipv4.replace(/\./g, '\\.')} \\d+ ${t.server.ipv4.replace(/\./g, '\\.')} ${SSH_PORT}$`));
+    expect(conn).toMatch(
+      new RegExp(`^${t.client.ipv4.replace(/\./g, '\\.')} \\d+ ${t.server.ipv4.replace(/\./g, '\\.')} ${SSH_PORT}$`),
+    );
     expect(sshd.logins().length).toBe(before + 1);
     expect(await auditAfter(mark)).toMatchObject({ user: 'proxy', address: t.client.ipv4 });
     // stdout carried only the ssh stream: nothing of knock's reached ssh's output.
@@ -182,17 +243,30 @@ ${usersYaml(USERS, secretFile)}
     expect(took).toBeGreaterThanOrEqual(2_000); // two knocks, each waited for 1 s
     await closedFrom('eve', t.server.ipv4, WEB_PORT);
     expect(await setElementKeys(t, 'server', 'otpknock', 'allowed4_web')).not.toContain(t.eve.ipv4);
-    expect(daemon.lines().slice(mark).filter((l) => l.text.includes('"event":"audit"'))).toEqual([]);
+    expect(
+      daemon
+        .lines()
+        .slice(mark)
+        .filter((l) => l.text.includes('"event":"audit"')),
+    ).toEqual([]);
   });
 
   it('IPv6: knock -6 opens over IPv6 only, and ssh through knock proxy works to [2001:db8:1::1]', async () => {
     const u = USERS[4]!;
     // A name with an IPv6 address only through the profile; -6 forces the family.
-    const { knock, proxyCommand } = await client('v6', u.secret, ['--address', t.server.ipv6, '--port', String(WEB_PORT)]);
+    const { knock, proxyCommand } = await client('v6', u.secret, [
+      '--address',
+      t.server.ipv6,
+      '--port',
+      String(WEB_PORT),
+    ]);
     await closedFrom('client', t.server.ipv6, WEB_PORT);
     const r = await knock(['v6', '-6']);
     expect(r.code, r.stderr).toBe(0);
-    expect(await tcpProbe(t, 'client', t.server.ipv6, WEB_PORT)).toMatchObject({ state: 'open', greeting: expect.stringContaining(t.client.ipv6) });
+    expect(await tcpProbe(t, 'client', t.server.ipv6, WEB_PORT)).toMatchObject({
+      state: 'open',
+      greeting: expect.stringContaining(t.client.ipv6),
+    });
     expect(await setElementKeys(t, 'server', 'otpknock', 'allowed6_web')).toContain(t.client.ipv6);
     // The IPv4 address of the same client was not opened.
     await closedFrom('client', t.server.ipv4, WEB_PORT);
@@ -201,7 +275,10 @@ ${usersYaml(USERS, secretFile)}
     // ssh over IPv6 through the proxy (the second window of this secret).
     const sshConfig = sshd.clientConfig({ six: { hostName: t.server.ipv6, extra: [proxyCommand] } }, 'six_config');
     await t.exec('server', [NODE, OTPKNOCKD, 'close', t.client.ipv6, '--config', cfg.file], { timeoutMs: 15_000 });
-    const s = await t.exec('client', ['ssh', '-F', sshConfig, 'six', 'echo "$SSH_CONNECTION"'], { env, timeoutMs: 20_000 });
+    const s = await t.exec('client', ['ssh', '-F', sshConfig, 'six', 'echo "$SSH_CONNECTION"'], {
+      env,
+      timeoutMs: 20_000,
+    });
     expect(s.code, s.stderr).toBe(0);
     expect(s.stdout.trim()).toMatch(new RegExp(`^${t.client.ipv6} \\d+ ${t.server.ipv6} ${SSH_PORT}$`));
   });

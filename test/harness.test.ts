@@ -68,11 +68,17 @@ describeE2E('e2e harness', () => {
       tcpProbe(t, 'eve', t.server.ipv4, PORT),
       tcpProbe(t, 'client', t.server.ipv4, PORT + 1),
     ]);
-    expect(v4).toMatchObject({ state: 'open', reason: 'connected', greeting: `otpknock-test-service hello 192.0.2.2 port ${PORT}` });
+    expect(v4).toMatchObject({
+      state: 'open',
+      reason: 'connected',
+      greeting: `otpknock-test-service hello 192.0.2.2 port ${PORT}`,
+    });
     expect(v6).toMatchObject({ state: 'open', greeting: `otpknock-test-service hello 2001:db8:1::2 port ${PORT}` });
     expect(fromEve).toMatchObject({ state: 'open', greeting: expect.stringContaining('192.0.2.3') });
     expect(refused).toMatchObject({ state: 'closed', reason: 'refused' });
-    expect(svc.connections().map((c) => c.remote)).toEqual(expect.arrayContaining(['192.0.2.2', '2001:db8:1::2', '192.0.2.3']));
+    expect(svc.connections().map((c) => c.remote)).toEqual(
+      expect.arrayContaining(['192.0.2.2', '2001:db8:1::2', '192.0.2.3']),
+    );
     await svc.stop();
   });
 
@@ -161,12 +167,19 @@ describeE2E('e2e harness', () => {
     ]);
     expect(got[0]!.fromPort).toBe(v4.sourcePort);
     expect(await counterValue(t, 'server', 'okt_udp', 'seen')).toMatchObject({ packets: 3 });
-    expect(await pollUntil(async () => (await counterValue(t, 'eve', 'okt_sniff', 'overheard', { family: 'netdev' }))?.packets === 2)).toBe(true);
+    expect(
+      await pollUntil(
+        async () => (await counterValue(t, 'eve', 'okt_sniff', 'overheard', { family: 'netdev' }))?.packets === 2,
+      ),
+    ).toBe(true);
     expect(await setElementKeys(t, 'server', 'okt_udp', 'sources4')).toEqual(['192.0.2.2']);
     const [six] = await setElements(t, 'server', 'okt_udp', 'sources6');
     expect(six).toMatchObject({ key: '2001:db8:1::2' });
     expect(six!.expires).toBeGreaterThan(50);
-    expect((await setElements(t, 'server', 'okt_udp', 'steps')).map((e) => `${e.key}:${e.value}`).sort()).toEqual(['40001:1', '40002:2']);
+    expect((await setElements(t, 'server', 'okt_udp', 'steps')).map((e) => `${e.key}:${e.value}`).sort()).toEqual([
+      '40001:1',
+      '40002:2',
+    ]);
     await expect(setElements(t, 'server', 'okt_udp', 'nope')).rejects.toThrow(/no set or map/);
     await listener.stop();
   });

@@ -3,9 +3,7 @@
 // client .2, eve .3). Each user protects a service of its own, so the tests do
 // not see each other's openings.
 import { beforeEach, describe, expect, it } from 'vitest';
-import {
-  describeE2E, openHeldConnection, sendUdp, setElementKeys, tcpProbe
-} from '@otpknock/e2e-harness';
+import { describeE2E, openHeldConnection, sendUdp, setElementKeys, tcpProbe } from '@otpknock/e2e-harness';
 import { sequencesFor, testSecret, useDaemon, usersYaml, type TestUser } from './support/otpknockd.js';
 
 interface MethodCase {
@@ -54,7 +52,9 @@ table: otpknock
 skew: 1
 step_timeout: 2s
 services:
-${Object.values(S).map((s) => `  ${s.name}: { port: ${s.port}, open_for: 1m }`).join('\n')}
+${Object.values(S)
+  .map((s) => `  ${s.name}: { port: ${s.port}, open_for: 1m }`)
+  .join('\n')}
 users:
 ${usersYaml(Object.values(users), secretFile)}
 `;
@@ -169,7 +169,7 @@ describeE2E('otpknockd: every knock method of the seed, end to end', () => {
     { title: '6. one-time port, time-based', user: users.time, service: S.time.name, port: S.time.port },
     { title: '7. one-time port, pseudo-random (prng)', user: users.prng, service: S.prng.name, port: S.prng.port },
   ];
-  const keyOf = (c: MethodCase) => (c.user.name as keyof typeof profiles);
+  const keyOf = (c: MethodCase) => c.user.name as keyof typeof profiles;
 
   describe.each(oneTime)('$title', (c) => {
     let used: number[] = [];

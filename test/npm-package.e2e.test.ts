@@ -8,7 +8,17 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { describeE2E, run, startService, tcpProbe, useTopology, NODE, REPO_ROOT, type NsProcess, type Topology } from '@otpknock/e2e-harness';
+import {
+  describeE2E,
+  run,
+  startService,
+  tcpProbe,
+  useTopology,
+  NODE,
+  REPO_ROOT,
+  type NsProcess,
+  type Topology,
+} from '@otpknock/e2e-harness';
 import { startDaemon, writeConfig, type ConfigDir } from './support/otpknockd.js';
 
 interface Packaged {
@@ -22,12 +32,21 @@ interface Packaged {
 }
 
 const PACKAGES = { client: 'packages/client', server: 'packages/server' } as const;
-const version = (pkgDir: string) => (JSON.parse(readFileSync(join(REPO_ROOT, pkgDir, 'package.json'), 'utf8')) as { version: string }).version;
+const version = (pkgDir: string) =>
+  (JSON.parse(readFileSync(join(REPO_ROOT, pkgDir, 'package.json'), 'utf8')) as { version: string }).version;
 
 /** What each tarball holds, and nothing else (no sources, maps or tests). */
 const SHIPPED = {
   client: ['LICENSE', 'README.md', 'package.json', 'dist/knock.js', 'dist/package.json'],
-  server: ['LICENSE', 'README.md', 'package.json', 'dist/nflog-reader.py', 'dist/otpknockd.example.yaml', 'dist/otpknockd.js', 'dist/otpknockd.service'],
+  server: [
+    'LICENSE',
+    'README.md',
+    'package.json',
+    'dist/nflog-reader.py',
+    'dist/otpknockd.example.yaml',
+    'dist/otpknockd.js',
+    'dist/otpknockd.service',
+  ],
 };
 
 let packaged: Promise<Packaged> | undefined;
@@ -36,19 +55,47 @@ let packaged: Promise<Packaged> | undefined;
 function packAndInstall(): Promise<Packaged> {
   packaged ??= (async () => {
     const dir = mkdtempSync(join(tmpdir(), 'otpknock-npm-'));
-    const env = { ...process.env, PATH: `${dirname(NODE)}:${process.env['PATH'] ?? '/usr/bin:/bin'}`, npm_config_update_notifier: 'false' };
+    const env = {
+      ...process.env,
+      PATH: `${dirname(NODE)}:${process.env['PATH'] ?? '/usr/bin:/bin'}`,
+      npm_config_update_notifier: 'false',
+    };
     const tarballs = { client: '', server: '' };
     for (const name of ['client', 'server'] as const) {
-      const r = await run(['pnpm', 'pack', '--pack-destination', dir], { cwd: join(REPO_ROOT, PACKAGES[name]), env, timeoutMs: 60_000 });
+      const r = await run(['pnpm', 'pack', '--pack-destination', dir], {
+        cwd: join(REPO_ROOT, PACKAGES[name]),
+        env,
+        timeoutMs: 60_000,
+      });
       expect(r.code, `pnpm pack ${name}:\n${r.stdout}${r.stderr}`).toBe(0);
       tarballs[name] = join(dir, `otpknock-${name}-${version(PACKAGES[name])}.tgz`);
     }
     const prefix = join(dir, 'prefix');
     // --offline with an empty cache and no user config: npm may not fetch anything.
-    const npm = ['npm', 'install', '--global', '--prefix', prefix, '--offline', '--cache', join(dir, 'npm-cache'), '--userconfig', join(dir, 'npmrc'), '--no-audit', '--no-fund', '--loglevel=warn'];
+    const npm = [
+      'npm',
+      'install',
+      '--global',
+      '--prefix',
+      prefix,
+      '--offline',
+      '--cache',
+      join(dir, 'npm-cache'),
+      '--userconfig',
+      join(dir, 'npmrc'),
+      '--no-audit',
+      '--no-fund',
+      '--loglevel=warn',
+    ];
     const r = await run([...npm, tarballs.client, tarballs.server], { env, timeoutMs: 60_000 });
     expect(r.code, `npm install:\n${r.stdout}${r.stderr}`).toBe(0);
-    return { dir, prefix, tarballs, bin: { knock: join(prefix, 'bin', 'knock'), otpknockd: join(prefix, 'bin', 'otpknockd') }, env };
+    return {
+      dir,
+      prefix,
+      tarballs,
+      bin: { knock: join(prefix, 'bin', 'knock'), otpknockd: join(prefix, 'bin', 'otpknockd') },
+      env,
+    };
   })();
   return packaged;
 }
@@ -67,7 +114,11 @@ describe('npm packages: @otpknock/client and @otpknock/server', () => {
   it('hold the bundles, README and LICENSE, nothing else', async () => {
     for (const name of ['client', 'server'] as const) {
       const r = await run(['tar', '-tzf', p.tarballs[name]], { check: true });
-      const files = r.stdout.trim().split('\n').map((f) => f.replace(/^package\//, '')).sort();
+      const files = r.stdout
+        .trim()
+        .split('\n')
+        .map((f) => f.replace(/^package\//, ''))
+        .sort();
       expect(files, name).toEqual([...SHIPPED[name]].sort());
     }
   });
@@ -76,9 +127,15 @@ describe('npm packages: @otpknock/client and @otpknock/server', () => {
     for (const name of ['client', 'server'] as const) {
       const r = await run(['tar', '-xzOf', p.tarballs[name], 'package/package.json'], { check: true });
       const m = JSON.parse(r.stdout) as Record<string, unknown>;
-      expect(m, name).toMatchObject({ name: `@otpknock/${name}`, version: version(PACKAGES[name]), license: 'MIT', engines: { node: '>=20.19' } });
+      expect(m, name).toMatchObject({
+        name: `@otpknock/${name}`,
+        version: version(PACKAGES[name]),
+        license: 'MIT',
+        engines: { node: '>=20.19' },
+      });
       expect(m['private'], name).toBeUndefined();
-      for (const deps of ['dependencies', 'optionalDependencies', 'peerDependencies', 'bundleDependencies']) expect(m[deps], `${name} ${deps}`).toBeUndefined();
+      for (const deps of ['dependencies', 'optionalDependencies', 'peerDependencies', 'bundleDependencies'])
+        expect(m[deps], `${name} ${deps}`).toBeUndefined();
       expect(r.stdout, name).not.toContain('workspace:');
       // Nothing importable that is not shipped (the workspace's exports point at src/).
       expect(m['exports'], name).toEqual({ './package.json': './package.json' });
@@ -102,7 +159,10 @@ describe('npm packages: @otpknock/client and @otpknock/server', () => {
   });
 
   it('installed, knock --version and otpknockd --version print the version', async () => {
-    for (const [bin, pkgDir] of [[p.bin.knock, PACKAGES.client], [p.bin.otpknockd, PACKAGES.server]] as const) {
+    for (const [bin, pkgDir] of [
+      [p.bin.knock, PACKAGES.client],
+      [p.bin.otpknockd, PACKAGES.server],
+    ] as const) {
       const r = await run([bin, '--version'], { env: p.env });
       expect(r.code, `${bin}: ${r.stderr}`).toBe(0);
       expect(r.stdout.trim(), bin).toBe(version(pkgDir));
@@ -121,7 +181,11 @@ describeE2E('installed otpknockd and knock: user add, run, import, knock', () =>
   let uri: string;
 
   const knock = (args: string[], input?: string) =>
-    t.exec('client', [p.bin.knock, '--config', join(home, 'profiles.json'), ...args], { env: clientEnv, timeoutMs: 20_000, ...(input === undefined ? {} : { input }) });
+    t.exec('client', [p.bin.knock, '--config', join(home, 'profiles.json'), ...args], {
+      env: clientEnv,
+      timeoutMs: 20_000,
+      ...(input === undefined ? {} : { input }),
+    });
 
   beforeAll(async () => {
     p = await packAndInstall();
@@ -139,7 +203,10 @@ knock: { method: time, period: 30, range: 20000-40000 }
 services:
   ssh: { port: 22, open_for: 30s }
 `);
-    const added = await run([p.bin.otpknockd, 'user', 'add', 'alice', '--host', t.server.ipv4, '--json', '--config', cfg.file], { env: p.env, timeoutMs: 15_000 });
+    const added = await run(
+      [p.bin.otpknockd, 'user', 'add', 'alice', '--host', t.server.ipv4, '--json', '--config', cfg.file],
+      { env: p.env, timeoutMs: 15_000 },
+    );
     expect(added.code, added.stderr).toBe(0);
     ({ uri } = JSON.parse(added.stdout) as { uri: string });
     daemon = await startDaemon(t, cfg.file, [], { command: [p.bin.otpknockd], env: p.env });
@@ -164,7 +231,10 @@ services:
     expect(knocked.code, knocked.stderr).toBe(0);
     expect(knocked.stderr).toMatch(/port 22 open/);
     expect(await tcpProbe(t, 'client', t.server.ipv4, 22)).toMatchObject({ state: 'open' });
-    const audit = JSON.parse(await daemon!.waitForLine(/"event":"audit"/, { after: mark, timeoutMs: 3_000 })) as Record<string, unknown>;
+    const audit = JSON.parse(await daemon!.waitForLine(/"event":"audit"/, { after: mark, timeoutMs: 3_000 })) as Record<
+      string,
+      unknown
+    >;
     expect(audit).toMatchObject({ user: 'alice', address: t.client.ipv4 });
     expect(await tcpProbe(t, 'eve', t.server.ipv4, 22, 500)).toMatchObject({ state: 'closed' });
   });

@@ -7,16 +7,39 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import {
-  NODE, agentPath, applyNft, describeE2E, listTable, listTables, pollUntil, sendUdp, setElementKeys, startService, tcpProbe,
-  useTopology, type NsProcess, type Topology,
+  NODE,
+  agentPath,
+  applyNft,
+  describeE2E,
+  listTable,
+  listTables,
+  pollUntil,
+  sendUdp,
+  setElementKeys,
+  startService,
+  tcpProbe,
+  useTopology,
+  type NsProcess,
+  type Topology,
 } from '@otpknock/e2e-harness';
-import { OTPKNOCKD, sequencesFor, startDaemon, testSecret, usersYaml, writeConfig, type ConfigDir, type TestUser } from './support/otpknockd.js';
+import {
+  OTPKNOCKD,
+  sequencesFor,
+  startDaemon,
+  testSecret,
+  usersYaml,
+  writeConfig,
+  type ConfigDir,
+  type TestUser,
+} from './support/otpknockd.js';
 
 const PERIOD = 5;
 const profile = { method: 'time', period: PERIOD, range: '20000-40000' };
 const alice: TestUser = { name: 'alice', secret: testSecret('alice') };
 
-const configYaml = (extra: string, users: TestUser[] = [alice], skew = 1) => (secretFile: (u: TestUser) => string) => `
+const configYaml =
+  (extra: string, users: TestUser[] = [alice], skew = 1) =>
+  (secretFile: (u: TestUser) => string) => `
 skew: ${skew}
 ban: off
 ${extra}
@@ -82,7 +105,9 @@ describeE2E('one-time use survives stops, restarts and the loss of the table', (
     expect((await daemon.stop('SIGTERM')).code).toBe(0);
     daemon = undefined;
     expect(await listTables(t, 'server')).not.toContain('inet otpknock'); // the kernel forgot
-    const saved = JSON.parse(readFileSync(join(cfg.dir, 'state', 'consumed.json'), 'utf8')) as { consumed: { ports: number[] }[] };
+    const saved = JSON.parse(readFileSync(join(cfg.dir, 'state', 'consumed.json'), 'utf8')) as {
+      consumed: { ports: number[] }[];
+    };
     expect(saved.consumed.map((c) => c.ports)).toContainEqual(seq);
     daemon = await startDaemon(t, cfg.file);
     const start = JSON.parse((await daemon.waitForLine(/"event":"start"/)).trim()) as { carried_used: number };
@@ -116,13 +141,20 @@ describeE2E('one-time use survives stops, restarts and the loss of the table', (
     daemon = await startDaemon(t, cfg.file);
     await daemon.waitForLine(/reading opens from NFLOG group/, { timeoutMs: 5_000 });
     const seq = await consumeNow();
-    await pollUntil(() => {
-      try {
-        return (JSON.parse(readFileSync(join(cfg.dir, 'state', 'consumed.json'), 'utf8')) as { consumed: { ports: number[] }[] }).consumed.some((c) => c.ports.join() === seq.join());
-      } catch {
-        return false;
-      }
-    }, { timeoutMs: 3_000, message: 'the consume written to consumed.json' });
+    await pollUntil(
+      () => {
+        try {
+          return (
+            JSON.parse(readFileSync(join(cfg.dir, 'state', 'consumed.json'), 'utf8')) as {
+              consumed: { ports: number[] }[];
+            }
+          ).consumed.some((c) => c.ports.join() === seq.join());
+        } catch {
+          return false;
+        }
+      },
+      { timeoutMs: 3_000, message: 'the consume written to consumed.json' },
+    );
     await daemon.stop('SIGKILL');
     daemon = undefined;
     await applyNft(t, 'server', 'delete table inet otpknock\n'); // what a reboot does to the kernel's state
@@ -158,13 +190,21 @@ describeE2E('one daemon per table', () => {
       for (const file of [cfg.file, other.file]) {
         const second = await t.exec('server', [NODE, OTPKNOCKD, 'run', '--config', file], { timeoutMs: 15_000 });
         expect(second.code).toBe(2);
-        expect(second.stderr).toContain(`otpknockd: otpknockd is already running as pid ${daemon.pid} (config ${cfg.file}) for table inet otpknock; nothing was changed`);
+        expect(second.stderr).toContain(
+          `otpknockd: otpknockd is already running as pid ${daemon.pid} (config ${cfg.file}) for table inet otpknock; nothing was changed`,
+        );
         expect(second.stderr).not.toMatch(/\n\s+at /); // no stack trace
       }
       // apply with a file whose state_dir the daemon does not use: it names the daemon, not "put the file in place"
-      const apply = await t.exec('server', [NODE, OTPKNOCKD, 'apply', '--config', other.file, '--confirm-within', '10s'], { timeoutMs: 15_000 });
+      const apply = await t.exec(
+        'server',
+        [NODE, OTPKNOCKD, 'apply', '--config', other.file, '--confirm-within', '10s'],
+        { timeoutMs: 15_000 },
+      );
       expect(apply.code).toBe(1);
-      expect(apply.stderr).toContain(`otpknockd runs as pid ${daemon.pid} for table inet otpknock (config ${cfg.file}), but `);
+      expect(apply.stderr).toContain(
+        `otpknockd runs as pid ${daemon.pid} for table inet otpknock (config ${cfg.file}), but `,
+      );
       expect(apply.stderr).not.toMatch(/put the file in place/);
     } finally {
       other.cleanup();
@@ -174,9 +214,13 @@ describeE2E('one daemon per table', () => {
     await daemon.waitForLine(/"event":"rotation"/, { after: mark, timeoutMs: PERIOD * 1000 + 3_000 });
     expect(daemon.stderr()).not.toMatch(/"level":"error"/);
     const after = await listTable(t, 'server', 'inet', 'otpknock', { format: 'text' });
-    expect(after?.split('\n').filter((l) => /^\s*(chain|set|map) /.test(l))).toEqual(before?.split('\n').filter((l) => /^\s*(chain|set|map) /.test(l)));
+    expect(after?.split('\n').filter((l) => /^\s*(chain|set|map) /.test(l))).toEqual(
+      before?.split('\n').filter((l) => /^\s*(chain|set|map) /.test(l)),
+    );
     // apply still finds the first daemon through its pid file
-    const status = await t.exec('server', [NODE, OTPKNOCKD, 'status', '--config', cfg.file, '--json'], { timeoutMs: 15_000 });
+    const status = await t.exec('server', [NODE, OTPKNOCKD, 'status', '--config', cfg.file, '--json'], {
+      timeoutMs: 15_000,
+    });
     expect(JSON.parse(status.stdout)).toMatchObject({ daemon: { pid: daemon.pid } });
   });
 
@@ -202,7 +246,10 @@ describeE2E('knocks in the first milliseconds of a window open', () => {
   let cfg: ConfigDir;
   const USERS = 10;
   const BOUNDARIES = 5;
-  const users: TestUser[] = Array.from({ length: USERS }, (_, i) => ({ name: `u${i}`, secret: testSecret(`boundary-user-${i}`) }));
+  const users: TestUser[] = Array.from({ length: USERS }, (_, i) => ({
+    name: `u${i}`,
+    secret: testSecret(`boundary-user-${i}`),
+  }));
   const source = (b: number, u: number) => `192.0.2.${100 + b * USERS + u}`;
 
   beforeAll(async () => {
@@ -212,9 +259,13 @@ describeE2E('knocks in the first milliseconds of a window open', () => {
     // milliseconds needs that window in the kernel by then
     cfg = writeConfig(configYaml('step_timeout: 2s', users, 0));
     daemon = await startDaemon(t, cfg.file);
-    for (let b = 0; b < BOUNDARIES; b++) for (let u = 0; u < USERS; u++) {
-      await t.exec('client', ['ip', 'addr', 'add', `${source(b, u)}/24`, 'dev', t.client.ifname], { timeoutMs: 5_000, check: true });
-    }
+    for (let b = 0; b < BOUNDARIES; b++)
+      for (let u = 0; u < USERS; u++) {
+        await t.exec('client', ['ip', 'addr', 'add', `${source(b, u)}/24`, 'dev', t.client.ifname], {
+          timeoutMs: 5_000,
+          check: true,
+        });
+      }
   });
   afterAll(async () => {
     await daemon?.stop('SIGTERM');
@@ -228,7 +279,14 @@ describeE2E('knocks in the first milliseconds of a window open', () => {
       const boundary = first + b * PERIOD * 1000;
       for (let u = 0; u < USERS; u++) {
         const offsetMs = (u * 5 + b * 3) % 51; // spread over 0-50 ms
-        jobs.push({ atMs: boundary + offsetMs, from: source(b, u), ports: sequencesFor(users[u]!.secret, profile, 0, boundary).open, b, u, offsetMs });
+        jobs.push({
+          atMs: boundary + offsetMs,
+          from: source(b, u),
+          ports: sequencesFor(users[u]!.secret, profile, 0, boundary).open,
+          b,
+          u,
+          offsetMs,
+        });
       }
     }
     const r = await t.exec('client', [NODE, agentPath('timed-knocks.mjs')], {
@@ -238,11 +296,24 @@ describeE2E('knocks in the first milliseconds of a window open', () => {
     expect(r.code, r.stderr).toBe(0);
     const sent = JSON.parse(r.stdout) as { lateMs: number[] };
     expect(Math.max(...sent.lateMs)).toBeLessThan(20); // the agent kept to its schedule
-    const allowed = await pollUntil(async () => {
-      const keys = await setElementKeys(t, 'server', 'otpknock', 'allowed4_ssh');
-      return jobs.every((j) => keys.includes(j.from)) ? keys : undefined;
-    }, { timeoutMs: 2_000, message: 'every boundary knock granted' }).catch(async () => setElementKeys(t, 'server', 'otpknock', 'allowed4_ssh'));
-    const failed = jobs.filter((j) => !allowed.includes(j.from)).map((j) => `boundary ${j.b} user u${j.u} at +${j.offsetMs} ms`);
-    expect(failed, `knocks that did not open:\n${failed.join('\n')}\n${daemon.stderr().split('\n').filter((l) => /rotation|error/.test(l)).slice(-8).join('\n')}`).toEqual([]);
+    const allowed = await pollUntil(
+      async () => {
+        const keys = await setElementKeys(t, 'server', 'otpknock', 'allowed4_ssh');
+        return jobs.every((j) => keys.includes(j.from)) ? keys : undefined;
+      },
+      { timeoutMs: 2_000, message: 'every boundary knock granted' },
+    ).catch(async () => setElementKeys(t, 'server', 'otpknock', 'allowed4_ssh'));
+    const failed = jobs
+      .filter((j) => !allowed.includes(j.from))
+      .map((j) => `boundary ${j.b} user u${j.u} at +${j.offsetMs} ms`);
+    expect(
+      failed,
+      `knocks that did not open:\n${failed.join('\n')}\n${daemon
+        .stderr()
+        .split('\n')
+        .filter((l) => /rotation|error/.test(l))
+        .slice(-8)
+        .join('\n')}`,
+    ).toEqual([]);
   });
 });

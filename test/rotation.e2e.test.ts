@@ -10,7 +10,11 @@ const PERIOD = 2;
 // new sequence in five starts on a port that a live one starts on too.
 const RANGE = '20000-20199';
 const profile = { method: 'time', period: PERIOD, range: RANGE };
-const users: TestUser[] = Array.from({ length: 8 }, (_, i) => ({ name: `u${i}`, secret: testSecret(`rotation-user-${i}`), services: ['ssh'] }));
+const users: TestUser[] = Array.from({ length: 8 }, (_, i) => ({
+  name: `u${i}`,
+  secret: testSecret(`rotation-user-${i}`),
+  services: ['ssh'],
+}));
 
 const configYaml = (secretFile: (u: TestUser) => string) => `
 table: otpknock
@@ -90,7 +94,10 @@ describeE2E('otpknockd rotations: the kernel expires ended windows, shared prefi
 
   it("lets replies to this host's own UDP through on a knock port (e.g. DNS from an ephemeral port)", async () => {
     // A UDP echo on the client; the server asks it from local port 20100, inside the knock range.
-    const echo = fx.t.spawn('client', ['python3', '-c', `
+    const echo = fx.t.spawn('client', [
+      'python3',
+      '-c',
+      `
 import socket
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.bind(('0.0.0.0', 5300))
@@ -99,17 +106,26 @@ s.settimeout(20)
 for _ in range(3):
     data, peer = s.recvfrom(512)
     s.sendto(b'answer:' + data, peer)
-`]);
+`,
+    ]);
     try {
       await echo.waitForLine(/ready/, { timeoutMs: 5_000 });
-      const ask = await fx.t.exec('server', ['python3', '-c', `
+      const ask = await fx.t.exec(
+        'server',
+        [
+          'python3',
+          '-c',
+          `
 import socket
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.bind(('0.0.0.0', 20100))
 s.settimeout(2)
 s.sendto(b'query', ('${fx.t.client.ipv4}', 5300))
 print(s.recvfrom(512)[0].decode())
-`], { timeoutMs: 10_000 });
+`,
+        ],
+        { timeoutMs: 10_000 },
+      );
       expect(ask.stderr).toBe('');
       expect(ask.stdout.trim()).toBe('answer:query');
     } finally {

@@ -6,17 +6,41 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import {
-  NODE, applyNft, describeE2E, listTable, nft, openHeldConnection, pollUntil, sendUdp, startService, startUdpListener,
-  tcpProbe, useTopology, type NsProcess, type Topology,
+  NODE,
+  applyNft,
+  describeE2E,
+  listTable,
+  nft,
+  openHeldConnection,
+  pollUntil,
+  sendUdp,
+  startService,
+  startUdpListener,
+  tcpProbe,
+  useTopology,
+  type NsProcess,
+  type Topology,
 } from '@otpknock/e2e-harness';
-import { OTPKNOCKD, assertBuilt, sequencesFor, startDaemon, testSecret, usersYaml, writeConfig, type ConfigDir, type TestUser } from './support/otpknockd.js';
+import {
+  OTPKNOCKD,
+  assertBuilt,
+  sequencesFor,
+  startDaemon,
+  testSecret,
+  usersYaml,
+  writeConfig,
+  type ConfigDir,
+  type TestUser,
+} from './support/otpknockd.js';
 
 const PERIOD = 30;
 const alice: TestUser = { name: 'alice', secret: testSecret('alice') };
 const profile = { method: 'time', period: PERIOD, range: '10000-30000' };
 
 /** A config with the given services (name: port) and extra top-level lines, its state in `stateDir`. */
-const configYaml = (stateDir: string, services: Record<string, number>, extra = '') => (secretFile: (u: TestUser) => string) => `
+const configYaml =
+  (stateDir: string, services: Record<string, number>, extra = '') =>
+  (secretFile: (u: TestUser) => string) => `
 state_dir: ${stateDir}
 skew: 1
 ${extra}
@@ -25,7 +49,9 @@ knock:
   period: ${PERIOD}
   range: 10000-30000
 services:
-${Object.entries(services).map(([name, port]) => `  ${name}: { port: ${port}, open_for: 30s }`).join('\n')}
+${Object.entries(services)
+  .map(([name, port]) => `  ${name}: { port: ${port}, open_for: 30s }`)
+  .join('\n')}
 users:
 ${usersYaml([alice], secretFile)}
 `;
@@ -91,21 +117,33 @@ describeE2E('otpknockd doctor', () => {
     expect(by('nft')[0]).toMatchObject({ severity: 'ok', message: expect.stringMatching(/^nftables v\d/) });
     expect(by('kernel')[0]).toMatchObject({ severity: 'ok' });
     expect(by('firewall')[0]).toMatchObject({ severity: 'ok', message: 'no other nftables tables' });
-    expect(by('services')[0]).toMatchObject({ severity: 'ok', message: expect.stringMatching(/ssh: something listens on tcp\/22/) });
+    expect(by('services')[0]).toMatchObject({
+      severity: 'ok',
+      message: expect.stringMatching(/ssh: something listens on tcp\/22/),
+    });
     expect(['ok', 'warning']).toContain(by('clock')[0]!.severity); // "unknown" in a container is a warning, with why
     // no break_glass in this config: a stopped daemon keeps its table, so doctor says how one gets back in
-    expect(by('lockout')[0]).toMatchObject({ severity: 'warning', message: expect.stringMatching(/^no break_glass sequence/) });
+    expect(by('lockout')[0]).toMatchObject({
+      severity: 'warning',
+      message: expect.stringMatching(/^no break_glass sequence/),
+    });
   });
 
   it('finds a planted drop table and a UDP listener inside the knock range (exit 1), and says what to do', async () => {
-    await applyNft(t, 'server', 'table inet blocker {\n\tchain c {\n\t\ttype filter hook input priority 0; policy drop;\n\t}\n}\n');
+    await applyNft(
+      t,
+      'server',
+      'table inet blocker {\n\tchain c {\n\t\ttype filter hook input priority 0; policy drop;\n\t}\n}\n',
+    );
     const listener = await startUdpListener(t, 'server', [12345]);
     try {
       const d = await doctor();
       expect(d.code).toBe(1);
       expect(d.ok).toBe(false);
       const fw = d.problems.find((f) => f.check === 'firewall');
-      expect(fw?.message).toMatch(/^table inet blocker, chain c \(hook input, priority 0, policy drop\) drops new TCP connections to ssh \(port 22\)/);
+      expect(fw?.message).toMatch(
+        /^table inet blocker, chain c \(hook input, priority 0, policy drop\) drops new TCP connections to ssh \(port 22\)/,
+      );
       expect(fw?.message).toMatch(/UDP knocks/);
       expect(fw?.fix).toMatch(/nft insert rule inet blocker c tcp dport 22 accept/);
       const sock = d.problems.find((f) => f.check === 'sockets');
@@ -128,7 +166,10 @@ describeE2E('otpknockd doctor', () => {
       const r = await otpknockd(t, ['doctor', '--config', bad.file, '--json']);
       expect(r.code).toBe(1);
       const out = JSON.parse(r.stdout) as { findings: Finding[] };
-      expect(out.findings.find((f) => f.check === 'config')).toMatchObject({ severity: 'problem', message: expect.stringMatching(/otpknockd\.yaml:1: services/) });
+      expect(out.findings.find((f) => f.check === 'config')).toMatchObject({
+        severity: 'problem',
+        message: expect.stringMatching(/otpknockd\.yaml:1: services/),
+      });
       expect(out.findings.find((f) => f.check === 'nft')).toMatchObject({ severity: 'ok' });
     } finally {
       bad.cleanup();
@@ -153,7 +194,10 @@ describeE2E('otpknockd apply / confirm / revert', () => {
     liveText = readFileSync(live.file, 'utf8');
     await startService(t, 'server', [22, 443]);
     daemon = await startDaemon(t, live.file);
-    await pollUntil(async () => readFileSync(join(state, 'daemon.json'), 'utf8').includes(String(daemon.pid ?? '')), { timeoutMs: 5_000, message: 'daemon.json written' });
+    await pollUntil(async () => readFileSync(join(state, 'daemon.json'), 'utf8').includes(String(daemon.pid ?? '')), {
+      timeoutMs: 5_000,
+      message: 'daemon.json written',
+    });
   });
   afterAll(async () => {
     await daemon?.stop('SIGTERM');
@@ -167,15 +211,24 @@ describeE2E('otpknockd apply / confirm / revert', () => {
   });
 
   it('refuses an invalid config and changes nothing (exit 2, file:line named)', async () => {
-    const bad = writeConfig(() => `state_dir: ${state}\nservices:\n  ssh: { port: 22 }\nusers:\n  alice: { secret_file: /nonexistent/alice }\n`);
+    const bad = writeConfig(
+      () =>
+        `state_dir: ${state}\nservices:\n  ssh: { port: 22 }\nusers:\n  alice: { secret_file: /nonexistent/alice }\n`,
+    );
     try {
       const before = await listTable(t, 'server', 'inet', 'otpknock', { format: 'text' });
       const r = await otpknockd(t, ['apply', '--config', bad.file, '--confirm-within', '10s']);
       expect(r.code).toBe(2);
-      expect(r.stderr).toMatch(new RegExp(`${bad.file}:5: users\\.alice\\.secret_file: /nonexistent/alice does not exist`));
+      expect(r.stderr).toMatch(
+        new RegExp(`${bad.file}:5: users\\.alice\\.secret_file: /nonexistent/alice does not exist`),
+      );
       expect(r.stderr).toMatch(/nothing from it was applied/);
       const after = await listTable(t, 'server', 'inet', 'otpknock', { format: 'text' });
-      const shape = (s: string | null) => (s ?? '').split('\n').filter((l) => /^\s*(chain|set|map) /.test(l)).join('\n');
+      const shape = (s: string | null) =>
+        (s ?? '')
+          .split('\n')
+          .filter((l) => /^\s*(chain|set|map) /.test(l))
+          .join('\n');
       expect(shape(after)).toBe(shape(before));
       expect(await servicesInTable(t)).toEqual(['ssh']);
       const pending = await otpknockd(t, ['confirm', '--state-dir', state]);
@@ -203,12 +256,19 @@ describeE2E('otpknockd apply / confirm / revert', () => {
     expect(readFileSync(live.file, 'utf8')).toBe(readFileSync(next.file, 'utf8'));
     expect(await held.echo('after apply')).toContain('after apply');
     const started = Date.now();
-    await pollUntil(async () => JSON.stringify(await servicesInTable(t)) === '["ssh"]', { timeoutMs: 15_000, intervalMs: 200, message: 'old services back' });
+    await pollUntil(async () => JSON.stringify(await servicesInTable(t)) === '["ssh"]', {
+      timeoutMs: 15_000,
+      intervalMs: 200,
+      message: 'old services back',
+    });
     expect(Date.now() - started).toBeGreaterThan(2_500); // not before the deadline
     expect(readFileSync(live.file, 'utf8')).toBe(liveText);
     // the watchdog writes its record just after the reload took effect: wait for it
     const lastFile = join(state, 'apply', 'last.json');
-    await pollUntil(async () => existsSync(lastFile) && /"reverted"/.test(readFileSync(lastFile, 'utf8')), { timeoutMs: 5_000, message: 'apply/last.json says reverted' });
+    await pollUntil(async () => existsSync(lastFile) && /"reverted"/.test(readFileSync(lastFile, 'utf8')), {
+      timeoutMs: 5_000,
+      message: 'apply/last.json says reverted',
+    });
     expect(JSON.parse(readFileSync(lastFile, 'utf8'))).toMatchObject({ result: 'reverted', reload: 'loaded' });
     expect(await held.echo('after revert')).toContain('after revert');
     held.close();
@@ -258,7 +318,10 @@ describeE2E('otpknockd apply / confirm / revert', () => {
     expect(await servicesInTable(t)).toEqual(['api', 'ssh']);
     const pending = JSON.parse(readFileSync(join(state, 'apply', 'pending.json'), 'utf8')) as { watchdogPid: number };
     process.kill(pending.watchdogPid, 'SIGKILL'); // the watchdog this test's apply started: as if the machine rebooted
-    await pollUntil(async () => !readFileSync(`/proc/${pending.watchdogPid}/cmdline`, 'utf8').includes('apply-watchdog'), { timeoutMs: 3_000 }).catch(() => undefined);
+    await pollUntil(
+      async () => !readFileSync(`/proc/${pending.watchdogPid}/cmdline`, 'utf8').includes('apply-watchdog'),
+      { timeoutMs: 3_000 },
+    ).catch(() => undefined);
     const r = await otpknockd(t, ['revert', '--if-stale', '--state-dir', state]);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/holds the previous config again/);
@@ -369,7 +432,13 @@ describeE2E('break-glass: a long static sequence for when the clock or the deriv
   beforeAll(async () => {
     t = topo();
     state = mkdtempSync(join(tmpdir(), 'otpknock-state-'));
-    cfg = writeConfig(configYaml(state, { ssh: 22, api: 443 }, `break_glass:\n  sequence: [${BREAK_GLASS.join(', ')}]\n  services: [ssh]`));
+    cfg = writeConfig(
+      configYaml(
+        state,
+        { ssh: 22, api: 443 },
+        `break_glass:\n  sequence: [${BREAK_GLASS.join(', ')}]\n  services: [ssh]`,
+      ),
+    );
     await startService(t, 'server', [22, 443]);
     daemon = await startDaemon(t, cfg.file);
   });

@@ -3,7 +3,15 @@
 import { chownSync } from 'node:fs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeE2E, listRuleset, useTopology, type Topology } from '@otpknock/e2e-harness';
-import { OTPKNOCKD, assertBuilt, testSecret, usersYaml, writeConfig, type ConfigDir, type TestUser } from './support/otpknockd.js';
+import {
+  OTPKNOCKD,
+  assertBuilt,
+  testSecret,
+  usersYaml,
+  writeConfig,
+  type ConfigDir,
+  type TestUser,
+} from './support/otpknockd.js';
 
 const alice: TestUser = { name: 'alice', secret: testSecret('alice') };
 const yaml = (secretFile: (u: TestUser) => string) => `
@@ -34,7 +42,15 @@ describeE2E('otpknockd: errors at start', () => {
   }
 
   it('says which package to install when nft is missing', async () => {
-    const r = await runDaemon(['/usr/bin/env', 'PATH=/nonexistent', process.execPath, OTPKNOCKD, 'run', '--config', cfg.file]);
+    const r = await runDaemon([
+      '/usr/bin/env',
+      'PATH=/nonexistent',
+      process.execPath,
+      OTPKNOCKD,
+      'run',
+      '--config',
+      cfg.file,
+    ]);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('nft is not installed');
     expect(r.stderr).toContain('apt-get install nftables');
@@ -44,7 +60,17 @@ describeE2E('otpknockd: errors at start', () => {
     // The files belong to the unprivileged user, as they would for a daemon run as that user.
     for (const f of [cfg.dir, cfg.file, `${cfg.dir}/alice.secret`]) chownSync(f, 65534, 65534);
     try {
-      const r = await runDaemon(['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, OTPKNOCKD, 'run', '--config', cfg.file]);
+      const r = await runDaemon([
+        'setpriv',
+        '--reuid=65534',
+        '--regid=65534',
+        '--clear-groups',
+        process.execPath,
+        OTPKNOCKD,
+        'run',
+        '--config',
+        cfg.file,
+      ]);
       expect(r.code).toBe(1);
       expect(r.stderr).toMatch(/needs root or CAP_NET_ADMIN/);
     } finally {
@@ -77,12 +103,28 @@ describeE2E('otpknockd: errors at start', () => {
   });
 
   it('prints the exact ruleset with render, and changes nothing', async () => {
-    const r = await runDaemon([process.execPath, OTPKNOCKD, 'render', '--config', cfg.file, '--at', '2026-11-25T10:00:00Z']);
+    const r = await runDaemon([
+      process.execPath,
+      OTPKNOCKD,
+      'render',
+      '--config',
+      cfg.file,
+      '--at',
+      '2026-11-25T10:00:00Z',
+    ]);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^#!\/usr\/sbin\/nft -f/);
     const check = await t.exec('server', ['nft', '-c', '-f', '-'], { input: r.stdout });
     expect(check.code, check.stderr).toBe(0);
-    const again = await t.exec('server', [process.execPath, OTPKNOCKD, 'render', '--config', cfg.file, '--at', String(Date.parse('2026-11-25T10:00:00Z') / 1000)]);
+    const again = await t.exec('server', [
+      process.execPath,
+      OTPKNOCKD,
+      'render',
+      '--config',
+      cfg.file,
+      '--at',
+      String(Date.parse('2026-11-25T10:00:00Z') / 1000),
+    ]);
     expect(again.stdout).toBe(r.stdout); // the same instant renders the same script
   });
 });

@@ -2,16 +2,35 @@
 // throw-away namespaces (server 192.0.2.1, client .2, eve .3).
 import { expect, it } from 'vitest';
 import {
-  applyNft, describeE2E, listTable, listTables, openHeldConnection, pollUntil, sendUdp, setElementKeys, tcpProbe
+  applyNft,
+  describeE2E,
+  listTable,
+  listTables,
+  openHeldConnection,
+  pollUntil,
+  sendUdp,
+  setElementKeys,
+  tcpProbe,
 } from '@otpknock/e2e-harness';
-import { OTPKNOCKD, sequencesFor, startDaemon, testSecret, useDaemon, usersYaml, writeConfig, type TestUser } from './support/otpknockd.js';
+import {
+  OTPKNOCKD,
+  sequencesFor,
+  startDaemon,
+  testSecret,
+  useDaemon,
+  usersYaml,
+  writeConfig,
+  type TestUser,
+} from './support/otpknockd.js';
 
 const PERIOD = 5; // short windows so a rotation happens within a test
 const profile = { method: 'time', period: PERIOD, range: '20000-40000' };
 const alice: TestUser = { name: 'alice', secret: testSecret('alice'), services: ['ssh', 'api'] };
 const bob: TestUser = { name: 'bob', secret: testSecret('bob'), services: ['ssh'] };
 
-const configYaml = (table = 'otpknock') => (secretFile: (u: TestUser) => string) => `
+const configYaml =
+  (table = 'otpknock') =>
+  (secretFile: (u: TestUser) => string) => `
 table: ${table}
 # the tests below see a restart load a fresh table; the default (keep it) has its own tests (safety, one-time-use)
 keep_table_on_stop: false
@@ -54,21 +73,30 @@ describeE2E('otpknockd: the kernel knock state machine', () => {
     // the middle of the test cannot turn "beyond the skew" into "valid".
     const attempts: [string, () => number[]][] = [
       ['reversed', () => [...sequencesFor(alice.secret, profile, 0).open].reverse()],
-      ['mixed alice/bob', () => {
-        const a = sequencesFor(alice.secret, profile, 0).open;
-        const b = sequencesFor(bob.secret, profile, 0).open;
-        return [a[0]!, b[1]!, a[2]!];
-      }],
+      [
+        'mixed alice/bob',
+        () => {
+          const a = sequencesFor(alice.secret, profile, 0).open;
+          const b = sequencesFor(bob.secret, profile, 0).open;
+          return [a[0]!, b[1]!, a[2]!];
+        },
+      ],
       ['expired window', () => sequencesFor(alice.secret, profile, -2).open],
       ['window beyond skew', () => sequencesFor(alice.secret, profile, 2).open],
-      ['close port in between', () => {
-        const a = sequencesFor(alice.secret, profile, 0);
-        return [a.open[0]!, a.close[0]!, a.open[1]!, a.open[2]!];
-      }],
-      ['duplicated step', () => {
-        const a = sequencesFor(alice.secret, profile, 0).open;
-        return [a[0]!, a[0]!, a[1]!];
-      }],
+      [
+        'close port in between',
+        () => {
+          const a = sequencesFor(alice.secret, profile, 0);
+          return [a.open[0]!, a.close[0]!, a.open[1]!, a.open[2]!];
+        },
+      ],
+      [
+        'duplicated step',
+        () => {
+          const a = sequencesFor(alice.secret, profile, 0).open;
+          return [a[0]!, a[0]!, a[1]!];
+        },
+      ],
     ];
     for (const [what, ports] of attempts) {
       await awayFromBoundary();
@@ -151,14 +179,22 @@ describeE2E('otpknockd: the kernel knock state machine', () => {
     expect(line).toMatch(/still running the old one/);
     const after = await listTable(fx.t, 'server', 'inet', 'otpknock', { format: 'text' });
     // same chains and sets; elements may have rotated meanwhile
-    const shape = (s: string | null) => (s ?? '').split('\n').filter((l) => /^\s*(chain|set|map) /.test(l)).join('\n');
+    const shape = (s: string | null) =>
+      (s ?? '')
+        .split('\n')
+        .filter((l) => /^\s*(chain|set|map) /.test(l))
+        .join('\n');
     expect(shape(after)).toBe(shape(before));
     expect(fx.daemon.running).toBe(true);
     fx.cfg.write(configYaml()((u) => `${good}/${u.name}.secret`));
   });
 
   it('removes its table on stop (keep_table_on_stop: false) and leaves other tables untouched', async () => {
-    await applyNft(fx.t, 'server', 'table inet bystander {\n\tchain c {\n\t\ttype filter hook input priority 10; policy accept;\n\t\tcounter\n\t}\n}\n');
+    await applyNft(
+      fx.t,
+      'server',
+      'table inet bystander {\n\tchain c {\n\t\ttype filter hook input priority 10; policy accept;\n\t\tcounter\n\t}\n}\n',
+    );
     const bystander = await listTable(fx.t, 'server', 'inet', 'bystander', { format: 'text' });
     const result = await fx.daemon.stop('SIGTERM');
     expect(result.code).toBe(0);
@@ -175,7 +211,10 @@ describeE2E('otpknockd: the kernel knock state machine', () => {
       await new Promise((r) => setTimeout(r, 4 + i * 4));
       const exit = await fx.daemon.stop('SIGTERM');
       expect(exit, fx.daemon.stderr().split('\n').slice(-6).join('\n')).toEqual({ code: 0, signal: null });
-      await fx.daemon.waitForLine(/"event":"stop","message":"stopped; table inet otpknock removed"/, { after: mark, timeoutMs: 1_000 });
+      await fx.daemon.waitForLine(/"event":"stop","message":"stopped; table inet otpknock removed"/, {
+        after: mark,
+        timeoutMs: 1_000,
+      });
       expect(await listTables(fx.t, 'server')).not.toContain('inet otpknock');
       fx.daemon = await startDaemon(fx.t, fx.cfg.file);
     }
@@ -189,7 +228,9 @@ describeE2E('otpknockd: the kernel knock state machine', () => {
       const exit = await proc.exited;
       expect(exit.code).toBe(1);
       expect(proc.stderr()).toMatch(/table inet theirs already exists and was not made by otpknockd/);
-      expect(await listTable(fx.t, 'server', 'inet', 'theirs', { format: 'text' })).toMatch(/table inet theirs \{\s*\}/);
+      expect(await listTable(fx.t, 'server', 'inet', 'theirs', { format: 'text' })).toMatch(
+        /table inet theirs \{\s*\}/,
+      );
     } finally {
       other.cleanup();
     }
@@ -199,7 +240,10 @@ describeE2E('otpknockd: the kernel knock state machine', () => {
     await awayFromBoundary();
     const seq = sequencesFor(alice.secret, profile, 1);
     await sendUdp(fx.t, 'client', fx.t.server.ipv4, seq.open, { delayMs: 5 });
-    await pollUntil(async () => (await setElementKeys(fx.t, 'server', 'otpknock', 'allowed4_api')).includes(fx.t.client.ipv4), { timeoutMs: 2000 });
+    await pollUntil(
+      async () => (await setElementKeys(fx.t, 'server', 'otpknock', 'allowed4_api')).includes(fx.t.client.ipv4),
+      { timeoutMs: 2000 },
+    );
     await fx.daemon.stop('SIGKILL');
     expect(await listTable(fx.t, 'server', 'inet', 'otpknock')).not.toBeNull(); // a crash leaves protection in place
     fx.daemon = await startDaemon(fx.t, fx.cfg.file);

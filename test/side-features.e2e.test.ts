@@ -6,11 +6,32 @@ import { readFileSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 import {
-  counterValue, describeE2E, listTable, NODE, openHeldConnection, pollUntil, sendUdp, setElementKeys, startService, tcpProbe, useTopology,
-  type NsProcess, type Topology,
+  counterValue,
+  describeE2E,
+  listTable,
+  NODE,
+  openHeldConnection,
+  pollUntil,
+  sendUdp,
+  setElementKeys,
+  startService,
+  tcpProbe,
+  useTopology,
+  type NsProcess,
+  type Topology,
 } from '@otpknock/e2e-harness';
 import { buildPayload, parsePayloadSpec } from '@otpknock/shared';
-import { OTPKNOCKD, sequencesFor, startDaemon, testSecret, useDaemon, usersYaml, writeConfig, type ConfigDir, type TestUser } from './support/otpknockd.js';
+import {
+  OTPKNOCKD,
+  sequencesFor,
+  startDaemon,
+  testSecret,
+  useDaemon,
+  usersYaml,
+  writeConfig,
+  type ConfigDir,
+  type TestUser,
+} from './support/otpknockd.js';
 
 const PERIOD = 30;
 const RANGE = '20000-30000';
@@ -60,7 +81,9 @@ describeE2E('otpknockd: brute-force cut-off in the kernel', () => {
   const BAN_FOR_S = 3;
   let bannedAt = 0;
 
-  const yaml = (openFor = '30s', ban = `{ after: ${BAN_AFTER}, within: 1m, for: ${BAN_FOR_S}s }`) => (secretFile: (u: TestUser) => string) => `
+  const yaml =
+    (openFor = '30s', ban = `{ after: ${BAN_AFTER}, within: 1m, for: ${BAN_FOR_S}s }`) =>
+    (secretFile: (u: TestUser) => string) => `
 state_dir: ${dirname(secretFile(alice))}/state
 skew: 1
 step_timeout: 2s
@@ -73,7 +96,6 @@ ${usersYaml(USERS, secretFile)}
 `;
 
   const fx = useDaemon({ services: [22], config: yaml() });
-
 
   beforeEach(() => awayFromBoundary());
 
@@ -101,7 +123,10 @@ ${usersYaml(USERS, secretFile)}
 
   it(`lifts the ban after ${BAN_FOR_S}s: the source's knocks work again`, async () => {
     // (the ban of the previous test may have run out while beforeEach waited for a window boundary)
-    await pollUntil(async () => (await banned(4)).length === 0, { timeoutMs: (BAN_FOR_S + 2) * 1000, message: 'ban lifted' });
+    await pollUntil(async () => (await banned(4)).length === 0, {
+      timeoutMs: (BAN_FOR_S + 2) * 1000,
+      message: 'ban lifted',
+    });
     expect(Date.now() - bannedAt).toBeGreaterThanOrEqual(BAN_FOR_S * 1000 - 500);
     await sendUdp(fx.t, 'client', fx.t.server.ipv4, freshOpen(used), { delayMs: 5 });
     expect(await tcpProbe(fx.t, 'client', fx.t.server.ipv4, 22)).toMatchObject({ state: 'open' });
@@ -120,7 +145,10 @@ ${usersYaml(USERS, secretFile)}
     const line = await fx.daemon.waitForLine(/"event":"reload"/, { after: mark, timeoutMs: 10_000 });
     expect(line).toMatch(/loaded table/);
     expect(await banned(6)).toEqual(['2001:db8:1::']);
-    await pollUntil(async () => (await banned(6)).length === 0, { timeoutMs: (BAN_FOR_S + 2) * 1000, message: 'ban lifted' });
+    await pollUntil(async () => (await banned(6)).length === 0, {
+      timeoutMs: (BAN_FOR_S + 2) * 1000,
+      message: 'ban lifted',
+    });
   });
 
   it('with ban: off, bad knocks never ban', async () => {
@@ -142,7 +170,9 @@ describeE2E('otpknockd: manual switch, global mode and expiration timer', () => 
   const used = new Set<string>();
   const stateDir = () => `${cfg.dir}/state`;
 
-  const yaml = (apiOpenFor = '2s') => (secretFile: (u: TestUser) => string) => `
+  const yaml =
+    (apiOpenFor = '2s') =>
+    (secretFile: (u: TestUser) => string) => `
 state_dir: ${dirname(secretFile(alice))}/state
 skew: 1
 step_timeout: 2s
@@ -168,17 +198,23 @@ ${usersYaml(USERS, secretFile)}
 
   beforeEach(() => awayFromBoundary());
 
-  const otpknockd = (...args: string[]) => t.exec('server', [NODE, OTPKNOCKD, ...args, '--config', cfg.file], { timeoutMs: 15_000 });
+  const otpknockd = (...args: string[]) =>
+    t.exec('server', [NODE, OTPKNOCKD, ...args, '--config', cfg.file], { timeoutMs: 15_000 });
   const isOpen = async (from: 'client' | 'eve', port: number, v6 = false) =>
     (await tcpProbe(t, from, v6 ? t.server.ipv6 : t.server.ipv4, port, 600)).state === 'open';
-  const tableText = async () => (await listTable(t, 'server', 'inet', 'otpknock', { format: 'text' }))?.replace(/expires \S+/g, '') ?? null;
+  const tableText = async () =>
+    (await listTable(t, 'server', 'inet', 'otpknock', { format: 'text' }))?.replace(/expires \S+/g, '') ?? null;
 
   it('expiration timer: after an open, new connections are accepted only for open_for (2s); established ones continue', async () => {
     await sendUdp(t, 'client', t.server.ipv4, freshOpen(used), { delayMs: 5 });
     const opened = Date.now();
     expect(await isOpen('client', 443)).toBe(true);
     const held = await openHeldConnection(t, 'client', t.server.ipv4, 443);
-    await pollUntil(async () => !(await isOpen('client', 443)), { timeoutMs: 6_000, intervalMs: 200, message: 'api closed after open_for' });
+    await pollUntil(async () => !(await isOpen('client', 443)), {
+      timeoutMs: 6_000,
+      intervalMs: 200,
+      message: 'api closed after open_for',
+    });
     const closedAfter = Date.now() - opened;
     expect(closedAfter).toBeGreaterThanOrEqual(1_500);
     expect(closedAfter).toBeLessThan(5_000);
@@ -194,7 +230,11 @@ ${usersYaml(USERS, secretFile)}
     expect(r.stdout).toMatch(/opened api \(tcp\/443\) to 192\.0\.2\.3 for 3s/);
     expect(await isOpen('eve', 443)).toBe(true);
     expect(await isOpen('eve', 22)).toBe(false);
-    await pollUntil(async () => !(await isOpen('eve', 443)), { timeoutMs: 6_000, intervalMs: 200, message: 'manual opening expired' });
+    await pollUntil(async () => !(await isOpen('eve', 443)), {
+      timeoutMs: 6_000,
+      intervalMs: 200,
+      message: 'manual opening expired',
+    });
 
     expect((await otpknockd('open', t.eve.ipv6)).code).toBe(0); // all services, their open_for
     expect(await isOpen('eve', 22, true)).toBe(true);
@@ -231,7 +271,9 @@ ${usersYaml(USERS, secretFile)}
   it('says so when otpknockd is not running (no table), exit 1', async () => {
     const other = writeConfig((secretFile) => yaml()(secretFile).replace('skew: 1', 'table: notrunning\nskew: 1'));
     try {
-      const r = await t.exec('server', [NODE, OTPKNOCKD, 'open', t.eve.ipv4, '--config', other.file], { timeoutMs: 15_000 });
+      const r = await t.exec('server', [NODE, OTPKNOCKD, 'open', t.eve.ipv4, '--config', other.file], {
+        timeoutMs: 15_000,
+      });
       expect(r.code).toBe(1);
       expect(r.stderr).toMatch(/otpknockd is not running: there is no table inet notrunning/);
     } finally {
@@ -348,7 +390,8 @@ ${usersYaml(USERS, secretFile)}
 
   beforeEach(() => awayFromBoundary());
 
-  const isOpen = async (from: 'client' | 'eve', v6 = false) => (await tcpProbe(t, from, v6 ? t.server.ipv6 : t.server.ipv4, 22, 600)).state === 'open';
+  const isOpen = async (from: 'client' | 'eve', v6 = false) =>
+    (await tcpProbe(t, from, v6 ? t.server.ipv6 : t.server.ipv4, 22, 600)).state === 'open';
   const dns = parsePayloadSpec('dns');
 
   it('require token (dns shape): knocks without a payload, with a plain DNS query or with a wrong token are ignored', async () => {
@@ -357,21 +400,38 @@ ${usersYaml(USERS, secretFile)}
     await sendUdp(t, 'eve', t.server.ipv4, k.ports, { delayMs: 5, payload: k.ports.map(() => buildPayload(dns)) });
     const wrong = k.token.slice();
     wrong[0] = wrong[0]! ^ 0xff;
-    await sendUdp(t, 'eve', t.server.ipv4, k.ports, { delayMs: 5, payload: k.ports.map(() => buildPayload(dns, wrong)) });
+    await sendUdp(t, 'eve', t.server.ipv4, k.ports, {
+      delayMs: 5,
+      payload: k.ports.map(() => buildPayload(dns, wrong)),
+    });
     const other = freshKnock(); // right shape, another user's/window's token
-    await sendUdp(t, 'eve', t.server.ipv4, k.ports, { delayMs: 5, payload: k.ports.map(() => buildPayload(dns, other.token)) });
-    await sendUdp(t, 'eve', t.server.ipv4, k.ports, { delayMs: 5, payload: k.ports.map(() => buildPayload(parsePayloadSpec('none'), k.token)) }); // token, not a DNS query
+    await sendUdp(t, 'eve', t.server.ipv4, k.ports, {
+      delayMs: 5,
+      payload: k.ports.map(() => buildPayload(dns, other.token)),
+    });
+    await sendUdp(t, 'eve', t.server.ipv4, k.ports, {
+      delayMs: 5,
+      payload: k.ports.map(() => buildPayload(parsePayloadSpec('none'), k.token)),
+    }); // token, not a DNS query
     expect(await isOpen('eve')).toBe(false);
-    expect((await counterValue(t, 'server', 'otpknock', 'payload_refused'))?.packets).toBeGreaterThanOrEqual(2 * k.ports.length);
+    expect((await counterValue(t, 'server', 'otpknock', 'payload_refused'))?.packets).toBeGreaterThanOrEqual(
+      2 * k.ports.length,
+    );
     // the sequence was never consumed: with the right payload it opens now
-    await sendUdp(t, 'client', t.server.ipv4, k.ports, { delayMs: 5, payload: k.ports.map(() => buildPayload(dns, k.token)) });
+    await sendUdp(t, 'client', t.server.ipv4, k.ports, {
+      delayMs: 5,
+      payload: k.ports.map(() => buildPayload(dns, k.token)),
+    });
     expect(await isOpen('client')).toBe(true);
     expect(await isOpen('eve')).toBe(false);
   });
 
   it('require token: opens over IPv6 with each datagram a DNS query carrying the token', async () => {
     const k = freshKnock();
-    await sendUdp(t, 'eve', t.server.ipv6, k.ports, { delayMs: 5, payload: k.ports.map(() => buildPayload(dns, k.token)) });
+    await sendUdp(t, 'eve', t.server.ipv6, k.ports, {
+      delayMs: 5,
+      payload: k.ports.map(() => buildPayload(dns, k.token)),
+    });
     expect(await isOpen('eve', true)).toBe(true);
   });
 
@@ -381,7 +441,10 @@ ${usersYaml(USERS, secretFile)}
     await sendUdp(t, 'eve', t.server.ipv4, k.ports, { delayMs: 5, payload: 'not ntp' });
     await sendUdp(t, 'eve', t.server.ipv4, k.ports, { delayMs: 5, payload: k.ports.map(() => buildPayload(dns)) });
     expect(await isOpen('eve')).toBe(false);
-    await sendUdp(t, 'eve', t.server.ipv4, k.ports, { delayMs: 5, payload: k.ports.map(() => buildPayload(parsePayloadSpec('ntp'))) });
+    await sendUdp(t, 'eve', t.server.ipv4, k.ports, {
+      delayMs: 5,
+      payload: k.ports.map(() => buildPayload(parsePayloadSpec('ntp'))),
+    });
     expect(await isOpen('eve')).toBe(true);
   });
 
@@ -390,7 +453,10 @@ ${usersYaml(USERS, secretFile)}
     const k = freshKnock();
     await sendUdp(t, 'client', t.server.ipv6, k.ports, { delayMs: 5 });
     expect(await isOpen('client', true)).toBe(false);
-    await sendUdp(t, 'client', t.server.ipv6, k.ports, { delayMs: 5, payload: buildPayload(parsePayloadSpec('text:hello')) });
+    await sendUdp(t, 'client', t.server.ipv6, k.ports, {
+      delayMs: 5,
+      payload: buildPayload(parsePayloadSpec('text:hello')),
+    });
     expect(await isOpen('client', true)).toBe(true);
   });
 
@@ -398,17 +464,28 @@ ${usersYaml(USERS, secretFile)}
     await reloadWith('{ require: token, shape: ntp }');
     const ntp = parsePayloadSpec('ntp');
     const k = freshKnock();
-    await sendUdp(t, 'client', t.server.ipv4, k.ports, { delayMs: 5, payload: k.ports.map(() => buildPayload(ntp, k.token)) });
+    await sendUdp(t, 'client', t.server.ipv4, k.ports, {
+      delayMs: 5,
+      payload: k.ports.map(() => buildPayload(ntp, k.token)),
+    });
     expect(await isOpen('client')).toBe(true);
     await daemon.stop('SIGKILL');
     daemon = await startDaemon(t, cfg.file);
-    const closed = await t.exec('server', [NODE, OTPKNOCKD, 'close', t.eve.ipv4, '--config', cfg.file], { timeoutMs: 15_000 });
+    const closed = await t.exec('server', [NODE, OTPKNOCKD, 'close', t.eve.ipv4, '--config', cfg.file], {
+      timeoutMs: 15_000,
+    });
     expect(closed.code, closed.stderr).toBe(0); // eve knocked in an earlier test: start from closed
     expect(await isOpen('eve')).toBe(false);
-    await sendUdp(t, 'eve', t.server.ipv4, k.ports, { delayMs: 5, payload: k.ports.map(() => buildPayload(ntp, k.token)) });
+    await sendUdp(t, 'eve', t.server.ipv4, k.ports, {
+      delayMs: 5,
+      payload: k.ports.map(() => buildPayload(ntp, k.token)),
+    });
     expect(await isOpen('eve')).toBe(false);
     const fresh = freshKnock();
-    await sendUdp(t, 'eve', t.server.ipv4, fresh.ports, { delayMs: 5, payload: fresh.ports.map(() => buildPayload(ntp, fresh.token)) });
+    await sendUdp(t, 'eve', t.server.ipv4, fresh.ports, {
+      delayMs: 5,
+      payload: fresh.ports.map(() => buildPayload(ntp, fresh.token)),
+    });
     expect(await isOpen('eve')).toBe(true);
   });
 });

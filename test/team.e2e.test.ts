@@ -5,8 +5,27 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { encodeSecret, parseOtpauthUri, totpCodeOf, windowAt, type KnockProfile, type SecretBytes } from '@otpknock/shared';
-import { describeE2E, pollUntil, run, sendUdp, startService, tcpProbe, useTopology, NODE, REPO_ROOT, type NsProcess, type Topology } from '@otpknock/e2e-harness';
+import {
+  encodeSecret,
+  parseOtpauthUri,
+  totpCodeOf,
+  windowAt,
+  type KnockProfile,
+  type SecretBytes,
+} from '@otpknock/shared';
+import {
+  describeE2E,
+  pollUntil,
+  run,
+  sendUdp,
+  startService,
+  tcpProbe,
+  useTopology,
+  NODE,
+  REPO_ROOT,
+  type NsProcess,
+  type Topology,
+} from '@otpknock/e2e-harness';
 import { OTPKNOCKD, assertBuilt, sequencesFor, startDaemon, writeConfig, type ConfigDir } from './support/otpknockd.js';
 
 const PERIOD = 5;
@@ -61,12 +80,19 @@ services:
 
   /** Waits for the daemon to apply a user store change (at the next boundary). */
   async function storeApplied(mark: number): Promise<void> {
-    await daemon.waitForLine(/"event":"users".*"message":"sequences updated in place"/, { after: mark, timeoutMs: (PERIOD + 3) * 1000 });
+    await daemon.waitForLine(/"event":"users".*"message":"sequences updated in place"/, {
+      after: mark,
+      timeoutMs: (PERIOD + 3) * 1000,
+    });
   }
 
   const auditLines = () => {
     try {
-      return readFileSync(join(stateDir(), 'audit.jsonl'), 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+      return readFileSync(join(stateDir(), 'audit.jsonl'), 'utf8')
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
     } catch {
       return [];
     }
@@ -91,13 +117,21 @@ services:
 
   it('the URI carries the effective profile: the server adds the service ports to exclude', () => {
     const a = issued.get('alice')!;
-    expect(a.profile).toMatchObject({ method: 'time', period: PERIOD, range: { min: 20000, max: 40000 }, exclude: [22, 443] });
+    expect(a.profile).toMatchObject({
+      method: 'time',
+      period: PERIOD,
+      range: { min: 20000, max: 40000 },
+      exclude: [22, 443],
+    });
     expect(a.uri).toMatch(/&host=192\.0\.2\.1&port=22$/);
   });
 
   it('two users each open; the audit line names the right one (delay from knock to audit line measured)', async () => {
     const delays: number[] = [];
-    for (const [name, from, family] of [['alice', 'client', 4], ['bob', 'eve', 6]] as const) {
+    for (const [name, from, family] of [
+      ['alice', 'client', 4],
+      ['bob', 'eve', 6],
+    ] as const) {
       await awayFromBoundary();
       const u = issued.get(name)!;
       const host = t[from];
@@ -108,7 +142,12 @@ services:
       const line = await daemon.waitForLine(/"event":"audit"/, { after: mark, timeoutMs: 3_000 });
       delays.push(Date.now() - sent);
       const ev = JSON.parse(line) as Record<string, unknown>;
-      expect(ev).toMatchObject({ user: name, address: family === 4 ? host.ipv4 : host.ipv6, family, services: name === 'alice' ? 'ssh,api' : 'ssh' });
+      expect(ev).toMatchObject({
+        user: name,
+        address: family === 4 ? host.ipv4 : host.ipv6,
+        family,
+        services: name === 'alice' ? 'ssh,api' : 'ssh',
+      });
       expect(await tcpProbe(t, from, to, 22)).toMatchObject({ state: 'open' });
     }
     const file = auditLines();
@@ -135,7 +174,9 @@ services:
   });
 
   it('status --json matches the kernel: grants, users with live sequences, counters, recent opens', async () => {
-    const r = await t.exec('server', [NODE, OTPKNOCKD, 'status', '--json', '--config', cfg.file], { timeoutMs: 15_000 });
+    const r = await t.exec('server', [NODE, OTPKNOCKD, 'status', '--json', '--config', cfg.file], {
+      timeoutMs: 15_000,
+    });
     expect(r.code, r.stderr).toBe(0);
     const s = JSON.parse(r.stdout) as {
       loaded: boolean;
@@ -200,14 +241,27 @@ services:
     await awayFromBoundary();
     await sendUdp(t, 'eve', t.server.ipv4, sequencesFor(old.secret, old.profile, 1).open, { delayMs: 5 });
     expect(await tcpProbe(t, 'eve', t.server.ipv4, 443)).toMatchObject({ state: 'open' });
-    const graceEv = await pollUntil(() => auditLines().find((e) => e.address === t.eve.ipv4 && e.source === 'grace'), { timeoutMs: 3_000, message: 'audit line for the grace secret' });
+    const graceEv = await pollUntil(() => auditLines().find((e) => e.address === t.eve.ipv4 && e.source === 'grace'), {
+      timeoutMs: 3_000,
+      message: 'audit line for the grace secret',
+    });
     expect(graceEv).toMatchObject({ user: 'alice', event: 'open' });
     await awayFromBoundary();
     await sendUdp(t, 'client', t.server.ipv4, sequencesFor(fresh.secret, fresh.profile, 0).open, { delayMs: 5 });
-    await pollUntil(() => auditLines().some((e) => e.address === t.client.ipv4 && e.user === 'alice' && e.source === undefined && Date.parse(String(e.time)) >= rotatedAt), {
-      timeoutMs: 3_000,
-      message: 'audit line for the new secret',
-    });
+    await pollUntil(
+      () =>
+        auditLines().some(
+          (e) =>
+            e.address === t.client.ipv4 &&
+            e.user === 'alice' &&
+            e.source === undefined &&
+            Date.parse(String(e.time)) >= rotatedAt,
+        ),
+      {
+        timeoutMs: 3_000,
+        message: 'audit line for the new secret',
+      },
+    );
     // After the grace (plus a rotation): the old secret is refused, the new one works.
     const graceEnd = rotatedAt + PERIOD * 3 * 1000;
     await new Promise((r) => setTimeout(r, Math.max(0, graceEnd - Date.now()) + 500));
@@ -230,17 +284,28 @@ services:
       await storeApplied(mark);
       const store = join(home, 'profiles.json');
       const env = { ...process.env, XDG_STATE_HOME: join(home, 'state') };
-      const imp = await t.exec('client', ['sh', '-c', 'exec "$0" "$1" --config "$2" import - --name 192.0.2.1', NODE, KNOCK, store], { input: `${carol.uri}\n`, env });
+      const imp = await t.exec(
+        'client',
+        ['sh', '-c', 'exec "$0" "$1" --config "$2" import - --name 192.0.2.1', NODE, KNOCK, store],
+        { input: `${carol.uri}\n`, env },
+      );
       expect(imp.code, imp.stderr).toBe(0);
       const knock = (user: Issued, extra: string[] = []) => {
         const code = totpCodeOf(user.secret, user.profile, windowAt(Date.now(), PERIOD));
-        return t.exec('client', [NODE, KNOCK, '--config', store, '192.0.2.1', '--code', code, '--timeout', '1.5', '-p', '443', ...extra], { env, timeoutMs: 10_000 });
+        return t.exec(
+          'client',
+          [NODE, KNOCK, '--config', store, '192.0.2.1', '--code', code, '--timeout', '1.5', '-p', '443', ...extra],
+          { env, timeoutMs: 10_000 },
+        );
       };
       await awayFromBoundary();
       const before = auditLines().length;
       const ok = await knock(carol);
       expect(ok.code, ok.stderr).toBe(0);
-      await pollUntil(() => auditLines().length > before, { timeoutMs: 2_000, message: 'audit line for the code-mode open' });
+      await pollUntil(() => auditLines().length > before, {
+        timeoutMs: 2_000,
+        message: 'audit line for the code-mode open',
+      });
       expect(auditLines().at(-1)).toMatchObject({ user: 'carol', source: 'code', address: t.client.ipv4 });
       // alice has no code mode: her app's code opens nothing (no open in the audit).
       await awayFromBoundary();
@@ -257,18 +322,29 @@ services:
     const mark = daemon.mark();
     cfg.write(configText(7048));
     daemon.signal('SIGHUP');
-    await daemon.waitForLine(/"event":"audit".*reading opens from NFLOG group 7048"/, { after: mark, timeoutMs: 10_000 });
+    await daemon.waitForLine(/"event":"audit".*reading opens from NFLOG group 7048"/, {
+      after: mark,
+      timeoutMs: 10_000,
+    });
     await awayFromBoundary();
     const before = auditLines().length;
     const a = issued.get('alice')!;
     // window +1: the earlier tests used alice's (new) secret up to the window that is current now
     await sendUdp(t, 'eve', t.server.ipv4, sequencesFor(a.secret, a.profile, 1).open, { delayMs: 5 });
-    await pollUntil(() => auditLines().length > before, { timeoutMs: 3_000, message: 'audit line after the group changed' });
+    await pollUntil(() => auditLines().length > before, {
+      timeoutMs: 3_000,
+      message: 'audit line after the group changed',
+    });
     expect(auditLines().at(-1)).toMatchObject({ user: 'alice', event: 'open', address: t.eve.ipv4 });
   });
 
   it('no secret in the daemon log, the audit file, the status file, or the argv of any process it started', async () => {
-    const texts = [daemon.stderr(), daemon.stdout(), readFileSync(join(stateDir(), 'audit.jsonl'), 'utf8'), readFileSync(join(stateDir(), 'status.json'), 'utf8')];
+    const texts = [
+      daemon.stderr(),
+      daemon.stdout(),
+      readFileSync(join(stateDir(), 'audit.jsonl'), 'utf8'),
+      readFileSync(join(stateDir(), 'status.json'), 'utf8'),
+    ];
     // The daemon and its children (the NFLOG reader): /proc/PID/cmdline.
     const pids = [daemon.pid];
     for (const p of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {

@@ -5,7 +5,15 @@
 // namespace: each veth pair is born inside one of our namespaces with its peer in another.
 import { randomBytes } from 'node:crypto';
 import {
-  deleteNamespacesSync, run, spawnTracked, sweepStaleNamespaces, trackNamespace, untrackNamespace, type ExecOptions, type ExecResult, type NsProcess,
+  deleteNamespacesSync,
+  run,
+  spawnTracked,
+  sweepStaleNamespaces,
+  trackNamespace,
+  untrackNamespace,
+  type ExecOptions,
+  type ExecResult,
+  type NsProcess,
 } from '@otpknock/e2e-harness';
 
 /** Every bench namespace: okb<6 hex id>p<owner pid>-<role>. */

@@ -18,8 +18,13 @@ async function awayFromBoundary(seconds: number): Promise<void> {
   if (into < 1.5 || into > workStarts - seconds - 1) await sleep(((PERIOD_S - into + 1.5) % PERIOD_S) * 1000);
 }
 
-export async function cpuPhase(ctx: Ctx, peers: Peer[]): Promise<Map<PeerKey, { cpuMsPer100k: number; sent: number; seconds: number; idleCpuMs: number }[]>> {
-  const res = new Map(peers.map((p) => [p.key, [] as { cpuMsPer100k: number; sent: number; seconds: number; idleCpuMs: number }[]]));
+export async function cpuPhase(
+  ctx: Ctx,
+  peers: Peer[],
+): Promise<Map<PeerKey, { cpuMsPer100k: number; sent: number; seconds: number; idleCpuMs: number }[]>> {
+  const res = new Map(
+    peers.map((p) => [p.key, [] as { cpuMsPer100k: number; sent: number; seconds: number; idleCpuMs: number }[]]),
+  );
   for (let round = 0; round < CPU_ROUNDS; round++) {
     for (let k = 0; k < peers.length; k++) {
       const p = peers[(k + round) % peers.length]!;
@@ -32,12 +37,17 @@ export async function cpuPhase(ctx: Ctx, peers: Peer[]): Promise<Map<PeerKey, { 
       const idleCpuMs = processCpuMs(p.daemon.pid) - i0;
       const c0 = processCpuMs(p.daemon.pid);
       const job = floodJob(p, CPU_JUNK, CPU_RATE, CPU_JUNK / CPU_RATE + 4);
-      const r = await ctx.net.exec('cli', [PYTHON, join(LIB, 'udp-flood.py')], { input: JSON.stringify(job), timeoutMs: 30_000 });
+      const r = await ctx.net.exec('cli', [PYTHON, join(LIB, 'udp-flood.py')], {
+        input: JSON.stringify(job),
+        timeoutMs: 30_000,
+      });
       if (r.code !== 0) throw new Error(`udp-flood failed: ${r.stderr.trim()}`);
       await sleep(300); // a pcap daemon may still be working through its buffer
       const c1 = processCpuMs(p.daemon.pid);
       const f = JSON.parse(r.stdout.trim()) as Flood;
-      res.get(p.key)!.push({ cpuMsPer100k: ((c1 - c0) * 100_000) / f.sent, sent: f.sent, seconds: f.seconds, idleCpuMs });
+      res
+        .get(p.key)!
+        .push({ cpuMsPer100k: ((c1 - c0) * 100_000) / f.sent, sent: f.sent, seconds: f.seconds, idleCpuMs });
     }
   }
   return res;

@@ -15,7 +15,11 @@ export interface FloodRow {
   daemonCpuPercent: number;
 }
 
-export async function floodPhase(ctx: Ctx, peers: Peer[], next: Map<PeerKey, number>): Promise<Map<PeerKey, FloodRow[]>> {
+export async function floodPhase(
+  ctx: Ctx,
+  peers: Peer[],
+  next: Map<PeerKey, number>,
+): Promise<Map<PeerKey, FloodRow[]>> {
   const res = new Map(peers.map((p) => [p.key, [] as FloodRow[]]));
   for (const rate of FLOOD_RATES) {
     for (const p of peers) {

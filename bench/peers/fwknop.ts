@@ -13,7 +13,11 @@ export async function setupFwknop(ctx: Ctx, link: Addrs): Promise<Peer> {
   const dir = join(ctx.dir, 'fwknop');
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   // Keys as fwknop's docs make them: fwknop --key-gen (Rijndael key + HMAC-SHA256 key).
-  const gen = spawnSync('/usr/bin/fwknop', ['--key-gen'], { encoding: 'utf8', env: { ...process.env, ...ctx.env }, timeout: 10_000 });
+  const gen = spawnSync('/usr/bin/fwknop', ['--key-gen'], {
+    encoding: 'utf8',
+    env: { ...process.env, ...ctx.env },
+    timeout: 10_000,
+  });
   const key = /^KEY_BASE64:\s+(\S+)$/m.exec(gen.stdout ?? '')?.[1];
   const hmac = /^HMAC_KEY_BASE64:\s+(\S+)$/m.exec(gen.stdout ?? '')?.[1];
   if (!key || !hmac) throw new Error(`fwknop --key-gen printed no keys: ${gen.stderr}`);
@@ -46,10 +50,23 @@ USE_HMAC            Y
   await ipt(['-A', 'INPUT', '-m', 'conntrack', '--ctstate', 'ESTABLISHED,RELATED', '-j', 'ACCEPT']);
   await ipt(['-A', 'INPUT', '-p', 'tcp', '--dport', String(SERVICE_PORT), '-j', 'DROP']);
   const daemon = net.spawn(link.role, [
-    '/usr/sbin/fwknopd', '-f', '-c', conf, '-a', access, '-d', join(dir, 'digest.cache'), '-p', join(dir, 'fwknopd.pid'), '-r', join(dir, 'run'),
+    '/usr/sbin/fwknopd',
+    '-f',
+    '-c',
+    conf,
+    '-a',
+    access,
+    '-d',
+    join(dir, 'digest.cache'),
+    '-p',
+    join(dir, 'fwknopd.pid'),
+    '-r',
+    join(dir, 'run'),
   ]);
   // fwknopd adds its jump rule, then opens pcap: ready shortly after the rule is there.
-  await waitFor('fwknopd to set up its chain', async () => (await net.exec(link.role, ['iptables', '-S', 'INPUT'])).stdout.includes('FWKNOP_INPUT'));
+  await waitFor('fwknopd to set up its chain', async () =>
+    (await net.exec(link.role, ['iptables', '-S', 'INPUT'])).stdout.includes('FWKNOP_INPUT'),
+  );
   await sleep(300);
   if (!daemon.running) throw new Error(`fwknopd exited at start:\n${daemon.stderr()}`);
   return {
@@ -62,7 +79,12 @@ USE_HMAC            Y
     reset: async () => {
       await ipt(['-F', 'FWKNOP_INPUT']);
     },
-    junk: { ports: [62_201], payload: 'base64', payloadBytes: 200, what: 'udp/62201, random base64 text of an SPA packet\'s size (200 bytes), a new one per packet' },
+    junk: {
+      ports: [62_201],
+      payload: 'base64',
+      payloadBytes: 200,
+      what: "udp/62201, random base64 text of an SPA packet's size (200 bytes), a new one per packet",
+    },
     settings: [
       `fwknopd -f -c fwknopd.conf -a access.conf (foreground, libpcap on the server's interface, filter "udp port 62201"; fwknopd.conf: only PCAP_INTF and FIREWALL_EXE=/usr/sbin/iptables (iptables-nft), all else default, e.g. PCAP_LOOP_SLEEP 100000 µs)`,
       `access.conf: SOURCE ANY, REQUIRE_SOURCE_ADDRESS Y, KEY_BASE64 + HMAC_KEY_BASE64 from fwknop --key-gen, OPEN_PORTS tcp/${SERVICE_PORT}, FW_ACCESS_TIMEOUT 30`,

@@ -51,20 +51,27 @@ export function packageVersion(pkg: string): string | null {
  */
 export function installPeers(): string[] {
   const found = (bin: string) =>
-    bin.startsWith('/') ? existsSync(bin) : (process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin').split(':').some((d) => d && existsSync(join(d, bin)));
+    bin.startsWith('/')
+      ? existsSync(bin)
+      : (process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin').split(':').some((d) => d && existsSync(join(d, bin)));
   const missing = [...new Set(NEEDS.filter((n) => !found(n.bin)).map((n) => n.pkg))];
   if (missing.length === 0) return [];
   log(`installing ${missing.join(' ')} (apt-get install -y)`);
   const before = peerDaemonPids();
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   const install = () =>
-    spawnSync('apt-get', ['install', '-y', '--no-install-recommends', ...missing], { env, stdio: ['ignore', 2, 2], timeout: 300_000 });
+    spawnSync('apt-get', ['install', '-y', '--no-install-recommends', ...missing], {
+      env,
+      stdio: ['ignore', 2, 2],
+      timeout: 300_000,
+    });
   let r = install();
   if (r.status !== 0) {
     spawnSync('apt-get', ['update'], { env, stdio: ['ignore', 2, 2], timeout: 300_000 });
     r = install();
   }
-  if (r.status !== 0) throw new Error(`apt-get install ${missing.join(' ')} failed (exit ${r.status}); install them and run again`);
+  if (r.status !== 0)
+    throw new Error(`apt-get install ${missing.join(' ')} failed (exit ${r.status}); install them and run again`);
   const systemd = existsSync('/run/systemd/system');
   for (const [pid, comm] of peerDaemonPids()) {
     if (before.has(pid)) continue;

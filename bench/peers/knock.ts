@@ -24,7 +24,12 @@ let knockSeq = 0;
 export const KNOCK_GAP_MS = 600;
 const lastKnockAt = new Map<PeerKey, number>();
 
-export async function knockOnce(ctx: Ctx, peer: Peer, n: number, opts: { rss?: boolean; timeoutS?: number; connect?: boolean } = {}): Promise<KnockRun> {
+export async function knockOnce(
+  ctx: Ctx,
+  peer: Peer,
+  n: number,
+  opts: { rss?: boolean; timeoutS?: number; connect?: boolean } = {},
+): Promise<KnockRun> {
   let argv = peer.clientArgv(n);
   if (argv.length > 0) {
     const wait = (lastKnockAt.get(peer.key) ?? 0) + KNOCK_GAP_MS - performance.now();
@@ -42,7 +47,10 @@ export async function knockOnce(ctx: Ctx, peer: Peer, n: number, opts: { rss?: b
     timeoutS: opts.timeoutS ?? CONNECT_TIMEOUT_S,
     connect: opts.connect ?? true,
   };
-  const r = await ctx.net.exec('cli', [PYTHON, join(LIB, 'timed-client.py')], { input: JSON.stringify(job), timeoutMs: 30_000 });
+  const r = await ctx.net.exec('cli', [PYTHON, join(LIB, 'timed-client.py')], {
+    input: JSON.stringify(job),
+    timeoutMs: 30_000,
+  });
   if (r.code !== 0) throw new Error(`timed-client failed for ${peer.key} (exit ${r.code}): ${r.stderr.trim()}`);
   const out = JSON.parse(r.stdout.trim()) as KnockRun;
   if (argv.length > 0) lastKnockAt.set(peer.key, performance.now());
@@ -55,6 +63,7 @@ export async function knockOnce(ctx: Ctx, peer: Peer, n: number, opts: { rss?: b
 }
 
 const clientLogPath = (ctx: Ctx, peer: Peer) => join(ctx.dir, `${peer.key}-client.log`);
-export const clientLog = (ctx: Ctx, peer: Peer) => (existsSync(clientLogPath(ctx, peer)) ? readFileSync(clientLogPath(ctx, peer), 'utf8').slice(-2000) : '(no output)');
+export const clientLog = (ctx: Ctx, peer: Peer) =>
+  existsSync(clientLogPath(ctx, peer)) ? readFileSync(clientLogPath(ctx, peer), 'utf8').slice(-2000) : '(no output)';
 
 export const opened = (peer: Peer, r: KnockRun) => r.connectMs !== null && (peer.key !== 'otpknock' || r.exit === 0);

@@ -42,7 +42,10 @@ export async function setupKnockd(ctx: Ctx, link: Addrs): Promise<Peer> {
 `,
   );
   const daemon = net.spawn(link.role, ['/usr/sbin/knockd', '-c', conf, '-i', link.serverIf]);
-  await waitFor('knockd to listen', () => existsSync(logFile) && readFileSync(logFile, 'utf8').includes('listening on'));
+  await waitFor(
+    'knockd to listen',
+    () => existsSync(logFile) && readFileSync(logFile, 'utf8').includes('listening on'),
+  );
   // Junk that hits the knock ports but never completes the sequence (p3, p2, p1, …):
   // knockd must look at every packet, and never runs its command for eve.
   const junkPorts = [ports[2]!, ports[1]!, ports[0]!];
@@ -56,7 +59,12 @@ export async function setupKnockd(ctx: Ctx, link: Addrs): Promise<Peer> {
     reset: async () => {
       await ipt(['-F', 'KNOCKD_ALLOW']);
     },
-    junk: { ports: junkPorts, payload: 'zeros', payloadBytes: 16, what: 'the 3 knock ports in reverse order (never a valid sequence)' },
+    junk: {
+      ports: junkPorts,
+      payload: 'zeros',
+      payloadBytes: 16,
+      what: 'the 3 knock ports in reverse order (never a valid sequence)',
+    },
     settings: [
       `knockd -c knockd.conf -i IF (foreground, libpcap on the server's interface): [openSSH] sequence = 3 random UDP ports, seq_timeout = 5, start_command = iptables -A KNOCKD_ALLOW ${rule}, cmd_timeout = 30, stop_command = iptables -D … (knockd(1) example 2, UDP ports); iptables-nft`,
       `firewall: INPUT: ESTABLISHED,RELATED accept → jump KNOCKD_ALLOW → tcp/${SERVICE_PORT} drop`,

@@ -4,7 +4,11 @@ import { clientLog, knockOnce, opened, type KnockRun } from './knock.js';
 import { RSS_RUNS, RUNS, WARMUP_RUNS, log } from './params.js';
 import type { Ctx, Peer, PeerKey } from './peer.js';
 
-export async function latencyPhase(ctx: Ctx, peers: Peer[], next: Map<PeerKey, number>): Promise<Map<PeerKey, { runs: KnockRun[]; rss: KnockRun[] }>> {
+export async function latencyPhase(
+  ctx: Ctx,
+  peers: Peer[],
+  next: Map<PeerKey, number>,
+): Promise<Map<PeerKey, { runs: KnockRun[]; rss: KnockRun[] }>> {
   const take = (p: Peer) => {
     const n = next.get(p.key)!;
     next.set(p.key, n + 1);
@@ -14,7 +18,10 @@ export async function latencyPhase(ctx: Ctx, peers: Peer[], next: Map<PeerKey, n
     for (let i = 0; i < WARMUP_RUNS; i++) {
       await p.reset();
       const w = await knockOnce(ctx, p, take(p));
-      if (!opened(p, w)) throw new Error(`${p.label}: the warm-up knock did not open the service (client exit ${w.exit}):\n${clientLog(ctx, p)}`);
+      if (!opened(p, w))
+        throw new Error(
+          `${p.label}: the warm-up knock did not open the service (client exit ${w.exit}):\n${clientLog(ctx, p)}`,
+        );
     }
   }
   const res = new Map(peers.map((p) => [p.key, { runs: [] as KnockRun[], rss: [] as KnockRun[] }]));

@@ -37,7 +37,20 @@ export async function setupOtpknock(ctx: Ctx, link: Addrs, users: number): Promi
   const storeEnv = { ...process.env, ...ctx.env };
   // One after the other: each add rewrites the whole store.
   for (const u of names) {
-    const argv = [NODE, KNOCK, '--config', store, 'add', u, '--address', link.server, '--port', String(SERVICE_PORT), '--secret-file', secretFile(u)];
+    const argv = [
+      NODE,
+      KNOCK,
+      '--config',
+      store,
+      'add',
+      u,
+      '--address',
+      link.server,
+      '--port',
+      String(SERVICE_PORT),
+      '--secret-file',
+      secretFile(u),
+    ];
     const r = await run(argv, { env: storeEnv, timeoutMs: 20_000 });
     if (r.code !== 0) throw new Error(`knock add ${u} failed: ${r.stderr.trim()}`);
   }
@@ -57,7 +70,12 @@ export async function setupOtpknock(ctx: Ctx, link: Addrs, users: number): Promi
     reset: async () => {
       await check(net, link.role, [NODE, OTPKNOCKD, 'close', link.client, '--config', config]);
     },
-    junk: { ports: shuffled(knockRange, 0x5eed), payload: 'zeros', payloadBytes: 16, what: 'the whole knock range 10000–65000, shuffled' },
+    junk: {
+      ports: shuffled(knockRange, 0x5eed),
+      payload: 'zeros',
+      payloadBytes: 16,
+      what: 'the whole knock range 10000–65000, shuffled',
+    },
     settings: [
       `otpknockd run --config FILE (the built bundle, node ${process.version}): one service (tcp/${SERVICE_PORT}), ${users} users, everything else default: time method, 3 ports from 10000–65000, 30 s windows, skew 1, open_for 30s, step_timeout 5s, ban after 10 bad knocks within 1m for 10m`,
       `client: knock --config STORE open uNN -q (one user per knock, each knock a fresh sequence; defaults: 5 ms between packets, 3 s timeout, 1 retry); profiles made with knock add`,

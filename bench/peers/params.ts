@@ -13,10 +13,15 @@ const { values: options } = parseArgs({
     'reuse-server-results': { type: 'boolean', default: false },
   },
 });
-export const FLAGS = { noBuild: options['no-build'], keepTemp: options['keep-temp'], reuseServerResults: options['reuse-server-results'] };
+export const FLAGS = {
+  noBuild: options['no-build'],
+  keepTemp: options['keep-temp'],
+  reuseServerResults: options['reuse-server-results'],
+};
 /** Timed knocks per program (end-to-end and wire). */
 export const RUNS = Number(options.runs);
-if (!/^\d+$/.test(options.runs) || RUNS < 3 || RUNS > 100) throw new Error(`--runs: ${JSON.stringify(options.runs)} is not a whole number from 3 to 100`);
+if (!/^\d+$/.test(options.runs) || RUNS < 3 || RUNS > 100)
+  throw new Error(`--runs: ${JSON.stringify(options.runs)} is not a whole number from 3 to 100`);
 /** Extra knocks per program run under /usr/bin/time for the client's peak RSS (not timed). */
 export const RSS_RUNS = 5;
 export const WARMUP_RUNS = 1;

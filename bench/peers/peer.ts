@@ -33,7 +33,10 @@ export interface Ctx {
 
 export async function check(net: BenchNet, role: string, argv: string[], timeoutMs = 10_000): Promise<string> {
   const r = await net.exec(role, argv, { timeoutMs });
-  if (r.code !== 0) throw new Error(`${argv.join(' ')} in ${role} failed (exit ${r.code}): ${(r.stderr || r.stdout).trim().slice(0, 1500)}`);
+  if (r.code !== 0)
+    throw new Error(
+      `${argv.join(' ')} in ${role} failed (exit ${r.code}): ${(r.stderr || r.stdout).trim().slice(0, 1500)}`,
+    );
   return r.stdout;
 }
 

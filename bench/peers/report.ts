@@ -53,7 +53,11 @@ const mib = (kib: number) => (kib / 1024).toFixed(1);
 function failedNotes(r: Results): string {
   const lines: string[] = [];
   for (const p of r.peers) {
-    const failed = r.floods.get(p.key)!.flatMap((f) => f.knocks.filter((k) => !opened(p, k)).map((k) => ({ rate: f.rate, datagrams: k.datagrams ?? 0 })));
+    const failed = r.floods
+      .get(p.key)!
+      .flatMap((f) =>
+        f.knocks.filter((k) => !opened(p, k)).map((k) => ({ rate: f.rate, datagrams: k.datagrams ?? 0 })),
+      );
     if (failed.length === 0) continue;
     lines.push(
       `- ${p.label}: ${failed.length} knock(s) did not open under a flood; the client's datagrams seen on the server's interface: ${failed.map((f) => `${f.datagrams} (at ${int(f.rate)}/s)`).join(', ')}`,
@@ -71,30 +75,63 @@ function report(r: Results) {
   const otpCpu = r.cpu.get('otpknock')!.map((c) => c.cpuMsPer100k);
   const otpFloods = r.floods.get('otpknock')!;
   const targets = {
-    wire: { met: otpWire.length === RUNS && median(otpWire) < WIRE_TARGET_MS, median: median(otpWire), max: Math.max(...otpWire) },
+    wire: {
+      met: otpWire.length === RUNS && median(otpWire) < WIRE_TARGET_MS,
+      median: median(otpWire),
+      max: Math.max(...otpWire),
+    },
     cpu: { met: otpCpu.every((c) => c === 0), values: otpCpu },
-    floods: { met: otpFloods.every((f) => f.knocks.length === FLOOD_KNOCKS && f.ok === FLOOD_KNOCKS), values: otpFloods.map((f) => `${f.ok}/${f.knocks.length}`) },
-    e2e: { met: okMedian(e2e(otp)) <= okMedian(e2e(knd)), otpknock: okMedian(e2e(otp)), knockd: okMedian(e2e(knd)), nodeStart: median(r.nodeStartMs) },
+    floods: {
+      met: otpFloods.every((f) => f.knocks.length === FLOOD_KNOCKS && f.ok === FLOOD_KNOCKS),
+      values: otpFloods.map((f) => `${f.ok}/${f.knocks.length}`),
+    },
+    e2e: {
+      met: okMedian(e2e(otp)) <= okMedian(e2e(knd)),
+      otpknock: okMedian(e2e(otp)),
+      knockd: okMedian(e2e(knd)),
+      nodeStart: median(r.nodeStartMs),
+    },
   };
   const peerCols = r.peers.map((p) => p.label);
   const row = (label: string, f: (p: Peer) => string) => [label, ...r.peers.map(f)];
   const srvRot = (n: number) => r.server.rotationMs.get(n) ?? [];
-  const rotCell = [1, 1_000, 10_000].map((n) => (srvRot(n).length ? `${ms(median(srvRot(n)))} (${ms(Math.min(...srvRot(n)))}–${ms(Math.max(...srvRot(n)))})` : '—')).join(' / ');
+  const rotCell = [1, 1_000, 10_000]
+    .map((n) =>
+      srvRot(n).length ? `${ms(median(srvRot(n)))} (${ms(Math.min(...srvRot(n)))}–${ms(Math.max(...srvRot(n)))})` : '—',
+    )
+    .join(' / ');
   // server.ts measures the per-packet cost at 1 and 10,000 users (the two ends), not at 1,000.
-  const ppCell = [1, 10_000].map((n) => {
-    const v = r.server.perPacketUs.get(n);
-    return v === undefined ? '—' : `${v >= 0 ? '+' : ''}${v.toFixed(2)}`;
-  }).join(' / ');
+  const ppCell = [1, 10_000]
+    .map((n) => {
+      const v = r.server.perPacketUs.get(n);
+      return v === undefined ? '—' : `${v >= 0 ? '+' : ''}${v.toFixed(2)}`;
+    })
+    .join(' / ');
   const table = markdownTable(
     ['', ...peerCols],
     [
       row(`end-to-end: client start → first accepted connect, ms`, (p) => spread(e2e(p), ms)),
       row(`wire: last knock/SPA datagram → SYN-ACK, ms`, (p) => spread(wire(p), (x) => x.toFixed(3))),
-      row(`… the client's share: last datagram → its first SYN, ms`, (p) => spread(r.latency.get(p.key)!.runs.map((x) => x.firstSynMs ?? null), (x) => x.toFixed(3))),
-      row(`… the server's share: the client's first SYN → SYN-ACK, ms`, (p) =>
-        spread(r.latency.get(p.key)!.runs.map((x) => (x.wireMs != null && x.firstSynMs != null ? x.wireMs - x.firstSynMs : null)), (x) => x.toFixed(3)),
+      row(`… the client's share: last datagram → its first SYN, ms`, (p) =>
+        spread(
+          r.latency.get(p.key)!.runs.map((x) => x.firstSynMs ?? null),
+          (x) => x.toFixed(3),
+        ),
       ),
-      row(`daemon CPU per ${int(CPU_JUNK)} junk datagrams at ${int(CPU_RATE)}/s, ms`, (p) => spread(r.cpu.get(p.key)!.map((c) => c.cpuMsPer100k), (x) => x.toFixed(0))),
+      row(`… the server's share: the client's first SYN → SYN-ACK, ms`, (p) =>
+        spread(
+          r.latency
+            .get(p.key)!
+            .runs.map((x) => (x.wireMs != null && x.firstSynMs != null ? x.wireMs - x.firstSynMs : null)),
+          (x) => x.toFixed(3),
+        ),
+      ),
+      row(`daemon CPU per ${int(CPU_JUNK)} junk datagrams at ${int(CPU_RATE)}/s, ms`, (p) =>
+        spread(
+          r.cpu.get(p.key)!.map((c) => c.cpuMsPer100k),
+          (x) => x.toFixed(0),
+        ),
+      ),
       ...FLOOD_RATES.map((rate) =>
         row(`knocks that opened during a ${int(rate)} packets/s junk flood`, (p) => {
           const f = r.floods.get(p.key)!.find((x) => x.rate === rate)!;
@@ -102,9 +139,18 @@ function report(r: Results) {
         }),
       ),
       row('daemon idle RSS, MiB', (p) => spread(r.idleRssKiB.get(p.key)!, mib)),
-      row(`client peak RSS, MiB (${RSS_RUNS} runs)`, (p) => spread(r.latency.get(p.key)!.rss.map((x) => x.maxRssKiB), mib)),
-      row('rotation at 1 / 1,000 / 10,000 users: nft at the boundary (computed 3 s ahead), ms', (p) => (p.key === 'otpknock' ? rotCell : 'n/a')),
-      row('kernel cost per junk packet at 1 / 10,000 users, µs (Δ system vs no table)', (p) => (p.key === 'otpknock' ? ppCell : 'n/a')),
+      row(`client peak RSS, MiB (${RSS_RUNS} runs)`, (p) =>
+        spread(
+          r.latency.get(p.key)!.rss.map((x) => x.maxRssKiB),
+          mib,
+        ),
+      ),
+      row('rotation at 1 / 1,000 / 10,000 users: nft at the boundary (computed 3 s ahead), ms', (p) =>
+        p.key === 'otpknock' ? rotCell : 'n/a',
+      ),
+      row('kernel cost per junk packet at 1 / 10,000 users, µs (Δ system vs no table)', (p) =>
+        p.key === 'otpknock' ? ppCell : 'n/a',
+      ),
     ],
     ['left', 'right', 'right', 'right'],
   );
@@ -144,7 +190,19 @@ export function writeReport(full: Results): void {
     wallSeconds: full.wallS,
     installed: full.installed,
     nodeStartMs: full.nodeStartMs,
-    params: { runs: RUNS, knockGapMs: KNOCK_GAP_MS, rssRuns: RSS_RUNS, warmupRuns: WARMUP_RUNS, cpuJunk: CPU_JUNK, cpuRate: CPU_RATE, cpuRounds: CPU_ROUNDS, floodRates: FLOOD_RATES, floodMaxSeconds: FLOOD_MAX_SECONDS, floodKnocks: FLOOD_KNOCKS, connectIntervalMs: CONNECT_INTERVAL_MS },
+    params: {
+      runs: RUNS,
+      knockGapMs: KNOCK_GAP_MS,
+      rssRuns: RSS_RUNS,
+      warmupRuns: WARMUP_RUNS,
+      cpuJunk: CPU_JUNK,
+      cpuRate: CPU_RATE,
+      cpuRounds: CPU_ROUNDS,
+      floodRates: FLOOD_RATES,
+      floodMaxSeconds: FLOOD_MAX_SECONDS,
+      floodKnocks: FLOOD_KNOCKS,
+      connectIntervalMs: CONNECT_INTERVAL_MS,
+    },
     targets,
     peers: full.peers.map((p) => ({
       key: p.key,
@@ -156,7 +214,13 @@ export function writeReport(full: Results): void {
       cpu: full.cpu.get(p.key),
       floods: full.floods.get(p.key),
     })),
-    server: { source: full.server.source, date: full.server.date, rotationMs: Object.fromEntries(full.server.rotationMs), perPacketUs: Object.fromEntries(full.server.perPacketUs), error: full.server.error },
+    server: {
+      source: full.server.source,
+      date: full.server.date,
+      rotationMs: Object.fromEntries(full.server.rotationMs),
+      perPacketUs: Object.fromEntries(full.server.perPacketUs),
+      error: full.server.error,
+    },
   };
   writeFileSync(join(RESULTS_DIR, 'peers.json'), `${JSON.stringify(json, null, 2)}\n`);
 }

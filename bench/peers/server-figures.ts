@@ -1,7 +1,16 @@
 // Measurement 6 (see bench/peers.ts), otpknock only: the rotation and per-packet figures of
 // bench/server.ts, run as it is.
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Machine } from '../lib/machine.js';
@@ -49,7 +58,8 @@ export function runServerBench(reuse: boolean): ServerFigures {
       if (r.status === 0 && existsSync(join(tmp, 'bench/results/server.json'))) {
         jsonPath = join(tmp, 'bench/results/server.json');
         source = 'bench/server.ts, run by this bench';
-      } else error = `bench/server.ts failed (exit ${r.status}${r.signal ? `, ${r.signal}` : ''}); its figures are the checkout's bench/results/server.json`;
+      } else
+        error = `bench/server.ts failed (exit ${r.status}${r.signal ? `, ${r.signal}` : ''}); its figures are the checkout's bench/results/server.json`;
     } catch (e) {
       error = `could not run bench/server.ts: ${(e as Error).message}`;
     }
@@ -62,11 +72,16 @@ export function runServerBench(reuse: boolean): ServerFigures {
       packets?: { key: string; sysUsPerPacket?: number }[];
     };
     out.date = j.machine?.date ?? null;
-    for (const u of j.users ?? []) out.rotationMs.set(u.users, (u.rotations ?? []).map((r) => r.nftMs));
+    for (const u of j.users ?? [])
+      out.rotationMs.set(
+        u.users,
+        (u.rotations ?? []).map((r) => r.nftMs),
+      );
     const none = j.packets?.find((p) => p.key === 'none')?.sysUsPerPacket;
     for (const p of j.packets ?? []) {
       const m = /^users(\d+)$/.exec(p.key);
-      if (m && none !== undefined && p.sysUsPerPacket !== undefined) out.perPacketUs.set(Number(m[1]), p.sysUsPerPacket - none);
+      if (m && none !== undefined && p.sysUsPerPacket !== undefined)
+        out.perPacketUs.set(Number(m[1]), p.sysUsPerPacket - none);
     }
   } catch (e) {
     out.error = `${out.error ? `${out.error}; ` : ''}no server figures: ${(e as Error).message}`;

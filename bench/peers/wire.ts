@@ -30,7 +30,11 @@ function wireMs(packets: readonly Packet[], r: KnockRun): { wire: number; firstS
 export async function startCaptures(ctx: Ctx, peers: Peer[]): Promise<Map<PeerKey, NsProcess>> {
   const captures = new Map<PeerKey, NsProcess>();
   for (const p of peers) {
-    const cap = ctx.net.spawn(p.role, [PYTHON, join(LIB, 'wire-capture.py'), JSON.stringify({ ifname: p.serverIf, client: p.client, maxSeconds: 900 })]);
+    const cap = ctx.net.spawn(p.role, [
+      PYTHON,
+      join(LIB, 'wire-capture.py'),
+      JSON.stringify({ ifname: p.serverIf, client: p.client, maxSeconds: 900 }),
+    ]);
     await cap.waitForLine('"event":"ready"', { timeoutMs: 10_000 });
     captures.set(p.key, cap);
   }

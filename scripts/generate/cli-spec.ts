@@ -113,12 +113,18 @@ function describeOption(help: Help, o: Option): OptionSpec {
   const value = /[<[]([^>\]]+?)(\.\.\.)?[>\]]$/.exec(o.flags);
   if (value) spec.value = { name: value[1]!, required: o.required, variadic: o.variadic };
   if (o.argChoices) spec.choices = [...o.argChoices];
-  if (o.defaultValue !== undefined && (o.required || o.optional)) spec.default = o.defaultValueDescription ?? JSON.stringify(o.defaultValue);
+  if (o.defaultValue !== undefined && (o.required || o.optional))
+    spec.default = o.defaultValueDescription ?? JSON.stringify(o.defaultValue);
   return spec;
 }
 
 function describeArgument(help: Help, a: Argument): ArgumentSpec {
-  const spec: ArgumentSpec = { name: a.name(), required: a.required, variadic: a.variadic, description: help.argumentDescription(a) };
+  const spec: ArgumentSpec = {
+    name: a.name(),
+    required: a.required,
+    variadic: a.variadic,
+    description: help.argumentDescription(a),
+  };
   if (a.argChoices) spec.choices = [...a.argChoices];
   return spec;
 }
@@ -126,7 +132,11 @@ function describeArgument(help: Help, a: Argument): ArgumentSpec {
 /** What addHelpText('after', …) prints, caught from the event commander emits. */
 function afterHelpText(cmd: Command): string {
   let text = '';
-  (cmd as unknown as NodeJS.EventEmitter).emit('afterHelp', { error: false, command: cmd, write: (s: string) => (text += s) });
+  (cmd as unknown as NodeJS.EventEmitter).emit('afterHelp', {
+    error: false,
+    command: cmd,
+    write: (s: string) => (text += s),
+  });
   return text.replace(/\n+$/, '').replace(/^\n+/, '');
 }
 

@@ -36,11 +36,19 @@ beforeAll(async () => {
     conditions: ['source'],
     logLevel: 'error',
   });
-  writeFileSync(join(bin, 'knock'), `#!/bin/sh\nexec ${JSON.stringify(process.execPath)} ${JSON.stringify(join(dir, 'knock.cjs'))} "$@"\n`);
+  writeFileSync(
+    join(bin, 'knock'),
+    `#!/bin/sh\nexec ${JSON.stringify(process.execPath)} ${JSON.stringify(join(dir, 'knock.cjs'))} "$@"\n`,
+  );
   chmodSync(join(bin, 'knock'), 0o755);
   // The per-user store ($HOME/.config/otpknock/profiles.json) and one given with --config.
-  const storeOf = (...names: string[]) => JSON.stringify({ version: 1, profiles: Object.fromEntries(names.map((n) => [n, testProfile(n)])) });
-  writeFileSync(join(home, '.config', 'otpknock', 'profiles.json'), storeOf('alpha', 'beta.example.org', '2001:db8::7'), { mode: 0o600 });
+  const storeOf = (...names: string[]) =>
+    JSON.stringify({ version: 1, profiles: Object.fromEntries(names.map((n) => [n, testProfile(n)])) });
+  writeFileSync(
+    join(home, '.config', 'otpknock', 'profiles.json'),
+    storeOf('alpha', 'beta.example.org', '2001:db8::7'),
+    { mode: 0o600 },
+  );
   store = join(dir, 'team.json');
   writeFileSync(store, storeOf('gamma', 'gw-1'), { mode: 0o600 });
   writeFileSync(join(dir, 'secret.key'), 'x', { mode: 0o600 });
@@ -51,7 +59,10 @@ const env = () => ({ PATH: `${bin}:/usr/bin:/bin`, HOME: home, XDG_CONFIG_HOME: 
 
 /** Words as bash splits a line for completion: at blanks, and at : and = (COMP_WORDBREAKS). */
 function compWords(line: string): string[] {
-  const words = line.split(/\s+/).filter((w) => w !== '').flatMap((w) => w.match(/[:=]+|[^:=]+/g)!);
+  const words = line
+    .split(/\s+/)
+    .filter((w) => w !== '')
+    .flatMap((w) => w.match(/[:=]+|[^:=]+/g)!);
   return /\s$/.test(line) ? [...words, ''] : words;
 }
 
@@ -67,19 +78,41 @@ COMP_POINT=\${#COMP_LINE}
 fn=$(complete -p ${words[0]} | sed 's/.* -F \\([^ ]*\\) .*/\\1/')
 "$fn" ${words[0]} "\${COMP_WORDS[COMP_CWORD]}" "\${COMP_WORDS[COMP_CWORD-1]}"
 printf '%s\\n' "\${COMPREPLY[@]}"`;
-  const out = execFileSync('bash', ['--norc', '--noprofile', '-c', program], { cwd: dir, env: env(), encoding: 'utf8' });
+  const out = execFileSync('bash', ['--norc', '--noprofile', '-c', program], {
+    cwd: dir,
+    env: env(),
+    encoding: 'utf8',
+  });
   return out.split('\n').filter((l) => l !== '');
 }
 
 describe('bash completion', () => {
   it('knock: commands and profile names at the first word', () => {
-    expect(bash('packaging/completion/bash/knock', 'knock ')).toEqual(['2001:db8::7', 'alpha', 'beta.example.org', 'open', 'proxy', 'close', 'print', 'add', 'import', 'list', 'remove', 'rm', 'help']);
+    expect(bash('packaging/completion/bash/knock', 'knock ')).toEqual([
+      '2001:db8::7',
+      'alpha',
+      'beta.example.org',
+      'open',
+      'proxy',
+      'close',
+      'print',
+      'add',
+      'import',
+      'list',
+      'remove',
+      'rm',
+      'help',
+    ]);
     expect(bash('packaging/completion/bash/knock', 'knock p')).toEqual(['proxy', 'print']);
     expect(bash('packaging/completion/bash/knock', 'knock b')).toEqual(['beta.example.org']);
   });
 
   it('knock: profile names after the commands that take HOST, from the --config store when one is given', () => {
-    expect(bash('packaging/completion/bash/knock', 'knock open ')).toEqual(['2001:db8::7', 'alpha', 'beta.example.org']);
+    expect(bash('packaging/completion/bash/knock', 'knock open ')).toEqual([
+      '2001:db8::7',
+      'alpha',
+      'beta.example.org',
+    ]);
     expect(bash('packaging/completion/bash/knock', 'knock -v proxy a')).toEqual(['alpha']);
     expect(bash('packaging/completion/bash/knock', `knock --config ${store} print `)).toEqual(['gamma', 'gw-1']);
     expect(bash('packaging/completion/bash/knock', `knock rm --config=${store} g`)).toEqual(['gamma', 'gw-1']);
@@ -95,35 +128,94 @@ describe('bash completion', () => {
 
   it("knock: each command's options, the program's --config among them, and none of another command's", () => {
     const open = bash('packaging/completion/bash/knock', 'knock open -');
-    expect(open).toEqual(expect.arrayContaining(['--no-wait', '-t', '--timeout', '--code', '-4', '--ipv6', '--config', '--help']));
+    expect(open).toEqual(
+      expect.arrayContaining(['--no-wait', '-t', '--timeout', '--code', '-4', '--ipv6', '--config', '--help']),
+    );
     expect(open).not.toContain('--secret-file');
     expect(bash('packaging/completion/bash/knock', 'knock alpha --t')).toEqual(['--timeout']); // knock HOST is knock open HOST
-    expect(bash('packaging/completion/bash/knock', 'knock list --')).toEqual(['--json', '--names', '--help', '--config']);
+    expect(bash('packaging/completion/bash/knock', 'knock list --')).toEqual([
+      '--json',
+      '--names',
+      '--help',
+      '--config',
+    ]);
     expect(bash('packaging/completion/bash/knock', 'knock --')).toEqual(['--version', '--config', '--help']);
   });
 
   it('knock: option values — choices, files — and an option value is not taken for a command', () => {
-    expect(bash('packaging/completion/bash/knock', 'knock add h --method ')).toEqual(['time', 'list-modulo', 'prng', 'static']);
-    expect(bash('packaging/completion/bash/knock', 'knock add h --algorithm=SHA')).toEqual(['SHA1', 'SHA256', 'SHA512']);
+    expect(bash('packaging/completion/bash/knock', 'knock add h --method ')).toEqual([
+      'time',
+      'list-modulo',
+      'prng',
+      'static',
+    ]);
+    expect(bash('packaging/completion/bash/knock', 'knock add h --algorithm=SHA')).toEqual([
+      'SHA1',
+      'SHA256',
+      'SHA512',
+    ]);
     expect(bash('packaging/completion/bash/knock', 'knock add h --secret-file sec')).toEqual(['secret.key']);
     expect(bash('packaging/completion/bash/knock', 'knock --config tea')).toEqual(['team.json']);
-    expect(bash('packaging/completion/bash/knock', 'knock open -t 5 ')).toEqual(['2001:db8::7', 'alpha', 'beta.example.org']);
-    expect(bash('packaging/completion/bash/knock', 'knock help ')).toEqual(['open', 'proxy', 'close', 'print', 'add', 'import', 'list', 'remove', 'rm', 'help']);
+    expect(bash('packaging/completion/bash/knock', 'knock open -t 5 ')).toEqual([
+      '2001:db8::7',
+      'alpha',
+      'beta.example.org',
+    ]);
+    expect(bash('packaging/completion/bash/knock', 'knock help ')).toEqual([
+      'open',
+      'proxy',
+      'close',
+      'print',
+      'add',
+      'import',
+      'list',
+      'remove',
+      'rm',
+      'help',
+    ]);
   });
 
   it('otpknockd: commands, subcommands, their options and argument words', () => {
     const s = 'packaging/completion/bash/otpknockd';
-    expect(bash(s, 'otpknockd ')).toEqual(['run', 'render', 'check', 'open', 'close', 'mode', 'user', 'status', 'doctor', 'apply', 'confirm', 'revert', 'help']);
+    expect(bash(s, 'otpknockd ')).toEqual([
+      'run',
+      'render',
+      'check',
+      'open',
+      'close',
+      'mode',
+      'user',
+      'status',
+      'doctor',
+      'apply',
+      'confirm',
+      'revert',
+      'help',
+    ]);
     expect(bash(s, 'otpknockd user ')).toEqual(['add', 'list', 'remove', 'disable', 'enable', 'rotate', 'help']);
-    expect(bash(s, 'otpknockd user add bob --')).toEqual(['--config', '--service', '--host', '--issuer', '--code-mode', '--no-qr', '--json', '--help']);
+    expect(bash(s, 'otpknockd user add bob --')).toEqual([
+      '--config',
+      '--service',
+      '--host',
+      '--issuer',
+      '--code-mode',
+      '--no-qr',
+      '--json',
+      '--help',
+    ]);
     expect(bash(s, 'otpknockd mode ')).toEqual(['knock', 'open', 'closed']);
     expect(bash(s, 'otpknockd run --log-format ')).toEqual(['auto', 'text', 'json']);
-    expect(bash(s, 'otpknockd apply --confirm-within 2m -')).toEqual(expect.arrayContaining(['-c', '--config', '--confirm-within']));
+    expect(bash(s, 'otpknockd apply --confirm-within 2m -')).toEqual(
+      expect.arrayContaining(['-c', '--config', '--confirm-within']),
+    );
   });
 
   it('sources cleanly under set -u and leaves nothing but its functions behind', () => {
     for (const s of ['packaging/completion/bash/knock', 'packaging/completion/bash/otpknockd']) {
-      const r = spawnSync('bash', ['--norc', '-uc', `source ${JSON.stringify(path(s))} && complete -p`], { encoding: 'utf8', env: env() });
+      const r = spawnSync('bash', ['--norc', '-uc', `source ${JSON.stringify(path(s))} && complete -p`], {
+        encoding: 'utf8',
+        env: env(),
+      });
       expect(r.stderr).toBe('');
       expect(r.stdout).toMatch(/^complete -F _(knock|otpknockd) (knock|otpknockd)\n$/);
     }
@@ -151,7 +243,12 @@ print -r -- "$out" | grep -o '<<[^>]*>>' | sed 's/^<<//; s/>>$//' | sort -u
 `;
 
 function zsh(line: string): string[] {
-  const out = execFileSync('zsh', ['-f', '-c', ZSH_CAPTURE, 'capture', path('packaging/completion/zsh'), line], { cwd: dir, env: env(), encoding: 'utf8', timeout: 20_000 });
+  const out = execFileSync('zsh', ['-f', '-c', ZSH_CAPTURE, 'capture', path('packaging/completion/zsh'), line], {
+    cwd: dir,
+    env: env(),
+    encoding: 'utf8',
+    timeout: 20_000,
+  });
   return out.split('\n').filter((l) => l !== '');
 }
 
@@ -159,20 +256,56 @@ describe('zsh completion', () => {
   const zshHere = tool('zsh', 'the zsh completion');
 
   it.skipIf(!zshHere)('is valid zsh (zsh -n)', () => {
-    for (const f of ['_knock', '_otpknockd']) expect(spawnSync('zsh', ['-n', path(`packaging/completion/zsh/${f}`)], { encoding: 'utf8' }).stderr).toBe('');
+    for (const f of ['_knock', '_otpknockd'])
+      expect(spawnSync('zsh', ['-n', path(`packaging/completion/zsh/${f}`)], { encoding: 'utf8' }).stderr).toBe('');
   });
 
-  it.skipIf(!zshHere)('knock: commands and profile names, options, values', () => {
-    expect(zsh('knock ')).toEqual(['2001:db8::7', 'add', 'alpha', 'beta.example.org', 'close', 'help', 'import', 'list', 'open', 'print', 'proxy', 'remove', 'rm'].sort());
-    expect(zsh(`knock --config ${store} close `)).toEqual(['gamma', 'gw-1']);
-    expect(zsh('knock open -4 --')).toEqual(['--code', '--config', '--delay', '--help', '--no-wait', '--port', '--quiet', '--retries', '--timeout', '--verbose']); // --ipv6 conflicts with -4
-    expect(zsh('knock alpha --ti')).toEqual(['--timeout']);
-    expect(zsh('knock add h --method ')).toEqual(['list-modulo', 'prng', 'static', 'time']);
-  }, 60_000);
+  it.skipIf(!zshHere)(
+    'knock: commands and profile names, options, values',
+    () => {
+      expect(zsh('knock ')).toEqual(
+        [
+          '2001:db8::7',
+          'add',
+          'alpha',
+          'beta.example.org',
+          'close',
+          'help',
+          'import',
+          'list',
+          'open',
+          'print',
+          'proxy',
+          'remove',
+          'rm',
+        ].sort(),
+      );
+      expect(zsh(`knock --config ${store} close `)).toEqual(['gamma', 'gw-1']);
+      expect(zsh('knock open -4 --')).toEqual([
+        '--code',
+        '--config',
+        '--delay',
+        '--help',
+        '--no-wait',
+        '--port',
+        '--quiet',
+        '--retries',
+        '--timeout',
+        '--verbose',
+      ]); // --ipv6 conflicts with -4
+      expect(zsh('knock alpha --ti')).toEqual(['--timeout']);
+      expect(zsh('knock add h --method ')).toEqual(['list-modulo', 'prng', 'static', 'time']);
+    },
+    60_000,
+  );
 
-  it.skipIf(!zshHere)('otpknockd: subcommands of user, their options, mode words', () => {
-    expect(zsh('otpknockd user ')).toEqual(['add', 'disable', 'enable', 'help', 'list', 'remove', 'rotate']);
-    expect(zsh('otpknockd user add bob --s')).toEqual(['--service']);
-    expect(zsh('otpknockd mode ')).toEqual(['closed', 'knock', 'open']);
-  }, 60_000);
+  it.skipIf(!zshHere)(
+    'otpknockd: subcommands of user, their options, mode words',
+    () => {
+      expect(zsh('otpknockd user ')).toEqual(['add', 'disable', 'enable', 'help', 'list', 'remove', 'rotate']);
+      expect(zsh('otpknockd user add bob --s')).toEqual(['--service']);
+      expect(zsh('otpknockd mode ')).toEqual(['closed', 'knock', 'open']);
+    },
+    60_000,
+  );
 });

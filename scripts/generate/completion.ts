@@ -14,7 +14,13 @@ export interface CompletionHints {
 }
 
 /** What a value (of an option or an argument) is completed with. */
-type ValueKind = { kind: 'files' } | { kind: 'dirs' } | { kind: 'hosts' } | { kind: 'profiles' } | { kind: 'words'; words: readonly string[] } | { kind: 'none' };
+type ValueKind =
+  | { kind: 'files' }
+  | { kind: 'dirs' }
+  | { kind: 'hosts' }
+  | { kind: 'profiles' }
+  | { kind: 'words'; words: readonly string[] }
+  | { kind: 'none' };
 
 /** The command's path below the program: '' for the program, 'user add'. */
 const keyOf = (cmd: CommandSpec) => cmd.path.slice(1).join(' ');
@@ -73,15 +79,24 @@ const GENERATED = (program: CommandSpec, shell: string, installed: string) =>
 export function bashCompletion(program: CommandSpec, hints: CompletionHints): string {
   const f = fnName(program);
   const commands = allCommands(program);
-  const caseLines = (entries: [string, string][]) => entries.map(([pattern, body]) => `        ${pattern}) ${body} ;;`).join('\n');
+  const caseLines = (entries: [string, string][]) =>
+    entries.map(([pattern, body]) => `        ${pattern}) ${body} ;;`).join('\n');
 
   // Options that take a value, per command: the walk skips their values.
   const takesValue: [string, string][] = commands
-    .map((c): [string, string[]] => [keyOf(c), optionsOf(program, c).filter((o) => o.value).flatMap(optionNames)])
+    .map((c): [string, string[]] => [
+      keyOf(c),
+      optionsOf(program, c)
+        .filter((o) => o.value)
+        .flatMap(optionNames),
+    ])
     .filter(([, names]) => names.length > 0)
     .map(([key, names]) => [casePattern(key), `case $2 in ${names.join('|')}) return 0 ;; esac`]);
 
-  const optionWords: [string, string][] = commands.map((c) => [casePattern(keyOf(c)), `echo ${shellWord(optionsOf(program, c).flatMap(optionNames).join(' '))}`]);
+  const optionWords: [string, string][] = commands.map((c) => [
+    casePattern(keyOf(c)),
+    `echo ${shellWord(optionsOf(program, c).flatMap(optionNames).join(' '))}`,
+  ]);
 
   const subcommands: [string, string][] = commands
     .filter((c) => c.commands.length > 0)
@@ -95,15 +110,22 @@ export function bashCompletion(program: CommandSpec, hints: CompletionHints): st
     values.set(body, [...(values.get(body) ?? []), shellWord(pattern)]);
   };
   for (const c of commands) {
-    for (const o of optionsOf(program, c).filter((x) => x.value)) for (const n of optionNames(o)) addValue(`${keyOf(c)}|${n}`, optionValueKind(o, hints));
-    if (c.commands.length === 0) c.arguments.forEach((a, i) => addValue(`${keyOf(c)}|${i}`, argumentValueKind(c, a, hints)));
+    for (const o of optionsOf(program, c).filter((x) => x.value))
+      for (const n of optionNames(o)) addValue(`${keyOf(c)}|${n}`, optionValueKind(o, hints));
+    if (c.commands.length === 0)
+      c.arguments.forEach((a, i) => addValue(`${keyOf(c)}|${i}`, argumentValueKind(c, a, hints)));
   }
   const valueCases: [string, string][] = [...values].map(([body, patterns]) => [patterns.join('|'), body]);
 
   const defaultCommand = program.defaultCommand ?? '';
   // An alias stands for its command from here on (knock rm → remove).
-  const aliases = commands.flatMap((c) => c.aliases.map((a) => [shellWord([...c.path.slice(1, -1), a].join(' ')), shellWord(keyOf(c))]));
-  const aliasCase = aliases.length === 0 ? '' : `            case $cmd in ${aliases.map(([a, c]) => `${a}) cmd=${c} ;;`).join(' ')} esac\n`;
+  const aliases = commands.flatMap((c) =>
+    c.aliases.map((a) => [shellWord([...c.path.slice(1, -1), a].join(' ')), shellWord(keyOf(c))]),
+  );
+  const aliasCase =
+    aliases.length === 0
+      ? ''
+      : `            case $cmd in ${aliases.map(([a, c]) => `${a}) cmd=${c} ;;`).join(' ')} esac\n`;
   return `${GENERATED(program, 'bash', `/usr/share/bash-completion/completions/${program.name}`)}
 # Completes commands, options, option values (choices, files, host names) and
 # arguments${Object.keys(hints.profileArguments).length > 0 ? ` (profile names from \`${program.name} list --names\`, honouring --config)` : ''}.
@@ -194,9 +216,13 @@ ${f}() {
         fi
         if ((nargs == 0)) && [[ " $(${f}_subcommands "$cmd") " == *" $w "* ]]; then
             cmd=\${cmd:+$cmd }$w
-${aliasCase}${defaultCommand ? `        elif [[ -z $cmd ]]; then
+${aliasCase}${
+    defaultCommand
+      ? `        elif [[ -z $cmd ]]; then
             cmd=${shellWord(defaultCommand)} nargs=1
-` : ''}        else
+`
+      : ''
+  }        else
             nargs=$((nargs + 1))
         fi
     done
@@ -217,9 +243,13 @@ ${aliasCase}${defaultCommand ? `        elif [[ -z $cmd ]]; then
     else
         local subcommands
         subcommands=$(${f}_subcommands "$cmd")
-${defaultCommand ? `        # A word that is not a command is ${shellWord(defaultCommand)}'s first argument.
+${
+  defaultCommand
+    ? `        # A word that is not a command is ${shellWord(defaultCommand)}'s first argument.
         [[ -z $cmd ]] && ${f}_values ${shellWord(`${defaultCommand}|0`)} "$cur" ""
-` : ''}        if [[ -n $subcommands ]] && ((nargs == 0)); then
+`
+    : ''
+}        if [[ -n $subcommands ]] && ((nargs == 0)); then
             ${f}_add "$cur" "" < <(tr ' ' '\\n' <<<"$subcommands")
         fi
         if [[ -z $subcommands ]]; then
@@ -263,7 +293,10 @@ export function zshCompletion(program: CommandSpec, hints: CompletionHints): str
     cmd.commands.forEach(walk);
   };
   walk(program);
-  const profiles = Object.keys(hints.profileArguments).length === 0 ? '' : `
+  const profiles =
+    Object.keys(hints.profileArguments).length === 0
+      ? ''
+      : `
 # Profile names, from \`${program.name} list --names\` with the --config of the command line.
 # (Two underscores: _${program.name}_NAME is the function of the command NAME.)
 _${f}_profiles() {
@@ -316,7 +349,11 @@ const q = (s: string) => `'${s.replaceAll("'", "'\\''")}'`;
 
 function zshOptionSpecs(program: CommandSpec, cmd: CommandSpec, hints: CompletionHints): string[] {
   const options = optionsOf(program, cmd);
-  const byAttribute = new Map(options.filter((o) => o.long).map((o) => [o.long!.replace(/^--(no-)?/, '').replace(/-(\w)/g, (_, c: string) => c.toUpperCase()), o]));
+  const byAttribute = new Map(
+    options
+      .filter((o) => o.long)
+      .map((o) => [o.long!.replace(/^--(no-)?/, '').replace(/-(\w)/g, (_, c: string) => c.toUpperCase()), o]),
+  );
   return options.flatMap((o) => {
     const names = optionNames(o);
     const stops = o.long === '--help' || o.long === '--version';
@@ -326,12 +363,18 @@ function zshOptionSpecs(program: CommandSpec, cmd: CommandSpec, hints: Completio
     const excluded = stops ? ['-', '*', ':'] : [...(repeat ? [] : names), ...conflicting];
     const prefix = `${excluded.length > 0 ? `(${excluded.join(' ')})` : ''}${repeat ? '*' : ''}`;
     const value = o.value ? `:${o.value.name}:${zshAction(program, optionValueKind(o, hints))}` : '';
-    return names.map((n) => q(`${prefix}${n}${o.value ? (n.startsWith('--') ? '=' : '+') : ''}[${zshExplanation(o.description)}]${value}`));
+    return names.map((n) =>
+      q(`${prefix}${n}${o.value ? (n.startsWith('--') ? '=' : '+') : ''}[${zshExplanation(o.description)}]${value}`),
+    );
   });
 }
 
 function zshLeaf(program: CommandSpec, cmd: CommandSpec, hints: CompletionHints): string {
-  const args = cmd.arguments.map((a, i) => q(`${a.variadic ? '*' : String(i + 1)}:${a.required || a.variadic ? '' : ':'}${a.name}:${zshAction(program, argumentValueKind(cmd, a, hints))}`));
+  const args = cmd.arguments.map((a, i) =>
+    q(
+      `${a.variadic ? '*' : String(i + 1)}:${a.required || a.variadic ? '' : ':'}${a.name}:${zshAction(program, argumentValueKind(cmd, a, hints))}`,
+    ),
+  );
   const specs = [...zshOptionSpecs(program, cmd, hints), ...args];
   return `${zshFn(cmd)}() {
   _arguments -s -S \\
@@ -347,12 +390,19 @@ function zshBranch(program: CommandSpec, cmd: CommandSpec, hints: CompletionHint
     ...(cmd.hasHelpCommand ? ['help:display help for command'] : []),
   ];
   const isProgram = cmd === program;
-  const defaultCmd = cmd.defaultCommand === undefined ? undefined : cmd.commands.find((c) => c.name === cmd.defaultCommand);
-  const cases = cmd.commands.map((c) => `      ${[c.name, ...c.aliases].map((n) => q(n)).join('|')}) ${zshFn(c)} && ret=0 ;;`);
+  const defaultCmd =
+    cmd.defaultCommand === undefined ? undefined : cmd.commands.find((c) => c.name === cmd.defaultCommand);
+  const cases = cmd.commands.map(
+    (c) => `      ${[c.name, ...c.aliases].map((n) => q(n)).join('|')}) ${zshFn(c)} && ret=0 ;;`,
+  );
   if (cmd.hasHelpCommand) cases.push(`      help) _describe -t commands 'command' commands && ret=0 ;;`);
   // The default command's first argument stands where a command would (knock HOST).
-  if (defaultCmd) cases.push(`      *) words=(${q(defaultCmd.name)} "\${words[@]}"); ((CURRENT++)); ${zshFn(defaultCmd)} && ret=0 ;;`);
-  const firstWord = defaultCmd && defaultCmd.arguments[0] ? argumentValueKind(defaultCmd, defaultCmd.arguments[0], hints) : undefined;
+  if (defaultCmd)
+    cases.push(
+      `      *) words=(${q(defaultCmd.name)} "\${words[@]}"); ((CURRENT++)); ${zshFn(defaultCmd)} && ret=0 ;;`,
+    );
+  const firstWord =
+    defaultCmd && defaultCmd.arguments[0] ? argumentValueKind(defaultCmd, defaultCmd.arguments[0], hints) : undefined;
   const alsoFirst = firstWord && firstWord.kind !== 'none' ? `\n      ${zshAction(program, firstWord)} && ret=0` : '';
   const globals = isProgram
     ? `
@@ -387,4 +437,3 @@ ${cases.join('\n')}
   return ret
 }`;
 }
-

@@ -24,7 +24,9 @@ describe('generated files', () => {
     if (committed !== text) {
       const [a, b] = [committed.split('\n'), text.split('\n')];
       const line = a.findIndex((l, i) => l !== b[i]);
-      throw new Error(`${path} differs from what pnpm generate makes now, from line ${line + 1}:\n  committed: ${a[line]}\n  generated: ${b[line]}\nrun: pnpm generate`);
+      throw new Error(
+        `${path} differs from what pnpm generate makes now, from line ${line + 1}:\n  committed: ${a[line]}\n  generated: ${b[line]}\nrun: pnpm generate`,
+      );
     }
   });
 });
@@ -32,14 +34,25 @@ describe('generated files', () => {
 describe('man pages', () => {
   const groff = tool('groff', 'that the man pages render without warnings');
 
-  it.skipIf(!groff).each(pages.flatMap((p) => [[p.path, 'utf8'], [p.path, 'ascii']]))('%s renders without warnings (groff -ww -T%s)', (path, device) => {
-    const r = spawnSync('groff', ['-ww', '-man', `-T${device}`, '-z', fileURLToPath(new URL(path, REPO))], { encoding: 'utf8' });
+  it.skipIf(!groff).each(
+    pages.flatMap((p) => [
+      [p.path, 'utf8'],
+      [p.path, 'ascii'],
+    ]),
+  )('%s renders without warnings (groff -ww -T%s)', (path, device) => {
+    const r = spawnSync('groff', ['-ww', '-man', `-T${device}`, '-z', fileURLToPath(new URL(path, REPO))], {
+      encoding: 'utf8',
+    });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
   });
 
   it.skipIf(!groff)('say every option of every command, with its default', () => {
-    const text = execFileSync('groff', ['-man', '-Tutf8', '-rLL=1000n', '-P', '-cbou', fileURLToPath(new URL('packaging/man/knock.1', REPO))], { encoding: 'utf8' });
+    const text = execFileSync(
+      'groff',
+      ['-man', '-Tutf8', '-rLL=1000n', '-P', '-cbou', fileURLToPath(new URL('packaging/man/knock.1', REPO))],
+      { encoding: 'utf8' },
+    );
     const { knock } = programs();
     for (const cmd of leafCommands(knock)) {
       expect(text).toContain(`knock ${cmd.name} ${cmd.usage}`);
@@ -53,9 +66,37 @@ describe('man pages', () => {
       expect(text, path).toMatch(/^[\x20-\x7e\n]*$/);
       const lines = text.split('\n');
       const requests = lines.filter((l) => /^[.']/.test(l)).map((l) => /^[.'](\S+)/.exec(l)?.[1]);
-      const known = new Set(['\\"', 'TH', 'if', 'SH', 'SS', 'PP', 'TP', 'IP', 'RS', 'RE', 'nf', 'fi', 'br', 'SY', 'YS', 'OP', 'B', 'I', 'BI', 'RI', 'BR']);
-      expect(requests.filter((r) => !known.has(r!)), path).toEqual([]);
-      expect(lines.filter((l) => l === ''), `${path}: blank lines`).toEqual(['']); // only the final newline
+      const known = new Set([
+        '\\"',
+        'TH',
+        'if',
+        'SH',
+        'SS',
+        'PP',
+        'TP',
+        'IP',
+        'RS',
+        'RE',
+        'nf',
+        'fi',
+        'br',
+        'SY',
+        'YS',
+        'OP',
+        'B',
+        'I',
+        'BI',
+        'RI',
+        'BR',
+      ]);
+      expect(
+        requests.filter((r) => !known.has(r!)),
+        path,
+      ).toEqual([]);
+      expect(
+        lines.filter((l) => l === ''),
+        `${path}: blank lines`,
+      ).toEqual(['']); // only the final newline
     }
   });
 });

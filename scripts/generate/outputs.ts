@@ -27,7 +27,10 @@ export function programs(): { knock: CommandSpec; otpknockd: CommandSpec } {
 export const HINTS: { knock: CompletionHints; otpknockd: CompletionHints } = {
   // HOST of the commands that use a profile: the names `knock list --names` prints.
   // `add` and `import --name` make a new name: nothing to offer.
-  knock: { profileArguments: { open: 'host', proxy: 'host', close: 'host', print: 'host', remove: 'host' }, hostOptions: ['--address'] },
+  knock: {
+    profileArguments: { open: 'host', proxy: 'host', close: 'host', print: 'host', remove: 'host' },
+    hostOptions: ['--address'],
+  },
   otpknockd: { profileArguments: {}, hostOptions: ['--host'], argumentWords: { mode: { mode: MODES } } },
 };
 
@@ -35,16 +38,33 @@ export const HINTS: { knock: CompletionHints; otpknockd: CompletionHints } = {
 export function outputs(doc: (name: string) => string = readDoc): Output[] {
   const { knock, otpknockd } = programs();
   const source = `otpknock ${VERSION}`;
-  const defaultConfig = otpknockd.commands.find((c) => c.name === 'run')?.options.find((o) => o.long === '--config')?.default;
-  if (defaultConfig === undefined) throw new Error('otpknockd run has no --config default to name in otpknockd.yaml(5)');
+  const defaultConfig = otpknockd.commands
+    .find((c) => c.name === 'run')
+    ?.options.find((o) => o.long === '--config')?.default;
+  if (defaultConfig === undefined)
+    throw new Error('otpknockd run has no --config default to name in otpknockd.yaml(5)');
   return [
-    { path: 'packaging/man/knock.1', text: commandManPage({ name: 'knock', section: 1, manual: 'User Commands', source }, knock, doc('knock.md')) },
-    { path: 'packaging/man/otpknockd.8', text: commandManPage({ name: 'otpknockd', section: 8, manual: 'System Administration', source }, otpknockd, doc('otpknockd.md')) },
+    {
+      path: 'packaging/man/knock.1',
+      text: commandManPage({ name: 'knock', section: 1, manual: 'User Commands', source }, knock, doc('knock.md')),
+    },
+    {
+      path: 'packaging/man/otpknockd.8',
+      text: commandManPage(
+        { name: 'otpknockd', section: 8, manual: 'System Administration', source },
+        otpknockd,
+        doc('otpknockd.md'),
+      ),
+    },
     {
       path: 'packaging/man/otpknockd.yaml.5',
       text: fileManPage(
         { name: 'otpknockd.yaml', section: 5, manual: 'File Formats', source },
-        { description: 'configuration file of otpknockd, the one-time-port knock server', files: [JSON.parse(defaultConfig) as string], seeAlso: ['otpknockd(8)', 'knock(1)', 'nft(8)'] },
+        {
+          description: 'configuration file of otpknockd, the one-time-port knock server',
+          files: [JSON.parse(defaultConfig) as string],
+          seeAlso: ['otpknockd(8)', 'knock(1)', 'nft(8)'],
+        },
         doc('configuration.md'),
       ),
     },

@@ -34,7 +34,10 @@ function glyph(ch: string): string {
   const named = GLYPHS[ch];
   if (named !== undefined) return named;
   const code = `u${ch.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
-  if (ASCII_FALLBACKS[code] === undefined) throw new Error(`no ASCII form for ${JSON.stringify(ch)} (U+${code.slice(1)}): add one to ASCII_FALLBACKS in scripts/generate/roff.ts`);
+  if (ASCII_FALLBACKS[code] === undefined)
+    throw new Error(
+      `no ASCII form for ${JSON.stringify(ch)} (U+${code.slice(1)}): add one to ASCII_FALLBACKS in scripts/generate/roff.ts`,
+    );
   return `\\[${code}]`;
 }
 
@@ -65,7 +68,13 @@ function escapeChars(text: string, literal: boolean): string {
  * ASCII hyphens); a dash inside a word (10000-65000, time-based) stays a hyphen.
  */
 export function escapeText(text: string): string {
-  return escapeChars(text.replace(/(^|[\s(["'/|=,])(-+)(?=[\w-])/g, (_, before: string, dashes: string) => before + MINUS.repeat(dashes.length)), false);
+  return escapeChars(
+    text.replace(
+      /(^|[\s(["'/|=,])(-+)(?=[\w-])/g,
+      (_, before: string, dashes: string) => before + MINUS.repeat(dashes.length),
+    ),
+    false,
+  );
 }
 
 /** Literal text (commands, code): every dash a minus, quotes as typed. */
@@ -126,12 +135,20 @@ function linkTarget(text: string, target: string): string {
 
 /** Plain text of inline Markdown: the NAME line, which apropos reads. */
 export function plainInline(markdown: string): string {
-  return markdown.replace(/`([^`]+)`/g, '$1').replace(/\*\*/g, '').replace(/\[([^\]]+)\]\([^)]*\)/g, '$1');
+  return markdown
+    .replace(/`([^`]+)`/g, '$1')
+    .replace(/\*\*/g, '')
+    .replace(/\[([^\]]+)\]\([^)]*\)/g, '$1');
 }
 
 /** Heading text of a section: upper case except code (`break_glass` stays a key). */
 export function sectionHeading(markdown: string): string {
-  return inline(markdown.replace(/(`[^`]*`)|([^`]+)/g, (_, code: string | undefined, text: string | undefined) => code ?? text!.toUpperCase()));
+  return inline(
+    markdown.replace(
+      /(`[^`]*`)|([^`]+)/g,
+      (_, code: string | undefined, text: string | undefined) => code ?? text!.toUpperCase(),
+    ),
+  );
 }
 
 /**
@@ -176,7 +193,7 @@ export function markdownToRoff(markdown: string): string {
       out.push(tableToRoff(rows));
     } else if (/^(- |\d+\. )/.test(line)) {
       flush();
-      for (; i < lines.length && /^(- |\d+\. )/.test(lines[i]!); ) {
+      for (; i < lines.length && /^(- |\d+\. )/.test(lines[i]!);) {
         const item = /^(- |(\d+)\. )(.*)$/.exec(lines[i]!)!;
         const text = [item[3]!];
         for (i++; i < lines.length && /^ {2,}\S/.test(lines[i]!); i++) text.push(lines[i]!.trim());
@@ -204,12 +221,14 @@ function cells(row: string): string[] {
 
 function tableToRoff(rows: readonly string[]): string {
   const [header, rule, ...body] = rows;
-  if (header === undefined || rule === undefined || !/^\|[\s:|-]+\|?\s*$/.test(rule)) throw new Error(`not a table: ${rows[0]}`);
+  if (header === undefined || rule === undefined || !/^\|[\s:|-]+\|?\s*$/.test(rule))
+    throw new Error(`not a table: ${rows[0]}`);
   const names = cells(header);
   const out: string[] = [];
   for (const row of body) {
     const c = cells(row);
-    if (c.length !== names.length) throw new Error(`table row with ${c.length} cells under ${names.length} headers: ${row}`);
+    if (c.length !== names.length)
+      throw new Error(`table row with ${c.length} cells under ${names.length} headers: ${row}`);
     const middle = c.slice(1, -1).flatMap((value, k) => {
       if (value === '') return [];
       const name = names[k + 1]!;

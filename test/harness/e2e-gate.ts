@@ -17,7 +17,8 @@ let cached: E2eGate | undefined;
 
 function check(): string {
   if (process.platform !== 'linux') return `needs Linux (this is ${process.platform})`;
-  if (process.getuid?.() !== 0) return `needs root for network namespaces and nftables (uid is ${process.getuid?.()}); run as root or in CI`;
+  if (process.getuid?.() !== 0)
+    return `needs root for network namespaces and nftables (uid is ${process.getuid?.()}); run as root or in CI`;
   const ipV = runSync(['ip', '-V'], 5_000);
   if (ipV.code !== 0) return `\`ip\` not found or not working (install iproute2): ${ipV.stderr.trim()}`;
   const nftV = runSync(['nft', '--version'], 5_000);
@@ -28,7 +29,8 @@ function check(): string {
   if (add.code !== 0) return `\`ip netns add\` failed: ${add.stderr.trim()}`;
   try {
     const list = runSync(['ip', 'netns', 'exec', ns, 'nft', 'list', 'ruleset'], 5_000);
-    if (list.code !== 0) return `nft does not work inside a network namespace (kernel without nf_tables?): ${list.stderr.trim()}`;
+    if (list.code !== 0)
+      return `nft does not work inside a network namespace (kernel without nf_tables?): ${list.stderr.trim()}`;
   } finally {
     runSync(['ip', 'netns', 'del', ns], 5_000);
   }

@@ -11,8 +11,24 @@ export {
   type NsRef,
   type SpawnOptions,
 } from './topology.js';
-export { startService, tcpProbe, openHeldConnection, type Service, type ServiceConnection, type ProbeResult, type ProbeReason, type HeldConnection } from './service.js';
-export { sendUdp, startUdpListener, type SendUdpOptions, type Payload, type Datagram, type UdpListener } from './udp.js';
+export {
+  startService,
+  tcpProbe,
+  openHeldConnection,
+  type Service,
+  type ServiceConnection,
+  type ProbeResult,
+  type ProbeReason,
+  type HeldConnection,
+} from './service.js';
+export {
+  sendUdp,
+  startUdpListener,
+  type SendUdpOptions,
+  type Payload,
+  type Datagram,
+  type UdpListener,
+} from './udp.js';
 export {
   nft,
   applyNft,
@@ -28,7 +44,25 @@ export {
   type NftObject,
   type NftSetElement,
 } from './nft.js';
-export { run, runSync, spawnTracked, ExecError, type ExecOptions, type ExecResult, type NsProcess, type OutputLine, type WaitOptions } from './proc.js';
-export { sweepStaleNamespaces, listNamespaces, namespacePids, NAMESPACE_PATTERN, deleteNamespacesSync, trackNamespace, untrackNamespace } from './cleanup.js';
+export {
+  run,
+  runSync,
+  spawnTracked,
+  ExecError,
+  type ExecOptions,
+  type ExecResult,
+  type NsProcess,
+  type OutputLine,
+  type WaitOptions,
+} from './proc.js';
+export {
+  sweepStaleNamespaces,
+  listNamespaces,
+  namespacePids,
+  NAMESPACE_PATTERN,
+  deleteNamespacesSync,
+  trackNamespace,
+  untrackNamespace,
+} from './cleanup.js';
 export { NODE, REPO_ROOT, agentPath, nodeSourceArgv } from './node.js';
 export { pollUntil, type PollOptions } from './wait.js';

@@ -18,10 +18,16 @@ export function nft(topo: Topology, ns: NsRef, args: readonly string[], input?: 
 /** Loads a script with `nft -f -` in ns (one transaction); throws with nft's message on error. */
 export async function applyNft(topo: Topology, ns: NsRef, script: string): Promise<void> {
   const r = await nft(topo, ns, ['-f', '-'], script);
-  if (r.code !== 0) throw new Error(`nft -f failed in ${ns} (exit ${r.code}):\n${r.stderr.trim()}\n--- script ---\n${script}`);
+  if (r.code !== 0)
+    throw new Error(`nft -f failed in ${ns} (exit ${r.code}):\n${r.stderr.trim()}\n--- script ---\n${script}`);
 }
 
-async function list(topo: Topology, ns: NsRef, what: string[], format: NftFormat): Promise<NftObject[] | string | null> {
+async function list(
+  topo: Topology,
+  ns: NsRef,
+  what: string[],
+  format: NftFormat,
+): Promise<NftObject[] | string | null> {
   const r = await nft(topo, ns, format === 'json' ? ['-j', 'list', ...what] : ['list', ...what]);
   if (r.code !== 0) {
     if (isAbsent(r.stderr)) return null;
@@ -33,9 +39,27 @@ async function list(topo: Topology, ns: NsRef, what: string[], format: NftFormat
 
 /** `nft list table`: the parsed `nft -j` array (default) or text; null when the table is absent. */
 export function listTable(topo: Topology, ns: NsRef, family: NftFamily, name: string): Promise<NftObject[] | null>;
-export function listTable(topo: Topology, ns: NsRef, family: NftFamily, name: string, opts: { format: 'json' }): Promise<NftObject[] | null>;
-export function listTable(topo: Topology, ns: NsRef, family: NftFamily, name: string, opts: { format: 'text' }): Promise<string | null>;
-export function listTable(topo: Topology, ns: NsRef, family: NftFamily, name: string, opts: { format?: NftFormat } = {}) {
+export function listTable(
+  topo: Topology,
+  ns: NsRef,
+  family: NftFamily,
+  name: string,
+  opts: { format: 'json' },
+): Promise<NftObject[] | null>;
+export function listTable(
+  topo: Topology,
+  ns: NsRef,
+  family: NftFamily,
+  name: string,
+  opts: { format: 'text' },
+): Promise<string | null>;
+export function listTable(
+  topo: Topology,
+  ns: NsRef,
+  family: NftFamily,
+  name: string,
+  opts: { format?: NftFormat } = {},
+) {
   return list(topo, ns, ['table', family, name], opts.format ?? 'json');
 }
 
@@ -99,7 +123,9 @@ export function renderNftValue(v: unknown): string {
 function parseElement(raw: unknown): NftSetElement {
   // Maps list [key, data]; a key with attributes is wrapped as {"elem": {val, timeout, expires, counter}}.
   const [k, data] = Array.isArray(raw) ? (raw as [unknown, unknown]) : [raw, undefined];
-  const attrs = (k !== null && typeof k === 'object' && 'elem' in k ? (k as { elem: Record<string, unknown> }).elem : {}) as {
+  const attrs = (
+    k !== null && typeof k === 'object' && 'elem' in k ? (k as { elem: Record<string, unknown> }).elem : {}
+  ) as {
     timeout?: number;
     expires?: number;
     counter?: { packets: number; bytes: number };
@@ -136,7 +162,13 @@ export async function setElements(
 }
 
 /** Just the keys of setElements(), e.g. ["192.0.2.2", "2001:db8:1::2"]. */
-export async function setElementKeys(topo: Topology, ns: NsRef, table: string, set: string, opts: { family?: NftFamily } = {}) {
+export async function setElementKeys(
+  topo: Topology,
+  ns: NsRef,
+  table: string,
+  set: string,
+  opts: { family?: NftFamily } = {},
+) {
   return (await setElements(topo, ns, table, set, opts)).map((e) => e.key);
 }
 

@@ -28,7 +28,11 @@ export interface ExecResult {
 
 export class ExecError extends Error {
   constructor(readonly result: ExecResult) {
-    const why = result.timedOut ? 'timed out' : result.signal ? `was killed by ${result.signal}` : `exited ${result.code}`;
+    const why = result.timedOut
+      ? 'timed out'
+      : result.signal
+        ? `was killed by ${result.signal}`
+        : `exited ${result.code}`;
     super(`command ${why}: ${result.argv.join(' ')}\n${result.stderr.trim() || result.stdout.trim()}`);
     this.name = 'ExecError';
   }
@@ -182,14 +186,26 @@ export function spawnTracked(argv: readonly string[], opts: { env?: NodeJS.Proce
       return running;
     },
     lines: () => [...buffer],
-    stdout: () => buffer.filter((l) => l.stream === 'stdout').map((l) => l.text).join('\n'),
-    stderr: () => buffer.filter((l) => l.stream === 'stderr').map((l) => l.text).join('\n'),
+    stdout: () =>
+      buffer
+        .filter((l) => l.stream === 'stdout')
+        .map((l) => l.text)
+        .join('\n'),
+    stderr: () =>
+      buffer
+        .filter((l) => l.stream === 'stderr')
+        .map((l) => l.text)
+        .join('\n'),
     mark: () => dropped + buffer.length,
     waitForLine(match, o = {}) {
       const timeoutMs = o.timeoutMs ?? 5_000;
       const stream = o.stream ?? 'both';
       const test =
-        typeof match === 'function' ? match : typeof match === 'string' ? (l: string) => l.includes(match) : (l: string) => match.test(l);
+        typeof match === 'function'
+          ? match
+          : typeof match === 'string'
+            ? (l: string) => l.includes(match)
+            : (l: string) => match.test(l);
       let cursor = Math.max((o.after ?? 0) - dropped, 0);
       return new Promise<string>((resolve, reject) => {
         const check = () => {
@@ -205,10 +221,18 @@ export function spawnTracked(argv: readonly string[], opts: { env?: NodeJS.Proce
             }
             if (hit) return done(() => resolve(l.text));
           }
-          if (!running) done(() => reject(new Error(`${argv.join(' ')} exited before printing ${String(match)}\n${tail()}`)));
+          if (!running)
+            done(() => reject(new Error(`${argv.join(' ')} exited before printing ${String(match)}\n${tail()}`)));
         };
         const timer = setTimeout(
-          () => done(() => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${String(match)} from ${argv.join(' ')}\n${tail()}`))),
+          () =>
+            done(() =>
+              reject(
+                new Error(
+                  `timed out after ${timeoutMs} ms waiting for ${String(match)} from ${argv.join(' ')}\n${tail()}`,
+                ),
+              ),
+            ),
           timeoutMs,
         );
         const done = (f: () => void) => {

@@ -31,7 +31,10 @@ export async function startService(
 ): Promise<Service> {
   const ports = Array.isArray(port) ? port : [port];
   const p = topo.spawn(ns, [NODE, agent('service.mjs'), opts.name ?? 'otpknock-test-service', ...ports.map(String)]);
-  await p.waitForLine((l) => l.includes('"event":"listening"'), { timeoutMs: opts.timeoutMs ?? 5_000, stream: 'stdout' });
+  await p.waitForLine((l) => l.includes('"event":"listening"'), {
+    timeoutMs: opts.timeoutMs ?? 5_000,
+    stream: 'stdout',
+  });
   return {
     ports,
     process: p,
@@ -60,7 +63,13 @@ export interface ProbeResult {
 }
 
 /** One TCP connection attempt from ns to host:port. 'closed' covers timeout, RST and ICMP errors. */
-export async function tcpProbe(topo: Topology, ns: NsRef, host: string, port: number, timeoutMs = 1_000): Promise<ProbeResult> {
+export async function tcpProbe(
+  topo: Topology,
+  ns: NsRef,
+  host: string,
+  port: number,
+  timeoutMs = 1_000,
+): Promise<ProbeResult> {
   const r = await topo.exec(ns, [NODE, agent('tcp-probe.mjs'), host, String(port), String(timeoutMs)], {
     timeoutMs: timeoutMs + 10_000, // room for node's start-up on a loaded machine
   });
@@ -68,7 +77,9 @@ export async function tcpProbe(topo: Topology, ns: NsRef, host: string, port: nu
   try {
     return JSON.parse(line) as ProbeResult;
   } catch {
-    throw new Error(`tcpProbe ${host}:${port} from ${ns} failed (exit ${r.code}): ${r.stderr.trim() || r.stdout.trim()}`);
+    throw new Error(
+      `tcpProbe ${host}:${port} from ${ns} failed (exit ${r.code}): ${r.stderr.trim() || r.stdout.trim()}`,
+    );
   }
 }
 
@@ -110,12 +121,18 @@ export async function openHeldConnection(
   let closed = false;
   const isClosed = (l: string) => parse(l)?.event === 'closed';
   void p.exited.then(() => (closed = true));
-  await p.waitForLine((l) => parse(l)?.event === 'connected' || isClosed(l), { timeoutMs: timeoutMs + 5_000, stream: 'stdout' });
+  await p.waitForLine((l) => parse(l)?.event === 'connected' || isClosed(l), {
+    timeoutMs: timeoutMs + 5_000,
+    stream: 'stdout',
+  });
   if (p.lines().some((l) => isClosed(l.text))) {
     await p.stop('SIGKILL');
     throw new Error(`openHeldConnection: could not connect from ${ns} to ${host}:${port}\n${p.stdout()}`);
   }
-  const greetingLine = await p.waitForLine((l) => parse(l)?.event === 'line' || isClosed(l), { timeoutMs, stream: 'stdout' });
+  const greetingLine = await p.waitForLine((l) => parse(l)?.event === 'line' || isClosed(l), {
+    timeoutMs,
+    stream: 'stdout',
+  });
   const greeting = parse(greetingLine)?.text ?? '';
   return {
     greeting,
@@ -131,7 +148,8 @@ export async function openHeldConnection(
       const line = await p.waitForLine(
         (l) => {
           const o = parse(l);
-          if (o?.event === 'closed') throw new Error(`held connection to ${host}:${port} closed before echoing "${token}"`);
+          if (o?.event === 'closed')
+            throw new Error(`held connection to ${host}:${port} closed before echoing "${token}"`);
           return o?.event === 'line' && o.text === token;
         },
         { after: from, timeoutMs: echoTimeoutMs, stream: 'stdout' },

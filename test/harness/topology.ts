@@ -5,12 +5,7 @@
 // client's knocks the way an eavesdropper on a shared segment would.
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll } from 'vitest';
-import {
-  deleteNamespacesSync,
-  sweepStaleNamespaces,
-  trackNamespace,
-  untrackNamespace,
-} from './cleanup.js';
+import { deleteNamespacesSync, sweepStaleNamespaces, trackNamespace, untrackNamespace } from './cleanup.js';
 import { run, spawnTracked, type ExecOptions, type ExecResult, type NsProcess } from './proc.js';
 
 export type Role = 'server' | 'client' | 'eve';
@@ -209,7 +204,8 @@ export function useTopology(): () => Topology {
     await topo?.destroy();
   });
   return () => {
-    if (!topo) throw new Error('useTopology(): topology not created yet (use it inside a test, not at collection time)');
+    if (!topo)
+      throw new Error('useTopology(): topology not created yet (use it inside a test, not at collection time)');
     return topo;
   };
 }

@@ -29,7 +29,12 @@ export async function sendUdp(
   ports: readonly number[],
   opts: SendUdpOptions = {},
 ): Promise<{ sent: number; sourcePort: number }> {
-  const payloads = opts.payload === undefined ? [] : Array.isArray(opts.payload) ? opts.payload.map(b64) : [b64(opts.payload as Payload)];
+  const payloads =
+    opts.payload === undefined
+      ? []
+      : Array.isArray(opts.payload)
+        ? opts.payload.map(b64)
+        : [b64(opts.payload as Payload)];
   const job = { host, ports, payloads, delayMs: opts.delayMs ?? 0, sourcePort: opts.sourcePort };
   const r = await topo.exec(ns, [NODE, agent('udp-send.mjs')], {
     input: JSON.stringify(job),

@@ -14,7 +14,10 @@ export interface PollOptions {
  * Calls check until it returns a value other than undefined/null/false, and resolves with
  * that value. Rejects after timeoutMs with the last value or error seen.
  */
-export async function pollUntil<T>(check: () => T | Promise<T>, opts: PollOptions = {}): Promise<NonNullable<Exclude<T, false>>> {
+export async function pollUntil<T>(
+  check: () => T | Promise<T>,
+  opts: PollOptions = {},
+): Promise<NonNullable<Exclude<T, false>>> {
   const timeoutMs = opts.timeoutMs ?? 5_000;
   const intervalMs = opts.intervalMs ?? 50;
   const deadline = Date.now() + timeoutMs;

@@ -36,7 +36,10 @@ export class Report {
     const esc = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
     const head = `| ${this.columns.join(' | ')} |\n| --- | ---: | --- | --- |\n`;
     const body = this.rows
-      .map((r) => `| ${esc(r.case)} | ${typeof r.tries === 'number' ? r.tries.toLocaleString('en-US') : esc(r.tries)} | ${esc(r.result)} | ${esc(r.note ?? '')} |`)
+      .map(
+        (r) =>
+          `| ${esc(r.case)} | ${typeof r.tries === 'number' ? r.tries.toLocaleString('en-US') : esc(r.tries)} | ${esc(r.result)} | ${esc(r.note ?? '')} |`,
+      )
       .join('\n');
     const when = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
     const took = Math.round((Date.now() - this.started) / 1000);
@@ -51,7 +54,10 @@ export class Report {
     try {
       mkdirSync(RESULTS_DIR, { recursive: true });
       writeFileSync(join(RESULTS_DIR, `${this.name}.md`), md);
-      writeFileSync(join(RESULTS_DIR, `${this.name}.json`), `${JSON.stringify({ title: this.title, at: new Date().toISOString(), rows: this.rows }, null, 2)}\n`);
+      writeFileSync(
+        join(RESULTS_DIR, `${this.name}.json`),
+        `${JSON.stringify({ title: this.title, at: new Date().toISOString(), rows: this.rows }, null, 2)}\n`,
+      );
     } catch (e) {
       console.warn(`could not write ${RESULTS_DIR}/${this.name}.md: ${(e as Error).message}`);
     }

@@ -8,7 +8,10 @@ export const PERIOD = 30;
 export const RANGE = { min: 20000, max: 40000 } as const;
 export const TABLE = 'otpknock';
 export const attackProfile = { method: 'time', period: PERIOD, range: `${RANGE.min}-${RANGE.max}` };
-export const USERS: TestUser[] = Array.from({ length: 50 }, (_, i) => ({ name: `u${String(i).padStart(2, '0')}`, secret: testSecret(`adversary-${i}`) }));
+export const USERS: TestUser[] = Array.from({ length: 50 }, (_, i) => ({
+  name: `u${String(i).padStart(2, '0')}`,
+  secret: testSecret(`adversary-${i}`),
+}));
 
 export const attackConfig = (secretFile: (u: TestUser) => string) => `
 table: ${TABLE}

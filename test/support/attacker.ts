@@ -34,7 +34,10 @@ export interface FloodResult {
 }
 
 /** Starts a forged-source flood from eve to the server; resolves with the agent's report when it ends by itself. */
-export async function startFlood(t: Topology, job: FloodJob): Promise<{ process: NsProcess; done: Promise<FloodResult> }> {
+export async function startFlood(
+  t: Topology,
+  job: FloodJob,
+): Promise<{ process: NsProcess; done: Promise<FloodResult> }> {
   const full = {
     mode: 'flood',
     iface: t.eve.ifname,
@@ -46,7 +49,10 @@ export async function startFlood(t: Topology, job: FloodJob): Promise<{ process:
   const p = t.spawn('eve', [PYTHON, RAW_AGENT]);
   p.write(`${JSON.stringify(full)}\n`);
   const done = (async () => {
-    const line = await p.waitForLine((l) => l.startsWith('{"sent"'), { timeoutMs: (job.seconds + 15) * 1000, stream: 'stdout' });
+    const line = await p.waitForLine((l) => l.startsWith('{"sent"'), {
+      timeoutMs: (job.seconds + 15) * 1000,
+      stream: 'stdout',
+    });
     return JSON.parse(line) as FloodResult;
   })();
   return { process: p, done };
@@ -58,13 +64,24 @@ export async function randomKnocks(
   job: { family: 4 | 6; min: number; max: number; length: number; knocks: number; seconds: number },
 ): Promise<{ knocks: number; sent: number; seconds: number; pps: number }> {
   const full = { mode: 'random', dst: job.family === 4 ? t.server.ipv4 : t.server.ipv6, ...job };
-  const r = await t.exec('eve', [PYTHON, RAW_AGENT], { input: `${JSON.stringify(full)}\n`, timeoutMs: (job.seconds + 15) * 1000 });
+  const r = await t.exec('eve', [PYTHON, RAW_AGENT], {
+    input: `${JSON.stringify(full)}\n`,
+    timeoutMs: (job.seconds + 15) * 1000,
+  });
   if (r.code !== 0) throw new Error(`random knocks failed: ${r.stderr}`);
-  return JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { knocks: number; sent: number; seconds: number; pps: number };
+  return JSON.parse(r.stdout.trim().split('\n').at(-1)!) as {
+    knocks: number;
+    sent: number;
+    seconds: number;
+    pps: number;
+  };
 }
 
 /** Starts a sniffer in eve for UDP to `dst` in [min, max]; `result` resolves with the ports seen, in order. */
-export async function startCapture(t: Topology, job: { dst: string; min: number; max: number; want: number; seconds: number }): Promise<{ result: Promise<number[]> }> {
+export async function startCapture(
+  t: Topology,
+  job: { dst: string; min: number; max: number; want: number; seconds: number },
+): Promise<{ result: Promise<number[]> }> {
   const p = t.spawn('eve', [PYTHON, RAW_AGENT]);
   p.write(`${JSON.stringify({ mode: 'capture', iface: t.eve.ifname, ...job })}\n`);
   await p.waitForLine(/"event": "ready"/, { timeoutMs: 5_000, stream: 'stdout' });
@@ -95,19 +112,35 @@ export async function legitimateAttempts(
   opts: { timeoutMs?: number; gapMs?: number; concurrency?: number } = {},
 ): Promise<AttemptsResult> {
   const timeoutMs = opts.timeoutMs ?? 3_000;
-  const job = { server, servicePort, delayMs: 5, timeoutMs, gapMs: opts.gapMs ?? 20, concurrency: opts.concurrency ?? 1, attempts };
+  const job = {
+    server,
+    servicePort,
+    delayMs: 5,
+    timeoutMs,
+    gapMs: opts.gapMs ?? 20,
+    concurrency: opts.concurrency ?? 1,
+    attempts,
+  };
   const r = await t.exec('client', [NODE, agentPath('knock-attempts.mjs')], {
     input: JSON.stringify(job),
     timeoutMs: attempts.length * (timeoutMs + 500 + (opts.gapMs ?? 20)) + 10_000,
   });
   if (r.code !== 0) throw new Error(`knock attempts failed (exit ${r.code}): ${r.stderr}`);
-  const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { event: string; ok: boolean | number; failed?: number; i: number; src: string; ms: number });
+  const lines = r.stdout
+    .trim()
+    .split('\n')
+    .map(
+      (l) =>
+        JSON.parse(l) as { event: string; ok: boolean | number; failed?: number; i: number; src: string; ms: number },
+    );
   const done = lines.find((l) => l.event === 'done');
   if (!done) throw new Error(`knock attempts did not finish: ${r.stdout}`);
   return {
     ok: done.ok as number,
     failed: done.failed ?? 0,
-    attempts: lines.filter((l) => l.event === 'attempt').map((l) => ({ i: l.i, src: l.src, ok: l.ok as boolean, ms: l.ms })),
+    attempts: lines
+      .filter((l) => l.event === 'attempt')
+      .map((l) => ({ i: l.i, src: l.src, ok: l.ok as boolean, ms: l.ms })),
   };
 }
 
@@ -118,7 +151,9 @@ export async function addClientAddresses(t: Topology, family: 4 | 6, base: numbe
   for (let i = 0; i < n; i++) {
     const a = family === 4 ? `192.0.2.${base + i}` : `2001:db8:1::${(base + i).toString(16)}`;
     if (family === 4 && base + i > 254) throw new Error(`192.0.2.${base + i} is not an address`);
-    batch.push(family === 4 ? `addr add ${a}/24 dev ${t.client.ifname}` : `addr add ${a}/64 dev ${t.client.ifname} nodad`);
+    batch.push(
+      family === 4 ? `addr add ${a}/24 dev ${t.client.ifname}` : `addr add ${a}/64 dev ${t.client.ifname} nodad`,
+    );
     out.push(a);
   }
   await t.exec('client', ['ip', '-batch', '-'], { input: `${batch.join('\n')}\n`, check: true });
@@ -174,7 +209,9 @@ export async function dynamicSetFill(t: Topology, table: string, sets: DynamicSe
     // JSON with time to spare, and only count.
     const r = await t.exec('server', ['nft', '-j', 'list', s.kind, 'inet', table, s.name], { timeoutMs: 90_000 });
     if (r.code !== 0) throw new Error(`nft list ${s.kind} ${s.name}: ${r.stderr.trim()}`);
-    const body = (JSON.parse(r.stdout) as { nftables: Record<string, { elem?: unknown[] } | undefined>[] }).nftables.find((o) => o[s.kind])?.[s.kind];
+    const body = (
+      JSON.parse(r.stdout) as { nftables: Record<string, { elem?: unknown[] } | undefined>[] }
+    ).nftables.find((o) => o[s.kind])?.[s.kind];
     const listed = body?.elem ?? [];
     const keys = new Set(listed.map((e) => JSON.stringify(elementKey(e))));
     out.push({ name: s.name, elements: keys.size, repeated: listed.length - keys.size, size: s.size });

@@ -3,7 +3,14 @@
 import { mkdtempSync, writeFileSync, chmodSync, existsSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { deriveSequences, encodeSecret, normalizeProfile, windowAt, type KnockProfileInput, type KnockSequences } from '@otpknock/shared';
+import {
+  deriveSequences,
+  encodeSecret,
+  normalizeProfile,
+  windowAt,
+  type KnockProfileInput,
+  type KnockSequences,
+} from '@otpknock/shared';
 import { afterAll, beforeAll } from 'vitest';
 import { NODE, REPO_ROOT, startService, useTopology, type NsProcess, type Topology } from '@otpknock/e2e-harness';
 
@@ -47,7 +54,8 @@ export function writeConfig(yaml: (secretFile: (user: TestUser) => string) => st
   // Each config gets a state dir of its own unless it names one: the default
   // (/var/lib/otpknock) would be shared by every test daemon on the machine, and
   // with it the consumed sequences of the same test users.
-  const withStateDir = (text: string) => (/^state_dir:/m.test(text) ? text : `${text.replace(/\n*$/, '\n')}state_dir: ${join(dir, 'state')}\n`);
+  const withStateDir = (text: string) =>
+    /^state_dir:/m.test(text) ? text : `${text.replace(/\n*$/, '\n')}state_dir: ${join(dir, 'state')}\n`;
   const write = (text: string) => writeFileSync(file, withStateDir(text), { mode: 0o600 });
   write(yaml(secretFile));
   return { dir, file, write, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
@@ -70,10 +78,19 @@ export function usersYaml(users: TestUser[], secretFile: (u: TestUser) => string
  * the workspace's bundle under this Node; `opts.command` runs another one (an installed
  * `otpknockd`, test/npm-package.e2e.test.ts) with `opts.env`.
  */
-export async function startDaemon(t: Topology, configFile: string, extra: string[] = [], opts: { command?: readonly string[]; env?: NodeJS.ProcessEnv } = {}): Promise<NsProcess> {
+export async function startDaemon(
+  t: Topology,
+  configFile: string,
+  extra: string[] = [],
+  opts: { command?: readonly string[]; env?: NodeJS.ProcessEnv } = {},
+): Promise<NsProcess> {
   if (opts.command === undefined) assertBuilt();
   const command = opts.command ?? [NODE, OTPKNOCKD];
-  const proc = t.spawn('server', [...command, 'run', '--config', configFile, '--log-format', 'json', ...extra], opts.env === undefined ? {} : { env: opts.env });
+  const proc = t.spawn(
+    'server',
+    [...command, 'run', '--config', configFile, '--log-format', 'json', ...extra],
+    opts.env === undefined ? {} : { env: opts.env },
+  );
   await proc.waitForLine(/"event":"start"|otpknockd: /, { timeoutMs: 15_000 });
   if (!proc.running) throw new Error(`otpknockd exited at start:\n${proc.stderr()}`);
   if (!/"event":"start"/.test(proc.stderr())) throw new Error(`otpknockd failed to start:\n${proc.stderr()}`);
@@ -81,7 +98,12 @@ export async function startDaemon(t: Topology, configFile: string, extra: string
 }
 
 /** The sequences a client with this secret and profile knocks for the window at `offset` from now. */
-export function sequencesFor(secret: Uint8Array, profile: KnockProfileInput, offset = 0, nowMs = Date.now()): KnockSequences {
+export function sequencesFor(
+  secret: Uint8Array,
+  profile: KnockProfileInput,
+  offset = 0,
+  nowMs = Date.now(),
+): KnockSequences {
   const p = normalizeProfile(profile);
   return deriveSequences(p, secret, windowAt(nowMs, p.period) + offset);
 }
@@ -100,7 +122,10 @@ export interface DaemonFixture {
  * by `config`, and otpknockd running on it. Afterwards the daemon is stopped
  * (SIGTERM), the config removed and the topology destroyed.
  */
-export function useDaemon(opts: { services: number | readonly number[]; config: (secretFile: (user: TestUser) => string) => string }): DaemonFixture {
+export function useDaemon(opts: {
+  services: number | readonly number[];
+  config: (secretFile: (user: TestUser) => string) => string;
+}): DaemonFixture {
   const topo = useTopology();
   let state: { t: Topology; cfg: ConfigDir; daemon: NsProcess } | undefined;
   const live = () => {

@@ -20,14 +20,20 @@ export interface Sshd {
    * Writes an ssh_config for the client: one `Host` block per alias with its HostName
    * and the given extra lines (e.g. a ProxyCommand); returns its path, for `ssh -F`.
    */
-  clientConfig(hosts: Record<string, { hostName: string; connectTimeout?: number; extra?: string[] }>, name?: string): string;
+  clientConfig(
+    hosts: Record<string, { hostName: string; connectTimeout?: number; extra?: string[] }>,
+    name?: string,
+  ): string;
   /** `Accepted publickey` lines in sshd's log: who got in. */
   logins(): string[];
   stop(): Promise<void>;
 }
 
 async function keygen(file: string, comment: string): Promise<void> {
-  await run(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', comment, '-f', file], { check: true, timeoutMs: 10_000 });
+  await run(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', comment, '-f', file], {
+    check: true,
+    timeoutMs: 10_000,
+  });
 }
 
 /** Starts sshd in ns (default: the server) on port (default 22), listening on IPv4 and IPv6. */
@@ -94,7 +100,11 @@ export async function startSshd(t: Topology, opts: { ns?: NsRef; port?: number }
         chmodSync(file, 0o600);
         return file;
       },
-      logins: () => proc.stderr().split('\n').filter((l) => l.includes('Accepted publickey')),
+      logins: () =>
+        proc
+          .stderr()
+          .split('\n')
+          .filter((l) => l.includes('Accepted publickey')),
       async stop() {
         await proc.stop('SIGTERM');
         rmSync(dir, { recursive: true, force: true });

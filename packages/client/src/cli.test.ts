@@ -49,10 +49,19 @@ interface Run {
   stderr: string;
 }
 
-function knock(args: string[], options: { stdin?: string | Buffer; env?: Record<string, string>; keepStdinOpenMs?: number } = {}): Promise<Run> {
+function knock(
+  args: string[],
+  options: { stdin?: string | Buffer; env?: Record<string, string>; keepStdinOpenMs?: number } = {},
+): Promise<Run> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [bin, ...args], {
-      env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: dir, XDG_CONFIG_HOME: join(dir, 'cfg'), XDG_STATE_HOME: join(dir, 'state'), ...options.env },
+      env: {
+        PATH: process.env['PATH'] ?? '/usr/bin:/bin',
+        HOME: dir,
+        XDG_CONFIG_HOME: join(dir, 'cfg'),
+        XDG_STATE_HOME: join(dir, 'state'),
+        ...options.env,
+      },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     const out: Buffer[] = [];
@@ -188,8 +197,12 @@ describe('profiles', () => {
     const iso = await knock(['--config', config, 'print', 'myserver', '--at', new Date(at * 1000).toISOString()]);
     expect(iso.stdout.toString()).toContain(`open    udp ${seq.open.join(' ')}`);
 
-    expect((await knock(['--config', config, 'add', 'myserver', '--secret-stdin'], { stdin: TEST_SECRET })).code).toBe(2); // exists
-    expect((await knock(['--config', config, 'add', 'myserver', '--secret-stdin', '--force'], { stdin: TEST_SECRET })).code).toBe(0);
+    expect((await knock(['--config', config, 'add', 'myserver', '--secret-stdin'], { stdin: TEST_SECRET })).code).toBe(
+      2,
+    ); // exists
+    expect(
+      (await knock(['--config', config, 'add', 'myserver', '--secret-stdin', '--force'], { stdin: TEST_SECRET })).code,
+    ).toBe(0);
     const removed = await knock(['--config', config, 'remove', 'myserver']);
     expect(removed.code).toBe(0);
     expect(JSON.parse(readFileSync(config, 'utf8')).profiles).toEqual({});
@@ -199,9 +212,17 @@ describe('profiles', () => {
     await addProfile('gw.example.org');
     await addProfile('a', ['--address', '192.0.2.10']);
     const names = await knock(['--config', config, 'list', '--names']);
-    expect({ code: names.code, stdout: names.stdout.toString(), stderr: names.stderr }).toEqual({ code: 0, stdout: 'a\ngw.example.org\n', stderr: '' });
+    expect({ code: names.code, stdout: names.stdout.toString(), stderr: names.stderr }).toEqual({
+      code: 0,
+      stdout: 'a\ngw.example.org\n',
+      stderr: '',
+    });
     const none = await knock(['--config', join(dir, 'none.json'), 'list', '--names']);
-    expect({ code: none.code, stdout: none.stdout.toString(), stderr: none.stderr }).toEqual({ code: 0, stdout: '', stderr: '' });
+    expect({ code: none.code, stdout: none.stdout.toString(), stderr: none.stderr }).toEqual({
+      code: 0,
+      stdout: '',
+      stderr: '',
+    });
     expect((await knock(['--config', config, 'list', '--names', '--json'])).code).toBe(2);
   });
 
@@ -214,7 +235,14 @@ describe('profiles', () => {
 
   it('import from stdin; the newest import wins', async () => {
     const uri = (secret: string, period: number) =>
-      formatOtpauthUri({ secret: decodeSecret(secret), issuer: 'example', account: 'alice', profile: normalizeProfile({ method: 'time', period }), host: '192.0.2.20', servicePort: 2200 });
+      formatOtpauthUri({
+        secret: decodeSecret(secret),
+        issuer: 'example',
+        account: 'alice',
+        profile: normalizeProfile({ method: 'time', period }),
+        host: '192.0.2.20',
+        servicePort: 2200,
+      });
     const first = await knock(['--config', config, 'import', '-'], { stdin: uri(TEST_SECRET, 30) });
     expect(first.code).toBe(0);
     const other = 'GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ';
@@ -223,7 +251,13 @@ describe('profiles', () => {
     const third = await knock(['--config', config, 'import', uri(other, 45)]);
     expect(third.stderr).toContain('updated profile 192.0.2.20');
     const store = JSON.parse(readFileSync(config, 'utf8'));
-    expect(store.profiles['192.0.2.20']).toMatchObject({ servicePort: 2200, secret: other, knock: { period: 45 }, issuer: 'example', account: 'alice' });
+    expect(store.profiles['192.0.2.20']).toMatchObject({
+      servicePort: 2200,
+      secret: other,
+      knock: { period: 45 },
+      issuer: 'example',
+      account: 'alice',
+    });
     expect(store.profiles['work']).toMatchObject({ address: '192.0.2.20', servicePort: 2200, secret: other });
     const bad = await knock(['--config', config, 'import', 'otpauth://totp/x?secret=AAAA']);
     expect(bad.code).toBe(2);
@@ -233,7 +267,13 @@ describe('profiles', () => {
 describe('profiles changed by several commands at once', () => {
   it('8 concurrent knock add runs on one store: every profile is there (none lost to a race)', async () => {
     const names = Array.from({ length: 8 }, (_, i) => `host${i}`);
-    const runs = await Promise.all(names.map((n, i) => knock(['--config', config, 'add', n, '--address', `192.0.2.${10 + i}`, '--secret-stdin'], { stdin: TEST_SECRET })));
+    const runs = await Promise.all(
+      names.map((n, i) =>
+        knock(['--config', config, 'add', n, '--address', `192.0.2.${10 + i}`, '--secret-stdin'], {
+          stdin: TEST_SECRET,
+        }),
+      ),
+    );
     for (const r of runs) expect(r.code, r.stderr).toBe(0);
     expect(Object.keys(JSON.parse(readFileSync(config, 'utf8')).profiles).sort()).toEqual(names);
     const { existsSync } = await import('node:fs');
@@ -256,7 +296,11 @@ describe('knocking on loopback', () => {
     await addProfile('lo6', ['--address', '::1', '--port', String(port)]);
     expect((await knock(['--config', config, 'lo6', '-6', '-q'])).code).toBe(0);
     expect((await knock(['--config', config, 'lo6', '-4'])).code).toBe(2);
-    const fakeSsh = writePrivate(join(dir, 'ssh'), '#!/bin/sh\n[ "$3" = myalias ] && printf "hostname ::1\\nport 22\\n" || printf "hostname %s\\n" "$3"\n', 0o700);
+    const fakeSsh = writePrivate(
+      join(dir, 'ssh'),
+      '#!/bin/sh\n[ "$3" = myalias ] && printf "hostname ::1\\nport 22\\n" || printf "hostname %s\\n" "$3"\n',
+      0o700,
+    );
     const r = await knock(['--config', config, 'myalias', '-v'], { env: { OTPKNOCK_SSH: fakeSsh } });
     expect(r.stderr).toContain('profile lo6 (found by ssh HostName ::1)');
     expect(r.code).toBe(0);
@@ -326,8 +370,23 @@ describe('bad input: exit 2, a bounded message, nothing written', () => {
 
   it('knock add: a knock profile problem names the option that set it', async () => {
     const secretFile = writePrivate(join(dir, 'h.key'), `${TEST_SECRET}\n`);
-    expect(await refused(['add', 'h', '--secret-file', secretFile, '--range', '1-3'])).toMatch(/^knock: --range: range 1-3 leaves 3 ports after 0 exclusions, but length 3 needs 6 .*\n {2}Widen the range, exclude fewer ports or lower length\.\n$/);
-    expect(await refused(['add', 'h', '--secret-file', secretFile, '--method', 'list-modulo', '--length', '1', '--ports', '7001,7001'])).toContain('knock: --ports: port 7001 is listed twice');
+    expect(await refused(['add', 'h', '--secret-file', secretFile, '--range', '1-3'])).toMatch(
+      /^knock: --range: range 1-3 leaves 3 ports after 0 exclusions, but length 3 needs 6 .*\n {2}Widen the range, exclude fewer ports or lower length\.\n$/,
+    );
+    expect(
+      await refused([
+        'add',
+        'h',
+        '--secret-file',
+        secretFile,
+        '--method',
+        'list-modulo',
+        '--length',
+        '1',
+        '--ports',
+        '7001,7001',
+      ]),
+    ).toContain('knock: --ports: port 7001 is listed twice');
   });
 
   it.each([
@@ -367,25 +426,37 @@ describe('bad input: exit 2, a bounded message, nothing written', () => {
 
     it('a secret file over 64 KiB, or one that decodes to more than 512 bits, is refused; 512 bits are fine', async () => {
       const big = writePrivate(join(dir, 'big.key'), 'A'.repeat(100_000));
-      expect(await refused(['add', 'h', '--secret-file', big])).toContain(`${big}: the secret file is 100000 bytes; at most 65536 are accepted`);
+      expect(await refused(['add', 'h', '--secret-file', big])).toContain(
+        `${big}: the secret file is 100000 bytes; at most 65536 are accepted`,
+      );
       const long = writePrivate(join(dir, 'long.key'), 'A'.repeat(60_000));
       expect(await refused(['add', 'h', '--secret-file', long])).toContain(`${long}: secret is longer than 512 bits`);
-      expect(await refused(['add', 'h', '--secret-stdin'], { stdin: 'A'.repeat(104) })).toContain('stdin: secret is longer than 512 bits');
-      expect(await refused(['add', 'h', '--secret-stdin'], { stdin: 'A'.repeat(100_000) })).toContain('stdin: more than 65536 bytes; expected a base32 secret');
+      expect(await refused(['add', 'h', '--secret-stdin'], { stdin: 'A'.repeat(104) })).toContain(
+        'stdin: secret is longer than 512 bits',
+      );
+      expect(await refused(['add', 'h', '--secret-stdin'], { stdin: 'A'.repeat(100_000) })).toContain(
+        'stdin: more than 65536 bytes; expected a base32 secret',
+      );
       const ok = await knock(['--config', config, 'add', 'h', '--secret-stdin'], { stdin: 'A'.repeat(103) });
       expect(ok.code, ok.stderr).toBe(0);
     });
 
     it('an otpauth URI over 16 KiB is refused, on the command line or on stdin (1 MB)', async () => {
       const long = `${formatUri({ host: 'gw.example.org' })}&x=${'x'.repeat(20_000)}`;
-      expect(await refused(['import', long])).toMatch(/^knock: otpauth URI: 20\d{3} characters long; at most 16384 are accepted/);
-      expect(await refused(['import', '-'], { stdin: `${long}${'x'.repeat(1_000_000)}` })).toContain('stdin: more than 65536 bytes; expected one otpauth:// URI');
+      expect(await refused(['import', long])).toMatch(
+        /^knock: otpauth URI: 20\d{3} characters long; at most 16384 are accepted/,
+      );
+      expect(await refused(['import', '-'], { stdin: `${long}${'x'.repeat(1_000_000)}` })).toContain(
+        'stdin: more than 65536 bytes; expected one otpauth:// URI',
+      );
     });
 
     it('a profile store over 4 MiB is refused by every command', async () => {
       writePrivate(config, JSON.stringify({ version: 1, profiles: {}, pad: 'x'.repeat(5 * 1024 * 1024) }));
       for (const args of [['list'], ['print', 'h'], ['add', 'h', '--secret-stdin'], ['remove', 'h']]) {
-        expect(await refused(args, { stdin: TEST_SECRET })).toMatch(/the profile store is \d+ bytes; at most 4194304 are accepted/);
+        expect(await refused(args, { stdin: TEST_SECRET })).toMatch(
+          /the profile store is \d+ bytes; at most 4194304 are accepted/,
+        );
       }
     });
   });
@@ -420,24 +491,54 @@ describe('bad input: exit 2, a bounded message, nothing written', () => {
     });
 
     it('--code without a profile knocks HOST itself: the same rule (was: a DNS lookup, exit 3)', async () => {
-      for (const [host, problem] of [['gw/x', 'contains "/"'], ['fe80::1%eth0', 'has a zone (scope) id "%eth0"'], ['999.1.1.1', 'is not a valid IPv4 address']] as const) {
-        expect(await refused([host, '--code', '123456'])).toContain(`knock: HOST: "${host}" is not a host name or address: it ${problem}`);
+      for (const [host, problem] of [
+        ['gw/x', 'contains "/"'],
+        ['fe80::1%eth0', 'has a zone (scope) id "%eth0"'],
+        ['999.1.1.1', 'is not a valid IPv4 address'],
+      ] as const) {
+        expect(await refused([host, '--code', '123456'])).toContain(
+          `knock: HOST: "${host}" is not a host name or address: it ${problem}`,
+        );
       }
     });
 
     it('a profile name that is not a host needs --address (it would be knocked otherwise)', async () => {
-      expect(await refused(['add', 'work@bastion', '--secret-stdin'], { stdin: TEST_SECRET })).toContain('"work@bastion" is not a host name or address (it contains "@", which a host name cannot hold), and no --address was given');
-      const ok = await knock(['--config', config, 'add', 'work@bastion', '--address', '192.0.2.5', '--secret-stdin'], { stdin: TEST_SECRET });
+      expect(await refused(['add', 'work@bastion', '--secret-stdin'], { stdin: TEST_SECRET })).toContain(
+        '"work@bastion" is not a host name or address (it contains "@", which a host name cannot hold), and no --address was given',
+      );
+      const ok = await knock(['--config', config, 'add', 'work@bastion', '--address', '192.0.2.5', '--secret-stdin'], {
+        stdin: TEST_SECRET,
+      });
       expect(ok.code, ok.stderr).toBe(0);
     });
   });
 
   it.each([
     ['a colon in the account', 'otpauth://totp/acme:alice:x', '', /parameter "label": the account contains ":"/],
-    ['an encoded colon in the account', 'otpauth://totp/acme:alice%3Ax', '', /parameter "label": the account contains ":"/],
-    ['a colon in the issuer parameter', 'otpauth://totp/alice', '&issuer=ac%3Ame', /parameter "issuer": the issuer contains ":"/],
-    ['a control character in the issuer', 'otpauth://totp/alice', '&issuer=a%1Bb', /parameter "issuer": the issuer contains a control character/],
-    ['an account of 129 characters', `otpauth://totp/acme:${'a'.repeat(129)}`, '', /the account is 129 characters long; at most 128/],
+    [
+      'an encoded colon in the account',
+      'otpauth://totp/acme:alice%3Ax',
+      '',
+      /parameter "label": the account contains ":"/,
+    ],
+    [
+      'a colon in the issuer parameter',
+      'otpauth://totp/alice',
+      '&issuer=ac%3Ame',
+      /parameter "issuer": the issuer contains ":"/,
+    ],
+    [
+      'a control character in the issuer',
+      'otpauth://totp/alice',
+      '&issuer=a%1Bb',
+      /parameter "issuer": the issuer contains a control character/,
+    ],
+    [
+      'an account of 129 characters',
+      `otpauth://totp/acme:${'a'.repeat(129)}`,
+      '',
+      /the account is 129 characters long; at most 128/,
+    ],
   ])('import refuses %s (docs/protocol.md §7)', async (_what, label, extra, message) => {
     expect(await refused(['import', `${label}?secret=${TEST_SECRET}&host=gw.example.org${extra}`])).toMatch(message);
   });
@@ -451,7 +552,10 @@ describe('bad input: exit 2, a bounded message, nothing written', () => {
     // The temporary directory's random name could hold such a run by chance.
     const withoutDir = (text: string) => text.replaceAll(dir, '<dir>');
     it.each([
-      ['secret file with a bad character', () => ['add', 'h', '--secret-file', writePrivate(join(dir, 'k'), `${withBad}\n`)]],
+      [
+        'secret file with a bad character',
+        () => ['add', 'h', '--secret-file', writePrivate(join(dir, 'k'), `${withBad}\n`)],
+      ],
       ['secret file with a NUL', () => ['add', 'h', '--secret-file', writePrivate(join(dir, 'k'), `${S}\u0000${S}`)]],
       ['secret file too long', () => ['add', 'h', '--secret-file', writePrivate(join(dir, 'k'), S.repeat(5))]],
       ['secret file too short', () => ['add', 'h', '--secret-file', writePrivate(join(dir, 'k'), S.slice(0, 20))]],
@@ -459,7 +563,10 @@ describe('bad input: exit 2, a bounded message, nothing written', () => {
       ['URI whose "?" was lost', () => ['import', `otpauth://totp/acme:alice:secret=${S}&host=gw`]],
       ['URI with the secret in host=', () => ['import', `otpauth://totp/a?secret=${S}&host=gw${S}/`]],
       ['URI with the secret in period=', () => ['import', `otpauth://totp/a?period=30secret=${S}&secret=${S}&host=gw`]],
-      ['URI with the secret in ports=', () => ['import', `otpauth://totp/a?secret=${S}&method=list-modulo&ports=1,2,3,4,5,6${S}&host=gw`]],
+      [
+        'URI with the secret in ports=',
+        () => ['import', `otpauth://totp/a?secret=${S}&method=list-modulo&ports=1,2,3,4,5,6${S}&host=gw`],
+      ],
     ] as [string, () => string[]][])('%s', async (_what, args) => {
       const stderr = await refused(args());
       expect(withoutDir(stderr)).not.toMatch(PIECE);
@@ -467,17 +574,53 @@ describe('bad input: exit 2, a bounded message, nothing written', () => {
 
     it('--secret-stdin with a bad character, and a stored secret that is damaged', async () => {
       expect(withoutDir(await refused(['add', 'h', '--secret-stdin'], { stdin: withBad }))).not.toMatch(PIECE);
-      writePrivate(config, JSON.stringify({ version: 1, profiles: { h: { name: 'h', address: '192.0.2.1', servicePort: 22, knock: { method: 'time' }, secret: withBad, delayMs: 5, payload: 'none' } } }));
-      for (const args of [['print', 'h'], ['h', '--no-wait'], ['close', 'h']]) expect(withoutDir(await refused(args))).not.toMatch(PIECE);
+      writePrivate(
+        config,
+        JSON.stringify({
+          version: 1,
+          profiles: {
+            h: {
+              name: 'h',
+              address: '192.0.2.1',
+              servicePort: 22,
+              knock: { method: 'time' },
+              secret: withBad,
+              delayMs: 5,
+              payload: 'none',
+            },
+          },
+        }),
+      );
+      for (const args of [
+        ['print', 'h'],
+        ['h', '--no-wait'],
+        ['close', 'h'],
+      ])
+        expect(withoutDir(await refused(args))).not.toMatch(PIECE);
     });
   });
 
   describe('a profile store of another version is neither read nor rewritten', () => {
-    it.each([[2, 'version 2'], [99, 'version 99'], ['1', 'version "1"'], [0, 'version 0'], [null, 'version a object']])('version %j', async (version, shown) => {
+    it.each([
+      [2, 'version 2'],
+      [99, 'version 99'],
+      ['1', 'version "1"'],
+      [0, 'version 0'],
+      [null, 'version a object'],
+    ])('version %j', async (version, shown) => {
       writePrivate(config, JSON.stringify({ version, profiles: { h: { name: 'h' } }, newField: true }));
-      for (const args of [['list'], ['print', 'h'], ['h'], ['add', 'x', '--secret-stdin'], ['import', formatUri({ host: 'gw.example.org' })], ['remove', 'h']]) {
+      for (const args of [
+        ['list'],
+        ['print', 'h'],
+        ['h'],
+        ['add', 'x', '--secret-stdin'],
+        ['import', formatUri({ host: 'gw.example.org' })],
+        ['remove', 'h'],
+      ]) {
         const stderr = await refused(args, { stdin: TEST_SECRET });
-        expect(stderr, args[0]).toContain(`${config}: the profile store is ${shown}; this knock reads only version 1 and changed nothing`);
+        expect(stderr, args[0]).toContain(
+          `${config}: the profile store is ${shown}; this knock reads only version 1 and changed nothing`,
+        );
       }
     });
     it('a store without a version is version 1', async () => {
@@ -487,17 +630,32 @@ describe('bad input: exit 2, a bounded message, nothing written', () => {
   });
 
   it('names that are Object.prototype members are profiles like any other', async () => {
-    for (const name of ['constructor', 'toString', '__proto__', 'hasOwnProperty']) await addProfile(name, ['--address', '192.0.2.9']);
-    const list = JSON.parse((await knock(['--config', config, 'list', '--json'])).stdout.toString()) as { name: string }[];
+    for (const name of ['constructor', 'toString', '__proto__', 'hasOwnProperty'])
+      await addProfile(name, ['--address', '192.0.2.9']);
+    const list = JSON.parse((await knock(['--config', config, 'list', '--json'])).stdout.toString()) as {
+      name: string;
+    }[];
     expect(list.map((p) => p.name).sort()).toEqual(['__proto__', 'constructor', 'hasOwnProperty', 'toString']);
     expect(await refused(['remove', 'valueOf'])).toContain('no profile named valueOf');
-    for (const name of ['constructor', '__proto__']) expect((await knock(['--config', config, 'remove', name])).code).toBe(0);
-    expect(Object.keys(JSON.parse(readFileSync(config, 'utf8')).profiles).sort()).toEqual(['hasOwnProperty', 'toString']);
+    for (const name of ['constructor', '__proto__'])
+      expect((await knock(['--config', config, 'remove', name])).code).toBe(0);
+    expect(Object.keys(JSON.parse(readFileSync(config, 'utf8')).profiles).sort()).toEqual([
+      'hasOwnProperty',
+      'toString',
+    ]);
   });
 });
 
 function formatUri(p: { host?: string }, extra = ''): string {
-  return formatOtpauthUri({ secret: decodeSecret(TEST_SECRET), issuer: 'acme', account: 'alice', profile: normalizeProfile({ method: 'time' }), ...p }) + extra;
+  return (
+    formatOtpauthUri({
+      secret: decodeSecret(TEST_SECRET),
+      issuer: 'acme',
+      account: 'alice',
+      profile: normalizeProfile({ method: 'time' }),
+      ...p,
+    }) + extra
+  );
 }
 
 function profileNameOk(name: string): boolean {
@@ -507,7 +665,10 @@ function profileNameOk(name: string): boolean {
 describe('a reader that goes away', () => {
   it('knock --help | head: exits 0 without a stack trace when stdout is closed early (EPIPE)', async () => {
     const r = await new Promise<{ code: number | null; stderr: string }>((resolve, reject) => {
-      const child = spawn(process.execPath, [bin, '--help'], { env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: dir }, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [bin, '--help'], {
+        env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: dir },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       let err = '';
       child.stdout.destroy(); // like `head` that has read enough: the pipe's reading end is closed
       child.stderr.on('data', (d: Buffer) => (err += d.toString()));

@@ -1,6 +1,19 @@
 // The knocking commands (`knock HOST`, proxy, close, print): glue between the CLI's
 // options and the modules that do the work. Loaded only when one of them runs.
-import { HOST_NAME_MAX, OtpknockError, checkHost, decodeSecret, deriveSequences, isoTime, normalizeCode, normalizeProfile, parseInstant, quote, windowAt, windowStartMs } from '@otpknock/shared';
+import {
+  HOST_NAME_MAX,
+  OtpknockError,
+  checkHost,
+  decodeSecret,
+  deriveSequences,
+  isoTime,
+  normalizeCode,
+  normalizeProfile,
+  parseInstant,
+  quote,
+  windowAt,
+  windowStartMs,
+} from '@otpknock/shared';
 import { EXIT, usageError, type ExitCode } from './errors.js';
 import { rotates, knockClose, knockOpen } from './knock.js';
 import { createLogger, type Logger, type Verbosity } from './log.js';
@@ -61,21 +74,37 @@ const WHITE_OR_CONTROL = /[\s\u0000-\u001f\u007f-\u009f]/;
  */
 export function checkHostArgument(host: string): string {
   const problem =
-    host === '' ? 'is empty'
-    : host.length > HOST_NAME_MAX ? `is ${host.length} characters long; at most ${HOST_NAME_MAX} are allowed`
-    : WHITE_OR_CONTROL.test(host) ? 'contains white space or a control character'
-    : host.startsWith('-') ? 'starts with "-"'
-    : undefined;
-  if (problem !== undefined) throw usageError(`HOST: ${quote(host)} is not a profile name, address or ssh alias: it ${problem}`, 'See: knock list');
+    host === ''
+      ? 'is empty'
+      : host.length > HOST_NAME_MAX
+        ? `is ${host.length} characters long; at most ${HOST_NAME_MAX} are allowed`
+        : WHITE_OR_CONTROL.test(host)
+          ? 'contains white space or a control character'
+          : host.startsWith('-')
+            ? 'starts with "-"'
+            : undefined;
+  if (problem !== undefined)
+    throw usageError(
+      `HOST: ${quote(host)} is not a profile name, address or ssh alias: it ${problem}`,
+      'See: knock list',
+    );
   return host;
 }
 
 /** Finds and checks the profile for HOST (see resolve.ts for the order). */
-export async function profileFor(host: string, globals: GlobalOptions, log: Logger): Promise<ProfileMatch & { store: string }> {
+export async function profileFor(
+  host: string,
+  globals: GlobalOptions,
+  log: Logger,
+): Promise<ProfileMatch & { store: string }> {
   checkHostArgument(host);
   const store = storePath(globals.config);
   const { profiles } = readStore(store);
-  const match = await findProfile(host, profiles, sshConfigLookup({ ...(process.env['OTPKNOCK_SSH'] ? { ssh: process.env['OTPKNOCK_SSH'] } : {}) }));
+  const match = await findProfile(
+    host,
+    profiles,
+    sshConfigLookup({ ...(process.env['OTPKNOCK_SSH'] ? { ssh: process.env['OTPKNOCK_SSH'] } : {}) }),
+  );
   if (!match) {
     const none = Object.keys(profiles).length === 0;
     throw usageError(
@@ -83,7 +112,9 @@ export async function profileFor(host: string, globals: GlobalOptions, log: Logg
       `Add one with: knock add ${shownName(host)} --secret-file FILE   (or: knock import URI --name ${shownName(host)}); see: knock list`,
     );
   }
-  log.debug(`profile ${match.profile.name} (found by ${match.via === 'ssh' ? `ssh HostName ${match.ssh?.hostname}` : match.via}), knocking ${match.address}`);
+  log.debug(
+    `profile ${match.profile.name} (found by ${match.via === 'ssh' ? `ssh HostName ${match.ssh?.hostname}` : match.via}), knocking ${match.address}`,
+  );
   return { ...match, profile: checkProfile(match.profile, store), store };
 }
 
@@ -91,7 +122,11 @@ export async function profileFor(host: string, globals: GlobalOptions, log: Logg
  * Code mode needs no secret: the profile of HOST when there is one (its range, length,
  * period), else the defaults (docs/protocol.md §2) knocking HOST itself.
  */
-async function codeProfileFor(host: string, globals: GlobalOptions, log: Logger): Promise<{ profile: ClientProfile; address: string }> {
+async function codeProfileFor(
+  host: string,
+  globals: GlobalOptions,
+  log: Logger,
+): Promise<{ profile: ClientProfile; address: string }> {
   const { profiles } = readStore(storePath(globals.config));
   if (Object.keys(profiles).length > 0) {
     try {
@@ -104,14 +139,24 @@ async function codeProfileFor(host: string, globals: GlobalOptions, log: Logger)
   try {
     checkHost(host, 'HOST');
   } catch (e) {
-    if (e instanceof OtpknockError) throw usageError(`HOST: ${e.what} (with --code and no profile for it, HOST is where the knock goes)`, e.hint);
+    if (e instanceof OtpknockError)
+      throw usageError(`HOST: ${e.what} (with --code and no profile for it, HOST is where the knock goes)`, e.hint);
     throw e;
   }
   log.debug(`no profile for ${host}: code mode with the default profile`);
   const now = new Date().toISOString();
   return {
     address: host,
-    profile: { name: host, servicePort: 22, knock: normalizeProfile({ method: 'time' }), secret: '', delayMs: 5, payload: 'none', addedAt: now, updatedAt: now },
+    profile: {
+      name: host,
+      servicePort: 22,
+      knock: normalizeProfile({ method: 'time' }),
+      secret: '',
+      delayMs: 5,
+      payload: 'none',
+      addedAt: now,
+      updatedAt: now,
+    },
   };
 }
 
@@ -125,7 +170,8 @@ export async function runOpen(host: string, o: OpenOptions, globals: GlobalOptio
   const fam = family(o);
   const code = o.code === undefined ? undefined : normalizeCode(o.code, '--code');
   const match = code === undefined ? await profileFor(host, globals, log) : await codeProfileFor(host, globals, log);
-  if (code !== undefined && match.profile.knock.method === 'static') throw usageError(`--code: ${host} uses static sequences; code mode applies to the one-time methods`);
+  if (code !== undefined && match.profile.knock.method === 'static')
+    throw usageError(`--code: ${host} uses static sequences; code mode applies to the one-time methods`);
   const addresses = await resolveAddresses(match.address, fam);
   const servicePort = o.port ?? match.profile.servicePort;
   const started = performance.now();
@@ -150,7 +196,9 @@ export async function runOpen(host: string, o: OpenOptions, globals: GlobalOptio
     log.info(`${where} port ${servicePort} open (${((performance.now() - started) / 1000).toFixed(2)} s)`);
     return EXIT.OK;
   }
-  log.error(`${where} port ${servicePort} did not open after ${result.attempts} knock${result.attempts === 1 ? '' : 's'}`);
+  log.error(
+    `${where} port ${servicePort} did not open after ${result.attempts} knock${result.attempts === 1 ? '' : 's'}`,
+  );
   return EXIT.NOT_OPEN;
 }
 
@@ -217,7 +265,11 @@ export interface PrintedSequences {
 }
 
 /** Pure: the sequences of `profile` at `atMs`, as `knock print` shows them. */
-export function printedSequences(host: string, match: { profile: ClientProfile; address: string }, atMs: number): PrintedSequences {
+export function printedSequences(
+  host: string,
+  match: { profile: ClientProfile; address: string },
+  atMs: number,
+): PrintedSequences {
   const { profile } = match;
   const knock = profile.knock;
   const rotating = rotates(knock);
@@ -264,4 +316,3 @@ export async function runPrint(host: string, o: PrintOptions, globals: GlobalOpt
   process.stdout.write(o.json ? JSON.stringify(printed, null, 2) + '\n' : formatPrinted(printed));
   return EXIT.OK;
 }
-

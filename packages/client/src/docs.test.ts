@@ -17,7 +17,11 @@ function printExample(): Record<string, unknown> {
 
 describe('docs/knock.md, knock print --json', () => {
   it('shows every key that is always printed', () => {
-    const printed = printedSequences('myserver', { profile: testProfile('myserver'), address: '203.0.113.5' }, Date.UTC(2025, 10, 25, 21, 30));
+    const printed = printedSequences(
+      'myserver',
+      { profile: testProfile('myserver'), address: '203.0.113.5' },
+      Date.UTC(2025, 10, 25, 21, 30),
+    );
     expect(Object.keys(printExample()).sort()).toEqual(Object.keys(printed).sort());
   });
 

@@ -48,7 +48,10 @@ export function boundArguments(message: string): string {
     const control = /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2066-\u2069]/g;
     const chars = Array.from(inner);
     if (chars.length <= 64 && !control.test(inner)) return whole;
-    const cut = chars.slice(0, 64).join('').replace(control, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+    const cut = chars
+      .slice(0, 64)
+      .join('')
+      .replace(control, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
     return chars.length > 64 ? `'${cut}…' (${chars.length} characters)` : `'${cut}'`;
   });
 }
@@ -74,6 +77,16 @@ export function describeError(error: unknown): { message: string; exitCode: Exit
 }
 
 const NETWORK_ERRNOS = new Set([
-  'ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'EAI_NODATA', 'EAI_NONAME', 'ENETUNREACH', 'EHOSTUNREACH',
-  'EADDRNOTAVAIL', 'ENETDOWN', 'EHOSTDOWN', 'EAFNOSUPPORT', 'ECONNRESET',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EAI_FAIL',
+  'EAI_NODATA',
+  'EAI_NONAME',
+  'ENETUNREACH',
+  'EHOSTUNREACH',
+  'EADDRNOTAVAIL',
+  'ENETDOWN',
+  'EHOSTDOWN',
+  'EAFNOSUPPORT',
+  'ECONNRESET',
 ]);

@@ -2,7 +2,16 @@
 // `knock` CLI (cli.ts) is made of.
 export { EXIT, KnockError, describeError, type ExitCode } from './errors.js';
 export { chooseKnockWindow, ASSUMED_SKEW, type WindowChoice } from './window.js';
-export { planKnock, knockOpen, knockClose, rotates, type KnockPlan, type OpenRequest, type OpenResult, type CloseRequest } from './knock.js';
+export {
+  planKnock,
+  knockOpen,
+  knockClose,
+  rotates,
+  type KnockPlan,
+  type OpenRequest,
+  type OpenResult,
+  type CloseRequest,
+} from './knock.js';
 export { sendKnock, type KnockSend, type KnockSent } from './send.js';
 export { connectWithin, waitForService, type WaitOptions } from './wait.js';
 export { spliceConnection, type PipeResult } from './proxy.js';
@@ -18,7 +27,14 @@ export {
   type SshConfigLookup,
   type SshTarget,
 } from './resolve.js';
-export { checkProfile, parseStore, publicView, type ClientProfile, type PayloadSetting, type StoreData } from './profile.js';
+export {
+  checkProfile,
+  parseStore,
+  publicView,
+  type ClientProfile,
+  type PayloadSetting,
+  type StoreData,
+} from './profile.js';
 export { defaultStorePath, readStore, storePath, updateStore } from './store.js';
 export { usedWindowsPath } from './used.js';
 export { knockPayloads } from './payload.js';

@@ -2,7 +2,14 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Socket } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { decodeSecret, deriveSequences, normalizeProfile, windowAt, windowStartMs, type KnockProfile } from '@otpknock/shared';
+import {
+  decodeSecret,
+  deriveSequences,
+  normalizeProfile,
+  windowAt,
+  windowStartMs,
+  type KnockProfile,
+} from '@otpknock/shared';
 import { networkError } from './errors.js';
 import { knockClose, knockOpen, type OpenRequest } from './knock.js';
 import { silentLogger } from './log.js';
@@ -197,14 +204,18 @@ describe('knockOpen', () => {
     h.req.connect = (o) => {
       if (o.address !== '192.0.2.1') return connect(o);
       // a service that never opens: only the abort ends this wait
-      return new Promise((resolve) => o.signal!.addEventListener('abort', () => (aborted.push(o.address), resolve(undefined))));
+      return new Promise((resolve) =>
+        o.signal!.addEventListener('abort', () => (aborted.push(o.address), resolve(undefined))),
+      );
     };
     expect(await knockOpen(h.req)).toMatchObject({ open: true, attempts: 1, address: { address: '198.51.100.1' } });
     expect(aborted).toEqual(['192.0.2.1']);
   });
 
   it('static profiles send the same sequence every time and remember nothing', async () => {
-    const fixed = testProfile('s', { knock: normalizeProfile({ method: 'static', open: [7000, 8000, 9000], close: [9000, 8000, 7000] }) });
+    const fixed = testProfile('s', {
+      knock: normalizeProfile({ method: 'static', open: [7000, 8000, 9000], close: [9000, 8000, 7000] }),
+    });
     const h = harness(() => false, { profile: fixed });
     await knockOpen(h.req);
     expect(h.sent.map((k) => k.ports)).toEqual([
@@ -216,7 +227,9 @@ describe('knockOpen', () => {
 
   it("static profiles send the test vectors' payload token, that of window 0, whatever the clock (protocol §5.4)", async () => {
     const vectorsFile = new URL('../../../docs/test-vectors.json', import.meta.url);
-    const { vectors } = JSON.parse(readFileSync(vectorsFile, 'utf8')) as { vectors: { secret: string; profile: KnockProfile; open: number[]; close: number[]; token?: string }[] };
+    const { vectors } = JSON.parse(readFileSync(vectorsFile, 'utf8')) as {
+      vectors: { secret: string; profile: KnockProfile; open: number[]; close: number[]; token?: string }[];
+    };
     const statics = vectors.filter((v) => v.profile.method === 'static' && v.token !== undefined);
     expect(statics.length).toBeGreaterThan(0);
     for (const v of statics) {
@@ -227,7 +240,9 @@ describe('knockOpen', () => {
         const sent = h.sent[0]!;
         expect(sent.ports).toEqual(v.open);
         // Payload setting none: each datagram is the token alone (§11).
-        expect((sent.payloads ?? []).map((p) => Buffer.from(p ?? []).toString('hex'))).toEqual(v.open.map(() => v.token));
+        expect((sent.payloads ?? []).map((p) => Buffer.from(p ?? []).toString('hex'))).toEqual(
+          v.open.map(() => v.token),
+        );
       }
     }
   });

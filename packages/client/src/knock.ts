@@ -1,7 +1,15 @@
 // One knock from start to finish: choose the window, derive the sequence, send it,
 // wait for the service; retry (never hammer) and fall back to the host's next address.
 import type { Socket } from 'node:net';
-import { decodeSecret, deriveCodeSequences, deriveSequences, windowAt, windowStartMs, type KnockProfile, type KnockSequences } from '@otpknock/shared';
+import {
+  decodeSecret,
+  deriveCodeSequences,
+  deriveSequences,
+  windowAt,
+  windowStartMs,
+  type KnockProfile,
+  type KnockSequences,
+} from '@otpknock/shared';
 import { KnockError } from './errors.js';
 import type { Logger } from './log.js';
 import { knockPayloads } from './payload.js';
@@ -29,7 +37,9 @@ export interface KnockPlan {
 export function planKnock(knock: KnockProfile, nowMs: number, lastUsed: number | undefined): KnockPlan {
   if (!rotates(knock)) return { window: 0 };
   const choice = chooseKnockWindow(windowAt(nowMs, knock.period), lastUsed);
-  return choice.waitFor === undefined ? { window: choice.window } : { window: choice.window, notBeforeMs: windowStartMs(choice.waitFor, knock.period) };
+  return choice.waitFor === undefined
+    ? { window: choice.window }
+    : { window: choice.window, notBeforeMs: windowStartMs(choice.waitFor, knock.period) };
 }
 
 export interface OpenRequest {
@@ -104,12 +114,20 @@ export async function knockOpen(req: OpenRequest): Promise<OpenResult> {
     const address = alive[next % alive.length]!;
     const fromFile = req.usedFile === undefined || key === undefined ? undefined : lastUsedWindow(req.usedFile, key);
     const lastUsed = fromFile === undefined ? memory : memory === undefined ? fromFile : Math.max(fromFile, memory);
-    const plan = code === undefined ? planKnock(profile.knock, now(), lastUsed) : { window: windowAt(now(), profile.knock.period) };
+    const plan =
+      code === undefined
+        ? planKnock(profile.knock, now(), lastUsed)
+        : { window: windowAt(now(), profile.knock.period) };
     if (plan.notBeforeMs !== undefined) {
       // Both windows the server accepts now were used by earlier knocks. The earlier
       // opening may still be live (the server keeps it for open_for): try that first.
       if (req.wait) {
-        const socket = await connect({ address: address.address, port: req.servicePort, timeoutMs: Math.min(req.timeoutMs, LIVE_PROBE_MS), ...poll });
+        const socket = await connect({
+          address: address.address,
+          port: req.servicePort,
+          timeoutMs: Math.min(req.timeoutMs, LIVE_PROBE_MS),
+          ...poll,
+        });
         if (socket) {
           log.debug(`${address.address} port ${req.servicePort} is still open from an earlier knock`);
           if (!req.keepConnection) socket.destroy();
@@ -117,19 +135,31 @@ export async function knockOpen(req: OpenRequest): Promise<OpenResult> {
         }
       }
       const ms = Math.max(0, plan.notBeforeMs - now());
-      log.warn(`the sequences the server accepts now were used already; waiting ${(ms / 1000).toFixed(1)} s for the next window`);
+      log.warn(
+        `the sequences the server accepts now were used already; waiting ${(ms / 1000).toFixed(1)} s for the next window`,
+      );
       await sleep(ms);
     }
     const sequences: KnockSequences =
-      secret !== undefined ? deriveSequences(profile.knock, secret, plan.window) : deriveCodeSequences(profile.knock, code!, plan.window);
+      secret !== undefined
+        ? deriveSequences(profile.knock, secret, plan.window)
+        : deriveCodeSequences(profile.knock, code!, plan.window);
     const ports = sequences.open;
-    log.debug(`knocking ${address.address} (window ${plan.window}${attempts > 0 ? `, attempt ${attempts + 1}` : ''}): udp ${ports.join(' ')}`);
+    log.debug(
+      `knocking ${address.address} (window ${plan.window}${attempts > 0 ? `, attempt ${attempts + 1}` : ''}): udp ${ports.join(' ')}`,
+    );
     // The wait for the service starts with the last datagram, so that the SYN follows it
     // at once (code mode included: its sequence, too, is consumed by this knock).
     const aborter = new AbortController();
     let connecting: Promise<Socket | undefined> | undefined;
     const startConnecting = (): void => {
-      connecting ??= connect({ address: address.address, port: req.servicePort, timeoutMs: req.timeoutMs, signal: aborter.signal, ...poll });
+      connecting ??= connect({
+        address: address.address,
+        port: req.servicePort,
+        timeoutMs: req.timeoutMs,
+        signal: aborter.signal,
+        ...poll,
+      });
     };
     try {
       await send({
@@ -161,7 +191,13 @@ export async function knockOpen(req: OpenRequest): Promise<OpenResult> {
       if (req.wait) startConnecting();
       const socket = await connecting;
       if (socket && !req.keepConnection) socket.destroy();
-      return { open: socket !== undefined, attempts, address, window: plan.window, ...(socket && req.keepConnection ? { socket } : {}) };
+      return {
+        open: socket !== undefined,
+        attempts,
+        address,
+        window: plan.window,
+        ...(socket && req.keepConnection ? { socket } : {}),
+      };
     }
     result = { open: false, attempts, address, window: plan.window };
     if (!req.wait) {
@@ -178,7 +214,9 @@ export async function knockOpen(req: OpenRequest): Promise<OpenResult> {
       if (!req.keepConnection) socket.destroy();
       return { ...result, open: true, ...(req.keepConnection ? { socket } : {}) };
     }
-    log.info(`${address.address} port ${req.servicePort}: not open after ${(req.timeoutMs / 1000).toFixed(1)} s${attempts <= req.retries ? '; knocking again' : ''}`);
+    log.info(
+      `${address.address} port ${req.servicePort}: not open after ${(req.timeoutMs / 1000).toFixed(1)} s${attempts <= req.retries ? '; knocking again' : ''}`,
+    );
     next++;
   }
   return result;
@@ -204,7 +242,13 @@ export async function knockClose(req: CloseRequest): Promise<{ address: Resolved
   for (const address of req.addresses) {
     req.log.debug(`closing ${address.address} (window ${window}): udp ${sequences.close.join(' ')}`);
     try {
-      await send({ address: address.address, family: address.family, ports: sequences.close, payloads: knockPayloads(req.profile.payload, sequences.close, sequences), delayMs: req.delayMs });
+      await send({
+        address: address.address,
+        family: address.family,
+        ports: sequences.close,
+        payloads: knockPayloads(req.profile.payload, sequences.close, sequences),
+        delayMs: req.delayMs,
+      });
       return { address, window };
     } catch (error) {
       lastError = error instanceof Error ? error : new Error(String(error));

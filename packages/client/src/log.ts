@@ -15,7 +15,10 @@ export interface Logger {
   error(message: string): void;
 }
 
-export function createLogger(verbosity: Verbosity, write: (text: string) => void = (t) => process.stderr.write(t)): Logger {
+export function createLogger(
+  verbosity: Verbosity,
+  write: (text: string) => void = (t) => process.stderr.write(t),
+): Logger {
   return {
     info(m) {
       if (verbosity === 'normal' || verbosity === 'verbose') write(`knock: ${m}\n`);

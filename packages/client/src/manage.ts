@@ -65,7 +65,10 @@ async function readStdin(prompt: string, maxBytes: number, what: string): Promis
     size += (chunk as Buffer).length;
     if (size > maxBytes) {
       process.stdin.destroy();
-      throw usageError(`stdin: more than ${maxBytes} bytes; expected ${what}`, 'Check what is piped in: nothing was changed.');
+      throw usageError(
+        `stdin: more than ${maxBytes} bytes; expected ${what}`,
+        'Check what is piped in: nothing was changed.',
+      );
     }
     chunks.push(chunk as Buffer);
   }
@@ -77,7 +80,8 @@ const URI_STDIN_MAX_BYTES = 4 * MAX_URI_LENGTH;
 
 /** Reads the secret from --secret-file or --secret-stdin; never from argv. */
 async function readSecret(o: AddOptions): Promise<string> {
-  if (o.secretFile !== undefined && o.secretStdin) throw usageError('give the secret once: --secret-file or --secret-stdin, not both');
+  if (o.secretFile !== undefined && o.secretStdin)
+    throw usageError('give the secret once: --secret-file or --secret-stdin, not both');
   let text: string;
   let where: string;
   if (o.secretFile !== undefined) {
@@ -87,10 +91,14 @@ async function readSecret(o: AddOptions): Promise<string> {
     text = await readStdin('knock: paste the base32 secret, then Ctrl-D\n', SECRET_FILE_MAX_BYTES, 'a base32 secret');
     where = 'stdin';
   } else {
-    throw usageError('the secret is missing', 'Give it with --secret-file FILE (mode 0600) or --secret-stdin; it is never taken from the command line.');
+    throw usageError(
+      'the secret is missing',
+      'Give it with --secret-file FILE (mode 0600) or --secret-stdin; it is never taken from the command line.',
+    );
   }
   const secret = text.trim();
-  if (/^otpauth:\/\//i.test(secret)) throw usageError(`${where}: this is an otpauth:// URI`, 'Use: knock import - < FILE');
+  if (/^otpauth:\/\//i.test(secret))
+    throw usageError(`${where}: this is an otpauth:// URI`, 'Use: knock import - < FILE');
   return encodeSecret(decodeSecret(secret, where));
 }
 
@@ -125,7 +133,13 @@ function profileOfOptions(o: AddOptions): KnockProfile {
 }
 
 /** Pure: the profile `knock add` stores. */
-export function profileFromAdd(name: string, o: AddOptions, secret: string, now: Date, previous?: ClientProfile): ClientProfile {
+export function profileFromAdd(
+  name: string,
+  o: AddOptions,
+  secret: string,
+  now: Date,
+  previous?: ClientProfile,
+): ClientProfile {
   const profile: ClientProfile = {
     name,
     ...(o.address !== undefined ? { address: o.address } : {}),
@@ -145,7 +159,11 @@ export async function runAdd(host: string, o: AddOptions, globals: GlobalOptions
   checkAddress(o.address, name, '--address');
   const file = storePath(globals.config);
   const existing = readStore(file).profiles[name];
-  if (existing && !o.force) throw usageError(`a profile named ${name} exists already in ${file}`, `Replace it with --force, or remove it first: knock remove ${name}`);
+  if (existing && !o.force)
+    throw usageError(
+      `a profile named ${name} exists already in ${file}`,
+      `Replace it with --force, or remove it first: knock remove ${name}`,
+    );
   const secret = await readSecret(o);
   const profile = profileFromAdd(name, o, secret, new Date(), existing);
   checkProfile(profile, file);
@@ -157,10 +175,16 @@ export async function runAdd(host: string, o: AddOptions, globals: GlobalOptions
 }
 
 /** Pure: the profile `knock import` stores; the newest import replaces the secret and method. */
-export function profileFromImport(uri: string, o: ImportOptions, now: Date, profiles: Record<string, ClientProfile>): ClientProfile {
+export function profileFromImport(
+  uri: string,
+  o: ImportOptions,
+  now: Date,
+  profiles: Record<string, ClientProfile>,
+): ClientProfile {
   const parsed = parseOtpauthUri(uri);
   const name = o.name ?? parsed.host;
-  if (name === undefined) throw usageError('the URI names no host', 'Say which host it is for: knock import URI --name HOST');
+  if (name === undefined)
+    throw usageError('the URI names no host', 'Say which host it is for: knock import URI --name HOST');
   checkProfileName(name, o.name === undefined ? 'otpauth URI parameter "host"' : '--name');
   const previous = profiles[name];
   const address = o.address ?? (parsed.host !== undefined && parsed.host !== name ? parsed.host : previous?.address);
@@ -182,7 +206,12 @@ export function profileFromImport(uri: string, o: ImportOptions, now: Date, prof
 }
 
 export async function runImport(uriArg: string, o: ImportOptions, globals: GlobalOptions): Promise<ExitCode> {
-  const uri = uriArg === '-' ? (await readStdin('knock: paste the otpauth:// URI, then Ctrl-D\n', URI_STDIN_MAX_BYTES, 'one otpauth:// URI')).trim() : uriArg;
+  const uri =
+    uriArg === '-'
+      ? (
+          await readStdin('knock: paste the otpauth:// URI, then Ctrl-D\n', URI_STDIN_MAX_BYTES, 'one otpauth:// URI')
+        ).trim()
+      : uriArg;
   const file = storePath(globals.config);
   const { profiles } = readStore(file);
   const profile = profileFromImport(uri, o, new Date(), profiles);
@@ -222,20 +251,24 @@ export async function runList(o: ListOptions, globals: GlobalOptions): Promise<E
   const file = storePath(globals.config);
   const list = Object.values(readStore(file).profiles).sort((a, b) => a.name.localeCompare(b.name));
   // For shell completion and scripts: only names `knock HOST` takes, nothing on stderr.
-  if (o.names) process.stdout.write(list.flatMap((p) => (profileNameProblem(p.name) === undefined ? [`${p.name}\n`] : [])).join(''));
+  if (o.names)
+    process.stdout.write(
+      list.flatMap((p) => (profileNameProblem(p.name) === undefined ? [`${p.name}\n`] : [])).join(''),
+    );
   else if (o.json) process.stdout.write(JSON.stringify(list.map(publicView), null, 2) + '\n');
-  else if (list.length === 0) process.stderr.write(`knock: no profiles in ${file}; add one with: knock add HOST --secret-file FILE\n`);
+  else if (list.length === 0)
+    process.stderr.write(`knock: no profiles in ${file}; add one with: knock add HOST --secret-file FILE\n`);
   else process.stdout.write(formatList(list));
   return EXIT.OK;
 }
 
 export async function runRemove(host: string, globals: GlobalOptions): Promise<ExitCode> {
   const file = storePath(globals.config);
-  if (!Object.hasOwn(readStore(file).profiles, host)) throw usageError(`no profile named ${shownName(host)} in ${file}`, 'See: knock list');
+  if (!Object.hasOwn(readStore(file).profiles, host))
+    throw usageError(`no profile named ${shownName(host)} in ${file}`, 'See: knock list');
   await updateStore(file, (data) => {
     delete data.profiles[host];
   });
   process.stderr.write(`knock: removed profile ${host} from ${file}\n`);
   return EXIT.OK;
 }
-

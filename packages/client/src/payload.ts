@@ -6,7 +6,12 @@ import { buildPayload, parsePayloadSpec, type KnockSequences, type RandomFill } 
 import type { PayloadSetting } from './profile.js';
 
 /** One payload per port of `ports` (same order); each datagram gets fresh random bytes. */
-export function knockPayloads(setting: PayloadSetting, ports: readonly number[], sequences?: KnockSequences, random?: RandomFill): Uint8Array[] {
+export function knockPayloads(
+  setting: PayloadSetting,
+  ports: readonly number[],
+  sequences?: KnockSequences,
+  random?: RandomFill,
+): Uint8Array[] {
   const spec = parsePayloadSpec(setting);
   return ports.map(() => buildPayload(spec, sequences?.token, random));
 }

@@ -2,7 +2,13 @@
 // its owner can read: refuse otherwise, and say how to fix it. The rule and the reading
 // are @otpknock/shared/safe-file's (the daemon applies the same); the words are knock's.
 import { PATH_MAX, shownPath } from '@otpknock/shared';
-import { octalMode, privateFileProblem, privateOwners, readFileInfoSync, type FileInfo } from '@otpknock/shared/safe-file';
+import {
+  octalMode,
+  privateFileProblem,
+  privateOwners,
+  readFileInfoSync,
+  type FileInfo,
+} from '@otpknock/shared/safe-file';
 import { KnockError, EXIT, usageError } from './errors.js';
 
 /**
@@ -11,7 +17,8 @@ import { KnockError, EXIT, usageError } from './errors.js';
  * Returns undefined when the file does not exist and `missingOk` is set.
  */
 export function readPrivateFile(file: string, what: string, maxBytes: number, missingOk = false): string | undefined {
-  if (file.length > PATH_MAX) throw usageError(`${shownPath(file)}: cannot open the ${what}: a path has at most ${PATH_MAX} characters`);
+  if (file.length > PATH_MAX)
+    throw usageError(`${shownPath(file)}: cannot open the ${what}: a path has at most ${PATH_MAX} characters`);
   let info: FileInfo;
   try {
     info = readFileInfoSync(file, maxBytes);
@@ -28,9 +35,16 @@ export function readPrivateFile(file: string, what: string, maxBytes: number, mi
     case undefined:
       return info.text;
     case 'type':
-      throw usageError(problem.type === 'directory' ? `${file}: the ${what} is a directory` : `${file}: the ${what} is not a regular file`);
+      throw usageError(
+        problem.type === 'directory'
+          ? `${file}: the ${what} is a directory`
+          : `${file}: the ${what} is not a regular file`,
+      );
     case 'owner':
-      throw usageError(`${file}: the ${what} belongs to another user (uid ${problem.uid})`, `Use a file of your own, or: chown ${uid} '${file}'`);
+      throw usageError(
+        `${file}: the ${what} belongs to another user (uid ${problem.uid})`,
+        `Use a file of your own, or: chown ${uid} '${file}'`,
+      );
     case 'mode':
       throw usageError(
         `${file}: permissions ${octalMode(problem.mode)} are too open: the ${what} holds secrets and must not be accessible by group or others`,

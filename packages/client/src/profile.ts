@@ -22,7 +22,15 @@ import { usageError } from './errors.js';
  */
 export type PayloadSetting = string;
 /** The canned shapes, for help texts. */
-export const PAYLOAD_SETTINGS: readonly string[] = ['none', 'dns', 'ntp', 'random', 'random:N', 'hex:BYTES', 'text:TEXT'];
+export const PAYLOAD_SETTINGS: readonly string[] = [
+  'none',
+  'dns',
+  'ntp',
+  'random',
+  'random:N',
+  'hex:BYTES',
+  'text:TEXT',
+];
 
 /** Checks a payload setting and returns it in its canonical form; a usage error naming `what` otherwise. */
 export function checkPayload(value: unknown, what: string): PayloadSetting {
@@ -94,12 +102,20 @@ export function parseStore(text: string, file: string): StoreData {
     // V8 quotes the text around the error ('Unexpected token 'J', ..."secret":JBSW"...'):
     // the store holds secrets, so only the words before the quote are kept.
     const why = (error as Error).message.split(/[,'"]/)[0]!.trim();
-    throw usageError(`${file}: not valid JSON (${why})`, 'Fix the file by hand or move it away and add the profiles again.');
+    throw usageError(
+      `${file}: not valid JSON (${why})`,
+      'Fix the file by hand or move it away and add the profiles again.',
+    );
   }
   if (!isObject(data)) throw usageError(`${file}: expected a JSON object with a "profiles" field`);
   const version = data['version'];
   if (version !== undefined && version !== STORE_VERSION) {
-    const shown = typeof version === 'number' ? String(version) : typeof version === 'string' ? quote(version) : `a ${Array.isArray(version) ? 'list' : typeof version}`;
+    const shown =
+      typeof version === 'number'
+        ? String(version)
+        : typeof version === 'string'
+          ? quote(version)
+          : `a ${Array.isArray(version) ? 'list' : typeof version}`;
     throw usageError(
       `${file}: the profile store is version ${shown}; this knock reads only version ${STORE_VERSION} and changed nothing`,
       typeof version === 'number' && version > STORE_VERSION
@@ -125,20 +141,27 @@ export function parseStore(text: string, file: string): StoreData {
  */
 export function checkProfile(profile: ClientProfile, file: string): ClientProfile {
   const nameProblem = profileNameProblem(profile.name);
-  if (nameProblem !== undefined) throw usageError(`${file}: profiles: ${shownName(profile.name)} is not a profile name: it ${nameProblem}`, 'Remove it with knock remove, or fix the file by hand.');
+  if (nameProblem !== undefined)
+    throw usageError(
+      `${file}: profiles: ${shownName(profile.name)} is not a profile name: it ${nameProblem}`,
+      'Remove it with knock remove, or fix the file by hand.',
+    );
   const where = `${file}: profiles.${profile.name}`;
   const target = profile.address ?? profile.name;
   const addressProblem = hostProblem(target);
   if (addressProblem !== undefined) {
     throw usageError(
-      profile.address === undefined ? `${where}: the profile has no address, and its name is not a host name or address: it ${addressProblem}` : `${where}.address: not a host name or address: it ${addressProblem}`,
+      profile.address === undefined
+        ? `${where}: the profile has no address, and its name is not a host name or address: it ${addressProblem}`
+        : `${where}.address: not a host name or address: it ${addressProblem}`,
       'Add the profile again with --address HOST.',
     );
   }
   const servicePort = checkPort(profile.servicePort ?? DEFAULT_SERVICE_PORT, `${where}.servicePort`);
   const delayMs = checkDelay(profile.delayMs ?? DEFAULT_DELAY_MS, `${where}.delayMs`);
   const payload = checkPayload(profile.payload ?? 'none', `${where}.payload`);
-  if (typeof profile.secret !== 'string') throw usageError(`${where}.secret: missing`, 'Add the profile again with --secret-file or import its URI.');
+  if (typeof profile.secret !== 'string')
+    throw usageError(`${where}.secret: missing`, 'Add the profile again with --secret-file or import its URI.');
   decodeSecret(profile.secret, `${where}.secret`);
   if (!isObject(profile.knock)) throw usageError(`${where}.knock: missing the knock method and parameters`);
   const knock = checkKnock(profile.knock);
@@ -178,7 +201,10 @@ export function checkAddress(address: string | undefined, name: string, where: s
   }
   const problem = hostProblem(name);
   if (problem !== undefined) {
-    throw usageError(`${quote(name)} is not a host name or address (it ${problem}), and no --address was given`, `Say where to knock: --address HOST (a host name or an IP address); the name can stay ${quote(name)}.`);
+    throw usageError(
+      `${quote(name)} is not a host name or address (it ${problem}), and no --address was given`,
+      `Say where to knock: --address HOST (a host name or an IP address); the name can stay ${quote(name)}.`,
+    );
   }
 }
 

@@ -20,7 +20,7 @@ export const VERSION: string = pkg.version;
 
 const DESCRIPTION =
   'Knock on a server protected by otpknockd: send the one-time UDP port sequence\n' +
-  "derived from a shared secret and the clock, then wait until the protected\n" +
+  'derived from a shared secret and the clock, then wait until the protected\n' +
   'service (ssh by default) accepts a connection.';
 
 const HELP_AFTER = `

@@ -1,7 +1,14 @@
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { KnockError } from './errors.js';
-import { findProfile, parseSshG, resolveAddresses, sshConfigLookup, type AddressLookup, type SshConfigLookup } from './resolve.js';
+import {
+  findProfile,
+  parseSshG,
+  resolveAddresses,
+  sshConfigLookup,
+  type AddressLookup,
+  type SshConfigLookup,
+} from './resolve.js';
 import { tempDir, testProfile, writePrivate } from '@otpknock/client/testing';
 
 const profiles = {
@@ -22,7 +29,10 @@ describe('findProfile', () => {
   });
 
   it('a profile without address knocks its name', async () => {
-    expect(await findProfile('db.example.org', profiles, noSsh)).toMatchObject({ via: 'name', address: 'db.example.org' });
+    expect(await findProfile('db.example.org', profiles, noSsh)).toMatchObject({
+      via: 'name',
+      address: 'db.example.org',
+    });
   });
 
   it("matches a profile's address (what ssh passes as %h)", async () => {
@@ -36,9 +46,17 @@ describe('findProfile', () => {
 
   it('resolves an ssh alias through ssh -G: HostName → profile name or address', async () => {
     const ssh = vi.fn<SshConfigLookup>(async (host) =>
-      host === 'prod' ? { hostname: '203.0.113.5', port: 2222 } : host === 'db' ? { hostname: 'db.example.org', port: 22 } : { hostname: host, port: 22 },
+      host === 'prod'
+        ? { hostname: '203.0.113.5', port: 2222 }
+        : host === 'db'
+          ? { hostname: 'db.example.org', port: 22 }
+          : { hostname: host, port: 22 },
     );
-    expect(await findProfile('prod', profiles, ssh)).toMatchObject({ via: 'ssh', address: '203.0.113.5', ssh: { hostname: '203.0.113.5', port: 2222 } });
+    expect(await findProfile('prod', profiles, ssh)).toMatchObject({
+      via: 'ssh',
+      address: '203.0.113.5',
+      ssh: { hostname: '203.0.113.5', port: 2222 },
+    });
     expect(await findProfile('db', profiles, ssh)).toMatchObject({ via: 'ssh', address: 'db.example.org' });
     expect(await findProfile('unknown', profiles, ssh)).toBeUndefined();
     expect(ssh).toHaveBeenCalledTimes(3);
@@ -53,7 +71,10 @@ describe('findProfile', () => {
 
 describe('ssh -G', () => {
   it('parses HostName and Port', () => {
-    expect(parseSshG('user ada\nhostname 203.0.113.5\nport 2222\nidentityfile ~/.ssh/id_ed25519\n')).toEqual({ hostname: '203.0.113.5', port: 2222 });
+    expect(parseSshG('user ada\nhostname 203.0.113.5\nport 2222\nidentityfile ~/.ssh/id_ed25519\n')).toEqual({
+      hostname: '203.0.113.5',
+      port: 2222,
+    });
     expect(parseSshG('hostname h\n')).toEqual({ hostname: 'h' });
     expect(parseSshG('')).toBeUndefined();
   });
@@ -61,7 +82,11 @@ describe('ssh -G', () => {
   it('runs the given ssh with -G -- HOST, and gives up quietly when ssh is missing or fails', async () => {
     const { dir, cleanup } = tempDir();
     try {
-      const fake = writePrivate(join(dir, 'ssh'), '#!/bin/sh\n[ "$1" = -G ] && [ "$2" = -- ] || exit 255\nprintf "hostname %s.example.org\\nport 2200\\n" "$3"\n', 0o700);
+      const fake = writePrivate(
+        join(dir, 'ssh'),
+        '#!/bin/sh\n[ "$1" = -G ] && [ "$2" = -- ] || exit 255\nprintf "hostname %s.example.org\\nport 2200\\n" "$3"\n',
+        0o700,
+      );
       expect(await sshConfigLookup({ ssh: fake })('alias')).toEqual({ hostname: 'alias.example.org', port: 2200 });
       const failing = writePrivate(join(dir, 'ssh-fails'), '#!/bin/sh\nexit 255\n', 0o700);
       expect(await sshConfigLookup({ ssh: failing })('alias')).toBeUndefined();
@@ -74,7 +99,8 @@ describe('ssh -G', () => {
 
 describe('resolveAddresses', () => {
   const lookup: AddressLookup = async (host, family) => {
-    if (host !== 'dual.example.org') throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${host}`), { code: 'ENOTFOUND' });
+    if (host !== 'dual.example.org')
+      throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${host}`), { code: 'ENOTFOUND' });
     const all = [
       { address: '2001:db8::1', family: 6 as const },
       { address: '192.0.2.1', family: 4 as const },
@@ -85,8 +111,15 @@ describe('resolveAddresses', () => {
   };
 
   it('keeps the resolver order, drops duplicates, honours -4/-6', async () => {
-    expect((await resolveAddresses('dual.example.org', undefined, lookup)).map((a) => a.address)).toEqual(['2001:db8::1', '192.0.2.1', '198.51.100.1']);
-    expect((await resolveAddresses('dual.example.org', 4, lookup)).map((a) => a.address)).toEqual(['192.0.2.1', '198.51.100.1']);
+    expect((await resolveAddresses('dual.example.org', undefined, lookup)).map((a) => a.address)).toEqual([
+      '2001:db8::1',
+      '192.0.2.1',
+      '198.51.100.1',
+    ]);
+    expect((await resolveAddresses('dual.example.org', 4, lookup)).map((a) => a.address)).toEqual([
+      '192.0.2.1',
+      '198.51.100.1',
+    ]);
     expect(await resolveAddresses('dual.example.org', 6, lookup)).toEqual([{ address: '2001:db8::1', family: 6 }]);
   });
 

@@ -59,8 +59,14 @@ export function sshConfigLookup(options: { ssh?: string; timeoutMs?: number } = 
   };
 }
 
-function findBy(profiles: ClientProfile[], wanted: string, key: (p: ClientProfile) => string | undefined): ClientProfile | undefined {
-  return profiles.find((p) => key(p) === wanted) ?? profiles.find((p) => key(p)?.toLowerCase() === wanted.toLowerCase());
+function findBy(
+  profiles: ClientProfile[],
+  wanted: string,
+  key: (p: ClientProfile) => string | undefined,
+): ClientProfile | undefined {
+  return (
+    profiles.find((p) => key(p) === wanted) ?? profiles.find((p) => key(p)?.toLowerCase() === wanted.toLowerCase())
+  );
 }
 
 /**
@@ -107,7 +113,11 @@ const systemLookup: AddressLookup = async (host, family) => {
  * IP literals (also `[v6]`) are used as they are. Throws a usage error when the family
  * forced does not fit a literal, a network error when the name does not resolve.
  */
-export async function resolveAddresses(host: string, family: Family, lookup: AddressLookup = systemLookup): Promise<ResolvedAddress[]> {
+export async function resolveAddresses(
+  host: string,
+  family: Family,
+  lookup: AddressLookup = systemLookup,
+): Promise<ResolvedAddress[]> {
   const literal = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
   const kind = isIP(literal);
   if (kind === 4 || kind === 6) {
@@ -125,7 +135,9 @@ export async function resolveAddresses(host: string, family: Family, lookup: Add
     throw networkError(`cannot resolve ${host}${family ? ` (IPv${family})` : ''}: ${why}`, error);
   }
   const seen = new Set<string>();
-  const out = found.filter((a) => (family === undefined || a.family === family) && !seen.has(a.address) && seen.add(a.address));
+  const out = found.filter(
+    (a) => (family === undefined || a.family === family) && !seen.has(a.address) && seen.add(a.address),
+  );
   if (out.length === 0) throw networkError(`cannot resolve ${host}: no IPv${family ?? ''} address`);
   return out;
 }

@@ -10,7 +10,11 @@ interface Received {
 }
 
 /** UDP sockets on several loopback ports that record what arrives, in arrival order. */
-async function listeners(type: 'udp4' | 'udp6', host: string, count: number): Promise<{ ports: number[]; got: Received[]; close: () => void }> {
+async function listeners(
+  type: 'udp4' | 'udp6',
+  host: string,
+  count: number,
+): Promise<{ ports: number[]; got: Received[]; close: () => void }> {
   const got: Received[] = [];
   const sockets: Socket[] = [];
   for (let i = 0; i < count; i++) {
@@ -63,7 +67,13 @@ describe('sendKnock', () => {
     const start = performance.now();
     const calls: { at: number; resolved: boolean }[] = [];
     let resolved = false;
-    const sending = sendKnock({ address: '127.0.0.1', family: 4, ports: l.ports, delayMs: 4, afterLastQueued: () => calls.push({ at: performance.now() - start, resolved }) });
+    const sending = sendKnock({
+      address: '127.0.0.1',
+      family: 4,
+      ports: l.ports,
+      delayMs: 4,
+      afterLastQueued: () => calls.push({ at: performance.now() - start, resolved }),
+    });
     const sent = await sending.then((s) => ((resolved = true), s));
     await until(() => l.got.length >= 3);
     expect(calls).toHaveLength(1);
@@ -78,12 +88,20 @@ describe('sendKnock', () => {
   it('carries a payload per packet', async () => {
     const l = await listeners('udp4', '127.0.0.1', 2);
     close = l.close;
-    await sendKnock({ address: '127.0.0.1', family: 4, ports: l.ports, payloads: [new Uint8Array([1, 2, 3]), undefined], delayMs: 0 });
+    await sendKnock({
+      address: '127.0.0.1',
+      family: 4,
+      ports: l.ports,
+      payloads: [new Uint8Array([1, 2, 3]), undefined],
+      delayMs: 0,
+    });
     await until(() => l.got.length >= 2);
     expect(l.got.map((g) => g.bytes)).toEqual([[1, 2, 3], []]);
   });
 
   it('a send that cannot work is a network error (exit 3)', async () => {
-    await expect(sendKnock({ address: '::1', family: 4, ports: [9], delayMs: 0 })).rejects.toMatchObject({ exitCode: 3 });
+    await expect(sendKnock({ address: '::1', family: 4, ports: [9], delayMs: 0 })).rejects.toMatchObject({
+      exitCode: 3,
+    });
   });
 });

@@ -79,7 +79,11 @@ describe('profile store', () => {
   });
 
   it('says that JSON is broken without repeating the text around it (a secret, perhaps)', () => {
-    for (const text of ['{"profiles":{"h":{"secret":QXJVWYQXJVWYQXJVWYQXJVWYQXJVWYQX}}}', '{"profiles":{"h":{"secret":"QXJVWYQXJVWYQXJVWYQXJVWYQXJVWYQX",}}}', '{"profiles":{"h":{"secret":"QXJVWYQXJVWYQXJVWYQXJVWYQXJVWYQX"']) {
+    for (const text of [
+      '{"profiles":{"h":{"secret":QXJVWYQXJVWYQXJVWYQXJVWYQXJVWYQX}}}',
+      '{"profiles":{"h":{"secret":"QXJVWYQXJVWYQXJVWYQXJVWYQXJVWYQX",}}}',
+      '{"profiles":{"h":{"secret":"QXJVWYQXJVWYQXJVWYQXJVWYQXJVWYQX"',
+    ]) {
       const file = writePrivate(join(dir, 'p.json'), text);
       const error = thrown(() => readStore(file));
       expect(error.message.startsWith(`${file}: not valid JSON (`)).toBe(true);
@@ -99,10 +103,12 @@ describe('profile store', () => {
     expect(checkProfile(good, 'f.json').knock.method).toBe('time');
     expect(() => checkProfile({ ...good, servicePort: 70000 }, 'f.json')).toThrow(/f\.json: profiles\.h\.servicePort/);
     expect(() => checkProfile({ ...good, secret: 'not base32!' }, 'f.json')).toThrow(/profiles\.h\.secret/);
-    expect(() => checkProfile({ ...good, knock: { ...good.knock, length: 99 } }, 'f.json')).toThrow(/profiles\.h\.knock/);
+    expect(() => checkProfile({ ...good, knock: { ...good.knock, length: 99 } }, 'f.json')).toThrow(
+      /profiles\.h\.knock/,
+    );
   });
 
-  it('locates a knock problem at its field in the store, in the profile schema\'s words', () => {
+  it("locates a knock problem at its field in the store, in the profile schema's words", () => {
     const good = testProfile('h');
     expect(thrown(() => checkProfile({ ...good, knock: { ...good.knock, tokenBytes: 3 } }, 'f.json')).message).toBe(
       'f.json: profiles.h.knock.tokenBytes: tokenBytes must be 0 (no token) or a whole number 4–16, got 3.',
@@ -119,16 +125,30 @@ describe('profile store', () => {
       expect(e.message).toMatch(/^f\.json: profiles\.h\.address: not a host name or address: it /);
       expect(e.message.length).toBeLessThan(200);
     }
-    expect(thrown(() => checkProfile(testProfile('my@alias'), 'f.json')).message).toBe('f.json: profiles.my@alias: the profile has no address, and its name is not a host name or address: it contains "@", which a host name cannot hold');
-    expect(thrown(() => checkProfile(testProfile('\u001b[2J'), 'f.json')).message).toBe('f.json: profiles: "\\u001b[2J" is not a profile name: it starts with "\\u001b"');
+    expect(thrown(() => checkProfile(testProfile('my@alias'), 'f.json')).message).toBe(
+      'f.json: profiles.my@alias: the profile has no address, and its name is not a host name or address: it contains "@", which a host name cannot hold',
+    );
+    expect(thrown(() => checkProfile(testProfile('\u001b[2J'), 'f.json')).message).toBe(
+      'f.json: profiles: "\\u001b[2J" is not a profile name: it starts with "\\u001b"',
+    );
   });
 
   it('parseStore refuses a store of another version: neither read nor rewritten', async () => {
-    for (const [version, shown] of [[2, '2'], [1.5, '1.5'], ['1', '"1"'], [[1], 'a list'], [null, 'a object']] as const) {
+    for (const [version, shown] of [
+      [2, '2'],
+      [1.5, '1.5'],
+      ['1', '"1"'],
+      [[1], 'a list'],
+      [null, 'a object'],
+    ] as const) {
       const text = JSON.stringify({ version, profiles: { h: testProfile('h') } });
-      expect(() => parseStore(text, 'f.json')).toThrow(`f.json: the profile store is version ${shown}; this knock reads only version 1 and changed nothing`);
+      expect(() => parseStore(text, 'f.json')).toThrow(
+        `f.json: the profile store is version ${shown}; this knock reads only version 1 and changed nothing`,
+      );
       const file = writePrivate(join(dir, 'v.json'), text);
-      await expect(updateStore(file, (data) => void (data.profiles['x'] = testProfile('x')))).rejects.toThrow(/reads only version 1/);
+      await expect(updateStore(file, (data) => void (data.profiles['x'] = testProfile('x')))).rejects.toThrow(
+        /reads only version 1/,
+      );
       expect(readFileSync(file, 'utf8')).toBe(text);
     }
     expect(thrown(() => parseStore('{"version": 2}', 'f.json')).hint).toMatch(/newer knock/);

@@ -47,7 +47,10 @@ export async function updateStore<T>(file: string, change: (data: StoreData) => 
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   // Two commands changing the store at once (a provisioning loop run in parallel) would
   // each write back what they read, and one change would be lost.
-  const busy = () => new KnockError(EXIT.USAGE, `the profile store ${file} is being changed by another knock command`, { hint: `wait and try again; if none is running, remove ${file}.lock` });
+  const busy = () =>
+    new KnockError(EXIT.USAGE, `the profile store ${file} is being changed by another knock command`, {
+      hint: `wait and try again; if none is running, remove ${file}.lock`,
+    });
   return withFileLock(`${file}.lock`, { busy, waitMs: 10_000 }, () => writeStore(file, change));
 }
 

@@ -16,7 +16,11 @@ export function usedWindowsPath(env: NodeJS.ProcessEnv = process.env, home: stri
 
 /** The state's key for a secret: a short one-way hash (the file never holds secrets). */
 export function secretKey(secretBase32: string): string {
-  return createHash('sha256').update('otpknock used-window\0').update(secretBase32.replace(/[\s=]/g, '').toUpperCase()).digest('hex').slice(0, 24);
+  return createHash('sha256')
+    .update('otpknock used-window\0')
+    .update(secretBase32.replace(/[\s=]/g, '').toUpperCase())
+    .digest('hex')
+    .slice(0, 24);
 }
 
 interface UsedEntry {

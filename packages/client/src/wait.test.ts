@@ -58,10 +58,18 @@ describe('waiting for the service', () => {
     const port = await closedPort();
     const aborter = new AbortController();
     const t = performance.now();
-    const waiting = connectWithin({ address: '127.0.0.1', port, timeoutMs: 5000, intervalMs: 20, signal: aborter.signal });
+    const waiting = connectWithin({
+      address: '127.0.0.1',
+      port,
+      timeoutMs: 5000,
+      intervalMs: 20,
+      signal: aborter.signal,
+    });
     setTimeout(() => aborter.abort(), 50);
     expect(await waiting).toBeUndefined();
     expect(performance.now() - t).toBeLessThan(1000);
-    expect(await connectWithin({ address: '127.0.0.1', port, timeoutMs: 5000, signal: AbortSignal.abort() })).toBeUndefined();
+    expect(
+      await connectWithin({ address: '127.0.0.1', port, timeoutMs: 5000, signal: AbortSignal.abort() }),
+    ).toBeUndefined();
   });
 });

@@ -31,7 +31,11 @@ export interface WindowChoice {
  * First knock: `current`. After that: `lastUsed + 1` while that is at most
  * `current + skew`; beyond it, the same window with `waitFor` set.
  */
-export function chooseKnockWindow(current: number, lastUsed: number | undefined, skew: number = ASSUMED_SKEW): WindowChoice {
+export function chooseKnockWindow(
+  current: number,
+  lastUsed: number | undefined,
+  skew: number = ASSUMED_SKEW,
+): WindowChoice {
   if (lastUsed === undefined || lastUsed < current) return { window: current };
   const window = lastUsed + 1;
   if (window <= current + skew) return { window };

@@ -3,7 +3,16 @@
 // and nothing changed: no file in the user store, and `nft` never run (a stand-in on
 // PATH records every call).
 import { spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -28,7 +37,9 @@ beforeAll(async () => {
     target: 'node20.19',
     format: 'esm',
     conditions: ['source'],
-    banner: { js: "import { createRequire as __otpknockCreateRequire } from 'node:module';\nconst require = __otpknockCreateRequire(import.meta.url);" },
+    banner: {
+      js: "import { createRequire as __otpknockCreateRequire } from 'node:module';\nconst require = __otpknockCreateRequire(import.meta.url);",
+    },
     logLevel: 'error',
   });
 }, 60_000);
@@ -42,11 +53,18 @@ beforeEach(() => {
   dir = mkdtempSync(join(here, '..', 'node_modules', '.cache', 'otpknockd-cli-'));
   store = join(dir, 'users.d');
   cfg = join(dir, 'otpknockd.yaml');
-  writeFileSync(cfg, `user_store: users.d\nstate_dir: ${dir}/state\nservices:\n  ssh: { port: 22 }\n  api: { port: 443 }\n`, { mode: 0o600 });
+  writeFileSync(
+    cfg,
+    `user_store: users.d\nstate_dir: ${dir}/state\nservices:\n  ssh: { port: 22 }\n  api: { port: 443 }\n`,
+    { mode: 0o600 },
+  );
   // A stand-in for nft: records that it was run, and fails.
   mkdirSync(join(dir, 'bin'));
   nftLog = join(dir, 'nft.log');
-  writeFileSync(join(dir, 'bin', 'nft'), `#!/bin/sh\necho "nft $*" >> '${nftLog}'\necho 'Error: this is a stand-in' >&2\nexit 1\n`);
+  writeFileSync(
+    join(dir, 'bin', 'nft'),
+    `#!/bin/sh\necho "nft $*" >> '${nftLog}'\necho 'Error: this is a stand-in' >&2\nexit 1\n`,
+  );
   chmodSync(join(dir, 'bin', 'nft'), 0o755);
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
@@ -122,7 +140,11 @@ describe('user names: one rule (shared) for every user command and the config', 
     const r = await otpknockd(['user', 'add', '-c', cfg, 'alice.b-2_x', '--host', 'gw.example.org', '--json']);
     expect(r.code, r.stderr).toBe(0);
     const { uri } = JSON.parse(r.stdout) as { uri: string };
-    expect(parseOtpauthUri(uri)).toMatchObject({ account: 'alice.b-2_x', host: 'gw.example.org', issuer: 'gw.example.org' });
+    expect(parseOtpauthUri(uri)).toMatchObject({
+      account: 'alice.b-2_x',
+      host: 'gw.example.org',
+      issuer: 'gw.example.org',
+    });
     expect(readdirSync(store)).toEqual(['alice.b-2_x.yaml']);
   });
 
@@ -133,40 +155,71 @@ describe('user names: one rule (shared) for every user command and the config', 
   ])('config users: %j is refused by check, naming the line', async (name, problem) => {
     const secret = join(dir, 'alice.secret');
     writeFileSync(secret, `${encodeSecret(generateSecret())}\n`, { mode: 0o600 });
-    writeFileSync(cfg, `services:\n  ssh: { port: 22 }\nusers:\n  "${name}": { secret_file: ${secret} }\n`, { mode: 0o600 });
-    expect(await refused(['check', '-c', cfg])).toContain(`:4: users.${name}: invalid user name; expected ${USER_RULE}; ${problem}`);
+    writeFileSync(cfg, `services:\n  ssh: { port: 22 }\nusers:\n  "${name}": { secret_file: ${secret} }\n`, {
+      mode: 0o600,
+    });
+    expect(await refused(['check', '-c', cfg])).toContain(
+      `:4: users.${name}: invalid user name; expected ${USER_RULE}; ${problem}`,
+    );
   });
 
   it('a user-store record whose file name is not a user name is refused by check (move it out)', async () => {
     mkdirSync(store, { mode: 0o700 });
-    writeFileSync(join(store, '-x.yaml'), `name: "-x"\nsecret: ${encodeSecret(generateSecret())}\nsecret_created: 2026-01-01T00:00:00Z\n`, { mode: 0o600 });
-    expect(await refused(['check', '-c', cfg])).toMatch(/-x\.yaml: the file name is not a valid user name followed by \.yaml \(the name starts with "-"; .*\); move the file out of the store/);
+    writeFileSync(
+      join(store, '-x.yaml'),
+      `name: "-x"\nsecret: ${encodeSecret(generateSecret())}\nsecret_created: 2026-01-01T00:00:00Z\n`,
+      { mode: 0o600 },
+    );
+    expect(await refused(['check', '-c', cfg])).toMatch(
+      /-x\.yaml: the file name is not a valid user name followed by \.yaml \(the name starts with "-"; .*\); move the file out of the store/,
+    );
   });
 
   it('a secret_file path of 100,000 characters is repeated cut short', async () => {
-    writeFileSync(cfg, `services:\n  ssh: { port: 22 }\nusers:\n  alice: { secret_file: /${'d'.repeat(100_000)} }\n`, { mode: 0o600 });
-    expect(await refused(['check', '-c', cfg])).toContain(`users.alice.secret_file: cannot read "/${'d'.repeat(63)}…" (100001 characters): a path has at most 4096 characters`);
+    writeFileSync(cfg, `services:\n  ssh: { port: 22 }\nusers:\n  alice: { secret_file: /${'d'.repeat(100_000)} }\n`, {
+      mode: 0o600,
+    });
+    expect(await refused(['check', '-c', cfg])).toContain(
+      `users.alice.secret_file: cannot read "/${'d'.repeat(63)}…" (100001 characters): a path has at most 4096 characters`,
+    );
   });
 
   it('a config value of 100,000 characters, or with control characters, is repeated cut short and escaped', async () => {
     const secret = `secret: ${encodeSecret(generateSecret())}`;
-    writeFileSync(cfg, `table: "${'t'.repeat(100_000)}"\nservices:\n  ssh: { port: 22 }\nusers:\n  alice: { ${secret} }\n`, { mode: 0o600 });
-    expect(await refused(['check', '-c', cfg])).toContain(`:1: table: expected 1 to 32 characters from a-z, A-Z, 0-9, _ and -, starting with a letter, got "${'t'.repeat(40)}…" (100000 characters)`);
-    writeFileSync(cfg, `table: "t\\e[2J"\nservices:\n  ssh: { port: 22 }\nusers:\n  alice: { ${secret} }\n`, { mode: 0o600 });
+    writeFileSync(
+      cfg,
+      `table: "${'t'.repeat(100_000)}"\nservices:\n  ssh: { port: 22 }\nusers:\n  alice: { ${secret} }\n`,
+      { mode: 0o600 },
+    );
+    expect(await refused(['check', '-c', cfg])).toContain(
+      `:1: table: expected 1 to 32 characters from a-z, A-Z, 0-9, _ and -, starting with a letter, got "${'t'.repeat(40)}…" (100000 characters)`,
+    );
+    writeFileSync(cfg, `table: "t\\e[2J"\nservices:\n  ssh: { port: 22 }\nusers:\n  alice: { ${secret} }\n`, {
+      mode: 0o600,
+    });
     expect(await refused(['check', '-c', cfg])).toContain('got "t\\u001b[2J"');
   });
 
   it('a config key of 100,000 characters is repeated cut short', async () => {
     // An explicit key (?): YAML refuses implicit keys over 1024 characters by itself.
-    writeFileSync(cfg, `services:\n  ssh: { port: 22 }\nusers:\n  ? ${'u'.repeat(100_000)}\n  : { secret: ${encodeSecret(generateSecret())} }\n`, { mode: 0o600 });
-    expect(await refused(['check', '-c', cfg])).toContain(`users."${'u'.repeat(64)}…" (100000 characters): invalid user name`);
+    writeFileSync(
+      cfg,
+      `services:\n  ssh: { port: 22 }\nusers:\n  ? ${'u'.repeat(100_000)}\n  : { secret: ${encodeSecret(generateSecret())} }\n`,
+      { mode: 0o600 },
+    );
+    expect(await refused(['check', '-c', cfg])).toContain(
+      `users."${'u'.repeat(64)}…" (100000 characters): invalid user name`,
+    );
   });
 });
 
 describe('user add and rotate: --host, --issuer and --service', () => {
   it.each([
     [['--host', 'a b'], '--host: "a b" is not a host name or address: it contains " "'],
-    [['--host', 'fe80::1%eth0'], '--host: "fe80::1%eth0" is not a host name or address: it has a zone (scope) id "%eth0"'],
+    [
+      ['--host', 'fe80::1%eth0'],
+      '--host: "fe80::1%eth0" is not a host name or address: it has a zone (scope) id "%eth0"',
+    ],
     [['--host', 'h'.repeat(100_000)], 'it is 100000 characters long; at most 253 are allowed'],
     [['--issuer', 'acme:corp'], '--issuer: "acme:corp" is not an issuer or account: it contains ":"'],
     [['--issuer', 'i'.repeat(129)], 'it is 129 characters long; at most 128 are allowed'],
@@ -178,22 +231,40 @@ describe('user add and rotate: --host, --issuer and --service', () => {
 
   it('a profile whose URI would be too long for knock import: refused, and the record is taken away again', async () => {
     const exclude = Array.from({ length: 4000 }, (_, i) => 10001 + i * 2).join(', ');
-    writeFileSync(cfg, `user_store: users.d\nknock: { exclude: [${exclude}] }\nservices:\n  ssh: { port: 22 }\n`, { mode: 0o600 });
-    expect(await refused(['user', 'add', '-c', cfg, '--no-qr', 'alice'])).toMatch(/profile: the URI would be \d+ characters long; at most 16384 are accepted by knock import/);
+    writeFileSync(cfg, `user_store: users.d\nknock: { exclude: [${exclude}] }\nservices:\n  ssh: { port: 22 }\n`, {
+      mode: 0o600,
+    });
+    expect(await refused(['user', 'add', '-c', cfg, '--no-qr', 'alice'])).toMatch(
+      /profile: the URI would be \d+ characters long; at most 16384 are accepted by knock import/,
+    );
   });
 
-  it.each([[''], ['smtp'], ['x'.repeat(100_000)]])('--service %j is refused with the services there are', async (service) => {
-    expect(await refused(['user', 'add', '-c', cfg, '--no-qr', 'alice', '--service', service])).toMatch(/--service: (an empty service name|unknown service ".*").*use one of: ssh, api/);
-  });
+  it.each([[''], ['smtp'], ['x'.repeat(100_000)]])(
+    '--service %j is refused with the services there are',
+    async (service) => {
+      expect(await refused(['user', 'add', '-c', cfg, '--no-qr', 'alice', '--service', service])).toMatch(
+        /--service: (an empty service name|unknown service ".*").*use one of: ssh, api/,
+      );
+    },
+  );
 });
 
 describe('otpknockd open and close: the address and the services are checked before any nft text is built', () => {
-  beforeEach(() => writeFileSync(cfg, `services:\n  ssh: { port: 22 }\n  api: { port: 443 }\nusers:\n  alice: { secret: ${encodeSecret(generateSecret())} }\n`, { mode: 0o600 }));
+  beforeEach(() =>
+    writeFileSync(
+      cfg,
+      `services:\n  ssh: { port: 22 }\n  api: { port: 443 }\nusers:\n  alice: { secret: ${encodeSecret(generateSecret())} }\n`,
+      { mode: 0o600 },
+    ),
+  );
   it.each([
     ['fe80::1%eth0', 'it has a zone (scope) id "%eth0", which otpknock does not support'],
     ['fe80::1%25eth0', 'it has a zone (scope) id "%25eth0"'],
     ['fe80::1%', 'it has a zone (scope) id "%"'],
-    ['::ffff:192.0.2.1', 'is an IPv4-mapped IPv6 address; the IPv4 packets of that host are matched by its IPv4 address. give 192.0.2.1'],
+    [
+      '::ffff:192.0.2.1',
+      'is an IPv4-mapped IPv6 address; the IPv4 packets of that host are matched by its IPv4 address. give 192.0.2.1',
+    ],
     ['192.0.2.0/24', 'it is not an IP address'],
     ['999.1.1.1', 'it is not a valid IPv4 address'],
     ['2001:db8:::1', 'it is not a valid IPv6 address'],
@@ -220,7 +291,9 @@ describe('otpknockd open and close: the address and the services are checked bef
   ])('%j: refused, not "every service"', async (options, message) => {
     for (const verb of ['open', 'close']) {
       const stderr = await refused([verb, '192.0.2.9', '-c', cfg, ...options]);
-      expect(stderr).toContain(`otpknockd: --service: ${message}. name one or more services, or leave --service out for all; the services in ${cfg} are: ssh, api.`);
+      expect(stderr).toContain(
+        `otpknockd: --service: ${message}. name one or more services, or leave --service out for all; the services in ${cfg} are: ssh, api.`,
+      );
     }
   });
 
@@ -242,8 +315,12 @@ describe('times, durations, modes and commands', () => {
   ])('render --at %s: %s', async (at, why) => {
     const secret = join(dir, 'alice.secret');
     writeFileSync(secret, `${encodeSecret(generateSecret())}\n`, { mode: 0o600 });
-    writeFileSync(cfg, `services:\n  ssh: { port: 22 }\nusers:\n  alice: { secret_file: ${secret} }\n`, { mode: 0o600 });
-    expect(await refused(['render', '-c', cfg, '--at', at])).toContain(`otpknockd: --at: "${at}" is not a valid time: ${why}.`);
+    writeFileSync(cfg, `services:\n  ssh: { port: 22 }\nusers:\n  alice: { secret_file: ${secret} }\n`, {
+      mode: 0o600,
+    });
+    expect(await refused(['render', '-c', cfg, '--at', at])).toContain(
+      `otpknockd: --at: "${at}" is not a valid time: ${why}.`,
+    );
   });
 
   it.each([
@@ -251,10 +328,16 @@ describe('times, durations, modes and commands', () => {
     [['mode', 'clo\u001bsed', '-c', cfg], 'unknown mode "clo\\u001bsed"'],
     [['open', '192.0.2.9', '-c', cfg, '--for', '9'.repeat(100_000)], '…" (100000 characters) is a bare number'],
     [['open', '192.0.2.9', '-c', cfg, '--for', `${'9'.repeat(100_000)}s`], 'is too long a duration'],
-    [['user', 'rotate', 'alice', '-c', cfg, '--grace', 'x'.repeat(100_000)], '…" (100000 characters) is not a duration'],
+    [
+      ['user', 'rotate', 'alice', '-c', cfg, '--grace', 'x'.repeat(100_000)],
+      '…" (100000 characters) is not a duration',
+    ],
     [['x'.repeat(100_000)], `unknown command "${'x'.repeat(64)}…" (100000 characters)`],
     [['render', `--${'x'.repeat(100_000)}`], '(100002 characters)'],
-    [['check', '-c', `/${'d'.repeat(100_000)}`], `"/${'d'.repeat(63)}…" (100001 characters): cannot read the configuration file: a path has at most 4096 characters`],
+    [
+      ['check', '-c', `/${'d'.repeat(100_000)}`],
+      `"/${'d'.repeat(63)}…" (100001 characters): cannot read the configuration file: a path has at most 4096 characters`,
+    ],
   ])('%#: a long or odd value is repeated cut short', async (args, message) => {
     expect(await refused(args)).toContain(message);
   });
@@ -266,30 +349,59 @@ describe('no message repeats any part of a secret', () => {
   const S = 'QXJVWYQXJVWYQXJVWYQXJVWYQXJVWYQX';
   const PIECE = /[QXJVWY]{3,}|~/;
   const withBad = `${S.slice(0, 10)}~${S.slice(10)}`;
-  const configWith = (user: string) => writeFileSync(cfg, `services:\n  ssh: { port: 22 }\nusers:\n  alice: ${user}\n`, { mode: 0o600 });
+  const configWith = (user: string) =>
+    writeFileSync(cfg, `services:\n  ssh: { port: 22 }\nusers:\n  alice: ${user}\n`, { mode: 0o600 });
   const secretFile = (text: string) => {
     const file = join(dir, 'alice.secret');
     writeFileSync(file, text, { mode: 0o600 });
     return file;
   };
   it.each([
-    ['inline, a bad character', () => configWith(`{ secret: "${withBad}" }`), 'users.alice.secret: invalid base32 character at position 11'],
-    ['inline, over 512 bits', () => configWith(`{ secret: ${S.repeat(4)} }`), 'users.alice.secret: secret is longer than 512 bits'],
-    ['secret file, a bad character', () => configWith(`{ secret_file: ${secretFile(`${withBad}\n`)} }`), 'users.alice.secret_file: invalid base32 character at position 11'],
-    ['secret file of 60,000 characters', () => configWith(`{ secret_file: ${secretFile(S.repeat(1875))} }`), 'users.alice.secret_file: secret is longer than 512 bits'],
-    ['secret file over 64 KiB', () => configWith(`{ secret_file: ${secretFile(S.repeat(3000))} }`), 'is 96000 bytes, too large for a secret file'],
+    [
+      'inline, a bad character',
+      () => configWith(`{ secret: "${withBad}" }`),
+      'users.alice.secret: invalid base32 character at position 11',
+    ],
+    [
+      'inline, over 512 bits',
+      () => configWith(`{ secret: ${S.repeat(4)} }`),
+      'users.alice.secret: secret is longer than 512 bits',
+    ],
+    [
+      'secret file, a bad character',
+      () => configWith(`{ secret_file: ${secretFile(`${withBad}\n`)} }`),
+      'users.alice.secret_file: invalid base32 character at position 11',
+    ],
+    [
+      'secret file of 60,000 characters',
+      () => configWith(`{ secret_file: ${secretFile(S.repeat(1875))} }`),
+      'users.alice.secret_file: secret is longer than 512 bits',
+    ],
+    [
+      'secret file over 64 KiB',
+      () => configWith(`{ secret_file: ${secretFile(S.repeat(3000))} }`),
+      'is 96000 bytes, too large for a secret file',
+    ],
     [
       'user store record, a bad character',
       () => {
         writeFileSync(cfg, `user_store: users.d\nservices:\n  ssh: { port: 22 }\n`, { mode: 0o600 });
         mkdirSync(store, { mode: 0o700 });
-        writeFileSync(join(store, 'alice.yaml'), `name: alice\nsecret: "${withBad}"\nsecret_created: 2026-01-01T00:00:00Z\n`, { mode: 0o600 });
+        writeFileSync(
+          join(store, 'alice.yaml'),
+          `name: alice\nsecret: "${withBad}"\nsecret_created: 2026-01-01T00:00:00Z\n`,
+          { mode: 0o600 },
+        );
       },
       'alice.yaml:2: secret: invalid base32 character at position 11',
     ],
   ] as [string, () => void, string][])('%s', async (_what, setup, message) => {
     setup();
-    for (const args of [['check', '-c', cfg], ['render', '-c', cfg], ['user', 'list', '-c', cfg]]) {
+    for (const args of [
+      ['check', '-c', cfg],
+      ['render', '-c', cfg],
+      ['user', 'list', '-c', cfg],
+    ]) {
       const stderr = await refused(args);
       expect(stderr).toContain(message);
       expect(stderr.replaceAll(dir, '<dir>')).not.toMatch(PIECE); // the temporary directory's random name could hold such a run
@@ -300,7 +412,10 @@ describe('no message repeats any part of a secret', () => {
 describe('a reader that goes away', () => {
   it('otpknockd --help | head: exits 0 without a stack trace when stdout is closed early (EPIPE)', async () => {
     const r = await new Promise<{ code: number | null; stderr: string }>((resolve, reject) => {
-      const child = spawn(process.execPath, [bin, '--help'], { env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin' }, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [bin, '--help'], {
+        env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       let err = '';
       child.stdout.destroy(); // like `head` that has read enough
       child.stderr.on('data', (d: Buffer) => (err += d.toString()));

@@ -19,11 +19,32 @@ export {
   type ServiceConfig,
   type UserConfig,
 } from './config/index.js';
-export { cachedDeriver, nextRotationMs, planEntries, validWindows, type KnockAction, type KnockEntry } from './plan/entries.js';
+export {
+  cachedDeriver,
+  nextRotationMs,
+  planEntries,
+  validWindows,
+  type KnockAction,
+  type KnockEntry,
+} from './plan/entries.js';
 export { isLeaf } from './trie/layout.js';
-export { allElements, emptyTrie, type LeafActionElement, type StepElement, type TrieChanges, type TrieState } from './trie/state.js';
+export {
+  allElements,
+  emptyTrie,
+  type LeafActionElement,
+  type StepElement,
+  type TrieChanges,
+  type TrieState,
+} from './trie/state.js';
 export { syncTrie, type TrieSync } from './trie/sync.js';
-export { changeOps, renderChanges, renderRuleset, type AllowedCarryOver, type ChangeOptions, type RulesetInput } from './ruleset/render.js';
+export {
+  changeOps,
+  renderChanges,
+  renderRuleset,
+  type AllowedCarryOver,
+  type ChangeOptions,
+  type RulesetInput,
+} from './ruleset/render.js';
 export { knockPortIntervals } from './nft/knock-ports.js';
 export { NftDriver, NftError, execaNftRunner, type NftRunner } from './nft/driver.js';
 export { probeTimeoutUpdates } from './nft/timeout-update.js';

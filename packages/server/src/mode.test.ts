@@ -40,7 +40,10 @@ describe('global mode', () => {
   it('renders the mode chain: empty, accept the services, or drop knocks and the services', () => {
     expect(modeRules(config, 'knock')).toEqual([]);
     expect(modeRules(config, 'open')).toEqual(['tcp dport { 22, 443 } counter name mode_accepted accept']);
-    expect(modeRules(config, 'closed')).toEqual(['udp dport @knock_ports drop', 'tcp dport { 22, 443 } counter name mode_refused drop']);
+    expect(modeRules(config, 'closed')).toEqual([
+      'udp dport @knock_ports drop',
+      'tcp dport { 22, 443 } counter name mode_refused drop',
+    ]);
     expect(modeChangeScript(config, 'knock')).toBe('flush chain inet otpknock_test mode\n');
   });
 });
@@ -62,14 +65,17 @@ describe('manual open/close arguments', () => {
   });
 
   it('refuses zone ids and IPv4-mapped addresses, which no allowed set can hold', () => {
-    for (const bad of ['fe80::1%eth0', 'fe80::1%25eth0', 'fe80::1%1', 'fe80::1%']) expect(() => parseAddress(bad)).toThrow(/has a zone \(scope\) id "%.*", which otpknock does not support/);
+    for (const bad of ['fe80::1%eth0', 'fe80::1%25eth0', 'fe80::1%1', 'fe80::1%'])
+      expect(() => parseAddress(bad)).toThrow(/has a zone \(scope\) id "%.*", which otpknock does not support/);
     expect(() => parseAddress('::ffff:192.0.2.1')).toThrow(/IPv4-mapped IPv6 address.*give 192\.0\.2\.1/);
     expect(() => parseAddress('x'.repeat(100_000))).toThrow(/…" \(100000 characters\) is not an IPv4 or IPv6 address/);
   });
 
   it('an empty service name is refused, not read as "all services"', () => {
     for (const names of [[''], [','], ['ssh,'], [' '], ['ssh', ''], [',ssh']]) {
-      expect(() => pickServices(config, names), JSON.stringify(names)).toThrow(/--service: an empty service name.*are: ssh, api/);
+      expect(() => pickServices(config, names), JSON.stringify(names)).toThrow(
+        /--service: an empty service name.*are: ssh, api/,
+      );
     }
     expect(pickServices(config, ['ssh,ssh', 'ssh']).map((s) => s.name)).toEqual(['ssh']);
   });

@@ -17,7 +17,8 @@ export type ServiceMode = (typeof MODES)[number];
 export const MODE_DESCRIPTIONS: Record<ServiceMode, string> = {
   knock: 'normal: the protected services open to valid knocks',
   open: 'maintenance: the protected services are open to everybody, no knock needed',
-  closed: 'maintenance: the protected services are closed to everybody and valid knocks are ignored; established connections stay up',
+  closed:
+    'maintenance: the protected services are closed to everybody and valid knocks are ignored; established connections stay up',
 };
 
 export function isMode(value: string): value is ServiceMode {
@@ -46,9 +47,13 @@ export function readMode(stateDir: string): ServiceMode {
   }
   const mode = text.trim();
   if (!isMode(mode)) {
-    throw new OtpknockError('E_STATE', `the mode file ${file} holds ${JSON.stringify(mode.slice(0, 20))}, not one of ${MODES.join(', ')}`, {
-      hint: 'set the mode again with "otpknockd mode knock|open|closed"',
-    });
+    throw new OtpknockError(
+      'E_STATE',
+      `the mode file ${file} holds ${JSON.stringify(mode.slice(0, 20))}, not one of ${MODES.join(', ')}`,
+      {
+        hint: 'set the mode again with "otpknockd mode knock|open|closed"',
+      },
+    );
   }
   return mode;
 }
@@ -77,7 +82,9 @@ export function modeRules(config: ServerConfig, mode: ServiceMode): string[] {
 
 /** The chain as part of a full table. */
 export function modeChainText(config: ServerConfig, mode: ServiceMode): string {
-  const rules = modeRules(config, mode).map((r) => `\t\t${r}\n`).join('');
+  const rules = modeRules(config, mode)
+    .map((r) => `\t\t${r}\n`)
+    .join('');
   return `
 	counter mode_accepted {
 	}
@@ -93,5 +100,8 @@ ${rules}	}
 /** Switches the live table's mode: one transaction that rewrites the chain. */
 export function modeChangeScript(config: ServerConfig, mode: ServiceMode): string {
   const t = config.table;
-  return [`flush chain inet ${t} mode`, ...modeRules(config, mode).map((r) => `add rule inet ${t} mode ${r}`)].join('\n') + '\n';
+  return (
+    [`flush chain inet ${t} mode`, ...modeRules(config, mode).map((r) => `add rule inet ${t} mode ${r}`)].join('\n') +
+    '\n'
+  );
 }

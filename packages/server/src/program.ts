@@ -18,7 +18,9 @@ export const VERSION: string = pkg.version;
 /** The whole otpknockd command line, ready for parseAsync. */
 export function buildProgram(): Command {
   const cmd = new Command('otpknockd')
-    .description('One-time-port knock server: keeps an nftables table whose kernel state machine opens protected services to valid knocks.')
+    .description(
+      'One-time-port knock server: keeps an nftables table whose kernel state machine opens protected services to valid knocks.',
+    )
     .version(VERSION, '-V, --version')
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s), outputError: (s, write) => write(boundArguments(s)) })
@@ -38,6 +40,8 @@ export function buildProgram(): Command {
  * a long one, or one with control characters, is shown as quote() shows input.
  */
 function boundArguments(message: string): string {
-  // eslint-disable-next-line no-control-regex -- finding control characters is the point
-  return message.replace(/'([^'\n]*)'/g, (whole, inner: string) => (Array.from(inner).length > QUOTE_MAX_CHARS || /[\u0000-\u001f\u007f-\u009f]/.test(inner) ? quote(inner) : whole));
+  return message.replace(/'([^'\n]*)'/g, (whole, inner: string) =>
+    // eslint-disable-next-line no-control-regex -- finding control characters is the point
+    Array.from(inner).length > QUOTE_MAX_CHARS || /[\u0000-\u001f\u007f-\u009f]/.test(inner) ? quote(inner) : whole,
+  );
 }

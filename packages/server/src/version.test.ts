@@ -4,7 +4,8 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 
 const REPO = new URL('../../../', import.meta.url);
-const versionOf = (file: string) => (JSON.parse(readFileSync(new URL(file, REPO), 'utf8')) as { version: string }).version;
+const versionOf = (file: string) =>
+  (JSON.parse(readFileSync(new URL(file, REPO), 'utf8')) as { version: string }).version;
 
 describe('the version', () => {
   it('is the same in every package.json', async () => {

@@ -4,7 +4,18 @@
 // Run: node --import tsx packages/shared/scripts/gen-vectors.ts
 import { createHmac } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
-import { OtpknockError, decodeSecret, deriveCodeSequences, deriveSequences, encodeSecret, formatOtpauthUri, normalizeProfile, parseOtpauthUri, totpCodeOf, windowAt } from '../src/index.js';
+import {
+  OtpknockError,
+  decodeSecret,
+  deriveCodeSequences,
+  deriveSequences,
+  encodeSecret,
+  formatOtpauthUri,
+  normalizeProfile,
+  parseOtpauthUri,
+  totpCodeOf,
+  windowAt,
+} from '../src/index.js';
 import type { KnockProfileInput } from '../src/index.js';
 
 const ascii = (s: string) => encodeSecret(new TextEncoder().encode(s));
@@ -14,15 +25,34 @@ const RFC_SHA512 = ascii('123456789012345678901234567890123456789012345678901234
 const S20 = 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP'; // 20 bytes
 const S16 = 'MFRGGZDFMZTWQ2LKNNWG23TPOA'; // "abcdefghijklmnop", exactly 128 bits
 
-interface Spec { name: string; secret: string; profile: KnockProfileInput; window?: number; timeMs?: number }
+interface Spec {
+  name: string;
+  secret: string;
+  profile: KnockProfileInput;
+  window?: number;
+  timeMs?: number;
+}
 const specs: Spec[] = [];
 const add = (s: Spec) => specs.push(s);
 const W = 59_000_000;
 
-add({ name: 'worked-example', secret: RFC_SHA1, profile: { method: 'time', length: 1, range: '10000-10009' }, window: 0 });
-add({ name: 'token-example', secret: RFC_SHA1, profile: { method: 'time', length: 1, range: '10000-10009', tokenBytes: 4 }, window: 0 }); // §11
+add({
+  name: 'worked-example',
+  secret: RFC_SHA1,
+  profile: { method: 'time', length: 1, range: '10000-10009' },
+  window: 0,
+});
+add({
+  name: 'token-example',
+  secret: RFC_SHA1,
+  profile: { method: 'time', length: 1, range: '10000-10009', tokenBytes: 4 },
+  window: 0,
+}); // §11
 for (const method of ['time', 'list-modulo', 'prng'] as const) {
-  const base: KnockProfileInput = method === 'list-modulo' ? { method, ports: [7000, 7001, 7002, 7003, 7004, 7005, 7006, 7007, 7008, 7009] } : { method };
+  const base: KnockProfileInput =
+    method === 'list-modulo'
+      ? { method, ports: [7000, 7001, 7002, 7003, 7004, 7005, 7006, 7007, 7008, 7009] }
+      : { method };
   add({ name: `${method}-defaults-window-0`, secret: S20, profile: base, window: 0 });
   add({ name: `${method}-defaults-realistic-window`, secret: S20, profile: base, window: W });
   add({ name: `${method}-min-secret-128-bit`, secret: S16, profile: base, window: W + 1 });
@@ -33,26 +63,100 @@ for (const method of ['time', 'list-modulo', 'prng'] as const) {
   add({ name: `${method}-token-16`, secret: S20, profile: { ...base, tokenBytes: 16 }, window: W + 2 });
   add({ name: `${method}-window-above-2^32`, secret: S20, profile: base, window: 2 ** 33 + 5 });
 }
-for (const [alg, secret] of [['SHA1', RFC_SHA1], ['SHA256', RFC_SHA256], ['SHA512', RFC_SHA512]] as const) {
+for (const [alg, secret] of [
+  ['SHA1', RFC_SHA1],
+  ['SHA256', RFC_SHA256],
+  ['SHA512', RFC_SHA512],
+] as const) {
   add({ name: `time-${alg}`, secret, profile: { method: 'time', algorithm: alg }, window: W });
-  add({ name: `list-modulo-${alg}`, secret, profile: { method: 'list-modulo', algorithm: alg, length: 2, ports: [40000, 40001, 40002, 40003, 40004, 40005] }, window: W });
+  add({
+    name: `list-modulo-${alg}`,
+    secret,
+    profile: { method: 'list-modulo', algorithm: alg, length: 2, ports: [40000, 40001, 40002, 40003, 40004, 40005] },
+    window: W,
+  });
 }
-add({ name: 'prng-ignores-algorithm', secret: RFC_SHA512, profile: { method: 'prng', algorithm: 'SHA512' }, window: W });
+add({
+  name: 'prng-ignores-algorithm',
+  secret: RFC_SHA512,
+  profile: { method: 'prng', algorithm: 'SHA512' },
+  window: W,
+});
 for (const method of ['time', 'prng'] as const) {
-  add({ name: `${method}-length-1-range-of-exactly-2`, secret: S20, profile: { method, length: 1, range: '1-2' }, window: W });
-  add({ name: `${method}-length-8-range-of-exactly-16`, secret: S20, profile: { method, length: 8, range: '65520-65535' }, window: W });
-  add({ name: `${method}-length-8-full-range`, secret: S20, profile: { method, length: 8, range: '1-65535' }, window: W });
-  add({ name: `${method}-exclusions`, secret: S20, profile: { method, length: 4, range: '20-40', exclude: [22, 25, 30, 31, 32, 33, 34, 35, 80, 443] }, window: W });
-  add({ name: `${method}-exclusions-leave-exactly-2L`, secret: S20, profile: { method, length: 3, range: '100-110', exclude: [100, 102, 104, 106, 108] }, window: W });
-  add({ name: `${method}-exclusions-at-range-edges`, secret: S20, profile: { method, length: 2, range: '5000-5009', exclude: [5000, 5009, 5001] }, window: W + 7 });
+  add({
+    name: `${method}-length-1-range-of-exactly-2`,
+    secret: S20,
+    profile: { method, length: 1, range: '1-2' },
+    window: W,
+  });
+  add({
+    name: `${method}-length-8-range-of-exactly-16`,
+    secret: S20,
+    profile: { method, length: 8, range: '65520-65535' },
+    window: W,
+  });
+  add({
+    name: `${method}-length-8-full-range`,
+    secret: S20,
+    profile: { method, length: 8, range: '1-65535' },
+    window: W,
+  });
+  add({
+    name: `${method}-exclusions`,
+    secret: S20,
+    profile: { method, length: 4, range: '20-40', exclude: [22, 25, 30, 31, 32, 33, 34, 35, 80, 443] },
+    window: W,
+  });
+  add({
+    name: `${method}-exclusions-leave-exactly-2L`,
+    secret: S20,
+    profile: { method, length: 3, range: '100-110', exclude: [100, 102, 104, 106, 108] },
+    window: W,
+  });
+  add({
+    name: `${method}-exclusions-at-range-edges`,
+    secret: S20,
+    profile: { method, length: 2, range: '5000-5009', exclude: [5000, 5009, 5001] },
+    window: W + 7,
+  });
 }
-add({ name: 'list-modulo-length-1-list-of-2', secret: S20, profile: { method: 'list-modulo', length: 1, ports: [9000, 8000] }, window: W });
-add({ name: 'list-modulo-length-8-list-of-16', secret: S20, profile: { method: 'list-modulo', length: 8, ports: Array.from({ length: 16 }, (_, i) => 60000 - 7 * i) }, window: W });
-add({ name: 'list-modulo-unsorted-list-keeps-order', secret: S20, profile: { method: 'list-modulo', length: 2, ports: [5, 65535, 1, 300, 22000] }, window: W });
+add({
+  name: 'list-modulo-length-1-list-of-2',
+  secret: S20,
+  profile: { method: 'list-modulo', length: 1, ports: [9000, 8000] },
+  window: W,
+});
+add({
+  name: 'list-modulo-length-8-list-of-16',
+  secret: S20,
+  profile: { method: 'list-modulo', length: 8, ports: Array.from({ length: 16 }, (_, i) => 60000 - 7 * i) },
+  window: W,
+});
+add({
+  name: 'list-modulo-unsorted-list-keeps-order',
+  secret: S20,
+  profile: { method: 'list-modulo', length: 2, ports: [5, 65535, 1, 300, 22000] },
+  window: W,
+});
 // Static profiles always use window 0 (§5.4): that is what client and server send and match.
-add({ name: 'static-open-close', secret: S20, profile: { method: 'static', open: [7000, 8000, 9000], close: [9000, 8000, 7000] }, window: 0 });
-add({ name: 'static-toggle-single-port', secret: S20, profile: { method: 'static', open: [12345], toggle: true }, window: 0 });
-add({ name: 'static-length-8-token', secret: S20, profile: { method: 'static', open: [1, 2, 3, 4, 5, 6, 7, 8], close: [8, 7, 6, 5, 4, 3, 2, 1], tokenBytes: 16 }, window: 0 });
+add({
+  name: 'static-open-close',
+  secret: S20,
+  profile: { method: 'static', open: [7000, 8000, 9000], close: [9000, 8000, 7000] },
+  window: 0,
+});
+add({
+  name: 'static-toggle-single-port',
+  secret: S20,
+  profile: { method: 'static', open: [12345], toggle: true },
+  window: 0,
+});
+add({
+  name: 'static-length-8-token',
+  secret: S20,
+  profile: { method: 'static', open: [1, 2, 3, 4, 5, 6, 7, 8], close: [8, 7, 6, 5, 4, 3, 2, 1], tokenBytes: 16 },
+  window: 0,
+});
 
 // A prng window in which rejection sampling actually rejects a word: search for one.
 {
@@ -68,7 +172,10 @@ add({ name: 'static-length-8-token', secret: S20, profile: { method: 'static', o
     const block = createHmac('sha256', secret).update(msg).digest();
     for (let j = 0; j < 6; j++) {
       const m = P - j;
-      if (block.readUInt32BE(4 * j) >= 2 ** 32 - (2 ** 32 % m)) { found = w; break; }
+      if (block.readUInt32BE(4 * j) >= 2 ** 32 - (2 ** 32 % m)) {
+        found = w;
+        break;
+      }
     }
   }
   if (found === undefined) throw new Error('no rejecting window found');
@@ -79,7 +186,8 @@ const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const vectors = specs.map((s) => {
   const profile = normalizeProfile(s.profile, s.name);
   const window = s.timeMs !== undefined ? windowAt(s.timeMs, profile.period) : s.window!;
-  if (profile.method === 'static' && window !== 0) throw new Error(`${s.name}: a static profile uses window 0 (protocol §5.4)`);
+  if (profile.method === 'static' && window !== 0)
+    throw new Error(`${s.name}: a static profile uses window 0 (protocol §5.4)`);
   const seq = deriveSequences(profile, decodeSecret(s.secret), window);
   return {
     name: s.name,
@@ -96,26 +204,58 @@ const vectors = specs.map((s) => {
 // Code mode (§10): the authenticator-app code of a user's window and the open sequence it gives.
 const codeSpecs: Spec[] = [
   { name: 'code-mode-rfc-6238-window-1', secret: RFC_SHA1, profile: { method: 'time' }, window: 1 },
-  { name: 'code-mode-ignores-exclude', secret: S20, profile: { method: 'time', length: 4, range: '20-40', exclude: [22, 25, 30, 31, 32, 33, 34, 35] }, window: W },
-  { name: 'code-mode-prng-user-sha256-no-token', secret: RFC_SHA256, profile: { method: 'prng', algorithm: 'SHA256', tokenBytes: 8 }, window: W },
-  { name: 'code-mode-list-modulo-user-uses-range', secret: S20, profile: { method: 'list-modulo', length: 2, range: '30000-30009', ports: [7000, 7001, 7002, 7003] }, window: W },
+  {
+    name: 'code-mode-ignores-exclude',
+    secret: S20,
+    profile: { method: 'time', length: 4, range: '20-40', exclude: [22, 25, 30, 31, 32, 33, 34, 35] },
+    window: W,
+  },
+  {
+    name: 'code-mode-prng-user-sha256-no-token',
+    secret: RFC_SHA256,
+    profile: { method: 'prng', algorithm: 'SHA256', tokenBytes: 8 },
+    window: W,
+  },
+  {
+    name: 'code-mode-list-modulo-user-uses-range',
+    secret: S20,
+    profile: { method: 'list-modulo', length: 2, range: '30000-30009', ports: [7000, 7001, 7002, 7003] },
+    window: W,
+  },
 ];
 const codeMode = codeSpecs.map((s) => {
   const profile = normalizeProfile(s.profile, s.name);
   const code = totpCodeOf(decodeSecret(s.secret), profile, s.window!);
-  return { name: s.name, secret: s.secret, profile, window: s.window!, code, open: deriveCodeSequences(profile, code, s.window!).open };
+  return {
+    name: s.name,
+    secret: s.secret,
+    profile,
+    window: s.window!,
+    code,
+    open: deriveCodeSequences(profile, code, s.window!).open,
+  };
 });
 
 // otpauth:// URIs (§7): what a reader makes of each, or which parameter it refuses.
 const Q = `secret=${S20}`;
 const uriSpecs: [name: string, uri: string][] = [
   ['minimal', `otpauth://totp/alice?${Q}`],
-  ['written-by-otpknockd', formatOtpauthUri({
-    secret: decodeSecret(S20), issuer: 'Acme Corp', account: 'alice@gw', host: 'gw.example.org', servicePort: 2222,
-    profile: { method: 'list-modulo', length: 2, ports: [7001, 7002, 7003, 7004], exclude: [22] },
-  })],
-  ['percent-encoded-values', 'otpauth://totp/Acme%20Corp:alice%40gw?secret=JBSWY3DPEHPK3PXP%4ABSWY3DPEHPK3PXP&issuer=Acme%20Corp'
-    + '&method=list%2Dmodulo&length=%32&ports=7001%2C7002%2c7003,7004&exclude=%32%32&host=gw%2Eexample.org&port=22%32%32'],
+  [
+    'written-by-otpknockd',
+    formatOtpauthUri({
+      secret: decodeSecret(S20),
+      issuer: 'Acme Corp',
+      account: 'alice@gw',
+      host: 'gw.example.org',
+      servicePort: 2222,
+      profile: { method: 'list-modulo', length: 2, ports: [7001, 7002, 7003, 7004], exclude: [22] },
+    }),
+  ],
+  [
+    'percent-encoded-values',
+    'otpauth://totp/Acme%20Corp:alice%40gw?secret=JBSWY3DPEHPK3PXP%4ABSWY3DPEHPK3PXP&issuer=Acme%20Corp' +
+      '&method=list%2Dmodulo&length=%32&ports=7001%2C7002%2c7003,7004&exclude=%32%32&host=gw%2Eexample.org&port=22%32%32',
+  ],
   ['percent-encoded-names', `otpauth://totp/alice?%73ecret=${S20}&%6Dethod=prng&token%42ytes=4`],
   ['plus-is-a-space-in-parameters', `otpauth://totp/alice?${Q}&issuer=Acme+Corp&range=20000+-+30000&exclude=+22,+80`],
   ['plus-is-a-plus-in-the-label', `otpauth://totp/Acme+Corp:bob+smith?${Q}`],
@@ -125,8 +265,14 @@ const uriSpecs: [name: string, uri: string][] = [
   ['encoded-colon-splits-the-label', `otpauth://totp/Acme%3Aalice?${Q}`],
   ['white-space-around-issuer-and-account', `otpauth://totp/Acme%20:%20alice?${Q}`],
   ['utf-8', `otpauth://totp/B%C3%A4r:j%C3%B6rg?${Q}&issuer=B%C3%A4r`],
-  ['defaults-written-out', `otpauth://TOTP/alice?${Q}&algorithm=sha-256&period=30&digits=6&method=time&length=3&range=10000-65000&exclude=&tokenBytes=0&toggle=0`],
-  ['unknown-and-differently-cased-names-ignored', `otpauth://totp/alice?${Q}&image=https%3A%2F%2Fexample.org%2Fa.png&Method=static&flag`],
+  [
+    'defaults-written-out',
+    `otpauth://TOTP/alice?${Q}&algorithm=sha-256&period=30&digits=6&method=time&length=3&range=10000-65000&exclude=&tokenBytes=0&toggle=0`,
+  ],
+  [
+    'unknown-and-differently-cased-names-ignored',
+    `otpauth://totp/alice?${Q}&image=https%3A%2F%2Fexample.org%2Fa.png&Method=static&flag`,
+  ],
   ['fragment-ignored', `otpauth://totp/alice?${Q}#method=static`],
   ['static-toggle', `otpauth://totp/alice?${Q}&method=static&open=7000,8000,9000&toggle=true`],
   ['error-name-twice-after-decoding', `otpauth://totp/alice?${Q}&method=time&%6Dethod=prng`],
@@ -143,7 +289,12 @@ const uris = uriSpecs.map(([name, uri]) => {
   try {
     const p = parseOtpauthUri(uri);
     return {
-      name, uri, issuer: p.issuer, account: p.account, secret: encodeSecret(p.secret), profile: p.profile,
+      name,
+      uri,
+      issuer: p.issuer,
+      account: p.account,
+      secret: encodeSecret(p.secret),
+      profile: p.profile,
       ...(p.host !== undefined ? { host: p.host } : {}),
       ...(p.servicePort !== undefined ? { port: p.servicePort } : {}),
     };
@@ -152,7 +303,9 @@ const uris = uriSpecs.map(([name, uri]) => {
     return { name, uri, error: /parameter "([^"]+)"/.exec(err.where ?? '')?.[1] ?? 'uri' };
   }
 });
-for (const u of uris) if (u.name.startsWith('error-') !== 'error' in u) throw new Error(`${u.name}: expected ${u.name.startsWith('error-') ? 'an error' : 'no error'}`);
+for (const u of uris)
+  if (u.name.startsWith('error-') !== 'error' in u)
+    throw new Error(`${u.name}: expected ${u.name.startsWith('error-') ? 'an error' : 'no error'}`);
 
 const out = new URL('../../../docs/test-vectors.json', import.meta.url);
 const body = JSON.stringify({ version: 1, spec: 'docs/protocol.md', vectors, codeMode, uris }, null, 1)

@@ -24,7 +24,10 @@ export function codeModeProfile(profile: KnockProfile): KnockProfile {
 export function normalizeCode(code: string, where = 'code'): string {
   const c = typeof code === 'string' ? code.replace(/\s+/g, '') : '';
   if (!/^\d{6}$/.test(c)) {
-    throw new OtpknockError('E_ARGUMENT', 'expected the 6-digit code your authenticator app shows', { where, hint: 'Type the six digits, e.g. --code 123456' });
+    throw new OtpknockError('E_ARGUMENT', 'expected the 6-digit code your authenticator app shows', {
+      where,
+      hint: 'Type the six digits, e.g. --code 123456',
+    });
   }
   return c;
 }

@@ -40,9 +40,17 @@ describe('derivation against an attacker', () => {
 
   it('the window number alone decides: the period maps time to windows and nothing else', () => {
     fc.assert(
-      fc.property(methodArb, secretArb, windowArb, fc.integer({ min: 1, max: 3600 }), (method, secret, window, period) => {
-        expect(deriveSequences(profileOf(method, { period }), secret, window)).toEqual(deriveSequences(profileOf(method), secret, window));
-      }),
+      fc.property(
+        methodArb,
+        secretArb,
+        windowArb,
+        fc.integer({ min: 1, max: 3600 }),
+        (method, secret, window, period) => {
+          expect(deriveSequences(profileOf(method, { period }), secret, window)).toEqual(
+            deriveSequences(profileOf(method), secret, window),
+          );
+        },
+      ),
       { numRuns: 100 },
     );
   });

@@ -10,8 +10,14 @@ import { kthNotIn } from './port-pool.js';
 import type { KnockProfile, KnockProfileInput } from './types.js';
 
 interface Vector {
-  name: string; secret: string; profile: KnockProfile; timeMs?: number; window: number;
-  open: number[]; close: number[]; token?: string;
+  name: string;
+  secret: string;
+  profile: KnockProfile;
+  timeMs?: number;
+  window: number;
+  open: number[];
+  close: number[];
+  token?: string;
 }
 const vectorsFile = new URL('../../../docs/test-vectors.json', import.meta.url);
 const { vectors } = JSON.parse(readFileSync(vectorsFile, 'utf8')) as { vectors: Vector[] };
@@ -58,8 +64,16 @@ const profileArb: fc.Arbitrary<KnockProfile> = fc
   .map((r): KnockProfileInput => {
     const max = Math.min(65535, r.min + r.span + 2 * r.length);
     const near = r.exclude.map((e) => r.min + (e % (max - r.min + 1)));
-    if (r.method === 'list-modulo') return { method: r.method, length: r.length, algorithm: r.algorithm, ports: r.list, tokenBytes: r.tokenBytes };
-    return { method: r.method, length: r.length, algorithm: r.algorithm, range: { min: r.min, max }, exclude: near, tokenBytes: r.tokenBytes };
+    if (r.method === 'list-modulo')
+      return { method: r.method, length: r.length, algorithm: r.algorithm, ports: r.list, tokenBytes: r.tokenBytes };
+    return {
+      method: r.method,
+      length: r.length,
+      algorithm: r.algorithm,
+      range: { min: r.min, max },
+      exclude: near,
+      tokenBytes: r.tokenBytes,
+    };
   })
   .filter((input) => {
     try {
@@ -93,22 +107,32 @@ describe('derivation properties', () => {
 
   it('a keyed deriver gives the same result as one-shot derivation', () => {
     fc.assert(
-      fc.property(profileArb, secretArb, fc.array(windowArb, { minLength: 1, maxLength: 4 }), (profile, secret, windows) => {
-        const derive = sequenceDeriver(profile, secret);
-        for (const w of windows) expect(derive(w)).toEqual(deriveSequences(profile, secret, w));
-      }),
+      fc.property(
+        profileArb,
+        secretArb,
+        fc.array(windowArb, { minLength: 1, maxLength: 4 }),
+        (profile, secret, windows) => {
+          const derive = sequenceDeriver(profile, secret);
+          for (const w of windows) expect(derive(w)).toEqual(deriveSequences(profile, secret, w));
+        },
+      ),
       { numRuns: 100 },
     );
   });
 
   it('kthNotIn equals list removal', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: 100 }), fc.uniqueArray(fc.integer({ min: 0, max: 200 })), fc.nat(150), (base, offsets, k) => {
-        const sorted = offsets.map((o) => base + o).sort((x, y) => x - y);
-        const list: number[] = [];
-        for (let x = base; list.length <= k; x++) if (!sorted.includes(x)) list.push(x);
-        expect(kthNotIn(base, k, sorted)).toBe(list[k]);
-      }),
+      fc.property(
+        fc.integer({ min: 0, max: 100 }),
+        fc.uniqueArray(fc.integer({ min: 0, max: 200 })),
+        fc.nat(150),
+        (base, offsets, k) => {
+          const sorted = offsets.map((o) => base + o).sort((x, y) => x - y);
+          const list: number[] = [];
+          for (let x = base; list.length <= k; x++) if (!sorted.includes(x)) list.push(x);
+          expect(kthNotIn(base, k, sorted)).toBe(list[k]);
+        },
+      ),
     );
   });
 

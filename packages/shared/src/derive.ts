@@ -22,7 +22,11 @@ export function sequenceDeriver(profile: KnockProfile, secret: SecretBytes): (wi
 }
 
 /** `sequenceDeriver` with the HMAC implementation given (for benchmarks: '@otpknock/shared/testing'). */
-export function sequenceDeriverWith(hmacOf: HmacFactory, profile: KnockProfile, secret: SecretBytes): (window: number) => KnockSequences {
+export function sequenceDeriverWith(
+  hmacOf: HmacFactory,
+  profile: KnockProfile,
+  secret: SecretBytes,
+): (window: number) => KnockSequences {
   const L = profile.length;
   const tokenMac = profile.tokenBytes > 0 ? hmacOf('SHA256', secret) : undefined;
   const withToken = (seq: KnockSequences): KnockSequences => {
@@ -34,7 +38,12 @@ export function sequenceDeriverWith(hmacOf: HmacFactory, profile: KnockProfile, 
       return (window) => {
         checkWindow(window);
         const open = [...profile.open];
-        return withToken({ window, open, close: profile.toggle ? [...open] : [...profile.close], toggle: profile.toggle });
+        return withToken({
+          window,
+          open,
+          close: profile.toggle ? [...open] : [...profile.close],
+          toggle: profile.toggle,
+        });
       };
     case 'prng': {
       const pool = profilePool(profile);
@@ -47,7 +56,10 @@ export function sequenceDeriverWith(hmacOf: HmacFactory, profile: KnockProfile, 
     case 'time':
     case 'list-modulo': {
       const pool = profilePool(profile);
-      const picks = new HotpPicks(hmacOf(profile.algorithm, secret), profile.method === 'list-modulo' ? LIST_MODULO_DIGITS : 0);
+      const picks = new HotpPicks(
+        hmacOf(profile.algorithm, secret),
+        profile.method === 'list-modulo' ? LIST_MODULO_DIGITS : 0,
+      );
       return (window) => {
         checkWindow(window);
         return withToken(split(window, drawPorts(pool, 2 * L, picks.reset(window)), L));

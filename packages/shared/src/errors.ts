@@ -1,12 +1,6 @@
 /** Machine-readable error codes; `code` on every OtpknockError. */
 export type OtpknockErrorCode =
-  | 'E_SECRET_SHORT'
-  | 'E_SECRET_BASE32'
-  | 'E_SECRET_LONG'
-  | 'E_PROFILE'
-  | 'E_URI'
-  | 'E_WINDOW'
-  | 'E_ARGUMENT';
+  'E_SECRET_SHORT' | 'E_SECRET_BASE32' | 'E_SECRET_LONG' | 'E_PROFILE' | 'E_URI' | 'E_WINDOW' | 'E_ARGUMENT';
 
 export interface OtpknockErrorOptions {
   /** Where the bad value came from: a field path ("knock.range") or "file:field". */
@@ -28,7 +22,10 @@ export class OtpknockError extends Error {
   readonly what: string;
 
   constructor(code: OtpknockErrorCode | (string & {}), what: string, options: OtpknockErrorOptions = {}) {
-    super(formatMessage(what, options.where, options.hint), options.cause === undefined ? undefined : { cause: options.cause });
+    super(
+      formatMessage(what, options.where, options.hint),
+      options.cause === undefined ? undefined : { cause: options.cause },
+    );
     this.name = 'OtpknockError';
     this.code = code;
     this.what = what;
@@ -78,6 +75,9 @@ const INVISIBLE = /[\u0000-\u001f\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u2
 export function quote(value: string, max = QUOTE_MAX_CHARS): string {
   const chars = Array.from(value);
   const cut = chars.length > max;
-  const shown = JSON.stringify(cut ? chars.slice(0, max).join('') : value).replace(INVISIBLE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  const shown = JSON.stringify(cut ? chars.slice(0, max).join('') : value).replace(
+    INVISIBLE,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
   return cut ? `${shown.slice(0, -1)}…" (${chars.length} characters)` : shown;
 }

@@ -28,7 +28,10 @@ class NodeHmac implements KeyedHmac {
   private readonly name: string;
   private readonly counter = new Uint8Array(8);
 
-  constructor(readonly hash: HmacHash, private readonly key: Uint8Array) {
+  constructor(
+    readonly hash: HmacHash,
+    private readonly key: Uint8Array,
+  ) {
     this.name = NODE_NAME[hash];
     this.size = SIZE[hash];
   }
@@ -44,8 +47,14 @@ class NodeHmac implements KeyedHmac {
 
   digestU64Into(hi: number, lo: number, out: Uint8Array): Uint8Array {
     const c = this.counter;
-    c[0] = hi >>> 24; c[1] = hi >>> 16; c[2] = hi >>> 8; c[3] = hi;
-    c[4] = lo >>> 24; c[5] = lo >>> 16; c[6] = lo >>> 8; c[7] = lo;
+    c[0] = hi >>> 24;
+    c[1] = hi >>> 16;
+    c[2] = hi >>> 8;
+    c[3] = hi;
+    c[4] = lo >>> 24;
+    c[5] = lo >>> 16;
+    c[6] = lo >>> 8;
+    c[7] = lo;
     return this.digestInto(c, out);
   }
 }

@@ -14,7 +14,9 @@ const KEYS: Record<OtpAlgorithm, Uint8Array> = { SHA1: KEY1, SHA256: KEY256, SHA
 
 describe('RFC 4226 appendix D', () => {
   const codes = ['755224', '287082', '359152', '969429', '338314', '254676', '287922', '162583', '399871', '520489'];
-  const truncated = [1284755224, 1094287082, 137359152, 1726969429, 1640338314, 868254676, 1918287922, 82162583, 673399871, 645520489];
+  const truncated = [
+    1284755224, 1094287082, 137359152, 1726969429, 1640338314, 868254676, 1918287922, 82162583, 673399871, 645520489,
+  ];
   codes.forEach((code, c) => {
     it(`counter ${c}`, () => {
       expect(hotpValue(KEY1, c)).toBe(truncated[c]);
@@ -98,18 +100,30 @@ describe('keyedHmac', () => {
   });
   it('digestU64Into is the HMAC of the 8-byte big-endian counter', () => {
     fc.assert(
-      fc.property(fc.uint8Array({ maxLength: 100 }), fc.nat(0xffffffff), fc.nat(0xffffffff), fc.constantFrom<OtpAlgorithm>('SHA1', 'SHA256', 'SHA512'), (key, hi, lo, alg) => {
-        const msg = new Uint8Array(8);
-        new DataView(msg.buffer).setUint32(0, hi);
-        new DataView(msg.buffer).setUint32(4, lo);
-        const mac = keyedHmac(alg, key);
-        expect(hex(mac.digestU64Into(hi, lo, new Uint8Array(64)).subarray(0, mac.size))).toBe(hex(noble.hmac(nobleName(alg), key, msg)));
-      }),
+      fc.property(
+        fc.uint8Array({ maxLength: 100 }),
+        fc.nat(0xffffffff),
+        fc.nat(0xffffffff),
+        fc.constantFrom<OtpAlgorithm>('SHA1', 'SHA256', 'SHA512'),
+        (key, hi, lo, alg) => {
+          const msg = new Uint8Array(8);
+          new DataView(msg.buffer).setUint32(0, hi);
+          new DataView(msg.buffer).setUint32(4, lo);
+          const mac = keyedHmac(alg, key);
+          expect(hex(mac.digestU64Into(hi, lo, new Uint8Array(64)).subarray(0, mac.size))).toBe(
+            hex(noble.hmac(nobleName(alg), key, msg)),
+          );
+        },
+      ),
       { numRuns: 300 },
     );
   });
-  it('returns digests of the hash\'s size, as plain Uint8Arrays', () => {
-    for (const [alg, size] of [['SHA1', 20], ['SHA256', 32], ['SHA512', 64]] as const) {
+  it("returns digests of the hash's size, as plain Uint8Arrays", () => {
+    for (const [alg, size] of [
+      ['SHA1', 20],
+      ['SHA256', 32],
+      ['SHA512', 64],
+    ] as const) {
       const d = keyedHmac(alg, KEY1).digest(ascii('x'));
       expect(d.length).toBe(size);
       expect(keyedHmac(alg, KEY1).size).toBe(size);

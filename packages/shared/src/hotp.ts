@@ -42,7 +42,12 @@ export function hotpValue(secret: SecretBytes, counter: number | bigint, algorit
 }
 
 /** RFC 4226: the HOTP code, `digits` (6–8) zero-padded decimal digits. */
-export function hotpCode(secret: SecretBytes, counter: number | bigint, digits = 6, algorithm: OtpAlgorithm = 'SHA1'): string {
+export function hotpCode(
+  secret: SecretBytes,
+  counter: number | bigint,
+  digits = 6,
+  algorithm: OtpAlgorithm = 'SHA1',
+): string {
   if (!Number.isInteger(digits) || digits < 6 || digits > 8) {
     throw new OtpknockError('E_ARGUMENT', `digits must be 6, 7 or 8, got ${digits}`, { where: 'digits' });
   }

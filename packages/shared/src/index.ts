@@ -1,7 +1,39 @@
 export type * from './types.js';
-export { OtpknockError, quote, shownPath, PATH_MAX, QUOTE_MAX_CHARS, type OtpknockErrorCode, type OtpknockErrorOptions } from './errors.js';
-export { decodeSecret, encodeSecret, generateSecret, MIN_SECRET_BYTES, MAX_SECRET_BYTES, RECOMMENDED_SECRET_BYTES, SECRET_FILE_MAX_BYTES } from './secret.js';
-export { checkHost, checkLabel, checkProfileName, checkUserName, hostProblem, ipAddressOf, labelProblem, profileNameProblem, userNameProblem, HOST_NAME_MAX, HOST_RULE, LABEL_MAX, PROFILE_NAME_RULE, USER_NAME_MAX, USER_NAME_RULE } from './names.js';
+export {
+  OtpknockError,
+  quote,
+  shownPath,
+  PATH_MAX,
+  QUOTE_MAX_CHARS,
+  type OtpknockErrorCode,
+  type OtpknockErrorOptions,
+} from './errors.js';
+export {
+  decodeSecret,
+  encodeSecret,
+  generateSecret,
+  MIN_SECRET_BYTES,
+  MAX_SECRET_BYTES,
+  RECOMMENDED_SECRET_BYTES,
+  SECRET_FILE_MAX_BYTES,
+} from './secret.js';
+export {
+  checkHost,
+  checkLabel,
+  checkProfileName,
+  checkUserName,
+  hostProblem,
+  ipAddressOf,
+  labelProblem,
+  profileNameProblem,
+  userNameProblem,
+  HOST_NAME_MAX,
+  HOST_RULE,
+  LABEL_MAX,
+  PROFILE_NAME_RULE,
+  USER_NAME_MAX,
+  USER_NAME_RULE,
+} from './names.js';
 export { hotpValue, hotpCode } from './hotp.js';
 export { windowAt, windowStartMs, nextWindowBoundaryMs } from './window.js';
 export { parseInstant, isoTime, INSTANT_MIN_MS, INSTANT_MAX_MS } from './instant.js';
@@ -29,5 +61,25 @@ export {
 export { deriveSequences, sequenceDeriver } from './derive.js';
 export { derivePayloadToken } from './token.js';
 export { parseOtpauthUri, formatOtpauthUri, MAX_URI_LENGTH, type ParsedOtpauth } from './otpauth.js';
-export { CODE_KEY_LABEL, codeKey, codeModeProfile, deriveCodeSequences, normalizeCode, totpCodeOf } from './code-mode.js';
-export { parsePayloadSpec, formatPayloadSpec, buildPayload, tokenPlacement, tokenWireBytes, PAYLOAD_SHAPES, MAX_PAYLOAD_BYTES, DEFAULT_RANDOM_BYTES, type PayloadSpec, type PayloadShape, type TokenPlacement, type RandomFill } from './payload.js';
+export {
+  CODE_KEY_LABEL,
+  codeKey,
+  codeModeProfile,
+  deriveCodeSequences,
+  normalizeCode,
+  totpCodeOf,
+} from './code-mode.js';
+export {
+  parsePayloadSpec,
+  formatPayloadSpec,
+  buildPayload,
+  tokenPlacement,
+  tokenWireBytes,
+  PAYLOAD_SHAPES,
+  MAX_PAYLOAD_BYTES,
+  DEFAULT_RANDOM_BYTES,
+  type PayloadSpec,
+  type PayloadShape,
+  type TokenPlacement,
+  type RandomFill,
+} from './payload.js';

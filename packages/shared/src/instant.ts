@@ -15,8 +15,22 @@ const RANGE = 'from 1970-01-01T00:00:00Z to 9999-12-31T23:59:59Z (unix seconds 0
 
 // YYYY-MM-DD, then optionally [T or space]HH:MM[:SS[.fraction]] and a zone (Z, ±HH:MM,
 // ±HHMM, ±HH). Years of 5–6 digits and signed years are read to be refused as out of range.
-const ISO = /^([+-]\d{6}|\d{4,6})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|[+-]\d{2}(?::?\d{2})?)?)?$/i;
-const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
+const ISO =
+  /^([+-]\d{6}|\d{4,6})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|[+-]\d{2}(?::?\d{2})?)?)?$/i;
+const MONTHS = [
+  'January',
+  'February',
+  'March',
+  'April',
+  'May',
+  'June',
+  'July',
+  'August',
+  'September',
+  'October',
+  'November',
+  'December',
+];
 
 function daysInMonth(year: number, month: number): number {
   return new Date(Date.UTC(2000, month, 0)).getUTCDate() - (month === 2 && !isLeapYear(year) ? 1 : 0);
@@ -34,8 +48,12 @@ function isLeapYear(year: number): boolean {
 export function parseInstant(text: string, where = '--at'): number {
   const trimmed = text.trim();
   const notATime = (why?: string) =>
-    new OtpknockError('E_ARGUMENT', `${quote(text)} is not ${why === undefined ? 'a time' : `a valid time: ${why}`}`, { where, hint: FORMS });
-  const outOfRange = () => new OtpknockError('E_ARGUMENT', `${quote(text)} is out of range; expected a time ${RANGE}`, { where, hint: FORMS });
+    new OtpknockError('E_ARGUMENT', `${quote(text)} is not ${why === undefined ? 'a time' : `a valid time: ${why}`}`, {
+      where,
+      hint: FORMS,
+    });
+  const outOfRange = () =>
+    new OtpknockError('E_ARGUMENT', `${quote(text)} is out of range; expected a time ${RANGE}`, { where, hint: FORMS });
   if (/^\d+(\.\d+)?$/.test(trimmed)) {
     const ms = Math.round(Number(trimmed) * 1000);
     if (!(ms >= INSTANT_MIN_MS && ms <= INSTANT_MAX_MS)) throw outOfRange();
@@ -49,11 +67,14 @@ export function parseInstant(text: string, where = '--at'): number {
   const [hour, minute, second] = [Number(m[4] ?? 0), Number(m[5] ?? 0), Number(m[6] ?? 0)];
   if (month < 1 || month > 12) throw notATime(`month ${m[2]} does not exist (01–12)`);
   if (day < 1 || day > daysInMonth(year, month)) {
-    throw notATime(day < 1 ? `day ${m[3]} does not exist` : `${MONTHS[month - 1]} ${year} has ${daysInMonth(year, month)} days`);
+    throw notATime(
+      day < 1 ? `day ${m[3]} does not exist` : `${MONTHS[month - 1]} ${year} has ${daysInMonth(year, month)} days`,
+    );
   }
   if (hour > 23) throw notATime(`hour ${m[4]} is out of range (00–23)`);
   if (minute > 59) throw notATime(`minute ${m[5]} is out of range (00–59)`);
-  if (second > 59) throw notATime(`second ${m[6]} is out of range (00–59)${second === 60 ? '; leap seconds are not supported' : ''}`);
+  if (second > 59)
+    throw notATime(`second ${m[6]} is out of range (00–59)${second === 60 ? '; leap seconds are not supported' : ''}`);
   const zone = m[8]?.toUpperCase();
   let offsetMin = 0;
   if (zone !== undefined && zone !== 'Z') {

@@ -1,6 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { OtpknockError, quote } from './errors.js';
-import { checkHost, checkLabel, checkProfileName, checkUserName, hostProblem, ipAddressOf, labelProblem, profileNameProblem, userNameProblem } from './names.js';
+import {
+  checkHost,
+  checkLabel,
+  checkProfileName,
+  checkUserName,
+  hostProblem,
+  ipAddressOf,
+  labelProblem,
+  profileNameProblem,
+  userNameProblem,
+} from './names.js';
 
 function refusal(fn: () => unknown): OtpknockError {
   try {
@@ -45,10 +55,13 @@ describe('quote: input repeated in a message', () => {
 });
 
 describe('user names (otpknockd users: config, store, user commands, URI account)', () => {
-  it.each(['alice', 'a', 'bob.smith', 'ci-runner_2', '0day', '_svc', 'a'.repeat(32), 'alice.', 'x-'])('accepts %j', (name) => {
-    expect(userNameProblem(name)).toBeUndefined();
-    expect(checkUserName(name, 'NAME')).toBe(name);
-  });
+  it.each(['alice', 'a', 'bob.smith', 'ci-runner_2', '0day', '_svc', 'a'.repeat(32), 'alice.', 'x-'])(
+    'accepts %j',
+    (name) => {
+      expect(userNameProblem(name)).toBeUndefined();
+      expect(checkUserName(name, 'NAME')).toBe(name);
+    },
+  );
 
   it.each([
     ['', 'is empty'],
@@ -79,12 +92,26 @@ describe('user names (otpknockd users: config, store, user commands, URI account
   });
 
   it('refuses what is not a string', () => {
-    expect(refusal(() => checkUserName(42 as unknown as string, 'users')).what).toBe('expected a user name, got number');
+    expect(refusal(() => checkUserName(42 as unknown as string, 'users')).what).toBe(
+      'expected a user name, got number',
+    );
   });
 });
 
 describe('profile names (knock add HOST, import --name)', () => {
-  it.each(['myserver', 'gw.example.org', '192.0.2.10', '2001:db8::1', '::1', '::ffff:192.0.2.1', '[2001:db8::1]', 'fe80::1%eth0', 'alice@bastion', '_srv', 'a'.repeat(253)])('accepts %j', (name) => {
+  it.each([
+    'myserver',
+    'gw.example.org',
+    '192.0.2.10',
+    '2001:db8::1',
+    '::1',
+    '::ffff:192.0.2.1',
+    '[2001:db8::1]',
+    'fe80::1%eth0',
+    'alice@bastion',
+    '_srv',
+    'a'.repeat(253),
+  ])('accepts %j', (name) => {
     expect(profileNameProblem(name)).toBeUndefined();
   });
 
@@ -102,7 +129,9 @@ describe('profile names (knock add HOST, import --name)', () => {
     [':x', 'starts with ":"'],
   ])('refuses %j: %s', (name, problem) => {
     expect(profileNameProblem(name)).toBe(problem);
-    expect(refusal(() => checkProfileName(name, 'HOST')).message).toMatch(/^HOST: ".*"( \(\d+ characters\))? is not a profile name: it /);
+    expect(refusal(() => checkProfileName(name, 'HOST')).message).toMatch(
+      /^HOST: ".*"( \(\d+ characters\))? is not a profile name: it /,
+    );
   });
 });
 
@@ -170,7 +199,10 @@ describe('hosts: where a knock goes (knock add --address, import, URI host=, otp
     ['2001:db8:::1', 'is not a valid IPv6 address'],
     ['gw:22', 'is not a valid IPv6 address'],
     ['fe80::1%eth0', 'has a zone (scope) id "%eth0", which otpknock does not support; give the address without it'],
-    ['[fe80::1%25eth0]', 'has a zone (scope) id "%25eth0", which otpknock does not support; give the address without it'],
+    [
+      '[fe80::1%25eth0]',
+      'has a zone (scope) id "%25eth0", which otpknock does not support; give the address without it',
+    ],
     ['[192.0.2.1]', 'has brackets, which only an IPv6 address takes'],
     ['[gw]', 'is not an IP address'],
     ['gw%eth0', 'is not an IP address'],
@@ -186,6 +218,8 @@ describe('hosts: where a knock goes (knock add --address, import, URI host=, otp
     expect(ipAddressOf('2001:db8::1')).toEqual({ address: '2001:db8::1', family: 6 });
     expect(ipAddressOf('fe80::1%eth0')).toEqual({ problem: expect.stringMatching(/zone \(scope\) id "%eth0"/) });
     expect(ipAddressOf('gw.example.org')).toEqual({ problem: 'is not an IP address' });
-    expect(ipAddressOf(`fe80::1%${'e'.repeat(10_000)}`)).toEqual({ problem: expect.stringMatching(/\(10001 characters\)/) });
+    expect(ipAddressOf(`fe80::1%${'e'.repeat(10_000)}`)).toEqual({
+      problem: expect.stringMatching(/\(10001 characters\)/),
+    });
   });
 });

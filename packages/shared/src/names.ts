@@ -13,7 +13,8 @@ export const USER_NAME_RULE = `1 to ${USER_NAME_MAX} characters from a-z, 0-9, _
 /** Longest profile name and host name: a DNS name has at most 253 characters (RFC 1035). */
 export const HOST_NAME_MAX = 253;
 export const PROFILE_NAME_RULE = `1 to ${HOST_NAME_MAX} characters from A-Z, a-z, 0-9, and . _ - : % @ [ ], starting with a letter, a digit or _ (or an IPv6 address)`;
-export const HOST_RULE = 'a host name (letters, digits, - and _ in labels of at most 63 characters separated by dots, not starting or ending with -, at most 253 in all) or an IPv4 or IPv6 address';
+export const HOST_RULE =
+  'a host name (letters, digits, - and _ in labels of at most 63 characters separated by dots, not starting or ending with -, at most 253 in all) or an IPv4 or IPv6 address';
 
 /** Longest issuer and account in an otpauth:// URI; apps show them on one line. */
 export const LABEL_MAX = 128;
@@ -67,7 +68,13 @@ export function profileNameProblem(name: unknown): string | undefined {
 }
 
 export function checkProfileName(name: string, where: string): string {
-  return check(name, where, 'a profile name', profileNameProblem(name), `Use a host name, an IP address or an ssh alias: ${PROFILE_NAME_RULE}`);
+  return check(
+    name,
+    where,
+    'a profile name',
+    profileNameProblem(name),
+    `Use a host name, an IP address or an ssh alias: ${PROFILE_NAME_RULE}`,
+  );
 }
 
 /**
@@ -84,18 +91,27 @@ export function labelProblem(text: unknown): string | undefined {
 }
 
 export function checkLabel(text: string, where: string): string {
-  return check(text, where, 'an issuer or account', labelProblem(text), `Use at most ${LABEL_MAX} characters without ":" or control characters`);
+  return check(
+    text,
+    where,
+    'an issuer or account',
+    labelProblem(text),
+    `Use at most ${LABEL_MAX} characters without ":" or control characters`,
+  );
 }
 
 /** An IP address as nft and sockets take it, or what is wrong with `text`. */
 export function ipAddressOf(text: string): { address: string; family: 4 | 6 } | { problem: string } {
   const percent = text.indexOf('%');
   if (percent > 0 && isIP(text.slice(0, percent)) === 6) {
-    return { problem: `has a zone (scope) id ${quote(text.slice(percent), 20)}, which otpknock does not support; give the address without it` };
+    return {
+      problem: `has a zone (scope) id ${quote(text.slice(percent), 20)}, which otpknock does not support; give the address without it`,
+    };
   }
   const family = isIP(text);
   if (family === 4 || family === 6) return { address: text, family };
-  if (DOTTED_NUMBERS.test(text)) return { problem: 'is not a valid IPv4 address (four numbers 0–255 separated by dots)' };
+  if (DOTTED_NUMBERS.test(text))
+    return { problem: 'is not a valid IPv4 address (four numbers 0–255 separated by dots)' };
   return { problem: text.includes(':') ? 'is not a valid IPv6 address' : 'is not an IP address' };
 }
 
@@ -136,6 +152,9 @@ export function checkHost(host: string, where: string): string {
 
 function check(value: string, where: string, what: string, problem: string | undefined, hint: string): string {
   if (problem === undefined) return value;
-  const message = typeof value === 'string' ? `${quote(value)} is not ${what}: it ${problem}` : `expected ${what}, got ${typeof value}`;
+  const message =
+    typeof value === 'string'
+      ? `${quote(value)} is not ${what}: it ${problem}`
+      : `expected ${what}, got ${typeof value}`;
   throw new OtpknockError('E_ARGUMENT', message, { where, hint });
 }

@@ -11,14 +11,37 @@ import { encodeSecret } from './secret.js';
 
 const secretArb = fc.uint8Array({ minLength: 16, maxLength: 40 });
 const profileArb = fc.oneof(
-  fc.record({ method: fc.constant('time'), length: fc.integer({ min: 1, max: 8 }), period: fc.integer({ min: 1, max: 3600 }) }),
-  fc.record({ method: fc.constant('prng'), length: fc.integer({ min: 1, max: 8 }), range: fc.constantFrom('10000-65000', '2000-3000') }),
-  fc.record({ method: fc.constant('list-modulo'), length: fc.constant(2), ports: fc.uniqueArray(fc.integer({ min: 1, max: 65535 }), { minLength: 4, maxLength: 10 }) }),
-  fc.record({ method: fc.constant('static'), open: fc.uniqueArray(fc.integer({ min: 1, max: 999 }), { minLength: 1, maxLength: 8 }), toggle: fc.constant(true) }),
+  fc.record({
+    method: fc.constant('time'),
+    length: fc.integer({ min: 1, max: 8 }),
+    period: fc.integer({ min: 1, max: 3600 }),
+  }),
+  fc.record({
+    method: fc.constant('prng'),
+    length: fc.integer({ min: 1, max: 8 }),
+    range: fc.constantFrom('10000-65000', '2000-3000'),
+  }),
+  fc.record({
+    method: fc.constant('list-modulo'),
+    length: fc.constant(2),
+    ports: fc.uniqueArray(fc.integer({ min: 1, max: 65535 }), { minLength: 4, maxLength: 10 }),
+  }),
+  fc.record({
+    method: fc.constant('static'),
+    open: fc.uniqueArray(fc.integer({ min: 1, max: 999 }), { minLength: 1, maxLength: 8 }),
+    toggle: fc.constant(true),
+  }),
 );
 const validUriArb = fc.tuple(secretArb, profileArb).map(([secret, profile]) => ({
   secret,
-  uri: formatOtpauthUri({ secret, issuer: 'acme', account: 'alice', profile: normalizeProfile(profile), host: 'gw.example.org', servicePort: 22 }),
+  uri: formatOtpauthUri({
+    secret,
+    issuer: 'acme',
+    account: 'alice',
+    profile: normalizeProfile(profile),
+    host: 'gw.example.org',
+    servicePort: 22,
+  }),
 }));
 
 /** Parses; returns the result, or the OtpknockError; any other throw fails the property. */
@@ -27,7 +50,9 @@ function parseOrError(uri: string): ReturnType<typeof parseOtpauthUri> | Otpknoc
     return parseOtpauthUri(uri);
   } catch (e) {
     if (e instanceof OtpknockError) return e;
-    throw new Error(`parseOtpauthUri threw a ${(e as Error)?.constructor?.name}: ${(e as Error)?.message} for ${JSON.stringify(uri)}`);
+    throw new Error(
+      `parseOtpauthUri threw a ${(e as Error)?.constructor?.name}: ${(e as Error)?.message} for ${JSON.stringify(uri)}`,
+    );
   }
 }
 
@@ -35,10 +60,40 @@ function parseOrError(uri: string): ReturnType<typeof parseOtpauthUri> | Otpknoc
 const mutationArb: fc.Arbitrary<Mutation> = fc.oneof(
   fc.record({ kind: fc.constant('insert' as const), at: fc.nat(), text: fc.string({ maxLength: 8, unit: 'binary' }) }),
   fc.record({ kind: fc.constant('delete' as const), at: fc.nat(), n: fc.integer({ min: 1, max: 12 }) }),
-  fc.record({ kind: fc.constant('param' as const), name: fc.constantFrom('period', 'length', 'range', 'ports', 'open', 'close', 'exclude', 'digits', 'algorithm', 'method', 'toggle', 'tokenBytes', 'port', 'host'), value: fc.oneof(fc.string({ maxLength: 12 }), fc.integer().map(String), fc.constant(''), fc.constant('99999999999'), fc.constant('-1'), fc.constant('1e3'), fc.constant('0x10')) }),
+  fc.record({
+    kind: fc.constant('param' as const),
+    name: fc.constantFrom(
+      'period',
+      'length',
+      'range',
+      'ports',
+      'open',
+      'close',
+      'exclude',
+      'digits',
+      'algorithm',
+      'method',
+      'toggle',
+      'tokenBytes',
+      'port',
+      'host',
+    ),
+    value: fc.oneof(
+      fc.string({ maxLength: 12 }),
+      fc.integer().map(String),
+      fc.constant(''),
+      fc.constant('99999999999'),
+      fc.constant('-1'),
+      fc.constant('1e3'),
+      fc.constant('0x10'),
+    ),
+  }),
 );
 
-type Mutation = { kind: 'insert'; at: number; text: string } | { kind: 'delete'; at: number; n: number } | { kind: 'param'; name: string; value: string };
+type Mutation =
+  | { kind: 'insert'; at: number; text: string }
+  | { kind: 'delete'; at: number; n: number }
+  | { kind: 'param'; name: string; value: string };
 
 function mutate(uri: string, m: Mutation): string {
   if (m.kind === 'insert') {
@@ -57,9 +112,16 @@ function mutate(uri: string, m: Mutation): string {
 describe('otpauth URI parser under hostile input', () => {
   it('arbitrary text: a value or an OtpknockError, nothing else', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.string({ maxLength: 200, unit: 'binary' }), fc.webUrl(), fc.string({ maxLength: 80 }).map((s) => `otpauth://totp/${s}`)), (text) => {
-        parseOrError(text);
-      }),
+      fc.property(
+        fc.oneof(
+          fc.string({ maxLength: 200, unit: 'binary' }),
+          fc.webUrl(),
+          fc.string({ maxLength: 80 }).map((s) => `otpauth://totp/${s}`),
+        ),
+        (text) => {
+          parseOrError(text);
+        },
+      ),
       { numRuns: 500 },
     );
   });
@@ -106,17 +168,40 @@ describe('otpauth URI parser under hostile input', () => {
 
   it('unknown parameters are ignored, and the secret is read case- and space-insensitively', () => {
     fc.assert(
-      fc.property(validUriArb, fc.stringMatching(/^[a-z]{3,10}$/), fc.string({ maxLength: 10 }), ({ uri, secret }, name, value) => {
-        fc.pre(!['secret', 'issuer', 'algorithm', 'digits', 'period', 'method', 'length', 'range', 'exclude', 'ports', 'open', 'close', 'toggle', 'host', 'port'].includes(name));
-        const base = parseOtpauthUri(uri);
-        const extra = new URL(uri);
-        extra.searchParams.append(name, value);
-        expect(parseOtpauthUri(extra.toString())).toEqual(base);
-        const spaced = new URL(uri);
-        const b32 = encodeSecret(secret);
-        spaced.searchParams.set('secret', `${b32.slice(0, 4).toLowerCase()} ${b32.slice(4)}==`.replace(/=+$/, ''));
-        expect(parseOtpauthUri(spaced.toString()).secret).toEqual(base.secret);
-      }),
+      fc.property(
+        validUriArb,
+        fc.stringMatching(/^[a-z]{3,10}$/),
+        fc.string({ maxLength: 10 }),
+        ({ uri, secret }, name, value) => {
+          fc.pre(
+            ![
+              'secret',
+              'issuer',
+              'algorithm',
+              'digits',
+              'period',
+              'method',
+              'length',
+              'range',
+              'exclude',
+              'ports',
+              'open',
+              'close',
+              'toggle',
+              'host',
+              'port',
+            ].includes(name),
+          );
+          const base = parseOtpauthUri(uri);
+          const extra = new URL(uri);
+          extra.searchParams.append(name, value);
+          expect(parseOtpauthUri(extra.toString())).toEqual(base);
+          const spaced = new URL(uri);
+          const b32 = encodeSecret(secret);
+          spaced.searchParams.set('secret', `${b32.slice(0, 4).toLowerCase()} ${b32.slice(4)}==`.replace(/=+$/, ''));
+          expect(parseOtpauthUri(spaced.toString()).secret).toEqual(base.secret);
+        },
+      ),
       { numRuns: 200 },
     );
   });

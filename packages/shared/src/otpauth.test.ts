@@ -21,7 +21,9 @@ function uriErr(uri: string): OtpknockError {
 
 describe('parseOtpauthUri', () => {
   it('reads a plain authenticator-app URI as method time', () => {
-    const p = parseOtpauthUri(`otpauth://totp/ACME%20Co:john.doe%40email.com?secret=${SECRET}&issuer=ACME%20Co&algorithm=SHA1&digits=6&period=30`);
+    const p = parseOtpauthUri(
+      `otpauth://totp/ACME%20Co:john.doe%40email.com?secret=${SECRET}&issuer=ACME%20Co&algorithm=SHA1&digits=6&period=30`,
+    );
     expect(p.issuer).toBe('ACME Co');
     expect(p.account).toBe('john.doe@email.com');
     expect(p.secret).toEqual(decodeSecret(SECRET));
@@ -36,26 +38,80 @@ describe('parseOtpauthUri', () => {
     expect(p.account).toBe('alice');
     expect(p.host).toBe('gw.example.org');
     expect(p.servicePort).toBe(2222);
-    expect(p.profile).toMatchObject({ method: 'prng', length: 4, range: { min: 20000, max: 30000 }, exclude: [22, 443], tokenBytes: 8, period: 60, algorithm: 'SHA256' });
+    expect(p.profile).toMatchObject({
+      method: 'prng',
+      length: 4,
+      range: { min: 20000, max: 30000 },
+      exclude: [22, 443],
+      tokenBytes: 8,
+      period: 60,
+      algorithm: 'SHA256',
+    });
   });
   const bad: [string, string, RegExp, string?][] = [
     ['not otpauth', 'https://example.org/?secret=X', /^otpauth URI: not an otpauth:\/\/ URI/],
-    ['hotp', `otpauth://hotp/a?secret=${SECRET}&counter=1`, /^otpauth URI parameter "type": unsupported OTP type "hotp"\. otpknock sequences are time-driven/],
+    [
+      'hotp',
+      `otpauth://hotp/a?secret=${SECRET}&counter=1`,
+      /^otpauth URI parameter "type": unsupported OTP type "hotp"\. otpknock sequences are time-driven/,
+    ],
     ['missing secret', 'otpauth://totp/a?issuer=x', /^otpauth URI parameter "secret": missing/],
-    ['bad secret', 'otpauth://totp/a?secret=ABC1ABCDEFGHIJKLMNOPQRSTUVWXYZ', /^otpauth URI parameter "secret": invalid base32 character at position 4\. /, 'E_SECRET_BASE32'],
-    ['short secret', 'otpauth://totp/a?secret=JBSWY3DPEHPK3PXP', /^otpauth URI parameter "secret": secret is 80 bits long/, 'E_SECRET_SHORT'],
+    [
+      'bad secret',
+      'otpauth://totp/a?secret=ABC1ABCDEFGHIJKLMNOPQRSTUVWXYZ',
+      /^otpauth URI parameter "secret": invalid base32 character at position 4\. /,
+      'E_SECRET_BASE32',
+    ],
+    [
+      'short secret',
+      'otpauth://totp/a?secret=JBSWY3DPEHPK3PXP',
+      /^otpauth URI parameter "secret": secret is 80 bits long/,
+      'E_SECRET_SHORT',
+    ],
     ['digits 8', `otpauth://totp/a?secret=${SECRET}&digits=8`, /^otpauth URI parameter "digits": /],
     ['bad length', `otpauth://totp/a?secret=${SECRET}&length=x`, /^otpauth URI parameter "length": not a whole number/],
-    ['length 9', `otpauth://totp/a?secret=${SECRET}&length=9`, /^otpauth URI parameter "length": length must be a whole number 1–8/],
-    ['bad method', `otpauth://totp/a?secret=${SECRET}&method=nope`, /^otpauth URI parameter "method": unknown method; expected one of time, list-modulo, prng, static/],
+    [
+      'length 9',
+      `otpauth://totp/a?secret=${SECRET}&length=9`,
+      /^otpauth URI parameter "length": length must be a whole number 1–8/,
+    ],
+    [
+      'bad method',
+      `otpauth://totp/a?secret=${SECRET}&method=nope`,
+      /^otpauth URI parameter "method": unknown method; expected one of time, list-modulo, prng, static/,
+    ],
     ['bad range', `otpauth://totp/a?secret=${SECRET}&range=1-2-3`, /^otpauth URI parameter "range": /],
-    ['bad ports', `otpauth://totp/a?secret=${SECRET}&method=list-modulo&ports=1,x`, /^otpauth URI parameter "ports": item 2 of the list is not a port number/],
-    ['short list', `otpauth://totp/a?secret=${SECRET}&method=list-modulo&ports=1,2`, /^otpauth URI parameter "ports": 2 ports listed/],
-    ['bad toggle', `otpauth://totp/a?secret=${SECRET}&method=static&open=1&toggle=maybe`, /^otpauth URI parameter "toggle": /],
-    ['bad port', `otpauth://totp/a?secret=${SECRET}&port=70000`, /^otpauth URI parameter "port": 70000 is not a port number/],
+    [
+      'bad ports',
+      `otpauth://totp/a?secret=${SECRET}&method=list-modulo&ports=1,x`,
+      /^otpauth URI parameter "ports": item 2 of the list is not a port number/,
+    ],
+    [
+      'short list',
+      `otpauth://totp/a?secret=${SECRET}&method=list-modulo&ports=1,2`,
+      /^otpauth URI parameter "ports": 2 ports listed/,
+    ],
+    [
+      'bad toggle',
+      `otpauth://totp/a?secret=${SECRET}&method=static&open=1&toggle=maybe`,
+      /^otpauth URI parameter "toggle": /,
+    ],
+    [
+      'bad port',
+      `otpauth://totp/a?secret=${SECRET}&port=70000`,
+      /^otpauth URI parameter "port": 70000 is not a port number/,
+    ],
     ['bad host', `otpauth://totp/a?secret=${SECRET}&host=a%20b`, /^otpauth URI parameter "host": /],
-    ['duplicate', `otpauth://totp/a?secret=${SECRET}&length=3&length=4`, /^otpauth URI parameter "length": appears more than once/],
-    ['bad algorithm', `otpauth://totp/a?secret=${SECRET}&algorithm=MD5`, /^otpauth URI parameter "algorithm": unknown algorithm/],
+    [
+      'duplicate',
+      `otpauth://totp/a?secret=${SECRET}&length=3&length=4`,
+      /^otpauth URI parameter "length": appears more than once/,
+    ],
+    [
+      'bad algorithm',
+      `otpauth://totp/a?secret=${SECRET}&algorithm=MD5`,
+      /^otpauth URI parameter "algorithm": unknown algorithm/,
+    ],
   ];
   for (const [name, uri, message, code = 'E_URI'] of bad) {
     it(`refuses: ${name}`, () => {
@@ -75,14 +131,32 @@ describe('parseOtpauthUri: labels (docs/protocol.md §7: neither issuer nor acco
     expect(ok(`${'i'.repeat(128)}:${'a'.repeat(128)}`).account).toHaveLength(128);
   });
   it.each([
-    ['a colon in the account', 'acme:alice:x', '', 'label', 'the account contains ":", which separates issuer and account in the label'],
+    [
+      'a colon in the account',
+      'acme:alice:x',
+      '',
+      'label',
+      'the account contains ":", which separates issuer and account in the label',
+    ],
     ['an encoded colon in the account', 'acme:alice%3Ax', '', 'label', 'the account contains ":"'],
     ['a colon in the issuer parameter', 'acme:alice', '&issuer=ac%3Ame', 'issuer', 'the issuer contains ":"'],
     ['a control character in the account', 'acme:al%0Aice', '', 'label', 'the account contains a control character'],
     ['a NUL in the issuer parameter', 'alice', '&issuer=a%00b', 'issuer', 'the issuer contains a control character'],
     ['an escape sequence in the issuer', '%1B%5B2J:alice', '', 'label', 'the issuer contains a control character'],
-    ['an account of 129 characters', `acme:${'a'.repeat(129)}`, '', 'label', 'the account is 129 characters long; at most 128 are allowed'],
-    ['an issuer of 100,000 characters', 'alice', `&issuer=${'i'.repeat(100_00)}`, 'issuer', 'the issuer is 10000 characters long; at most 128 are allowed'],
+    [
+      'an account of 129 characters',
+      `acme:${'a'.repeat(129)}`,
+      '',
+      'label',
+      'the account is 129 characters long; at most 128 are allowed',
+    ],
+    [
+      'an issuer of 100,000 characters',
+      'alice',
+      `&issuer=${'i'.repeat(100_00)}`,
+      'issuer',
+      'the issuer is 10000 characters long; at most 128 are allowed',
+    ],
   ])('refuses %s', (_what, label, q, param, message) => {
     const e = uriErr(`otpauth://totp/${label}?secret=${SECRET}${q}`);
     expect(e.code).toBe('E_URI');
@@ -107,7 +181,9 @@ describe('parseOtpauthUri: hosts (the same rule as knock add --address)', () => 
     ['gw\u0000', 'contains a control character'],
   ])('refuses host=%j', (host, problem) => {
     const e = uriErr(`otpauth://totp/a?secret=${SECRET}&host=${encodeURIComponent(host)}`);
-    expect(e.message).toMatch(new RegExp(`^otpauth URI parameter "host": not a host name or address: it ${problem.replace(/[()]/g, '\\$&')}`));
+    expect(e.message).toMatch(
+      new RegExp(`^otpauth URI parameter "host": not a host name or address: it ${problem.replace(/[()]/g, '\\$&')}`),
+    );
     expect(e.message).not.toMatch(/hhhh|llll/);
   });
 });
@@ -115,21 +191,33 @@ describe('parseOtpauthUri: hosts (the same rule as knock add --address)', () => 
 describe('parseOtpauthUri: size', () => {
   it(`reads a URI of up to ${MAX_URI_LENGTH} characters (a long exclude list) and refuses a longer one without reading it`, () => {
     const exclude = Array.from({ length: 2600 }, (_, i) => 10001 + i * 2);
-    const long = formatOtpauthUri({ secret: decodeSecret(SECRET), issuer: 'acme', account: 'alice', profile: normalizeProfile({ method: 'time', exclude }) });
+    const long = formatOtpauthUri({
+      secret: decodeSecret(SECRET),
+      issuer: 'acme',
+      account: 'alice',
+      profile: normalizeProfile({ method: 'time', exclude }),
+    });
     expect(long.length).toBeGreaterThan(15_000);
     expect(long.length).toBeLessThanOrEqual(MAX_URI_LENGTH);
     expect(parseOtpauthUri(long).profile.exclude).toEqual(exclude);
     for (const size of [MAX_URI_LENGTH + 1, 1_000_000]) {
       const uri = `otpauth://totp/acme:alice?secret=${SECRET}&x=${'x'.repeat(size)}`;
       const e = uriErr(uri);
-      expect(e.message).toBe(`otpauth URI: ${uri.length} characters long; at most 16384 are accepted. Check that it holds just the one URI that otpknockd user add printed.`);
+      expect(e.message).toBe(
+        `otpauth URI: ${uri.length} characters long; at most 16384 are accepted. Check that it holds just the one URI that otpknockd user add printed.`,
+      );
     }
   });
   it('does not write a URI that knock import would refuse', () => {
     const exclude = Array.from({ length: 4000 }, (_, i) => 10001 + i * 2);
-    expect(() => formatOtpauthUri({ secret: decodeSecret(SECRET), issuer: 'acme', account: 'alice', profile: normalizeProfile({ method: 'time', exclude }) })).toThrow(
-      /^profile: the URI would be \d+ characters long; at most 16384 are accepted by knock import/,
-    );
+    expect(() =>
+      formatOtpauthUri({
+        secret: decodeSecret(SECRET),
+        issuer: 'acme',
+        account: 'alice',
+        profile: normalizeProfile({ method: 'time', exclude }),
+      }),
+    ).toThrow(/^profile: the URI would be \d+ characters long; at most 16384 are accepted by knock import/);
   });
 });
 
@@ -170,18 +258,32 @@ describe('parseOtpauthUri: no message repeats any part of the secret', () => {
 
 describe('formatOtpauthUri', () => {
   it('writes a URI authenticator apps read, leaving defaults out', () => {
-    const uri = formatOtpauthUri({ secret: decodeSecret(SECRET), issuer: 'ACME Co', account: 'alice@example.org', profile: { method: 'time' } });
+    const uri = formatOtpauthUri({
+      secret: decodeSecret(SECRET),
+      issuer: 'ACME Co',
+      account: 'alice@example.org',
+      profile: { method: 'time' },
+    });
     expect(uri).toBe(`otpauth://totp/ACME%20Co:alice%40example.org?secret=${SECRET}&issuer=ACME%20Co&method=time`);
   });
   it('refuses short secrets and colons in the label', () => {
-    expect(() => formatOtpauthUri({ secret: new Uint8Array(10), issuer: 'x', account: 'y', profile: { method: 'time' } })).toThrow(/80 bits/);
-    expect(() => formatOtpauthUri({ secret: decodeSecret(SECRET), issuer: 'a:b', account: 'y', profile: { method: 'time' } })).toThrow(/^issuer: /);
+    expect(() =>
+      formatOtpauthUri({ secret: new Uint8Array(10), issuer: 'x', account: 'y', profile: { method: 'time' } }),
+    ).toThrow(/80 bits/);
+    expect(() =>
+      formatOtpauthUri({ secret: decodeSecret(SECRET), issuer: 'a:b', account: 'y', profile: { method: 'time' } }),
+    ).toThrow(/^issuer: /);
   });
 
   it('keeps accounts that look like path dot segments (".", "..", "a/../b")', () => {
     for (const account of ['.', '..', 'a/../b', '%2E']) {
       for (const issuer of ['', 'ACME']) {
-        const original = { secret: decodeSecret(SECRET), issuer, account, profile: normalizeProfile({ method: 'time' }) };
+        const original = {
+          secret: decodeSecret(SECRET),
+          issuer,
+          account,
+          profile: normalizeProfile({ method: 'time' }),
+        };
         expect(parseOtpauthUri(formatOtpauthUri(original))).toEqual(original);
       }
     }
@@ -189,18 +291,40 @@ describe('formatOtpauthUri', () => {
   });
 
   const profileInput: fc.Arbitrary<KnockProfileInput> = fc.oneof(
-    fc.record({ method: fc.constant('time'), length: fc.integer({ min: 1, max: 8 }), period: fc.integer({ min: 1, max: 3600 }), algorithm: fc.constantFrom('SHA1', 'SHA256', 'SHA512') as fc.Arbitrary<never>, range: fc.constantFrom('10000-65000', '2000-3000'), exclude: fc.uniqueArray(fc.integer({ min: 1, max: 65535 }), { maxLength: 5 }), tokenBytes: fc.constantFrom(0, 4, 16) }),
+    fc.record({
+      method: fc.constant('time'),
+      length: fc.integer({ min: 1, max: 8 }),
+      period: fc.integer({ min: 1, max: 3600 }),
+      algorithm: fc.constantFrom('SHA1', 'SHA256', 'SHA512') as fc.Arbitrary<never>,
+      range: fc.constantFrom('10000-65000', '2000-3000'),
+      exclude: fc.uniqueArray(fc.integer({ min: 1, max: 65535 }), { maxLength: 5 }),
+      tokenBytes: fc.constantFrom(0, 4, 16),
+    }),
     fc.record({ method: fc.constant('prng'), length: fc.integer({ min: 1, max: 8 }) }),
-    fc.record({ method: fc.constant('list-modulo'), length: fc.constant(2), ports: fc.uniqueArray(fc.integer({ min: 1, max: 65535 }), { minLength: 4, maxLength: 12 }) }),
-    fc.record({ method: fc.constant('static'), open: fc.uniqueArray(fc.integer({ min: 1, max: 999 }), { minLength: 1, maxLength: 8 }), toggle: fc.constant(true) }),
-    fc.record({ method: fc.constant('static'), open: fc.constant<number[]>([1, 2]), close: fc.uniqueArray(fc.integer({ min: 3, max: 999 }), { minLength: 1, maxLength: 8 }) }),
+    fc.record({
+      method: fc.constant('list-modulo'),
+      length: fc.constant(2),
+      ports: fc.uniqueArray(fc.integer({ min: 1, max: 65535 }), { minLength: 4, maxLength: 12 }),
+    }),
+    fc.record({
+      method: fc.constant('static'),
+      open: fc.uniqueArray(fc.integer({ min: 1, max: 999 }), { minLength: 1, maxLength: 8 }),
+      toggle: fc.constant(true),
+    }),
+    fc.record({
+      method: fc.constant('static'),
+      open: fc.constant<number[]>([1, 2]),
+      close: fc.uniqueArray(fc.integer({ min: 3, max: 999 }), { minLength: 1, maxLength: 8 }),
+    }),
   );
   it('format → parse round trip', () => {
     fc.assert(
       fc.property(
         fc.uint8Array({ minLength: 16, maxLength: 64 }),
         fc.string({ maxLength: 20 }).filter((s) => labelProblem(s) === undefined && s.trim() === s),
-        fc.string({ minLength: 1, maxLength: 20 }).filter((s) => labelProblem(s) === undefined && s.trim() === s && s !== ''),
+        fc
+          .string({ minLength: 1, maxLength: 20 })
+          .filter((s) => labelProblem(s) === undefined && s.trim() === s && s !== ''),
         profileInput,
         fc.option(fc.domain(), { nil: undefined }),
         fc.option(fc.integer({ min: 1, max: 65535 }), { nil: undefined }),
@@ -211,7 +335,14 @@ describe('formatOtpauthUri', () => {
           } catch {
             return; // generated an invalid profile (e.g. too many exclusions); not this test's business
           }
-          const original = { secret, issuer, account, profile, ...(host ? { host } : {}), ...(servicePort ? { servicePort } : {}) };
+          const original = {
+            secret,
+            issuer,
+            account,
+            profile,
+            ...(host ? { host } : {}),
+            ...(servicePort ? { servicePort } : {}),
+          };
           const back = parseOtpauthUri(formatOtpauthUri(original));
           expect(back).toEqual(original);
         },

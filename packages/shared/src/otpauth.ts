@@ -46,7 +46,12 @@ function uriPortList(param: string, v: string): number[] {
   if (v.trim() === '') return [];
   return v.split(',').map((s, i) => {
     const t = s.trim();
-    if (!/^\d{1,5}$/.test(t)) uriError(param, `item ${i + 1} of the list is not a port number`, 'Write ports as a comma-separated list, e.g. 7001,7002');
+    if (!/^\d{1,5}$/.test(t))
+      uriError(
+        param,
+        `item ${i + 1} of the list is not a port number`,
+        'Write ports as a comma-separated list, e.g. 7001,7002',
+      );
     return Number(t);
   });
 }
@@ -60,7 +65,26 @@ function uriLabel(param: string, field: 'issuer' | 'account', value: string): st
 const LABEL_HINT = `The label is issuer:account: each of at most ${LABEL_MAX} characters, without ":" or control characters`;
 const OTP_TYPES = ['totp', 'hotp'] as const;
 // Named in messages; other names (ignored by otpknock) may be a piece of a mangled secret.
-const KNOWN_PARAMS = ['secret', 'issuer', 'algorithm', 'digits', 'period', 'counter', 'image', 'method', 'length', 'range', 'exclude', 'ports', 'open', 'close', 'toggle', 'tokenBytes', 'host', 'port'];
+const KNOWN_PARAMS = [
+  'secret',
+  'issuer',
+  'algorithm',
+  'digits',
+  'period',
+  'counter',
+  'image',
+  'method',
+  'length',
+  'range',
+  'exclude',
+  'ports',
+  'open',
+  'close',
+  'toggle',
+  'tokenBytes',
+  'host',
+  'port',
+];
 
 /** Parses an otpauth://totp/ URI with otpknock's parameters; validates the secret and profile. */
 export function parseOtpauthUri(uri: string): ParsedOtpauth {
@@ -68,7 +92,11 @@ export function parseOtpauthUri(uri: string): ParsedOtpauth {
     uriError(undefined, 'not an otpauth:// URI', 'It should look like otpauth://totp/Issuer:account?secret=...');
   }
   if (uri.length > MAX_URI_LENGTH) {
-    uriError(undefined, `${uri.length} characters long; at most ${MAX_URI_LENGTH} are accepted`, 'Check that it holds just the one URI that otpknockd user add printed');
+    uriError(
+      undefined,
+      `${uri.length} characters long; at most ${MAX_URI_LENGTH} are accepted`,
+      'Check that it holds just the one URI that otpknockd user add printed',
+    );
   }
   let url: URL;
   try {
@@ -106,13 +134,18 @@ export function parseOtpauthUri(uri: string): ParsedOtpauth {
   }
 
   const secretText = params.get('secret');
-  if (secretText === undefined || secretText === '') uriError('secret', 'missing', 'The URI must carry the base32 secret as secret=...');
+  if (secretText === undefined || secretText === '')
+    uriError('secret', 'missing', 'The URI must carry the base32 secret as secret=...');
   // E_SECRET_BASE32 / E_SECRET_SHORT / E_SECRET_LONG, naming the parameter (and never a character of it).
   const secret = decodeSecret(secretText, `${WHERE} parameter "secret"`);
 
   const digits = params.get('digits');
   if (digits !== undefined && digits !== '6') {
-    uriError('digits', `otpknock uses 6-digit HOTP values${/^\d{1,2}$/.test(digits) ? `, got ${digits}` : ''}`, 'Remove digits or set digits=6');
+    uriError(
+      'digits',
+      `otpknock uses 6-digit HOTP values${/^\d{1,2}$/.test(digits) ? `, got ${digits}` : ''}`,
+      'Remove digits or set digits=6',
+    );
   }
 
   // Text to typed values here (URI syntax); what the values may be is the profile
@@ -125,7 +158,8 @@ export function parseOtpauthUri(uri: string): ParsedOtpauth {
   if (str('length') !== undefined) input.length = uriInteger('length', str('length')!);
   if (str('tokenBytes') !== undefined) input.tokenBytes = uriInteger('tokenBytes', str('tokenBytes')!);
   if (str('range') !== undefined) {
-    if (!/^\s*\d{1,5}\s*-\s*\d{1,5}\s*$/.test(str('range')!)) uriError('range', 'not a port range', 'Write it as MIN-MAX, e.g. 10000-65000');
+    if (!/^\s*\d{1,5}\s*-\s*\d{1,5}\s*$/.test(str('range')!))
+      uriError('range', 'not a port range', 'Write it as MIN-MAX, e.g. 10000-65000');
     input.range = str('range')!;
   }
   for (const k of ['exclude', 'ports', 'open', 'close'] as const) {
@@ -167,19 +201,35 @@ export function parseOtpauthUri(uri: string): ParsedOtpauth {
 /** Formats an otpauth://totp/ URI; otpknock parameters at their default values are left out. */
 export function formatOtpauthUri(p: ParsedOtpauth): string {
   if (!(p.secret instanceof Uint8Array) || p.secret.length < MIN_SECRET_BYTES) {
-    throw new OtpknockError('E_SECRET_SHORT', `secret is ${(p.secret?.length ?? 0) * 8} bits long; at least ${MIN_SECRET_BYTES * 8} are required`, {
-      where: 'secret',
-      hint: 'Generate one with generateSecret() or `otpknockd user add`',
-    });
+    throw new OtpknockError(
+      'E_SECRET_SHORT',
+      `secret is ${(p.secret?.length ?? 0) * 8} bits long; at least ${MIN_SECRET_BYTES * 8} are required`,
+      {
+        where: 'secret',
+        hint: 'Generate one with generateSecret() or `otpknockd user add`',
+      },
+    );
   }
-  for (const [name, v] of [['issuer', p.issuer], ['account', p.account]] as const) {
+  for (const [name, v] of [
+    ['issuer', p.issuer],
+    ['account', p.account],
+  ] as const) {
     const problem = labelProblem(v);
-    if (problem !== undefined) throw new OtpknockError('E_URI', `${typeof v === 'string' ? quote(v) : 'the value'} ${problem}`, { where: name, hint: LABEL_HINT });
+    if (problem !== undefined)
+      throw new OtpknockError('E_URI', `${typeof v === 'string' ? quote(v) : 'the value'} ${problem}`, {
+        where: name,
+        hint: LABEL_HINT,
+      });
   }
-  if (p.account === '') throw new OtpknockError('E_URI', 'account is empty', { where: 'account', hint: 'Name the user, e.g. alice@host' });
+  if (p.account === '')
+    throw new OtpknockError('E_URI', 'account is empty', { where: 'account', hint: 'Name the user, e.g. alice@host' });
   if (p.host !== undefined) {
     const problem = hostProblem(p.host);
-    if (problem !== undefined) throw new OtpknockError('E_URI', `${quote(p.host)} is not a host name or address: it ${problem}`, { where: 'host', hint: `Give ${HOST_RULE}` });
+    if (problem !== undefined)
+      throw new OtpknockError('E_URI', `${quote(p.host)} is not a host name or address: it ${problem}`, {
+        where: 'host',
+        hint: `Give ${HOST_RULE}`,
+      });
   }
   const profile = normalizeProfile(p.profile, 'profile');
   const base = generateURI({
@@ -191,10 +241,12 @@ export function formatOtpauthUri(p: ParsedOtpauth): string {
     period: profile.period,
   });
   const extra: [string, string][] = [['method', profile.method]];
-  if (profile.method !== 'static' && profile.length !== PROFILE_DEFAULTS.length) extra.push(['length', String(profile.length)]);
+  if (profile.method !== 'static' && profile.length !== PROFILE_DEFAULTS.length)
+    extra.push(['length', String(profile.length)]);
   if (profile.method === 'time' || profile.method === 'prng') {
     const { min, max } = PROFILE_DEFAULTS.range;
-    if (profile.range.min !== min || profile.range.max !== max) extra.push(['range', `${profile.range.min}-${profile.range.max}`]);
+    if (profile.range.min !== min || profile.range.max !== max)
+      extra.push(['range', `${profile.range.min}-${profile.range.max}`]);
   }
   if (profile.exclude.length > 0) extra.push(['exclude', profile.exclude.join(',')]);
   if (profile.ports.length > 0) extra.push(['ports', profile.ports.join(',')]);
@@ -210,11 +262,14 @@ export function formatOtpauthUri(p: ParsedOtpauth): string {
   const enc = (s: string) => encodeURIComponent(s).replace(/%2C/g, ',');
   const uri = `${base}${base.includes('?') ? '&' : '?'}${extra.map(([k, v]) => `${k}=${enc(v)}`).join('&')}`;
   if (uri.length > MAX_URI_LENGTH) {
-    throw new OtpknockError('E_URI', `the URI would be ${uri.length} characters long; at most ${MAX_URI_LENGTH} are accepted by knock import`, {
-      where: 'profile',
-      hint: 'Shorten the port lists (ports, exclude) of the profile',
-    });
+    throw new OtpknockError(
+      'E_URI',
+      `the URI would be ${uri.length} characters long; at most ${MAX_URI_LENGTH} are accepted by knock import`,
+      {
+        where: 'profile',
+        hint: 'Shorten the port lists (ports, exclude) of the profile',
+      },
+    );
   }
   return uri;
 }
-

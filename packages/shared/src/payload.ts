@@ -39,19 +39,22 @@ export function parsePayloadSpec(text: string): PayloadSpec {
   switch (head) {
     case 'random': {
       const n = /^\d+$/.test(rest) ? Number(rest) : NaN;
-      if (!(n >= 1 && n <= MAX_PAYLOAD_BYTES)) throw bad(text, `random needs a length from 1 to ${MAX_PAYLOAD_BYTES} bytes`);
+      if (!(n >= 1 && n <= MAX_PAYLOAD_BYTES))
+        throw bad(text, `random needs a length from 1 to ${MAX_PAYLOAD_BYTES} bytes`);
       return { kind: 'random', length: n };
     }
     case 'hex': {
       const hex = rest.replace(/[\s:]/g, '');
-      if (hex === '' || hex.length % 2 !== 0 || !/^[0-9a-fA-F]+$/.test(hex)) throw bad(text, 'hex needs an even number of hex digits');
+      if (hex === '' || hex.length % 2 !== 0 || !/^[0-9a-fA-F]+$/.test(hex))
+        throw bad(text, 'hex needs an even number of hex digits');
       const bytes = Uint8Array.from(hex.match(/../g)!.map((h) => parseInt(h, 16)));
       if (bytes.length > MAX_PAYLOAD_BYTES) throw bad(text, `at most ${MAX_PAYLOAD_BYTES} bytes`);
       return { kind: 'bytes', bytes, source: 'hex' };
     }
     case 'text': {
       const bytes = new TextEncoder().encode(rest);
-      if (bytes.length === 0 || bytes.length > MAX_PAYLOAD_BYTES) throw bad(text, `text needs 1 to ${MAX_PAYLOAD_BYTES} bytes`);
+      if (bytes.length === 0 || bytes.length > MAX_PAYLOAD_BYTES)
+        throw bad(text, `text needs 1 to ${MAX_PAYLOAD_BYTES} bytes`);
       return { kind: 'bytes', bytes, source: 'text' };
     }
     default:

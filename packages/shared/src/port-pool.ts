@@ -29,7 +29,11 @@ export function kthNotIn(base: number, k: number, sorted: readonly number[]): nu
 class RangePool implements PortPool {
   readonly size: number;
   private readonly excl: number[];
-  constructor(private readonly min: number, max: number, exclude: readonly number[]) {
+  constructor(
+    private readonly min: number,
+    max: number,
+    exclude: readonly number[],
+  ) {
     this.excl = [...new Set(exclude)].filter((p) => p >= min && p <= max).sort((a, b) => a - b);
     this.size = max - min + 1 - this.excl.length;
   }

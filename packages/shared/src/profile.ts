@@ -13,7 +13,19 @@ export const MAX_SEQUENCE_LENGTH = 8;
 export const MAX_PERIOD_SECONDS = 3600;
 
 /** The fields of a profile, in the order the protocol lists them (and issues come). */
-export const PROFILE_FIELDS = ['method', 'length', 'period', 'algorithm', 'range', 'exclude', 'ports', 'open', 'close', 'toggle', 'tokenBytes'] as const;
+export const PROFILE_FIELDS = [
+  'method',
+  'length',
+  'period',
+  'algorithm',
+  'range',
+  'exclude',
+  'ports',
+  'open',
+  'close',
+  'toggle',
+  'tokenBytes',
+] as const;
 export type ProfileField = (typeof PROFILE_FIELDS)[number];
 
 /** Fields that belong to one method: a profile that changes the method does not keep them. */
@@ -66,7 +78,8 @@ export interface ProfileFields {
   tokenBytes?: number;
 }
 
-export type ProfileCheck = { profile: KnockProfile; issues: readonly [] } | { profile?: undefined; issues: ProfileIssue[] };
+export type ProfileCheck =
+  { profile: KnockProfile; issues: readonly [] } | { profile?: undefined; issues: ProfileIssue[] };
 
 type Path = ProfilePath;
 
@@ -122,16 +135,30 @@ export function profilePathText(path: ProfilePath, fieldName: (field: ProfileFie
   return out;
 }
 
-const isMapping = (v: unknown): v is Readonly<Record<string, unknown>> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isMapping = (v: unknown): v is Readonly<Record<string, unknown>> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
 
-function choice<T extends string>(r: Report, field: ProfileField, v: unknown, choices: readonly T[], normal: (s: string) => string = (s) => s): T | undefined {
+function choice<T extends string>(
+  r: Report,
+  field: ProfileField,
+  v: unknown,
+  choices: readonly T[],
+  normal: (s: string) => string = (s) => s,
+): T | undefined {
   const found = typeof v === 'string' ? choices.find((c) => c === normal(v)) : undefined;
   if (found !== undefined) return found;
   const expected = `expected one of ${choices.join(', ')}`;
   return r.add([field], r.shown(v) === undefined ? `unknown ${r.name(field)}; ${expected}` : `${expected}${r.got(v)}`);
 }
 
-function integer(r: Report, field: ProfileField, v: unknown, min: number, max: number, what = r.name(field)): number | undefined {
+function integer(
+  r: Report,
+  field: ProfileField,
+  v: unknown,
+  min: number,
+  max: number,
+  what = r.name(field),
+): number | undefined {
   if (typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max) return v;
   return r.add([field], `${what} must be a whole number ${min}–${max}${r.got(v)}`);
 }
@@ -183,7 +210,9 @@ const FIELD_CHECKS: { [F in ProfileField]-?: (r: Report, v: unknown) => ProfileF
   close: (r, v) => portList(r, 'close', v),
   toggle: (r, v) => (typeof v === 'boolean' ? v : r.add(['toggle'], `expected true or false${r.got(v)}`)),
   tokenBytes: (r, v) =>
-    typeof v === 'number' && Number.isInteger(v) && (v === 0 || (v >= 4 && v <= 16)) ? v : r.add(['tokenBytes'], `${r.name('tokenBytes')} must be 0 (no token) or a whole number 4–16${r.got(v)}`),
+    typeof v === 'number' && Number.isInteger(v) && (v === 0 || (v >= 4 && v <= 16))
+      ? v
+      : r.add(['tokenBytes'], `${r.name('tokenBytes')} must be 0 (no token) or a whole number 4–16${r.got(v)}`),
 };
 
 function fieldsOf(r: Report, input: Readonly<Record<string, unknown>>): ProfileFields {
@@ -204,7 +233,10 @@ function fieldsOf(r: Report, input: Readonly<Record<string, unknown>>): ProfileF
  * own), so that each block's problems are found in that block. Unknown keys are left
  * to the format (it knows how it spells the fields).
  */
-export function checkProfileFields(input: Readonly<Record<string, unknown>>, wording: ProfileWording = {}): { fields: ProfileFields; issues: ProfileIssue[] } {
+export function checkProfileFields(
+  input: Readonly<Record<string, unknown>>,
+  wording: ProfileWording = {},
+): { fields: ProfileFields; issues: ProfileIssue[] } {
   const r = new Report(wording);
   const fields = fieldsOf(r, input);
   return { fields, issues: r.issues };
@@ -251,12 +283,25 @@ function withDefaults(f: ProfileFields): KnockProfile {
 /** Which fields each method takes, and what its pool or sequences need (§2). */
 function methodRules(r: Report, p: KnockProfile, given: ProfileFields): void {
   const m = p.method;
-  if (p.toggle && m !== 'static') r.add(['toggle'], `${r.name('toggle')} applies only to method static, not ${m}`, 'Remove it: one-time methods always have a distinct close sequence');
+  if (p.toggle && m !== 'static')
+    r.add(
+      ['toggle'],
+      `${r.name('toggle')} applies only to method static, not ${m}`,
+      'Remove it: one-time methods always have a distinct close sequence',
+    );
   if (m !== 'list-modulo' && p.ports.length > 0) {
-    r.add(['ports'], `${r.name('ports')} applies only to method list-modulo, not ${m}`, m === 'static' ? 'Use open (and close) for static sequences' : 'Use range and exclude to shape the pool');
+    r.add(
+      ['ports'],
+      `${r.name('ports')} applies only to method list-modulo, not ${m}`,
+      m === 'static' ? 'Use open (and close) for static sequences' : 'Use range and exclude to shape the pool',
+    );
   }
   if (m !== 'static' && (p.open.length > 0 || p.close.length > 0)) {
-    r.add([p.open.length > 0 ? 'open' : 'close'], `${r.name('open')} and ${r.name('close')} apply only to method static, not ${m}`, 'One-time methods derive them; remove the field');
+    r.add(
+      [p.open.length > 0 ? 'open' : 'close'],
+      `${r.name('open')} and ${r.name('close')} apply only to method static, not ${m}`,
+      'One-time methods derive them; remove the field',
+    );
   }
   if (r.issues.length > 0) return;
   if (m === 'time' || m === 'prng') poolRule(r, p);
@@ -279,14 +324,24 @@ function poolRule(r: Report, p: KnockProfile): void {
 
 function listRule(r: Report, p: KnockProfile): void {
   const { ports, length } = p;
-  if (ports.length === 0) return r.add(['ports'], 'the port list is empty', `List at least ${2 * length} distinct ports`);
+  if (ports.length === 0)
+    return r.add(['ports'], 'the port list is empty', `List at least ${2 * length} distinct ports`);
   const dup = firstDuplicate(ports);
   if (dup !== undefined) return r.add(['ports'], `port ${dup} is listed twice`, 'Each port may appear once');
   const excluded = new Set(p.exclude);
   const bad = ports.findIndex((x) => excluded.has(x));
-  if (bad >= 0) return r.add(['ports', bad], `port ${ports[bad]} is also in ${r.name('exclude')}`, 'Remove it from one of the two lists');
+  if (bad >= 0)
+    return r.add(
+      ['ports', bad],
+      `port ${ports[bad]} is also in ${r.name('exclude')}`,
+      'Remove it from one of the two lists',
+    );
   if (ports.length < 2 * length) {
-    r.add(['ports'], `${ports.length} port${ports.length === 1 ? '' : 's'} listed, but ${r.name('length')} ${length} needs at least ${2 * length} (open and close each take ${length} distinct ports)`, `Add ports or lower ${r.name('length')}`);
+    r.add(
+      ['ports'],
+      `${ports.length} port${ports.length === 1 ? '' : 's'} listed, but ${r.name('length')} ${length} needs at least ${2 * length} (open and close each take ${length} distinct ports)`,
+      `Add ports or lower ${r.name('length')}`,
+    );
   }
   return undefined;
 }
@@ -296,24 +351,39 @@ function staticRule(r: Report, p: KnockProfile, givenClose: readonly number[]): 
   const sequenceOk = (seq: readonly number[], name: 'open' | 'close'): boolean => {
     const before = r.issues.length;
     if (seq.length === 0) r.add([name], `the static ${name} sequence is empty`, `List 1–${MAX_SEQUENCE_LENGTH} ports`);
-    else if (seq.length > MAX_SEQUENCE_LENGTH) r.add([name], `${seq.length} ports in the ${name} sequence; at most ${MAX_SEQUENCE_LENGTH} are allowed`);
+    else if (seq.length > MAX_SEQUENCE_LENGTH)
+      r.add([name], `${seq.length} ports in the ${name} sequence; at most ${MAX_SEQUENCE_LENGTH} are allowed`);
     else {
       const dup = firstDuplicate(seq);
       const bad = seq.findIndex((x) => excluded.has(x));
-      if (dup !== undefined) r.add([name], `port ${dup} appears twice in the ${name} sequence`, 'A port may appear once per sequence');
-      else if (bad >= 0) r.add([name, bad], `port ${seq[bad]} is in ${r.name('exclude')}`, 'A knock port must not be a protected or excluded port');
+      if (dup !== undefined)
+        r.add([name], `port ${dup} appears twice in the ${name} sequence`, 'A port may appear once per sequence');
+      else if (bad >= 0)
+        r.add(
+          [name, bad],
+          `port ${seq[bad]} is in ${r.name('exclude')}`,
+          'A knock port must not be a protected or excluded port',
+        );
     }
     return r.issues.length === before;
   };
   const openOk = sequenceOk(p.open, 'open');
   if (p.toggle) {
     if (givenClose.length > 0 && !(givenClose.length === p.open.length && isPrefix(givenClose, p.open))) {
-      r.add(['close'], `a separate close sequence was given although ${r.name('toggle')} is set`, `Remove close (${r.name('toggle')} uses the open sequence for both) or turn ${r.name('toggle')} off`);
+      r.add(
+        ['close'],
+        `a separate close sequence was given although ${r.name('toggle')} is set`,
+        `Remove close (${r.name('toggle')} uses the open sequence for both) or turn ${r.name('toggle')} off`,
+      );
     }
     return;
   }
   if (p.close.length === 0) {
-    r.add(['close'], 'static close sequence missing', `List the close ports, or set ${r.name('toggle')}: true to use the open sequence for both`);
+    r.add(
+      ['close'],
+      'static close sequence missing',
+      `List the close ports, or set ${r.name('toggle')}: true to use the open sequence for both`,
+    );
     return;
   }
   if (!sequenceOk(p.close, 'close') || !openOk) return;
@@ -322,7 +392,9 @@ function staticRule(r: Report, p: KnockProfile, givenClose: readonly number[]): 
     const [shorter, longer] = p.open.length < p.close.length ? ['open', 'close'] : ['close', 'open'];
     r.add(
       ['close'],
-      same ? 'close is the same sequence as open' : `the ${shorter} sequence is a prefix of the ${longer} sequence, so the knock state machine would never reach the longer one`,
+      same
+        ? 'close is the same sequence as open'
+        : `the ${shorter} sequence is a prefix of the ${longer} sequence, so the knock state machine would never reach the longer one`,
       same ? `Use different ports, or set ${r.name('toggle')}: true` : 'Make them differ in an earlier port',
     );
   }
@@ -344,7 +416,11 @@ function isPrefix(a: readonly number[], b: readonly number[]): boolean {
 /** An issue as an OtpknockError (E_PROFILE), located under `where` (e.g. "users.alice.knock"). */
 export function profileIssueError(issue: ProfileIssue, where?: string): OtpknockError {
   const at = issue.path.length === 0 ? (where ?? 'profile') : fieldPath(where, profilePathText(issue.path));
-  return new OtpknockError('E_PROFILE', issue.message, issue.hint === undefined ? { where: at } : { where: at, hint: issue.hint });
+  return new OtpknockError(
+    'E_PROFILE',
+    issue.message,
+    issue.hint === undefined ? { where: at } : { where: at, hint: issue.hint },
+  );
 }
 
 /**

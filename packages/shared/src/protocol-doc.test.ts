@@ -13,16 +13,41 @@ import { OtpknockError } from './errors.js';
 import { decodeSecret, encodeSecret } from './secret.js';
 import type { KnockProfile } from './types.js';
 
-interface Vector { name: string; profile: KnockProfile; window: number; timeMs?: number; token?: string }
-interface CodeModeVector { name: string; secret: string; profile: KnockProfile; window: number; code: string; open: number[] }
+interface Vector {
+  name: string;
+  profile: KnockProfile;
+  window: number;
+  timeMs?: number;
+  token?: string;
+}
+interface CodeModeVector {
+  name: string;
+  secret: string;
+  profile: KnockProfile;
+  window: number;
+  code: string;
+  open: number[];
+}
 interface UriVector {
-  name: string; uri: string;
-  issuer?: string; account?: string; secret?: string; profile?: KnockProfile; host?: string; port?: number;
+  name: string;
+  uri: string;
+  issuer?: string;
+  account?: string;
+  secret?: string;
+  profile?: KnockProfile;
+  host?: string;
+  port?: number;
   /** The parameter a reader refuses (or type, label). */
   error?: string;
 }
 const vectorsFile = new URL('../../../docs/test-vectors.json', import.meta.url);
-const file = JSON.parse(readFileSync(vectorsFile, 'utf8')) as { version: number; spec: string; vectors: Vector[]; codeMode: CodeModeVector[]; uris: UriVector[] };
+const file = JSON.parse(readFileSync(vectorsFile, 'utf8')) as {
+  version: number;
+  spec: string;
+  vectors: Vector[];
+  codeMode: CodeModeVector[];
+  uris: UriVector[];
+};
 const protocol = readFileSync(new URL('../../../docs/protocol.md', import.meta.url), 'utf8');
 
 /** The text of `## N. …` in docs/protocol.md, up to the next `## `. */
@@ -36,7 +61,9 @@ function section(n: number): string {
 const SECRET = 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP';
 
 describe('docs/protocol.md §2', () => {
-  const defaults = new Map([...section(2).matchAll(/^\| `(\w+)` +\|.*\| +(.+?) +\|$/gm)].map((m) => [m[1]!, m[2]!.replace(/`/g, '')]));
+  const defaults = new Map(
+    [...section(2).matchAll(/^\| `(\w+)` +\|.*\| +(.+?) +\|$/gm)].map((m) => [m[1]!, m[2]!.replace(/`/g, '')]),
+  );
 
   it('gives the defaults that the code fills in', () => {
     const filled = normalizeProfile({ method: 'time' });
@@ -58,16 +85,34 @@ describe('docs/protocol.md §2', () => {
   it('length does not apply to static, but is checked there too', () => {
     const fixed = { method: 'static', open: [7000, 8000], close: [9000] };
     const secret = decodeSecret(SECRET);
-    expect(deriveSequences(normalizeProfile({ ...fixed, length: 8 }), secret, 0)).toEqual(deriveSequences(normalizeProfile(fixed), secret, 0));
+    expect(deriveSequences(normalizeProfile({ ...fixed, length: 8 }), secret, 0)).toEqual(
+      deriveSequences(normalizeProfile(fixed), secret, 0),
+    );
     expect(() => normalizeProfile({ ...fixed, length: 9 })).toThrow(/length/);
   });
 
   it('fields without a default belong to their method; those with one are taken by any', () => {
-    expect(() => normalizeProfile({ method: 'time', ports: [1, 2, 3, 4, 5, 6] })).toThrow(/ports applies only to method list-modulo/);
+    expect(() => normalizeProfile({ method: 'time', ports: [1, 2, 3, 4, 5, 6] })).toThrow(
+      /ports applies only to method list-modulo/,
+    );
     expect(() => normalizeProfile({ method: 'prng', open: [1] })).toThrow(/open and close apply only to method static/);
-    expect(() => normalizeProfile({ method: 'list-modulo', ports: [1, 2], length: 1, toggle: true })).toThrow(/toggle applies only to method static/);
-    expect(normalizeProfile({ method: 'list-modulo', ports: [1, 2], length: 1, toggle: false, range: '5–9', algorithm: 'SHA512', period: 60 })).toMatchObject({ range: { min: 5, max: 9 } });
-    expect(normalizeProfile({ method: 'static', open: [1], close: [1], toggle: true, exclude: [9, 3, 9] })).toMatchObject({ close: [1], exclude: [3, 9] });
+    expect(() => normalizeProfile({ method: 'list-modulo', ports: [1, 2], length: 1, toggle: true })).toThrow(
+      /toggle applies only to method static/,
+    );
+    expect(
+      normalizeProfile({
+        method: 'list-modulo',
+        ports: [1, 2],
+        length: 1,
+        toggle: false,
+        range: '5–9',
+        algorithm: 'SHA512',
+        period: 60,
+      }),
+    ).toMatchObject({ range: { min: 5, max: 9 } });
+    expect(
+      normalizeProfile({ method: 'static', open: [1], close: [1], toggle: true, exclude: [9, 3, 9] }),
+    ).toMatchObject({ close: [1], exclude: [3, 9] });
   });
 });
 
@@ -89,14 +134,26 @@ describe('docs/test-vectors.json', () => {
     const statics = file.vectors.filter((v) => v.profile.method === 'static');
     expect(statics.length).toBeGreaterThan(0);
     expect(statics.some((v) => v.token !== undefined)).toBe(true);
-    for (const v of statics) expect({ name: v.name, window: v.window, timeMs: v.timeMs }).toEqual({ name: v.name, window: 0, timeMs: undefined });
+    for (const v of statics)
+      expect({ name: v.name, window: v.window, timeMs: v.timeMs }).toEqual({
+        name: v.name,
+        window: 0,
+        timeMs: undefined,
+      });
   });
 });
 
 describe('otpauth URI vectors (§7)', () => {
   it('cover percent-encoded values and names, + in label and query, and refusals', () => {
     const names = file.uris.map((u) => u.name);
-    for (const n of ['percent-encoded-values', 'percent-encoded-names', 'plus-is-a-space-in-parameters', 'plus-is-a-plus-in-the-label', 'error-name-twice-after-decoding']) expect(names).toContain(n);
+    for (const n of [
+      'percent-encoded-values',
+      'percent-encoded-names',
+      'plus-is-a-space-in-parameters',
+      'plus-is-a-plus-in-the-label',
+      'error-name-twice-after-decoding',
+    ])
+      expect(names).toContain(n);
   });
   for (const u of file.uris) {
     it(u.name, () => {
@@ -112,8 +169,21 @@ describe('otpauth URI vectors (§7)', () => {
         return;
       }
       const p = parseOtpauthUri(u.uri);
-      expect({ issuer: p.issuer, account: p.account, secret: encodeSecret(p.secret), profile: p.profile, host: p.host, port: p.servicePort })
-        .toEqual({ issuer: u.issuer, account: u.account, secret: u.secret, profile: u.profile, host: u.host, port: u.port });
+      expect({
+        issuer: p.issuer,
+        account: p.account,
+        secret: encodeSecret(p.secret),
+        profile: p.profile,
+        host: p.host,
+        port: p.servicePort,
+      }).toEqual({
+        issuer: u.issuer,
+        account: u.account,
+        secret: u.secret,
+        profile: u.profile,
+        host: u.host,
+        port: u.port,
+      });
     });
   }
 });
@@ -122,12 +192,17 @@ describe('docs/protocol.md §11', () => {
   it("states the test vector's payloads byte by byte, as the code builds them", () => {
     const v = file.vectors.find((x) => x.name === 'token-example')!;
     const T = Uint8Array.from(Buffer.from(v.token!, 'hex'));
-    const spaced = (b: Uint8Array) => Buffer.from(b).toString('hex').replace(/(..)(?!$)/g, '$1 ');
+    const spaced = (b: Uint8Array) =>
+      Buffer.from(b)
+        .toString('hex')
+        .replace(/(..)(?!$)/g, '$1 ');
     const text = section(11).replace(/\s+/g, ' ');
     expect(text).toContain(`= \`${spaced(T)}\``);
     expect(text).toContain(`\`none\` the payload is \`${spaced(buildPayload(parsePayloadSpec('none'), T))}\``);
     expect(text).toContain(`\`text:hi\` it is \`${spaced(buildPayload(parsePayloadSpec('text:hi'), T))}\``);
-    expect(text).toContain(`\`dns\` bytes 12… are \`${spaced(buildPayload(parsePayloadSpec('dns'), T).subarray(12))}\``);
+    expect(text).toContain(
+      `\`dns\` bytes 12… are \`${spaced(buildPayload(parsePayloadSpec('dns'), T).subarray(12))}\``,
+    );
   });
 });
 

@@ -10,7 +10,10 @@ const havePython = !python.error && python.status === 0;
 
 describe('independent reference implementation', () => {
   it.skipIf(!havePython)('docs/reference/otpknock_ref.py confirms docs/test-vectors.json', () => {
-    const r = spawnSync('python3', ['docs/reference/otpknock_ref.py', 'docs/test-vectors.json'], { cwd: root, encoding: 'utf8' });
+    const r = spawnSync('python3', ['docs/reference/otpknock_ref.py', 'docs/test-vectors.json'], {
+      cwd: root,
+      encoding: 'utf8',
+    });
     expect(r.stderr).toBe('');
     expect(r.stdout).not.toMatch(/FAIL/);
     expect(r.stdout).toMatch(/(\d+)\/\1 vectors confirmed/);

@@ -57,28 +57,38 @@ describe('base32 secrets', () => {
   it('accepts up to 512 bits and refuses anything longer, without repeating it', () => {
     expect(MAX_SECRET_BYTES).toBe(64);
     expect(decodeSecret(encodeSecret(new Uint8Array(64).fill(7)))).toHaveLength(64);
-    for (const text of [encodeSecret(new Uint8Array(65).fill(7)), 'A'.repeat(104), 'QXJV'.repeat(25_000), `${'QXJV'.repeat(30)}!!!`]) {
+    for (const text of [
+      encodeSecret(new Uint8Array(65).fill(7)),
+      'A'.repeat(104),
+      'QXJV'.repeat(25_000),
+      `${'QXJV'.repeat(30)}!!!`,
+    ]) {
       const e = caught(() => decodeSecret(text, 'users.alice.secret'));
       expect(e.code).toBe('E_SECRET_LONG');
-      expect(e.message).toMatch(/^users\.alice\.secret: secret is longer than 512 bits \(103 base32 characters\), the most accepted\. /);
+      expect(e.message).toMatch(
+        /^users\.alice\.secret: secret is longer than 512 bits \(103 base32 characters\), the most accepted\. /,
+      );
       expect(e.message).not.toMatch(/QXJ|XJV|JVQ|VQX|AAA/);
     }
   });
 
   // Every kind of bad character at the start, in the middle and at the end of a secret
   // made of letters that no message uses: the message names the position only.
-  it.each(['1', '0', '8', '9', '!', '-', '"', '\u0000', '\u001b', 'é', '😀', '=', '\u202e'])('a bad character %j: its position, not the character, not the secret', (bad) => {
-    const secret = 'QXJVQXJVQXJVQXJVQXJVQXJVQXJVQXJV';
-    for (const at of [0, 13, secret.length]) {
-      const text = secret.slice(0, at) + bad + secret.slice(at) + (bad === '=' ? 'Q' : '');
-      const e = caught(() => decodeSecret(text, 'secret file /etc/k'));
-      expect(e.code).toBe('E_SECRET_BASE32');
-      expect(e.message).toBe(
-        `secret file /etc/k: invalid base32 character at position ${at + 1}. A base32 secret uses only the letters A–Z and the digits 2–7 (0, 1, 8 and 9 are not base32); copy it again from its source.`,
-      );
-      expect(e.message).not.toMatch(/QX|XJ|JV|VQ/);
-    }
-  });
+  it.each(['1', '0', '8', '9', '!', '-', '"', '\u0000', '\u001b', 'é', '😀', '=', '\u202e'])(
+    'a bad character %j: its position, not the character, not the secret',
+    (bad) => {
+      const secret = 'QXJVQXJVQXJVQXJVQXJVQXJVQXJVQXJV';
+      for (const at of [0, 13, secret.length]) {
+        const text = secret.slice(0, at) + bad + secret.slice(at) + (bad === '=' ? 'Q' : '');
+        const e = caught(() => decodeSecret(text, 'secret file /etc/k'));
+        expect(e.code).toBe('E_SECRET_BASE32');
+        expect(e.message).toBe(
+          `secret file /etc/k: invalid base32 character at position ${at + 1}. A base32 secret uses only the letters A–Z and the digits 2–7 (0, 1, 8 and 9 are not base32); copy it again from its source.`,
+        );
+        expect(e.message).not.toMatch(/QX|XJ|JV|VQ/);
+      }
+    },
+  );
 
   it('generates random secrets of the asked size', () => {
     expect(generateSecret()).toHaveLength(20);

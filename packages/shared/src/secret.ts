@@ -24,7 +24,8 @@ export const MAX_SECRET_BYTES = 64;
 /** Largest file (or stdin) read for a secret: a line of base32, with room for comments. */
 export const SECRET_FILE_MAX_BYTES = 64 * 1024;
 
-const NOT_BASE32_HINT = 'A base32 secret uses only the letters A–Z and the digits 2–7 (0, 1, 8 and 9 are not base32); copy it again from its source';
+const NOT_BASE32_HINT =
+  'A base32 secret uses only the letters A–Z and the digits 2–7 (0, 1, 8 and 9 are not base32); copy it again from its source';
 
 /**
  * Decodes a base32 secret (RFC 4648 alphabet, any case; spaces and trailing
@@ -47,7 +48,11 @@ export function decodeSecret(text: string, where = 'secret'): SecretBytes {
     const ch = text.charCodeAt(i);
     if (ch === 0x20 || ch === 0x09 || ch === 0x0a || ch === 0x0d) continue;
     const v = ch < 128 ? VALUE[ch]! : -1;
-    if (v < 0) throw new OtpknockError('E_SECRET_BASE32', `invalid base32 character at position ${i + 1}`, { where, hint: NOT_BASE32_HINT });
+    if (v < 0)
+      throw new OtpknockError('E_SECRET_BASE32', `invalid base32 character at position ${i + 1}`, {
+        where,
+        hint: NOT_BASE32_HINT,
+      });
     acc = ((acc << 5) | v) & 0xffff;
     bits += 5;
     if (bits >= 8) {
@@ -60,7 +65,10 @@ export function decodeSecret(text: string, where = 'secret'): SecretBytes {
     throw new OtpknockError(
       'E_SECRET_SHORT',
       `secret is ${out.length * 8} bits long; at least ${MIN_SECRET_BYTES * 8} bits (${Math.ceil((MIN_SECRET_BYTES * 8) / 5)} base32 characters) are required`,
-      { where, hint: `Generate a new secret with \`otpknockd user add\` (${RECOMMENDED_SECRET_BYTES * 8}-bit secrets are recommended)` },
+      {
+        where,
+        hint: `Generate a new secret with \`otpknockd user add\` (${RECOMMENDED_SECRET_BYTES * 8}-bit secrets are recommended)`,
+      },
     );
   }
   return Uint8Array.from(out);
@@ -70,7 +78,10 @@ function tooLong(where: string): OtpknockError {
   return new OtpknockError(
     'E_SECRET_LONG',
     `secret is longer than ${MAX_SECRET_BYTES * 8} bits (${Math.ceil((MAX_SECRET_BYTES * 8) / 5)} base32 characters), the most accepted`,
-    { where, hint: 'Check that the file or parameter holds just the secret; generate a new one with `otpknockd user add` if in doubt' },
+    {
+      where,
+      hint: 'Check that the file or parameter holds just the secret; generate a new one with `otpknockd user add` if in doubt',
+    },
   );
 }
 

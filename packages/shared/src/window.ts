@@ -3,7 +3,9 @@ import { OtpknockError } from './errors.js';
 
 function checkPeriod(period: number): void {
   if (!Number.isInteger(period) || period < 1 || period > 3600) {
-    throw new OtpknockError('E_ARGUMENT', `period must be a whole number of seconds 1–3600, got ${period}`, { where: 'period' });
+    throw new OtpknockError('E_ARGUMENT', `period must be a whole number of seconds 1–3600, got ${period}`, {
+      where: 'period',
+    });
   }
 }
 

@@ -17,7 +17,9 @@ async function knock(job, src, ports) {
   });
   for (const [i, port] of ports.entries()) {
     if (i > 0 && job.delayMs > 0) await sleep(job.delayMs);
-    await new Promise((resolve, reject) => sock.send(Buffer.alloc(0), port, job.server, (e) => (e ? reject(e) : resolve())));
+    await new Promise((resolve, reject) =>
+      sock.send(Buffer.alloc(0), port, job.server, (e) => (e ? reject(e) : resolve())),
+    );
   }
   sock.close();
 }
@@ -89,7 +91,9 @@ process.stdin.on('end', async () => {
       const opened = await waitOpen(job, a.src);
       if (opened) ok++;
       else failed++;
-      process.stdout.write(JSON.stringify({ event: 'attempt', i, src: a.src, ok: opened, ms: Date.now() - started }) + '\n');
+      process.stdout.write(
+        JSON.stringify({ event: 'attempt', i, src: a.src, ok: opened, ms: Date.now() - started }) + '\n',
+      );
       if (job.gapMs > 0) await sleep(job.gapMs);
     }
   };

@@ -35,6 +35,10 @@ sock.on('close', () => connected && finish({ state: 'open', reason: 'connected' 
 sock.on('error', (e) => {
   if (connected) return finish({ state: 'open', reason: 'connected', error: e.code });
   const reason =
-    e.code === 'ECONNREFUSED' ? 'refused' : ['EHOSTUNREACH', 'ENETUNREACH', 'EACCES', 'EPERM'].includes(e.code) ? 'unreachable' : 'error';
+    e.code === 'ECONNREFUSED'
+      ? 'refused'
+      : ['EHOSTUNREACH', 'ENETUNREACH', 'EACCES', 'EPERM'].includes(e.code)
+        ? 'unreachable'
+        : 'error';
   finish({ state: 'closed', reason, error: e.code ?? String(e.message) });
 });

@@ -21,7 +21,8 @@ process.stdin.on('end', async () => {
         }),
     ),
   );
-  const send = (s, port) => new Promise((resolve, reject) => s.send(Buffer.alloc(0), port, job.host, (e) => (e ? reject(e) : resolve())));
+  const send = (s, port) =>
+    new Promise((resolve, reject) => s.send(Buffer.alloc(0), port, job.host, (e) => (e ? reject(e) : resolve())));
   const lateMs = new Array(jobs.length).fill(0);
   const knock = async (i) => {
     const j = jobs[i];

@@ -7,7 +7,10 @@ const ports = process.argv.slice(2).map(Number);
 const emit = (o) => process.stdout.write(JSON.stringify(o) + '\n');
 const binds = [];
 for (const port of ports) {
-  for (const [type, address] of [['udp4', '0.0.0.0'], ['udp6', '::']]) {
+  for (const [type, address] of [
+    ['udp4', '0.0.0.0'],
+    ['udp6', '::'],
+  ]) {
     const sock = dgram.createSocket({ type, ipv6Only: type === 'udp6' });
     sock.on('message', (msg, rinfo) =>
       emit({ event: 'datagram', port, from: rinfo.address, fromPort: rinfo.port, payload: msg.toString('base64') }),

@@ -13,12 +13,15 @@ export function registerClose(program: Command, setExit: SetExit): void {
       ),
     sending(),
   )
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Exit status: 0 when the close sequence was sent, 2 on usage or configuration errors,
 3 on network errors.
 
 Example:
-  knock close myserver`)
+  knock close myserver`,
+    )
     .action(async (host: string, o, cmd: Command) => {
       const { runClose } = await import('../commands.js');
       setExit(await runClose(host, o, globals(cmd)));

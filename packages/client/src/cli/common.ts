@@ -36,11 +36,20 @@ export function portList(value: string): number[] {
 export const port = integer('a port', 1, 65535);
 
 const opt = {
-  timeout: () => new Option('-t, --timeout <seconds>', 'per knock: how long to wait for the service to accept a connection').argParser(decimal('--timeout', 0.1, 120)).default(3),
-  retries: () => new Option('-r, --retries <n>', 'knocks after the first when the service does not open in time').argParser(integer('--retries', 0, 5)).default(1),
+  timeout: () =>
+    new Option('-t, --timeout <seconds>', 'per knock: how long to wait for the service to accept a connection')
+      .argParser(decimal('--timeout', 0.1, 120))
+      .default(3),
+  retries: () =>
+    new Option('-r, --retries <n>', 'knocks after the first when the service does not open in time')
+      .argParser(integer('--retries', 0, 5))
+      .default(1),
   ipv4: () => new Option('-4, --ipv4', 'use IPv4 addresses only').conflicts('ipv6'),
   ipv6: () => new Option('-6, --ipv6', 'use IPv6 addresses only').conflicts('ipv4'),
-  delay: () => new Option('-d, --delay <ms>', "milliseconds between knock packets (default: the profile's, 5)").argParser(decimal('--delay', 0, 500)),
+  delay: () =>
+    new Option('-d, --delay <ms>', "milliseconds between knock packets (default: the profile's, 5)").argParser(
+      decimal('--delay', 0, 500),
+    ),
   quiet: () => new Option('-q, --quiet', 'print nothing but errors').conflicts('verbose'),
   verbose: () => new Option('-v, --verbose', 'say what is done: profile, addresses, window, ports'),
 };

@@ -15,12 +15,17 @@ export function registerImport(program: Command, setExit: SetExit): void {
     )
     .option('--name <host>', 'profile name (default: the host named in the URI)')
     .option('--address <host>', 'where to send the knock: a host name or an IP address (default: the host in the URI)')
-    .addOption(new Option('--port <port>', 'TCP port of the protected service (default: the URI\'s, else 22)').argParser(port))
+    .addOption(
+      new Option('--port <port>', "TCP port of the protected service (default: the URI's, else 22)").argParser(port),
+    )
     .addOption(new Option('--delay <ms>', 'milliseconds between knock packets').argParser(decimal('--delay', 0, 500)))
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Examples:
   knock import - < alice.uri
-  knock import 'otpauth://totp/example:alice?secret=...&host=203.0.113.5' --name myserver`)
+  knock import 'otpauth://totp/example:alice?secret=...&host=203.0.113.5' --name myserver`,
+    )
     .action(async (uri: string, o, cmd: Command) => {
       const { runImport } = await import('../manage.js');
       setExit(await runImport(uri, o, globals(cmd)));

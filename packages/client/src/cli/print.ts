@@ -10,13 +10,22 @@ export function registerPrint(program: Command, setExit: SetExit): void {
       "Prints the window, the open and close UDP port sequences and the window's\n" +
         'validity interval (UTC) for now or for --at TIME. Sends nothing.',
     )
-    .option('--at <time>', 'the time to show: unix seconds or an ISO 8601 date, 1970 to 9999 (a date that does not exist is an error)')
-    .option('--json', 'print JSON: {host, profile, address, servicePort, method, period, window, validFrom, validUntil, open, close, toggle, token?}')
-    .addHelpText('after', `
+    .option(
+      '--at <time>',
+      'the time to show: unix seconds or an ISO 8601 date, 1970 to 9999 (a date that does not exist is an error)',
+    )
+    .option(
+      '--json',
+      'print JSON: {host, profile, address, servicePort, method, period, window, validFrom, validUntil, open, close, toggle, token?}',
+    )
+    .addHelpText(
+      'after',
+      `
 Examples:
   knock print myserver
   knock print myserver --at 2025-11-25T21:30:00Z --json
-  knock print myserver --at 1764106200`)
+  knock print myserver --at 1764106200`,
+    )
     .action(async (host: string, o, cmd: Command) => {
       const { runPrint } = await import('../commands.js');
       setExit(await runPrint(host, o, globals(cmd)));

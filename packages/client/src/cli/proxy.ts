@@ -16,7 +16,9 @@ export function registerProxy(program: Command, setExit: SetExit): void {
       ),
     [...waiting(), ...sending()],
   )
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Exit status: 0 when the connection was closed normally, 1 when the service did not
 open, 2 on usage or configuration errors, 3 when the connection broke.
 
@@ -26,13 +28,17 @@ Examples (~/.ssh/config):
       ProxyCommand knock proxy %h %p
 
   Host *.internal.example.org
-      ProxyCommand knock --config ~/.otpknock/work.json proxy %h %p`)
+      ProxyCommand knock --config ~/.otpknock/work.json proxy %h %p`,
+    )
     .action(async (host: string, portText: string, o, cmd: Command) => {
       let p: number;
       try {
         p = port(portText);
       } catch (error) {
-        cmd.error(`error: invalid PORT '${portText}': ${(error as Error).message}`, { exitCode: EXIT.USAGE, code: 'knock.invalidPort' });
+        cmd.error(`error: invalid PORT '${portText}': ${(error as Error).message}`, {
+          exitCode: EXIT.USAGE,
+          code: 'knock.invalidPort',
+        });
       }
       const { runProxy } = await import('../commands.js');
       setExit(await runProxy(host, p, o, globals(cmd)));

@@ -7,9 +7,12 @@ export function registerRemove(program: Command, setExit: SetExit): void {
     .command('remove <host>')
     .alias('rm')
     .summary('remove a profile')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Example:
-  knock remove myserver`)
+  knock remove myserver`,
+    )
     .action(async (host: string, _o, cmd: Command) => {
       const { runRemove } = await import('../manage.js');
       setExit(await runRemove(host, globals(cmd)));

@@ -62,7 +62,8 @@ export async function reloadDaemon(stateDir: string, daemon: DaemonState): Promi
   while (Date.now() < until) {
     await sleep(100);
     const now = await readDaemonState(stateDir);
-    if (now !== undefined && now.pid === daemon.pid && now.generation > before) return now.lastReload?.result ?? 'loaded';
+    if (now !== undefined && now.pid === daemon.pid && now.generation > before)
+      return now.lastReload?.result ?? 'loaded';
     if (!(await isDaemonProcess(daemon.pid))) return 'no answer';
   }
   return 'no answer';
@@ -111,11 +112,17 @@ export async function applyConfig(opts: ApplyOptions): Promise<ApplyResult> {
         `apply follows the daemon through that file: give the new file the daemon's state_dir, or restart the daemon (systemctl restart otpknockd) so that it writes the file again`,
       );
     }
-    throw new ApplyError(`no running otpknockd found (no live pid in ${join(stateDir, 'daemon.json')}, and nobody holds table inet ${config.table})`, 'start it (systemctl start otpknockd); without a daemon, just put the file in place');
+    throw new ApplyError(
+      `no running otpknockd found (no live pid in ${join(stateDir, 'daemon.json')}, and nobody holds table inet ${config.table})`,
+      'start it (systemctl start otpknockd); without a daemon, just put the file in place',
+    );
   }
   const live = daemon.config;
   if ((await realpath(newFile)) === (await realpath(live).catch(() => live))) {
-    throw new ApplyError(`${newFile} is the live config itself, so there would be nothing to go back to`, `write the new config to another file (e.g. cp ${live} /root/otpknockd.new.yaml, edit that) and apply that file`);
+    throw new ApplyError(
+      `${newFile} is the live config itself, so there would be nothing to go back to`,
+      `write the new config to another file (e.g. cp ${live} /root/otpknockd.new.yaml, edit that) and apply that file`,
+    );
   }
 
   // 3. One apply at a time.
@@ -140,10 +147,14 @@ export async function applyConfig(opts: ApplyOptions): Promise<ApplyResult> {
     confirmWithinMs: opts.confirmWithinMs,
   };
   await writePending(stateDir, pending);
-  const watchdog = spawn(process.execPath, [...opts.selfArgv, 'apply-watchdog', '--state-dir', stateDir, '--id', pending.id], {
-    detached: true, // its own session: survives the ssh session that ran apply
-    stdio: 'ignore',
-  });
+  const watchdog = spawn(
+    process.execPath,
+    [...opts.selfArgv, 'apply-watchdog', '--state-dir', stateDir, '--id', pending.id],
+    {
+      detached: true, // its own session: survives the ssh session that ran apply
+      stdio: 'ignore',
+    },
+  );
   watchdog.unref();
   pending.watchdogPid = watchdog.pid;
   await writePending(stateDir, pending);
@@ -183,12 +194,23 @@ export async function confirmApply(stateDir: string): Promise<PendingApply> {
   if (p === undefined) {
     const last = await readLastOutcome(stateDir);
     throw new ApplyError(
-      last === undefined ? `nothing to confirm: no apply is pending in ${stateDir}` : `nothing to confirm: the apply of ${last.applied} was already ${last.result} at ${last.at}`,
-      last?.result === 'reverted' ? `${last.live} holds the previous config again; apply again with a longer --confirm-within if you need more time` : undefined,
+      last === undefined
+        ? `nothing to confirm: no apply is pending in ${stateDir}`
+        : `nothing to confirm: the apply of ${last.applied} was already ${last.result} at ${last.at}`,
+      last?.result === 'reverted'
+        ? `${last.live} holds the previous config again; apply again with a longer --confirm-within if you need more time`
+        : undefined,
     );
   }
   if (p.watchdogPid !== undefined) await stopWatchdog(p.watchdogPid);
-  await recordOutcome(stateDir, { id: p.id, result: 'confirmed', at: new Date().toISOString(), live: p.live, backup: p.backup, applied: p.applied });
+  await recordOutcome(stateDir, {
+    id: p.id,
+    result: 'confirmed',
+    at: new Date().toISOString(),
+    live: p.live,
+    backup: p.backup,
+    applied: p.applied,
+  });
   return p;
 }
 
@@ -206,13 +228,25 @@ async function stopWatchdog(pid: number): Promise<void> {
  * Puts the backup back over the live config and reloads the daemon (if one
  * runs). Returns the outcome, or undefined when there was nothing to revert.
  */
-export async function revertApply(stateDir: string, id: string | undefined, why: string): Promise<ApplyOutcome | undefined> {
+export async function revertApply(
+  stateDir: string,
+  id: string | undefined,
+  why: string,
+): Promise<ApplyOutcome | undefined> {
   const p = await claimPending(stateDir, 'revert', id);
   if (p === undefined) return undefined;
   await installFile(p.backup, p.live);
   const daemon = await runningDaemon(stateDir);
   const reload = daemon === undefined ? 'no daemon running' : await reloadDaemon(stateDir, daemon);
-  const outcome: ApplyOutcome = { id: p.id, result: 'reverted', at: new Date().toISOString(), live: p.live, backup: p.backup, applied: p.applied, reload };
+  const outcome: ApplyOutcome = {
+    id: p.id,
+    result: 'reverted',
+    at: new Date().toISOString(),
+    live: p.live,
+    backup: p.backup,
+    applied: p.applied,
+    reload,
+  };
   await recordOutcome(stateDir, outcome);
   await appendLog(stateDir, `reverted ${p.live} to ${p.backup} (${why}); reload: ${reload}`);
   if (p.watchdogPid !== undefined && p.watchdogPid !== process.pid) await stopWatchdog(p.watchdogPid);
@@ -220,7 +254,9 @@ export async function revertApply(stateDir: string, id: string | undefined, why:
 }
 
 async function appendLog(stateDir: string, line: string): Promise<void> {
-  await appendFile(join(applyDir(stateDir), 'apply.log'), `${new Date().toISOString()} ${line}\n`, { mode: 0o600 }).catch(() => undefined);
+  await appendFile(join(applyDir(stateDir), 'apply.log'), `${new Date().toISOString()} ${line}\n`, {
+    mode: 0o600,
+  }).catch(() => undefined);
 }
 
 /** A pending apply whose watchdog is gone (a reboot, a kill): nobody will revert it. */

@@ -74,7 +74,8 @@ export function recordDaemon(stateDir: string, config: string, onError: (msg: st
     /** Removes the pid file if it is still ours (never another daemon's). */
     remove: () =>
       then(async () => {
-        if ((await readDaemonState(stateDir))?.pid === process.pid) await rm(daemonStatePath(stateDir), { force: true }).catch(() => undefined);
+        if ((await readDaemonState(stateDir))?.pid === process.pid)
+          await rm(daemonStatePath(stateDir), { force: true }).catch(() => undefined);
       }),
   };
 }

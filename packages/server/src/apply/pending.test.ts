@@ -3,7 +3,15 @@ import { mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { applyDir, claimPending, readLastOutcome, readPending, recordOutcome, writePending, type PendingApply } from './pending.js';
+import {
+  applyDir,
+  claimPending,
+  readLastOutcome,
+  readPending,
+  recordOutcome,
+  writePending,
+  type PendingApply,
+} from './pending.js';
 
 const dirs: string[] = [];
 async function stateDir(): Promise<string> {
@@ -16,7 +24,14 @@ afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-const pending = (id: string): PendingApply => ({ id, live: '/etc/x.yaml', backup: '/var/lib/x/previous.yaml', applied: '/root/new.yaml', deadline: 1, confirmWithinMs: 5000 });
+const pending = (id: string): PendingApply => ({
+  id,
+  live: '/etc/x.yaml',
+  backup: '/var/lib/x/previous.yaml',
+  applied: '/root/new.yaml',
+  deadline: 1,
+  confirmWithinMs: 5000,
+});
 
 describe('claimPending', () => {
   it('hands a pending apply to exactly one of confirm and revert when they race', async () => {
@@ -37,7 +52,15 @@ describe('claimPending', () => {
   it('finds nothing when nothing is pending; outcomes are kept', async () => {
     const d = await stateDir();
     expect(await claimPending(d, 'confirm')).toBeUndefined();
-    await recordOutcome(d, { id: 'x', result: 'reverted', at: 'now', live: 'l', backup: 'b', applied: 'a', reload: 'loaded' });
+    await recordOutcome(d, {
+      id: 'x',
+      result: 'reverted',
+      at: 'now',
+      live: 'l',
+      backup: 'b',
+      applied: 'a',
+      reload: 'loaded',
+    });
     expect(await readLastOutcome(d)).toMatchObject({ result: 'reverted', reload: 'loaded' });
   });
 });

@@ -54,7 +54,11 @@ export async function writePending(stateDir: string, p: PendingApply): Promise<v
  * Takes the pending apply for `by` (confirm or revert). Resolves with it, or
  * undefined when there is none any more (someone else claimed it first).
  */
-export async function claimPending(stateDir: string, by: 'confirm' | 'revert', id?: string): Promise<PendingApply | undefined> {
+export async function claimPending(
+  stateDir: string,
+  by: 'confirm' | 'revert',
+  id?: string,
+): Promise<PendingApply | undefined> {
   const current = await readPending(stateDir);
   if (current === undefined || (id !== undefined && current.id !== id)) return undefined;
   const claimed = join(applyDir(stateDir), `${by}-${current.id}.json`);

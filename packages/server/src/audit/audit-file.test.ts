@@ -10,7 +10,14 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-const ev = (i: number): AuditEvent => ({ time: new Date(Date.UTC(2026, 10, 26, 4, 0, i)).toISOString(), event: 'open', user: `u${i}`, services: ['ssh'], address: '192.0.2.2', family: 4 });
+const ev = (i: number): AuditEvent => ({
+  time: new Date(Date.UTC(2026, 10, 26, 4, 0, i)).toISOString(),
+  event: 'open',
+  user: `u${i}`,
+  services: ['ssh'],
+  address: '192.0.2.2',
+  family: 4,
+});
 
 describe('the audit file', () => {
   it('appends one line per event, mode 0600, and reads the newest back', async () => {
@@ -25,7 +32,12 @@ describe('the audit file', () => {
     const rotateBytes = line * 4; // rotates after every 4th event
     for (let i = 0; i < 10; i++) await appendAudit(dir, ev(i), rotateBytes);
     // u0–u3 went to .1, then u4–u7 replaced them; u8, u9 are in the file
-    expect(readFileSync(`${auditFilePath(dir)}.1`, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as AuditEvent).user)).toEqual(['u4', 'u5', 'u6', 'u7']);
+    expect(
+      readFileSync(`${auditFilePath(dir)}.1`, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => (JSON.parse(l) as AuditEvent).user),
+    ).toEqual(['u4', 'u5', 'u6', 'u7']);
     expect((await readAudit(dir, 3)).map((e) => e.user)).toEqual(['u7', 'u8', 'u9']);
     expect((await readAudit(dir, 100)).map((e) => e.user)).toEqual(['u4', 'u5', 'u6', 'u7', 'u8', 'u9']);
   });

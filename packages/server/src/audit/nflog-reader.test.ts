@@ -8,11 +8,25 @@ import { READER_PATH, parseReaderLine } from './nflog.js';
 // PYTHONDONTWRITEBYTECODE: no __pycache__ beside the source.
 const env = { ...process.env, PYTHONDONTWRITEBYTECODE: '1' };
 const python = (code: string): string =>
-  execFileSync('python3', ['-c', `import importlib.util, sys\nspec = importlib.util.spec_from_file_location('reader', sys.argv[1])\nr = importlib.util.module_from_spec(spec)\nspec.loader.exec_module(r)\n${code}`, READER_PATH], { encoding: 'utf8', env });
+  execFileSync(
+    'python3',
+    [
+      '-c',
+      `import importlib.util, sys\nspec = importlib.util.spec_from_file_location('reader', sys.argv[1])\nr = importlib.util.module_from_spec(spec)\nspec.loader.exec_module(r)\n${code}`,
+      READER_PATH,
+    ],
+    { encoding: 'utf8', env },
+  );
 
 describe('nflog-reader.py', () => {
   it('compiles', () => {
-    expect(() => execFileSync('python3', ['-c', 'import sys; compile(open(sys.argv[1]).read(), sys.argv[1], "exec")', READER_PATH], { stdio: 'pipe', env })).not.toThrow();
+    expect(() =>
+      execFileSync(
+        'python3',
+        ['-c', 'import sys; compile(open(sys.argv[1]).read(), sys.argv[1], "exec")', READER_PATH],
+        { stdio: 'pipe', env },
+      ),
+    ).not.toThrow();
   });
 
   it('turns NFLOG packet messages into events: family, mark, prefix, source address (IPv4 and IPv6); skips other messages', () => {
@@ -28,7 +42,10 @@ other = struct.pack('=IHHII', 20, 0x0403, 0, 0, 0) + b'\\0' * 4
 data = packet(socket.AF_INET, 0x80400001, b'otpknock open', v4) + other + packet(socket.AF_INET6, 0xc0000002, b'otpknock replay', v6)
 for e in r.packet_events(data, 1700000000.5): print(json.dumps(e))
 `);
-    const events = out.trim().split('\n').map((l) => parseReaderLine(l)?.packet);
+    const events = out
+      .trim()
+      .split('\n')
+      .map((l) => parseReaderLine(l)?.packet);
     expect(events).toEqual([
       { family: 4, mark: 0x80400001, saddr: '192.0.2.7', prefix: 'otpknock open', receivedMs: 1_700_000_000_500 },
       { family: 6, mark: 0xc0000002, saddr: '2001:db8::7', prefix: 'otpknock replay', receivedMs: 1_700_000_000_500 },
@@ -36,7 +53,9 @@ for e in r.packet_events(data, 1700000000.5): print(json.dumps(e))
   });
 
   it('builds the bind request the kernel expects', () => {
-    const out = python(`print(r.config_message(7046, 1, [r.attr(r.NFULA_CFG_CMD, bytes([r.NFULNL_CFG_CMD_BIND]))]).hex())`).trim();
+    const out = python(
+      `print(r.config_message(7046, 1, [r.attr(r.NFULA_CFG_CMD, bytes([r.NFULNL_CFG_CMD_BIND]))]).hex())`,
+    ).trim();
     // nlmsghdr: length 28, type NFNL_SUBSYS_ULOG<<8 | CONFIG, flags REQUEST|ACK, seq 1, pid 0;
     // nfgenmsg: family 0, version 0, res_id = group 7046 big endian; attribute CMD (length 5, padded): BIND
     expect(out).toBe('1c000000' + '0104' + '0500' + '01000000' + '00000000' + '00001b86' + '0500010001000000');

@@ -35,7 +35,13 @@ export function parseReaderLine(line: string): { packet?: NflogPacket; ready?: b
   if (v.ready !== undefined) return { ready: true };
   if ((v.family !== 4 && v.family !== 6) || typeof v.mark !== 'number' || typeof v.saddr !== 'string') return undefined;
   return {
-    packet: { family: v.family, mark: v.mark >>> 0, saddr: v.saddr, prefix: typeof v.prefix === 'string' ? v.prefix.trim() : '', receivedMs: Math.round(Number(v.t) * 1000) },
+    packet: {
+      family: v.family,
+      mark: v.mark >>> 0,
+      saddr: v.saddr,
+      prefix: typeof v.prefix === 'string' ? v.prefix.trim() : '',
+      receivedMs: Math.round(Number(v.t) * 1000),
+    },
   };
 }
 
@@ -59,8 +65,12 @@ export function startNflogReader(group: number, onPacket: (p: NflogPacket) => vo
   const ready = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
   let stderr = '';
   child.stderr?.on('data', (b: Buffer) => (stderr = (stderr + b.toString()).slice(-2000)));
-  child.on('error', (e) => settle?.reject(new Error(`cannot run ${python}: ${e.message} (install python3 for the audit)`)));
-  child.on('exit', (code) => settle?.reject(new Error(`the NFLOG reader exited (${code}): ${stderr.trim().split('\n').pop() ?? ''}`)));
+  child.on('error', (e) =>
+    settle?.reject(new Error(`cannot run ${python}: ${e.message} (install python3 for the audit)`)),
+  );
+  child.on('exit', (code) =>
+    settle?.reject(new Error(`the NFLOG reader exited (${code}): ${stderr.trim().split('\n').pop() ?? ''}`)),
+  );
   createInterface({ input: child.stdout }).on('line', (line) => {
     const r = parseReaderLine(line);
     if (r?.ready) settle?.resolve();

@@ -2,7 +2,16 @@
 // with an automatic way back (like iptables-apply). See apply/apply.ts.
 import { Command, Option } from 'commander';
 import { parseDurationArgument } from '../config/index.js';
-import { ApplyError, CONFIRM_WITHIN, applyConfig, confirmApply, isStale, revertApply, runWatchdog, stateDirOf } from '../apply/apply.js';
+import {
+  ApplyError,
+  CONFIRM_WITHIN,
+  applyConfig,
+  confirmApply,
+  isStale,
+  revertApply,
+  runWatchdog,
+  stateDirOf,
+} from '../apply/apply.js';
 import { readPending } from '../apply/pending.js';
 import { DEFAULT_CONFIG, EXIT } from './common.js';
 
@@ -24,9 +33,14 @@ async function stateDirFrom(opts: { stateDir?: string; config: string }): Promis
 export function registerApply(program: Command): void {
   program
     .command('apply')
-    .description('Install a new config for the running daemon and go back to the previous one automatically unless "otpknockd confirm" runs in time (like iptables-apply).')
+    .description(
+      'Install a new config for the running daemon and go back to the previous one automatically unless "otpknockd confirm" runs in time (like iptables-apply).',
+    )
     .requiredOption('-c, --config <file>', 'the NEW config file (the live one is the file the daemon was started with)')
-    .requiredOption('--confirm-within <duration>', 'time to confirm before the previous config comes back, e.g. 60s or 5m (5s to 1h)')
+    .requiredOption(
+      '--confirm-within <duration>',
+      'time to confirm before the previous config comes back, e.g. 60s or 5m (5s to 1h)',
+    )
     .addHelpText(
       'after',
       `
@@ -63,11 +77,15 @@ Examples:
       .option('--state-dir <dir>', "the daemon's state directory (default: the config's state_dir)");
 
   stateOptions(
-    program.command('confirm').description('Keep the config installed by "otpknockd apply": stop its automatic revert.'),
+    program
+      .command('confirm')
+      .description('Keep the config installed by "otpknockd apply": stop its automatic revert.'),
   ).action(async (opts: { config: string; stateDir?: string }) => {
     await reportApplyErrors(async () => {
       const p = await confirmApply(await stateDirFrom(opts));
-      process.stdout.write(`otpknockd confirm: ${p.live} keeps the config applied from ${p.applied}; the previous one stays in ${p.backup}\n`);
+      process.stdout.write(
+        `otpknockd confirm: ${p.live} keeps the config applied from ${p.applied}; the previous one stays in ${p.backup}\n`,
+      );
     });
   });
 
@@ -75,7 +93,10 @@ Examples:
     program
       .command('revert')
       .description('Go back now to the config that was live before a pending "otpknockd apply", and reload the daemon.')
-      .option('--if-stale', 'only when the apply\'s watchdog is gone (after a reboot or a kill); for ExecStartPre in the systemd unit'),
+      .option(
+        '--if-stale',
+        "only when the apply's watchdog is gone (after a reboot or a kill); for ExecStartPre in the systemd unit",
+      ),
   ).action(async (opts: { config: string; stateDir?: string; ifStale?: boolean }) => {
     await reportApplyErrors(async () => {
       const dir = await stateDirFrom(opts);
@@ -86,20 +107,20 @@ Examples:
       }
       if (opts.ifStale && !(await isStale(p))) return;
       const o = await revertApply(dir, p.id, opts.ifStale ? 'its watchdog was gone' : 'reverted by hand');
-      if (o === undefined) throw new ApplyError('nothing to revert: the pending apply was confirmed or reverted meanwhile');
+      if (o === undefined)
+        throw new ApplyError('nothing to revert: the pending apply was confirmed or reverted meanwhile');
       process.stdout.write(`otpknockd revert: ${o.live} holds the previous config again (daemon: ${o.reload})\n`);
     });
   });
 
-  program
-    .addCommand(
-      new Command('apply-watchdog')
-        .description('internal: the detached process that reverts an unconfirmed apply')
-        .addOption(new Option('--state-dir <dir>').makeOptionMandatory())
-        .addOption(new Option('--id <id>').makeOptionMandatory())
-        .action(async (opts: { stateDir: string; id: string }) => {
-          await runWatchdog(opts.stateDir, opts.id);
-        }),
-      { hidden: true },
-    );
+  program.addCommand(
+    new Command('apply-watchdog')
+      .description('internal: the detached process that reverts an unconfirmed apply')
+      .addOption(new Option('--state-dir <dir>').makeOptionMandatory())
+      .addOption(new Option('--id <id>').makeOptionMandatory())
+      .action(async (opts: { stateDir: string; id: string }) => {
+        await runWatchdog(opts.stateDir, opts.id);
+      }),
+    { hidden: true },
+  );
 }

@@ -8,7 +8,9 @@ import { DEFAULT_CONFIG, EXIT } from './common.js';
 export function registerDoctor(program: Command): void {
   program
     .command('doctor')
-    .description('Check this host for what would keep knocks or the protected services from working: nft and kernel features, other firewalls, the clock, sockets in the knock range, file permissions. Changes nothing.')
+    .description(
+      'Check this host for what would keep knocks or the protected services from working: nft and kernel features, other firewalls, the clock, sockets in the knock range, file permissions. Changes nothing.',
+    )
     .option('-c, --config <file>', 'config file', DEFAULT_CONFIG)
     .option('--json', 'print the findings as JSON')
     .addHelpText(

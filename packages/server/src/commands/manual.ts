@@ -24,10 +24,18 @@ const ADDRESS_HINT = 'give one address such as 192.0.2.10 or 2001:db8::10 (no ho
  */
 export function parseAddress(text: string): { address: string; family: 4 | 6 } {
   const ip = ipAddressOf(text);
-  if ('problem' in ip) throw new OtpknockError('E_ARGUMENT', `${quote(text)} is not an IPv4 or IPv6 address: it ${ip.problem}`, { where: 'ADDR', hint: ADDRESS_HINT });
+  if ('problem' in ip)
+    throw new OtpknockError('E_ARGUMENT', `${quote(text)} is not an IPv4 or IPv6 address: it ${ip.problem}`, {
+      where: 'ADDR',
+      hint: ADDRESS_HINT,
+    });
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip.address);
   if (mapped) {
-    throw new OtpknockError('E_ARGUMENT', `${quote(text)} is an IPv4-mapped IPv6 address; the IPv4 packets of that host are matched by its IPv4 address`, { where: 'ADDR', hint: `give ${mapped[1]}` });
+    throw new OtpknockError(
+      'E_ARGUMENT',
+      `${quote(text)} is an IPv4-mapped IPv6 address; the IPv4 packets of that host are matched by its IPv4 address`,
+      { where: 'ADDR', hint: `give ${mapped[1]}` },
+    );
   }
   return ip;
 }
@@ -64,7 +72,13 @@ export function parseOpenFor(text: string): number {
  * timeout. `add` keeps an existing element's timeout, so add, delete, add:
  * one transaction, whatever was there before.
  */
-export function manualOpenScript(table: string, services: readonly ServiceConfig[], address: string, family: 4 | 6, forMs?: number): string {
+export function manualOpenScript(
+  table: string,
+  services: readonly ServiceConfig[],
+  address: string,
+  family: 4 | 6,
+  forMs?: number,
+): string {
   return services
     .map((s) => {
       const set = `inet ${table} allowed${family}_${s.name}`;
@@ -75,7 +89,12 @@ export function manualOpenScript(table: string, services: readonly ServiceConfig
 }
 
 /** Closes for new connections: add (so delete cannot fail), then delete. */
-export function manualCloseScript(table: string, services: readonly ServiceConfig[], address: string, family: 4 | 6): string {
+export function manualCloseScript(
+  table: string,
+  services: readonly ServiceConfig[],
+  address: string,
+  family: 4 | 6,
+): string {
   return services
     .map((s) => {
       const set = `inet ${table} allowed${family}_${s.name}`;
@@ -94,23 +113,33 @@ async function requireRunningTable(nft: NftDriver, config: ServerConfig): Promis
     );
   }
   if (!isOurTable(listing)) {
-    throw new NftError(`table inet ${config.table} was not made by otpknockd`, 'check "table:" in the config; nothing was changed');
+    throw new NftError(
+      `table inet ${config.table} was not made by otpknockd`,
+      'check "table:" in the config; nothing was changed',
+    );
   }
 }
 
-const servicesText = (services: readonly ServiceConfig[]) => services.map((s) => `${s.name} (tcp/${s.port})`).join(', ');
+const servicesText = (services: readonly ServiceConfig[]) =>
+  services.map((s) => `${s.name} (tcp/${s.port})`).join(', ');
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
 // The options open and close share: the config file and the services to act on.
-const configOption = () => new Option('-c, --config <file>', 'config file (for the table name and the services)').default(DEFAULT_CONFIG);
+const configOption = () =>
+  new Option('-c, --config <file>', 'config file (for the table name and the services)').default(DEFAULT_CONFIG);
 const serviceOption = (verb: 'open' | 'close') =>
-  new Option('-s, --service <name>', `service to ${verb} (repeatable, or comma-separated; default: all services)`).argParser(collect).default([]);
+  new Option('-s, --service <name>', `service to ${verb} (repeatable, or comma-separated; default: all services)`)
+    .argParser(collect)
+    .default([]);
 
 /** The config, the services named and the nft driver, once the running daemon's table is there. */
-async function liveTarget(opts: { config: string; service: string[] }): Promise<{ config: ServerConfig; services: ServiceConfig[]; nft: NftDriver }> {
+async function liveTarget(opts: {
+  config: string;
+  service: string[];
+}): Promise<{ config: ServerConfig; services: ServiceConfig[]; nft: NftDriver }> {
   const config = await loadConfig(opts.config);
   const services = pickServices(config, opts.service);
   const nft = new NftDriver();
@@ -121,7 +150,9 @@ async function liveTarget(opts: { config: string; service: string[] }): Promise<
 export function registerManual(program: Command): void {
   program
     .command('open')
-    .description('Open the protected services to one address now, as a valid knock would (manual switch). Acts on the running daemon\'s table.')
+    .description(
+      "Open the protected services to one address now, as a valid knock would (manual switch). Acts on the running daemon's table.",
+    )
     .argument('<addr>', 'IPv4 or IPv6 address to let in (no zone id, no IPv4-mapped form)')
     .addOption(configOption())
     .addOption(serviceOption('open'))
@@ -148,15 +179,21 @@ address, unknown or empty service name, or bad duration (nothing changed).`,
       const forMs = opts.for === undefined ? undefined : parseOpenFor(opts.for);
       const { config, services, nft } = await liveTarget(opts);
       await nft.apply(manualOpenScript(config.table, services, address, family, forMs));
-      const how = forMs === undefined ? services.map((s) => formatDuration(s.openForMs)).join('/') : formatDuration(forMs);
+      const how =
+        forMs === undefined ? services.map((s) => formatDuration(s.openForMs)).join('/') : formatDuration(forMs);
       process.stdout.write(`opened ${servicesText(services)} to ${address} for ${how}\n`);
       const mode = readModeOrKnock(config);
-      if (mode === 'closed') process.stderr.write('otpknockd: note: the mode is "closed": the services stay closed to everybody until "otpknockd mode knock"\n');
+      if (mode === 'closed')
+        process.stderr.write(
+          'otpknockd: note: the mode is "closed": the services stay closed to everybody until "otpknockd mode knock"\n',
+        );
     });
 
   program
     .command('close')
-    .description('Close the protected services to one address now, as a close knock would. Acts on the running daemon\'s table.')
+    .description(
+      "Close the protected services to one address now, as a close knock would. Acts on the running daemon's table.",
+    )
     .argument('<addr>', 'IPv4 or IPv6 address (no zone id, no IPv4-mapped form)')
     .addOption(configOption())
     .addOption(serviceOption('close'))
@@ -184,7 +221,9 @@ address or service (nothing changed).`,
 
   program
     .command('mode')
-    .description('Show or set the global mode: knock (normal), open (open to all) or closed (closed to all, knocks ignored).')
+    .description(
+      'Show or set the global mode: knock (normal), open (open to all) or closed (closed to all, knocks ignored).',
+    )
     .argument('[mode]', `one of ${MODES.join(', ')}; without it, show the mode`)
     .option('-c, --config <file>', 'config file (for the table name and state_dir)', DEFAULT_CONFIG)
     .addHelpText(
@@ -214,7 +253,10 @@ mode (nothing changed).`,
     )
     .action(async (mode: string | undefined, opts: { config: string }) => {
       if (mode !== undefined && !isMode(mode)) {
-        throw new OtpknockError('E_ARGUMENT', `unknown mode ${quote(mode)}`, { where: 'mode', hint: `use one of: ${MODES.join(', ')}` });
+        throw new OtpknockError('E_ARGUMENT', `unknown mode ${quote(mode)}`, {
+          where: 'mode',
+          hint: `use one of: ${MODES.join(', ')}`,
+        });
       }
       const config = await loadConfig(opts.config);
       if (mode === undefined) {
@@ -238,16 +280,24 @@ function readModeOrKnock(config: ServerConfig): ServiceMode {
 export async function setMode(config: ServerConfig, mode: ServiceMode, nft = new NftDriver()): Promise<void> {
   const listing = await nft.listText(['table', 'inet', config.table]);
   if (listing !== null && !isOurTable(listing)) {
-    throw new NftError(`table inet ${config.table} was not made by otpknockd`, 'check "table:" in the config; nothing was changed');
+    throw new NftError(
+      `table inet ${config.table} was not made by otpknockd`,
+      'check "table:" in the config; nothing was changed',
+    );
   }
   const previous = readModeOrKnock(config);
   try {
     writeMode(config.stateDir, mode);
   } catch (e) {
-    throw new NftError(`cannot save the mode in ${config.stateDir}: ${(e as Error).message}`, 'check state_dir in the config and that it is writable; nothing was changed');
+    throw new NftError(
+      `cannot save the mode in ${config.stateDir}: ${(e as Error).message}`,
+      'check state_dir in the config and that it is writable; nothing was changed',
+    );
   }
   if (listing === null) {
-    process.stdout.write(`mode ${mode} saved; otpknockd is not running (no table inet ${config.table}), it applies when it starts\n`);
+    process.stdout.write(
+      `mode ${mode} saved; otpknockd is not running (no table inet ${config.table}), it applies when it starts\n`,
+    );
     return;
   }
   try {

@@ -27,7 +27,9 @@ Examples:
 
   program
     .command('check')
-    .description('Validate a config file and, with --nft, have nft check the ruleset it produces (nft -c). Changes nothing.')
+    .description(
+      'Validate a config file and, with --nft, have nft check the ruleset it produces (nft -c). Changes nothing.',
+    )
     .option('-c, --config <file>', 'config file', DEFAULT_CONFIG)
     .option('--nft', 'also run the rendered ruleset through `nft -c`')
     .action(async (opts: { config: string; nft?: boolean }) => {

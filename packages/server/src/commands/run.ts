@@ -17,9 +17,17 @@ import { DEFAULT_CONFIG, EXIT } from './common.js';
 export function registerRun(program: Command): void {
   program
     .command('run')
-    .description('Run in the foreground (systemd style): load the table, rotate it at every window boundary, stop on SIGTERM/SIGINT, reload on SIGHUP.')
+    .description(
+      'Run in the foreground (systemd style): load the table, rotate it at every window boundary, stop on SIGTERM/SIGINT, reload on SIGHUP.',
+    )
     .option('-c, --config <file>', 'config file', DEFAULT_CONFIG)
-    .addOption(new Option('--log-format <format>', "log line format (default: the config's log_format)").choices(['auto', 'text', 'json']))
+    .addOption(
+      new Option('--log-format <format>', "log line format (default: the config's log_format)").choices([
+        'auto',
+        'text',
+        'json',
+      ]),
+    )
     .addHelpText(
       'after',
       `
@@ -45,9 +53,21 @@ state_dir/consumed.json, so they stay used across stops, restarts and reboots.`,
       await tableLocks.hold(config.table);
       const log = createLogger(resolveLogFormat(opts.logFormat ?? config.logFormat, process.stderr.isTTY === true));
       // Used knocks: reported by the audit, carried by the daemon, kept in state_dir.
-      const consumed = new ConsumedSequences(systemClock, () => config.stateDir, (m) => log.warn('state', m));
+      const consumed = new ConsumedSequences(
+        systemClock,
+        () => config.stateDir,
+        (m) => log.warn('state', m),
+      );
       const team = createTeamFeatures(config, opts.config, log, consumed); // user store, status file, audit
-      const daemon = new Daemon({ config, nft: new NftDriver(), log, hooks: team.hooks, probeKernelAtStart: true, consumed, tableLocks });
+      const daemon = new Daemon({
+        config,
+        nft: new NftDriver(),
+        log,
+        hooks: team.hooks,
+        probeKernelAtStart: true,
+        consumed,
+        tableLocks,
+      });
       // The pid file through which `otpknockd apply` finds us and sees reloads take.
       const pidFile = recordDaemon(config.stateDir, configFile, (m) => log.warn('state', m));
       // Signal handlers go in before the table is loaded: a SIGTERM that comes right
@@ -65,18 +85,23 @@ state_dir/consumed.json, so they stay used across stops, restarts and reboots.`,
           stopping = true;
           log.info('signal', `received ${signal}, stopping`);
           team.stop();
-          daemon.stop().then(() => pidFile.remove()).then(resolve, (err: unknown) => {
-            log.error('stop', (err as Error).message);
-            process.exitCode = EXIT.failure;
-            resolve();
-          });
+          daemon
+            .stop()
+            .then(() => pidFile.remove())
+            .then(resolve, (err: unknown) => {
+              log.error('stop', (err as Error).message);
+              process.exitCode = EXIT.failure;
+              resolve();
+            });
         };
         process.on('SIGTERM', () => stop('SIGTERM'));
         process.on('SIGINT', () => stop('SIGINT'));
         process.on('SIGHUP', () => {
           log.info('signal', 'received SIGHUP, reloading the config');
           const before = daemon.currentConfig;
-          void daemon.reload(() => loadConfig(opts.config)).then(() => pidFile.reloaded(daemon.currentConfig !== before));
+          void daemon
+            .reload(() => loadConfig(opts.config))
+            .then(() => pidFile.reloaded(daemon.currentConfig !== before));
         });
       });
       await daemon.start().catch(async (err: unknown) => {

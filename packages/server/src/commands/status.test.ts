@@ -17,7 +17,8 @@ const snapshot: StatusSnapshot = {
 };
 const table = { nftables: [{ table: { family: 'inet', name: 'otpknock' } }] };
 const NOW = Date.parse('2026-11-26T04:12:00Z');
-const report = (doc: unknown, running: boolean) => buildStatus('otpknock', doc, snapshot, [], NOW, [30], 'knock', () => running);
+const report = (doc: unknown, running: boolean) =>
+  buildStatus('otpknock', doc, snapshot, [], NOW, [30], 'knock', () => running);
 
 describe('otpknockd status', () => {
   it('lists the users with live sequences while the daemon runs and its table is loaded', () => {
@@ -37,7 +38,9 @@ describe('otpknockd status', () => {
       expect(r.users).toEqual([]);
       expect(r.usersAsOf).toBe(snapshot.updatedAt);
       expect(r.lastKnownUsers.map((u) => u.name)).toEqual(['alice']);
-      expect(formatStatus(r)).toContain(`users with live sequences: unknown (${why}); at the daemon's last change, ${snapshot.updatedAt}: alice`);
+      expect(formatStatus(r)).toContain(
+        `users with live sequences: unknown (${why}); at the daemon's last change, ${snapshot.updatedAt}: alice`,
+      );
     }
     expect(formatStatus(report(table, false))).toContain('daemon: pid 4242 NOT running');
   });

@@ -73,7 +73,15 @@ export function buildStatus(
 ): StatusReport {
   const currentWindows: Record<string, number> = {};
   for (const p of periods) currentWindows[String(p)] = windowAt(now, p);
-  const daemon = snapshot === null ? null : { pid: snapshot.pid, running: isAlive(snapshot.pid), startedAt: snapshot.startedAt, updatedAt: snapshot.updatedAt };
+  const daemon =
+    snapshot === null
+      ? null
+      : {
+          pid: snapshot.pid,
+          running: isAlive(snapshot.pid),
+          startedAt: snapshot.startedAt,
+          updatedAt: snapshot.updatedAt,
+        };
   // A stopped daemon rotates nothing: what its file says was true at its last change only.
   const current = snapshot !== null && daemon!.running && doc !== null;
   const stale = snapshot !== null && !current;
@@ -87,7 +95,15 @@ export function buildStatus(
     inactiveUsers: current ? snapshot.inactiveUsers : [],
     usersAsOf: stale ? snapshot.updatedAt : null,
     lastKnownUsers: stale ? snapshot.users : [],
-    grants: doc === null ? [] : allowedFromJson(doc).map((g) => ({ service: g.service, family: g.family, address: g.address, remainingMs: g.remainingMs })),
+    grants:
+      doc === null
+        ? []
+        : allowedFromJson(doc).map((g) => ({
+            service: g.service,
+            family: g.family,
+            address: g.address,
+            remainingMs: g.remainingMs,
+          })),
     counters: doc === null ? {} : countersFromJson(doc),
     consumedSequences: doc === null ? 0 : elemCount(doc, (n) => n === 'used'),
     knocksInProgress: doc === null ? 0 : elemCount(doc, (n) => /^progress[46]$/.test(n)),
@@ -98,30 +114,59 @@ export function buildStatus(
 
 export function formatStatus(r: StatusReport): string {
   const lines: string[] = [];
-  lines.push(`table inet ${r.table}: ${r.loaded ? 'loaded' : 'NOT loaded (the protected services are not guarded by otpknock)'}`);
+  lines.push(
+    `table inet ${r.table}: ${r.loaded ? 'loaded' : 'NOT loaded (the protected services are not guarded by otpknock)'}`,
+  );
   lines.push(`mode: ${r.mode}`);
-  lines.push(r.daemon === null ? 'daemon: no status file' : `daemon: pid ${r.daemon.pid} ${r.daemon.running ? 'running' : 'NOT running'}, last change ${r.daemon.updatedAt}`);
-  lines.push(`current window: ${Object.entries(r.currentWindows).map(([p, w]) => `${w} (${p}s)`).join(', ') || '-'}`);
-  const names = (users: StatusReport['users']) => users.map((u) => `${u.name}${u.sources.length > 1 ? ` [${u.sources.join('+')}]` : ''}`).join(', ') || 'none';
+  lines.push(
+    r.daemon === null
+      ? 'daemon: no status file'
+      : `daemon: pid ${r.daemon.pid} ${r.daemon.running ? 'running' : 'NOT running'}, last change ${r.daemon.updatedAt}`,
+  );
+  lines.push(
+    `current window: ${
+      Object.entries(r.currentWindows)
+        .map(([p, w]) => `${w} (${p}s)`)
+        .join(', ') || '-'
+    }`,
+  );
+  const names = (users: StatusReport['users']) =>
+    users.map((u) => `${u.name}${u.sources.length > 1 ? ` [${u.sources.join('+')}]` : ''}`).join(', ') || 'none';
   if (r.usersAsOf === null) lines.push(`users with live sequences: ${names(r.users)}`);
   else {
     const why = r.daemon?.running ? 'the table is not loaded' : 'nothing rotates while the daemon is not running';
-    lines.push(`users with live sequences: unknown (${why}); at the daemon's last change, ${r.usersAsOf}: ${names(r.lastKnownUsers)}`);
+    lines.push(
+      `users with live sequences: unknown (${why}); at the daemon's last change, ${r.usersAsOf}: ${names(r.lastKnownUsers)}`,
+    );
   }
   if (r.inactiveUsers.length > 0) lines.push(`users without live sequences: ${r.inactiveUsers.join(', ')}`);
-  lines.push(`counters: ${Object.entries(r.counters).map(([k, v]) => `${k} ${v}`).join(', ') || '-'}`);
-  lines.push(`consumed sequences: ${r.consumedSequences}, knocks in progress: ${r.knocksInProgress}, banned sources: ${r.bannedSources}`);
+  lines.push(
+    `counters: ${
+      Object.entries(r.counters)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ') || '-'
+    }`,
+  );
+  lines.push(
+    `consumed sequences: ${r.consumedSequences}, knocks in progress: ${r.knocksInProgress}, banned sources: ${r.bannedSources}`,
+  );
   lines.push(r.grants.length === 0 ? 'grants: none' : 'grants:');
-  for (const g of r.grants) lines.push(`  ${g.service.padEnd(12)} ${g.address.padEnd(40)} ${(g.remainingMs / 1000).toFixed(1)}s left`);
+  for (const g of r.grants)
+    lines.push(`  ${g.service.padEnd(12)} ${g.address.padEnd(40)} ${(g.remainingMs / 1000).toFixed(1)}s left`);
   lines.push(r.recentOpens.length === 0 ? 'recent opens: none' : 'recent opens:');
-  for (const e of r.recentOpens) lines.push(`  ${e.time}  ${(e.user ?? '?').padEnd(12)} ${e.event} ${e.services.join(',')} for ${e.address}${e.source ? ` (${e.source})` : ''}`);
+  for (const e of r.recentOpens)
+    lines.push(
+      `  ${e.time}  ${(e.user ?? '?').padEnd(12)} ${e.event} ${e.services.join(',')} for ${e.address}${e.source ? ` (${e.source})` : ''}`,
+    );
   return `${lines.join('\n')}\n`;
 }
 
 export function registerStatus(program: Command): void {
   program
     .command('status')
-    .description('Show the current window, users with live sequences, live grants with their remaining time, counters and recent opens.')
+    .description(
+      'Show the current window, users with live sequences, live grants with their remaining time, counters and recent opens.',
+    )
     .option('-c, --config <file>', 'config file', DEFAULT_CONFIG)
     .option('--json', 'print JSON')
     .action(async (o: { config: string; json?: boolean }) => {
@@ -132,10 +177,24 @@ export function registerStatus(program: Command): void {
       try {
         snapshot = JSON.parse(await readFile(join(config.stateDir, STATUS_FILE), 'utf8')) as StatusSnapshot;
       } catch (e) {
-        if ((e as { code?: string }).code !== 'ENOENT') throw new OtpknockError('E_STATUS', `cannot read ${join(config.stateDir, STATUS_FILE)}: ${(e as Error).message}`);
+        if ((e as { code?: string }).code !== 'ENOENT')
+          throw new OtpknockError(
+            'E_STATUS',
+            `cannot read ${join(config.stateDir, STATUS_FILE)}: ${(e as Error).message}`,
+          );
       }
-      const periods = [...new Set(config.users.filter((u) => u.profile.method !== 'static').map((u) => u.profile.period))];
-      const report = buildStatus(config.table, doc, snapshot, await readAudit(config.stateDir, 200), Date.now(), periods, readMode(config.stateDir));
+      const periods = [
+        ...new Set(config.users.filter((u) => u.profile.method !== 'static').map((u) => u.profile.period)),
+      ];
+      const report = buildStatus(
+        config.table,
+        doc,
+        snapshot,
+        await readAudit(config.stateDir, 200),
+        Date.now(),
+        periods,
+        readMode(config.stateDir),
+      );
       process.stdout.write(o.json ? `${JSON.stringify(report, null, 2)}\n` : formatStatus(report));
       if (!report.loaded) process.exitCode = EXIT.failure;
     });

@@ -32,7 +32,11 @@ const rec = (name: string, over: Partial<StoredUser> = {}): StoredUser => ({
 
 function config(dir: string, extraUsers = ''): string {
   const file = join(dir, 'otpknockd.yaml');
-  writeFileSync(file, `user_store: users.d\nstate_dir: ${dir}/state\nservices:\n  ssh: { port: 22 }\n  api: { port: 443 }\n${extraUsers}`, { mode: 0o600 });
+  writeFileSync(
+    file,
+    `user_store: users.d\nstate_dir: ${dir}/state\nservices:\n  ssh: { port: 22 }\n  api: { port: 443 }\n${extraUsers}`,
+    { mode: 0o600 },
+  );
   return file;
 }
 

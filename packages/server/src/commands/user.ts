@@ -4,7 +4,17 @@
 import { hostname } from 'node:os';
 import type { Command } from 'commander';
 import { Option } from 'commander';
-import { OtpknockError, USER_NAME_RULE, checkHost, checkLabel, checkUserName, encodeSecret, formatOtpauthUri, generateSecret, quote } from '@otpknock/shared';
+import {
+  OtpknockError,
+  USER_NAME_RULE,
+  checkHost,
+  checkLabel,
+  checkUserName,
+  encodeSecret,
+  formatOtpauthUri,
+  generateSecret,
+  quote,
+} from '@otpknock/shared';
 import { lastOpens, readAudit, type AuditEvent } from '../audit/audit-file.js';
 import { loadConfig, parseDurationArgument } from '../config/index.js';
 import type { ServerConfig, UserConfig } from '../config/types.js';
@@ -33,10 +43,16 @@ async function readRecord(dir: string, name: string): Promise<StoredUser> {
   const listing = await readStoreDir(dir);
   const entry = listing.entries.find((e) => e.name === name);
   if (entry?.info?.text === undefined) {
-    throw new OtpknockError('E_ARGUMENT', `no user ${name} in the user store ${dir}`, { hint: 'see: otpknockd user list' });
+    throw new OtpknockError('E_ARGUMENT', `no user ${name} in the user store ${dir}`, {
+      hint: 'see: otpknockd user list',
+    });
   }
   const parsed = parseUserRecord(entry.info.text, entry.file, name);
-  if (parsed.user === undefined) throw new OtpknockError('E_CONFIG', `${entry.file} is damaged: ${parsed.issues.map((i) => `${i.path} ${i.message}`).join('; ')}`);
+  if (parsed.user === undefined)
+    throw new OtpknockError(
+      'E_CONFIG',
+      `${entry.file} is damaged: ${parsed.issues.map((i) => `${i.path} ${i.message}`).join('; ')}`,
+    );
   return parsed.user;
 }
 
@@ -53,15 +69,23 @@ function checkOnboardingOptions(o: { host?: string; issuer?: string }): void {
 function userIn(config: ServerConfig, name: string): UserConfig {
   const user = config.users.find((u) => u.name === name);
   if (user === undefined) {
-    throw new OtpknockError('E_CONFIG', `user ${name} was written to the user store but is not among the users of ${config.file}`, {
-      hint: 'check user_store in the config and run otpknockd check',
-    });
+    throw new OtpknockError(
+      'E_CONFIG',
+      `user ${name} was written to the user store but is not among the users of ${config.file}`,
+      {
+        hint: 'check user_store in the config and run otpknockd check',
+      },
+    );
   }
   return user;
 }
 
 /** What a person needs to start knocking: the otpauth:// URI (with the full effective profile). */
-export function onboardingUri(config: ServerConfig, user: UserConfig, opts: { host?: string; issuer?: string }): string {
+export function onboardingUri(
+  config: ServerConfig,
+  user: UserConfig,
+  opts: { host?: string; issuer?: string },
+): string {
   const first = config.services.find((s) => user.services.includes(s.name));
   return formatOtpauthUri({
     secret: user.secret,
@@ -79,12 +103,23 @@ export function importCommand(uri: string, host: string | undefined): string {
   return `printf '%s\\n' ${quoted} | knock import -${host === undefined ? ' --name SERVER' : ''}`;
 }
 
-async function printOnboarding(uri: string, user: UserConfig, o: { host?: string; qr: boolean; json?: boolean }, verb: string): Promise<void> {
+async function printOnboarding(
+  uri: string,
+  user: UserConfig,
+  o: { host?: string; qr: boolean; json?: boolean },
+  verb: string,
+): Promise<void> {
   if (o.json) {
     process.stdout.write(`${JSON.stringify({ user: user.name, uri, import: importCommand(uri, o.host) })}\n`);
     return;
   }
-  const out: string[] = [`${verb} user ${user.name} (services: ${user.services.join(', ')}).`, '', 'otpauth URI (holds the secret: hand it over privately):', `  ${uri}`, ''];
+  const out: string[] = [
+    `${verb} user ${user.name} (services: ${user.services.join(', ')}).`,
+    '',
+    'otpauth URI (holds the secret: hand it over privately):',
+    `  ${uri}`,
+    '',
+  ];
   if (o.qr) {
     const { default: qrcode } = await import('qrcode-terminal');
     const qr = await new Promise<string>((resolve) => qrcode.generate(uri, { small: true }, resolve));
@@ -108,18 +143,37 @@ const configOption = () => new Option('-c, --config <file>', 'config file').defa
 /** Help text after every command that takes NAME. */
 const NAME_HELP = `\nNAME: ${USER_NAME_RULE}.`;
 
-type AddOptions = Common & { service?: string[]; host?: string; issuer?: string; codeMode?: boolean; qr: boolean; json?: boolean };
+type AddOptions = Common & {
+  service?: string[];
+  host?: string;
+  issuer?: string;
+  codeMode?: boolean;
+  qr: boolean;
+  json?: boolean;
+};
 type RotateOptions = Common & { grace: string; host?: string; issuer?: string; qr: boolean; json?: boolean };
 
 export function registerUser(program: Command): void {
   const user = program
     .command('user')
-    .description('Manage the users of the user store (the config\'s user_store directory). Changes apply from the next window on, without a restart.');
+    .description(
+      "Manage the users of the user store (the config's user_store directory). Changes apply from the next window on, without a restart.",
+    );
   user.addHelpText('after', NAME_HELP);
   registerUserAdd(user);
   registerUserList(user);
-  registerUserChange(user, 'remove', 'Remove a user: their knocks are refused from the next window on (open sessions stay).', () => undefined);
-  registerUserChange(user, 'disable', 'Disable a user (kept in the store): knocks refused from the next window on.', (u) => ({ ...u, disabled: true }));
+  registerUserChange(
+    user,
+    'remove',
+    'Remove a user: their knocks are refused from the next window on (open sessions stay).',
+    () => undefined,
+  );
+  registerUserChange(
+    user,
+    'disable',
+    'Disable a user (kept in the store): knocks refused from the next window on.',
+    (u) => ({ ...u, disabled: true }),
+  );
   registerUserChange(user, 'enable', 'Enable a disabled user again.', (u) => ({ ...u, disabled: false }));
   registerUserRotate(user);
 }
@@ -127,11 +181,16 @@ export function registerUser(program: Command): void {
 function registerUserAdd(user: Command): void {
   user
     .command('add <name>')
-    .description('Create a user with a new 160-bit secret; print the otpauth:// URI, a QR code and the knock import line.')
+    .description(
+      'Create a user with a new 160-bit secret; print the otpauth:// URI, a QR code and the knock import line.',
+    )
     .addOption(configOption())
     .option('-s, --service <name...>', 'services the user may open (default: all)')
     .option('--host <host>', 'host name or address clients knock (put into the URI)')
-    .option('--issuer <text>', 'issuer shown by authenticator apps, at most 128 characters without ":" (default: --host or this machine\'s name)')
+    .option(
+      '--issuer <text>',
+      'issuer shown by authenticator apps, at most 128 characters without ":" (default: --host or this machine\'s name)',
+    )
     .option('--code-mode', 'also accept knock --code (authenticator-app codes; weaker, see docs/protocol.md)')
     .option('--no-qr', 'do not print the QR code')
     .option('--json', 'print {user, uri, import} as JSON')
@@ -146,7 +205,9 @@ async function addUser(nameArg: string, o: AddOptions): Promise<void> {
   let config = await loadConfig(o.config, { allowNoUsers: true });
   const dir = storeOf(config);
   if (config.users.some((u) => u.name === name)) {
-    throw new OtpknockError('E_ARGUMENT', `user ${name} exists already`, { hint: `issue a new secret with: otpknockd user rotate ${name}` });
+    throw new OtpknockError('E_ARGUMENT', `user ${name} exists already`, {
+      hint: `issue a new secret with: otpknockd user rotate ${name}`,
+    });
   }
   checkServiceNames(config, o.service ?? []);
   const record: StoredUser = {
@@ -160,7 +221,8 @@ async function addUser(nameArg: string, o: AddOptions): Promise<void> {
   };
   await withStoreLock(dir, async () => {
     const listing = await readStoreDir(dir);
-    if (listing.entries.some((e) => e.name === name)) throw new OtpknockError('E_ARGUMENT', `user ${name} exists already in ${dir}`);
+    if (listing.entries.some((e) => e.name === name))
+      throw new OtpknockError('E_ARGUMENT', `user ${name} exists already in ${dir}`);
     await writeUserRecord(dir, record);
   });
   // The URI from the config as the daemon will load it (the profile exactly as it will
@@ -182,7 +244,10 @@ async function addUser(nameArg: string, o: AddOptions): Promise<void> {
 function checkServiceNames(config: ServerConfig, names: readonly string[]): void {
   for (const s of names) {
     if (!config.services.some((x) => x.name === s)) {
-      throw new OtpknockError('E_ARGUMENT', s === '' ? 'an empty service name' : `unknown service ${quote(s)}`, { where: '--service', hint: `use one of: ${config.services.map((x) => x.name).join(', ')}` });
+      throw new OtpknockError('E_ARGUMENT', s === '' ? 'an empty service name' : `unknown service ${quote(s)}`, {
+        where: '--service',
+        hint: `use one of: ${config.services.map((x) => x.name).join(', ')}`,
+      });
     }
   }
 }
@@ -190,7 +255,9 @@ function checkServiceNames(config: ServerConfig, names: readonly string[]): void
 function registerUserList(user: Command): void {
   user
     .command('list')
-    .description('List the users (never secrets): where defined, services, state, secret age, rotation grace, last open.')
+    .description(
+      'List the users (never secrets): where defined, services, state, secret age, rotation grace, last open.',
+    )
     .addOption(configOption())
     .option('--json', 'print JSON')
     .action(listUsers);
@@ -240,11 +307,23 @@ function userTable(rows: readonly UserRow[], now: number): string {
     ]);
   }
   const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
-  return `${table.map((row) => row.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n')}\n`;
+  return `${table
+    .map((row) =>
+      row
+        .map((c, i) => c.padEnd(widths[i]!))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n')}\n`;
 }
 
 /** user remove, disable and enable: `fn` makes the new record, or undefined to remove it. */
-function registerUserChange(user: Command, verb: string, description: string, fn: (u: StoredUser) => StoredUser | undefined): void {
+function registerUserChange(
+  user: Command,
+  verb: string,
+  description: string,
+  fn: (u: StoredUser) => StoredUser | undefined,
+): void {
   user
     .command(`${verb} <name>`)
     .description(description)
@@ -253,11 +332,17 @@ function registerUserChange(user: Command, verb: string, description: string, fn
     .action(async (nameArg: string, o: Common) => {
       const name = checkUserName(nameArg, 'NAME');
       await changeUser(o.config, name, fn);
-      process.stderr.write(`otpknockd: user ${name}: ${verb === 'remove' ? 'removed' : `${verb}d`}; the daemon applies it at the next window boundary\n`);
+      process.stderr.write(
+        `otpknockd: user ${name}: ${verb === 'remove' ? 'removed' : `${verb}d`}; the daemon applies it at the next window boundary\n`,
+      );
     });
 }
 
-async function changeUser(configFile: string, name: string, fn: (u: StoredUser) => StoredUser | undefined): Promise<void> {
+async function changeUser(
+  configFile: string,
+  name: string,
+  fn: (u: StoredUser) => StoredUser | undefined,
+): Promise<void> {
   const config = await loadConfig(configFile, { allowNoUsers: true });
   const dir = storeOf(config);
   await withStoreLock(dir, async () => {
@@ -265,9 +350,13 @@ async function changeUser(configFile: string, name: string, fn: (u: StoredUser) 
     if (next === undefined && config.users.every((u) => u.name === name)) {
       // The daemon refuses a config without users (it would lock everybody out), so it
       // would keep this user live: say so instead of pretending the removal works.
-      throw new OtpknockError('E_ARGUMENT', `${name} is the last user; the daemon refuses to run without users and would keep ${name} able to knock`, {
-        hint: `add another user first, or use: otpknockd user disable ${name} (refuses their knocks, keeps the record)`,
-      });
+      throw new OtpknockError(
+        'E_ARGUMENT',
+        `${name} is the last user; the daemon refuses to run without users and would keep ${name} able to knock`,
+        {
+          hint: `add another user first, or use: otpknockd user disable ${name} (refuses their knocks, keeps the record)`,
+        },
+      );
     }
     if (next === undefined) await removeUserRecord(dir, name);
     else await writeUserRecord(dir, next);
@@ -277,7 +366,9 @@ async function changeUser(configFile: string, name: string, fn: (u: StoredUser) 
 function registerUserRotate(user: Command): void {
   user
     .command('rotate <name>')
-    .description('Issue a new secret. The old one stays accepted for the grace period (default 1d), then only the new one.')
+    .description(
+      'Issue a new secret. The old one stays accepted for the grace period (default 1d), then only the new one.',
+    )
     .addOption(configOption())
     .option('--grace <duration>', 'how long the old secret stays valid, e.g. 10m, 1h, 7d, or 0s (at most 365d)', '1d')
     .option('--host <host>', 'host name or address clients knock (put into the URI)')
@@ -301,9 +392,21 @@ async function rotateUser(nameArg: string, o: RotateOptions): Promise<void> {
     const previous = graceMs > 0 ? [{ secret: old.secret, until: new Date(now + graceMs).toISOString() }] : [];
     // Older grace secrets that are still live stay until their own end.
     for (const p of old.previous) if (Date.parse(p.until) > now) previous.push(p);
-    await writeUserRecord(dir, { ...old, secret: encodeSecret(generateSecret(20)), secretCreated: new Date(now).toISOString(), previous });
+    await writeUserRecord(dir, {
+      ...old,
+      secret: encodeSecret(generateSecret(20)),
+      secretCreated: new Date(now).toISOString(),
+      previous,
+    });
   });
   config = await loadConfig(o.config, { allowNoUsers: true });
   const rotated = userIn(config, name);
-  await printOnboarding(onboardingUri(config, rotated, o), rotated, o, graceMs > 0 ? `Rotated (old secret valid until ${new Date(now + graceMs).toISOString()})` : 'Rotated (old secret no longer valid)');
+  await printOnboarding(
+    onboardingUri(config, rotated, o),
+    rotated,
+    o,
+    graceMs > 0
+      ? `Rotated (old secret valid until ${new Date(now + graceMs).toISOString()})`
+      : 'Rotated (old secret no longer valid)',
+  );
 }

@@ -16,9 +16,13 @@ export const breakGlassSchema = z.strictObject(
   {
     sequence: z
       .array(port, { error: `expected a list of ${BREAK_GLASS_LENGTH.min} to ${BREAK_GLASS_LENGTH.max} UDP ports` })
-      .min(BREAK_GLASS_LENGTH.min, { error: `too short: a break-glass sequence needs at least ${BREAK_GLASS_LENGTH.min} ports (it never changes, so its length is all that stands against guessing)` })
+      .min(BREAK_GLASS_LENGTH.min, {
+        error: `too short: a break-glass sequence needs at least ${BREAK_GLASS_LENGTH.min} ports (it never changes, so its length is all that stands against guessing)`,
+      })
       .max(BREAK_GLASS_LENGTH.max, { error: `too long: at most ${BREAK_GLASS_LENGTH.max} ports` }),
-    services: z.array(z.string({ error: 'expected a service name' }), { error: 'expected a list of service names, e.g. [ssh]' }).optional(),
+    services: z
+      .array(z.string({ error: 'expected a service name' }), { error: 'expected a list of service names, e.g. [ssh]' })
+      .optional(),
   },
   { error: 'expected a mapping such as { sequence: [8 or more UDP ports], services: [ssh] }' },
 );
@@ -26,7 +30,8 @@ export const BREAK_GLASS_KEYS = Object.keys(breakGlassSchema.shape);
 
 type Report = (path: FieldPath, message: string) => void;
 
-const startsWith = (seq: readonly number[], prefix: readonly number[]) => prefix.length <= seq.length && prefix.every((p, i) => seq[i] === p);
+const startsWith = (seq: readonly number[], prefix: readonly number[]) =>
+  prefix.length <= seq.length && prefix.every((p, i) => seq[i] === p);
 
 /**
  * Checks a `break_glass` value. `check` is parse.ts's schema checker (it reports
@@ -49,13 +54,19 @@ export function parseBreakGlass(
   const seen = new Set<number>();
   raw.sequence.forEach((p, i) => {
     if (seen.has(p)) {
-      ctx.report([...at, 'sequence', i], `port ${p} appears twice; the ports of a break-glass sequence must be distinct`);
+      ctx.report(
+        [...at, 'sequence', i],
+        `port ${p} appears twice; the ports of a break-glass sequence must be distinct`,
+      );
       ok = false;
     }
     seen.add(p);
     const service = ctx.services.find((s) => s.port === p);
     if (service) {
-      ctx.report([...at, 'sequence', i], `port ${p} is the port of service ${service.name}; pick knock ports apart from the protected services`);
+      ctx.report(
+        [...at, 'sequence', i],
+        `port ${p} is the port of service ${service.name}; pick knock ports apart from the protected services`,
+      );
       ok = false;
     }
   });
@@ -67,17 +78,26 @@ export function parseBreakGlass(
   }
   (raw.services ?? []).forEach((s, i) => {
     if (!names.includes(s)) {
-      ctx.report([...at, 'services', i], `unknown service ${JSON.stringify(s)}; expected one of the services defined under services: ${names.join(', ') || 'none'}`);
+      ctx.report(
+        [...at, 'services', i],
+        `unknown service ${JSON.stringify(s)}; expected one of the services defined under services: ${names.join(', ') || 'none'}`,
+      );
       ok = false;
     }
   });
   // Static users' sequences are live in every window too: neither may begin the other.
   for (const u of ctx.users) {
     if (u.profile.method !== 'static') continue;
-    for (const [kind, seq] of [['open', u.profile.open], ['close', u.profile.toggle ? [] : u.profile.close]] as const) {
+    for (const [kind, seq] of [
+      ['open', u.profile.open],
+      ['close', u.profile.toggle ? [] : u.profile.close],
+    ] as const) {
       if (seq.length === 0) continue;
       if (startsWith(raw.sequence, seq) || startsWith(seq, raw.sequence)) {
-        ctx.report([...at, 'sequence'], `the break-glass sequence and the static ${kind} sequence of user ${u.name} begin one another; the kernel could not tell them apart`);
+        ctx.report(
+          [...at, 'sequence'],
+          `the break-glass sequence and the static ${kind} sequence of user ${u.name} begin one another; the kernel could not tell them apart`,
+        );
         ok = false;
       }
     }

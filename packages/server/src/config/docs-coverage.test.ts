@@ -37,7 +37,10 @@ describe('docs/configuration.md covers the config schema', () => {
     it(`has a table row for every ${kind} field`, () => {
       const text = section(heading);
       const missing = keys.filter((key) => !text.includes(`| \`${key}\` |`));
-      expect(missing, `fields of ${kind} without a row "| \`FIELD\` | default | meaning |" under "## ${heading}"`).toEqual([]);
+      expect(
+        missing,
+        `fields of ${kind} without a row "| \`FIELD\` | default | meaning |" under "## ${heading}"`,
+      ).toEqual([]);
     });
   }
 
@@ -46,7 +49,18 @@ describe('docs/configuration.md covers the config schema', () => {
   });
 
   it('has an example (set or commented out) of every field in otpknockd.example.yaml', () => {
-    const all = [...new Set([...KEYS.top, ...KEYS.knock, ...KEYS.range, ...KEYS.ban, ...KEYS.payload, ...KEYS.service, ...KEYS.user, ...BREAK_GLASS_KEYS])];
+    const all = [
+      ...new Set([
+        ...KEYS.top,
+        ...KEYS.knock,
+        ...KEYS.range,
+        ...KEYS.ban,
+        ...KEYS.payload,
+        ...KEYS.service,
+        ...KEYS.user,
+        ...BREAK_GLASS_KEYS,
+      ]),
+    ];
     const missing = all.filter((key) => !new RegExp(`(^|[\\s{,#])${key}:`, 'm').test(example));
     expect(missing, 'fields never shown in docs/otpknockd.example.yaml').toEqual([]);
   });

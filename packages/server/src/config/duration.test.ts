@@ -18,11 +18,15 @@ describe('parseDuration', () => {
   });
 
   it('refuses a bare number as ambiguous', () => {
-    expect(() => parseDuration('30')).toThrow(/"30" is a bare number, which is ambiguous; add a unit, e.g. 30s or 30ms/);
+    expect(() => parseDuration('30')).toThrow(
+      /"30" is a bare number, which is ambiguous; add a unit, e.g. 30s or 30ms/,
+    );
   });
 
   it.each(['', 's', '5 s', '5sec', '1.5s', '-5s', '30s1m', '5s5s', '5x', 'ms', '5mss'])('refuses %j', (text) => {
-    expect(() => parseDuration(text)).toThrow(/expected a whole number with a unit, e.g. 500ms, 5s, 2m, 1h, 1d or 1m30s/);
+    expect(() => parseDuration(text)).toThrow(
+      /expected a whole number with a unit, e.g. 500ms, 5s, 2m, 1h, 1d or 1m30s/,
+    );
   });
 });
 
@@ -32,9 +36,14 @@ describe('parseDuration: absurd lengths', () => {
   });
 
   // `user rotate --grace 100000000d` added this to now and crashed in Date.toISOString.
-  it.each(['36500d1ms', '100000000d', '3000000d', '1000000000000d', `${'9'.repeat(30)}ms`])('refuses %s as too long, saying the limit', (text) => {
-    expect(() => parseDuration(text)).toThrow(new RangeError(`"${text}" is too long a duration; expected at most 36500d (100 years)`));
-  });
+  it.each(['36500d1ms', '100000000d', '3000000d', '1000000000000d', `${'9'.repeat(30)}ms`])(
+    'refuses %s as too long, saying the limit',
+    (text) => {
+      expect(() => parseDuration(text)).toThrow(
+        new RangeError(`"${text}" is too long a duration; expected at most 36500d (100 years)`),
+      );
+    },
+  );
 });
 
 describe('formatDuration', () => {
@@ -53,7 +62,8 @@ describe('formatDuration', () => {
   });
 
   it('round-trips', () => {
-    for (const ms of [1, 999, 1_000, 61_001, 3_600_000, 86_399_999, 2 * 86_400_000 + 1, 400 * 86_400_000]) expect(parseDuration(formatDuration(ms))).toBe(ms);
+    for (const ms of [1, 999, 1_000, 61_001, 3_600_000, 86_399_999, 2 * 86_400_000 + 1, 400 * 86_400_000])
+      expect(parseDuration(formatDuration(ms))).toBe(ms);
   });
 });
 
@@ -66,8 +76,14 @@ describe('parseDurationArgument', () => {
   });
 
   it('names the option and the range it expects', () => {
-    expect(() => parseDurationArgument('366d', '--grace', grace)).toThrow('--grace: 366d is out of range; expected 0s to 365d.');
-    expect(() => parseDurationArgument('0', '--for', { min: 1000, max: 7 * 86_400_000 })).toThrow(/^--for: "0" is a bare number/);
-    expect(() => parseDurationArgument('soon', '--confirm-within', { min: 5000, max: 3_600_000 })).toThrow(/^--confirm-within: "soon" is not a duration/);
+    expect(() => parseDurationArgument('366d', '--grace', grace)).toThrow(
+      '--grace: 366d is out of range; expected 0s to 365d.',
+    );
+    expect(() => parseDurationArgument('0', '--for', { min: 1000, max: 7 * 86_400_000 })).toThrow(
+      /^--for: "0" is a bare number/,
+    );
+    expect(() => parseDurationArgument('soon', '--confirm-within', { min: 5000, max: 3_600_000 })).toThrow(
+      /^--confirm-within: "soon" is not a duration/,
+    );
   });
 });

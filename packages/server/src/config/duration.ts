@@ -33,7 +33,9 @@ export function parseDuration(text: string): number {
   }
   const m = DURATION.exec(s);
   if (s === '' || m === null) {
-    throw new RangeError(`${quote(s)} is not a duration; expected a whole number with a unit, e.g. ${DURATION_EXAMPLES}`);
+    throw new RangeError(
+      `${quote(s)} is not a duration; expected a whole number with a unit, e.g. ${DURATION_EXAMPLES}`,
+    );
   }
   let ms = 0;
   UNITS.forEach(([, factor], i) => {
@@ -74,7 +76,11 @@ export function parseDurationArgument(text: string, option: string, range: { min
     throw new OtpknockError('E_ARGUMENT', (e as Error).message, { where: option });
   }
   if (ms < range.min || ms > range.max) {
-    throw new OtpknockError('E_ARGUMENT', `${text.length > 64 ? quote(text) : text} is out of range; expected ${formatDuration(range.min)} to ${formatDuration(range.max)}`, { where: option });
+    throw new OtpknockError(
+      'E_ARGUMENT',
+      `${text.length > 64 ? quote(text) : text} is out of range; expected ${formatDuration(range.min)} to ${formatDuration(range.max)}`,
+      { where: option },
+    );
   }
   return ms;
 }

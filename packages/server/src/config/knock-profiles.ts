@@ -5,7 +5,17 @@
 // the length) in the block that holds the field, or else in the block that chose the
 // method. A problem that several users get from the global block is listed once,
 // naming them.
-import { METHOD_FIELDS, PROFILE_DEFAULTS, PROFILE_FIELDS, checkProfile, checkProfileFields, type KnockProfile, type ProfileField, type ProfileFields, type ProfileIssue } from '@otpknock/shared';
+import {
+  METHOD_FIELDS,
+  PROFILE_DEFAULTS,
+  PROFILE_FIELDS,
+  checkProfile,
+  checkProfileFields,
+  type KnockProfile,
+  type ProfileField,
+  type ProfileFields,
+  type ProfileIssue,
+} from '@otpknock/shared';
 import { joinHint } from './errors.js';
 import { KEYS, KNOCK_KEYS, describe, knockKey } from './schema.js';
 import { unknownField } from '../yaml/issues.js';
@@ -30,10 +40,18 @@ export interface KnockBlock {
  * keys, each field judged on its own by the profile schema. Issues of the block go to
  * `onIssue` (the global block's wait for the users it reaches).
  */
-export function readKnockBlock(ctx: ParseContext, value: unknown, at: FieldPath, onIssue: (path: FieldPath, message: string) => void = (p, m) => ctx.report.report(p, m)): KnockBlock | undefined {
+export function readKnockBlock(
+  ctx: ParseContext,
+  value: unknown,
+  at: FieldPath,
+  onIssue: (path: FieldPath, message: string) => void = (p, m) => ctx.report.report(p, m),
+): KnockBlock | undefined {
   if (value === undefined) return undefined;
   if (!isMapping(value)) {
-    ctx.report.report(at, `expected a mapping of knock settings, e.g. { method: time, length: 3 }, got ${describe(value)}`);
+    ctx.report.report(
+      at,
+      `expected a mapping of knock settings, e.g. { method: time, length: 3 }, got ${describe(value)}`,
+    );
     return { at, sets: new Set(), fields: {}, ok: false };
   }
   let ok = true;
@@ -67,7 +85,8 @@ function blockPath(at: FieldPath, path: ProfileIssue['path']): FieldPath {
   return field === undefined ? at : [...at, knockKey(field), ...rest];
 }
 
-const oneSentence = (issue: ProfileIssue): string => joinHint({ what: issue.message, ...(issue.hint === undefined ? {} : { hint: issue.hint }) });
+const oneSentence = (issue: ProfileIssue): string =>
+  joinHint({ what: issue.message, ...(issue.hint === undefined ? {} : { hint: issue.hint }) });
 
 interface Problem {
   path: FieldPath;
@@ -89,7 +108,9 @@ export class KnockProfiles {
     private readonly ctx: ParseContext,
     private readonly servicePorts: readonly number[],
   ) {
-    this.global = readKnockBlock(ctx, ctx.data.knock, ['knock'], (path, what) => this.globalIssues.push({ path, what, users: [] }));
+    this.global = readKnockBlock(ctx, ctx.data.knock, ['knock'], (path, what) =>
+      this.globalIssues.push({ path, what, users: [] }),
+    );
   }
 
   /** Where user `name`'s knock profile is written: the user's own block, or the user. */
@@ -131,7 +152,12 @@ export class KnockProfiles {
   reportIssues(): void {
     for (const { path, what, users } of [...this.globalIssues, ...this.issues.values()]) {
       const global = path[0] === 'knock' && users.length > 0;
-      this.ctx.report.report(path, global ? `${what} (in the knock profile of ${users.length === 1 ? 'user' : 'users'} ${users.join(', ')})` : what);
+      this.ctx.report.report(
+        path,
+        global
+          ? `${what} (in the knock profile of ${users.length === 1 ? 'user' : 'users'} ${users.join(', ')})`
+          : what,
+      );
     }
   }
 
@@ -165,7 +191,8 @@ export class KnockProfiles {
   private placeOf(issue: ProfileIssue, own: KnockBlock | undefined): FieldPath {
     const field = issue.path[0];
     if (field !== undefined && own?.sets.has(field)) return blockPath(own.at, issue.path);
-    if (field !== undefined && this.global?.sets.has(field) && this.inherits(own, knockKey(field))) return blockPath(['knock'], issue.path);
+    if (field !== undefined && this.global?.sets.has(field) && this.inherits(own, knockKey(field)))
+      return blockPath(['knock'], issue.path);
     if (own?.sets.has('method') !== true && this.global?.sets.has('method')) return ['knock'];
     return own?.at ?? ['knock'];
   }

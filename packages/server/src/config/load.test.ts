@@ -18,7 +18,9 @@ beforeEach(async () => {
   configFile = join(dir, 'otpknockd.yaml');
   await mkdir(join(dir, 'secrets'));
   await writeFile(join(dir, 'secrets', 'alice'), `# alice\n${SECRET}\n`, { mode: 0o600 });
-  await writeFile(configFile, 'services:\n  ssh: { port: 22 }\nusers:\n  alice: { secret_file: secrets/alice }\n', { mode: 0o644 });
+  await writeFile(configFile, 'services:\n  ssh: { port: 22 }\nusers:\n  alice: { secret_file: secrets/alice }\n', {
+    mode: 0o644,
+  });
 });
 
 afterEach(async () => {
@@ -62,7 +64,9 @@ describe('loadConfig with real files', () => {
 
   it('refuses a missing secret file, a directory and a FIFO (without hanging)', async () => {
     await rm(join(dir, 'secrets', 'alice'));
-    expect((await loadError()).message).toContain(`users.alice.secret_file: ${join(dir, 'secrets', 'alice')} does not exist`);
+    expect((await loadError()).message).toContain(
+      `users.alice.secret_file: ${join(dir, 'secrets', 'alice')} does not exist`,
+    );
     await mkdir(join(dir, 'secrets', 'alice'), { mode: 0o700 });
     expect((await loadError()).message).toContain('is not a regular file (it is a directory)');
     await rm(join(dir, 'secrets', 'alice'), { recursive: true });
@@ -80,14 +84,18 @@ describe('loadConfig with real files', () => {
   it.runIf(isRoot)('refuses a secret file owned by another non-root user', async () => {
     const secret = join(dir, 'secrets', 'alice');
     await chown(secret, 4242, 0);
-    expect((await loadError()).message).toContain(`users.alice.secret_file: ${secret} is owned by uid 4242; expected root; run chown root ${secret}`);
+    expect((await loadError()).message).toContain(
+      `users.alice.secret_file: ${secret} is owned by uid 4242; expected root; run chown root ${secret}`,
+    );
     await expect(loadConfig(configFile, { daemonUid: 4242 })).resolves.toBeDefined();
   });
 
   it('checks the config file itself when it holds an inline secret', async () => {
     await writeFile(configFile, `services:\n  ssh: { port: 22 }\nusers:\n  alice: { secret: ${SECRET} }\n`);
     await chmod(configFile, 0o644);
-    expect((await loadError()).message).toContain(`users.alice.secret: inline secret in a configuration file that group or others can read (permissions 0644); run chmod 600 ${configFile}`);
+    expect((await loadError()).message).toContain(
+      `users.alice.secret: inline secret in a configuration file that group or others can read (permissions 0644); run chmod 600 ${configFile}`,
+    );
     await chmod(configFile, 0o600);
     await expect(loadConfig(configFile)).resolves.toMatchObject({ users: [{ secretSource: 'inline' }] });
   });

@@ -34,18 +34,30 @@ export async function loadConfig(file: string, opts: LoadConfigOptions = {}): Pr
 
   if (abs.length > PATH_MAX) {
     const shown = shownPath(abs);
-    throw new ConfigError(shown, [{ file: shown, path: '', message: `cannot read the configuration file: a path has at most ${PATH_MAX} characters` }]);
+    throw new ConfigError(shown, [
+      {
+        file: shown,
+        path: '',
+        message: `cannot read the configuration file: a path has at most ${PATH_MAX} characters`,
+      },
+    ]);
   }
   let config: FileInfo;
   try {
     config = await readFile(abs, CONFIG_FILE_MAX_BYTES);
   } catch (e) {
     const code = (e as { code?: unknown }).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : String(code ?? e);
+    const why =
+      code === 'ENOENT'
+        ? 'no such file'
+        : code === 'EACCES' || code === 'EPERM'
+          ? 'permission denied'
+          : String(code ?? e);
     throw new ConfigError(abs, [{ file: abs, path: '', message: `cannot read the configuration file: ${why}` }]);
   }
   if (config.type !== 'file' || config.text === undefined) {
-    const why = config.type === 'file' ? `it is larger than ${CONFIG_FILE_MAX_BYTES} bytes` : 'it is not a regular file';
+    const why =
+      config.type === 'file' ? `it is larger than ${CONFIG_FILE_MAX_BYTES} bytes` : 'it is not a regular file';
     throw new ConfigError(abs, [{ file: abs, path: '', message: `cannot use the configuration file: ${why}` }]);
   }
 

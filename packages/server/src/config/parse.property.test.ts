@@ -15,8 +15,10 @@ const FILE = '/etc/otpknock/otpknockd.yaml';
 const SECRET_A = 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP';
 const options: ParseConfigOptions = {
   readSecretFile(path) {
-    if (path === '/etc/otpknock/secrets/alice') return { type: 'file', mode: 0o100600, uid: 0, size: 33, text: `${SECRET_A}\n` };
-    if (path === '/etc/otpknock/secrets/loose') return { type: 'file', mode: 0o100644, uid: 0, size: 33, text: `${SECRET_A}\n` };
+    if (path === '/etc/otpknock/secrets/alice')
+      return { type: 'file', mode: 0o100600, uid: 0, size: 33, text: `${SECRET_A}\n` };
+    if (path === '/etc/otpknock/secrets/loose')
+      return { type: 'file', mode: 0o100644, uid: 0, size: 33, text: `${SECRET_A}\n` };
     throw Object.assign(new Error('nope'), { code: 'ENOENT' });
   },
   configFile: { mode: 0o100600, uid: 0 },
@@ -27,7 +29,9 @@ function parseOrError(text: string, opts: ParseConfigOptions = options): ServerC
     return parseConfig(text, FILE, opts);
   } catch (e) {
     if (e instanceof ConfigError) return e;
-    throw new Error(`parseConfig threw ${(e as Error)?.constructor?.name}: ${(e as Error)?.message}\n--- for ---\n${text}`);
+    throw new Error(
+      `parseConfig threw ${(e as Error)?.constructor?.name}: ${(e as Error)?.message}\n--- for ---\n${text}`,
+    );
   }
 }
 
@@ -73,19 +77,102 @@ function expectWithinLimits(c: ServerConfig): void {
 // Values a careless or hostile operator might write.
 const scalarArb = fc.oneof(
   fc.integer({ min: -100_000, max: 100_000 }).map(String),
-  fc.constantFrom('0', '-1', '65535', '65536', '1e3', '0x16', '.5', '~', 'null', 'true', 'off', '""', "''", '[]', '{}', '5', '5s', '0s', '100ms', '99ms', '1m', '61s', '24h', '25h', '7d', '8d', '1m30s', '30s500ms', '1h1h', 'ssh', '"22"', '20000-40000', '40000-20000', '1-65535', 'SHA1', 'MD5', 'time', 'totp', 'static'),
+  fc.constantFrom(
+    '0',
+    '-1',
+    '65535',
+    '65536',
+    '1e3',
+    '0x16',
+    '.5',
+    '~',
+    'null',
+    'true',
+    'off',
+    '""',
+    "''",
+    '[]',
+    '{}',
+    '5',
+    '5s',
+    '0s',
+    '100ms',
+    '99ms',
+    '1m',
+    '61s',
+    '24h',
+    '25h',
+    '7d',
+    '8d',
+    '1m30s',
+    '30s500ms',
+    '1h1h',
+    'ssh',
+    '"22"',
+    '20000-40000',
+    '40000-20000',
+    '1-65535',
+    'SHA1',
+    'MD5',
+    'time',
+    'totp',
+    'static',
+  ),
   fc.string({ maxLength: 8 }).map((s) => JSON.stringify(s)),
 );
-const topKeyArb = fc.constantFrom('table', 'skew', 'step_timeout', 'keep_table_on_stop', 'log_format', 'ban', 'tabel', 'knock');
-const knockKeyArb = fc.constantFrom('method', 'length', 'period', 'algorithm', 'range', 'exclude', 'ports', 'open', 'close', 'toggle', 'token_bytes', 'lenght');
+const topKeyArb = fc.constantFrom(
+  'table',
+  'skew',
+  'step_timeout',
+  'keep_table_on_stop',
+  'log_format',
+  'ban',
+  'tabel',
+  'knock',
+);
+const knockKeyArb = fc.constantFrom(
+  'method',
+  'length',
+  'period',
+  'algorithm',
+  'range',
+  'exclude',
+  'ports',
+  'open',
+  'close',
+  'toggle',
+  'token_bytes',
+  'lenght',
+);
 const serviceKeyArb = fc.constantFrom('port', 'open_for', 'openfor');
 
 const configArb = fc
   .record({
     top: fc.array(fc.tuple(topKeyArb, scalarArb), { maxLength: 3 }),
     knock: fc.array(fc.tuple(knockKeyArb, scalarArb), { maxLength: 3 }),
-    services: fc.array(fc.tuple(fc.constantFrom('ssh', 'api', 'Bad Name', 'x'.repeat(30)), fc.array(fc.tuple(serviceKeyArb, scalarArb), { maxLength: 2 })), { maxLength: 3 }),
-    users: fc.array(fc.tuple(fc.constantFrom('alice', 'bob', 'Eve!'), fc.constantFrom('secret_file: secrets/alice', 'secret_file: secrets/loose', 'secret_file: secrets/nobody', `secret: ${SECRET_A}`, 'secret: JBSWY3DP', `secret: ${SECRET_A.replace('P', '1')}`, 'secret: 12', 'services: [ssh]')), { maxLength: 3 }),
+    services: fc.array(
+      fc.tuple(
+        fc.constantFrom('ssh', 'api', 'Bad Name', 'x'.repeat(30)),
+        fc.array(fc.tuple(serviceKeyArb, scalarArb), { maxLength: 2 }),
+      ),
+      { maxLength: 3 },
+    ),
+    users: fc.array(
+      fc.tuple(
+        fc.constantFrom('alice', 'bob', 'Eve!'),
+        fc.constantFrom(
+          'secret_file: secrets/alice',
+          'secret_file: secrets/loose',
+          'secret_file: secrets/nobody',
+          `secret: ${SECRET_A}`,
+          'secret: JBSWY3DP',
+          `secret: ${SECRET_A.replace('P', '1')}`,
+          'secret: 12',
+          'services: [ssh]',
+        ),
+      ),
+      { maxLength: 3 },
+    ),
   })
   .map(({ top, knock, services, users }) => {
     const lines: string[] = [];
@@ -93,7 +180,11 @@ const configArb = fc
     if (knock.length > 0) lines.push('knock:', ...knock.map(([k, v]) => `  ${k}: ${v}`));
     if (services.length > 0) {
       lines.push('services:');
-      for (const [name, fields] of services) lines.push(`  ${name}:`, ...(fields.length === 0 ? ['    port: 22'] : fields.map(([k, v]) => `    ${k}: ${v}`)));
+      for (const [name, fields] of services)
+        lines.push(
+          `  ${name}:`,
+          ...(fields.length === 0 ? ['    port: 22'] : fields.map(([k, v]) => `    ${k}: ${v}`)),
+        );
     }
     if (users.length > 0) {
       lines.push('users:');
@@ -105,17 +196,57 @@ const configArb = fc
 // Text made mostly of YAML's own punctuation: anchors, aliases (defined, undefined,
 // inside their own anchor), tags, directives, merge keys, flow collections.
 const yamlishArb = fc
-  .array(fc.constantFrom('&x ', '*x', '&y ', '*y', '*x:', '<<: ', '!foo ', '!!str ', '!!binary ', '%YAML 1.1\n---\n', '%FOO\n', '? ', ': ', '- ', '[', ']', '{', '}', ', ', '\n', '\n  ', 'services', 'users', 'knock', 'ssh', 'port', '22', 'a', '"', "'", '#', '---\n', '...\n'), { maxLength: 40 })
+  .array(
+    fc.constantFrom(
+      '&x ',
+      '*x',
+      '&y ',
+      '*y',
+      '*x:',
+      '<<: ',
+      '!foo ',
+      '!!str ',
+      '!!binary ',
+      '%YAML 1.1\n---\n',
+      '%FOO\n',
+      '? ',
+      ': ',
+      '- ',
+      '[',
+      ']',
+      '{',
+      '}',
+      ', ',
+      '\n',
+      '\n  ',
+      'services',
+      'users',
+      'knock',
+      'ssh',
+      'port',
+      '22',
+      'a',
+      '"',
+      "'",
+      '#',
+      '---\n',
+      '...\n',
+    ),
+    { maxLength: 40 },
+  )
   .map((parts) => parts.join(''));
 
 describe('parseConfig under hostile input', () => {
   it('arbitrary text: a ConfigError with located issues, never another error', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.string({ maxLength: 300, unit: 'binary' }), fc.string({ maxLength: 300 }), yamlishArb), (text) => {
-        const r = parseOrError(text);
-        if (r instanceof ConfigError) expectWellFormed(r);
-        else expectWithinLimits(r);
-      }),
+      fc.property(
+        fc.oneof(fc.string({ maxLength: 300, unit: 'binary' }), fc.string({ maxLength: 300 }), yamlishArb),
+        (text) => {
+          const r = parseOrError(text);
+          if (r instanceof ConfigError) expectWellFormed(r);
+          else expectWithinLimits(r);
+        },
+      ),
       { numRuns: 300 },
     );
   });
@@ -142,11 +273,16 @@ describe('parseConfig under hostile input', () => {
 
   it('a service port outside 1–65535 is always refused, naming services.NAME.port', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.integer({ min: -1_000_000, max: 0 }), fc.integer({ min: 65536, max: 10_000_000 })), (port) => {
-        const r = parseOrError(`services:\n  ssh: { port: ${port} }\nusers:\n  alice: { secret_file: secrets/alice }\n`);
-        expect(r).toBeInstanceOf(ConfigError);
-        expect((r as ConfigError).issues.map((i) => i.path)).toContain('services.ssh.port');
-      }),
+      fc.property(
+        fc.oneof(fc.integer({ min: -1_000_000, max: 0 }), fc.integer({ min: 65536, max: 10_000_000 })),
+        (port) => {
+          const r = parseOrError(
+            `services:\n  ssh: { port: ${port} }\nusers:\n  alice: { secret_file: secrets/alice }\n`,
+          );
+          expect(r).toBeInstanceOf(ConfigError);
+          expect((r as ConfigError).issues.map((i) => i.path)).toContain('services.ssh.port');
+        },
+      ),
     );
   });
 
@@ -165,24 +301,36 @@ describe('parseConfig under hostile input', () => {
 
 describe('durations', () => {
   it('format → parse is the identity on whole milliseconds', () => {
-    fc.assert(fc.property(fc.integer({ min: 1, max: 30 * 86_400_000 }), (ms) => {
-      expect(parseDuration(formatDuration(ms))).toBe(ms);
-    }));
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 30 * 86_400_000 }), (ms) => {
+        expect(parseDuration(formatDuration(ms))).toBe(ms);
+      }),
+    );
   });
   it('a bare number is always refused as ambiguous', () => {
-    fc.assert(fc.property(fc.oneof(fc.nat().map(String), fc.double({ min: 0, max: 1e6, noNaN: true }).map((d) => d.toFixed(2))), (text) => {
-      expect(() => parseDuration(text)).toThrow(/bare number/);
-    }));
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.nat().map(String),
+          fc.double({ min: 0, max: 1e6, noNaN: true }).map((d) => d.toFixed(2)),
+        ),
+        (text) => {
+          expect(() => parseDuration(text)).toThrow(/bare number/);
+        },
+      ),
+    );
   });
   it('anything else that is not a duration is refused, never parsed as something', () => {
-    fc.assert(fc.property(fc.string({ maxLength: 12 }), (text) => {
-      try {
-        const ms = parseDuration(text);
-        expect(text.trim()).toMatch(/^(\d+d)?(\d+h)?(\d+m)?(\d+s)?(\d+ms)?$/);
-        expect(Number.isSafeInteger(ms)).toBe(true);
-      } catch (e) {
-        expect(e).toBeInstanceOf(RangeError);
-      }
-    }));
+    fc.assert(
+      fc.property(fc.string({ maxLength: 12 }), (text) => {
+        try {
+          const ms = parseDuration(text);
+          expect(text.trim()).toMatch(/^(\d+d)?(\d+h)?(\d+m)?(\d+s)?(\d+ms)?$/);
+          expect(Number.isSafeInteger(ms)).toBe(true);
+        } catch (e) {
+          expect(e).toBeInstanceOf(RangeError);
+        }
+      }),
+    );
   });
 });

@@ -66,7 +66,13 @@ describe('parseConfig', () => {
     });
     const [alice, bob] = config.users;
     expect(alice).toMatchObject({ name: 'alice', services: ['ssh'], secretSource: 'file /etc/otpknock/secrets/alice' });
-    expect(alice?.profile).toMatchObject({ method: 'time', length: 3, period: 30, algorithm: 'SHA1', range: { min: 10000, max: 65000 } });
+    expect(alice?.profile).toMatchObject({
+      method: 'time',
+      length: 3,
+      period: 30,
+      algorithm: 'SHA1',
+      range: { min: 10000, max: 65000 },
+    });
     expect(alice?.profile.exclude).toEqual([22, 443, 11211, 27017]);
     expect(alice?.secret).toHaveLength(20);
     expect(bob).toMatchObject({ name: 'bob', services: ['ssh', 'api'] });
@@ -77,13 +83,24 @@ describe('parseConfig', () => {
   it('reads ban: off, and fills in the ban fields not given', () => {
     expect(parseConfig(`ban: off\n${MINIMAL}`, FILE, options()).ban).toBeNull();
     expect(parseConfig(`ban: false\n${MINIMAL}`, FILE, options()).ban).toBeNull();
-    expect(parseConfig(`ban: { after: 3, for: 2s }\n${MINIMAL}`, FILE, options()).ban).toEqual({ after: 3, withinMs: 60_000, forMs: 2_000 });
+    expect(parseConfig(`ban: { after: 3, for: 2s }\n${MINIMAL}`, FILE, options()).ban).toEqual({
+      after: 3,
+      withinMs: 60_000,
+      forMs: 2_000,
+    });
   });
 
   it('reads a payload requirement', () => {
-    expect(parseConfig(`payload: { require: dns }\n${MINIMAL}`, FILE, options()).payload).toEqual({ require: 'dns', shape: 'none' });
+    expect(parseConfig(`payload: { require: dns }\n${MINIMAL}`, FILE, options()).payload).toEqual({
+      require: 'dns',
+      shape: 'none',
+    });
     expect(parseConfig(`payload: { require: none }\n${MINIMAL}`, FILE, options()).payload).toBeUndefined();
-    const token = parseConfig(`payload: { require: token, shape: 'hex:C0FFEE' }\nknock: { token_bytes: 4 }\n${MINIMAL}`, FILE, options());
+    const token = parseConfig(
+      `payload: { require: token, shape: 'hex:C0FFEE' }\nknock: { token_bytes: 4 }\n${MINIMAL}`,
+      FILE,
+      options(),
+    );
     expect(token.payload).toEqual({ require: 'token', shape: 'hex:c0ffee' });
   });
 
@@ -142,15 +159,35 @@ users:
       FILE,
       options(FILES, { configFile: { mode: 0o100600, uid: 0 } }),
     );
-    expect(config).toMatchObject({ table: 'fw-knock_1', keepTableOnStop: true, skew: 0, stepTimeoutMs: 1_500, logFormat: 'json' });
+    expect(config).toMatchObject({
+      table: 'fw-knock_1',
+      keepTableOnStop: true,
+      skew: 0,
+      stepTimeoutMs: 1_500,
+      logFormat: 'json',
+    });
     expect(config.services).toEqual([
       { name: 'ssh', port: 22, openForMs: 120_000 },
       { name: 'web', port: 443, openForMs: 30_000 },
     ]);
     expect(config.users[0]).toMatchObject({ name: 'alice', secretSource: 'inline', services: ['web'] });
-    expect(config.users[0]?.profile).toMatchObject({ method: 'list-modulo', length: 2, ports: [7000, 7001, 7002, 7003], tokenBytes: 8, algorithm: 'SHA256', period: 60 });
+    expect(config.users[0]?.profile).toMatchObject({
+      method: 'list-modulo',
+      length: 2,
+      ports: [7000, 7001, 7002, 7003],
+      tokenBytes: 8,
+      algorithm: 'SHA256',
+      period: 60,
+    });
     // The user's block is merged over the global one field by field.
-    expect(config.users[1]?.profile).toMatchObject({ method: 'static', open: [1000, 2000], close: [1000, 2000], toggle: true, tokenBytes: 8, period: 60 });
+    expect(config.users[1]?.profile).toMatchObject({
+      method: 'static',
+      open: [1000, 2000],
+      close: [1000, 2000],
+      toggle: true,
+      tokenBytes: 8,
+      period: 60,
+    });
   });
 
   it('resolves relative secret files against the config file directory', () => {
@@ -160,60 +197,272 @@ users:
 
   // Each case: config text → one exact line of the error (FILE:LINE: path: message).
   const bad: [string, string, string][] = [
-    ['typo at top level', `tabel: x\n${MINIMAL}`, `${FILE}:1: tabel: unknown field (did you mean table?); expected one of: table, keep_table_on_stop, skew, step_timeout, log_format, state_dir, audit_nflog_group, user_store, knock, ban, payload, break_glass, services, users`],
-    ['payload require unknown', `payload: { require: json }\n${MINIMAL}`, `${FILE}:1: payload.require: expected one of none, any, dns, ntp, token`],
-    ['payload shape without token', `payload: { require: dns, shape: ntp }\n${MINIMAL}`, `${FILE}:1: payload.shape: shape only applies to require: token`],
-    ['payload shape bad', `payload: { require: token, shape: dnss }\nknock: { token_bytes: 4 }\n${MINIMAL}`, `${FILE}:1: payload.shape: "dnss": unknown payload`],
-    ['payload token without token_bytes', `payload: { require: token }\n${MINIMAL}`, `${FILE}:5: users.alice: payload.require is token, so user alice needs token_bytes from 4 to 16`],
-    ['ban not a mapping', `ban: 3\n${MINIMAL}`, `${FILE}:1: ban: expected off, or a mapping such as { after: 10, within: 1m, for: 10m }, got 3`],
-    ['ban typo', `ban: { afterr: 3 }\n${MINIMAL}`, `${FILE}:1: ban.afterr: unknown field (did you mean after?); expected one of: after, within, for`],
-    ['ban after out of range', `ban: { after: 0 }\n${MINIMAL}`, `${FILE}:1: ban.after: expected the number of bad knocks that trigger a ban, an integer from 1 to 1000`],
-    ['audit_nflog_group out of range', `audit_nflog_group: 70000\n${MINIMAL}`, `${FILE}:1: audit_nflog_group: expected an integer from 0 to 65535 (the NFLOG group the audit reads opens from)`],
-    ['ban for too long', `ban: { for: 8d }\n${MINIMAL}`, `${FILE}:1: ban.for: 8d is out of range; expected a duration from 1s to 7d`],
-    ['typo in a user', `services:\n  ssh: { port: 22 }\nusers:\n  alice:\n    secretfile: secrets/alice\n`, `${FILE}:5: users.alice.secretfile: unknown field (did you mean secret_file?); expected one of: secret_file, secret, services, knock, code_mode`],
-    ['typo in knock', `knock:\n  lenght: 4\n${MINIMAL}`, `${FILE}:2: knock.lenght: unknown field (did you mean length?)`],
-    ['typo in a service', `services:\n  ssh:\n    port: 22\n    openfor: 5s\nusers:\n  alice: { secret_file: secrets/alice }\n`, `${FILE}:4: services.ssh.openfor: unknown field (did you mean open_for?)`],
-    ['bare number duration', `step_timeout: 5\n${MINIMAL}`, `${FILE}:1: step_timeout: 5 is a bare number, which is ambiguous; write a duration with a unit, e.g. 5s or 5ms (allowed from 100ms to 1m)`],
-    ['duration out of range', `step_timeout: 2m\n${MINIMAL}`, `${FILE}:1: step_timeout: 2m is out of range; expected a duration from 100ms to 1m`],
-    ['open_for too long', `services:\n  ssh: { port: 22, open_for: 2d }\nusers:\n  alice: { secret_file: secrets/alice }\n`, `${FILE}:2: services.ssh.open_for: 2d is out of range; expected a duration from 1s to 24h`],
-    ['not a duration', `step_timeout: soon\n${MINIMAL}`, `${FILE}:1: step_timeout: "soon" is not a duration; expected a whole number with a unit`],
-    ['skew too large', `skew: 11\n${MINIMAL}`, `${FILE}:1: skew: expected an integer from 0 to 10 (windows accepted before and after the current one), got 11`],
-    ['bad table name', `table: "my table"\n${MINIMAL}`, `${FILE}:1: table: expected 1 to 32 characters from a-z, A-Z, 0-9, _ and -, starting with a letter, got "my table"`],
-    ['bad log format', `log_format: yaml\n${MINIMAL}`, `${FILE}:1: log_format: expected one of auto, text, json, got "yaml"`],
-    ['non-boolean', `keep_table_on_stop: "yes"\n${MINIMAL}`, `${FILE}:1: keep_table_on_stop: expected true or false, got "yes"`],
-    ['no services', `users:\n  alice: { secret_file: secrets/alice }\n`, `${FILE}:1: services: missing; expected at least one service to protect`],
-    ['no users', `services:\n  ssh: { port: 22 }\n`, `${FILE}:1: users: missing; expected at least one user: a daemon with no users would lock everybody out of the protected services`],
-    ['empty users', `services:\n  ssh: { port: 22 }\nusers: {}\n`, `${FILE}:3: users: empty; expected at least one user: a daemon with no users would lock everybody out`],
-    ['users as a list', `services:\n  ssh: { port: 22 }\nusers: [alice]\n`, `${FILE}:3: users: expected a mapping of user names to settings`],
-    ['port out of range', `services:\n  ssh: { port: 70000 }\nusers:\n  alice: { secret_file: secrets/alice }\n`, `${FILE}:2: services.ssh.port: expected a port number (an integer from 1 to 65535), got 70000`],
-    ['port missing', `services:\n  ssh: { open_for: 5s }\nusers:\n  alice: { secret_file: secrets/alice }\n`, `${FILE}:2: services.ssh.port: missing; expected a port number (an integer from 1 to 65535)`],
-    ['port as a string', `services:\n  ssh: { port: "22" }\nusers:\n  alice: { secret_file: secrets/alice }\n`, `${FILE}:2: services.ssh.port: expected a port number (an integer from 1 to 65535), got "22"`],
-    ['service without settings', `services:\n  ssh:\nusers:\n  alice: { secret_file: secrets/alice }\n`, `${FILE}:2: services.ssh: expected a mapping such as { port: 22, open_for: 30s }, got nothing`],
-    ['duplicate service port', `services:\n  ssh: { port: 22 }\n  ssh2: { port: 22 }\nusers:\n  alice: { secret_file: secrets/alice }\n`, `${FILE}:3: services.ssh2.port: port 22 is already used by service ssh; each service needs a port of its own`],
-    ['bad service name', `services:\n  SSH: { port: 22 }\nusers:\n  alice: { secret_file: secrets/alice }\n`, `${FILE}:2: services.SSH: invalid service name; expected 1 to 24 characters from a-z, 0-9, _ and -`],
-    ['bad user name', `services:\n  ssh: { port: 22 }\nusers:\n  Alice: { secret_file: secrets/alice }\n`, `${FILE}:4: users.Alice: invalid user name; expected 1 to 32 characters from a-z, 0-9, _, . and -`],
-    ['unknown service for a user', `services:\n  ssh: { port: 22 }\nusers:\n  alice:\n    secret_file: secrets/alice\n    services:\n      - ssh\n      - http\n`, `${FILE}:8: users.alice.services[1]: unknown service "http"; expected one of the services defined under services: ssh`],
-    ['service listed twice', `services:\n  ssh: { port: 22 }\nusers:\n  alice: { secret_file: secrets/alice, services: [ssh, ssh] }\n`, `${FILE}:4: users.alice.services[1]: service ssh is listed twice`],
-    ['empty service list', `services:\n  ssh: { port: 22 }\nusers:\n  alice: { secret_file: secrets/alice, services: [] }\n`, `${FILE}:4: users.alice.services: empty list; name at least one service, or leave the field out to allow all services`],
-    ['both secret and secret_file', `services:\n  ssh: { port: 22 }\nusers:\n  alice:\n    secret_file: secrets/alice\n    secret: ${SECRET_A}\n`, `${FILE}:6: users.alice.secret: both secret and secret_file are set; keep exactly one`],
-    ['no secret', `services:\n  ssh: { port: 22 }\nusers:\n  alice: { services: [ssh] }\n`, `${FILE}:4: users.alice: missing secret_file; expected the path of a file holding the base32 secret`],
-    ['missing secret file', `services:\n  ssh: { port: 22 }\nusers:\n  alice: { secret_file: /nowhere/alice }\n`, `${FILE}:4: users.alice.secret_file: /nowhere/alice does not exist; expected a file holding the base32 secret (mode 0600)`],
-    ['secret file too open', `services:\n  ssh: { port: 22 }\nusers:\n  alice: { secret_file: loose }\n`, `${FILE}:4: users.alice.secret_file: permissions 0644 for /etc/otpknock/loose are too open: group and others must have no access to a secret; run chmod 600 /etc/otpknock/loose`],
-    ['secret file of another user', `services:\n  ssh: { port: 22 }\nusers:\n  alice: { secret_file: foreign }\n`, `${FILE}:4: users.alice.secret_file: /etc/otpknock/foreign is owned by uid 1000; expected root; run chown root /etc/otpknock/foreign`],
-    ['secret file is a directory', `services:\n  ssh: { port: 22 }\nusers:\n  alice: { secret_file: secrets }\n`, `${FILE}:4: users.alice.secret_file: /etc/otpknock/secrets is not a regular file (it is a directory)`],
-    ['secret file only comments', `services:\n  ssh: { port: 22 }\nusers:\n  alice: { secret_file: empty }\n`, `${FILE}:4: users.alice.secret_file: /etc/otpknock/empty holds no secret (only comments or blank lines)`],
-    ['bad base32', `services:\n  ssh: { port: 22 }\nusers:\n  alice: { secret: "JBSWY3DPEHPK3PXP1BSWY3DPEHPK3PXP" }\n`, `${FILE}:4: users.alice.secret: invalid base32 character at position 17; a base32 secret uses only the letters A–Z and the digits 2–7`],
-    ['short secret', `services:\n  ssh: { port: 22 }\nusers:\n  alice: { secret_file: short }\n`, `${FILE}:4: users.alice.secret_file: secret is 80 bits long; at least 128 bits (26 base32 characters) are required; generate a new secret with \`otpknockd user add\` (160-bit secrets are recommended) in /etc/otpknock/short`],
-    ['secret as a number', `services:\n  ssh: { port: 22 }\nusers:\n  alice: { secret: 12345678901234567890 }\n`, `${FILE}:4: users.alice.secret: expected base32 text, got a number`],
-    ['same secret twice', `services:\n  ssh: { port: 22 }\nusers:\n  alice: { secret_file: secrets/alice }\n  bob: { secret: "${SECRET_A}" }\n`, `${FILE}:5: users.bob.secret: user bob has the same secret as user alice; every user needs a secret of their own`],
-    ['unknown method', `knock: { method: totp }\n${MINIMAL}`, `${FILE}:1: knock.method: expected one of time, list-modulo, prng, static, got "totp"`],
-    ['global length out of range', `knock:\n  method: time\n  length: 9\n${MINIMAL}`, `${FILE}:3: knock.length: length must be a whole number 1–8, got 9 (in the knock profile of user alice)`],
-    ['user range too small', `services:\n  ssh: { port: 22 }\nusers:\n  alice:\n    secret_file: secrets/alice\n    knock:\n      range: 10000-10003\n`, `${FILE}:7: users.alice.knock.range: range 10000-10003 leaves 4 ports after 0 exclusions, but length 3 needs 6`],
-    ['bad token size', `knock: { token_bytes: 2 }\n${MINIMAL}`, `${FILE}:1: knock.token_bytes: token_bytes must be 0 (no token) or a whole number 4–16, got 2 (in the knock profile of user alice)`],
-    ['static open on a service port', `services:\n  ssh: { port: 22 }\nusers:\n  alice:\n    secret_file: secrets/alice\n    knock:\n      method: static\n      toggle: true\n      open: [1000, 22]\n`, `${FILE}:9: users.alice.knock.open[1]: port 22 is in exclude; a knock port must not be a protected or excluded port`],
-    ['range as a list', `knock: { range: [1, 2] }\n${MINIMAL}`, `${FILE}:1: knock.range: expected a port range such as 10000-65000 or {min: 10000, max: 65000}, got a list`],
+    [
+      'typo at top level',
+      `tabel: x\n${MINIMAL}`,
+      `${FILE}:1: tabel: unknown field (did you mean table?); expected one of: table, keep_table_on_stop, skew, step_timeout, log_format, state_dir, audit_nflog_group, user_store, knock, ban, payload, break_glass, services, users`,
+    ],
+    [
+      'payload require unknown',
+      `payload: { require: json }\n${MINIMAL}`,
+      `${FILE}:1: payload.require: expected one of none, any, dns, ntp, token`,
+    ],
+    [
+      'payload shape without token',
+      `payload: { require: dns, shape: ntp }\n${MINIMAL}`,
+      `${FILE}:1: payload.shape: shape only applies to require: token`,
+    ],
+    [
+      'payload shape bad',
+      `payload: { require: token, shape: dnss }\nknock: { token_bytes: 4 }\n${MINIMAL}`,
+      `${FILE}:1: payload.shape: "dnss": unknown payload`,
+    ],
+    [
+      'payload token without token_bytes',
+      `payload: { require: token }\n${MINIMAL}`,
+      `${FILE}:5: users.alice: payload.require is token, so user alice needs token_bytes from 4 to 16`,
+    ],
+    [
+      'ban not a mapping',
+      `ban: 3\n${MINIMAL}`,
+      `${FILE}:1: ban: expected off, or a mapping such as { after: 10, within: 1m, for: 10m }, got 3`,
+    ],
+    [
+      'ban typo',
+      `ban: { afterr: 3 }\n${MINIMAL}`,
+      `${FILE}:1: ban.afterr: unknown field (did you mean after?); expected one of: after, within, for`,
+    ],
+    [
+      'ban after out of range',
+      `ban: { after: 0 }\n${MINIMAL}`,
+      `${FILE}:1: ban.after: expected the number of bad knocks that trigger a ban, an integer from 1 to 1000`,
+    ],
+    [
+      'audit_nflog_group out of range',
+      `audit_nflog_group: 70000\n${MINIMAL}`,
+      `${FILE}:1: audit_nflog_group: expected an integer from 0 to 65535 (the NFLOG group the audit reads opens from)`,
+    ],
+    [
+      'ban for too long',
+      `ban: { for: 8d }\n${MINIMAL}`,
+      `${FILE}:1: ban.for: 8d is out of range; expected a duration from 1s to 7d`,
+    ],
+    [
+      'typo in a user',
+      `services:\n  ssh: { port: 22 }\nusers:\n  alice:\n    secretfile: secrets/alice\n`,
+      `${FILE}:5: users.alice.secretfile: unknown field (did you mean secret_file?); expected one of: secret_file, secret, services, knock, code_mode`,
+    ],
+    [
+      'typo in knock',
+      `knock:\n  lenght: 4\n${MINIMAL}`,
+      `${FILE}:2: knock.lenght: unknown field (did you mean length?)`,
+    ],
+    [
+      'typo in a service',
+      `services:\n  ssh:\n    port: 22\n    openfor: 5s\nusers:\n  alice: { secret_file: secrets/alice }\n`,
+      `${FILE}:4: services.ssh.openfor: unknown field (did you mean open_for?)`,
+    ],
+    [
+      'bare number duration',
+      `step_timeout: 5\n${MINIMAL}`,
+      `${FILE}:1: step_timeout: 5 is a bare number, which is ambiguous; write a duration with a unit, e.g. 5s or 5ms (allowed from 100ms to 1m)`,
+    ],
+    [
+      'duration out of range',
+      `step_timeout: 2m\n${MINIMAL}`,
+      `${FILE}:1: step_timeout: 2m is out of range; expected a duration from 100ms to 1m`,
+    ],
+    [
+      'open_for too long',
+      `services:\n  ssh: { port: 22, open_for: 2d }\nusers:\n  alice: { secret_file: secrets/alice }\n`,
+      `${FILE}:2: services.ssh.open_for: 2d is out of range; expected a duration from 1s to 24h`,
+    ],
+    [
+      'not a duration',
+      `step_timeout: soon\n${MINIMAL}`,
+      `${FILE}:1: step_timeout: "soon" is not a duration; expected a whole number with a unit`,
+    ],
+    [
+      'skew too large',
+      `skew: 11\n${MINIMAL}`,
+      `${FILE}:1: skew: expected an integer from 0 to 10 (windows accepted before and after the current one), got 11`,
+    ],
+    [
+      'bad table name',
+      `table: "my table"\n${MINIMAL}`,
+      `${FILE}:1: table: expected 1 to 32 characters from a-z, A-Z, 0-9, _ and -, starting with a letter, got "my table"`,
+    ],
+    [
+      'bad log format',
+      `log_format: yaml\n${MINIMAL}`,
+      `${FILE}:1: log_format: expected one of auto, text, json, got "yaml"`,
+    ],
+    [
+      'non-boolean',
+      `keep_table_on_stop: "yes"\n${MINIMAL}`,
+      `${FILE}:1: keep_table_on_stop: expected true or false, got "yes"`,
+    ],
+    [
+      'no services',
+      `users:\n  alice: { secret_file: secrets/alice }\n`,
+      `${FILE}:1: services: missing; expected at least one service to protect`,
+    ],
+    [
+      'no users',
+      `services:\n  ssh: { port: 22 }\n`,
+      `${FILE}:1: users: missing; expected at least one user: a daemon with no users would lock everybody out of the protected services`,
+    ],
+    [
+      'empty users',
+      `services:\n  ssh: { port: 22 }\nusers: {}\n`,
+      `${FILE}:3: users: empty; expected at least one user: a daemon with no users would lock everybody out`,
+    ],
+    [
+      'users as a list',
+      `services:\n  ssh: { port: 22 }\nusers: [alice]\n`,
+      `${FILE}:3: users: expected a mapping of user names to settings`,
+    ],
+    [
+      'port out of range',
+      `services:\n  ssh: { port: 70000 }\nusers:\n  alice: { secret_file: secrets/alice }\n`,
+      `${FILE}:2: services.ssh.port: expected a port number (an integer from 1 to 65535), got 70000`,
+    ],
+    [
+      'port missing',
+      `services:\n  ssh: { open_for: 5s }\nusers:\n  alice: { secret_file: secrets/alice }\n`,
+      `${FILE}:2: services.ssh.port: missing; expected a port number (an integer from 1 to 65535)`,
+    ],
+    [
+      'port as a string',
+      `services:\n  ssh: { port: "22" }\nusers:\n  alice: { secret_file: secrets/alice }\n`,
+      `${FILE}:2: services.ssh.port: expected a port number (an integer from 1 to 65535), got "22"`,
+    ],
+    [
+      'service without settings',
+      `services:\n  ssh:\nusers:\n  alice: { secret_file: secrets/alice }\n`,
+      `${FILE}:2: services.ssh: expected a mapping such as { port: 22, open_for: 30s }, got nothing`,
+    ],
+    [
+      'duplicate service port',
+      `services:\n  ssh: { port: 22 }\n  ssh2: { port: 22 }\nusers:\n  alice: { secret_file: secrets/alice }\n`,
+      `${FILE}:3: services.ssh2.port: port 22 is already used by service ssh; each service needs a port of its own`,
+    ],
+    [
+      'bad service name',
+      `services:\n  SSH: { port: 22 }\nusers:\n  alice: { secret_file: secrets/alice }\n`,
+      `${FILE}:2: services.SSH: invalid service name; expected 1 to 24 characters from a-z, 0-9, _ and -`,
+    ],
+    [
+      'bad user name',
+      `services:\n  ssh: { port: 22 }\nusers:\n  Alice: { secret_file: secrets/alice }\n`,
+      `${FILE}:4: users.Alice: invalid user name; expected 1 to 32 characters from a-z, 0-9, _, . and -`,
+    ],
+    [
+      'unknown service for a user',
+      `services:\n  ssh: { port: 22 }\nusers:\n  alice:\n    secret_file: secrets/alice\n    services:\n      - ssh\n      - http\n`,
+      `${FILE}:8: users.alice.services[1]: unknown service "http"; expected one of the services defined under services: ssh`,
+    ],
+    [
+      'service listed twice',
+      `services:\n  ssh: { port: 22 }\nusers:\n  alice: { secret_file: secrets/alice, services: [ssh, ssh] }\n`,
+      `${FILE}:4: users.alice.services[1]: service ssh is listed twice`,
+    ],
+    [
+      'empty service list',
+      `services:\n  ssh: { port: 22 }\nusers:\n  alice: { secret_file: secrets/alice, services: [] }\n`,
+      `${FILE}:4: users.alice.services: empty list; name at least one service, or leave the field out to allow all services`,
+    ],
+    [
+      'both secret and secret_file',
+      `services:\n  ssh: { port: 22 }\nusers:\n  alice:\n    secret_file: secrets/alice\n    secret: ${SECRET_A}\n`,
+      `${FILE}:6: users.alice.secret: both secret and secret_file are set; keep exactly one`,
+    ],
+    [
+      'no secret',
+      `services:\n  ssh: { port: 22 }\nusers:\n  alice: { services: [ssh] }\n`,
+      `${FILE}:4: users.alice: missing secret_file; expected the path of a file holding the base32 secret`,
+    ],
+    [
+      'missing secret file',
+      `services:\n  ssh: { port: 22 }\nusers:\n  alice: { secret_file: /nowhere/alice }\n`,
+      `${FILE}:4: users.alice.secret_file: /nowhere/alice does not exist; expected a file holding the base32 secret (mode 0600)`,
+    ],
+    [
+      'secret file too open',
+      `services:\n  ssh: { port: 22 }\nusers:\n  alice: { secret_file: loose }\n`,
+      `${FILE}:4: users.alice.secret_file: permissions 0644 for /etc/otpknock/loose are too open: group and others must have no access to a secret; run chmod 600 /etc/otpknock/loose`,
+    ],
+    [
+      'secret file of another user',
+      `services:\n  ssh: { port: 22 }\nusers:\n  alice: { secret_file: foreign }\n`,
+      `${FILE}:4: users.alice.secret_file: /etc/otpknock/foreign is owned by uid 1000; expected root; run chown root /etc/otpknock/foreign`,
+    ],
+    [
+      'secret file is a directory',
+      `services:\n  ssh: { port: 22 }\nusers:\n  alice: { secret_file: secrets }\n`,
+      `${FILE}:4: users.alice.secret_file: /etc/otpknock/secrets is not a regular file (it is a directory)`,
+    ],
+    [
+      'secret file only comments',
+      `services:\n  ssh: { port: 22 }\nusers:\n  alice: { secret_file: empty }\n`,
+      `${FILE}:4: users.alice.secret_file: /etc/otpknock/empty holds no secret (only comments or blank lines)`,
+    ],
+    [
+      'bad base32',
+      `services:\n  ssh: { port: 22 }\nusers:\n  alice: { secret: "JBSWY3DPEHPK3PXP1BSWY3DPEHPK3PXP" }\n`,
+      `${FILE}:4: users.alice.secret: invalid base32 character at position 17; a base32 secret uses only the letters A–Z and the digits 2–7`,
+    ],
+    [
+      'short secret',
+      `services:\n  ssh: { port: 22 }\nusers:\n  alice: { secret_file: short }\n`,
+      `${FILE}:4: users.alice.secret_file: secret is 80 bits long; at least 128 bits (26 base32 characters) are required; generate a new secret with \`otpknockd user add\` (160-bit secrets are recommended) in /etc/otpknock/short`,
+    ],
+    [
+      'secret as a number',
+      `services:\n  ssh: { port: 22 }\nusers:\n  alice: { secret: 12345678901234567890 }\n`,
+      `${FILE}:4: users.alice.secret: expected base32 text, got a number`,
+    ],
+    [
+      'same secret twice',
+      `services:\n  ssh: { port: 22 }\nusers:\n  alice: { secret_file: secrets/alice }\n  bob: { secret: "${SECRET_A}" }\n`,
+      `${FILE}:5: users.bob.secret: user bob has the same secret as user alice; every user needs a secret of their own`,
+    ],
+    [
+      'unknown method',
+      `knock: { method: totp }\n${MINIMAL}`,
+      `${FILE}:1: knock.method: expected one of time, list-modulo, prng, static, got "totp"`,
+    ],
+    [
+      'global length out of range',
+      `knock:\n  method: time\n  length: 9\n${MINIMAL}`,
+      `${FILE}:3: knock.length: length must be a whole number 1–8, got 9 (in the knock profile of user alice)`,
+    ],
+    [
+      'user range too small',
+      `services:\n  ssh: { port: 22 }\nusers:\n  alice:\n    secret_file: secrets/alice\n    knock:\n      range: 10000-10003\n`,
+      `${FILE}:7: users.alice.knock.range: range 10000-10003 leaves 4 ports after 0 exclusions, but length 3 needs 6`,
+    ],
+    [
+      'bad token size',
+      `knock: { token_bytes: 2 }\n${MINIMAL}`,
+      `${FILE}:1: knock.token_bytes: token_bytes must be 0 (no token) or a whole number 4–16, got 2 (in the knock profile of user alice)`,
+    ],
+    [
+      'static open on a service port',
+      `services:\n  ssh: { port: 22 }\nusers:\n  alice:\n    secret_file: secrets/alice\n    knock:\n      method: static\n      toggle: true\n      open: [1000, 22]\n`,
+      `${FILE}:9: users.alice.knock.open[1]: port 22 is in exclude; a knock port must not be a protected or excluded port`,
+    ],
+    [
+      'range as a list',
+      `knock: { range: [1, 2] }\n${MINIMAL}`,
+      `${FILE}:1: knock.range: expected a port range such as 10000-65000 or {min: 10000, max: 65000}, got a list`,
+    ],
     ['YAML syntax', `services:\n  ssh: { port: 22\nusers: {}\n`, `${FILE}:3: invalid YAML`],
-    ['duplicate key', `services:\n  ssh: { port: 22 }\nservices:\n  web: { port: 80 }\n`, `${FILE}:3: invalid YAML: Map keys must be unique`],
+    [
+      'duplicate key',
+      `services:\n  ssh: { port: 22 }\nservices:\n  web: { port: 80 }\n`,
+      `${FILE}:3: invalid YAML: Map keys must be unique`,
+    ],
     ['empty file', `# nothing here\n`, `${FILE}: the file is empty; expected at least a services and a users section`],
     ['top level list', `- services\n`, `${FILE}:1: expected a mapping of settings at the top level, got a list`],
   ];
@@ -231,7 +480,10 @@ users:
     expect(error.code).toBe('E_CONFIG');
     expect(error.where).toBe(FILE);
     const lines = error.message.split('\n').map((l) => l.trim());
-    expect(lines.some((l) => l.startsWith(expected)), `expected a line starting with\n  ${expected}\ngot\n${error.message}`).toBe(true);
+    expect(
+      lines.some((l) => l.startsWith(expected)),
+      `expected a line starting with\n  ${expected}\ngot\n${error.message}`,
+    ).toBe(true);
     // No secret, not even a part of one, ever reaches a message.
     for (const secret of [SECRET_A, 'JBSWY3DPEHPK3PXP1BSWY3DPEHPK3PXP']) {
       expect(error.message).not.toContain(secret.slice(0, 8));
@@ -263,24 +515,66 @@ users:
 
   describe('YAML anchors, aliases and tags: a located error, never a crash', () => {
     const cases: [string, string, string][] = [
-      ['an alias to no anchor', `services: *x\nusers:\n  alice: { secret_file: secrets/alice }\n`, `${FILE}:1: invalid YAML: the alias *x refers to no anchor defined before it; mark the value with &x above this line, or write the value out here`],
-      ['an alias as a key', `services:\n  ssh: { port: 22 }\nusers:\n  ? *alice\n  : { secret_file: secrets/alice }\n`, `${FILE}:4: invalid YAML: the alias *alice refers to no anchor`],
-      ['an alias before its anchor', `services:\n  ssh: { port: *p }\n  web: { port: &p 80 }\nusers:\n  alice: { secret_file: secrets/alice }\n`, `${FILE}:2: invalid YAML: the alias *p refers to no anchor defined before it`],
-      ['an alias inside its own anchor', `services: &s\n  ssh: { port: 22, more: *s }\nusers:\n  alice: { secret_file: secrets/alice }\n`, `${FILE}:2: invalid YAML: the alias *s is inside the value it refers to, which would make that value contain itself`],
-      ['aliases that expand too far', `x: &a [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]\ny: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nz: [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\n${MINIMAL}`, `${FILE}:2: invalid YAML: the aliases expand to more than 100 copies of their values`],
-      ['a YAML 1.1 merge of a scalar', `%YAML 1.1\n---\nbase: &b 1\nservices:\n  ssh: { <<: *b, port: 22 }\nusers:\n  alice: { secret_file: secrets/alice }\n`, `${FILE}:5: invalid YAML: Merge sources must be maps or map aliases`],
-      ['an unknown tag', `services:\n  ssh: { port: !port 22 }\nusers:\n  alice: { secret_file: secrets/alice }\n`, `${FILE}:2: invalid YAML: Unresolved tag: !port`],
+      [
+        'an alias to no anchor',
+        `services: *x\nusers:\n  alice: { secret_file: secrets/alice }\n`,
+        `${FILE}:1: invalid YAML: the alias *x refers to no anchor defined before it; mark the value with &x above this line, or write the value out here`,
+      ],
+      [
+        'an alias as a key',
+        `services:\n  ssh: { port: 22 }\nusers:\n  ? *alice\n  : { secret_file: secrets/alice }\n`,
+        `${FILE}:4: invalid YAML: the alias *alice refers to no anchor`,
+      ],
+      [
+        'an alias before its anchor',
+        `services:\n  ssh: { port: *p }\n  web: { port: &p 80 }\nusers:\n  alice: { secret_file: secrets/alice }\n`,
+        `${FILE}:2: invalid YAML: the alias *p refers to no anchor defined before it`,
+      ],
+      [
+        'an alias inside its own anchor',
+        `services: &s\n  ssh: { port: 22, more: *s }\nusers:\n  alice: { secret_file: secrets/alice }\n`,
+        `${FILE}:2: invalid YAML: the alias *s is inside the value it refers to, which would make that value contain itself`,
+      ],
+      [
+        'aliases that expand too far',
+        `x: &a [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]\ny: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nz: [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\n${MINIMAL}`,
+        `${FILE}:2: invalid YAML: the aliases expand to more than 100 copies of their values`,
+      ],
+      [
+        'a YAML 1.1 merge of a scalar',
+        `%YAML 1.1\n---\nbase: &b 1\nservices:\n  ssh: { <<: *b, port: 22 }\nusers:\n  alice: { secret_file: secrets/alice }\n`,
+        `${FILE}:5: invalid YAML: Merge sources must be maps or map aliases`,
+      ],
+      [
+        'an unknown tag',
+        `services:\n  ssh: { port: !port 22 }\nusers:\n  alice: { secret_file: secrets/alice }\n`,
+        `${FILE}:2: invalid YAML: Unresolved tag: !port`,
+      ],
     ];
     it.each(cases)('%s', (_name, text, expected) => {
       const error = configError(text);
       expect(error.issues.map((i) => i.file)).toEqual(error.issues.map(() => FILE));
-      expect(error.message.split('\n').map((l) => l.trim()).some((l) => l.startsWith(expected)), `expected a line starting with\n  ${expected}\ngot\n${error.message}`).toBe(true);
+      expect(
+        error.message
+          .split('\n')
+          .map((l) => l.trim())
+          .some((l) => l.startsWith(expected)),
+        `expected a line starting with\n  ${expected}\ngot\n${error.message}`,
+      ).toBe(true);
     });
 
     it('accepts an alias to an anchor defined before it', () => {
-      const config = parseConfig(`services:\n  ssh: { port: 22, open_for: &long 2m }\n  web: { port: 80, open_for: *long }\nusers:\n  alice: { secret_file: secrets/alice }\n`, FILE, options());
+      const config = parseConfig(
+        `services:\n  ssh: { port: 22, open_for: &long 2m }\n  web: { port: 80, open_for: *long }\nusers:\n  alice: { secret_file: secrets/alice }\n`,
+        FILE,
+        options(),
+      );
       expect(config.services.map((x) => x.openForMs)).toEqual([120_000, 120_000]);
-      const shared = parseConfig(`services:\n  ssh: &svc { port: 22, open_for: 2m }\nusers:\n  alice: { secret_file: secrets/alice, services: [ssh] }\n  bob: { secret_file: secrets/bob, services: &list [ssh] }\n  carol: { secret_file: secrets/carol, services: *list }\n`, FILE, options());
+      const shared = parseConfig(
+        `services:\n  ssh: &svc { port: 22, open_for: 2m }\nusers:\n  alice: { secret_file: secrets/alice, services: [ssh] }\n  bob: { secret_file: secrets/bob, services: &list [ssh] }\n  carol: { secret_file: secrets/carol, services: *list }\n`,
+        FILE,
+        options(),
+      );
       expect(shared.users.map((u) => u.services)).toEqual([['ssh'], ['ssh'], ['ssh']]);
     });
 
@@ -297,19 +591,25 @@ users:
 
   describe('the global knock block', () => {
     it('lists each of its problems once, at knock.FIELD', () => {
-      const error = configError(`knock:\n  lenght: 3\n  period: 0\nservices:\n  ssh: { port: 22 }\nusers:\n  alice: { secret_file: secrets/alice }\n  bob: { secret_file: secrets/bob }\n`);
+      const error = configError(
+        `knock:\n  lenght: 3\n  period: 0\nservices:\n  ssh: { port: 22 }\nusers:\n  alice: { secret_file: secrets/alice }\n  bob: { secret_file: secrets/bob }\n`,
+      );
       expect(error.issues.map((i) => `${i.line} ${i.path}`)).toEqual(['2 knock.lenght', '3 knock.period']);
     });
 
     it('lists a problem of the profile it gives several users once, naming them', () => {
-      const error = configError(`knock: { length: 9 }\nservices:\n  ssh: { port: 22 }\nusers:\n  alice: { secret_file: secrets/alice, knock: { algorithm: SHA256 } }\n  bob: { secret_file: secrets/bob }\n`);
+      const error = configError(
+        `knock: { length: 9 }\nservices:\n  ssh: { port: 22 }\nusers:\n  alice: { secret_file: secrets/alice, knock: { algorithm: SHA256 } }\n  bob: { secret_file: secrets/bob }\n`,
+      );
       expect(error.issues.map((i) => `${i.line} ${i.path}: ${i.message}`)).toEqual([
         '1 knock.length: length must be a whole number 1–8, got 9 (in the knock profile of users alice, bob)',
       ]);
     });
 
     it('blames a field the global method needs on the global block, once', () => {
-      const error = configError(`knock: { method: list-modulo }\nservices:\n  ssh: { port: 22 }\nusers:\n  alice: { secret_file: secrets/alice, knock: { algorithm: SHA256 } }\n  bob: { secret_file: secrets/bob }\n  carol: { secret_file: secrets/carol, knock: { method: list-modulo } }\n`);
+      const error = configError(
+        `knock: { method: list-modulo }\nservices:\n  ssh: { port: 22 }\nusers:\n  alice: { secret_file: secrets/alice, knock: { algorithm: SHA256 } }\n  bob: { secret_file: secrets/bob }\n  carol: { secret_file: secrets/carol, knock: { method: list-modulo } }\n`,
+      );
       expect(error.issues.map((i) => `${i.line} ${i.path}`)).toEqual(['1 knock', '7 users.carol.knock']);
       expect(error.issues[0]?.message).toMatch(/\(in the knock profile of users alice, bob\)$/);
     });
@@ -318,17 +618,26 @@ users:
   describe('knock profiles: the shared profile schema, located in this file', () => {
     const users = `services:\n  ssh: { port: 22 }\nusers:\n`;
 
-    it('locates a field of a user\'s own block in that block, with its own indexes', () => {
-      const error = configError(`${users}  alice:\n    secret_file: secrets/alice\n    knock: { exclude: [22, 0], token_bytes: 3 }\n`);
+    it("locates a field of a user's own block in that block, with its own indexes", () => {
+      const error = configError(
+        `${users}  alice:\n    secret_file: secrets/alice\n    knock: { exclude: [22, 0], token_bytes: 3 }\n`,
+      );
       expect(error.issues.map((i) => `${i.line} ${i.path}: ${i.message}`)).toEqual([
         '6 users.alice.knock.exclude[1]: expected a port number (an integer from 1 to 65535), got 0',
         '6 users.alice.knock.token_bytes: token_bytes must be 0 (no token) or a whole number 4–16, got 3',
       ]);
     });
 
-    it('reports a bad knock block beside the user\'s other problems, all at once', () => {
-      const error = configError(`${users}  alice:\n    secret_file: /nowhere\n    knock: { lenght: 3, range: { min: 1, maks: 9 } }\n`);
-      expect(error.issues.map((i) => `${i.line} ${i.path}`)).toEqual(['5 users.alice.secret_file', '6 users.alice.knock.lenght', '6 users.alice.knock.range.maks', '6 users.alice.knock.range.max']);
+    it("reports a bad knock block beside the user's other problems, all at once", () => {
+      const error = configError(
+        `${users}  alice:\n    secret_file: /nowhere\n    knock: { lenght: 3, range: { min: 1, maks: 9 } }\n`,
+      );
+      expect(error.issues.map((i) => `${i.line} ${i.path}`)).toEqual([
+        '5 users.alice.secret_file',
+        '6 users.alice.knock.lenght',
+        '6 users.alice.knock.range.maks',
+        '6 users.alice.knock.range.max',
+      ]);
       expect(error.issues[2]?.message).toBe('unknown field (did you mean max?); expected one of: min, max');
     });
 
@@ -338,7 +647,9 @@ users:
     });
 
     it('blames a rule between fields on the block that holds the field', () => {
-      const error = configError(`knock: { method: list-modulo, length: 2, ports: [7001, 7002, 7003, 7004] }\n${users}  alice:\n    secret_file: secrets/alice\n    knock: { exclude: [7003] }\n  bob: { secret_file: secrets/bob, knock: { method: time, range: 10000-10002 } }\n`);
+      const error = configError(
+        `knock: { method: list-modulo, length: 2, ports: [7001, 7002, 7003, 7004] }\n${users}  alice:\n    secret_file: secrets/alice\n    knock: { exclude: [7003] }\n  bob: { secret_file: secrets/bob, knock: { method: time, range: 10000-10002 } }\n`,
+      );
       expect(error.issues.map((i) => `${i.line} ${i.path}: ${i.message}`)).toEqual([
         '1 knock.ports[2]: port 7003 is also in exclude; remove it from one of the two lists (in the knock profile of user alice)',
         '8 users.bob.knock.range: range 10000-10002 leaves 3 ports after 0 exclusions, but length 2 needs 4 (open and close each take 2 distinct ports); widen the range, exclude fewer ports or lower length',
@@ -346,8 +657,13 @@ users:
     });
 
     it('checks the global block even when no user takes it yet (the user commands before the first user add)', () => {
-      const error = configError(`knock: { period: 0 }\nuser_store: users.d\nservices:\n  ssh: { port: 22 }\n`, options(FILES, { allowNoUsers: true, userStore: { dir: '/etc/otpknock/users.d', entries: [] } }));
-      expect(error.issues.map((i) => `${i.line} ${i.path}: ${i.message}`)).toEqual(['1 knock.period: period (seconds) must be a whole number 1–3600, got 0']);
+      const error = configError(
+        `knock: { period: 0 }\nuser_store: users.d\nservices:\n  ssh: { port: 22 }\n`,
+        options(FILES, { allowNoUsers: true, userStore: { dir: '/etc/otpknock/users.d', entries: [] } }),
+      );
+      expect(error.issues.map((i) => `${i.line} ${i.path}: ${i.message}`)).toEqual([
+        '1 knock.period: period (seconds) must be a whole number 1–3600, got 0',
+      ]);
     });
   });
 
@@ -364,45 +680,69 @@ users:
     expect(error.message).toContain(
       `${FILE}:4: users.alice.secret: inline secret in a configuration file that group or others can read (permissions 0640); run chmod 600 ${FILE}, or better, move the secret to a secret_file`,
     );
-    expect(parseConfig(text, FILE, options(FILES, { configFile: { mode: 0o100600, uid: 0 } })).users[0]?.secretSource).toBe('inline');
+    expect(
+      parseConfig(text, FILE, options(FILES, { configFile: { mode: 0o100600, uid: 0 } })).users[0]?.secretSource,
+    ).toBe('inline');
   });
 
   it('accepts secret files owned by the daemon uid', () => {
     const files = { '/etc/otpknock/secrets/alice': secretFile(SECRET_A, { uid: 993, mode: 0o100400 }) };
     expect(parseConfig(MINIMAL, FILE, options(files, { daemonUid: 993 })).users).toHaveLength(1);
     expect(configError(MINIMAL, options(files, { daemonUid: 994 })).message).toContain(
-      'is owned by uid 993; expected root or uid 994 (the daemon\'s uid)',
+      "is owned by uid 993; expected root or uid 994 (the daemon's uid)",
     );
   });
 
   describe('static sequences', () => {
     const head = `services:\n  ssh: { port: 22 }\nusers:\n`;
-    const user = (name: string, knock: string) => `  ${name}:\n    secret_file: secrets/${name}\n    knock: { method: static, ${knock} }\n`;
+    const user = (name: string, knock: string) =>
+      `  ${name}:\n    secret_file: secrets/${name}\n    knock: { method: static, ${knock} }\n`;
 
     it('accepts distinct sequences', () => {
-      const config = parseConfig(head + user('alice', 'open: [1000, 2000], close: [2000, 1000]') + user('bob', 'open: [1000, 3000], toggle: true'), FILE, options());
-      expect(config.users.map((u) => u.profile.open)).toEqual([[1000, 2000], [1000, 3000]]);
+      const config = parseConfig(
+        head +
+          user('alice', 'open: [1000, 2000], close: [2000, 1000]') +
+          user('bob', 'open: [1000, 3000], toggle: true'),
+        FILE,
+        options(),
+      );
+      expect(config.users.map((u) => u.profile.open)).toEqual([
+        [1000, 2000],
+        [1000, 3000],
+      ]);
     });
 
     it('refuses the same sequence for two users', () => {
-      const error = configError(head + user('alice', 'open: [1000, 2000], toggle: true') + user('bob', 'open: [3000], close: [1000, 2000]'));
+      const error = configError(
+        head + user('alice', 'open: [1000, 2000], toggle: true') + user('bob', 'open: [3000], close: [1000, 2000]'),
+      );
       expect(error.issues).toHaveLength(1);
       expect(error.message).toContain(
         `${FILE}:9: users.bob.knock.close: the static close sequence of user bob is the same as the open sequence of user alice; the kernel could not tell them apart`,
       );
     });
 
-    it('refuses a sequence that begins another user\'s', () => {
-      const error = configError(head + user('alice', 'open: [1000, 2000, 3000], toggle: true') + user('bob', 'open: [1000], toggle: true') + user('carol', 'open: [1000, 4000], toggle: true'));
+    it("refuses a sequence that begins another user's", () => {
+      const error = configError(
+        head +
+          user('alice', 'open: [1000, 2000, 3000], toggle: true') +
+          user('bob', 'open: [1000], toggle: true') +
+          user('carol', 'open: [1000, 4000], toggle: true'),
+      );
       expect(error.issues.map((i) => i.message.split(';')[0])).toEqual([
         'the static open sequence of user alice starts with the open sequence of user bob',
         'the static open sequence of user carol starts with the open sequence of user bob',
       ]);
-      expect(error.issues.map((i) => `${i.line} ${i.path}`)).toEqual(['6 users.alice.knock.open', '12 users.carol.knock.open']);
+      expect(error.issues.map((i) => `${i.line} ${i.path}`)).toEqual([
+        '6 users.alice.knock.open',
+        '12 users.carol.knock.open',
+      ]);
     });
 
     it('refuses a global static sequence shared by several users', () => {
-      const error = configError(`knock: { method: static, open: [1000, 2000], toggle: true }\n${head}  alice: { secret_file: secrets/alice }\n  bob: { secret_file: secrets/bob }\n`);
+      const error = configError(
+        `knock: { method: static, open: [1000, 2000], toggle: true }\n${head}  alice: { secret_file: secrets/alice }\n  bob: { secret_file: secrets/bob }\n`,
+      );
       expect(error.message).toContain(`${FILE}:1: knock.open: the static open sequence of user`);
       expect(error.message).toMatch(/user (alice|bob) is the same as the open sequence of user (alice|bob)/);
     });

@@ -33,7 +33,10 @@ export function parseConfig(text: string, file: string, options: ParseConfigOpti
   const top = parseTopLevel(ctx);
   const ban = parseBan(ctx);
   const { services, names: serviceNames } = parseServices(ctx);
-  const knock = new KnockProfiles(ctx, services.map((s) => s.port));
+  const knock = new KnockProfiles(
+    ctx,
+    services.map((s) => s.port),
+  );
   const users = allUsers(ctx, serviceNames, knock);
   knock.reportIssues();
   checkStaticSequences(ctx, users, knock);
@@ -68,10 +71,22 @@ export function parseConfig(text: string, file: string, options: ParseConfigOpti
 function openDocument(text: string, file: string, options: ParseConfigOptions): ParseContext {
   const src = readYaml(text);
   const report = new IssueReporter(file, src);
-  const ctx = (data: Record<string, unknown>): ParseContext => ({ file, dir: dirname(file), data, options, daemonUid: options.daemonUid ?? 0, report });
+  const ctx = (data: Record<string, unknown>): ParseContext => ({
+    file,
+    dir: dirname(file),
+    data,
+    options,
+    daemonUid: options.daemonUid ?? 0,
+    report,
+  });
   if (src.errors.length > 0) report.addSyntaxErrors(src.errors);
-  else if (src.data === null || src.data === undefined) report.report([], 'the file is empty; expected at least a services and a users section (see docs/otpknockd.example.yaml)');
-  else if (!isMapping(src.data)) report.report([], `expected a mapping of settings at the top level, got ${describe(src.data)}`);
+  else if (src.data === null || src.data === undefined)
+    report.report(
+      [],
+      'the file is empty; expected at least a services and a users section (see docs/otpknockd.example.yaml)',
+    );
+  else if (!isMapping(src.data))
+    report.report([], `expected a mapping of settings at the top level, got ${describe(src.data)}`);
   else return ctx(src.data);
   throw new ConfigError(file, report.issues);
 }
@@ -85,7 +100,12 @@ function allUsers(ctx: ParseContext, serviceNames: readonly string[], knock: Kno
     const configUserNames = isMapping(ctx.data.users) ? Object.keys(ctx.data.users) : [];
     users.push(...storeUsers(ctx, userStore, { configUserNames, serviceNames, knock, secrets }));
   }
-  if (typeof ctx.data.user_store === 'string' && users.length === 0 && ctx.report.issues.length === 0 && !allowNoUsers) {
+  if (
+    typeof ctx.data.user_store === 'string' &&
+    users.length === 0 &&
+    ctx.report.issues.length === 0 &&
+    !allowNoUsers
+  ) {
     ctx.report.report(
       ['users'],
       `no users in the configuration nor in the user store ${userStore?.dir ?? ''}; add one with: otpknockd user add NAME (a daemon with no users would lock everybody out of the protected services)`,
@@ -104,7 +124,8 @@ export function secretFilePaths(text: string, file: string): string[] {
   if (!isMapping(data) || !isMapping(data.users)) return [];
   const out: string[] = [];
   for (const user of Object.values(data.users)) {
-    if (isMapping(user) && typeof user.secret_file === 'string' && user.secret_file !== '') out.push(resolve(dir, user.secret_file));
+    if (isMapping(user) && typeof user.secret_file === 'string' && user.secret_file !== '')
+      out.push(resolve(dir, user.secret_file));
   }
   return [...new Set(out)];
 }
@@ -115,4 +136,3 @@ export function userStorePath(text: string, file: string): string | undefined {
   if (!isMapping(data) || typeof data.user_store !== 'string' || data.user_store === '') return undefined;
   return resolve(dirname(resolve(file)), data.user_store);
 }
-

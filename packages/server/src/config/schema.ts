@@ -49,7 +49,10 @@ export function duration(min: number, max: number) {
       return z.NEVER;
     }
     if (typeof value !== 'string') {
-      ctx.addIssue({ code: 'custom', message: `expected a duration such as ${DURATION_EXAMPLES}, got ${describe(value)}` });
+      ctx.addIssue({
+        code: 'custom',
+        message: `expected a duration such as ${DURATION_EXAMPLES}, got ${describe(value)}`,
+      });
       return z.NEVER;
     }
     let ms: number;
@@ -92,7 +95,10 @@ export const knockKey = (field: ProfileField): string => KNOCK_KEYS[field];
 
 export const banSchema = z.strictObject(
   {
-    after: integer(LIMITS.banAfter, `expected the number of bad knocks that trigger a ban, an integer from ${LIMITS.banAfter.min} to ${LIMITS.banAfter.max}`).optional(),
+    after: integer(
+      LIMITS.banAfter,
+      `expected the number of bad knocks that trigger a ban, an integer from ${LIMITS.banAfter.min} to ${LIMITS.banAfter.max}`,
+    ).optional(),
     within: duration(LIMITS.banWithinMs.min, LIMITS.banWithinMs.max).optional(),
     for: duration(LIMITS.banForMs.min, LIMITS.banForMs.max).optional(),
   },
@@ -104,7 +110,9 @@ export const PAYLOAD_REQUIREMENTS = ['none', 'any', 'dns', 'ntp', 'token'] as co
 export const payloadSchema = z.strictObject(
   {
     require: z.enum(PAYLOAD_REQUIREMENTS, { error: `expected one of ${PAYLOAD_REQUIREMENTS.join(', ')}` }),
-    shape: z.string({ error: 'expected the clients\' payload setting, e.g. none, dns, ntp, random or hex:c0ffee' }).optional(),
+    shape: z
+      .string({ error: "expected the clients' payload setting, e.g. none, dns, ntp, random or hex:c0ffee" })
+      .optional(),
   },
   { error: 'expected a mapping such as { require: dns } or { require: token, shape: ntp }' },
 );
@@ -138,11 +146,20 @@ export const topSchema = z.strictObject({
     .regex(TABLE_NAME, { error: 'expected 1 to 32 characters from a-z, A-Z, 0-9, _ and -, starting with a letter' })
     .optional(),
   keep_table_on_stop: bool.optional(),
-  skew: integer(LIMITS.skew, `expected an integer from ${LIMITS.skew.min} to ${LIMITS.skew.max} (windows accepted before and after the current one)`).optional(),
+  skew: integer(
+    LIMITS.skew,
+    `expected an integer from ${LIMITS.skew.min} to ${LIMITS.skew.max} (windows accepted before and after the current one)`,
+  ).optional(),
   step_timeout: duration(LIMITS.stepTimeoutMs.min, LIMITS.stepTimeoutMs.max).optional(),
   log_format: z.enum(['auto', 'text', 'json'], { error: 'expected one of auto, text, json' }).optional(),
-  state_dir: z.string({ error: 'expected an absolute directory path' }).startsWith('/', { error: 'expected an absolute directory path' }).optional(),
-  audit_nflog_group: integer(LIMITS.nflogGroup, `expected an integer from ${LIMITS.nflogGroup.min} to ${LIMITS.nflogGroup.max} (the NFLOG group the audit reads opens from)`).optional(),
+  state_dir: z
+    .string({ error: 'expected an absolute directory path' })
+    .startsWith('/', { error: 'expected an absolute directory path' })
+    .optional(),
+  audit_nflog_group: integer(
+    LIMITS.nflogGroup,
+    `expected an integer from ${LIMITS.nflogGroup.min} to ${LIMITS.nflogGroup.max} (the NFLOG group the audit reads opens from)`,
+  ).optional(),
   user_store: z.string({ error: 'expected the path of the user store directory, e.g. users.d' }).min(1).optional(),
   // Checked on its own (knock-profiles.ts).
   knock: z.unknown().optional(),

@@ -19,7 +19,10 @@ export function parseServices(ctx: ParseContext): Services {
     return { services, names: [] };
   }
   if (!isMapping(value)) {
-    report.report(['services'], `expected a mapping of service names to settings, e.g. "ssh: { port: 22 }", got ${describe(value)}`);
+    report.report(
+      ['services'],
+      `expected a mapping of service names to settings, e.g. "ssh: { port: 22 }", got ${describe(value)}`,
+    );
     return { services, names: [] };
   }
   if (Object.keys(value).length === 0) {
@@ -34,7 +37,10 @@ export function parseServices(ctx: ParseContext): Services {
     if (raw === undefined || !nameOk) continue;
     const taken = services.find((s) => s.port === raw.port);
     if (taken) {
-      report.report([...at, 'port'], `port ${raw.port} is already used by service ${taken.name}; each service needs a port of its own`);
+      report.report(
+        [...at, 'port'],
+        `port ${raw.port} is already used by service ${taken.name}; each service needs a port of its own`,
+      );
       continue;
     }
     services.push({ name, port: raw.port, openForMs: raw.open_for ?? DEFAULTS.openForMs });

@@ -17,19 +17,31 @@ export function parseBan(ctx: ParseContext): BanConfig | null | undefined {
   if (value === undefined) return { ...DEFAULTS.ban };
   if (value === 'off' || value === false) return null;
   if (!isMapping(value)) {
-    ctx.report.report(['ban'], `expected off, or a mapping such as { after: 10, within: 1m, for: 10m }, got ${describe(value)}`);
+    ctx.report.report(
+      ['ban'],
+      `expected off, or a mapping such as { after: 10, within: 1m, for: 10m }, got ${describe(value)}`,
+    );
     return undefined;
   }
   const raw = ctx.report.check(banSchema, value, ['ban'], keysIn(KEYS.ban));
   if (raw === undefined) return undefined;
-  return { after: raw.after ?? DEFAULTS.ban.after, withinMs: raw.within ?? DEFAULTS.ban.withinMs, forMs: raw.for ?? DEFAULTS.ban.forMs };
+  return {
+    after: raw.after ?? DEFAULTS.ban.after,
+    withinMs: raw.within ?? DEFAULTS.ban.withinMs,
+    forMs: raw.for ?? DEFAULTS.ban.forMs,
+  };
 }
 
 /**
  * The payload requirement: a shape the kernel can match, tokens the users derive.
  * `knockAt(user)` is where the user's knock profile is written (for the token_bytes message).
  */
-export function parsePayload(ctx: ParseContext, top: RawTop | undefined, users: readonly UserConfig[], knockAt: (user: string) => FieldPath): PayloadConfig | undefined {
+export function parsePayload(
+  ctx: ParseContext,
+  top: RawTop | undefined,
+  users: readonly UserConfig[],
+  knockAt: (user: string) => FieldPath,
+): PayloadConfig | undefined {
   const raw = top?.payload;
   if (raw === undefined || raw.require === 'none') return undefined;
   let shape = 'none';
@@ -41,18 +53,29 @@ export function parsePayload(ctx: ParseContext, top: RawTop | undefined, users: 
       return undefined;
     }
     if (raw.require !== 'token') {
-      ctx.report.report(['payload', 'shape'], `shape only applies to require: token (require: ${raw.require} already says what the payload looks like); remove it`);
+      ctx.report.report(
+        ['payload', 'shape'],
+        `shape only applies to require: token (require: ${raw.require} already says what the payload looks like); remove it`,
+      );
       return undefined;
     }
   }
   if (raw.require === 'token') {
     for (const u of users) {
       if (u.profile.tokenBytes === 0) {
-        ctx.report.report(knockAt(u.name), `payload.require is token, so user ${u.name} needs token_bytes from 4 to 16 (in the global knock block or the user's own)`);
+        ctx.report.report(
+          knockAt(u.name),
+          `payload.require is token, so user ${u.name} needs token_bytes from 4 to 16 (in the global knock block or the user's own)`,
+        );
       }
-      if (u.codeMode === true) ctx.report.report(['users', u.name, 'code_mode'], 'code_mode cannot be combined with payload.require: token');
+      if (u.codeMode === true)
+        ctx.report.report(['users', u.name, 'code_mode'], 'code_mode cannot be combined with payload.require: token');
     }
-    if (top?.break_glass !== undefined) ctx.report.report(['payload', 'require'], 'payload.require: token cannot be combined with break_glass (its static sequence carries no token)');
+    if (top?.break_glass !== undefined)
+      ctx.report.report(
+        ['payload', 'require'],
+        'payload.require: token cannot be combined with break_glass (its static sequence carries no token)',
+      );
   }
   return { require: raw.require, shape };
 }

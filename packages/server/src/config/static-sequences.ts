@@ -26,7 +26,10 @@ export function checkStaticSequences(ctx: ParseContext, users: readonly UserConf
     const prefix = stack[stack.length - 1];
     if (prefix !== undefined) {
       const relation = prefix.ports.length === s.ports.length ? 'is the same as' : 'starts with';
-      const other = prefix.user === s.user ? `its own ${prefix.kind} sequence` : `the ${prefix.kind} sequence of user ${prefix.user}`;
+      const other =
+        prefix.user === s.user
+          ? `its own ${prefix.kind} sequence`
+          : `the ${prefix.kind} sequence of user ${prefix.user}`;
       ctx.report.report(
         knock.staticSequenceAt(s.user, s.kind),
         `the static ${s.kind} sequence of user ${s.user} ${relation} ${other}; the kernel could not tell them apart: give each user sequences that neither equal nor begin another's`,

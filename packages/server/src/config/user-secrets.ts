@@ -17,10 +17,18 @@ export interface UserSecret {
 }
 
 /** The secret of config user `name`, or undefined (reported) when it cannot be used. */
-export function readUserSecret(ctx: ParseContext, name: string, inline: string | undefined, secretFile: string | undefined): UserSecret | undefined {
+export function readUserSecret(
+  ctx: ParseContext,
+  name: string,
+  inline: string | undefined,
+  secretFile: string | undefined,
+): UserSecret | undefined {
   const at = ['users', name];
   if (inline !== undefined && secretFile !== undefined) {
-    ctx.report.report([...at, 'secret'], 'both secret and secret_file are set; keep exactly one (secret_file is preferred: the config file then holds no secret)');
+    ctx.report.report(
+      [...at, 'secret'],
+      'both secret and secret_file are set; keep exactly one (secret_file is preferred: the config file then holds no secret)',
+    );
     return undefined;
   }
   if (secretFile !== undefined) return fromFile(ctx, [...at, 'secret_file'], resolve(ctx.dir, secretFile));
@@ -37,7 +45,10 @@ export function readUserSecret(ctx: ParseContext, name: string, inline: string |
     const bytes = decodeReported(ctx, inline.replace(/\s+/g, ''), field, '');
     return bytes && { bytes, source: 'inline', field: 'secret' };
   }
-  ctx.report.report(at, 'missing secret_file; expected the path of a file holding the base32 secret, e.g. "secret_file: /etc/otpknock/secrets/alice"');
+  ctx.report.report(
+    at,
+    'missing secret_file; expected the path of a file holding the base32 secret, e.g. "secret_file: /etc/otpknock/secrets/alice"',
+  );
   return undefined;
 }
 
@@ -56,7 +67,10 @@ function fromFile(ctx: ParseContext, field: FieldPath, path: string): UserSecret
   }
   const text = secretFromFileText(info.text);
   if (text === '') {
-    ctx.report.report(field, `${path} holds no secret (only comments or blank lines); expected base32 text, e.g. made with "head -c 20 /dev/urandom | base32"`);
+    ctx.report.report(
+      field,
+      `${path} holds no secret (only comments or blank lines); expected base32 text, e.g. made with "head -c 20 /dev/urandom | base32"`,
+    );
     return undefined;
   }
   const bytes = decodeReported(ctx, text, field, ` in ${path}`);

@@ -33,7 +33,11 @@ const rec = (name: string, over: Partial<StoredUser> = {}): StoredUser => ({
 
 function config(dir: string, extraUsers = ''): string {
   const file = join(dir, 'otpknockd.yaml');
-  writeFileSync(file, `user_store: users.d\nstate_dir: ${dir}/state\nservices:\n  ssh: { port: 22 }\n  api: { port: 443 }\n${extraUsers}`, { mode: 0o600 });
+  writeFileSync(
+    file,
+    `user_store: users.d\nstate_dir: ${dir}/state\nservices:\n  ssh: { port: 22 }\n  api: { port: 443 }\n${extraUsers}`,
+    { mode: 0o600 },
+  );
   return file;
 }
 
@@ -41,7 +45,16 @@ describe('loadConfig with a user store', () => {
   it('merges store users with the config users, with their own services, grace secrets and state', async () => {
     const dir = tmp();
     const file = config(dir, `users:\n  carol: { secret: ${encodeSecret(generateSecret(20))} }\n`);
-    await writeUserRecord(join(dir, 'users.d'), rec('alice', { services: ['api'], previous: [{ secret: encodeSecret(generateSecret(20)), until: '2999-01-01T00:00:00Z' }, { secret: encodeSecret(generateSecret(20)), until: '2000-01-01T00:00:00Z' }] }));
+    await writeUserRecord(
+      join(dir, 'users.d'),
+      rec('alice', {
+        services: ['api'],
+        previous: [
+          { secret: encodeSecret(generateSecret(20)), until: '2999-01-01T00:00:00Z' },
+          { secret: encodeSecret(generateSecret(20)), until: '2000-01-01T00:00:00Z' },
+        ],
+      }),
+    );
     await writeUserRecord(join(dir, 'users.d'), rec('bob', { disabled: true, codeMode: true }));
     const c = await loadConfig(file);
     expect(c.userStore).toBe(join(dir, 'users.d'));

@@ -37,7 +37,9 @@ function readRecord(ctx: ParseContext, entry: StoreEntry): StoredUser | undefine
   const storeIssue = (message: string) => ctx.report.add({ file: entry.file, path: '', message });
   const nameProblem = userNameProblem(entry.name);
   if (nameProblem !== undefined) {
-    storeIssue(`the file name is not a valid user name followed by .yaml (the name ${nameProblem}; expected ${USER_NAME_RULE}); move the file out of the store`);
+    storeIssue(
+      `the file name is not a valid user name followed by .yaml (the name ${nameProblem}; expected ${USER_NAME_RULE}); move the file out of the store`,
+    );
     return undefined;
   }
   if (entry.info === undefined) {
@@ -57,21 +59,30 @@ function readRecord(ctx: ParseContext, entry: StoreEntry): StoredUser | undefine
 function storeUser(ctx: ParseContext, file: string, rec: StoredUser, deps: StoreSections): UserConfig | undefined {
   const storeIssue = (path: string, message: string) => ctx.report.add({ file, path, message });
   if (deps.configUserNames.includes(rec.name)) {
-    storeIssue('name', `user ${rec.name} is defined both in ${ctx.file} and in the user store; remove one (otpknockd user remove ${rec.name}, or delete it from users:)`);
+    storeIssue(
+      'name',
+      `user ${rec.name} is defined both in ${ctx.file} and in the user store; remove one (otpknockd user remove ${rec.name}, or delete it from users:)`,
+    );
     return undefined;
   }
   let ok = true;
   const allowed = rec.services ?? deps.serviceNames;
   allowed.forEach((s, i) => {
     if (!deps.serviceNames.includes(s)) {
-      storeIssue(`services[${i}]`, `unknown service ${JSON.stringify(s)}; expected one of the services defined under services in ${ctx.file}: ${deps.serviceNames.join(', ') || 'none'}`);
+      storeIssue(
+        `services[${i}]`,
+        `unknown service ${JSON.stringify(s)}; expected one of the services defined under services in ${ctx.file}: ${deps.serviceNames.join(', ') || 'none'}`,
+      );
       ok = false;
     }
   });
   const secret = decodeSecret(rec.secret, `${file}: secret`);
   const other = deps.secrets.claim(secret, rec.name);
   if (other !== undefined) {
-    storeIssue('secret', `user ${rec.name} has the same secret as user ${other}; issue a new one with otpknockd user rotate ${rec.name}`);
+    storeIssue(
+      'secret',
+      `user ${rec.name} has the same secret as user ${other}; issue a new one with otpknockd user rotate ${rec.name}`,
+    );
     ok = false;
   }
   const profile = deps.knock.profileFor(rec.name, undefined);

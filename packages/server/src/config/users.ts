@@ -29,7 +29,10 @@ export function parseConfigUsers(ctx: ParseContext, deps: UserSections): UserCon
     return users;
   }
   if (!isMapping(value)) {
-    ctx.report.report(['users'], `expected a mapping of user names to settings, e.g. "alice: { secret_file: secrets/alice }", got ${describe(value)}`);
+    ctx.report.report(
+      ['users'],
+      `expected a mapping of user names to settings, e.g. "alice: { secret_file: secrets/alice }", got ${describe(value)}`,
+    );
     return users;
   }
   for (const [name, settings] of Object.entries(value)) {
@@ -42,7 +45,8 @@ export function parseConfigUsers(ctx: ParseContext, deps: UserSections): UserCon
 function parseUser(ctx: ParseContext, name: string, settings: unknown, deps: UserSections): UserConfig | undefined {
   const at = ['users', name];
   const nameProblem = userNameProblem(name);
-  if (nameProblem !== undefined) ctx.report.report(at, `invalid user name; expected ${USER_NAME_RULE}; it ${nameProblem}`);
+  if (nameProblem !== undefined)
+    ctx.report.report(at, `invalid user name; expected ${USER_NAME_RULE}; it ${nameProblem}`);
   const raw = ctx.report.check(userSchema, settings, at, keysIn(KEYS.user));
   if (raw === undefined) return undefined;
   let ok = nameProblem === undefined;
@@ -55,7 +59,10 @@ function parseUser(ctx: ParseContext, name: string, settings: unknown, deps: Use
   else {
     const other = deps.secrets.claim(secret.bytes, name);
     if (other !== undefined) {
-      ctx.report.report([...at, secret.field], `user ${name} has the same secret as user ${other}; every user needs a secret of their own, or the kernel could not tell them apart`);
+      ctx.report.report(
+        [...at, secret.field],
+        `user ${name} has the same secret as user ${other}; every user needs a secret of their own, or the kernel could not tell them apart`,
+      );
       ok = false;
     }
   }
@@ -63,22 +70,40 @@ function parseUser(ctx: ParseContext, name: string, settings: unknown, deps: Use
   // The knock profile: global block, the user's own on top, services excluded.
   const profile = deps.knock.profileFor(name, raw.knock);
   if (!ok || secret === undefined || profile === undefined || allowed === undefined) return undefined;
-  return { name, secret: secret.bytes, secretSource: secret.source, services: allowed, profile, ...(raw.code_mode ? { codeMode: true } : {}) };
+  return {
+    name,
+    secret: secret.bytes,
+    secretSource: secret.source,
+    services: allowed,
+    profile,
+    ...(raw.code_mode ? { codeMode: true } : {}),
+  };
 }
 
 /** The services user `at` may open: its list (checked against services:), or all. */
-function allowedServices(ctx: ParseContext, at: FieldPath, raw: RawUser, serviceNames: readonly string[]): string[] | undefined {
+function allowedServices(
+  ctx: ParseContext,
+  at: FieldPath,
+  raw: RawUser,
+  serviceNames: readonly string[],
+): string[] | undefined {
   if (raw.services === undefined) return [...serviceNames];
   let ok = true;
   if (raw.services.length === 0) {
-    ctx.report.report([...at, 'services'], 'empty list; name at least one service, or leave the field out to allow all services');
+    ctx.report.report(
+      [...at, 'services'],
+      'empty list; name at least one service, or leave the field out to allow all services',
+    );
     ok = false;
   }
   const seen = new Set<string>();
   raw.services.forEach((s, i) => {
     if (!serviceNames.includes(s)) {
       const defined = serviceNames.length > 0 ? serviceNames.join(', ') : 'none';
-      ctx.report.report([...at, 'services', i], `unknown service ${JSON.stringify(s)}; expected one of the services defined under services: ${defined}`);
+      ctx.report.report(
+        [...at, 'services', i],
+        `unknown service ${JSON.stringify(s)}; expected one of the services defined under services: ${defined}`,
+      );
       ok = false;
     } else if (seen.has(s)) {
       ctx.report.report([...at, 'services', i], `service ${s} is listed twice`);

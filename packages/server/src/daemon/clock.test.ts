@@ -3,7 +3,11 @@ import { CLOCK_STEP_TOLERANCE_MS, ClockStepDetector, type Clock } from './clock.
 
 const manual = (wall: number, mono: number | undefined) => {
   const c = { wall, mono };
-  const clock: Clock = { now: () => c.wall, setTimer: () => ({ cancel: () => undefined }), ...(mono === undefined ? {} : { monotonic: () => c.mono! }) };
+  const clock: Clock = {
+    now: () => c.wall,
+    setTimer: () => ({ cancel: () => undefined }),
+    ...(mono === undefined ? {} : { monotonic: () => c.mono! }),
+  };
   return { c, clock };
 };
 

@@ -36,7 +36,11 @@ export class ConsumedSequences {
   }
 
   /** Remembers what the kernel's `used` set holds: by ports, or by marks resolved through `portsOfMark`. */
-  rememberFromKernel(used: readonly UsedSequence[], usedMarks: readonly { mark: number; remainingMs: number }[], portsOfMark: () => Map<number, number[]>): void {
+  rememberFromKernel(
+    used: readonly UsedSequence[],
+    usedMarks: readonly { mark: number; remainingMs: number }[],
+    portsOfMark: () => Map<number, number[]>,
+  ): void {
     for (const u of used) this.remember(u.ports, u.remainingMs);
     if (usedMarks.length === 0) return;
     const byMark = portsOfMark();
@@ -49,7 +53,9 @@ export class ConsumedSequences {
   /** What a full load must mark used, with the time each has left. */
   toCarry(): UsedSequence[] {
     const now = monotonicNow(this.clock);
-    return [...this.byPorts.values()].filter((c) => c.untilMono > now).map((c) => ({ ports: c.ports, remainingMs: c.untilMono - now }));
+    return [...this.byPorts.values()]
+      .filter((c) => c.untilMono > now)
+      .map((c) => ({ ports: c.ports, remainingMs: c.untilMono - now }));
   }
 
   /** Remembers those in consumed.json (at start). */

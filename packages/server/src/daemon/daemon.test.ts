@@ -15,7 +15,6 @@ import { NftDriver, type NftRunner } from '../nft/driver.js';
 import { FakeClock, memoryLogger, serverConfig, user } from '@otpknock/server/testing';
 import { TABLE_COMMENT } from '../ruleset/render.js';
 
-
 class FakeNft implements NftRunner {
   calls: { args: readonly string[]; input?: string }[] = [];
   failNext = 0;
@@ -23,7 +22,8 @@ class FakeNft implements NftRunner {
   async run(args: readonly string[], input?: string) {
     this.calls.push({ args, input });
     if (args[0] === 'list') {
-      if (this.tableListing === null) throw Object.assign(new Error('nft'), { stderr: 'Error: No such file or directory' });
+      if (this.tableListing === null)
+        throw Object.assign(new Error('nft'), { stderr: 'Error: No such file or directory' });
       return { stdout: this.tableListing, stderr: '' };
     }
     if (args[0] === '-j') return { stdout: '{"nftables":[]}', stderr: '' };
@@ -45,7 +45,12 @@ describe('Daemon', () => {
     const nft = new FakeNft();
     const clock = new FakeClock(T0);
     const { log } = memoryLogger();
-    const d = new Daemon({ config: serverConfig({ users: [user('alice'), user('bob')] }), nft: new NftDriver(nft), log, clock });
+    const d = new Daemon({
+      config: serverConfig({ users: [user('alice'), user('bob')] }),
+      nft: new NftDriver(nft),
+      log,
+      clock,
+    });
     await d.start();
     const [first] = nft.scripts();
     expect(first).toContain('table inet otpknock_test {');
@@ -57,7 +62,8 @@ describe('Daemon', () => {
     expect(scripts[1]).not.toContain('table inet otpknock_test {');
     // The window that ended is left to the kernel's timeouts: the only deletes are
     // of keys being replaced (each first re-added with its old value for 1 s).
-    const keys = (re: RegExp) => [...scripts[1]!.matchAll(re)].flatMap((m) => m[1]!.split(', ')).map((e) => e.replace(/ timeout .*$/, ''));
+    const keys = (re: RegExp) =>
+      [...scripts[1]!.matchAll(re)].flatMap((m) => m[1]!.split(', ')).map((e) => e.replace(/ timeout .*$/, ''));
     const deleted = keys(/^delete element inet otpknock_test step \{ (.*) \}$/gm);
     const reAdded = keys(/^add element inet otpknock_test step \{ (.*timeout 1s : .*) \}$/gm);
     expect(deleted.sort()).toEqual(reAdded.sort());
@@ -67,7 +73,12 @@ describe('Daemon', () => {
     const nft = new FakeNft();
     const clock = new FakeClock(T0);
     const { log, lines } = memoryLogger();
-    const d = new Daemon({ config: serverConfig({ users: [user('alice'), user('bob')] }), nft: new NftDriver(nft), log, clock });
+    const d = new Daemon({
+      config: serverConfig({ users: [user('alice'), user('bob')] }),
+      nft: new NftDriver(nft),
+      log,
+      clock,
+    });
     await d.start();
     await clock.advance(20_000 - APPLY_LEAD_MS - 1); // just before the load: prepared, nothing sent yet
     expect(nft.scripts()).toHaveLength(1);
@@ -100,16 +111,26 @@ describe('Daemon', () => {
     const nft = new FakeNft();
     const clock = new FakeClock(T0);
     let wallOffset = 0;
-    const stepping = Object.assign(Object.create(clock) as FakeClock, { now: () => clock.now() + wallOffset, monotonic: () => clock.now() });
+    const stepping = Object.assign(Object.create(clock) as FakeClock, {
+      now: () => clock.now() + wallOffset,
+      monotonic: () => clock.now(),
+    });
     const { log, lines } = memoryLogger();
-    const d = new Daemon({ config: serverConfig({ users: [user('alice')] }), nft: new NftDriver(nft), log, clock: stepping });
+    const d = new Daemon({
+      config: serverConfig({ users: [user('alice')] }),
+      nft: new NftDriver(nft),
+      log,
+      clock: stepping,
+    });
     await d.start();
     nft.tableListing = `table inet otpknock_test {\n\tcomment "${TABLE_COMMENT}"\n}`;
     await clock.advance(25_000); // one rotation
     const before = nft.scripts().length;
     wallOffset = -45_000; // set back by a window and a half
     await clock.advance(10_000);
-    expect(lines.some((l) => /^warn clock the wall clock stepped back by 45 s; reloading the whole table/.test(l))).toBe(true);
+    expect(
+      lines.some((l) => /^warn clock the wall clock stepped back by 45 s; reloading the whole table/.test(l)),
+    ).toBe(true);
     const reload = nft.scripts()[before]!;
     expect(reload).toContain('table inet otpknock_test {');
     // the 3 windows valid at the stepped-back time → 3 × (open + close) leaves
@@ -126,7 +147,12 @@ describe('Daemon', () => {
       },
     });
     const { log, lines } = memoryLogger();
-    const d = new Daemon({ config: serverConfig({ users: [user('alice')] }), nft: new NftDriver(slowLoad), log, clock });
+    const d = new Daemon({
+      config: serverConfig({ users: [user('alice')] }),
+      nft: new NftDriver(slowLoad),
+      log,
+      clock,
+    });
     await d.start();
     await clock.advance(50); // not the next boundary, 30 s away: the one that just passed
     expect(lines.at(-1)).toMatch(/^info rotation knock sequences rotated/);
@@ -135,12 +161,20 @@ describe('Daemon', () => {
   it('rolls its picture of the kernel back when a rotation fails, so the retry sends the same change', async () => {
     const nft = new FakeNft();
     const clock = new FakeClock(T0);
-    const d = new Daemon({ config: serverConfig({ users: [user('alice'), user('bob')] }), nft: new NftDriver(nft), log: memoryLogger().log, clock });
+    const d = new Daemon({
+      config: serverConfig({ users: [user('alice'), user('bob')] }),
+      nft: new NftDriver(nft),
+      log: memoryLogger().log,
+      clock,
+    });
     await d.start();
     nft.failNext = 1;
     await clock.advance(20_000); // boundary: nft refuses
     await clock.advance(1_000); // retry
-    const [failed, retried] = nft.scripts().slice(-2).map((t) => t.replace(/timeout \d+ms/g, 'timeout T'));
+    const [failed, retried] = nft
+      .scripts()
+      .slice(-2)
+      .map((t) => t.replace(/timeout \d+ms/g, 'timeout T'));
     expect(failed).toMatch(/^add element/m);
     expect(retried).toBe(failed);
   });
@@ -153,7 +187,11 @@ describe('Daemon', () => {
     await d.start();
     nft.failNext = 2;
     await clock.advance(20_000); // boundary: fails
-    expect(lines.some((l) => l.startsWith('error rotation rotation failed, the previous sequences stay live; retrying in 1s'))).toBe(true);
+    expect(
+      lines.some((l) =>
+        l.startsWith('error rotation rotation failed, the previous sequences stay live; retrying in 1s'),
+      ),
+    ).toBe(true);
     await clock.advance(1_000); // retry 1: fails again
     expect(lines.filter((l) => l.startsWith('error rotation')).length).toBe(2);
     nft.tableListing = `table inet otpknock_test {\n\tcomment "${TABLE_COMMENT}"\n}`;
@@ -166,7 +204,12 @@ describe('Daemon', () => {
   it('refuses to take over a table of the same name made by someone else', async () => {
     const nft = new FakeNft();
     nft.tableListing = 'table inet otpknock_test {\n}';
-    const d = new Daemon({ config: serverConfig(), nft: new NftDriver(nft), log: memoryLogger().log, clock: new FakeClock(T0) });
+    const d = new Daemon({
+      config: serverConfig(),
+      nft: new NftDriver(nft),
+      log: memoryLogger().log,
+      clock: new FakeClock(T0),
+    });
     await expect(d.start()).rejects.toThrow(/already exists and was not made by otpknockd/);
     expect(nft.scripts()).toEqual([]); // the firewall was not touched
   });
@@ -205,18 +248,35 @@ describe('Daemon', () => {
     expect(last).not.toMatch(/^delete element/m); // alice's sequences stay as they are
     expect(last).not.toContain('table inet otpknock_test {');
     // a new service changes the table's shape: a full load
-    await d.reload(async () => serverConfig({ services: [{ name: 'ssh', port: 22, openForMs: 30_000 }, { name: 'api', port: 443, openForMs: 30_000 }] }));
+    await d.reload(async () =>
+      serverConfig({
+        services: [
+          { name: 'ssh', port: 22, openForMs: 30_000 },
+          { name: 'api', port: 443, openForMs: 30_000 },
+        ],
+      }),
+    );
     expect(nft.scripts().at(-1)).toContain('table inet otpknock_test {');
   });
 
   it('removes the table on stop unless told to keep it', async () => {
     const nft = new FakeNft();
-    const d = new Daemon({ config: serverConfig(), nft: new NftDriver(nft), log: memoryLogger().log, clock: new FakeClock(T0) });
+    const d = new Daemon({
+      config: serverConfig(),
+      nft: new NftDriver(nft),
+      log: memoryLogger().log,
+      clock: new FakeClock(T0),
+    });
     await d.start();
     await d.stop();
     expect(nft.scripts().at(-1)).toBe('delete table inet otpknock_test\n');
     const nft2 = new FakeNft();
-    const kept = new Daemon({ config: serverConfig({ keepTableOnStop: true }), nft: new NftDriver(nft2), log: memoryLogger().log, clock: new FakeClock(T0) });
+    const kept = new Daemon({
+      config: serverConfig({ keepTableOnStop: true }),
+      nft: new NftDriver(nft2),
+      log: memoryLogger().log,
+      clock: new FakeClock(T0),
+    });
     await kept.start();
     await kept.stop();
     expect(nft2.scripts()).toHaveLength(1);
@@ -226,14 +286,17 @@ describe('Daemon', () => {
     const stateDir = await mkdtemp(join(tmpdir(), 'otpknock-daemon-'));
     try {
       const config = serverConfig({ stateDir });
-      const usedSet = (script: string) => /\tset used \{[^}]*?elements = \{\n([^}]*)\}/.exec(script)?.[1]?.trim().split(/,\s*/) ?? [];
+      const usedSet = (script: string) =>
+        /\tset used \{[^}]*?elements = \{\n([^}]*)\}/.exec(script)?.[1]?.trim().split(/,\s*/) ?? [];
       const nft = new FakeNft();
       const clock = new FakeClock(T0);
       const kept = new ConsumedSequences(clock, () => stateDir);
       const first = new Daemon({ config, nft: new NftDriver(nft), log: memoryLogger().log, clock, consumed: kept });
       await first.start();
       expect(usedSet(nft.scripts()[0]!)).toEqual([]);
-      const alice = planEntries(config, T0).find((e) => e.user === 'alice' && e.action === 'open' && e.window === windowAt(T0, 30))!;
+      const alice = planEntries(config, T0).find(
+        (e) => e.user === 'alice' && e.action === 'open' && e.window === windowAt(T0, 30),
+      )!;
       kept.remember(alice.ports, usedTimeoutMs(config)); // what the audit reports when the kernel consumes it
       await first.stop();
       const saved = await readConsumed(stateDir, T0 + 1000);
@@ -244,7 +307,13 @@ describe('Daemon', () => {
       // consumed one is still valid with skew 1), still refuses it.
       clock.t += 30_000;
       const nft2 = new FakeNft();
-      const second = new Daemon({ config, nft: new NftDriver(nft2), log: memoryLogger().log, clock, consumed: new ConsumedSequences(clock, () => stateDir) });
+      const second = new Daemon({
+        config,
+        nft: new NftDriver(nft2),
+        log: memoryLogger().log,
+        clock,
+        consumed: new ConsumedSequences(clock, () => stateDir),
+      });
       await second.start();
       expect(usedSet(nft2.scripts()[0]!)).toHaveLength(1);
       expect(usedSet(nft2.scripts()[0]!)[0]).toMatch(/^0x[0-9a-f]+ timeout 90000ms$/);
@@ -253,7 +322,13 @@ describe('Daemon', () => {
       // Without a state dir for them (unit tests, tools) nothing is read or written.
       const nft3 = new FakeNft();
       const inMemory = new ConsumedSequences(clock, () => undefined);
-      const third = new Daemon({ config: serverConfig({ stateDir: join(stateDir, 'none') }), nft: new NftDriver(nft3), log: memoryLogger().log, clock, consumed: inMemory });
+      const third = new Daemon({
+        config: serverConfig({ stateDir: join(stateDir, 'none') }),
+        nft: new NftDriver(nft3),
+        log: memoryLogger().log,
+        clock,
+        consumed: inMemory,
+      });
       inMemory.remember(alice.ports, 60_000);
       await third.start();
       await third.stop();

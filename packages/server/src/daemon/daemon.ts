@@ -23,7 +23,15 @@ import { syncTrie, type TrieSync } from '../trie/sync.js';
 import { ClockStepDetector, systemClock, type Clock } from './clock.js';
 import { ConsumedSequences } from './consumed.js';
 import { RetryPolicy } from './retry.js';
-import { isTimeToPrepare, isTimeToLoad, loadInstant, planInstant, preparedStillFits, rotationTarget, sleepBefore } from './schedule.js';
+import {
+  isTimeToPrepare,
+  isTimeToLoad,
+  loadInstant,
+  planInstant,
+  preparedStillFits,
+  rotationTarget,
+  sleepBefore,
+} from './schedule.js';
 import { SerialQueue } from './serial-queue.js';
 
 /** Hook points for the team features (user store, status file, audit); see status/attach.ts. */
@@ -185,16 +193,24 @@ export class Daemon {
         if (next !== undefined && next.table === this.config.table && tableShape(next) === tableShape(this.config)) {
           await this.syncTo(next, cachedDeriver(), 'users', at);
         } else {
-          if (next !== undefined) this.log.warn('users', 'the user store changed, but so did the table layout in the config file; send SIGHUP to apply both');
+          if (next !== undefined)
+            this.log.warn(
+              'users',
+              'the user store changed, but so did the table layout in the config file; send SIGHUP to apply both',
+            );
           await this.syncTo(this.config, this.derive, 'rotation', at);
         }
       }
       this.schedule();
     } catch (err) {
       const delay = this.retry.failed();
-      this.log.error('rotation', `rotation failed, the previous sequences stay live; retrying in ${delay / 1000}s: ${(err as Error).message}`, {
-        attempt: this.retry.attempts,
-      });
+      this.log.error(
+        'rotation',
+        `rotation failed, the previous sequences stay live; retrying in ${delay / 1000}s: ${(err as Error).message}`,
+        {
+          attempt: this.retry.attempts,
+        },
+      );
       this.schedule(delay);
     }
   }
@@ -218,7 +234,10 @@ export class Daemon {
       // sequences all stay. If the kernel refuses that (an element gone behind
       // our back), load the whole table instead.
       await this.syncTo(config, cachedDeriver(), 'reload').catch(async (err: unknown) => {
-        this.log.warn('reload', `the change in place was refused (${(err as Error).message.split('\n')[0]}); loading the whole table`);
+        this.log.warn(
+          'reload',
+          `the change in place was refused (${(err as Error).message.split('\n')[0]}); loading the whole table`,
+        );
         await this.loadFull(config, 'reload');
       });
     } else {
@@ -239,7 +258,12 @@ export class Daemon {
       });
     }
     const doc = await this.nft.listJson(['table', 'inet', table]);
-    return { allowed: allowedFromJson(doc), used: usedSequencesFromJson(doc), usedMarks: usedMarksFromJson(doc), banned: bannedFromJson(doc) };
+    return {
+      allowed: allowedFromJson(doc),
+      used: usedSequencesFromJson(doc),
+      usedMarks: usedMarksFromJson(doc),
+      banned: bannedFromJson(doc),
+    };
   }
 
   /** The ports behind each leaf mark of the live trie. */
@@ -253,9 +277,13 @@ export class Daemon {
   private async keepConsumed(): Promise<void> {
     try {
       const doc = await this.nft.listJson(['table', 'inet', this.config.table]);
-      if (doc !== null) this.consumed.rememberFromKernel(usedSequencesFromJson(doc), usedMarksFromJson(doc), () => this.portsOfMarks());
+      if (doc !== null)
+        this.consumed.rememberFromKernel(usedSequencesFromJson(doc), usedMarksFromJson(doc), () => this.portsOfMarks());
     } catch (e) {
-      this.log.warn('stop', `cannot read the consumed sequences from the kernel: ${(e as Error).message}; keeping those the audit saw`);
+      this.log.warn(
+        'stop',
+        `cannot read the consumed sequences from the kernel: ${(e as Error).message}; keeping those the audit saw`,
+      );
     }
     await this.consumed.save();
   }
@@ -274,7 +302,15 @@ export class Daemon {
     const opts = { timeoutUpdates: this.timeoutUpdates };
     // Element timeouts count from when the script is meant to load.
     const script = renderChanges(config.table, sync.changes, loadInstant(this.clock.now(), target), opts);
-    return { target, config, derive, sync, script, ops: changeOps(sync.changes, opts), computeMs: performance.now() - started };
+    return {
+      target,
+      config,
+      derive,
+      sync,
+      script,
+      ops: changeOps(sync.changes, opts),
+      computeMs: performance.now() - started,
+    };
   }
 
   /** Loads the whole table for `config`, keeping addresses that are allowed right now. */
@@ -318,7 +354,10 @@ export class Daemon {
 
   private reportConflicts(conflicts: { entry: KnockEntry; reason: string }[]): void {
     for (const c of conflicts) {
-      this.log.warn('conflict', `sequence ${c.entry.key} left out: ${c.reason}`, { user: c.entry.user, window: c.entry.window });
+      this.log.warn('conflict', `sequence ${c.entry.key} left out: ${c.reason}`, {
+        user: c.entry.user,
+        window: c.entry.window,
+      });
     }
   }
 
@@ -341,19 +380,30 @@ export class Daemon {
     if (step !== 0) {
       // The kernel's timeouts run on their own clock: after a step our picture of
       // which elements are still there is wrong. Reload it all.
-      this.log.warn('clock', `the wall clock stepped ${step > 0 ? 'forward' : 'back'} by ${Math.round(Math.abs(step) / 1000)} s; reloading the whole table`);
+      this.log.warn(
+        'clock',
+        `the wall clock stepped ${step > 0 ? 'forward' : 'back'} by ${Math.round(Math.abs(step) / 1000)} s; reloading the whole table`,
+      );
       try {
         await this.loadFull(this.config, 'clock');
       } catch (err) {
         this.retry.failed();
-        this.log.error('clock', `could not reload after the clock step, the previous sequences stay live: ${(err as Error).message}`);
+        this.log.error(
+          'clock',
+          `could not reload after the clock step, the previous sequences stay live: ${(err as Error).message}`,
+        );
       }
       this.schedule();
       return;
     }
     const now = this.clock.now();
     if (!isTimeToLoad(now, target)) {
-      if (this.prepared === undefined && this.retry.clear && isTimeToPrepare(now, target) && target === nextRotationMs(this.config, now)) {
+      if (
+        this.prepared === undefined &&
+        this.retry.clear &&
+        isTimeToPrepare(now, target) &&
+        target === nextRotationMs(this.config, now)
+      ) {
         this.prepared = this.planChange(this.config, this.derive, target);
       }
       this.schedule(); // prepared, or woke early (capped sleep or a clock step back): sleep again
@@ -366,7 +416,12 @@ export class Daemon {
    * Moves the live table to the plan of `config` for `at` (default: now, or the
    * boundary loaded ahead) with element changes only, in one transaction.
    */
-  private syncTo(config: ServerConfig, derive: ReturnType<typeof cachedDeriver>, event: string, at = planInstant(this.clock.now(), this.plannedAtMs)): Promise<void> {
+  private syncTo(
+    config: ServerConfig,
+    derive: ReturnType<typeof cachedDeriver>,
+    event: string,
+    at = planInstant(this.clock.now(), this.plannedAtMs),
+  ): Promise<void> {
     return this.applyChange(this.planChange(config, derive, at), event);
   }
 

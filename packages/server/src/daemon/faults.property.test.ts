@@ -16,12 +16,12 @@ import { TABLE_COMMENT } from '../ruleset/render.js';
 import type { ServerConfig } from '../config/types.js';
 import { FakeClock, memoryLogger, serverConfig, user } from '@otpknock/server/testing';
 
-
 type Elements = Map<string, { value: string | undefined; expires: number }>;
 
 function durationMs(text: string): number {
   let ms = 0;
-  for (const [, n, unit] of text.matchAll(/(\d+)(ms|s|m|h|d)/g)) ms += Number(n) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[unit as 'ms'];
+  for (const [, n, unit] of text.matchAll(/(\d+)(ms|s|m|h|d)/g))
+    ms += Number(n) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[unit as 'ms'];
   return ms;
 }
 
@@ -29,7 +29,11 @@ function durationMs(text: string): number {
 function parseElement(text: string): { key: string; timeoutMs?: number; value?: string } {
   const [left, value] = text.split(' : ') as [string, string | undefined];
   const m = /^(.*?)(?: timeout (\S+))?(?: expires \S+)?$/.exec(left.trim())!;
-  return { key: m[1]!.trim(), ...(m[2] ? { timeoutMs: durationMs(m[2]) } : {}), ...(value === undefined ? {} : { value: value.trim() }) };
+  return {
+    key: m[1]!.trim(),
+    ...(m[2] ? { timeoutMs: durationMs(m[2]) } : {}),
+    ...(value === undefined ? {} : { value: value.trim() }),
+  };
 }
 
 /** The kernel, as far as sets and maps go: what nf_tables would accept and hold. */
@@ -51,12 +55,16 @@ class ModelKernel implements NftRunner {
     if (this.failNext > 0) {
       this.failNext -= 1;
       this.injected += 1;
-      throw Object.assign(new Error('nft failed'), { stderr: 'Error: Could not process rule: Cannot allocate memory (injected)' });
+      throw Object.assign(new Error('nft failed'), {
+        stderr: 'Error: Could not process rule: Cannot allocate memory (injected)',
+      });
     }
     const problem = this.apply(input ?? '');
     if (problem) {
       this.refused.push(problem);
-      throw Object.assign(new Error('nft failed'), { stderr: `Error: Could not process rule: No such file or directory\n${problem}` });
+      throw Object.assign(new Error('nft failed'), {
+        stderr: `Error: Could not process rule: No such file or directory\n${problem}`,
+      });
     }
     return { stdout: '', stderr: '' };
   }
@@ -151,38 +159,47 @@ const pick = (mask: number) => USERS.filter((_, i) => (mask >> i) & 1);
 describe('the daemon under injected nft failures (property)', () => {
   it('never stops, never sends what the kernel would refuse, and ends with every live sequence knockable', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.integer({ min: 0, max: 29_999 }), fc.array(stepArb, { minLength: 1, maxLength: 12 }), async (startOffset, steps) => {
-        const clock = new FakeClock(T0 + startOffset);
-        const kernel = new ModelKernel(clock);
-        const { log, lines } = memoryLogger();
-        let config: ServerConfig = serverConfig({ users: pick(3) });
-        const d = new Daemon({ config, nft: new NftDriver(kernel), log, clock });
-        await d.start();
-        for (const s of steps) {
-          if (s.kind === 'fail') kernel.failNext += s.n;
-          else if (s.kind === 'advance') await clock.advance(s.ms);
-          else {
-            const next = serverConfig({ users: pick(s.users) });
-            void d.reload(async () => next).then(() => (config = d.currentConfig));
-            await clock.advance(0);
+      fc.asyncProperty(
+        fc.integer({ min: 0, max: 29_999 }),
+        fc.array(stepArb, { minLength: 1, maxLength: 12 }),
+        async (startOffset, steps) => {
+          const clock = new FakeClock(T0 + startOffset);
+          const kernel = new ModelKernel(clock);
+          const { log, lines } = memoryLogger();
+          let config: ServerConfig = serverConfig({ users: pick(3) });
+          const d = new Daemon({ config, nft: new NftDriver(kernel), log, clock });
+          await d.start();
+          for (const s of steps) {
+            if (s.kind === 'fail') kernel.failNext += s.n;
+            else if (s.kind === 'advance') await clock.advance(s.ms);
+            else {
+              const next = serverConfig({ users: pick(s.users) });
+              void d.reload(async () => next).then(() => (config = d.currentConfig));
+              await clock.advance(0);
+            }
           }
-        }
-        // nft works again; a minute later everything must be in order
-        kernel.failNext = 0;
-        await clock.advance(60_000);
-        config = d.currentConfig;
-        expect(kernel.refused, 'scripts the kernel would refuse').toEqual([]);
-        const failures = lines.filter((l) => l.startsWith('error rotation') || l.startsWith('error reload') || l.startsWith('warn reload'));
-        for (const f of failures) expect(f).toMatch(/retrying in \d+s|still running the old one|loading the whole table/);
-        if (kernel.injected > 0) expect(failures.length).toBeGreaterThan(0);
-        const W = windowAt(clock.now(), 30);
-        for (const u of config.users) {
-          for (let w = W - config.skew; w <= W + config.skew; w++) {
-            expect(kernel.knockable(deriveSequences(u.profile, u.secret, w).open), `${u.name} window ${w - W}`).toBe(true);
+          // nft works again; a minute later everything must be in order
+          kernel.failNext = 0;
+          await clock.advance(60_000);
+          config = d.currentConfig;
+          expect(kernel.refused, 'scripts the kernel would refuse').toEqual([]);
+          const failures = lines.filter(
+            (l) => l.startsWith('error rotation') || l.startsWith('error reload') || l.startsWith('warn reload'),
+          );
+          for (const f of failures)
+            expect(f).toMatch(/retrying in \d+s|still running the old one|loading the whole table/);
+          if (kernel.injected > 0) expect(failures.length).toBeGreaterThan(0);
+          const W = windowAt(clock.now(), 30);
+          for (const u of config.users) {
+            for (let w = W - config.skew; w <= W + config.skew; w++) {
+              expect(kernel.knockable(deriveSequences(u.profile, u.secret, w).open), `${u.name} window ${w - W}`).toBe(
+                true,
+              );
+            }
           }
-        }
-        await d.stop();
-      }),
+          await d.stop();
+        },
+      ),
       { numRuns: 60 },
     );
   }, 120_000);

@@ -1,5 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { APPLY_LEAD_MS, MAX_SLEEP_MS, PREPARE_LEAD_MS, isTimeToLoad, isTimeToPrepare, loadInstant, planInstant, preparedStillFits, rotationTarget, sleepBefore } from './schedule.js';
+import {
+  APPLY_LEAD_MS,
+  MAX_SLEEP_MS,
+  PREPARE_LEAD_MS,
+  isTimeToLoad,
+  isTimeToPrepare,
+  loadInstant,
+  planInstant,
+  preparedStillFits,
+  rotationTarget,
+  sleepBefore,
+} from './schedule.js';
 
 const B = 1_800_000_000_000; // a boundary
 const every30s = (ms: number) => (Math.floor(ms / 30_000) + 1) * 30_000;

@@ -36,10 +36,12 @@ export function sleepBefore(nowMs: number, target: number, prepared: boolean): n
 }
 
 /** Is it time to load the rotation for `target`? */
-export const isTimeToLoad = (nowMs: number, target: number): boolean => nowMs + TIMER_SLACK_MS >= target - APPLY_LEAD_MS;
+export const isTimeToLoad = (nowMs: number, target: number): boolean =>
+  nowMs + TIMER_SLACK_MS >= target - APPLY_LEAD_MS;
 
 /** Is it time to prepare the rotation for `target` (and not yet to load it)? */
-export const isTimeToPrepare = (nowMs: number, target: number): boolean => nowMs >= target - PREPARE_LEAD_MS && !isTimeToLoad(nowMs, target);
+export const isTimeToPrepare = (nowMs: number, target: number): boolean =>
+  nowMs >= target - PREPARE_LEAD_MS && !isTimeToLoad(nowMs, target);
 
 /** Can a change prepared for `target` still be loaded as it is at `nowMs`? */
 export const preparedStillFits = (nowMs: number, target: number): boolean =>

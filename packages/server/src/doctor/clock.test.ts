@@ -17,13 +17,25 @@ describe('clockFinding', () => {
   });
 
   it('uses timedatectl, then the timesyncd flag file', () => {
-    expect(clockFinding({ chronyc: { error: 'not installed' }, timedatectl: { value: 'yes\n' } }, '30 s').severity).toBe('ok');
-    expect(clockFinding({ timedatectl: { value: 'no' } }, '30 s')).toMatchObject({ severity: 'problem', fix: expect.stringMatching(/set-ntp true/) });
+    expect(
+      clockFinding({ chronyc: { error: 'not installed' }, timedatectl: { value: 'yes\n' } }, '30 s').severity,
+    ).toBe('ok');
+    expect(clockFinding({ timedatectl: { value: 'no' } }, '30 s')).toMatchObject({
+      severity: 'problem',
+      fix: expect.stringMatching(/set-ntp true/),
+    });
     expect(clockFinding({ timedatectl: { error: 'x' }, timesyncdFlag: true }, '30 s').severity).toBe('ok');
   });
 
   it('says "unknown", why it matters and what it tried when nothing answers', () => {
-    const f = clockFinding({ chronyc: { error: 'not installed' }, timedatectl: { error: 'System has not been booted with systemd' }, timesyncdFlag: false }, '30 s windows');
+    const f = clockFinding(
+      {
+        chronyc: { error: 'not installed' },
+        timedatectl: { error: 'System has not been booted with systemd' },
+        timesyncdFlag: false,
+      },
+      '30 s windows',
+    );
     expect(f.severity).toBe('warning');
     expect(f.message).toMatch(/^synchronisation unknown/);
     expect(f.message).toMatch(/chronyc: not installed/);

@@ -22,13 +22,24 @@ export function clockFinding(e: ClockEvidence, toleranceText: string): Finding {
   if (e.chronyc && 'output' in e.chronyc) {
     const leap = chronyLeapStatus(e.chronyc.output);
     if (leap === 'Normal') return finding('clock', 'ok', 'synchronised (chrony: leap status Normal)');
-    if (leap !== undefined) return finding('clock', 'problem', `not synchronised (chrony: leap status ${leap}); ${why}`, 'check chronyc sources; make sure an NTP server is reachable');
+    if (leap !== undefined)
+      return finding(
+        'clock',
+        'problem',
+        `not synchronised (chrony: leap status ${leap}); ${why}`,
+        'check chronyc sources; make sure an NTP server is reachable',
+      );
   }
   if (e.timedatectl && 'value' in e.timedatectl) {
     const v = e.timedatectl.value.trim();
     if (v === 'yes') return finding('clock', 'ok', 'synchronised (timedatectl: NTPSynchronized=yes)');
     if (v === 'no') {
-      return finding('clock', 'problem', `not synchronised (timedatectl: NTPSynchronized=no); ${why}`, 'timedatectl set-ntp true, and check that an NTP server is reachable (timedatectl timesync-status)');
+      return finding(
+        'clock',
+        'problem',
+        `not synchronised (timedatectl: NTPSynchronized=no); ${why}`,
+        'timedatectl set-ntp true, and check that an NTP server is reachable (timedatectl timesync-status)',
+      );
     }
   }
   if (e.timesyncdFlag) return finding('clock', 'ok', 'synchronised (/run/systemd/timesync/synchronized exists)');

@@ -12,7 +12,14 @@ import { isOurTable } from '../nft/inspect.js';
 import { knockPortIntervals } from '../nft/knock-ports.js';
 import { clockFinding, type ClockEvidence } from './clock.js';
 import { finding, type Finding } from './finding.js';
-import { ephemeralFinding, lockoutFinding, permissionFindings, serviceFindings, socketFindings, type FileFacts } from './local.js';
+import {
+  ephemeralFinding,
+  lockoutFinding,
+  permissionFindings,
+  serviceFindings,
+  socketFindings,
+  type FileFacts,
+} from './local.js';
 import { parseProcNet, type Socket } from './proc-net.js';
 import { firewallFindings } from './ruleset.js';
 
@@ -42,7 +49,10 @@ async function fileFacts(path: string): Promise<FileFacts> {
     return { path, mode: st.mode, uid: st.uid };
   } catch (e) {
     const code = (e as { code?: string }).code;
-    return { path, error: code === 'ENOENT' ? 'does not exist' : code === 'EACCES' ? 'permission denied' : String(code ?? e) };
+    return {
+      path,
+      error: code === 'ENOENT' ? 'does not exist' : code === 'EACCES' ? 'permission denied' : String(code ?? e),
+    };
   }
 }
 
@@ -94,10 +104,23 @@ export async function runDoctor(opts: DoctorOptions): Promise<Finding[]> {
   let config: ServerConfig | undefined;
   try {
     config = await loadConfig(configFile);
-    findings.push(finding('config', 'ok', `${configFile}: valid (${config.users.length} users, ${config.services.length} services)`));
+    findings.push(
+      finding(
+        'config',
+        'ok',
+        `${configFile}: valid (${config.users.length} users, ${config.services.length} services)`,
+      ),
+    );
     findings.push(lockoutFinding(config.breakGlass));
   } catch (err) {
-    findings.push(finding('config', 'problem', (err as Error).message.trim(), `fix the file; check it with: otpknockd check --config ${configFile}`));
+    findings.push(
+      finding(
+        'config',
+        'problem',
+        (err as Error).message.trim(),
+        `fix the file; check it with: otpknockd check --config ${configFile}`,
+      ),
+    );
   }
 
   // ── nft and the kernel ────────────────────────────────────────────────
@@ -107,8 +130,15 @@ export async function runDoctor(opts: DoctorOptions): Promise<Finding[]> {
     const version = stdout.trim();
     const m = /v(\d+)\.(\d+)\.(\d+)/.exec(version);
     nftOk = true;
-    if (m && (Number(m[1]) < 1 && Number(m[2]) < 9)) {
-      findings.push(finding('nft', 'warning', `${version}: older than 0.9, untested`, 'use nftables 1.0 or later (Debian 12 ships 1.0.6)'));
+    if (m && Number(m[1]) < 1 && Number(m[2]) < 9) {
+      findings.push(
+        finding(
+          'nft',
+          'warning',
+          `${version}: older than 0.9, untested`,
+          'use nftables 1.0 or later (Debian 12 ships 1.0.6)',
+        ),
+      );
     } else findings.push(finding('nft', 'ok', version));
   } catch (err) {
     const e = explainNftFailure(err);
@@ -121,24 +151,49 @@ export async function runDoctor(opts: DoctorOptions): Promise<Finding[]> {
       ruleset = await driver.listJson(['ruleset']);
     } catch (err) {
       const e = explainNftFailure(err);
-      findings.push(finding('firewall', 'problem', `cannot read the ruleset: ${(err as Error).message.split('\n')[0]}`, e.hint));
+      findings.push(
+        finding('firewall', 'problem', `cannot read the ruleset: ${(err as Error).message.split('\n')[0]}`, e.hint),
+      );
     }
   }
 
   if (nftOk && config !== undefined) {
     try {
       await driver.check(fullRuleset(config, now()).script);
-      findings.push(finding('kernel', 'ok', 'nft -c accepts our ruleset (inet family, maps, dynamic sets with timeouts)'));
+      findings.push(
+        finding('kernel', 'ok', 'nft -c accepts our ruleset (inet family, maps, dynamic sets with timeouts)'),
+      );
     } catch (err) {
       const e = err as { what?: string; hint?: string; message: string };
-      findings.push(finding('kernel', 'problem', `nft -c refuses our ruleset: ${e.what ?? e.message}`, e.hint ?? 'see otpknockd render | nft -c -f -'));
+      findings.push(
+        finding(
+          'kernel',
+          'problem',
+          `nft -c refuses our ruleset: ${e.what ?? e.message}`,
+          e.hint ?? 'see otpknockd render | nft -c -f -',
+        ),
+      );
     }
     try {
       const listing = await driver.listText(['table', 'inet', config.table]);
       if (listing === null) {
-        findings.push(finding('daemon', 'warning', `table inet ${config.table} is not loaded: otpknockd is not running here, so the protected services are open to whatever the other firewalls allow`, 'systemctl start otpknockd (see docs/operations.md)'));
+        findings.push(
+          finding(
+            'daemon',
+            'warning',
+            `table inet ${config.table} is not loaded: otpknockd is not running here, so the protected services are open to whatever the other firewalls allow`,
+            'systemctl start otpknockd (see docs/operations.md)',
+          ),
+        );
       } else if (!isOurTable(listing)) {
-        findings.push(finding('daemon', 'problem', `table inet ${config.table} exists but was not made by otpknockd; the daemon will refuse to start`, `choose another table: name, or remove it: nft delete table inet ${config.table}`));
+        findings.push(
+          finding(
+            'daemon',
+            'problem',
+            `table inet ${config.table} exists but was not made by otpknockd; the daemon will refuse to start`,
+            `choose another table: name, or remove it: nft delete table inet ${config.table}`,
+          ),
+        );
       } else findings.push(finding('daemon', 'ok', `table inet ${config.table} is loaded (made by otpknockd)`));
     } catch {
       // nft failures were reported above
@@ -157,17 +212,32 @@ export async function runDoctor(opts: DoctorOptions): Promise<Finding[]> {
 
   // Legacy (non-nft) iptables rules are invisible to `nft list ruleset`.
   const legacy: string[] = [];
-  for (const [file, cmd] of [['/proc/net/ip_tables_names', 'iptables-legacy'], ['/proc/net/ip6_tables_names', 'ip6tables-legacy']] as const) {
+  for (const [file, cmd] of [
+    ['/proc/net/ip_tables_names', 'iptables-legacy'],
+    ['/proc/net/ip6_tables_names', 'ip6tables-legacy'],
+  ] as const) {
     const names = (await readFile(file, 'utf8').catch(() => '')).split('\n').filter(Boolean);
     if (names.length > 0) legacy.push(`${cmd}: ${names.join(', ')}`);
   }
   if (legacy.length > 0) {
-    findings.push(finding('firewall', 'warning', `legacy iptables tables are loaded (${legacy.join('; ')}); their rules are invisible to nft, so doctor cannot tell whether they drop the services or the knocks`, 'check them with iptables-legacy -S INPUT and ip6tables-legacy -S INPUT, or move to iptables-nft'));
+    findings.push(
+      finding(
+        'firewall',
+        'warning',
+        `legacy iptables tables are loaded (${legacy.join('; ')}); their rules are invisible to nft, so doctor cannot tell whether they drop the services or the knocks`,
+        'check them with iptables-legacy -S INPUT and ip6tables-legacy -S INPUT, or move to iptables-nft',
+      ),
+    );
   }
 
   // ── clock ─────────────────────────────────────────────────────────────
-  const periods = config ? [...new Set(config.users.filter((u) => u.profile.method !== 'static').map((u) => u.profile.period))] : [];
-  const tolerance = config && periods.length > 0 ? `${Math.min(...periods)} s windows, ±${config.skew} accepted` : '30 s windows by default';
+  const periods = config
+    ? [...new Set(config.users.filter((u) => u.profile.method !== 'static').map((u) => u.profile.period))]
+    : [];
+  const tolerance =
+    config && periods.length > 0
+      ? `${Math.min(...periods)} s windows, ±${config.skew} accepted`
+      : '30 s windows by default';
   findings.push(clockFinding(await clockEvidence(runTool), tolerance));
 
   // ── sockets and services ──────────────────────────────────────────────
@@ -179,7 +249,9 @@ export async function runDoctor(opts: DoctorOptions): Promise<Finding[]> {
       (t) => t.trim().split(/\s+/).map(Number) as [number, number],
       () => undefined,
     );
-    findings.push(ephemeralFinding(range && range.length === 2 && range.every(Number.isInteger) ? range : undefined, knockPorts));
+    findings.push(
+      ephemeralFinding(range && range.length === 2 && range.every(Number.isInteger) ? range : undefined, knockPorts),
+    );
     findings.push(...serviceFindings(sockets, config.services));
   }
 
@@ -187,12 +259,15 @@ export async function runDoctor(opts: DoctorOptions): Promise<Finding[]> {
   const text = await readFile(configFile, 'utf8').catch(() => undefined);
   const secrets = text === undefined ? [] : await Promise.all(secretFilePaths(text, configFile).map(fileFacts));
   findings.push(
-    ...permissionFindings({
-      config: await fileFacts(configFile),
-      configDir: await fileFacts(dirname(configFile)),
-      secrets,
-      ...(config ? { stateDir: await fileFacts(config.stateDir) } : {}),
-    }, process.getuid?.() ?? 0),
+    ...permissionFindings(
+      {
+        config: await fileFacts(configFile),
+        configDir: await fileFacts(dirname(configFile)),
+        secrets,
+        ...(config ? { stateDir: await fileFacts(config.stateDir) } : {}),
+      },
+      process.getuid?.() ?? 0,
+    ),
   );
   return findings;
 }

@@ -2,30 +2,57 @@ import { describe, expect, it } from 'vitest';
 import { ephemeralFinding, lockoutFinding, permissionFindings, serviceFindings, socketFindings } from './local.js';
 import type { Socket } from './proc-net.js';
 
-const sock = (proto: 'tcp' | 'udp', address: string, port: number, state: number, family: 4 | 6 = 4): Socket => ({ proto, family, address, port, state, uid: 0, inode: 1 });
+const sock = (proto: 'tcp' | 'udp', address: string, port: number, state: number, family: 4 | 6 = 4): Socket => ({
+  proto,
+  family,
+  address,
+  port,
+  state,
+  uid: 0,
+  inode: 1,
+});
 
 describe('socketFindings', () => {
-  const range = [[10000, 21999], [22001, 30000]] as const;
+  const range = [
+    [10000, 21999],
+    [22001, 30000],
+  ] as const;
   it('flags UDP listeners inside the knock range, not loopback, connected or outside ones', () => {
     const f = socketFindings(
-      [sock('udp', '0.0.0.0', 12345, 7), sock('udp', '::', 12345, 7, 6), sock('udp', '127.0.0.1', 15000, 7), sock('udp', '0.0.0.0', 22000, 7), sock('udp', '10.0.0.1', 13000, 1), sock('tcp', '0.0.0.0', 14000, 10)],
+      [
+        sock('udp', '0.0.0.0', 12345, 7),
+        sock('udp', '::', 12345, 7, 6),
+        sock('udp', '127.0.0.1', 15000, 7),
+        sock('udp', '0.0.0.0', 22000, 7),
+        sock('udp', '10.0.0.1', 13000, 1),
+        sock('tcp', '0.0.0.0', 14000, 10),
+      ],
       range,
     );
     expect(f).toHaveLength(1);
-    expect(f[0]).toMatchObject({ severity: 'problem', message: expect.stringMatching(/port 12345 \(0\.0\.0\.0, \[::\]\)/), fix: expect.stringMatching(/add 12345 to knock.exclude/) });
+    expect(f[0]).toMatchObject({
+      severity: 'problem',
+      message: expect.stringMatching(/port 12345 \(0\.0\.0\.0, \[::\]\)/),
+      fix: expect.stringMatching(/add 12345 to knock.exclude/),
+    });
   });
   it('is ok without collisions', () => {
-    expect(socketFindings([sock('udp', '0.0.0.0', 53, 7)], range)).toEqual([expect.objectContaining({ severity: 'ok' })]);
+    expect(socketFindings([sock('udp', '0.0.0.0', 53, 7)], range)).toEqual([
+      expect.objectContaining({ severity: 'ok' }),
+    ]);
   });
 });
 
 describe('serviceFindings', () => {
   it('ok when listening outside loopback, warning for loopback only or nothing', () => {
-    const f = serviceFindings([sock('tcp', '::', 22, 10, 6), sock('tcp', '127.0.0.1', 443, 10)], [
-      { name: 'ssh', port: 22 },
-      { name: 'api', port: 443 },
-      { name: 'db', port: 5432 },
-    ]);
+    const f = serviceFindings(
+      [sock('tcp', '::', 22, 10, 6), sock('tcp', '127.0.0.1', 443, 10)],
+      [
+        { name: 'ssh', port: 22 },
+        { name: 'api', port: 443 },
+        { name: 'db', port: 5432 },
+      ],
+    );
     expect(f.map((x) => x.severity)).toEqual(['ok', 'warning', 'warning']);
     expect(f[1]!.message).toMatch(/loopback only/);
     expect(f[2]!.message).toMatch(/nothing listens on tcp\/5432/);
@@ -35,7 +62,10 @@ describe('serviceFindings', () => {
 describe('ephemeralFinding', () => {
   it('notes an overlap with the ephemeral range as harmless (replies match their socket)', () => {
     const f = ephemeralFinding([32768, 60999], [[10000, 65000]]);
-    expect(f).toMatchObject({ severity: 'info', message: expect.stringMatching(/overlaps the knock range at 32768-60999: fine, replies .* are let through/) });
+    expect(f).toMatchObject({
+      severity: 'info',
+      message: expect.stringMatching(/overlaps the knock range at 32768-60999: fine, replies .* are let through/),
+    });
   });
   it('is ok without overlap, info when unknown', () => {
     expect(ephemeralFinding([32768, 60999], [[10000, 30000]]).severity).toBe('ok');
@@ -63,8 +93,12 @@ describe('permissionFindings', () => {
     ]);
   });
   it('is ok for private files; a loose state dir is a warning', () => {
-    expect(permissionFindings({ config: { path: '/c', mode: 0o100600, uid: 0 }, secrets: [] })).toEqual([expect.objectContaining({ severity: 'ok' })]);
-    expect(permissionFindings({ secrets: [], stateDir: { path: '/var/lib/otpknock', mode: 0o40755, uid: 0 } })[0]).toMatchObject({ severity: 'warning', fix: 'chmod 700 /var/lib/otpknock' });
+    expect(permissionFindings({ config: { path: '/c', mode: 0o100600, uid: 0 }, secrets: [] })).toEqual([
+      expect.objectContaining({ severity: 'ok' }),
+    ]);
+    expect(
+      permissionFindings({ secrets: [], stateDir: { path: '/var/lib/otpknock', mode: 0o40755, uid: 0 } })[0],
+    ).toMatchObject({ severity: 'warning', fix: 'chmod 700 /var/lib/otpknock' });
   });
 });
 
@@ -76,6 +110,9 @@ describe('lockoutFinding', () => {
     expect(f.fix).toMatch(/break_glass:/);
   });
   it('is ok with one, and names what it opens', () => {
-    expect(lockoutFinding({ services: ['ssh'] })).toMatchObject({ severity: 'ok', message: 'break_glass opens ssh without the daemon or a correct clock' });
+    expect(lockoutFinding({ services: ['ssh'] })).toMatchObject({
+      severity: 'ok',
+      message: 'break_glass opens ssh without the daemon or a correct clock',
+    });
   });
 });

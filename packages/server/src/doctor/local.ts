@@ -6,7 +6,8 @@ import { isLoopback, tcpListeners, udpListeners, type Socket } from './proc-net.
 
 type Interval = readonly [number, number];
 
-const inIntervals = (port: number, intervals: readonly Interval[]) => intervals.some(([lo, hi]) => port >= lo && port <= hi);
+const inIntervals = (port: number, intervals: readonly Interval[]) =>
+  intervals.some(([lo, hi]) => port >= lo && port <= hi);
 
 /** `nft`-style text of intervals: 10000-21999,22001-65000. */
 export function intervalsText(intervals: readonly Interval[]): string {
@@ -40,18 +41,35 @@ export function socketFindings(sockets: readonly Socket[], knockPorts: readonly 
 }
 
 /** Protected services that nothing listens on: a knock would open a closed door. */
-export function serviceFindings(sockets: readonly Socket[], services: readonly { name: string; port: number }[]): Finding[] {
+export function serviceFindings(
+  sockets: readonly Socket[],
+  services: readonly { name: string; port: number }[],
+): Finding[] {
   const listening = tcpListeners(sockets);
   return services.map((s) => {
     const on = listening.filter((l) => l.port === s.port);
     const outside = on.filter((l) => !isLoopback(l.address));
     if (outside.length > 0) {
-      return finding('services', 'ok', `${s.name}: something listens on tcp/${s.port} (${[...new Set(outside.map((l) => (l.family === 6 ? `[${l.address}]` : l.address)))].join(', ')})`);
+      return finding(
+        'services',
+        'ok',
+        `${s.name}: something listens on tcp/${s.port} (${[...new Set(outside.map((l) => (l.family === 6 ? `[${l.address}]` : l.address)))].join(', ')})`,
+      );
     }
     if (on.length > 0) {
-      return finding('services', 'warning', `${s.name}: tcp/${s.port} listens on loopback only, so a knock from outside opens nothing`, `make the service listen on an outside address (e.g. ListenAddress in sshd_config)`);
+      return finding(
+        'services',
+        'warning',
+        `${s.name}: tcp/${s.port} listens on loopback only, so a knock from outside opens nothing`,
+        `make the service listen on an outside address (e.g. ListenAddress in sshd_config)`,
+      );
     }
-    return finding('services', 'warning', `${s.name}: nothing listens on tcp/${s.port} (in this network namespace), so a knock opens nothing`, `start the service, or fix services.${s.name}.port in the config`);
+    return finding(
+      'services',
+      'warning',
+      `${s.name}: nothing listens on tcp/${s.port} (in this network namespace), so a knock opens nothing`,
+      `start the service, or fix services.${s.name}.port in the config`,
+    );
   });
 }
 
@@ -62,12 +80,14 @@ export function serviceFindings(sockets: readonly Socket[], services: readonly {
  */
 export function ephemeralFinding(localPortRange: Interval | undefined, knockPorts: readonly Interval[]): Finding {
   if (localPortRange === undefined) {
-    return finding('sockets', 'info', 'could not read /proc/sys/net/ipv4/ip_local_port_range; cannot tell whether replies to outgoing UDP land in the knock range');
+    return finding(
+      'sockets',
+      'info',
+      'could not read /proc/sys/net/ipv4/ip_local_port_range; cannot tell whether replies to outgoing UDP land in the knock range',
+    );
   }
   const [lo, hi] = localPortRange;
-  const overlap = knockPorts
-    .map(([a, b]) => [Math.max(a, lo), Math.min(b, hi)] as const)
-    .filter(([a, b]) => a <= b);
+  const overlap = knockPorts.map(([a, b]) => [Math.max(a, lo), Math.min(b, hi)] as const).filter(([a, b]) => a <= b);
   if (overlap.length === 0) {
     return finding('sockets', 'ok', `the ephemeral port range ${lo}-${hi} is outside the knock range`);
   }
@@ -94,7 +114,10 @@ const octal = (mode: number) => (mode & 0o7777).toString(8).padStart(4, '0');
  * Who can change what the daemon trusts: a config file or its directory that
  * others may write lets them add a user of their own; secrets must be private.
  */
-export function permissionFindings(facts: { config?: FileFacts; configDir?: FileFacts; secrets: FileFacts[]; stateDir?: FileFacts }, daemonUid = 0): Finding[] {
+export function permissionFindings(
+  facts: { config?: FileFacts; configDir?: FileFacts; secrets: FileFacts[]; stateDir?: FileFacts },
+  daemonUid = 0,
+): Finding[] {
   const out: Finding[] = [];
   const trusted = (uid: number | undefined) => uid === 0 || uid === daemonUid;
   for (const [what, f] of [
@@ -103,26 +126,78 @@ export function permissionFindings(facts: { config?: FileFacts; configDir?: File
   ] as const) {
     if (f === undefined || f.mode === undefined) continue;
     if ((f.mode & 0o022) !== 0) {
-      out.push(finding('permissions', 'problem', `${what} ${f.path} is writable by group or others (${octal(f.mode)}): whoever can write it can add a user of their own and knock in`, `chmod go-w ${f.path}`));
+      out.push(
+        finding(
+          'permissions',
+          'problem',
+          `${what} ${f.path} is writable by group or others (${octal(f.mode)}): whoever can write it can add a user of their own and knock in`,
+          `chmod go-w ${f.path}`,
+        ),
+      );
     } else if (!trusted(f.uid)) {
-      out.push(finding('permissions', 'problem', `${what} ${f.path} is owned by uid ${f.uid}, who can change what the daemon trusts`, `chown root ${f.path}`));
+      out.push(
+        finding(
+          'permissions',
+          'problem',
+          `${what} ${f.path} is owned by uid ${f.uid}, who can change what the daemon trusts`,
+          `chown root ${f.path}`,
+        ),
+      );
     }
   }
   for (const s of facts.secrets) {
     if (s.mode === undefined) {
-      out.push(finding('permissions', 'problem', `secret file ${s.path}: ${s.error ?? 'cannot be read'}`, 'create it (mode 0600) or fix secret_file in the config'));
+      out.push(
+        finding(
+          'permissions',
+          'problem',
+          `secret file ${s.path}: ${s.error ?? 'cannot be read'}`,
+          'create it (mode 0600) or fix secret_file in the config',
+        ),
+      );
     } else if ((s.mode & 0o077) !== 0) {
-      out.push(finding('permissions', 'problem', `secret file ${s.path} has permissions ${octal(s.mode)}: group and others must have no access to a secret`, `chmod 600 ${s.path}`));
+      out.push(
+        finding(
+          'permissions',
+          'problem',
+          `secret file ${s.path} has permissions ${octal(s.mode)}: group and others must have no access to a secret`,
+          `chmod 600 ${s.path}`,
+        ),
+      );
     } else if (!trusted(s.uid)) {
-      out.push(finding('permissions', 'problem', `secret file ${s.path} is owned by uid ${s.uid}`, `chown root ${s.path}`));
+      out.push(
+        finding('permissions', 'problem', `secret file ${s.path} is owned by uid ${s.uid}`, `chown root ${s.path}`),
+      );
     }
   }
   const sd = facts.stateDir;
   if (sd !== undefined) {
-    if (sd.mode === undefined) out.push(finding('permissions', 'info', `state directory ${sd.path} does not exist yet; otpknockd run creates it (0700)`));
-    else if ((sd.mode & 0o077) !== 0) out.push(finding('permissions', 'warning', `state directory ${sd.path} has permissions ${octal(sd.mode)}; it holds the pid file and config backups`, `chmod 700 ${sd.path}`));
+    if (sd.mode === undefined)
+      out.push(
+        finding(
+          'permissions',
+          'info',
+          `state directory ${sd.path} does not exist yet; otpknockd run creates it (0700)`,
+        ),
+      );
+    else if ((sd.mode & 0o077) !== 0)
+      out.push(
+        finding(
+          'permissions',
+          'warning',
+          `state directory ${sd.path} has permissions ${octal(sd.mode)}; it holds the pid file and config backups`,
+          `chmod 700 ${sd.path}`,
+        ),
+      );
   }
-  if (out.length === 0) out.push(finding('permissions', 'ok', `config and ${facts.secrets.length} secret file${facts.secrets.length === 1 ? '' : 's'} are private and owned by root`));
+  if (out.length === 0)
+    out.push(
+      finding(
+        'permissions',
+        'ok',
+        `config and ${facts.secrets.length} secret file${facts.secrets.length === 1 ? '' : 's'} are private and owned by root`,
+      ),
+    );
   return out;
 }
 
@@ -140,5 +215,9 @@ export function lockoutFinding(breakGlass: { services: readonly string[] } | und
       'add break_glass: { sequence: [...], services: [ssh] } to the config (docs/configuration.md) and keep the sequence with your console credentials',
     );
   }
-  return finding('lockout', 'ok', `break_glass opens ${breakGlass.services.join(', ')} without the daemon or a correct clock`);
+  return finding(
+    'lockout',
+    'ok',
+    `break_glass opens ${breakGlass.services.join(', ')} without the daemon or a correct clock`,
+  );
 }

@@ -26,7 +26,11 @@ describe('parseProcNet', () => {
 
   it('reads IPv6 sockets, compressing zero runs', () => {
     const s = parseProcNet(UDP6, 'udp', 6);
-    expect(s.map((x) => `${x.address}|${x.port}|${x.state}`)).toEqual(['::1|4444|7', '::|23456|7', '2001:db8::1|22|10']);
+    expect(s.map((x) => `${x.address}|${x.port}|${x.state}`)).toEqual([
+      '::1|4444|7',
+      '::|23456|7',
+      '2001:db8::1|22|10',
+    ]);
   });
 
   it('skips the header, blank and malformed lines', () => {

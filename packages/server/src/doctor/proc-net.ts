@@ -39,7 +39,7 @@ function compressV6(groups: string[]): string {
   // Longest run of zero groups (length ≥ 2) becomes "::".
   let best = -1;
   let bestLen = 0;
-  for (let i = 0; i < groups.length; ) {
+  for (let i = 0; i < groups.length;) {
     if (groups[i] !== '0') {
       i++;
       continue;

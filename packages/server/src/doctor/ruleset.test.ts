@@ -1,49 +1,219 @@
 import { describe, expect, it } from 'vitest';
-import { baseChainVerdicts, firewallFindings, firewallManager, parseRuleset, samplePorts, type FirewallContext } from './ruleset.js';
+import {
+  baseChainVerdicts,
+  firewallFindings,
+  firewallManager,
+  parseRuleset,
+  samplePorts,
+  type FirewallContext,
+} from './ruleset.js';
 
 const ctx: FirewallContext = {
   ourTable: 'otpknock',
   services: [{ name: 'ssh', port: 22 }],
-  knockPorts: [[10000, 21999], [22001, 30000]],
+  knockPorts: [
+    [10000, 21999],
+    [22001, 30000],
+  ],
 };
-const doc = (...objs: object[]) => ({ nftables: [{ metainfo: { version: '1.0.6', json_schema_version: 1 } }, ...objs] });
-const table = (family: string, name: string) => ({ table: { family, name } });
-const chain = (family: string, table: string, name: string, base?: { hook: string; prio?: number; policy?: string; type?: string }) => ({
-  chain: { family, table, name, ...(base ? { type: base.type ?? 'filter', hook: base.hook, prio: base.prio ?? 0, policy: base.policy ?? 'accept' } : {}) },
+const doc = (...objs: object[]) => ({
+  nftables: [{ metainfo: { version: '1.0.6', json_schema_version: 1 } }, ...objs],
 });
-const rule = (family: string, table: string, chain: string, ...expr: object[]) => ({ rule: { family, table, chain, expr } });
-const dport = (proto: string, right: unknown, op = '==') => ({ match: { op, left: { payload: { protocol: proto, field: 'dport' } }, right } });
+const table = (family: string, name: string) => ({ table: { family, name } });
+const chain = (
+  family: string,
+  table: string,
+  name: string,
+  base?: { hook: string; prio?: number; policy?: string; type?: string },
+) => ({
+  chain: {
+    family,
+    table,
+    name,
+    ...(base
+      ? { type: base.type ?? 'filter', hook: base.hook, prio: base.prio ?? 0, policy: base.policy ?? 'accept' }
+      : {}),
+  },
+});
+const rule = (family: string, table: string, chain: string, ...expr: object[]) => ({
+  rule: { family, table, chain, expr },
+});
+const dport = (proto: string, right: unknown, op = '==') => ({
+  match: { op, left: { payload: { protocol: proto, field: 'dport' } }, right },
+});
 const ACCEPT = { accept: null };
 const DROP = { drop: null };
 
 // `table inet blocker { chain c { type filter hook input priority 0; policy drop; } }`
 const BLOCKER = [table('inet', 'blocker'), chain('inet', 'blocker', 'c', { hook: 'input', policy: 'drop' })];
 // Our own table, which must never count against us.
-const OURS = [table('inet', 'otpknock'), chain('inet', 'otpknock', 'input', { hook: 'input' }), rule('inet', 'otpknock', 'input', dport('tcp', 22), DROP)];
+const OURS = [
+  table('inet', 'otpknock'),
+  chain('inet', 'otpknock', 'input', { hook: 'input' }),
+  rule('inet', 'otpknock', 'input', dport('tcp', 22), DROP),
+];
 // ufw-like iptables-nft table, as `nft -j list ruleset` printed it (handles removed).
-const UFW = [{"table":{"family":"ip","name":"filter"}},{"set":{"family":"ip","name":"allowed","table":"filter","type":"inet_service","elem":[443,2222]}},{"chain":{"family":"ip","table":"filter","name":"INPUT","type":"filter","hook":"input","prio":0,"policy":"drop"}},{"chain":{"family":"ip","table":"filter","name":"ufw-user-input"}},{"rule":{"family":"ip","table":"filter","chain":"INPUT","expr":[{"match":{"op":"in","left":{"ct":{"key":"state"}},"right":["established","related"]}},{"accept":null}]}},{"rule":{"family":"ip","table":"filter","chain":"INPUT","expr":[{"jump":{"target":"ufw-user-input"}}]}},{"rule":{"family":"ip","table":"filter","chain":"INPUT","expr":[{"match":{"op":"==","left":{"meta":{"key":"iifname"}},"right":"lo"}},{"accept":null}]}},{"rule":{"family":"ip","table":"filter","chain":"ufw-user-input","expr":[{"match":{"op":"==","left":{"payload":{"protocol":"tcp","field":"dport"}},"right":22}},{"accept":null}]}},{"rule":{"family":"ip","table":"filter","chain":"ufw-user-input","expr":[{"match":{"op":"==","left":{"payload":{"protocol":"udp","field":"dport"}},"right":{"range":[10000,20000]}}},{"accept":null}]}},{"rule":{"family":"ip","table":"filter","chain":"ufw-user-input","expr":[{"match":{"op":"==","left":{"payload":{"protocol":"tcp","field":"dport"}},"right":{"set":[80,443]}}},{"accept":null}]}},{"rule":{"family":"ip","table":"filter","chain":"ufw-user-input","expr":[{"match":{"op":"==","left":{"payload":{"protocol":"tcp","field":"dport"}},"right":"@allowed"}},{"accept":null}]}},{"rule":{"family":"ip","table":"filter","chain":"ufw-user-input","expr":[{"match":{"op":"==","left":{"payload":{"protocol":"ip","field":"saddr"}},"right":{"prefix":{"addr":"10.0.0.0","len":8}}}},{"match":{"op":"==","left":{"payload":{"protocol":"tcp","field":"dport"}},"right":25}},{"drop":null}]}},{"rule":{"family":"ip","table":"filter","chain":"ufw-user-input","expr":[{"match":{"op":"==","left":{"meta":{"key":"l4proto"}},"right":"udp"}},{"drop":null}]}},{"rule":{"family":"ip","table":"filter","chain":"ufw-user-input","expr":[{"reject":{"type":"icmp","expr":"port-unreachable"}}]}},{"rule":{"family":"ip","table":"filter","chain":"ufw-user-input","expr":[{"match":{"op":"==","left":{"payload":{"protocol":"th","field":"dport"}},"right":53}},{"accept":null}]}},{"rule":{"family":"ip","table":"filter","chain":"ufw-user-input","expr":[{"counter":{"packets":0,"bytes":0}},{"accept":null}]}}];
+const UFW = [
+  { table: { family: 'ip', name: 'filter' } },
+  { set: { family: 'ip', name: 'allowed', table: 'filter', type: 'inet_service', elem: [443, 2222] } },
+  { chain: { family: 'ip', table: 'filter', name: 'INPUT', type: 'filter', hook: 'input', prio: 0, policy: 'drop' } },
+  { chain: { family: 'ip', table: 'filter', name: 'ufw-user-input' } },
+  {
+    rule: {
+      family: 'ip',
+      table: 'filter',
+      chain: 'INPUT',
+      expr: [
+        { match: { op: 'in', left: { ct: { key: 'state' } }, right: ['established', 'related'] } },
+        { accept: null },
+      ],
+    },
+  },
+  { rule: { family: 'ip', table: 'filter', chain: 'INPUT', expr: [{ jump: { target: 'ufw-user-input' } }] } },
+  {
+    rule: {
+      family: 'ip',
+      table: 'filter',
+      chain: 'INPUT',
+      expr: [{ match: { op: '==', left: { meta: { key: 'iifname' } }, right: 'lo' } }, { accept: null }],
+    },
+  },
+  {
+    rule: {
+      family: 'ip',
+      table: 'filter',
+      chain: 'ufw-user-input',
+      expr: [
+        { match: { op: '==', left: { payload: { protocol: 'tcp', field: 'dport' } }, right: 22 } },
+        { accept: null },
+      ],
+    },
+  },
+  {
+    rule: {
+      family: 'ip',
+      table: 'filter',
+      chain: 'ufw-user-input',
+      expr: [
+        {
+          match: { op: '==', left: { payload: { protocol: 'udp', field: 'dport' } }, right: { range: [10000, 20000] } },
+        },
+        { accept: null },
+      ],
+    },
+  },
+  {
+    rule: {
+      family: 'ip',
+      table: 'filter',
+      chain: 'ufw-user-input',
+      expr: [
+        { match: { op: '==', left: { payload: { protocol: 'tcp', field: 'dport' } }, right: { set: [80, 443] } } },
+        { accept: null },
+      ],
+    },
+  },
+  {
+    rule: {
+      family: 'ip',
+      table: 'filter',
+      chain: 'ufw-user-input',
+      expr: [
+        { match: { op: '==', left: { payload: { protocol: 'tcp', field: 'dport' } }, right: '@allowed' } },
+        { accept: null },
+      ],
+    },
+  },
+  {
+    rule: {
+      family: 'ip',
+      table: 'filter',
+      chain: 'ufw-user-input',
+      expr: [
+        {
+          match: {
+            op: '==',
+            left: { payload: { protocol: 'ip', field: 'saddr' } },
+            right: { prefix: { addr: '10.0.0.0', len: 8 } },
+          },
+        },
+        { match: { op: '==', left: { payload: { protocol: 'tcp', field: 'dport' } }, right: 25 } },
+        { drop: null },
+      ],
+    },
+  },
+  {
+    rule: {
+      family: 'ip',
+      table: 'filter',
+      chain: 'ufw-user-input',
+      expr: [{ match: { op: '==', left: { meta: { key: 'l4proto' } }, right: 'udp' } }, { drop: null }],
+    },
+  },
+  {
+    rule: {
+      family: 'ip',
+      table: 'filter',
+      chain: 'ufw-user-input',
+      expr: [{ reject: { type: 'icmp', expr: 'port-unreachable' } }],
+    },
+  },
+  {
+    rule: {
+      family: 'ip',
+      table: 'filter',
+      chain: 'ufw-user-input',
+      expr: [
+        { match: { op: '==', left: { payload: { protocol: 'th', field: 'dport' } }, right: 53 } },
+        { accept: null },
+      ],
+    },
+  },
+  {
+    rule: {
+      family: 'ip',
+      table: 'filter',
+      chain: 'ufw-user-input',
+      expr: [{ counter: { packets: 0, bytes: 0 } }, { accept: null }],
+    },
+  },
+];
 
 describe('firewallFindings', () => {
   it('finds a planted drop table: services and knocks both dropped, by its policy', () => {
     const f = firewallFindings(doc(...OURS, ...BLOCKER), ctx);
     expect(f).toHaveLength(1);
     expect(f[0]).toMatchObject({ check: 'firewall', severity: 'problem' });
-    expect(f[0]!.message).toMatch(/^table inet blocker, chain c \(hook input, priority 0, policy drop\) drops new TCP connections to ssh \(port 22\) \(IPv4 and IPv6\); UDP knocks/);
+    expect(f[0]!.message).toMatch(
+      /^table inet blocker, chain c \(hook input, priority 0, policy drop\) drops new TCP connections to ssh \(port 22\) \(IPv4 and IPv6\); UDP knocks/,
+    );
     expect(f[0]!.message).toMatch(/by its policy drop/);
     expect(f[0]!.fix).toMatch(/nft insert rule inet blocker c tcp dport 22 accept/);
     expect(f[0]!.fix).toMatch(/nft delete table inet blocker/);
   });
 
   it('leaves our own table and harmless tables alone', () => {
-    const f = firewallFindings(doc(...OURS, table('inet', 'bystander'), chain('inet', 'bystander', 'c', { hook: 'input', prio: 10 }), rule('inet', 'bystander', 'c', { counter: { packets: 0, bytes: 0 } })), ctx);
-    expect(f).toEqual([expect.objectContaining({ severity: 'ok', message: expect.stringMatching(/1 other table: inet bystander/) })]);
+    const f = firewallFindings(
+      doc(
+        ...OURS,
+        table('inet', 'bystander'),
+        chain('inet', 'bystander', 'c', { hook: 'input', prio: 10 }),
+        rule('inet', 'bystander', 'c', { counter: { packets: 0, bytes: 0 } }),
+      ),
+      ctx,
+    );
+    expect(f).toEqual([
+      expect.objectContaining({ severity: 'ok', message: expect.stringMatching(/1 other table: inet bystander/) }),
+    ]);
     expect(firewallFindings(doc(), ctx)[0]).toMatchObject({ severity: 'ok', message: 'no other nftables tables' });
   });
 
   it('follows jumps into ufw chains: ssh is accepted, knocks above 20000 fall to a udp drop; advice in ufw terms', () => {
     const f = firewallFindings(doc(...UFW), ctx);
     expect(f).toHaveLength(1);
-    expect(f[0]!.message).toMatch(/^table ip filter, chain INPUT .* drops UDP knocks \(IPv4; of the ports tried, ports 21999, 22001, 26000, 30000\), by a rule in chain ufw-user-input/);
+    expect(f[0]!.message).toMatch(
+      /^table ip filter, chain INPUT .* drops UDP knocks \(IPv4; of the ports tried, ports 21999, 22001, 26000, 30000\), by a rule in chain ufw-user-input/,
+    );
     expect(f[0]!.message).not.toMatch(/TCP/);
     expect(f[0]!.fix).toBe('ufw allow 10000:21999,22001:30000/udp');
     expect(firewallManager(parseRuleset(doc(...UFW)), 'ip', 'filter')).toBe('ufw');
@@ -53,7 +223,9 @@ describe('firewallFindings', () => {
     const t = 'f';
     const objs = [
       table('inet', t),
-      { set: { family: 'inet', table: t, name: 'ok_ports', type: 'inet_service', elem: [22, { range: [9000, 9100] }] } },
+      {
+        set: { family: 'inet', table: t, name: 'ok_ports', type: 'inet_service', elem: [22, { range: [9000, 9100] }] },
+      },
       chain('inet', t, 'in', { hook: 'input', prio: -10, policy: 'drop' }),
       rule('inet', t, 'in', dport('tcp', '@ok_ports'), ACCEPT),
       rule('inet', t, 'in', dport('udp', { set: [{ range: [10000, 30000] }, 53] }), ACCEPT),
@@ -62,7 +234,11 @@ describe('firewallFindings', () => {
   });
 
   it('ignores drops of knocks by input chains that run after ours, not drops of the services', () => {
-    const objs = [table('inet', 'late'), chain('inet', 'late', 'c', { hook: 'input', prio: 10, policy: 'drop' }), rule('inet', 'late', 'c', dport('tcp', 22), ACCEPT)];
+    const objs = [
+      table('inet', 'late'),
+      chain('inet', 'late', 'c', { hook: 'input', prio: 10, policy: 'drop' }),
+      rule('inet', 'late', 'c', dport('tcp', 22), ACCEPT),
+    ];
     expect(firewallFindings(doc(...objs), ctx).map((x) => x.severity)).toEqual(['ok']);
     const worse = [table('inet', 'late'), chain('inet', 'late', 'c', { hook: 'input', prio: 10, policy: 'drop' })];
     const f = firewallFindings(doc(...worse), ctx);
@@ -74,12 +250,20 @@ describe('firewallFindings', () => {
     const objs = [
       table('ip', 'pre'),
       chain('ip', 'pre', 'p', { hook: 'prerouting', prio: -150, policy: 'drop' }),
-      rule('ip', 'pre', 'p', { match: { op: 'in', left: { ct: { key: 'state' } }, right: ['established', 'related'] } }, ACCEPT),
+      rule(
+        'ip',
+        'pre',
+        'p',
+        { match: { op: 'in', left: { ct: { key: 'state' } }, right: ['established', 'related'] } },
+        ACCEPT,
+      ),
       rule('ip', 'pre', 'p', { match: { op: '==', left: { ct: { key: 'state' } }, right: 'new' } }, ACCEPT),
     ];
     const f = firewallFindings(doc(...objs), ctx);
     expect(f).toHaveLength(1);
-    expect(f[0]!.message).toMatch(/hook prerouting, priority -150.* drops UDP knocks \(IPv4; of the ports tried, ports 10000, /);
+    expect(f[0]!.message).toMatch(
+      /hook prerouting, priority -150.* drops UDP knocks \(IPv4; of the ports tried, ports 10000, /,
+    );
     expect(f[0]!.message).not.toMatch(/TCP/);
   });
 
@@ -87,10 +271,27 @@ describe('firewallFindings', () => {
     const objs = [
       table('inet', 'geo'),
       chain('inet', 'geo', 'c', { hook: 'input' }),
-      rule('inet', 'geo', 'c', { match: { op: '==', left: { payload: { protocol: 'ip', field: 'saddr' } }, right: { prefix: { addr: '203.0.113.0', len: 24 } } } }, DROP),
+      rule(
+        'inet',
+        'geo',
+        'c',
+        {
+          match: {
+            op: '==',
+            left: { payload: { protocol: 'ip', field: 'saddr' } },
+            right: { prefix: { addr: '203.0.113.0', len: 24 } },
+          },
+        },
+        DROP,
+      ),
     ];
     const f = firewallFindings(doc(...objs), ctx);
-    expect(f).toEqual([expect.objectContaining({ severity: 'warning', message: expect.stringMatching(/may drop new TCP connections to ssh/) })]);
+    expect(f).toEqual([
+      expect.objectContaining({
+        severity: 'warning',
+        message: expect.stringMatching(/may drop new TCP connections to ssh/),
+      }),
+    ]);
   });
 
   it('treats loopback-only drops, nat chains and bridge tables as harmless', () => {
@@ -106,11 +307,22 @@ describe('firewallFindings', () => {
   });
 
   it('names firewalld, docker and iptables-nft tables', () => {
-    const r = parseRuleset(doc(table('inet', 'firewalld'), table('ip', 'filter'), chain('ip', 'filter', 'DOCKER-USER'), table('ip6', 'filter'), chain('ip6', 'filter', 'INPUT', { hook: 'input', policy: 'drop' })));
+    const r = parseRuleset(
+      doc(
+        table('inet', 'firewalld'),
+        table('ip', 'filter'),
+        chain('ip', 'filter', 'DOCKER-USER'),
+        table('ip6', 'filter'),
+        chain('ip6', 'filter', 'INPUT', { hook: 'input', policy: 'drop' }),
+      ),
+    );
     expect(firewallManager(r, 'inet', 'firewalld')).toBe('firewalld');
     expect(firewallManager(r, 'ip', 'filter')).toBe('docker');
     expect(firewallManager(r, 'ip6', 'filter')).toBe('iptables-nft');
-    const f = firewallFindings(doc(table('ip6', 'filter'), chain('ip6', 'filter', 'INPUT', { hook: 'input', policy: 'drop' })), ctx);
+    const f = firewallFindings(
+      doc(table('ip6', 'filter'), chain('ip6', 'filter', 'INPUT', { hook: 'input', policy: 'drop' })),
+      ctx,
+    );
     expect(f[0]!.fix).toMatch(/^ip6tables -I INPUT -p tcp --dport 22 -j ACCEPT/);
   });
 
@@ -129,6 +341,11 @@ describe('baseChainVerdicts', () => {
 
 describe('samplePorts', () => {
   it('takes both ends and the middle of each interval', () => {
-    expect(samplePorts([[10, 20], [30, 30]])).toEqual([10, 15, 20, 30]);
+    expect(
+      samplePorts([
+        [10, 20],
+        [30, 30],
+      ]),
+    ).toEqual([10, 15, 20, 30]);
   });
 });

@@ -121,7 +121,9 @@ function negate(t: Tri): Tri {
 const PROTO_NUMBERS: Record<string, string> = { '6': 'tcp', '17': 'udp' };
 
 function protoIs(probe: Probe, right: unknown): Tri {
-  const names = (Array.isArray(right) ? right : (right as { set?: unknown[] })?.set ?? [right]).map((x) => PROTO_NUMBERS[String(x)] ?? String(x));
+  const names = (Array.isArray(right) ? right : ((right as { set?: unknown[] })?.set ?? [right])).map(
+    (x) => PROTO_NUMBERS[String(x)] ?? String(x),
+  );
   return names.includes(probe.proto) ? 'yes' : 'no';
 }
 
@@ -133,7 +135,11 @@ function asList(right: unknown): string[] {
 }
 
 /** Does one `match` expression hold for the probe? */
-function evalMatch(m: { op?: string; left?: unknown; right?: unknown }, probe: Probe, sets: (name: string) => unknown[] | undefined): Tri {
+function evalMatch(
+  m: { op?: string; left?: unknown; right?: unknown },
+  probe: Probe,
+  sets: (name: string) => unknown[] | undefined,
+): Tri {
   const left = m.left as Record<string, Record<string, unknown>> | undefined;
   const op = m.op ?? '==';
   let t: Tri = 'maybe';
@@ -185,7 +191,9 @@ function evalChain(env: EvalEnv, chainName: string, depth: number, seen: Set<str
   const maybeDrops: string[] = [];
   if (depth > 16 || seen.has(chainName)) return { verdict: 'continue', maybeDrops };
   const inner = new Set(seen).add(chainName);
-  const rules = env.ruleset.rules.filter((r) => r.family === env.family && r.table === env.table && r.chain === chainName);
+  const rules = env.ruleset.rules.filter(
+    (r) => r.family === env.family && r.table === env.table && r.chain === chainName,
+  );
   for (const rule of rules) {
     let cond: Tri = 'yes';
     for (const e of rule.expr ?? []) {
@@ -256,12 +264,28 @@ export function baseChainVerdicts(ruleset: Ruleset, probe: Probe, ourTable: stri
     if (chain.family === 'inet' && chain.table === ourTable) continue;
     if (!(FAMILY_OF_TABLE[chain.family] ?? []).includes(probe.family)) continue;
     if (chain.family === 'bridge') continue; // bridged traffic is not ours to judge
-    const env: EvalEnv = { ruleset, probe, family: chain.family, table: chain.table, sets: setLookup(ruleset, chain.family, chain.table) };
+    const env: EvalEnv = {
+      ruleset,
+      probe,
+      family: chain.family,
+      table: chain.table,
+      sets: setLookup(ruleset, chain.family, chain.table),
+    };
     const r = evalChain(env, chain.name, 0, new Set());
     if (r.verdict === 'continue' && chain.policy === 'drop') {
-      out.push({ chain, verdict: 'drop', dropBy: 'its policy drop (no rule accepts the packet first)', maybeDrops: r.maybeDrops });
+      out.push({
+        chain,
+        verdict: 'drop',
+        dropBy: 'its policy drop (no rule accepts the packet first)',
+        maybeDrops: r.maybeDrops,
+      });
     } else {
-      out.push({ chain, verdict: r.verdict === 'continue' ? 'accept' : r.verdict, ...(r.dropBy ? { dropBy: r.dropBy } : {}), maybeDrops: r.maybeDrops });
+      out.push({
+        chain,
+        verdict: r.verdict === 'continue' ? 'accept' : r.verdict,
+        ...(r.dropBy ? { dropBy: r.dropBy } : {}),
+        maybeDrops: r.maybeDrops,
+      });
     }
   }
   return out;
@@ -285,12 +309,21 @@ function chainName(c: NftChain): string {
 }
 
 /** Which other firewall made a table, from its names, for advice in its own terms. */
-export function firewallManager(ruleset: Ruleset, family: string, table: string): 'firewalld' | 'ufw' | 'docker' | 'iptables-nft' | undefined {
+export function firewallManager(
+  ruleset: Ruleset,
+  family: string,
+  table: string,
+): 'firewalld' | 'ufw' | 'docker' | 'iptables-nft' | undefined {
   if (table === 'firewalld') return 'firewalld';
   const chains = ruleset.chains.filter((c) => c.family === family && c.table === table).map((c) => c.name);
   if (chains.some((c) => c.startsWith('ufw'))) return 'ufw';
   if (chains.some((c) => c.startsWith('DOCKER'))) return 'docker';
-  if ((family === 'ip' || family === 'ip6') && ['filter', 'raw', 'mangle', 'nat', 'security'].includes(table) && chains.some((c) => c === c.toUpperCase())) return 'iptables-nft';
+  if (
+    (family === 'ip' || family === 'ip6') &&
+    ['filter', 'raw', 'mangle', 'nat', 'security'].includes(table) &&
+    chains.some((c) => c === c.toUpperCase())
+  )
+    return 'iptables-nft';
   return undefined;
 }
 
@@ -354,7 +387,12 @@ export function firewallFindings(doc: unknown, ctx: FirewallContext): Finding[] 
     for (const family of [4, 6] as const) {
       const probe: Probe = { family, proto: 'tcp', dport: s.port, ct: 'new' };
       for (const v of baseChainVerdicts(ruleset, probe, ctx.ourTable)) {
-        note(v.chain, `new TCP connections to ${s.name} (port ${s.port}) over IPv${family}`, v, advice(ruleset, v.chain, { tcp: s.port }));
+        note(
+          v.chain,
+          `new TCP connections to ${s.name} (port ${s.port}) over IPv${family}`,
+          v,
+          advice(ruleset, v.chain, { tcp: s.port }),
+        );
       }
     }
   }
@@ -364,19 +402,19 @@ export function firewallFindings(doc: unknown, ctx: FirewallContext): Finding[] 
       for (const v of baseChainVerdicts(ruleset, probe, ctx.ourTable)) {
         // Chains that run after our input chain see knocks we have already counted.
         if (v.chain.hook === 'input' && (v.chain.prio ?? 0) > ourPrio) continue;
-        note(v.chain, `UDP knocks to port ${port} over IPv${family}`, v, advice(ruleset, v.chain, { udp: ctx.knockPorts }));
+        note(
+          v.chain,
+          `UDP knocks to port ${port} over IPv${family}`,
+          v,
+          advice(ruleset, v.chain, { udp: ctx.knockPorts }),
+        );
       }
     }
   }
 
   for (const d of definite.values()) {
     findings.push(
-      finding(
-        'firewall',
-        'problem',
-        `${chainName(d.chain)} drops ${summarise(d.subjects)}, by ${d.by}`,
-        d.fix,
-      ),
+      finding('firewall', 'problem', `${chainName(d.chain)} drops ${summarise(d.subjects)}, by ${d.by}`, d.fix),
     );
   }
   for (const [key, m] of maybe) {
@@ -390,13 +428,19 @@ export function firewallFindings(doc: unknown, ctx: FirewallContext): Finding[] 
       ),
     );
   }
-  const others = new Set(ruleset.chains.filter((c) => !(c.family === 'inet' && c.table === ctx.ourTable)).map((c) => `${c.family} ${c.table}`));
+  const others = new Set(
+    ruleset.chains
+      .filter((c) => !(c.family === 'inet' && c.table === ctx.ourTable))
+      .map((c) => `${c.family} ${c.table}`),
+  );
   if (findings.length === 0) {
     findings.push(
       finding(
         'firewall',
         'ok',
-        others.size === 0 ? 'no other nftables tables' : `no other table drops the protected services or the knocks (${others.size} other table${others.size === 1 ? '' : 's'}: ${[...others].join(', ')})`,
+        others.size === 0
+          ? 'no other nftables tables'
+          : `no other table drops the protected services or the knocks (${others.size} other table${others.size === 1 ? '' : 's'}: ${[...others].join(', ')})`,
       ),
     );
   }
@@ -418,11 +462,13 @@ function summarise(subjects: string[]): string {
       udpFams.add(fam);
     } else tcp.set(base, (tcp.get(base) ?? new Set()).add(fam));
   }
-  const fams = (f: Set<string>) => (f.size >= 2 ? 'IPv4 and IPv6' : [...f][0] ?? '');
+  const fams = (f: Set<string>) => (f.size >= 2 ? 'IPv4 and IPv6' : ([...f][0] ?? ''));
   const parts = [...tcp].map(([base, f]) => `${base} (${fams(f)})`);
   if (udpPorts.size > 0) {
     const ports = [...udpPorts].sort((a, b) => a - b);
-    parts.push(`UDP knocks (${fams(udpFams)}; of the ports tried, ${ports.length === 1 ? 'port' : 'ports'} ${ports.join(', ')})`);
+    parts.push(
+      `UDP knocks (${fams(udpFams)}; of the ports tried, ${ports.length === 1 ? 'port' : 'ports'} ${ports.join(', ')})`,
+    );
   }
   return parts.join('; ');
 }

@@ -9,7 +9,11 @@ export interface NftRunner {
 }
 
 export class NftError extends OtpknockError {
-  constructor(what: string, hint: string, readonly stderr = '') {
+  constructor(
+    what: string,
+    hint: string,
+    readonly stderr = '',
+  ) {
     super('E_NFT', what, { hint });
     this.name = 'NftError';
   }
@@ -20,14 +24,21 @@ export function explainNftFailure(err: unknown): NftError {
   const e = err as { code?: string; stderr?: string; shortMessage?: string; message?: string };
   if (e.code === 'ENOENT' && !cwdExists()) {
     // spawn reports a deleted working directory as ENOENT too
-    return new NftError('cannot run nft: the current working directory no longer exists', 'cd to an existing directory (e.g. cd /) and run it again');
+    return new NftError(
+      'cannot run nft: the current working directory no longer exists',
+      'cd to an existing directory (e.g. cd /) and run it again',
+    );
   }
   if (e.code === 'ENOENT') {
     return new NftError('nft is not installed', 'install the nftables package: apt-get install nftables');
   }
   const stderr = (e.stderr ?? '').trim();
   if (/Operation not permitted/i.test(stderr)) {
-    return new NftError('nft was refused: otpknockd needs root or CAP_NET_ADMIN', 'run it as root (or with AmbientCapabilities=CAP_NET_ADMIN under systemd)', stderr);
+    return new NftError(
+      'nft was refused: otpknockd needs root or CAP_NET_ADMIN',
+      'run it as root (or with AmbientCapabilities=CAP_NET_ADMIN under systemd)',
+      stderr,
+    );
   }
   if (/No such file or directory/.test(stderr) && /^delete element /m.test(stderr)) {
     return new NftError(
@@ -37,9 +48,17 @@ export function explainNftFailure(err: unknown): NftError {
     );
   }
   if (/Protocol not supported|Could not process rule: No such file or directory|not supported/i.test(stderr)) {
-    return new NftError(`the kernel refused our ruleset; it may lack an nftables feature (nf_tables, sets with timeouts, maps with dynamic updates): ${firstLines(stderr)}`, 'check `otpknockd render` output with `nft -c -f` and the kernel config (CONFIG_NF_TABLES_INET, CONFIG_NFT_CT, CONFIG_NFT_SET_HASH)', stderr);
+    return new NftError(
+      `the kernel refused our ruleset; it may lack an nftables feature (nf_tables, sets with timeouts, maps with dynamic updates): ${firstLines(stderr)}`,
+      'check `otpknockd render` output with `nft -c -f` and the kernel config (CONFIG_NF_TABLES_INET, CONFIG_NFT_CT, CONFIG_NFT_SET_HASH)',
+      stderr,
+    );
   }
-  return new NftError(`nft failed: ${firstLines(stderr || e.shortMessage || e.message || String(err))}`, 'the previous firewall state is unchanged', stderr);
+  return new NftError(
+    `nft failed: ${firstLines(stderr || e.shortMessage || e.message || String(err))}`,
+    'the previous firewall state is unchanged',
+    stderr,
+  );
 }
 
 function cwdExists(): boolean {

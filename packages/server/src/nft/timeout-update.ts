@@ -9,9 +9,13 @@ const PROBE_SET = 'timeout_probe';
 export async function probeTimeoutUpdates(nft: NftDriver, table: string): Promise<boolean> {
   const set = `inet ${table} ${PROBE_SET}`;
   try {
-    await nft.apply(`add set ${set} { typeof meta mark; flags timeout; }\nadd element ${set} { 0x00000001 timeout 1h }\n`);
+    await nft.apply(
+      `add set ${set} { typeof meta mark; flags timeout; }\nadd element ${set} { 0x00000001 timeout 1h }\n`,
+    );
     await nft.apply(`add element ${set} { 0x00000001 timeout 2h }\n`);
-    const doc = (await nft.listJson(['set', 'inet', table, PROBE_SET])) as { nftables?: { set?: { elem?: { elem?: { expires?: number } }[] } }[] } | null;
+    const doc = (await nft.listJson(['set', 'inet', table, PROBE_SET])) as {
+      nftables?: { set?: { elem?: { elem?: { expires?: number } }[] } }[];
+    } | null;
     const elem = doc?.nftables?.find((o) => o.set)?.set?.elem?.[0];
     return (elem?.elem?.expires ?? 0) > 3600;
   } catch {

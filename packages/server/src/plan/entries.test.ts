@@ -6,8 +6,18 @@ import { attachTokens } from './payload-tokens.js';
 import { planEntries, validWindows } from './entries.js';
 import { serverConfig, timeProfile, user } from '@otpknock/server/testing';
 
-interface Vector { name: string; secret: string; profile: KnockProfile; window: number; open: number[]; close: number[]; token?: string }
-const { vectors } = JSON.parse(readFileSync(new URL('../../../../docs/test-vectors.json', import.meta.url), 'utf8')) as { vectors: Vector[] };
+interface Vector {
+  name: string;
+  secret: string;
+  profile: KnockProfile;
+  window: number;
+  open: number[];
+  close: number[];
+  token?: string;
+}
+const { vectors } = JSON.parse(
+  readFileSync(new URL('../../../../docs/test-vectors.json', import.meta.url), 'utf8'),
+) as { vectors: Vector[] };
 
 describe('validWindows', () => {
   const alice = user('alice');
@@ -26,7 +36,9 @@ describe('validWindows', () => {
   });
 
   it('is window 0 alone for static profiles, whatever the time and skew', () => {
-    const fixed = user('fixed', { profile: { ...timeProfile(), method: 'static', open: [7000, 8000], close: [8000, 7000] } });
+    const fixed = user('fixed', {
+      profile: { ...timeProfile(), method: 'static', open: [7000, 8000], close: [8000, 7000] },
+    });
     for (const now of [0, 31_000, 1_770_000_000_000]) expect(validWindows(fixed, 2, now)).toEqual([0]);
   });
 });
@@ -42,7 +54,10 @@ describe('static profiles', () => {
       });
       for (const now of [1_000, 1_770_000_000_000]) {
         const entries = attachTokens(config, planEntries(config, now));
-        expect(entries.map((e) => [e.action, e.window, e.ports])).toEqual([['open', 0, v.open], ['close', 0, v.close]]);
+        expect(entries.map((e) => [e.action, e.window, e.ports])).toEqual([
+          ['open', 0, v.open],
+          ['close', 0, v.close],
+        ]);
         // The kernel compares the first 4 bytes of the token (§11).
         for (const e of entries) expect(e.token, v.name).toBe(`0x${v.token!.slice(0, 8)}`);
       }

@@ -1,7 +1,15 @@
 // Which knock sequences must be live at a given instant: config × clock → entries.
 // Pure: the daemon feeds it the config and the time, the trie turns it into
 // kernel elements.
-import { deriveCodeSequences, nextWindowBoundaryMs, sequenceDeriver, totpCodeOf, windowAt, windowStartMs, type KnockSequences } from '@otpknock/shared';
+import {
+  deriveCodeSequences,
+  nextWindowBoundaryMs,
+  sequenceDeriver,
+  totpCodeOf,
+  windowAt,
+  windowStartMs,
+  type KnockSequences,
+} from '@otpknock/shared';
 import type { ServerConfig, UserConfig } from '../config/types.js';
 import { BREAK_GLASS_USER } from '../config/break-glass.js';
 
@@ -80,7 +88,8 @@ function graceView(user: UserConfig, secret: Uint8Array): UserConfig {
 }
 
 /** Code mode: the sequence derived from the authenticator-app code of the window. */
-const deriveCode: Derive = (user, window) => deriveCodeSequences(user.profile, totpCodeOf(user.secret, user.profile, window), window);
+const deriveCode: Derive = (user, window) =>
+  deriveCodeSequences(user.profile, totpCodeOf(user.secret, user.profile, window), window);
 
 /** Derivation without memory: fine for one-shot renders. */
 const deriveOnce: Derive = (user, window) => sequenceDeriver(user.profile, user.secret)(window);
@@ -90,8 +99,14 @@ const deriveOnce: Derive = (user, window) => sequenceDeriver(user.profile, user.
  * derived, so a rotation only computes the one new window per user. Forgets
  * windows that are no longer valid.
  */
-export function cachedDeriver(): Derive & { prune(keep: (window: number) => boolean): void; entries: Map<UserConfig, Map<number, KnockEntry[]>> } {
-  const perUser = new Map<UserConfig, { derive: (w: number) => KnockSequences; windows: Map<number, KnockSequences> }>();
+export function cachedDeriver(): Derive & {
+  prune(keep: (window: number) => boolean): void;
+  entries: Map<UserConfig, Map<number, KnockEntry[]>>;
+} {
+  const perUser = new Map<
+    UserConfig,
+    { derive: (w: number) => KnockSequences; windows: Map<number, KnockSequences> }
+  >();
   const derive = (user: UserConfig, window: number): KnockSequences => {
     let entry = perUser.get(user);
     if (!entry) {
@@ -108,7 +123,8 @@ export function cachedDeriver(): Derive & { prune(keep: (window: number) => bool
   const entries = new Map<UserConfig, Map<number, KnockEntry[]>>();
   const prune = (keep: (window: number) => boolean) => {
     for (const entry of perUser.values()) for (const w of entry.windows.keys()) if (!keep(w)) entry.windows.delete(w);
-    for (const byWindow of entries.values()) for (const k of byWindow.keys()) if (!keep(Math.floor(k / GRACE_SLOTS))) byWindow.delete(k);
+    for (const byWindow of entries.values())
+      for (const k of byWindow.keys()) if (!keep(Math.floor(k / GRACE_SLOTS))) byWindow.delete(k);
   };
   return Object.assign(derive, { prune, entries });
 }
@@ -138,16 +154,31 @@ export function planEntries(config: ServerConfig, nowMs: number, derive: Derive 
       const first = entries.length;
       // Valid while the window is within current ± skew: until the start of window + skew + 1.
       const windowEnd = oneTime ? windowStartMs(window + config.skew + 1, user.profile.period) : undefined;
-      const entry = (action: KnockAction, ports: number[], source: 'grace' | 'code' | undefined, tag: string, end: number | undefined): KnockEntry => {
+      const entry = (
+        action: KnockAction,
+        ports: number[],
+        source: 'grace' | 'code' | undefined,
+        tag: string,
+        end: number | undefined,
+      ): KnockEntry => {
         // Built field by field: tens of thousands per rotation at scale.
-        const e: KnockEntry = { key: `${user.name}/${window}/${action}${source ? `/${source}${tag}` : ''}`, user: user.name, window, action, ports, serviceMask, oneTime: oneTime || source === 'code' };
+        const e: KnockEntry = {
+          key: `${user.name}/${window}/${action}${source ? `/${source}${tag}` : ''}`,
+          user: user.name,
+          window,
+          action,
+          ports,
+          serviceMask,
+          oneTime: oneTime || source === 'code',
+        };
         if (source) e.source = source;
         if (end !== undefined) e.expiresMs = end;
         if (oneTime || source === 'code') e.periodMs = user.profile.period * 1000;
         return e;
       };
       const add = (seq: KnockSequences, source?: 'grace', tag = '', untilMs?: number) => {
-        const end = windowEnd === undefined ? untilMs : untilMs === undefined ? windowEnd : Math.min(windowEnd, untilMs);
+        const end =
+          windowEnd === undefined ? untilMs : untilMs === undefined ? windowEnd : Math.min(windowEnd, untilMs);
         if (seq.toggle) entries.push(entry('toggle', seq.open, source, tag, end));
         else entries.push(entry('open', seq.open, source, tag, end), entry('close', seq.close, source, tag, end));
       };
@@ -164,7 +195,15 @@ export function planEntries(config: ServerConfig, nowMs: number, derive: Derive 
     config.services.forEach((s, i) => {
       if (bg.services.includes(s.name)) serviceMask |= 1 << i;
     });
-    entries.push({ key: `${BREAK_GLASS_USER}/0/open`, user: BREAK_GLASS_USER, window: 0, action: 'open', ports: bg.ports, serviceMask, oneTime: false });
+    entries.push({
+      key: `${BREAK_GLASS_USER}/0/open`,
+      user: BREAK_GLASS_USER,
+      window: 0,
+      action: 'open',
+      ports: bg.ports,
+      serviceMask,
+      oneTime: false,
+    });
   }
   return entries;
 }
@@ -177,6 +216,7 @@ export function nextRotationMs(config: ServerConfig, nowMs: number): number {
     next = Math.min(next, nextWindowBoundaryMs(nowMs, period));
   }
   // The end of a rotation's grace (a static user's too) is a change of plan.
-  for (const u of config.users) for (const g of u.graceSecrets ?? []) if (g.untilMs > nowMs) next = Math.min(next, g.untilMs);
+  for (const u of config.users)
+    for (const g of u.graceSecrets ?? []) if (g.untilMs > nowMs) next = Math.min(next, g.untilMs);
   return next;
 }

@@ -17,15 +17,27 @@ describe('required payloads in the kernel', () => {
   });
 
   it('checks shapes with udp length and raw payload matches', () => {
-    expect(payloadShapeRules(serverConfig({ payload: { require: 'any', shape: 'none' } }))).toContain('udp length 8 counter name payload_refused drop');
-    expect(payloadShapeRules(serverConfig({ payload: { require: 'ntp', shape: 'none' } }))).toContain('udp length != 56');
-    expect(payloadShapeRules(serverConfig({ payload: { require: 'token', shape: 'dns' } }))).toContain('@th,96,16 != 0x1');
+    expect(payloadShapeRules(serverConfig({ payload: { require: 'any', shape: 'none' } }))).toContain(
+      'udp length 8 counter name payload_refused drop',
+    );
+    expect(payloadShapeRules(serverConfig({ payload: { require: 'ntp', shape: 'none' } }))).toContain(
+      'udp length != 56',
+    );
+    expect(payloadShapeRules(serverConfig({ payload: { require: 'token', shape: 'dns' } }))).toContain(
+      '@th,96,16 != 0x1',
+    );
   });
 
   it('keys steps by the token where the shape puts it: raw 32 bits, or 64 bits of hex for dns', () => {
-    expect(stepKeyExpr(serverConfig({ payload: { require: 'token', shape: 'ntp' } }))).toBe('meta mark . udp dport . @th,320,32');
-    expect(stepKeyExpr(serverConfig({ payload: { require: 'token', shape: 'dns' } }))).toBe('meta mark . udp dport . @th,168,64');
-    expect(stepKeyExpr(serverConfig({ payload: { require: 'token', shape: 'text:hi' } }))).toBe('meta mark . udp dport . @th,80,32');
+    expect(stepKeyExpr(serverConfig({ payload: { require: 'token', shape: 'ntp' } }))).toBe(
+      'meta mark . udp dport . @th,320,32',
+    );
+    expect(stepKeyExpr(serverConfig({ payload: { require: 'token', shape: 'dns' } }))).toBe(
+      'meta mark . udp dport . @th,168,64',
+    );
+    expect(stepKeyExpr(serverConfig({ payload: { require: 'token', shape: 'text:hi' } }))).toBe(
+      'meta mark . udp dport . @th,80,32',
+    );
   });
 
   it("gives each step the token of its user's window, and keeps users apart in the trie", () => {
@@ -35,7 +47,9 @@ describe('required payloads in the kernel', () => {
     const entries = attachTokens(config, planEntries(config, 1_770_000_000_000));
     for (const e of entries) {
       const u = e.user === 'alice' ? alice : bob;
-      expect(e.token).toBe(`0x${Buffer.from(derivePayloadToken(u.secret, e.window, 8).subarray(0, 4)).toString('hex')}`);
+      expect(e.token).toBe(
+        `0x${Buffer.from(derivePayloadToken(u.secret, e.window, 8).subarray(0, 4)).toString('hex')}`,
+      );
     }
     const { steps, actions } = allElements(syncTrie(emptyTrie(), entries).state);
     expect(steps.every((s) => s.token !== undefined)).toBe(true);

@@ -78,7 +78,7 @@ export function attachTokens(config: ServerConfig, entries: KnockEntry[]): Knock
     const user = users.get(e.user);
     if (user === undefined || user.profile.tokenBytes === 0) return e; // refused by the config check
     const grace = /\/grace(\d+)$/.exec(e.key);
-    const secret = grace ? user.graceSecrets?.[Number(grace[1])]?.secret ?? user.secret : user.secret;
+    const secret = grace ? (user.graceSecrets?.[Number(grace[1])]?.secret ?? user.secret) : user.secret;
     const id = `${e.user}/${grace?.[1] ?? ''}/${e.window}`;
     let token = cache.get(id);
     if (token === undefined) {

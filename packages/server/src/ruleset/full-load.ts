@@ -52,8 +52,17 @@ export function fullRuleset(
     const k = l.entry.ports.join(',');
     byPorts.set(k, [...(byPorts.get(k) ?? []), l.mark]);
   }
-  const used = carry.used.flatMap((u) => (byPorts.get(u.ports.join(',')) ?? []).map((leaf) => ({ leaf, remainingMs: u.remainingMs })));
-  const script = renderRuleset({ config, steps, actions, usedTimeoutMs: usedTimeoutMs(config), allowed: carry.allowed, used, nowMs,
+  const used = carry.used.flatMap((u) =>
+    (byPorts.get(u.ports.join(',')) ?? []).map((leaf) => ({ leaf, remainingMs: u.remainingMs })),
+  );
+  const script = renderRuleset({
+    config,
+    steps,
+    actions,
+    usedTimeoutMs: usedTimeoutMs(config),
+    allowed: carry.allowed,
+    used,
+    nowMs,
     ...(carry.banned === undefined ? {} : { banned: carry.banned }),
     ...(carry.mode === undefined ? {} : { mode: carry.mode }),
   });

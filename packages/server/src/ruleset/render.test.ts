@@ -5,22 +5,43 @@ import { serverConfig, timeProfile, user } from '@otpknock/server/testing';
 
 describe('knock ports', () => {
   it('merges overlapping and touching intervals', () => {
-    expect(mergeIntervals([[5, 9], [1, 3], [4, 4], [20, 30], [25, 26]])).toEqual([[1, 9], [20, 30]]);
+    expect(
+      mergeIntervals([
+        [5, 9],
+        [1, 3],
+        [4, 4],
+        [20, 30],
+        [25, 26],
+      ]),
+    ).toEqual([
+      [1, 9],
+      [20, 30],
+    ]);
   });
 
   it('leaves excluded ports (e.g. WireGuard inside the range) out of the knock machinery', () => {
-    const config = serverConfig({ users: [user('a', { profile: timeProfile({ range: { min: 50000, max: 52000 }, exclude: [22, 51820] }) })] });
-    expect(knockPortIntervals(config)).toEqual([[50000, 51819], [51821, 52000]]);
+    const config = serverConfig({
+      users: [user('a', { profile: timeProfile({ range: { min: 50000, max: 52000 }, exclude: [22, 51820] }) })],
+    });
+    expect(knockPortIntervals(config)).toEqual([
+      [50000, 51819],
+      [51821, 52000],
+    ]);
   });
 
   it('uses the list and static ports as single ports', () => {
     const config = serverConfig({
       users: [
         user('a', { profile: timeProfile({ method: 'list-modulo', ports: [4000, 4001, 4002, 4003, 4004, 4005] }) }),
-        user('b', { profile: timeProfile({ method: 'static', open: [7000, 7001], close: [7000, 7001], toggle: true }) }),
+        user('b', {
+          profile: timeProfile({ method: 'static', open: [7000, 7001], close: [7000, 7001], toggle: true }),
+        }),
       ],
     });
-    expect(knockPortIntervals(config)).toEqual([[4000, 4005], [7000, 7001]]);
+    expect(knockPortIntervals(config)).toEqual([
+      [4000, 4005],
+      [7000, 7001],
+    ]);
   });
 });
 
@@ -29,7 +50,10 @@ describe('renderRuleset', () => {
     const text = renderRuleset({ config: serverConfig(), steps: [], actions: [], usedTimeoutMs: 120_000 });
     expect(text.indexOf('add table inet otpknock_test')).toBeLessThan(text.indexOf('delete table inet otpknock_test'));
     const input = text.slice(text.indexOf('chain input {'));
-    const rules = input.split('\n').slice(2, 4).map((l) => l.trim());
+    const rules = input
+      .split('\n')
+      .slice(2, 4)
+      .map((l) => l.trim());
     expect(rules[0]).toBe('ct state established,related accept');
     // every dynamic set/map has a size and a timeout
     for (const m of text.matchAll(/(?:set|map) (\S+) \{([^}]*flags dynamic[^}]*)\}/g)) {
@@ -41,35 +65,60 @@ describe('renderRuleset', () => {
   it('spares datagrams a local socket waits for from notrack, so replies to our own UDP stay tracked', () => {
     const text = renderRuleset({ config: serverConfig(), steps: [], actions: [], usedTimeoutMs: 120_000 });
     const raw = text.slice(text.indexOf('chain raw_prerouting {'));
-    const rules = raw.split('\n').slice(2, 4).map((l) => l.trim());
+    const rules = raw
+      .split('\n')
+      .slice(2, 4)
+      .map((l) => l.trim());
     expect(rules).toEqual(['udp dport @knock_ports socket transparent 0 accept', 'udp dport @knock_ports notrack']);
   });
 
   it('stores progress within a generous per-source budget (a team behind one NAT address); every outcome counted', () => {
     const text = renderRuleset({ config: serverConfig(), steps: [], actions: [], usedTimeoutMs: 120_000 });
     const advanced = text.slice(text.indexOf('chain advanced4 {'), text.indexOf('chain final4 {'));
-    expect(advanced).toContain('update @store_budget4 { ip saddr limit rate over 8/second burst 16 packets } delete @progress4 { ip saddr : 0x00000000 } counter name stores_throttled drop');
-    expect(advanced).toMatch(/add @progress4 \{ ip saddr timeout 5000ms : meta mark \} counter name steps_stored drop\n\t\tcounter name progress_full drop/);
+    expect(advanced).toContain(
+      'update @store_budget4 { ip saddr limit rate over 8/second burst 16 packets } delete @progress4 { ip saddr : 0x00000000 } counter name stores_throttled drop',
+    );
+    expect(advanced).toMatch(
+      /add @progress4 \{ ip saddr timeout 5000ms : meta mark \} counter name steps_stored drop\n\t\tcounter name progress_full drop/,
+    );
     // a first step holds its progress element briefly: forged first steps cannot fill the map for long
-    expect(advanced).toContain('meta mark & 0x40000000 == 0x40000000 delete @progress4 { ip saddr : 0x00000000 } add @progress4 { ip saddr timeout 1000ms : meta mark } counter name steps_stored drop');
+    expect(advanced).toContain(
+      'meta mark & 0x40000000 == 0x40000000 delete @progress4 { ip saddr : 0x00000000 } add @progress4 { ip saddr timeout 1000ms : meta mark } counter name steps_stored drop',
+    );
   });
 
   it('logs completed knocks and refused replays to the configured NFLOG group, and only to it', () => {
     for (const group of [7046, 0, 65535]) {
-      const text = renderRuleset({ config: serverConfig({ auditNflogGroup: group }), steps: [], actions: [], usedTimeoutMs: 120_000 });
-      const groups = [...text.matchAll(/ log prefix "otpknock (open|replay)" group (\d+)/g)].map((m) => `${m[1]} ${m[2]}`);
+      const text = renderRuleset({
+        config: serverConfig({ auditNflogGroup: group }),
+        steps: [],
+        actions: [],
+        usedTimeoutMs: 120_000,
+      });
+      const groups = [...text.matchAll(/ log prefix "otpknock (open|replay)" group (\d+)/g)].map(
+        (m) => `${m[1]} ${m[2]}`,
+      );
       expect(new Set(groups)).toEqual(new Set([`open ${group}`, `replay ${group}`]));
     }
   });
 
   it('gives step and leaf_action elements the timeout of their sequences', () => {
     const text = renderRuleset({
-      config: serverConfig(), usedTimeoutMs: 120_000, nowMs: 1_000,
-      steps: [{ state: 0, port: 20000, next: 1, expiresMs: 31_000 }, { state: 1, port: 20001, next: 0x80000001 }],
+      config: serverConfig(),
+      usedTimeoutMs: 120_000,
+      nowMs: 1_000,
+      steps: [
+        { state: 0, port: 20000, next: 1, expiresMs: 31_000 },
+        { state: 1, port: 20001, next: 0x80000001 },
+      ],
       actions: [{ leaf: 0x00000000, action: 1 }],
     });
-    expect(text).toMatch(/map step \{[^}]*flags timeout\n[^}]*0x00000000 \. 20000 timeout 30000ms : 0x00000001,\n\t\t\t0x00000001 \. 20001 : 0x80000001/);
-    expect(text).toMatch(/map leaf_action \{\n\t\ttypeof meta mark : meta mark\n\t\telements = \{\n\t\t\t0x00000000 : 0x00000001/);
+    expect(text).toMatch(
+      /map step \{[^}]*flags timeout\n[^}]*0x00000000 \. 20000 timeout 30000ms : 0x00000001,\n\t\t\t0x00000001 \. 20001 : 0x80000001/,
+    );
+    expect(text).toMatch(
+      /map leaf_action \{\n\t\ttypeof meta mark : meta mark\n\t\telements = \{\n\t\t\t0x00000000 : 0x00000001/,
+    );
   });
 
   it('carries over allowed addresses with their remaining time', () => {
@@ -87,8 +136,16 @@ describe('renderRuleset', () => {
 describe('renderChanges', () => {
   it('lengthens a timeout with one add where the kernel updates timeouts in place, else with a replace', () => {
     const now = 1_000_000;
-    const changes = { addSteps: [], deleteSteps: [], replaceSteps: [], refreshSteps: [{ state: 0, port: 3000, next: 4, expiresMs: now + 120_000 }], addActions: [] };
-    expect(renderChanges('t', changes, now, { timeoutUpdates: true })).toBe('add element inet t step { 0x00000000 . 3000 timeout 120000ms : 0x00000004 }\n');
+    const changes = {
+      addSteps: [],
+      deleteSteps: [],
+      replaceSteps: [],
+      refreshSteps: [{ state: 0, port: 3000, next: 4, expiresMs: now + 120_000 }],
+      addActions: [],
+    };
+    expect(renderChanges('t', changes, now, { timeoutUpdates: true })).toBe(
+      'add element inet t step { 0x00000000 . 3000 timeout 120000ms : 0x00000004 }\n',
+    );
     expect(renderChanges('t', changes, now).split('\n').filter(Boolean)).toEqual([
       'add element inet t step { 0x00000000 . 3000 timeout 1s : 0x00000004 }',
       'delete element inet t step { 0x00000000 . 3000 }',
@@ -99,30 +156,40 @@ describe('renderChanges', () => {
   });
 
   it('deletes before it adds and writes nothing for no change', () => {
-    const text = renderChanges('t', {
-      addSteps: [{ state: 0, port: 1000, next: 5 }],
-      deleteSteps: [{ state: 0, port: 999 }],
-      replaceSteps: [],
-      refreshSteps: [],
-      addActions: [{ leaf: 0x00400000, action: 1 }],
-    }, 0);
+    const text = renderChanges(
+      't',
+      {
+        addSteps: [{ state: 0, port: 1000, next: 5 }],
+        deleteSteps: [{ state: 0, port: 999 }],
+        replaceSteps: [],
+        refreshSteps: [],
+        addActions: [{ leaf: 0x00400000, action: 1 }],
+      },
+      0,
+    );
     expect(text.split('\n').filter(Boolean)).toEqual([
       'delete element inet t step { 0x00000000 . 999 }',
       'add element inet t leaf_action { 0x00400000 : 0x00000001 }',
       'add element inet t step { 0x00000000 . 1000 : 0x00000005 }',
     ]);
-    expect(renderChanges('t', { addSteps: [], deleteSteps: [], replaceSteps: [], refreshSteps: [], addActions: [] })).toBe('');
+    expect(
+      renderChanges('t', { addSteps: [], deleteSteps: [], replaceSteps: [], refreshSteps: [], addActions: [] }),
+    ).toBe('');
   });
 
   it('gives elements their remaining time, and replaces a key that may or may not still be there', () => {
     const now = 1_000_000;
-    const text = renderChanges('t', {
-      addSteps: [{ state: 0, port: 1000, next: 5, expiresMs: now + 60_000 }],
-      deleteSteps: [],
-      replaceSteps: [{ element: { state: 0, port: 2000, next: 9, expiresMs: now + 90_000 }, previousNext: 7 }],
-      refreshSteps: [],
-      addActions: [],
-    }, now);
+    const text = renderChanges(
+      't',
+      {
+        addSteps: [{ state: 0, port: 1000, next: 5, expiresMs: now + 60_000 }],
+        deleteSteps: [],
+        replaceSteps: [{ element: { state: 0, port: 2000, next: 9, expiresMs: now + 90_000 }, previousNext: 7 }],
+        refreshSteps: [],
+        addActions: [],
+      },
+      now,
+    );
     expect(text.split('\n').filter(Boolean)).toEqual([
       // present: a no-op; expired meanwhile: re-added. Either way the delete then succeeds.
       'add element inet t step { 0x00000000 . 2000 timeout 1s : 0x00000007 }',

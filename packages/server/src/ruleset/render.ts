@@ -18,7 +18,14 @@
 //   guard_<service>: the protected port accepts new connections only from
 //     addresses in its allowed sets.
 import type { ServerConfig } from '../config/types.js';
-import { ACTION_CLOSE, ACTION_TOGGLE, FIRST_STEP_FLAG, LEAF_CLASS_MASK, ONE_TIME_FLAG, FINAL_FLAG } from '../trie/layout.js';
+import {
+  ACTION_CLOSE,
+  ACTION_TOGGLE,
+  FIRST_STEP_FLAG,
+  LEAF_CLASS_MASK,
+  ONE_TIME_FLAG,
+  FINAL_FLAG,
+} from '../trie/layout.js';
 import type { LeafActionElement, StepElement, StepKey, TrieChanges } from '../trie/state.js';
 import { knockPortIntervals } from '../nft/knock-ports.js';
 import { banCheckRule, banCountersText, banSetsText, strikeRule, type BannedCarryOver } from '../nft/ban.js';
@@ -78,7 +85,8 @@ export interface RulesetInput {
   nowMs?: number;
 }
 
-const stepKeyText = (e: StepKey): string => `${hex(e.state)} . ${e.port}${e.token === undefined ? '' : ` . ${e.token}`}`;
+const stepKeyText = (e: StepKey): string =>
+  `${hex(e.state)} . ${e.port}${e.token === undefined ? '' : ` . ${e.token}`}`;
 
 /** ` timeout …` for an element that expires, '' for one that never does. */
 function timeoutText(expiresMs: number | undefined, nowMs: number): string {
@@ -121,12 +129,16 @@ function elementsBlock(items: readonly string[], indent: string): string {
 
 function familyChains(config: ServerConfig, f: Family): string {
   const a = saddr(f);
-  const step = (config.stepTimeoutMs);
+  const step = config.stepTimeoutMs;
   const services = config.services;
   const budget = storeBudget();
   const bit = (i: number) => hex(1 << i);
-  const open = services.map((s, i) => `\t\tmeta mark & ${bit(i)} == ${bit(i)} update @allowed${f}_${s.name} { ${a} }\n`).join('');
-  const close = services.map((s, i) => `\t\tmeta mark & ${bit(i)} == ${bit(i)} delete @allowed${f}_${s.name} { ${a} }\n`).join('');
+  const open = services
+    .map((s, i) => `\t\tmeta mark & ${bit(i)} == ${bit(i)} update @allowed${f}_${s.name} { ${a} }\n`)
+    .join('');
+  const close = services
+    .map((s, i) => `\t\tmeta mark & ${bit(i)} == ${bit(i)} delete @allowed${f}_${s.name} { ${a} }\n`)
+    .join('');
   const toggleCheck = services
     .map((s, i) => `\t\tmeta mark & ${bit(i)} == ${bit(i)} ${a} @allowed${f}_${s.name} goto close${f}\n`)
     .join('');
@@ -224,7 +236,10 @@ function trieMapsText(input: RulesetInput, nowMs: number): string {
   return `	map step {
 		typeof ${stepKeyExpr(input.config)} : meta mark
 		flags timeout
-${elementsBlock(input.steps.map((e) => stepElementText(e, nowMs)), '\t\t')}	}
+${elementsBlock(
+  input.steps.map((e) => stepElementText(e, nowMs)),
+  '\t\t',
+)}	}
 
 	map leaf_action {
 		typeof meta mark : meta mark
@@ -234,7 +249,9 @@ ${elementsBlock(input.actions.map(actionElementText), '\t\t')}	}
 
 /** Consumed one-time leaves, with those carried over. */
 function usedSetText(input: RulesetInput): string {
-  const carried = (input.used ?? []).filter((u) => u.remainingMs >= 1000).map((u) => `${hex(u.leaf)} timeout ${ms(u.remainingMs)}`);
+  const carried = (input.used ?? [])
+    .filter((u) => u.remainingMs >= 1000)
+    .map((u) => `${hex(u.leaf)} timeout ${ms(u.remainingMs)}`);
   return `	set used {
 		typeof meta mark
 		size ${USED_SET_SIZE}
@@ -340,12 +357,22 @@ export interface ChangeOptions {
  * past), so it is first added with its old value (a no-op when present), then
  * deleted, then added anew: all three succeed either way.
  */
-export function renderChanges(table: string, changes: TrieChanges, nowMs: number = Date.now(), opts: ChangeOptions = {}): string {
+export function renderChanges(
+  table: string,
+  changes: TrieChanges,
+  nowMs: number = Date.now(),
+  opts: ChangeOptions = {},
+): string {
   const lines: string[] = [];
   const chunk = <T>(items: readonly T[], fn: (x: T) => string, head: string) => {
     // Keep lines reasonable for nft's parser on big rotations.
     for (let i = 0; i < items.length; i += 2000) {
-      lines.push(`${head} { ${items.slice(i, i + 2000).map(fn).join(', ')} }`);
+      lines.push(
+        `${head} { ${items
+          .slice(i, i + 2000)
+          .map(fn)
+          .join(', ')} }`,
+      );
     }
   };
   const step = `inet ${table} step`;
@@ -356,12 +383,22 @@ export function renderChanges(table: string, changes: TrieChanges, nowMs: number
   chunk(replaced, (r) => `${stepKeyText(r.element)} timeout 1s : ${hex(r.previousNext)}`, `add element ${step}`);
   chunk([...changes.deleteSteps, ...replaced.map((r) => r.element)], stepKeyText, `delete element ${step}`);
   chunk(changes.addActions, actionElementText, `add element inet ${table} leaf_action`);
-  chunk([...changes.addSteps, ...replaced.map((r) => r.element), ...refreshed], (e) => stepElementText(e, nowMs), `add element ${step}`);
+  chunk(
+    [...changes.addSteps, ...replaced.map((r) => r.element), ...refreshed],
+    (e) => stepElementText(e, nowMs),
+    `add element ${step}`,
+  );
   return lines.length === 0 ? '' : `${lines.join('\n')}\n`;
 }
 
 /** Element operations of a change script (a replace counts three). */
 export function changeOps(changes: TrieChanges, opts: ChangeOptions = {}): number {
   const replaces = changes.replaceSteps.length + (opts.timeoutUpdates ? 0 : changes.refreshSteps.length);
-  return changes.addSteps.length + changes.deleteSteps.length + changes.addActions.length + 3 * replaces + (opts.timeoutUpdates ? changes.refreshSteps.length : 0);
+  return (
+    changes.addSteps.length +
+    changes.deleteSteps.length +
+    changes.addActions.length +
+    3 * replaces +
+    (opts.timeoutUpdates ? changes.refreshSteps.length : 0)
+  );
 }

@@ -29,7 +29,14 @@ describe('consumed.json', () => {
     expect(parseConsumed('{"version":1}', NOW)).toEqual([]);
     const bad = JSON.stringify({
       version: 1,
-      consumed: [{ ports: [0, 1], until_ms: NOW + 1 }, { ports: [], until_ms: NOW + 1 }, { ports: [70000], until_ms: NOW + 1 }, { ports: [22], until_ms: 'soon' }, null, { ports: [22, 23], until_ms: NOW + 5 }],
+      consumed: [
+        { ports: [0, 1], until_ms: NOW + 1 },
+        { ports: [], until_ms: NOW + 1 },
+        { ports: [70000], until_ms: NOW + 1 },
+        { ports: [22], until_ms: 'soon' },
+        null,
+        { ports: [22, 23], until_ms: NOW + 5 },
+      ],
     });
     expect(parseConsumed(bad, NOW)).toEqual([{ ports: [22, 23], untilMs: NOW + 5 }]);
   });

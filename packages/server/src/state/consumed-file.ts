@@ -43,7 +43,11 @@ export function formatConsumed(records: readonly ConsumedRecord[]): string {
 }
 
 /** The records in force now; none when the file is missing or unreadable (then `onError` hears why). */
-export async function readConsumed(stateDir: string, nowMs: number, onError?: (msg: string) => void): Promise<ConsumedRecord[]> {
+export async function readConsumed(
+  stateDir: string,
+  nowMs: number,
+  onError?: (msg: string) => void,
+): Promise<ConsumedRecord[]> {
   const file = join(stateDir, CONSUMED_FILE);
   try {
     return parseConsumed(await readFile(file, 'utf8'), nowMs);

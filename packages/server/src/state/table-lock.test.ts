@@ -12,7 +12,9 @@ describe('TableLocks', () => {
     await first.hold(table);
     await first.hold(table); // again: a no-op for its holder
     expect(await tableHolder(table)).toEqual({ pid: 4242, config: '/etc/otpknock/a.yaml' });
-    await expect(second.hold(table)).rejects.toThrow(`otpknockd is already running as pid 4242 (config /etc/otpknock/a.yaml) for table inet ${table}; nothing was changed`);
+    await expect(second.hold(table)).rejects.toThrow(
+      `otpknockd is already running as pid 4242 (config /etc/otpknock/a.yaml) for table inet ${table}; nothing was changed`,
+    );
     first.release(table);
     await new Promise((r) => setTimeout(r, 10));
     await second.hold(table);

@@ -55,10 +55,17 @@ export class TableLocks {
     });
     if (!taken) {
       const holder = await tableHolder(table);
-      const who = holder === undefined ? 'another process' : `pid ${holder.pid}${holder.config === undefined ? '' : ` (config ${holder.config})`}`;
-      throw new OtpknockError('E_ALREADY_RUNNING', `otpknockd is already running as ${who} for table inet ${table}; nothing was changed`, {
-        hint: 'one daemon per table: use that one (systemctl reload otpknockd, otpknockd apply), stop it first, or give this config another "table:"',
-      });
+      const who =
+        holder === undefined
+          ? 'another process'
+          : `pid ${holder.pid}${holder.config === undefined ? '' : ` (config ${holder.config})`}`;
+      throw new OtpknockError(
+        'E_ALREADY_RUNNING',
+        `otpknockd is already running as ${who} for table inet ${table}; nothing was changed`,
+        {
+          hint: 'one daemon per table: use that one (systemctl reload otpknockd, otpknockd apply), stop it first, or give this config another "table:"',
+        },
+      );
     }
     server.unref(); // the lock must not keep the process alive
     this.held.set(table, server);

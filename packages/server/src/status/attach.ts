@@ -31,11 +31,17 @@ export interface TeamFeatures {
  * `config`: the daemon's config at start (the hooks see every later one);
  * `consumed`: where the audit reports each consumed sequence (the daemon's too).
  */
-export function createTeamFeatures(initial: ServerConfig, configFile: string, log: Logger, consumed: ConsumedSequences): TeamFeatures {
+export function createTeamFeatures(
+  initial: ServerConfig,
+  configFile: string,
+  log: Logger,
+  consumed: ConsumedSequences,
+): TeamFeatures {
   const book = new LeafBook();
   let config: ServerConfig = initial;
   let stopped = false;
-  let signature: Promise<string> | undefined = config.userStore === undefined ? undefined : storeSignature(config.userStore);
+  let signature: Promise<string> | undefined =
+    config.userStore === undefined ? undefined : storeSignature(config.userStore);
   let statusWrite = Promise.resolve();
   const startedMs = Date.now();
 
@@ -50,7 +56,10 @@ export function createTeamFeatures(initial: ServerConfig, configFile: string, lo
       log.info('users', 'the user store changed; applying it from this window on', { users: next.users.length });
       return next;
     } catch (e) {
-      log.error('users', `the user store changed but cannot be used, still running the previous users: ${(e as Error).message}`);
+      log.error(
+        'users',
+        `the user store changed but cannot be used, still running the previous users: ${(e as Error).message}`,
+      );
       return undefined;
     }
   };
@@ -75,7 +84,10 @@ export function createTeamFeatures(initial: ServerConfig, configFile: string, lo
     const entry = book.get(p.mark);
     const replay = p.prefix === REPLAY_PREFIX;
     if (!replay && p.prefix !== OPEN_PREFIX) return;
-    const services = entry === undefined ? [] : config.services.filter((_, i) => (entry.serviceMask & (1 << i)) !== 0).map((s) => s.name);
+    const services =
+      entry === undefined
+        ? []
+        : config.services.filter((_, i) => (entry.serviceMask & (1 << i)) !== 0).map((s) => s.name);
     const ev: AuditEvent = {
       time: new Date(p.receivedMs || Date.now()).toISOString(),
       event: replay ? 'replay' : (entry?.action ?? 'open'),
@@ -91,10 +103,19 @@ export function createTeamFeatures(initial: ServerConfig, configFile: string, lo
       void consumed.save();
     }
     const what = replay ? 'refused a replay of a used sequence' : `${ev.event} ${services.join(',') || '?'}`;
-    const fields = { user: ev.user ?? 'unknown', services: services.join(','), address: ev.address, family: ev.family, window: ev.window, source: ev.source };
+    const fields = {
+      user: ev.user ?? 'unknown',
+      services: services.join(','),
+      address: ev.address,
+      family: ev.family,
+      window: ev.window,
+      source: ev.source,
+    };
     if (replay) log.warn('audit', `${ev.user ?? 'unknown user'}: ${what} from ${ev.address}`, fields);
     else log.info('audit', `${ev.user ?? 'unknown user'}: ${what} for ${ev.address}`, fields);
-    appendAudit(config.stateDir, ev).catch((e: unknown) => log.warn('audit', `cannot append to the audit file: ${(e as Error).message}`));
+    appendAudit(config.stateDir, ev).catch((e: unknown) =>
+      log.warn('audit', `cannot append to the audit file: ${(e as Error).message}`),
+    );
   };
 
   let reader: NflogReader | undefined;

@@ -24,7 +24,12 @@ export interface StatusSnapshot {
   liveSequences: number;
 }
 
-export function statusSnapshot(config: ServerConfig, trie: TrieState, nowMs: number, proc: { pid: number; startedMs: number }): StatusSnapshot {
+export function statusSnapshot(
+  config: ServerConfig,
+  trie: TrieState,
+  nowMs: number,
+  proc: { pid: number; startedMs: number },
+): StatusSnapshot {
   const perUser = new Map<string, { windows: Set<number>; sources: Set<string> }>();
   for (const leaf of trie.leaves.values()) {
     const e = leaf.entry;
@@ -34,7 +39,8 @@ export function statusSnapshot(config: ServerConfig, trie: TrieState, nowMs: num
     u.sources.add(e.source ?? 'current');
   }
   const currentWindows: Record<string, number> = {};
-  for (const u of config.users) if (u.profile.method !== 'static') currentWindows[String(u.profile.period)] = windowAt(nowMs, u.profile.period);
+  for (const u of config.users)
+    if (u.profile.method !== 'static') currentWindows[String(u.profile.period)] = windowAt(nowMs, u.profile.period);
   return {
     version: 1,
     pid: proc.pid,
@@ -44,12 +50,14 @@ export function statusSnapshot(config: ServerConfig, trie: TrieState, nowMs: num
     table: config.table,
     skew: config.skew,
     currentWindows,
-    users: [...perUser].sort(([a], [b]) => a.localeCompare(b)).map(([name, u]) => ({
-      name,
-      windows: [...u.windows].sort((a, b) => a - b),
-      sources: [...u.sources].sort(),
-      services: config.users.find((x) => x.name === name)?.services ?? [],
-    })),
+    users: [...perUser]
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([name, u]) => ({
+        name,
+        windows: [...u.windows].sort((a, b) => a - b),
+        sources: [...u.sources].sort(),
+        services: config.users.find((x) => x.name === name)?.services ?? [],
+      })),
     inactiveUsers: config.users.filter((u) => !perUser.has(u.name)).map((u) => u.name),
     liveSequences: trie.leaves.size,
   };

@@ -25,7 +25,9 @@ describe('collisions between windows', () => {
     const config = serverConfig({ users: [user('alice', { profile: tiny })] });
     const load = syncTrie(emptyTrie(), planEntries(config, T0), T0);
     expect(live(load.state)).toEqual([`alice/${W - 1}/close`, `alice/${W - 1}/open`]);
-    expect(load.conflicts.map((c) => c.entry.key)).toEqual([W, W + 1].flatMap((w) => [`alice/${w}/open`, `alice/${w}/close`]));
+    expect(load.conflicts.map((c) => c.entry.key)).toEqual(
+      [W, W + 1].flatMap((w) => [`alice/${w}/open`, `alice/${w}/close`]),
+    );
     for (const c of load.conflicts) expect(c.reason).toMatch(new RegExp(`^same ports as alice/${W - 1}/(open|close)$`));
 
     // At the boundary window W−1 ends: W's sequences, tried again first, go live.
@@ -57,14 +59,27 @@ describe('collisions between windows', () => {
     };
     const lines: string[] = [];
     const clock = new FakeClock(T0);
-    const d = new Daemon({ config: serverConfig({ users: [user('alice', { profile: tiny })] }), nft: new NftDriver(nft), log: createLogger('text', (l) => lines.push(l)), clock });
+    const d = new Daemon({
+      config: serverConfig({ users: [user('alice', { profile: tiny })] }),
+      nft: new NftDriver(nft),
+      log: createLogger('text', (l) => lines.push(l)),
+      clock,
+    });
     await d.start();
     const conflicts = () => lines.filter((l) => / conflict: /.test(l)).map((l) => l.replace(/^\S+ /, ''));
     expect(conflicts()).toHaveLength(4);
-    expect(conflicts()[0]).toMatch(new RegExp(`^warn  conflict: sequence alice/${W}/open left out: same ports as alice/${W - 1}/(open|close) \\(user=alice window=${W}\\)$`));
+    expect(conflicts()[0]).toMatch(
+      new RegExp(
+        `^warn  conflict: sequence alice/${W}/open left out: same ports as alice/${W - 1}/(open|close) \\(user=alice window=${W}\\)$`,
+      ),
+    );
     await clock.advance(20_000); // the boundary: W's sequences go live, W+1's and W+2's are left out
     expect(conflicts()).toHaveLength(8);
-    expect(conflicts().slice(4).map((l) => /window=(\d+)/.exec(l)![1])).toEqual([W + 1, W + 1, W + 2, W + 2].map(String));
+    expect(
+      conflicts()
+        .slice(4)
+        .map((l) => /window=(\d+)/.exec(l)![1]),
+    ).toEqual([W + 1, W + 1, W + 2, W + 2].map(String));
     await d.stop();
   });
 });

@@ -148,7 +148,8 @@ export function liveIds(trie: TrieState): Set<number> {
   const ids = new Set<number>();
   for (const n of trie.nodes.values()) ids.add(n.id);
   for (const l of trie.leaves.values()) ids.add((FINAL_FLAG | (l.mark & LEAF_ID_MASK)) >>> 0);
-  for (const l of trie.lingering.values()) ids.add(isLeaf(l.next) ? (FINAL_FLAG | (l.next & LEAF_ID_MASK)) >>> 0 : l.next);
+  for (const l of trie.lingering.values())
+    ids.add(isLeaf(l.next) ? (FINAL_FLAG | (l.next & LEAF_ID_MASK)) >>> 0 : l.next);
   return ids;
 }
 

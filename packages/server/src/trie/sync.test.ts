@@ -6,7 +6,14 @@ import { syncTrie } from './sync.js';
 import type { KnockEntry } from '../plan/entries.js';
 
 const entry = (key: string, ports: number[], over: Partial<KnockEntry> = {}): KnockEntry => ({
-  key, user: key.split('/')[0]!, window: 1, action: 'open', ports, serviceMask: 1, oneTime: true, ...over,
+  key,
+  user: key.split('/')[0]!,
+  window: 1,
+  action: 'open',
+  ports,
+  serviceMask: 1,
+  oneTime: true,
+  ...over,
 });
 
 /** Runs the kernel's step map on a port sequence from state 0, as the chains do. */
@@ -23,7 +30,10 @@ function walk(steps: StepElement[], ports: number[]): number | undefined {
 
 describe('syncTrie', () => {
   it('shares prefix nodes and ties progress to one sequence', () => {
-    const { state, conflicts } = syncTrie(emptyTrie(), [entry('alice/1/open', [1, 2, 3]), entry('bob/1/open', [1, 4, 5])]);
+    const { state, conflicts } = syncTrie(emptyTrie(), [
+      entry('alice/1/open', [1, 2, 3]),
+      entry('bob/1/open', [1, 4, 5]),
+    ]);
     expect(conflicts).toEqual([]);
     const { steps } = allElements(state);
     // node for [1] is shared: one element 0.1
@@ -47,7 +57,8 @@ describe('syncTrie', () => {
     const leafOf = (ports: number[]) => walk(allElements(state).steps, ports)!;
     expect((leafOf([1, 2]) & ONE_TIME_FLAG) !== 0).toBe(true);
     // first-step nodes carry their flag (the kernel keeps their progress briefly), leaves never do it that way
-    for (const s of allElements(state).steps) if (!isLeaf(s.next)) expect((s.next & FIRST_STEP_FLAG) !== 0).toBe(s.state === 0);
+    for (const s of allElements(state).steps)
+      if (!isLeaf(s.next)) expect((s.next & FIRST_STEP_FLAG) !== 0).toBe(s.state === 0);
     expect((leafOf([5, 6]) & ONE_TIME_FLAG) !== 0).toBe(false);
     const close = changes.addActions.find((a) => a.leaf === (leafOf([3, 4]) & LEAF_CLASS_MASK))!;
     expect((close.action & ACTION_CLOSE) !== 0).toBe(true);
@@ -59,7 +70,13 @@ describe('syncTrie', () => {
   it('keeps a leaf whose entry was made anew but is equal (a reload), and tracks the new object only', () => {
     const first = syncTrie(emptyTrie(), [entry('a/1/open', [1, 2, 3])]);
     const again = syncTrie(first.state, [entry('a/1/open', [1, 2, 3])]);
-    expect(again.changes).toEqual({ addSteps: [], deleteSteps: [], replaceSteps: [], refreshSteps: [], addActions: [] });
+    expect(again.changes).toEqual({
+      addSteps: [],
+      deleteSteps: [],
+      replaceSteps: [],
+      refreshSteps: [],
+      addActions: [],
+    });
     expect(again.state.leafOfEntry.size).toBe(1);
     const gone = syncTrie(again.state, []);
     expect(gone.changes.deleteSteps).toHaveLength(3);
@@ -67,10 +84,14 @@ describe('syncTrie', () => {
   });
 
   it('refuses a 257th kind of action (services × action) instead of overflowing the class bits', () => {
-    const many = Array.from({ length: 257 }, (_, i) => entry(`u${i}/1/open`, [1000 + i, 2000 + i], { serviceMask: i + 1 }));
+    const many = Array.from({ length: 257 }, (_, i) =>
+      entry(`u${i}/1/open`, [1000 + i, 2000 + i], { serviceMask: i + 1 }),
+    );
     const { conflicts, changes } = syncTrie(emptyTrie(), many);
     expect(changes.addActions).toHaveLength(256);
-    expect(conflicts.map((c) => [c.entry.key, c.reason])).toEqual([['u256/1/open', 'more than 256 different combinations of action and services']]);
+    expect(conflicts.map((c) => [c.entry.key, c.reason])).toEqual([
+      ['u256/1/open', 'more than 256 different combinations of action and services'],
+    ]);
   });
 
   it('removes only what no live sequence still uses', () => {
@@ -98,12 +119,32 @@ describe('syncTrie', () => {
   });
 
   it('rolls back to exactly the state before the sync (a failed nft run keeps it)', () => {
-    const first = syncTrie(emptyTrie(), [entry('a/1/open', [1, 2, 3], { expiresMs: 90_000 }), entry('b/1/open', [1, 5, 6], { expiresMs: 60_000 })], 0);
+    const first = syncTrie(
+      emptyTrie(),
+      [entry('a/1/open', [1, 2, 3], { expiresMs: 90_000 }), entry('b/1/open', [1, 5, 6], { expiresMs: 60_000 })],
+      0,
+    );
     const sorted = <T>(xs: Iterable<T>) => [...xs].map((x) => JSON.stringify(x)).sort();
     const snapshot = (t: typeof first.state) =>
-      JSON.stringify([sorted(t.nodes), sorted([...t.leaves].map(([k, l]) => [k, { ...l, keptIn: 0 }])), t.leafOfEntry.size, sorted(t.leafByKey), sorted(t.lingering), t.nextNodeId, t.nextLeafId]);
+      JSON.stringify([
+        sorted(t.nodes),
+        sorted([...t.leaves].map(([k, l]) => [k, { ...l, keptIn: 0 }])),
+        t.leafOfEntry.size,
+        sorted(t.leafByKey),
+        sorted(t.lingering),
+        t.nextNodeId,
+        t.nextLeafId,
+      ]);
     const before = snapshot(first.state);
-    const second = syncTrie(first.state, [entry('b/1/open', [1, 5, 6], { expiresMs: 60_000 }), entry('c/2/open', [1, 8, 9], { expiresMs: 120_000 }), entry('d/2/open', [4, 2, 3])], 59_000);
+    const second = syncTrie(
+      first.state,
+      [
+        entry('b/1/open', [1, 5, 6], { expiresMs: 60_000 }),
+        entry('c/2/open', [1, 8, 9], { expiresMs: 120_000 }),
+        entry('d/2/open', [4, 2, 3]),
+      ],
+      59_000,
+    );
     expect(second.changes.replaceSteps.length + second.changes.addSteps.length).toBeGreaterThan(0);
     second.rollback();
     expect(snapshot(first.state)).toBe(before);
@@ -120,12 +161,16 @@ describe('syncTrie', () => {
     // A user removed by a reload while its window has long to live: deleted explicitly,
     // but for its first step, which alone leads nowhere and is left to its timeout.
     const reload = syncTrie(rot.state, [w(2, [4, 5, 6]), w(4, [10, 11, 12])], 91_000);
-    expect(reload.changes.deleteSteps).toEqual([{ state: expect.any(Number), port: 9 }, { state: expect.any(Number), port: 8 }]);
+    expect(reload.changes.deleteSteps).toEqual([
+      { state: expect.any(Number), port: 9 },
+      { state: expect.any(Number), port: 8 },
+    ]);
     expect(reload.state.lingering.has(elementKey(0, 7, undefined))).toBe(true);
   });
 
   it('gives a first step one more window than its sequence, so the next window starting there needs no change', () => {
-    const w = (n: number, ports: number[]) => entry(`a/${n}/open`, ports, { window: n, expiresMs: (n + 2) * 30_000, periodMs: 30_000 });
+    const w = (n: number, ports: number[]) =>
+      entry(`a/${n}/open`, ports, { window: n, expiresMs: (n + 2) * 30_000, periodMs: 30_000 });
     const t = syncTrie(emptyTrie(), [w(1, [1, 2, 3]), w(2, [4, 5, 6]), w(3, [7, 8, 9])], 60_000).state;
     expect(allElements(t).steps.find((s) => s.state === 0 && s.port === 7)?.expiresMs).toBe(180_000);
     const rot = syncTrie(t, [w(2, [4, 5, 6]), w(3, [7, 8, 9]), w(4, [7, 11, 12])], 90_000);
@@ -147,7 +192,10 @@ describe('syncTrie', () => {
     const rot = syncTrie(shared.state, [w(2, [4, 5, 6]), w(3, [4, 7, 8]), w(4, [1, 9, 10])], 90_000);
     const new1 = rot.state.nodes.get(elementKey(0, 1, undefined))!.id;
     expect(new1).not.toBe(old1);
-    expect(rot.changes.replaceSteps).toContainEqual({ element: { state: 0, port: 1, next: new1, expiresMs: 180_000 }, previousNext: old1 });
+    expect(rot.changes.replaceSteps).toContainEqual({
+      element: { state: 0, port: 1, next: new1, expiresMs: 180_000 },
+      previousNext: old1,
+    });
     expect(rot.state.lingering.has(elementKey(0, 1, undefined))).toBe(false);
   });
 
@@ -206,7 +254,11 @@ describe('syncTrie', () => {
             kernel.delete(key(x.element));
           }
           for (const d of sync.changes.deleteSteps) expect(kernel.delete(key(d))).toBe(true); // nft fails on a missing element
-          for (const a of [...sync.changes.addSteps, ...sync.changes.replaceSteps.map((x) => x.element), ...sync.changes.refreshSteps]) {
+          for (const a of [
+            ...sync.changes.addSteps,
+            ...sync.changes.replaceSteps.map((x) => x.element),
+            ...sync.changes.refreshSteps,
+          ]) {
             expect(kernel.has(key(a))).toBe(false); // nft fails on a duplicate
             kernel.set(key(a), { next: a.next, until: until(a) });
           }
@@ -223,10 +275,16 @@ describe('syncTrie', () => {
           for (const k of kernel.keys()) {
             const [st, port] = k.split('.').map(Number);
             if (all.some((e) => key(e) === k)) continue;
-            expect(state.lingering.has(elementKey(st!, port!, undefined)) || (st !== 0 && !liveIds.has(st!))).toBe(true);
+            expect(state.lingering.has(elementKey(st!, port!, undefined)) || (st !== 0 && !liveIds.has(st!))).toBe(
+              true,
+            );
           }
           // Every planned sequence walks to its own leaf in the kernel.
-          const kernelSteps = [...kernel].map(([k, v]) => ({ state: Number(k.split('.')[0]), port: Number(k.split('.')[1]), next: v.next }));
+          const kernelSteps = [...kernel].map(([k, v]) => ({
+            state: Number(k.split('.')[0]),
+            port: Number(k.split('.')[1]),
+            next: v.next,
+          }));
           for (const e of desired) {
             if (sync.conflicts.some((c) => c.entry.key === e.key) || e.expiresMs! <= commit) continue;
             expect(isLeaf(walk(kernelSteps, e.ports) ?? 0)).toBe(true);
@@ -239,7 +297,10 @@ describe('syncTrie', () => {
 
   it('keeps the kernel element set equal to a fresh build after any sequence of syncs', () => {
     const seqArb = fc.uniqueArray(fc.integer({ min: 1, max: 12 }), { minLength: 1, maxLength: 4 });
-    const entriesArb = fc.array(fc.tuple(fc.constantFrom('a', 'b', 'c', 'd', 'e'), fc.integer({ min: 0, max: 3 }), seqArb), { maxLength: 8 })
+    const entriesArb = fc
+      .array(fc.tuple(fc.constantFrom('a', 'b', 'c', 'd', 'e'), fc.integer({ min: 0, max: 3 }), seqArb), {
+        maxLength: 8,
+      })
       .map((xs) => {
         const byKey = new Map<string, KnockEntry>();
         for (const [u, w, ports] of xs) byKey.set(`${u}/${w}/open`, entry(`${u}/${w}/open`, ports));

@@ -14,10 +14,28 @@
 // Elements carry their sequence's expiry as an nft timeout, so the kernel drops
 // a window's sequences by itself when the window ends: a rotation mostly adds.
 import type { KnockEntry } from '../plan/entries.js';
-import { FINAL_FLAG, FIRST_STEP_FLAG, LEAF_ID_MASK, MAX_LEAF_CLASSES, NODE_ID_MAX, ONE_TIME_FLAG, actionWord, classKey } from './layout.js';
 import {
-  elementKey, leafElement, liveIds, nodeElement, withToken,
-  type ElementKey, type Leaf, type Node, type StepElement, type TrieChanges, type TrieState,
+  FINAL_FLAG,
+  FIRST_STEP_FLAG,
+  LEAF_ID_MASK,
+  MAX_LEAF_CLASSES,
+  NODE_ID_MAX,
+  ONE_TIME_FLAG,
+  actionWord,
+  classKey,
+} from './layout.js';
+import {
+  elementKey,
+  leafElement,
+  liveIds,
+  nodeElement,
+  withToken,
+  type ElementKey,
+  type Leaf,
+  type Node,
+  type StepElement,
+  type TrieChanges,
+  type TrieState,
 } from './state.js';
 import { UndoLog } from './undo-log.js';
 
@@ -83,9 +101,16 @@ export function syncTrie(trie: TrieState, desired: readonly KnockEntry[], nowMs 
   log.patch(trie, 'nextLeafId', trie.nextLeafId);
   trie.syncs += 1; // not logged: a number that only has to differ from every sync before
   const s: Sync = {
-    trie, log, nowMs, epoch: trie.syncs,
+    trie,
+    log,
+    nowMs,
+    epoch: trie.syncs,
     changes: { addSteps: [], deleteSteps: [], replaceSteps: [], refreshSteps: [], addActions: [] },
-    conflicts: [], replacing: new Map(), createdNodes: new Set(), refreshedNodes: new Set(), createdLeaves: [],
+    conflicts: [],
+    replacing: new Map(),
+    createdNodes: new Set(),
+    refreshedNodes: new Set(),
+    createdLeaves: [],
   };
   forgetExpiredLingering(s);
   const fresh = sortKeptAndFresh(s, desired);
@@ -144,13 +169,31 @@ function removeDropped(s: Sync): void {
       const node = leaf.nodes[i]!;
       if (node.refs > 0) break; // its ancestors are referenced through it
       s.log.delete(nodes, node.key);
-      retire(s, node.key, node.state, node.port, node.token, node.id, node.expiresMs, i === 0 || leaf.nodes[i - 1]!.refs > 0);
+      retire(
+        s,
+        node.key,
+        node.state,
+        node.port,
+        node.token,
+        node.id,
+        node.expiresMs,
+        i === 0 || leaf.nodes[i - 1]!.refs > 0,
+      );
     }
   }
 }
 
 /** An element leaves the kernel: deleted now, or left to its timeout when that is near. */
-function retire(s: Sync, key: ElementKey, state: number, port: number, token: string | undefined, next: number, expiresMs: number, keyMayReturn: boolean): void {
+function retire(
+  s: Sync,
+  key: ElementKey,
+  state: number,
+  port: number,
+  token: string | undefined,
+  next: number,
+  expiresMs: number,
+  keyMayReturn: boolean,
+): void {
   // A first step alone leads nowhere: it is left to its timeout even when its
   // sequences go early (only ones that never expire must be deleted).
   const lingers = state === 0 && expiresMs !== Number.POSITIVE_INFINITY;
@@ -192,7 +235,8 @@ function actionClassOf(s: Sync, entry: KnockEntry): number | string {
   const word = actionWord(entry.action, entry.serviceMask);
   const known = s.trie.classes.get(word);
   if (known !== undefined) return known;
-  if (s.trie.classes.size >= MAX_LEAF_CLASSES) return `more than ${MAX_LEAF_CLASSES} different combinations of action and services`;
+  if (s.trie.classes.size >= MAX_LEAF_CLASSES)
+    return `more than ${MAX_LEAF_CLASSES} different combinations of action and services`;
   const actionClass = s.trie.classes.size;
   s.log.set(s.trie.classes, word, actionClass);
   s.changes.addActions.push({ leaf: classKey(actionClass), action: word });
@@ -221,7 +265,10 @@ function addFresh(s: Sync, entry: KnockEntry): void {
     const nodeExpiresMs = state === 0 ? expiresMs + (entry.periodMs ?? 0) : expiresMs;
     let node = trie.nodes.get(k);
     if (!node) {
-      node = withToken<Node>({ key: k, id: allocNode(s, state === 0), refs: 0, state, port: ports[i]!, expiresMs: nodeExpiresMs }, token);
+      node = withToken<Node>(
+        { key: k, id: allocNode(s, state === 0), refs: 0, state, port: ports[i]!, expiresMs: nodeExpiresMs },
+        token,
+      );
       log.set(trie.nodes, k, node);
       s.createdNodes.add(node);
       claimLingeringKey(s, node);

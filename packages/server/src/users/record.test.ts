@@ -6,9 +6,24 @@ const SECRET = 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP';
 
 describe('parseUserRecord on bad YAML', () => {
   it.each([
-    ['an alias to no anchor', `name: alice\nsecret: ${SECRET}\nsecret_created: 2026-01-01T00:00:00Z\nservices: *x\n`, 4, 'invalid YAML: the alias *x refers to no anchor defined before it'],
-    ['an alias inside its own anchor', `name: alice\nsecret: ${SECRET}\nsecret_created: 2026-01-01T00:00:00Z\nprevious_secrets: &p [*p]\n`, 4, 'invalid YAML: the alias *p is inside the value it refers to'],
-    ['an unknown tag', `name: alice\nsecret: !secret ${SECRET}\nsecret_created: 2026-01-01T00:00:00Z\n`, 2, 'invalid YAML: Unresolved tag: !secret'],
+    [
+      'an alias to no anchor',
+      `name: alice\nsecret: ${SECRET}\nsecret_created: 2026-01-01T00:00:00Z\nservices: *x\n`,
+      4,
+      'invalid YAML: the alias *x refers to no anchor defined before it',
+    ],
+    [
+      'an alias inside its own anchor',
+      `name: alice\nsecret: ${SECRET}\nsecret_created: 2026-01-01T00:00:00Z\nprevious_secrets: &p [*p]\n`,
+      4,
+      'invalid YAML: the alias *p is inside the value it refers to',
+    ],
+    [
+      'an unknown tag',
+      `name: alice\nsecret: !secret ${SECRET}\nsecret_created: 2026-01-01T00:00:00Z\n`,
+      2,
+      'invalid YAML: Unresolved tag: !secret',
+    ],
   ])('%s: an issue naming the file and line, not an exception', (_name, text, line, message) => {
     const r = parseUserRecord(text, FILE, 'alice');
     expect(r.user).toBeUndefined();

@@ -32,18 +32,27 @@ export interface StoredUser {
 }
 
 export const STORE_FILE_SUFFIX = '.yaml';
-const HEADER = '# otpknockd user store: written by `otpknockd user`, do not edit by hand.\n# Holds a secret: keep it mode 0600, owned by root.\n';
+const HEADER =
+  '# otpknockd user store: written by `otpknockd user`, do not edit by hand.\n# Holds a secret: keep it mode 0600, owned by root.\n';
 
-const iso = z.string({ error: 'expected an ISO 8601 time' }).refine((s) => Number.isFinite(Date.parse(s)), { error: 'expected an ISO 8601 time, e.g. 2026-01-31T12:00:00Z' });
+const iso = z
+  .string({ error: 'expected an ISO 8601 time' })
+  .refine((s) => Number.isFinite(Date.parse(s)), { error: 'expected an ISO 8601 time, e.g. 2026-01-31T12:00:00Z' });
 const fileSchema = z.strictObject({
-  name: z.string({ error: 'expected the user name' }).refine((n) => userNameProblem(n) === undefined, { error: `expected ${USER_NAME_RULE}` }),
+  name: z
+    .string({ error: 'expected the user name' })
+    .refine((n) => userNameProblem(n) === undefined, { error: `expected ${USER_NAME_RULE}` }),
   secret: z.string({ error: 'expected base32 text' }).min(1),
   secret_created: iso,
-  services: z.array(z.string({ error: 'expected a service name' }), { error: 'expected a list of service names' }).optional(),
+  services: z
+    .array(z.string({ error: 'expected a service name' }), { error: 'expected a list of service names' })
+    .optional(),
   disabled: z.boolean({ error: 'expected true or false' }).optional(),
   code_mode: z.boolean({ error: 'expected true or false' }).optional(),
   previous_secrets: z
-    .array(z.strictObject({ secret: z.string({ error: 'expected base32 text' }).min(1), until: iso }), { error: 'expected a list of { secret, until }' })
+    .array(z.strictObject({ secret: z.string({ error: 'expected base32 text' }).min(1), until: iso }), {
+      error: 'expected a list of { secret, until }',
+    })
     .optional(),
 });
 
@@ -57,7 +66,11 @@ export const recordFileName = (name: string): string => `${name}${STORE_FILE_SUF
  * Parses a record file. Returns the record, or the problems (each naming the file,
  * line and field; never quoting a secret). The name inside must match the file name.
  */
-export function parseUserRecord(text: string, file: string, expectedName: string): { user?: StoredUser; issues: FileIssue[] } {
+export function parseUserRecord(
+  text: string,
+  file: string,
+  expectedName: string,
+): { user?: StoredUser; issues: FileIssue[] } {
   const src = readYaml(text);
   const reporter = new IssueReporter(file, src);
   const { issues } = reporter;
@@ -66,9 +79,15 @@ export function parseUserRecord(text: string, file: string, expectedName: string
     reporter.addSyntaxErrors(src.errors);
     return { issues };
   }
-  const d = reporter.check(fileSchema, src.data, [], (rel) => (rel.includes('previous_secrets') ? PREVIOUS_KEYS : FILE_KEYS));
+  const d = reporter.check(fileSchema, src.data, [], (rel) =>
+    rel.includes('previous_secrets') ? PREVIOUS_KEYS : FILE_KEYS,
+  );
   if (d === undefined) return { issues };
-  if (d.name !== expectedName) report(['name'], `names user ${d.name} but the file is for ${expectedName}; rename the file or run otpknockd user remove`);
+  if (d.name !== expectedName)
+    report(
+      ['name'],
+      `names user ${d.name} but the file is for ${expectedName}; rename the file or run otpknockd user remove`,
+    );
   const checkSecret = (text: string, path: FieldPath) => {
     try {
       decodeSecret(text, pathText(path));

@@ -29,10 +29,14 @@ const rec = (name: string, over: Partial<StoredUser> = {}): StoredUser => ({
   ...over,
 });
 
-
 describe('user records', () => {
   it('round-trip through the file format', () => {
-    const u = rec('alice', { services: ['ssh'], disabled: true, codeMode: true, previous: [{ secret: encodeSecret(generateSecret(20)), until: '2030-01-01T00:00:00.000Z' }] });
+    const u = rec('alice', {
+      services: ['ssh'],
+      disabled: true,
+      codeMode: true,
+      previous: [{ secret: encodeSecret(generateSecret(20)), until: '2030-01-01T00:00:00.000Z' }],
+    });
     expect(parseUserRecord(formatUserRecord(u), '/x/alice.yaml', 'alice')).toEqual({ user: u, issues: [] });
   });
 
@@ -40,8 +44,14 @@ describe('user records', () => {
     const text = `name: bob\nsecret: ABC1DEFGHIJKLMNOPQRSTUVWXYZ234567\nsecret_created: yesterday\nextra: 1\n`;
     const { user, issues } = parseUserRecord(text, '/s/alice.yaml', 'alice');
     expect(user).toBeUndefined();
-    expect(issues.map((i) => `${i.file}:${i.line}: ${i.path}`)).toEqual(expect.arrayContaining(['/s/alice.yaml:3: secret_created', '/s/alice.yaml:4: extra']));
-    const named = parseUserRecord(`name: bob\nsecret: ABC1DEFGHIJKLMNOPQRSTUVWXYZ234567\nsecret_created: 2026-01-01T00:00:00Z\n`, '/s/alice.yaml', 'alice');
+    expect(issues.map((i) => `${i.file}:${i.line}: ${i.path}`)).toEqual(
+      expect.arrayContaining(['/s/alice.yaml:3: secret_created', '/s/alice.yaml:4: extra']),
+    );
+    const named = parseUserRecord(
+      `name: bob\nsecret: ABC1DEFGHIJKLMNOPQRSTUVWXYZ234567\nsecret_created: 2026-01-01T00:00:00Z\n`,
+      '/s/alice.yaml',
+      'alice',
+    );
     expect(named.issues.map((i) => i.path)).toEqual(['name', 'secret']);
     expect(JSON.stringify(named.issues)).not.toContain('ABC1DEFG');
   });

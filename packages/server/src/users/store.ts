@@ -29,9 +29,14 @@ export async function readStoreDir(dir: string): Promise<StoreListing> {
   let names: string[];
   try {
     const st = await stat(dir);
-    if (!st.isDirectory()) return { dir, error: `${dir} is not a directory; user_store must name a directory`, entries: [] };
+    if (!st.isDirectory())
+      return { dir, error: `${dir} is not a directory; user_store must name a directory`, entries: [] };
     if ((st.mode & 0o022) !== 0) {
-      return { dir, error: `${dir} can be written by group or others (permissions ${(st.mode & 0o7777).toString(8).padStart(4, '0')}); run chmod 700 ${dir}`, entries: [] };
+      return {
+        dir,
+        error: `${dir} can be written by group or others (permissions ${(st.mode & 0o7777).toString(8).padStart(4, '0')}); run chmod 700 ${dir}`,
+        entries: [],
+      };
     }
     names = await readdir(dir);
   } catch (e) {
@@ -78,7 +83,10 @@ export async function storeSignature(dir: string): Promise<string> {
 /** The last guard before a record's file name is made from a user name (the commands check it first). */
 function checkName(name: string): void {
   const problem = userNameProblem(name);
-  if (problem !== undefined) throw new OtpknockError('E_ARGUMENT', `invalid user name ${quote(name)}: it ${problem}`, { hint: `use ${USER_NAME_RULE}` });
+  if (problem !== undefined)
+    throw new OtpknockError('E_ARGUMENT', `invalid user name ${quote(name)}: it ${problem}`, {
+      hint: `use ${USER_NAME_RULE}`,
+    });
 }
 
 /** Writes a user's record atomically with mode 0600 (the temp file is hidden from readStoreDir). */

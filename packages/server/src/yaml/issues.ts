@@ -48,7 +48,8 @@ export class IssueReporter {
 
   /** The syntax errors of a document, as issues of this file. */
   addSyntaxErrors(errors: YamlSource['errors']): void {
-    for (const e of errors) this.add({ file: this.file, path: '', message: e.message, ...(e.line === undefined ? {} : { line: e.line }) });
+    for (const e of errors)
+      this.add({ file: this.file, path: '', message: e.message, ...(e.line === undefined ? {} : { line: e.line }) });
   }
 
   /**

@@ -45,9 +45,15 @@ export function readYaml(text: string): YamlSource {
           const target = anchors.get(node.source);
           const name = anchorName(node.source);
           if (target === undefined) {
-            errors.push({ line, message: `invalid YAML: the alias ${name} refers to no anchor defined before it; mark the value with &${name.slice(1)} above this line, or write the value out here` });
+            errors.push({
+              line,
+              message: `invalid YAML: the alias ${name} refers to no anchor defined before it; mark the value with &${name.slice(1)} above this line, or write the value out here`,
+            });
           } else if (path.includes(target)) {
-            errors.push({ line, message: `invalid YAML: the alias ${name} is inside the value it refers to, which would make that value contain itself; write the value out` });
+            errors.push({
+              line,
+              message: `invalid YAML: the alias ${name} is inside the value it refers to, which would make that value contain itself; write the value out`,
+            });
           }
         } else if (node.anchor !== undefined) {
           anchors.set(node.anchor, node);

@@ -33,7 +33,7 @@ export class PrngPicks implements PickSource {
     }
     const o = 4 * this.next++;
     const k = this.block;
-    return (k[o]! * 0x100_0000) + ((k[o + 1]! << 16) | (k[o + 2]! << 8) | k[o + 3]!);
+    return k[o]! * 0x100_0000 + ((k[o + 1]! << 16) | (k[o + 2]! << 8) | k[o + 3]!);
   }
 
   value(_j: number, m: number): number {
@@ -46,5 +46,8 @@ export class PrngPicks implements PickSource {
 }
 
 function putU32(buf: Uint8Array, at: number, v: number): void {
-  buf[at] = v >>> 24; buf[at + 1] = v >>> 16; buf[at + 2] = v >>> 8; buf[at + 3] = v;
+  buf[at] = v >>> 24;
+  buf[at + 1] = v >>> 16;
+  buf[at + 2] = v >>> 8;
+  buf[at + 3] = v;
 }

@@ -11,7 +11,10 @@ export class HotpPicks implements PickSource {
   private loBase = 0;
   private readonly scratch = new Uint8Array(64);
 
-  constructor(private readonly mac: KeyedHmac, private readonly modulus = 0) {}
+  constructor(
+    private readonly mac: KeyedHmac,
+    private readonly modulus = 0,
+  ) {}
 
   /** Starts window W. u64be(W × 256 + j) as two 32-bit words, exact for any safe-integer W. */
   reset(window: number): this {

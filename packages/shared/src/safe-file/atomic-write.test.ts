@@ -1,8 +1,25 @@
-import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { syncDirectory, syncDirectorySync, writeFileAtomic, writeFileAtomicSync, type AtomicWriteOptions } from './atomic-write.js';
+import {
+  syncDirectory,
+  syncDirectorySync,
+  writeFileAtomic,
+  writeFileAtomicSync,
+  type AtomicWriteOptions,
+} from './atomic-write.js';
 
 let dir: string;
 beforeEach(() => {
@@ -14,7 +31,11 @@ const mode = (file: string) => statSync(file).mode & 0o7777;
 
 describe.each([
   ['writeFileAtomic', writeFileAtomic],
-  ['writeFileAtomicSync', async (file: string, data: string | Uint8Array, options?: AtomicWriteOptions) => writeFileAtomicSync(file, data, options)],
+  [
+    'writeFileAtomicSync',
+    async (file: string, data: string | Uint8Array, options?: AtomicWriteOptions) =>
+      writeFileAtomicSync(file, data, options),
+  ],
 ] as const)('%s', (_name, writeFileAtomic) => {
   it('writes a new file with mode 0600, whatever the umask, and leaves no temp file', async () => {
     const file = join(dir, 'status.json');

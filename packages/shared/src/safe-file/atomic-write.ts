@@ -8,7 +8,23 @@
 // node:fs callbacks rather than write-file-atomic, which fsyncs the file but not the
 // directory, and opens its temp file without O_EXCL; and rather than node:fs/promises,
 // which the knock client would otherwise load at every start.
-import { close, closeSync, constants, fchmod, fchmodSync, fsync, fsyncSync, open, openSync, rename, renameSync, unlink, unlinkSync, write, writeSync } from 'node:fs';
+import {
+  close,
+  closeSync,
+  constants,
+  fchmod,
+  fchmodSync,
+  fsync,
+  fsyncSync,
+  open,
+  openSync,
+  rename,
+  renameSync,
+  unlink,
+  unlinkSync,
+  write,
+  writeSync,
+} from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 
@@ -33,12 +49,18 @@ export function fsCall<T = void>(f: (done: Callback<T>) => void): Promise<T> {
 const TEMP_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
 
 // Hidden, and unique per call: two writers of one file never share a temp file.
-const tempPath = (file: string): string => join(dirname(file), `.${basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+const tempPath = (file: string): string =>
+  join(dirname(file), `.${basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
 
-const bytesOf = (data: string | Uint8Array): Uint8Array => (typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
+const bytesOf = (data: string | Uint8Array): Uint8Array =>
+  typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
 
 /** Writes `data` to `file` atomically and durably (see above), with `mode` (default 0600). */
-export async function writeFileAtomic(file: string, data: string | Uint8Array, options: AtomicWriteOptions = {}): Promise<void> {
+export async function writeFileAtomic(
+  file: string,
+  data: string | Uint8Array,
+  options: AtomicWriteOptions = {},
+): Promise<void> {
   const mode = options.mode ?? 0o600;
   const durable = options.fsync ?? true;
   const tmp = tempPath(file);
@@ -47,7 +69,7 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array, o
   try {
     try {
       await fsCall((cb) => fchmod(fd, mode, cb));
-      for (let done = 0; done < bytes.length; ) {
+      for (let done = 0; done < bytes.length;) {
         done += await fsCall<number>((cb) => write(fd, bytes, done, bytes.length - done, null, cb));
       }
       if (durable) await fsCall((cb) => fsync(fd, cb));
@@ -72,7 +94,7 @@ export function writeFileAtomicSync(file: string, data: string | Uint8Array, opt
   try {
     try {
       fchmodSync(fd, mode);
-      for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done, bytes.length - done);
+      for (let done = 0; done < bytes.length;) done += writeSync(fd, bytes, done, bytes.length - done);
       if (durable) fsyncSync(fd);
     } finally {
       closeSync(fd);

@@ -51,7 +51,9 @@ describe('withFileLock', () => {
   });
 
   it('removes the lock when the work throws', async () => {
-    await expect(withFileLock(lock, { busy }, async () => Promise.reject(new Error('failed')))).rejects.toThrow('failed');
+    await expect(withFileLock(lock, { busy }, async () => Promise.reject(new Error('failed')))).rejects.toThrow(
+      'failed',
+    );
     expect(existsSync(lock)).toBe(false);
   });
 });

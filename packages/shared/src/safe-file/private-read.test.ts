@@ -3,7 +3,14 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { octalMode, privateFileProblem, privateOwners, readFileInfo, readFileInfoSync, type FileInfo } from './private-read.js';
+import {
+  octalMode,
+  privateFileProblem,
+  privateOwners,
+  readFileInfo,
+  readFileInfoSync,
+  type FileInfo,
+} from './private-read.js';
 
 let dir: string;
 beforeEach(() => {
@@ -18,7 +25,12 @@ describe.each([
   it('reads a regular file within the limit, and says what it is', async () => {
     const file = join(dir, 'secret');
     writeFileSync(file, 'JBSWY3DPEHPK3PXP\n', { mode: 0o600 });
-    expect(await read(file, 100)).toMatchObject({ type: 'file', size: 17, text: 'JBSWY3DPEHPK3PXP\n', uid: process.getuid?.() });
+    expect(await read(file, 100)).toMatchObject({
+      type: 'file',
+      size: 17,
+      text: 'JBSWY3DPEHPK3PXP\n',
+      uid: process.getuid?.(),
+    });
     expect((await read(file, 100)).mode & 0o777).toBe(0o600);
   });
 
@@ -46,9 +58,13 @@ describe('privateFileProblem', () => {
     expect(privateFileProblem({ ...ok, uid: 1000, mode: 0o100400 }, rule)).toBeUndefined();
   });
 
-  it('refuses, in this order, what is not a file, a stranger\'s file, group or other bits, and size', () => {
+  it("refuses, in this order, what is not a file, a stranger's file, group or other bits, and size", () => {
     expect(privateFileProblem({ ...ok, type: 'directory', uid: 5 }, rule)).toEqual({ kind: 'type', type: 'directory' });
-    expect(privateFileProblem({ ...ok, uid: 5, mode: 0o100644 }, rule)).toEqual({ kind: 'owner', uid: 5, owners: [0, 1000] });
+    expect(privateFileProblem({ ...ok, uid: 5, mode: 0o100644 }, rule)).toEqual({
+      kind: 'owner',
+      uid: 5,
+      owners: [0, 1000],
+    });
     for (const bits of [0o640, 0o620, 0o610, 0o604, 0o602, 0o601]) {
       expect(privateFileProblem({ ...ok, mode: 0o100000 | bits }, rule)).toEqual({ kind: 'mode', mode: bits });
     }

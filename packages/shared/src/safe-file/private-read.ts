@@ -4,7 +4,18 @@
 // cannot use at all, and small. Reading and judging are separate, so that the daemon's
 // config parser can judge pure data and report every problem at once; each tool says
 // the verdict in its own location format (a config field, a file).
-import { close, closeSync, constants, fstat, fstatSync, open, openSync, readFile, readFileSync, type Stats } from 'node:fs';
+import {
+  close,
+  closeSync,
+  constants,
+  fstat,
+  fstatSync,
+  open,
+  openSync,
+  readFile,
+  readFileSync,
+  type Stats,
+} from 'node:fs';
 import { fsCall } from './atomic-write.js';
 
 /** What opening a file found. */
@@ -36,7 +47,8 @@ export async function readFileInfo(path: string, maxBytes: number): Promise<File
   const fd = await fsCall<number>((cb) => open(path, READ_FLAGS, cb));
   try {
     const info = describe(await fsCall<Stats>((cb) => fstat(fd, cb)));
-    if (info.type === 'file' && info.size <= maxBytes) info.text = await fsCall<string>((cb) => readFile(fd, 'utf8', cb));
+    if (info.type === 'file' && info.size <= maxBytes)
+      info.text = await fsCall<string>((cb) => readFile(fd, 'utf8', cb));
     return info;
   } finally {
     await fsCall((cb) => close(fd, cb));
@@ -76,9 +88,11 @@ export const privateOwners = (uid: number | undefined): number[] | undefined =>
 /** The first thing wrong with a file meant to hold secrets, or undefined when it may be used. */
 export function privateFileProblem(info: FileInfo, rule: PrivateFileRule): PrivateFileProblem | undefined {
   if (info.type !== 'file') return { kind: 'type', type: info.type };
-  if (rule.owners !== undefined && !rule.owners.includes(info.uid)) return { kind: 'owner', uid: info.uid, owners: rule.owners };
+  if (rule.owners !== undefined && !rule.owners.includes(info.uid))
+    return { kind: 'owner', uid: info.uid, owners: rule.owners };
   if ((info.mode & 0o077) !== 0) return { kind: 'mode', mode: info.mode & 0o7777 };
-  if (info.size > rule.maxBytes || info.text === undefined) return { kind: 'size', size: info.size, maxBytes: rule.maxBytes };
+  if (info.size > rule.maxBytes || info.text === undefined)
+    return { kind: 'size', size: info.size, maxBytes: rule.maxBytes };
   return undefined;
 }
 
