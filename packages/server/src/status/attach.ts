@@ -14,6 +14,7 @@ import type { ServerConfig } from '../config/types.js';
 import type { ConsumedSequences } from '../daemon/consumed.js';
 import type { DaemonHooks } from '../daemon/daemon.js';
 import { usedTimeoutMs } from '../ruleset/full-load.js';
+import type { KnockEntry } from '../plan/entries.js';
 import type { TrieState } from '../trie/state.js';
 import type { Logger } from '../log.js';
 import { storeSignature } from '../users/store.js';
@@ -28,7 +29,7 @@ export interface TeamFeatures {
 }
 
 /**
- * `config`: the daemon's config at start (the hooks see every later one);
+ * `initial`: the daemon's config at start (the hooks see every later one);
  * `consumed`: where the audit reports each consumed sequence (the daemon's too).
  */
 export function createTeamFeatures(
@@ -40,13 +41,39 @@ export function createTeamFeatures(
   const book = new LeafBook();
   let config: ServerConfig = initial;
   let stopped = false;
-  let signature: Promise<string> | undefined =
-    config.userStore === undefined ? undefined : storeSignature(config.userStore);
-  let statusWrite = Promise.resolve();
-  const startedMs = Date.now();
+  const beforeRotation = userStoreWatcher(() => config, configFile, log);
+  const writeStatus = statusWriter(log);
+  const audit = new AuditReader(log, (p) => onAuditPacket(p, book.get(p.mark), config, consumed, log));
 
-  const beforeRotation = async (): Promise<ServerConfig | undefined> => {
-    const dir = config.userStore;
+  const onCommit = ({ config: c, trie, nowMs }: { config: ServerConfig; trie: TrieState; nowMs: number }) => {
+    if (stopped) return;
+    config = c;
+    // A reload that changes audit_nflog_group loads chains that log to the new group.
+    if (c.auditNflogGroup !== audit.group) void audit.start(c.auditNflogGroup);
+    book.record(trie, nowMs);
+    writeStatus(c, trie, nowMs);
+  };
+
+  return {
+    hooks: { beforeRotation, onCommit },
+    auditReady: audit.start(config.auditNflogGroup),
+    stop: () => {
+      stopped = true;
+      audit.stop();
+    },
+  };
+}
+
+/** At each boundary: the config with the user store as it is now, when the store changed. */
+function userStoreWatcher(
+  current: () => ServerConfig,
+  configFile: string,
+  log: Logger,
+): () => Promise<ServerConfig | undefined> {
+  const dir0 = current().userStore;
+  let signature: Promise<string> | undefined = dir0 === undefined ? undefined : storeSignature(dir0);
+  return async () => {
+    const dir = current().userStore;
     if (dir === undefined) return undefined;
     const now = await storeSignature(dir);
     if (now === (await signature)) return undefined;
@@ -63,92 +90,114 @@ export function createTeamFeatures(
       return undefined;
     }
   };
+}
 
-  const onCommit = ({ config: c, trie, nowMs }: { config: ServerConfig; trie: TrieState; nowMs: number }) => {
-    if (stopped) return;
-    config = c;
-    // A reload that changes audit_nflog_group loads chains that log to the new group.
-    if (c.auditNflogGroup !== readerGroup) void startReader(c.auditNflogGroup);
-    book.record(trie, nowMs);
+/** Rewrites state_dir/status.json after every change, one write at a time. */
+function statusWriter(log: Logger): (config: ServerConfig, trie: TrieState, nowMs: number) => void {
+  const startedMs = Date.now();
+  let writing = Promise.resolve();
+  return (c, trie, nowMs) => {
     const snapshot = statusSnapshot(c, trie, nowMs, { pid: process.pid, startedMs });
     const write = async () => {
       await mkdir(c.stateDir, { recursive: true, mode: 0o700 });
       await writeFileAtomic(join(c.stateDir, STATUS_FILE), `${JSON.stringify(snapshot, null, 2)}\n`);
     };
-    statusWrite = statusWrite.then(write).catch((e: unknown) => {
+    writing = writing.then(write).catch((e: unknown) => {
       log.warn('status', `cannot write the status file: ${(e as Error).message}`);
     });
   };
+}
 
-  const onPacket = (p: NflogPacket) => {
-    const entry = book.get(p.mark);
-    const replay = p.prefix === REPLAY_PREFIX;
-    if (!replay && p.prefix !== OPEN_PREFIX) return;
-    const services =
-      entry === undefined
-        ? []
-        : config.services.filter((_, i) => (entry.serviceMask & (1 << i)) !== 0).map((s) => s.name);
-    const ev: AuditEvent = {
-      time: new Date(p.receivedMs || Date.now()).toISOString(),
-      event: replay ? 'replay' : (entry?.action ?? 'open'),
-      ...(entry === undefined ? {} : { user: entry.user, window: entry.window }),
-      services,
-      address: p.saddr,
-      family: p.family,
-      ...(entry?.source === undefined ? {} : { source: entry.source }),
-    };
-    // Kept in state_dir too, so a consume survives a stop or a reboot inside its window.
-    if (!replay && entry?.oneTime === true) {
-      consumed.remember(entry.ports, usedTimeoutMs(config));
-      void consumed.save();
-    }
-    const what = replay ? 'refused a replay of a used sequence' : `${ev.event} ${services.join(',') || '?'}`;
-    const fields = {
-      user: ev.user ?? 'unknown',
-      services: services.join(','),
-      address: ev.address,
-      family: ev.family,
-      window: ev.window,
-      source: ev.source,
-    };
-    if (replay) log.warn('audit', `${ev.user ?? 'unknown user'}: ${what} from ${ev.address}`, fields);
-    else log.info('audit', `${ev.user ?? 'unknown user'}: ${what} for ${ev.address}`, fields);
-    appendAudit(config.stateDir, ev).catch((e: unknown) =>
-      log.warn('audit', `cannot append to the audit file: ${(e as Error).message}`),
-    );
+/** Pure: a logged packet and the sequence behind its mark → the audit event. */
+export function auditEventOf(
+  p: NflogPacket,
+  entry: KnockEntry | undefined,
+  config: ServerConfig,
+): AuditEvent | undefined {
+  const replay = p.prefix === REPLAY_PREFIX;
+  if (!replay && p.prefix !== OPEN_PREFIX) return undefined;
+  const services =
+    entry === undefined
+      ? []
+      : config.services.filter((_, i) => (entry.serviceMask & (1 << i)) !== 0).map((s) => s.name);
+  return {
+    time: new Date(p.receivedMs || Date.now()).toISOString(),
+    event: replay ? 'replay' : (entry?.action ?? 'open'),
+    ...(entry === undefined ? {} : { user: entry.user, window: entry.window }),
+    services,
+    address: p.saddr,
+    family: p.family,
+    ...(entry?.source === undefined ? {} : { source: entry.source }),
   };
+}
 
-  let reader: NflogReader | undefined;
-  let readerGroup: number | undefined;
-  const startReader = (group: number): Promise<boolean> => {
-    reader?.stop();
-    readerGroup = group;
+/** One completed knock or refused replay: remembered if consumed, logged, appended to the audit file. */
+function onAuditPacket(
+  p: NflogPacket,
+  entry: KnockEntry | undefined,
+  config: ServerConfig,
+  consumed: ConsumedSequences,
+  log: Logger,
+): void {
+  const ev = auditEventOf(p, entry, config);
+  if (ev === undefined) return;
+  const replay = ev.event === 'replay';
+  // Kept in state_dir too, so a consume survives a stop or a reboot inside its window.
+  if (!replay && entry?.oneTime === true) {
+    consumed.remember(entry.ports, usedTimeoutMs(config));
+    void consumed.save();
+  }
+  const services = ev.services.join(',');
+  const what = replay ? 'refused a replay of a used sequence' : `${ev.event} ${services || '?'}`;
+  const fields = {
+    user: ev.user ?? 'unknown',
+    services,
+    address: ev.address,
+    family: ev.family,
+    window: ev.window,
+    source: ev.source,
+  };
+  if (replay) log.warn('audit', `${ev.user ?? 'unknown user'}: ${what} from ${ev.address}`, fields);
+  else log.info('audit', `${ev.user ?? 'unknown user'}: ${what} for ${ev.address}`, fields);
+  appendAudit(config.stateDir, ev).catch((e: unknown) =>
+    log.warn('audit', `cannot append to the audit file: ${(e as Error).message}`),
+  );
+}
+
+/** The NFLOG reader of the audit group, restarted when the group changes. */
+class AuditReader {
+  private reader: NflogReader | undefined;
+  group: number | undefined;
+
+  constructor(
+    private readonly log: Logger,
+    private readonly onPacket: (p: NflogPacket) => void,
+  ) {}
+
+  /** Resolves to whether the group is bound (a failure is logged: knocking works without audit). */
+  start(group: number): Promise<boolean> {
+    this.reader?.stop();
+    this.group = group;
     try {
-      reader = startNflogReader(group, onPacket);
-      return reader.ready.then(
+      this.reader = startNflogReader(group, this.onPacket);
+      return this.reader.ready.then(
         () => {
-          log.info('audit', `reading opens from NFLOG group ${group}`);
+          this.log.info('audit', `reading opens from NFLOG group ${group}`);
           return true;
         },
         (e: unknown) => {
-          log.warn('audit', `no audit of opens: ${(e as Error).message}; knocking works as before`);
+          this.log.warn('audit', `no audit of opens: ${(e as Error).message}; knocking works as before`);
           return false;
         },
       );
     } catch (e) {
-      reader = undefined;
-      log.warn('audit', `no audit of opens: ${(e as Error).message}`);
+      this.reader = undefined;
+      this.log.warn('audit', `no audit of opens: ${(e as Error).message}`);
       return Promise.resolve(false);
     }
-  };
-  const auditReady = startReader(config.auditNflogGroup);
+  }
 
-  return {
-    hooks: { beforeRotation, onCommit },
-    auditReady,
-    stop: () => {
-      stopped = true;
-      reader?.stop();
-    },
-  };
+  stop(): void {
+    this.reader?.stop();
+  }
 }
