@@ -94,16 +94,32 @@ async function clockEvidence(runTool: NonNullable<DoctorOptions['runTool']>): Pr
 /** Runs every check; never throws for what it finds, only reports it. */
 export async function runDoctor(opts: DoctorOptions): Promise<Finding[]> {
   const runner = opts.runner ?? execaNftRunner;
-  const runTool = opts.runTool ?? defaultRunTool;
-  const now = opts.now ?? Date.now;
   const driver = new NftDriver(runner);
-  const findings: Finding[] = [];
   const configFile = resolve(opts.configFile);
+  const findings: Finding[] = [];
+  const config = await configChecks(configFile, findings);
+  const nft = await nftChecks(runner, driver, findings);
+  if (nft.ok && config !== undefined) await kernelAndTableChecks(driver, config, (opts.now ?? Date.now)(), findings);
+  if (nft.ruleset !== undefined && nft.ruleset !== null && config !== undefined) {
+    findings.push(
+      ...firewallFindings(nft.ruleset, {
+        ourTable: config.table,
+        services: config.services,
+        knockPorts: knockPortIntervals(config),
+      }),
+    );
+  }
+  findings.push(...(await legacyIptablesFindings()));
+  findings.push(await clockCheck(config, opts.runTool ?? defaultRunTool));
+  if (config !== undefined) findings.push(...(await socketChecks(config)));
+  findings.push(...(await permissionChecks(configFile, config)));
+  return findings;
+}
 
-  // ── config ────────────────────────────────────────────────────────────
-  let config: ServerConfig | undefined;
+/** The config, valid or not (then a problem), and the way back in when knocking cannot work. */
+async function configChecks(configFile: string, findings: Finding[]): Promise<ServerConfig | undefined> {
   try {
-    config = await loadConfig(configFile);
+    const config = await loadConfig(configFile);
     findings.push(
       finding(
         'config',
@@ -112,6 +128,7 @@ export async function runDoctor(opts: DoctorOptions): Promise<Finding[]> {
       ),
     );
     findings.push(lockoutFinding(config.breakGlass));
+    return config;
   } catch (err) {
     findings.push(
       finding(
@@ -121,15 +138,19 @@ export async function runDoctor(opts: DoctorOptions): Promise<Finding[]> {
         `fix the file; check it with: otpknockd check --config ${configFile}`,
       ),
     );
+    return undefined;
   }
+}
 
-  // ── nft and the kernel ────────────────────────────────────────────────
-  let nftOk = false;
+/** nft and its version; the whole ruleset, for the firewall checks. */
+async function nftChecks(
+  runner: NftRunner,
+  driver: NftDriver,
+  findings: Finding[],
+): Promise<{ ok: boolean; ruleset?: unknown }> {
   try {
-    const { stdout } = await runner.run(['--version']);
-    const version = stdout.trim();
+    const version = (await runner.run(['--version'])).stdout.trim();
     const m = /v(\d+)\.(\d+)\.(\d+)/.exec(version);
-    nftOk = true;
     if (m && Number(m[1]) < 1 && Number(m[2]) < 9) {
       findings.push(
         finding(
@@ -143,74 +164,70 @@ export async function runDoctor(opts: DoctorOptions): Promise<Finding[]> {
   } catch (err) {
     const e = explainNftFailure(err);
     findings.push(finding('nft', 'problem', e.what, e.hint));
+    return { ok: false };
   }
-
-  let ruleset: unknown;
-  if (nftOk) {
-    try {
-      ruleset = await driver.listJson(['ruleset']);
-    } catch (err) {
-      const e = explainNftFailure(err);
-      findings.push(
-        finding('firewall', 'problem', `cannot read the ruleset: ${(err as Error).message.split('\n')[0]}`, e.hint),
-      );
-    }
-  }
-
-  if (nftOk && config !== undefined) {
-    try {
-      await driver.check(fullRuleset(config, now()).script);
-      findings.push(
-        finding('kernel', 'ok', 'nft -c accepts our ruleset (inet family, maps, dynamic sets with timeouts)'),
-      );
-    } catch (err) {
-      const e = err as { what?: string; hint?: string; message: string };
-      findings.push(
-        finding(
-          'kernel',
-          'problem',
-          `nft -c refuses our ruleset: ${e.what ?? e.message}`,
-          e.hint ?? 'see otpknockd render | nft -c -f -',
-        ),
-      );
-    }
-    try {
-      const listing = await driver.listText(['table', 'inet', config.table]);
-      if (listing === null) {
-        findings.push(
-          finding(
-            'daemon',
-            'warning',
-            `table inet ${config.table} is not loaded: otpknockd is not running here, so the protected services are open to whatever the other firewalls allow`,
-            'systemctl start otpknockd (see docs/operations.md)',
-          ),
-        );
-      } else if (!isOurTable(listing)) {
-        findings.push(
-          finding(
-            'daemon',
-            'problem',
-            `table inet ${config.table} exists but was not made by otpknockd; the daemon will refuse to start`,
-            `choose another table: name, or remove it: nft delete table inet ${config.table}`,
-          ),
-        );
-      } else findings.push(finding('daemon', 'ok', `table inet ${config.table} is loaded (made by otpknockd)`));
-    } catch {
-      // nft failures were reported above
-    }
-  }
-
-  if (ruleset !== undefined && ruleset !== null && config !== undefined) {
+  try {
+    return { ok: true, ruleset: await driver.listJson(['ruleset']) };
+  } catch (err) {
+    const e = explainNftFailure(err);
     findings.push(
-      ...firewallFindings(ruleset, {
-        ourTable: config.table,
-        services: config.services,
-        knockPorts: knockPortIntervals(config),
-      }),
+      finding('firewall', 'problem', `cannot read the ruleset: ${(err as Error).message.split('\n')[0]}`, e.hint),
+    );
+    return { ok: true };
+  }
+}
+
+/** Does the kernel take our ruleset (nft -c), and is our table loaded (by us)? */
+async function kernelAndTableChecks(
+  driver: NftDriver,
+  config: ServerConfig,
+  nowMs: number,
+  findings: Finding[],
+): Promise<void> {
+  try {
+    await driver.check(fullRuleset(config, nowMs).script);
+    findings.push(
+      finding('kernel', 'ok', 'nft -c accepts our ruleset (inet family, maps, dynamic sets with timeouts)'),
+    );
+  } catch (err) {
+    const e = err as { what?: string; hint?: string; message: string };
+    findings.push(
+      finding(
+        'kernel',
+        'problem',
+        `nft -c refuses our ruleset: ${e.what ?? e.message}`,
+        e.hint ?? 'see otpknockd render | nft -c -f -',
+      ),
     );
   }
+  try {
+    const listing = await driver.listText(['table', 'inet', config.table]);
+    if (listing === null) {
+      findings.push(
+        finding(
+          'daemon',
+          'warning',
+          `table inet ${config.table} is not loaded: otpknockd is not running here, so the protected services are open to whatever the other firewalls allow`,
+          'systemctl start otpknockd (see docs/operations.md)',
+        ),
+      );
+    } else if (!isOurTable(listing)) {
+      findings.push(
+        finding(
+          'daemon',
+          'problem',
+          `table inet ${config.table} exists but was not made by otpknockd; the daemon will refuse to start`,
+          `choose another table: name, or remove it: nft delete table inet ${config.table}`,
+        ),
+      );
+    } else findings.push(finding('daemon', 'ok', `table inet ${config.table} is loaded (made by otpknockd)`));
+  } catch {
+    // nft failures were reported above
+  }
+}
 
-  // Legacy (non-nft) iptables rules are invisible to `nft list ruleset`.
+/** Legacy (non-nft) iptables rules are invisible to `nft list ruleset`: say that they are there. */
+async function legacyIptablesFindings(): Promise<Finding[]> {
   const legacy: string[] = [];
   for (const [file, cmd] of [
     ['/proc/net/ip_tables_names', 'iptables-legacy'],
@@ -219,18 +236,22 @@ export async function runDoctor(opts: DoctorOptions): Promise<Finding[]> {
     const names = (await readFile(file, 'utf8').catch(() => '')).split('\n').filter(Boolean);
     if (names.length > 0) legacy.push(`${cmd}: ${names.join(', ')}`);
   }
-  if (legacy.length > 0) {
-    findings.push(
-      finding(
-        'firewall',
-        'warning',
-        `legacy iptables tables are loaded (${legacy.join('; ')}); their rules are invisible to nft, so doctor cannot tell whether they drop the services or the knocks`,
-        'check them with iptables-legacy -S INPUT and ip6tables-legacy -S INPUT, or move to iptables-nft',
-      ),
-    );
-  }
+  if (legacy.length === 0) return [];
+  return [
+    finding(
+      'firewall',
+      'warning',
+      `legacy iptables tables are loaded (${legacy.join('; ')}); their rules are invisible to nft, so doctor cannot tell whether they drop the services or the knocks`,
+      'check them with iptables-legacy -S INPUT and ip6tables-legacy -S INPUT, or move to iptables-nft',
+    ),
+  ];
+}
 
-  // ── clock ─────────────────────────────────────────────────────────────
+/** Clock synchronisation, judged against the windows the config uses. */
+async function clockCheck(
+  config: ServerConfig | undefined,
+  runTool: NonNullable<DoctorOptions['runTool']>,
+): Promise<Finding> {
   const periods = config
     ? [...new Set(config.users.filter((u) => u.profile.method !== 'static').map((u) => u.profile.period))]
     : [];
@@ -238,36 +259,35 @@ export async function runDoctor(opts: DoctorOptions): Promise<Finding[]> {
     config && periods.length > 0
       ? `${Math.min(...periods)} s windows, ±${config.skew} accepted`
       : '30 s windows by default';
-  findings.push(clockFinding(await clockEvidence(runTool), tolerance));
+  return clockFinding(await clockEvidence(runTool), tolerance);
+}
 
-  // ── sockets and services ──────────────────────────────────────────────
-  if (config !== undefined) {
-    const sockets = await readSockets();
-    const knockPorts = knockPortIntervals(config);
-    findings.push(...socketFindings(sockets, knockPorts));
-    const range = await readFile('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').then(
-      (t) => t.trim().split(/\s+/).map(Number) as [number, number],
-      () => undefined,
-    );
-    findings.push(
-      ephemeralFinding(range && range.length === 2 && range.every(Number.isInteger) ? range : undefined, knockPorts),
-    );
-    findings.push(...serviceFindings(sockets, config.services));
-  }
+/** Sockets inside the knock range, the ephemeral port range, services nothing listens on. */
+async function socketChecks(config: ServerConfig): Promise<Finding[]> {
+  const sockets = await readSockets();
+  const knockPorts = knockPortIntervals(config);
+  const range = await readFile('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').then(
+    (t) => t.trim().split(/\s+/).map(Number) as [number, number],
+    () => undefined,
+  );
+  return [
+    ...socketFindings(sockets, knockPorts),
+    ephemeralFinding(range && range.length === 2 && range.every(Number.isInteger) ? range : undefined, knockPorts),
+    ...serviceFindings(sockets, config.services),
+  ];
+}
 
-  // ── permissions ───────────────────────────────────────────────────────
+/** Permissions of the config, its directory, the secret files and the state dir. */
+async function permissionChecks(configFile: string, config: ServerConfig | undefined): Promise<Finding[]> {
   const text = await readFile(configFile, 'utf8').catch(() => undefined);
   const secrets = text === undefined ? [] : await Promise.all(secretFilePaths(text, configFile).map(fileFacts));
-  findings.push(
-    ...permissionFindings(
-      {
-        config: await fileFacts(configFile),
-        configDir: await fileFacts(dirname(configFile)),
-        secrets,
-        ...(config ? { stateDir: await fileFacts(config.stateDir) } : {}),
-      },
-      process.getuid?.() ?? 0,
-    ),
+  return permissionFindings(
+    {
+      config: await fileFacts(configFile),
+      configDir: await fileFacts(dirname(configFile)),
+      secrets,
+      ...(config ? { stateDir: await fileFacts(config.stateDir) } : {}),
+    },
+    process.getuid?.() ?? 0,
   );
-  return findings;
 }
