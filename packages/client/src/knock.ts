@@ -86,6 +86,44 @@ export interface OpenResult {
   socket?: Socket;
 }
 
+/** What every attempt of one knockOpen uses: the request with its defaults filled in. */
+interface OpenContext {
+  req: OpenRequest;
+  now: () => number;
+  send: (knock: KnockSend) => Promise<KnockSent>;
+  connect: (options: WaitOptions) => Promise<Socket | undefined>;
+  sleep: (ms: number) => Promise<void>;
+  poll: { intervalMs?: number };
+  /** The secret's bytes, or undefined in code mode. */
+  secret: Uint8Array | undefined;
+}
+
+/**
+ * The windows already knocked with: in the state file (across runs) and in memory
+ * (the file may be unwritable). Code mode remembers nothing (no key).
+ */
+class UsedWindows {
+  private memory: number | undefined;
+  private readonly key: string | undefined;
+
+  constructor(private readonly ctx: OpenContext) {
+    this.key = ctx.req.code === undefined ? secretKey(ctx.req.profile.secret) : undefined;
+  }
+
+  newest(): number | undefined {
+    const { usedFile } = this.ctx.req;
+    const fromFile = usedFile === undefined || this.key === undefined ? undefined : lastUsedWindow(usedFile, this.key);
+    if (fromFile === undefined) return this.memory;
+    return this.memory === undefined ? fromFile : Math.max(fromFile, this.memory);
+  }
+
+  remember(window: number): void {
+    if (!rotates(this.ctx.req.profile.knock) || this.key === undefined) return;
+    this.memory = this.memory === undefined ? window : Math.max(this.memory, window);
+    if (this.ctx.req.usedFile !== undefined) recordUsedWindow(this.ctx.req.usedFile, this.key, window, this.ctx.now());
+  }
+}
+
 /**
  * Knocks the open sequence and (unless `wait` is false) waits for the service.
  * Attempt n ≥ 1 goes to the next address that has not failed, round robin; a send
@@ -93,18 +131,18 @@ export interface OpenResult {
  * Throws a network error when every address failed to send.
  */
 export async function knockOpen(req: OpenRequest): Promise<OpenResult> {
-  const { profile, log } = req;
-  const now = req.now ?? Date.now;
-  const send = req.send ?? sendKnock;
-  const connect = req.connect ?? connectWithin;
-  const code = req.code;
-  const secret = code === undefined ? decodeSecret(profile.secret) : undefined;
-  const key = code === undefined ? secretKey(profile.secret) : undefined;
-  const sleep = req.sleep ?? sleepMs;
-  const poll = req.pollIntervalMs ? { intervalMs: req.pollIntervalMs } : {};
+  const ctx: OpenContext = {
+    req,
+    now: req.now ?? Date.now,
+    send: req.send ?? sendKnock,
+    connect: req.connect ?? connectWithin,
+    sleep: req.sleep ?? sleepMs,
+    poll: req.pollIntervalMs ? { intervalMs: req.pollIntervalMs } : {},
+    secret: req.code === undefined ? decodeSecret(req.profile.secret) : undefined,
+  };
+  const used = new UsedWindows(ctx);
   const alive = [...req.addresses];
   let lastError: KnockError | undefined;
-  let memory: number | undefined; // also kept in memory: the state file may be unwritable
   let next = 0;
   let attempts = 0;
   let result: OpenResult = { open: false, attempts: 0 };
@@ -112,114 +150,144 @@ export async function knockOpen(req: OpenRequest): Promise<OpenResult> {
   while (attempts <= req.retries) {
     if (alive.length === 0) throw lastError ?? new KnockError(3, 'no address to knock');
     const address = alive[next % alive.length]!;
-    const fromFile = req.usedFile === undefined || key === undefined ? undefined : lastUsedWindow(req.usedFile, key);
-    const lastUsed = fromFile === undefined ? memory : memory === undefined ? fromFile : Math.max(fromFile, memory);
     const plan =
-      code === undefined
-        ? planKnock(profile.knock, now(), lastUsed)
-        : { window: windowAt(now(), profile.knock.period) };
+      req.code === undefined
+        ? planKnock(req.profile.knock, ctx.now(), used.newest())
+        : { window: windowAt(ctx.now(), req.profile.knock.period) };
     if (plan.notBeforeMs !== undefined) {
-      // Both windows the server accepts now were used by earlier knocks. The earlier
-      // opening may still be live (the server keeps it for open_for): try that first.
-      if (req.wait) {
-        const socket = await connect({
-          address: address.address,
-          port: req.servicePort,
-          timeoutMs: Math.min(req.timeoutMs, LIVE_PROBE_MS),
-          ...poll,
-        });
-        if (socket) {
-          log.debug(`${address.address} port ${req.servicePort} is still open from an earlier knock`);
-          if (!req.keepConnection) socket.destroy();
-          return { open: true, attempts, address, ...(req.keepConnection ? { socket } : {}) };
-        }
-      }
-      const ms = Math.max(0, plan.notBeforeMs - now());
-      log.warn(
-        `the sequences the server accepts now were used already; waiting ${(ms / 1000).toFixed(1)} s for the next window`,
-      );
-      await sleep(ms);
+      const stillOpen = await waitForNextWindow(ctx, address, plan.notBeforeMs, attempts);
+      if (stillOpen) return stillOpen;
     }
-    const sequences: KnockSequences =
-      secret !== undefined
-        ? deriveSequences(profile.knock, secret, plan.window)
-        : deriveCodeSequences(profile.knock, code!, plan.window);
-    const ports = sequences.open;
-    log.debug(
-      `knocking ${address.address} (window ${plan.window}${attempts > 0 ? `, attempt ${attempts + 1}` : ''}): udp ${ports.join(' ')}`,
-    );
-    // The wait for the service starts with the last datagram, so that the SYN follows it
-    // at once (code mode included: its sequence, too, is consumed by this knock).
-    const aborter = new AbortController();
-    let connecting: Promise<Socket | undefined> | undefined;
-    const startConnecting = (): void => {
-      connecting ??= connect({
-        address: address.address,
-        port: req.servicePort,
-        timeoutMs: req.timeoutMs,
-        signal: aborter.signal,
-        ...poll,
-      });
-    };
-    try {
-      await send({
-        address: address.address,
-        family: address.family,
-        ports,
-        payloads: knockPayloads(profile.payload, ports, sequences),
-        delayMs: req.delayMs,
-        ...(req.wait ? { afterLastQueued: startConnecting } : {}),
-      });
-    } catch (error) {
-      aborter.abort();
-      await connecting;
-      if (!(error instanceof KnockError)) throw error;
-      log.debug(error.message);
-      lastError = error;
+    const knocked = await knockAndConnect(ctx, address, plan.window, attempts);
+    if (knocked instanceof KnockError) {
+      lastError = knocked;
       alive.splice(alive.indexOf(address), 1);
       continue;
     }
     attempts++;
-    const window = plan.window;
-    const remember = (): void => {
-      if (!rotates(profile.knock) || key === undefined) return;
-      memory = memory === undefined ? window : Math.max(memory, window);
-      if (req.usedFile !== undefined) recordUsedWindow(req.usedFile, key, window, now());
-    };
-    if (code !== undefined) {
+    if (req.code !== undefined) {
       // The code's sequence is consumed now; another knock needs the app's next code.
-      if (req.wait) startConnecting();
-      const socket = await connecting;
-      if (socket && !req.keepConnection) socket.destroy();
-      return {
-        open: socket !== undefined,
-        attempts,
-        address,
-        window: plan.window,
-        ...(socket && req.keepConnection ? { socket } : {}),
-      };
+      if (req.wait) knocked.startConnecting();
+      return opened(req, await knocked.connecting, { attempts, address, window: plan.window });
     }
     result = { open: false, attempts, address, window: plan.window };
     if (!req.wait) {
-      remember();
+      used.remember(plan.window);
       return result;
     }
     // Connecting started with the last datagram (or starts now, for a sender without the
     // hook); writing down the used window, a file write, comes after the SYN is out.
-    startConnecting();
+    knocked.startConnecting();
     await new Promise<void>((resolve) => setImmediate(resolve));
-    remember();
-    const socket = await connecting;
-    if (socket) {
-      if (!req.keepConnection) socket.destroy();
-      return { ...result, open: true, ...(req.keepConnection ? { socket } : {}) };
-    }
-    log.info(
+    used.remember(plan.window);
+    const socket = await knocked.connecting;
+    if (socket) return opened(req, socket, result);
+    req.log.info(
       `${address.address} port ${req.servicePort}: not open after ${(req.timeoutMs / 1000).toFixed(1)} s${attempts <= req.retries ? '; knocking again' : ''}`,
     );
     next++;
   }
   return result;
+}
+
+/** The result of an attempt that connected (or not), handing the socket over only when asked to. */
+function opened(req: OpenRequest, socket: Socket | undefined, base: Omit<OpenResult, 'open' | 'socket'>): OpenResult {
+  if (socket && !req.keepConnection) socket.destroy();
+  return { ...base, open: socket !== undefined, ...(socket && req.keepConnection ? { socket } : {}) };
+}
+
+/**
+ * Both windows the server accepts now were used by earlier knocks. The earlier opening
+ * may still be live (the server keeps it for open_for): try that first (its result, when
+ * open), else sleep until the next window is accepted.
+ */
+async function waitForNextWindow(
+  ctx: OpenContext,
+  address: ResolvedAddress,
+  notBeforeMs: number,
+  attempts: number,
+): Promise<OpenResult | undefined> {
+  const { req } = ctx;
+  if (req.wait) {
+    const socket = await ctx.connect({
+      address: address.address,
+      port: req.servicePort,
+      timeoutMs: Math.min(req.timeoutMs, LIVE_PROBE_MS),
+      ...ctx.poll,
+    });
+    if (socket) {
+      req.log.debug(`${address.address} port ${req.servicePort} is still open from an earlier knock`);
+      return opened(req, socket, { attempts, address });
+    }
+  }
+  const ms = Math.max(0, notBeforeMs - ctx.now());
+  req.log.warn(
+    `the sequences the server accepts now were used already; waiting ${(ms / 1000).toFixed(1)} s for the next window`,
+  );
+  await ctx.sleep(ms);
+  return undefined;
+}
+
+/** A knock that was sent: the wait for the service, started with its last datagram or on demand. */
+interface Knocked {
+  startConnecting(): void;
+  /** The connection attempt, once started. */
+  readonly connecting: Promise<Socket | undefined> | undefined;
+}
+
+/**
+ * Sends the open sequence of `window` to `address`. The wait for the service starts with
+ * the last datagram, so that the SYN follows it at once (code mode included: its
+ * sequence, too, is consumed by this knock). A send error comes back as the KnockError.
+ */
+async function knockAndConnect(
+  ctx: OpenContext,
+  address: ResolvedAddress,
+  window: number,
+  attempts: number,
+): Promise<KnockError | Knocked> {
+  const { req } = ctx;
+  const sequences: KnockSequences =
+    ctx.secret !== undefined
+      ? deriveSequences(req.profile.knock, ctx.secret, window)
+      : deriveCodeSequences(req.profile.knock, req.code!, window);
+  const ports = sequences.open;
+  req.log.debug(
+    `knocking ${address.address} (window ${window}${attempts > 0 ? `, attempt ${attempts + 1}` : ''}): udp ${ports.join(' ')}`,
+  );
+  const aborter = new AbortController();
+  const state: { connecting: Promise<Socket | undefined> | undefined } = { connecting: undefined };
+  const startConnecting = (): void => {
+    state.connecting ??= ctx.connect({
+      address: address.address,
+      port: req.servicePort,
+      timeoutMs: req.timeoutMs,
+      signal: aborter.signal,
+      ...ctx.poll,
+    });
+  };
+  try {
+    await ctx.send({
+      address: address.address,
+      family: address.family,
+      ports,
+      payloads: knockPayloads(req.profile.payload, ports, sequences),
+      delayMs: req.delayMs,
+      ...(req.wait ? { afterLastQueued: startConnecting } : {}),
+    });
+  } catch (error) {
+    aborter.abort();
+    await state.connecting;
+    if (!(error instanceof KnockError)) throw error;
+    req.log.debug(error.message);
+    return error;
+  }
+  return {
+    startConnecting,
+    get connecting() {
+      return state.connecting;
+    },
+  };
 }
 
 export interface CloseRequest {
