@@ -1,37 +1,18 @@
 // The user store: record format, atomic 0600 writes, loose files refused (the merge with
 // the config: config/user-store.test.ts).
-import { chmodSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { encodeSecret, generateSecret } from '@otpknock/shared';
-import { formatUserRecord, parseUserRecord, type StoredUser } from './record.js';
+import { storedUser, tempDirs } from '@otpknock/server/testing';
+import { formatUserRecord, parseUserRecord } from './record.js';
 import { readStoreDir, storeSignature, withStoreLock, writeUserRecord } from './store.js';
 
-const dirs: string[] = [];
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
-
-function tmp(): string {
-  const d = mkdtempSync(join(tmpdir(), 'otpknock-store-'));
-  dirs.push(d);
-  return d;
-}
-
-const rec = (name: string, over: Partial<StoredUser> = {}): StoredUser => ({
-  name,
-  secret: encodeSecret(generateSecret(20)),
-  secretCreated: '2026-01-01T00:00:00.000Z',
-  disabled: false,
-  previous: [],
-  codeMode: false,
-  ...over,
-});
+const tmp = tempDirs();
 
 describe('user records', () => {
   it('round-trip through the file format', () => {
-    const u = rec('alice', {
+    const u = storedUser('alice', {
       services: ['ssh'],
       disabled: true,
       codeMode: true,
@@ -61,18 +42,18 @@ describe('the store on disk', () => {
   it('writes atomically with mode 0600 (no temp file left) and changes its signature', async () => {
     const dir = join(tmp(), 'users.d');
     const before = await storeSignature(dir);
-    await writeUserRecord(dir, rec('alice'));
+    await writeUserRecord(dir, storedUser('alice'));
     expect(statSync(join(dir, 'alice.yaml')).mode & 0o777).toBe(0o600);
     expect(statSync(dir).mode & 0o777).toBe(0o700);
     expect(readdirSync(dir)).toEqual(['alice.yaml']);
     const after = await storeSignature(dir);
     expect(after).not.toBe(before);
-    await writeUserRecord(dir, rec('alice'));
+    await writeUserRecord(dir, storedUser('alice'));
     expect(await storeSignature(dir)).not.toBe(after);
   });
 
   it('refuses a user name that could escape the directory', async () => {
-    await expect(writeUserRecord(tmp(), rec('../evil'))).rejects.toThrow(/invalid user name/);
+    await expect(writeUserRecord(tmp(), storedUser('../evil'))).rejects.toThrow(/invalid user name/);
   });
 
   it('serialises writers with a lock file', async () => {
