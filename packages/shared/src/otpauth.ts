@@ -3,7 +3,7 @@
 import { generateURI } from 'otplib';
 import { OtpknockError, quote } from './errors.js';
 import { hostProblem, labelProblem, HOST_RULE, LABEL_MAX } from './names.js';
-import { PROFILE_DEFAULTS, checkProfile, normalizeProfile } from './profile.js';
+import { PROFILE_DEFAULTS, PROFILE_FIELDS, checkProfile, normalizeProfile } from './profile.js';
 import { MIN_SECRET_BYTES, decodeSecret, encodeSecret } from './secret.js';
 import type { KnockProfile, KnockProfileInput, SecretBytes } from './types.js';
 
@@ -65,26 +65,16 @@ function uriLabel(param: string, field: 'issuer' | 'account', value: string): st
 const LABEL_HINT = `The label is issuer:account: each of at most ${LABEL_MAX} characters, without ":" or control characters`;
 const OTP_TYPES = ['totp', 'hotp'] as const;
 // Named in messages; other names (ignored by otpknock) may be a piece of a mangled secret.
-const KNOWN_PARAMS = [
+const KNOWN_PARAMS = new Set<string>([
   'secret',
   'issuer',
-  'algorithm',
   'digits',
-  'period',
   'counter',
   'image',
-  'method',
-  'length',
-  'range',
-  'exclude',
-  'ports',
-  'open',
-  'close',
-  'toggle',
-  'tokenBytes',
   'host',
   'port',
-];
+  ...PROFILE_FIELDS,
+]);
 
 /** Parses an otpauth://totp/ URI with otpknock's parameters; validates the secret and profile. */
 export function parseOtpauthUri(uri: string): ParsedOtpauth {
@@ -127,7 +117,7 @@ export function parseOtpauthUri(uri: string): ParsedOtpauth {
   const params = new Map<string, string>();
   for (const [k, v] of url.searchParams) {
     if (params.has(k)) {
-      if (KNOWN_PARAMS.includes(k)) uriError(k, 'appears more than once', 'Give each parameter once');
+      if (KNOWN_PARAMS.has(k)) uriError(k, 'appears more than once', 'Give each parameter once');
       uriError(undefined, 'a parameter otpknock does not know appears more than once', 'Give each parameter once');
     }
     params.set(k, v);

@@ -1,8 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { timeProfile } from '@otpknock/server/testing';
 import { ConfigError } from './errors.js';
 import { parseConfig, secretFilePaths, type ParseConfigOptions } from './parse.js';
+import { DEFAULTS } from './schema.js';
 import type { FileInfo } from './secret-file.js';
 
 const FILE = '/etc/otpknock/otpknockd.yaml';
@@ -106,36 +108,18 @@ describe('parseConfig', () => {
 
   it('fills in defaults', () => {
     const config = parseConfig(MINIMAL, FILE, options());
+    const { openForMs, method, ...topLevel } = DEFAULTS;
     expect(config).toEqual({
       file: FILE,
-      table: 'otpknock',
-      keepTableOnStop: true,
-      skew: 1,
-      stepTimeoutMs: 5_000,
-      logFormat: 'auto',
-      stateDir: '/var/lib/otpknock',
-      auditNflogGroup: 7046,
-      ban: { after: 10, withinMs: 60_000, forMs: 600_000 },
-      services: [{ name: 'ssh', port: 22, openForMs: 30_000 }],
+      ...topLevel,
+      services: [{ name: 'ssh', port: 22, openForMs }],
       users: [
         {
           name: 'alice',
           secret: expect.any(Uint8Array),
           secretSource: 'file /etc/otpknock/secrets/alice',
           services: ['ssh'],
-          profile: {
-            method: 'time',
-            length: 3,
-            period: 30,
-            algorithm: 'SHA1',
-            range: { min: 10000, max: 65000 },
-            exclude: [22],
-            ports: [],
-            open: [],
-            close: [],
-            toggle: false,
-            tokenBytes: 0,
-          },
+          profile: timeProfile({ method }), // the defaults, the service port excluded
         },
       ],
     });
