@@ -8,7 +8,7 @@
 // the default ban eve would be shut out after 10 bad knocks.
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { NODE, describeE2E, sendUdp, tcpProbe } from '@otpknock/e2e-harness';
+import { describeE2E, sendUdp, tcpProbe } from '@otpknock/e2e-harness';
 import { Report } from './support/adversarial-report.js';
 import {
   RANGE,
@@ -19,7 +19,7 @@ import {
   openSeq,
 } from './support/attack-fixture.js';
 import { randomKnocks, startCapture } from './support/attacker.js';
-import { OTPKNOCKD, assertBuilt, sequencesFor, useDaemon } from './support/otpknockd.js';
+import { assertBuilt, sequencesFor, useDaemon, otpknockd } from './support/otpknockd.js';
 
 const [alice, bob] = [USERS[0]!, USERS[1]!];
 const open = openSeq;
@@ -83,9 +83,7 @@ describeE2E('adversarial: attacks on the knock', () => {
   /** Takes eve out of the allowed sets, so that each attack's count is its own (openings last 10 minutes). */
   const resetEve = async () => {
     for (const a of [fx.t.eve.ipv4, fx.t.eve.ipv6]) {
-      const r = await fx.t.exec('server', [NODE, OTPKNOCKD, 'close', a, '--config', fx.cfg.file], {
-        timeoutMs: 15_000,
-      });
+      const r = await otpknockd(fx.t, ['close', a, '--config', fx.cfg.file], 15_000);
       expect(r.code, r.stderr).toBe(0);
     }
   };

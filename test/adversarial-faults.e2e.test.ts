@@ -29,18 +29,19 @@ import {
   OTPKNOCKD,
   assertBuilt,
   sequencesFor,
-  testSecret,
   usersYaml,
   writeConfig,
   type ConfigDir,
   type TestUser,
+  otpknockd,
+  testUser,
 } from './support/otpknockd.js';
 
 const PERIOD = 5;
 const profile = { method: 'time', period: PERIOD, range: '20000-40000' };
-const alice: TestUser = { name: 'alice', secret: testSecret('faults-alice') };
-const bob: TestUser = { name: 'bob', secret: testSecret('faults-bob') };
-const carol: TestUser = { name: 'carol', secret: testSecret('faults-carol') };
+const alice = testUser('alice', 'faults-alice');
+const bob = testUser('bob', 'faults-bob');
+const carol = testUser('carol', 'faults-carol');
 const CLOCK_SHIFT = join(REPO_ROOT, 'test/support/clock-shift.mjs');
 const KNOCK = join(REPO_ROOT, 'packages/client/dist/knock.js');
 const TABLE = 'otpknock';
@@ -129,20 +130,18 @@ ${usersYaml(users, secretFile)}
     throw new Error(`no unused sequence of ${u.name} within the skew`);
   }
   const closeClient = async () => {
-    const r = await t.exec('server', [NODE, OTPKNOCKD, 'close', t.client.ipv4, '--config', cfg.file], {
-      timeoutMs: 15_000,
-    });
+    const r = await otpknockd(t, ['close', t.client.ipv4, '--config', cfg.file], 15_000);
     expect(r.code, r.stderr).toBe(0);
   };
   const isOpen = async (from: 'client' | 'eve' = 'client') =>
     (await tcpProbe(t, from, t.server.ipv4, 22, 700)).state === 'open';
   /** Knocks a fresh sequence of u from eve (not yet allowed) and says whether ssh opened; closes eve again. */
   async function knockWorks(u: TestUser = alice): Promise<boolean> {
-    await t.exec('server', [NODE, OTPKNOCKD, 'close', t.eve.ipv4, '--config', cfg.file], { timeoutMs: 15_000 });
+    await otpknockd(t, ['close', t.eve.ipv4, '--config', cfg.file], 15_000);
     await awayFromBoundary();
     await sendUdp(t, 'eve', t.server.ipv4, fresh(u), { delayMs: 5 });
     const ok = await isOpen('eve');
-    await t.exec('server', [NODE, OTPKNOCKD, 'close', t.eve.ipv4, '--config', cfg.file], { timeoutMs: 15_000 });
+    await otpknockd(t, ['close', t.eve.ipv4, '--config', cfg.file], 15_000);
     return ok;
   }
   async function sessionAlive(what: string): Promise<void> {
@@ -154,7 +153,7 @@ ${usersYaml(users, secretFile)}
    * `render` declares with a "… . udp dport" key (no name assumed).
    */
   async function consistent(): Promise<boolean> {
-    const r = await t.exec('server', [NODE, OTPKNOCKD, 'render', '--config', cfg.file], { timeoutMs: 15_000 });
+    const r = await otpknockd(t, ['render', '--config', cfg.file], 15_000);
     const name = /\n\tmap (\S+) \{\n\t\ttypeof meta mark \. udp dport : meta mark/.exec(r.stdout)?.[1];
     if (!name) throw new Error('no "mark . udp dport" map in the rendered ruleset');
     return pollUntil(
@@ -255,7 +254,7 @@ ${usersYaml(users, secretFile)}
   it('a conflicting change to the kernel (an element deleted behind its back) makes a reload fail: the old state stays, the daemon says so, and a later SIGHUP applies it', async () => {
     // Delete one of bob's live first steps from the kernel, then reload without bob:
     // the reload's transaction deletes that element too, and nf_tables refuses it.
-    const r = await t.exec('server', [NODE, OTPKNOCKD, 'render', '--config', cfg.file], { timeoutMs: 15_000 });
+    const r = await otpknockd(t, ['render', '--config', cfg.file], 15_000);
     const map = /\n\tmap (\S+) \{\n\t\ttypeof meta mark \. udp dport : meta mark/.exec(r.stdout)?.[1];
     expect(map, 'a "mark . udp dport" map in the ruleset').toBeDefined();
     await awayFromBoundary(3000);
@@ -300,8 +299,7 @@ ${usersYaml(users, secretFile)}
   });
 
   it('SIGKILL and restart, three times around window boundaries: consistent state, used knocks stay used, session up', async () => {
-    const closeEve = () =>
-      t.exec('server', [NODE, OTPKNOCKD, 'close', t.eve.ipv4, '--config', cfg.file], { timeoutMs: 15_000 });
+    const closeEve = () => otpknockd(t, ['close', t.eve.ipv4, '--config', cfg.file], 15_000);
     let replayed = 0;
     let opened = 0;
     const kills = [300, 0, 600];
@@ -409,8 +407,7 @@ ${usersYaml(users, secretFile)}
   });
 
   it("the server's clock steps forward 12 windows and back: followed at the daemon's next wake, knocks follow the server's time", async () => {
-    const closeEve = () =>
-      t.exec('server', [NODE, OTPKNOCKD, 'close', t.eve.ipv4, '--config', cfg.file], { timeoutMs: 15_000 });
+    const closeEve = () => otpknockd(t, ['close', t.eve.ipv4, '--config', cfg.file], 15_000);
     await closeEve();
     await awayFromBoundary(2500);
     const step = 12 * PERIOD * 1000;
@@ -549,8 +546,7 @@ ${usersYaml(users, secretFile)}
   it("a knock eve captured and the client used stays refused when the server's clock is set back into its window", async () => {
     // The attack: capture a knock; make the server's clock go back (e.g. spoofed NTP)
     // to that knock's window after its elements left the kernel; replay it.
-    const closeEve = () =>
-      t.exec('server', [NODE, OTPKNOCKD, 'close', t.eve.ipv4, '--config', cfg.file], { timeoutMs: 15_000 });
+    const closeEve = () => otpknockd(t, ['close', t.eve.ipv4, '--config', cfg.file], 15_000);
     await closeEve();
     await awayFromBoundary(3000);
     const w0 = sequencesFor(alice.secret, profile, 0);

@@ -29,19 +29,19 @@ import {
 } from '@otpknock/e2e-harness';
 import { Report } from './support/adversarial-report.js';
 import {
-  OTPKNOCKD,
   assertBuilt,
   startDaemon,
   testSecret,
   usersYaml,
   writeConfig,
   type ConfigDir,
-  type TestUser,
+  otpknockd,
+  testUser,
 } from './support/otpknockd.js';
 import { encodeSecret } from '@otpknock/shared';
 
 const KNOCK = join(REPO_ROOT, 'packages/client/dist/knock.js');
-const alice: TestUser = { name: 'alice', secret: testSecret('alice') };
+const alice = testUser('alice');
 const ALICE_SECRET = encodeSecret(alice.secret);
 const INLINE = 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP';
 const APPLIED_NOTHING = /nothing from it was applied/;
@@ -773,8 +773,6 @@ ${usersYaml([alice], secretFile)}
     expect(daemon.running, `${what}: the daemon died`).toBe(true);
   }
 
-  const otpknockd = (args: string[]) => t.exec('server', [NODE, OTPKNOCKD, ...args], { timeoutMs: 20_000 });
-
   it(`refuses ${CONFIG_CASES.length} malformed configs through check, run, apply and SIGHUP`, async () => {
     const bad = join(cfg.dir, 'bad.yaml');
     for (const c of CONFIG_CASES) {
@@ -789,7 +787,7 @@ ${usersYaml([alice], secretFile)}
           ['run', '--config', bad],
           ['apply', '--config', bad, '--confirm-within', '10s'],
         ];
-        const results = await Promise.all(doors.map((argv) => otpknockd(argv)));
+        const results = await Promise.all(doors.map((argv) => otpknockd(t, argv)));
         for (const [i, r] of results.entries()) {
           const door = doors[i]![0];
           expect(r.code, `${c.name}: ${door}: ${r.stderr}`).toBe(2);
@@ -835,7 +833,7 @@ ${usersYaml([alice], secretFile)}
         const args = c.args({ cfg: cfg.file, dir: cfg.dir });
         const r =
           c.cli === 'otpknockd'
-            ? await otpknockd(args)
+            ? await otpknockd(t, args)
             : await t.exec(
                 'client',
                 [

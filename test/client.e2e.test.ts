@@ -22,14 +22,14 @@ import {
   type Topology,
 } from '@otpknock/e2e-harness';
 import {
-  OTPKNOCKD,
   assertBuilt,
   startDaemon,
   testSecret,
   usersYaml,
   writeConfig,
   type ConfigDir,
-  type TestUser,
+  otpknockd,
+  testUser,
 } from './support/otpknockd.js';
 import { startSshd, type Sshd } from './support/sshd.js';
 import { encodeSecret } from '@otpknock/shared';
@@ -50,10 +50,7 @@ const PROFILE_ARGS = [
   '--exclude',
   `${SSH_PORT},${WEB_PORT}`,
 ];
-const USERS: TestUser[] = ['opener', 'proxy', 'alias', 'closer', 'six'].map((name) => ({
-  name,
-  secret: testSecret(`client-e2e-${name}`),
-}));
+const USERS = ['opener', 'proxy', 'alias', 'closer', 'six'].map((name) => testUser(name, `client-e2e-${name}`));
 
 describeE2E('knock, the client: open, proxy (real OpenSSH), ssh aliases, close, wrong secret, IPv6', () => {
   const topo = useTopology();
@@ -130,7 +127,7 @@ ${usersYaml(USERS, secretFile)}
     // Shut every address again (established connections stay): the next test starts closed.
     const closed = await Promise.all(
       [t.client.ipv4, t.client.ipv6, t.eve.ipv4, t.eve.ipv6].map((addr) =>
-        t.exec('server', [NODE, OTPKNOCKD, 'close', addr, '--config', cfg.file], { timeoutMs: 15_000 }),
+        otpknockd(t, ['close', addr, '--config', cfg.file], 15_000),
       ),
     );
     for (const r of closed) expect(r.code, r.stderr).toBe(0);
@@ -274,7 +271,7 @@ ${usersYaml(USERS, secretFile)}
     expect((await knock(['v6', '-4', '--no-wait'])).code).toBe(2);
     // ssh over IPv6 through the proxy (the second window of this secret).
     const sshConfig = sshd.clientConfig({ six: { hostName: t.server.ipv6, extra: [proxyCommand] } }, 'six_config');
-    await t.exec('server', [NODE, OTPKNOCKD, 'close', t.client.ipv6, '--config', cfg.file], { timeoutMs: 15_000 });
+    await otpknockd(t, ['close', t.client.ipv6, '--config', cfg.file], 15_000);
     const s = await t.exec('client', ['ssh', '-F', sshConfig, 'six', 'echo "$SSH_CONNECTION"'], {
       env,
       timeoutMs: 20_000,

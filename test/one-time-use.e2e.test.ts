@@ -26,16 +26,17 @@ import {
   OTPKNOCKD,
   sequencesFor,
   startDaemon,
-  testSecret,
   usersYaml,
   writeConfig,
   type ConfigDir,
   type TestUser,
+  otpknockd,
+  testUser,
 } from './support/otpknockd.js';
 
 const PERIOD = 5;
 const profile = { method: 'time', period: PERIOD, range: '20000-40000' };
-const alice: TestUser = { name: 'alice', secret: testSecret('alice') };
+const alice = testUser('alice');
 
 const configYaml =
   (extra: string, users: TestUser[] = [alice], skew = 1) =>
@@ -188,7 +189,7 @@ describeE2E('one daemon per table', () => {
     const other = writeConfig(configYaml('')); // another config file and state dir, the same table
     try {
       for (const file of [cfg.file, other.file]) {
-        const second = await t.exec('server', [NODE, OTPKNOCKD, 'run', '--config', file], { timeoutMs: 15_000 });
+        const second = await otpknockd(t, ['run', '--config', file], 15_000);
         expect(second.code).toBe(2);
         expect(second.stderr).toContain(
           `otpknockd: otpknockd is already running as pid ${daemon.pid} (config ${cfg.file}) for table inet otpknock; nothing was changed`,
@@ -196,11 +197,7 @@ describeE2E('one daemon per table', () => {
         expect(second.stderr).not.toMatch(/\n\s+at /); // no stack trace
       }
       // apply with a file whose state_dir the daemon does not use: it names the daemon, not "put the file in place"
-      const apply = await t.exec(
-        'server',
-        [NODE, OTPKNOCKD, 'apply', '--config', other.file, '--confirm-within', '10s'],
-        { timeoutMs: 15_000 },
-      );
+      const apply = await otpknockd(t, ['apply', '--config', other.file, '--confirm-within', '10s'], 15_000);
       expect(apply.code).toBe(1);
       expect(apply.stderr).toContain(
         `otpknockd runs as pid ${daemon.pid} for table inet otpknock (config ${cfg.file}), but `,
@@ -218,9 +215,7 @@ describeE2E('one daemon per table', () => {
       before?.split('\n').filter((l) => /^\s*(chain|set|map) /.test(l)),
     );
     // apply still finds the first daemon through its pid file
-    const status = await t.exec('server', [NODE, OTPKNOCKD, 'status', '--config', cfg.file, '--json'], {
-      timeoutMs: 15_000,
-    });
+    const status = await otpknockd(t, ['status', '--config', cfg.file, '--json'], 15_000);
     expect(JSON.parse(status.stdout)).toMatchObject({ daemon: { pid: daemon.pid } });
   });
 
@@ -246,10 +241,7 @@ describeE2E('knocks in the first milliseconds of a window open', () => {
   let cfg: ConfigDir;
   const USERS = 10;
   const BOUNDARIES = 5;
-  const users: TestUser[] = Array.from({ length: USERS }, (_, i) => ({
-    name: `u${i}`,
-    secret: testSecret(`boundary-user-${i}`),
-  }));
+  const users = Array.from({ length: USERS }, (_, i) => testUser(`u${i}`, `boundary-user-${i}`));
   const source = (b: number, u: number) => `192.0.2.${100 + b * USERS + u}`;
 
   beforeAll(async () => {

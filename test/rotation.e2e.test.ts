@@ -3,18 +3,14 @@
 // there, and the knock range's `notrack` sparing this host's own UDP replies.
 import { expect, it } from 'vitest';
 import { describeE2E, sendUdp, tcpProbe, type Topology } from '@otpknock/e2e-harness';
-import { sequencesFor, testSecret, useDaemon, usersYaml, type TestUser } from './support/otpknockd.js';
+import { sequencesFor, useDaemon, usersYaml, type TestUser, testUser } from './support/otpknockd.js';
 
 const PERIOD = 2;
 // 8 users × 3 windows × (open + close) = 48 live sequences on 200 ports: about one
 // new sequence in five starts on a port that a live one starts on too.
 const RANGE = '20000-20199';
 const profile = { method: 'time', period: PERIOD, range: RANGE };
-const users: TestUser[] = Array.from({ length: 8 }, (_, i) => ({
-  name: `u${i}`,
-  secret: testSecret(`rotation-user-${i}`),
-  services: ['ssh'],
-}));
+const users = Array.from({ length: 8 }, (_, i) => testUser(`u${i}`, `rotation-user-${i}`, { services: ['ssh'] }));
 
 const configYaml = (secretFile: (u: TestUser) => string) => `
 table: otpknock

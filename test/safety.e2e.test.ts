@@ -6,7 +6,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import {
-  NODE,
   applyNft,
   describeE2E,
   listTable,
@@ -22,19 +21,18 @@ import {
   type Topology,
 } from '@otpknock/e2e-harness';
 import {
-  OTPKNOCKD,
-  assertBuilt,
   sequencesFor,
   startDaemon,
-  testSecret,
   usersYaml,
   writeConfig,
   type ConfigDir,
   type TestUser,
+  otpknockd,
+  testUser,
 } from './support/otpknockd.js';
 
 const PERIOD = 30;
-const alice: TestUser = { name: 'alice', secret: testSecret('alice') };
+const alice = testUser('alice');
 const profile = { method: 'time', period: PERIOD, range: '10000-30000' };
 
 /** A config with the given services (name: port) and extra top-level lines, its state in `stateDir`. */
@@ -55,11 +53,6 @@ ${Object.entries(services)
 users:
 ${usersYaml([alice], secretFile)}
 `;
-
-function otpknockd(t: Topology, args: string[], timeoutMs = 20_000) {
-  assertBuilt();
-  return t.exec('server', [NODE, OTPKNOCKD, ...args], { timeoutMs });
-}
 
 /** Names of the allowed sets in the table: which services the loaded config protects. */
 async function servicesInTable(t: Topology, table = 'otpknock'): Promise<string[] | null> {

@@ -6,14 +6,14 @@ import { describeE2E, listRuleset, useTopology, type Topology } from '@otpknock/
 import {
   OTPKNOCKD,
   assertBuilt,
-  testSecret,
   usersYaml,
   writeConfig,
   type ConfigDir,
   type TestUser,
+  testUser,
 } from './support/otpknockd.js';
 
-const alice: TestUser = { name: 'alice', secret: testSecret('alice') };
+const alice = testUser('alice');
 const yaml = (secretFile: (u: TestUser) => string) => `
 services:
   ssh: { port: 22 }

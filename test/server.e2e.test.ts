@@ -16,17 +16,17 @@ import {
   OTPKNOCKD,
   sequencesFor,
   startDaemon,
-  testSecret,
   useDaemon,
   usersYaml,
   writeConfig,
   type TestUser,
+  testUser,
 } from './support/otpknockd.js';
 
 const PERIOD = 5; // short windows so a rotation happens within a test
 const profile = { method: 'time', period: PERIOD, range: '20000-40000' };
-const alice: TestUser = { name: 'alice', secret: testSecret('alice'), services: ['ssh', 'api'] };
-const bob: TestUser = { name: 'bob', secret: testSecret('bob'), services: ['ssh'] };
+const alice = testUser('alice', 'alice', { services: ['ssh', 'api'] });
+const bob = testUser('bob', 'bob', { services: ['ssh'] });
 
 const configYaml =
   (table = 'otpknock') =>

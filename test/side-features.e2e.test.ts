@@ -9,7 +9,6 @@ import {
   counterValue,
   describeE2E,
   listTable,
-  NODE,
   openHeldConnection,
   pollUntil,
   sendUdp,
@@ -22,23 +21,23 @@ import {
 } from '@otpknock/e2e-harness';
 import { buildPayload, parsePayloadSpec } from '@otpknock/shared';
 import {
-  OTPKNOCKD,
   sequencesFor,
   startDaemon,
-  testSecret,
   useDaemon,
   usersYaml,
   writeConfig,
   type ConfigDir,
   type TestUser,
+  otpknockd,
+  testUser,
 } from './support/otpknockd.js';
 
 const PERIOD = 30;
 const RANGE = '20000-30000';
 const profile = { method: 'time', period: PERIOD, range: RANGE, exclude: [22, 443] };
-const alice: TestUser = { name: 'alice', secret: testSecret('side-alice') };
-const bob: TestUser = { name: 'bob', secret: testSecret('side-bob') };
-const carol: TestUser = { name: 'carol', secret: testSecret('side-carol') };
+const alice = testUser('alice', 'side-alice');
+const bob = testUser('bob', 'side-bob');
+const carol = testUser('carol', 'side-carol');
 const USERS = [alice, bob, carol];
 
 /** Waits, when needed, until at least `seconds` remain in the current window. */
@@ -198,8 +197,7 @@ ${usersYaml(USERS, secretFile)}
 
   beforeEach(() => awayFromBoundary());
 
-  const otpknockd = (...args: string[]) =>
-    t.exec('server', [NODE, OTPKNOCKD, ...args, '--config', cfg.file], { timeoutMs: 15_000 });
+  const cli = (...args: string[]) => otpknockd(t, [...args, '--config', cfg.file], 15_000);
   const isOpen = async (from: 'client' | 'eve', port: number, v6 = false) =>
     (await tcpProbe(t, from, v6 ? t.server.ipv6 : t.server.ipv4, port, 600)).state === 'open';
   const tableText = async () =>
@@ -225,7 +223,7 @@ ${usersYaml(USERS, secretFile)}
   });
 
   it('open ADDR --service S --for D lets one address in to one service for D; close ADDR takes it out again', async () => {
-    const r = await otpknockd('open', t.eve.ipv4, '--service', 'api', '--for', '3s');
+    const r = await cli('open', t.eve.ipv4, '--service', 'api', '--for', '3s');
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/opened api \(tcp\/443\) to 192\.0\.2\.3 for 3s/);
     expect(await isOpen('eve', 443)).toBe(true);
@@ -236,16 +234,16 @@ ${usersYaml(USERS, secretFile)}
       message: 'manual opening expired',
     });
 
-    expect((await otpknockd('open', t.eve.ipv6)).code).toBe(0); // all services, their open_for
+    expect((await cli('open', t.eve.ipv6)).code).toBe(0); // all services, their open_for
     expect(await isOpen('eve', 22, true)).toBe(true);
     expect(await isOpen('eve', 443, true)).toBe(true);
     const held = await openHeldConnection(t, 'eve', t.server.ipv6, 22);
-    const c = await otpknockd('close', t.eve.ipv6, '--service', 'ssh');
+    const c = await cli('close', t.eve.ipv6, '--service', 'ssh');
     expect(c.code, c.stderr).toBe(0);
     expect(await isOpen('eve', 22, true)).toBe(false);
     expect(await held.echo('still up')).toContain('still up');
     held.close();
-    expect((await otpknockd('close', t.eve.ipv6)).code).toBe(0); // ssh was closed already: no error
+    expect((await cli('close', t.eve.ipv6)).code).toBe(0); // ssh was closed already: no error
     expect(await isOpen('eve', 443, true)).toBe(false);
   });
 
@@ -261,7 +259,7 @@ ${usersYaml(USERS, secretFile)}
       [['mode', 'maintenance'], /unknown mode "maintenance".*knock, open, closed/s],
     ];
     for (const [args, message] of cases) {
-      const r = await otpknockd(...args);
+      const r = await cli(...args);
       expect(r.code, args.join(' ')).toBe(2);
       expect(r.stderr, args.join(' ')).toMatch(message);
     }
@@ -271,9 +269,7 @@ ${usersYaml(USERS, secretFile)}
   it('says so when otpknockd is not running (no table), exit 1', async () => {
     const other = writeConfig((secretFile) => yaml()(secretFile).replace('skew: 1', 'table: notrunning\nskew: 1'));
     try {
-      const r = await t.exec('server', [NODE, OTPKNOCKD, 'open', t.eve.ipv4, '--config', other.file], {
-        timeoutMs: 15_000,
-      });
+      const r = await otpknockd(t, ['open', t.eve.ipv4, '--config', other.file], 15_000);
       expect(r.code).toBe(1);
       expect(r.stderr).toMatch(/otpknockd is not running: there is no table inet notrunning/);
     } finally {
@@ -282,11 +278,11 @@ ${usersYaml(USERS, secretFile)}
   });
 
   it('mode open: the services are open to everybody, also after a reload and a restart', async () => {
-    const r = await otpknockd('mode', 'open');
+    const r = await cli('mode', 'open');
     expect(r.code, r.stderr).toBe(0);
     expect(await isOpen('eve', 22)).toBe(true);
     expect(await isOpen('eve', 443, true)).toBe(true);
-    expect((await otpknockd('mode')).stdout).toMatch(/^open: /);
+    expect((await cli('mode')).stdout).toMatch(/^open: /);
     expect(statSync(stateDir()).mode & 0o777).toBe(0o700);
     expect(readFileSync(`${stateDir()}/mode`, 'utf8')).toBe('open\n');
 
@@ -305,17 +301,17 @@ ${usersYaml(USERS, secretFile)}
   });
 
   it('mode closed: closed to everybody, valid knocks and manual openings ignored, established connections kept', async () => {
-    expect((await otpknockd('mode', 'knock')).code).toBe(0);
+    expect((await cli('mode', 'knock')).code).toBe(0);
     expect(await isOpen('eve', 22)).toBe(false);
     await sendUdp(t, 'client', t.server.ipv4, freshOpen(used), { delayMs: 5 });
     const held = await openHeldConnection(t, 'client', t.server.ipv4, 22);
 
-    const r = await otpknockd('mode', 'closed');
+    const r = await cli('mode', 'closed');
     expect(r.code, r.stderr).toBe(0);
     expect(await isOpen('client', 22)).toBe(false); // allowed by its knock, but closed to all now
     await sendUdp(t, 'eve', t.server.ipv4, freshOpen(used), { delayMs: 5 });
     expect(await setElementKeys(t, 'server', 'otpknock', 'allowed4_ssh')).not.toContain(t.eve.ipv4); // the knock was ignored
-    expect((await otpknockd('open', t.eve.ipv4)).stderr).toMatch(/the mode is "closed"/);
+    expect((await cli('open', t.eve.ipv4)).stderr).toMatch(/the mode is "closed"/);
     expect(await isOpen('eve', 22)).toBe(false);
     expect(await held.echo('through closed')).toContain('through closed');
 
@@ -324,7 +320,7 @@ ${usersYaml(USERS, secretFile)}
     await daemon.waitForLine(/"event":"reload"/, { after: mark, timeoutMs: 10_000 });
     expect(await isOpen('client', 22)).toBe(false);
 
-    expect((await otpknockd('mode', 'knock')).code).toBe(0);
+    expect((await cli('mode', 'knock')).code).toBe(0);
     expect(await isOpen('client', 22)).toBe(true); // its knock's opening still runs
     expect(await isOpen('eve', 22)).toBe(true); // the manual opening too
     expect(await held.echo('back to knock')).toContain('back to knock');
@@ -471,9 +467,7 @@ ${usersYaml(USERS, secretFile)}
     expect(await isOpen('client')).toBe(true);
     await daemon.stop('SIGKILL');
     daemon = await startDaemon(t, cfg.file);
-    const closed = await t.exec('server', [NODE, OTPKNOCKD, 'close', t.eve.ipv4, '--config', cfg.file], {
-      timeoutMs: 15_000,
-    });
+    const closed = await otpknockd(t, ['close', t.eve.ipv4, '--config', cfg.file], 15_000);
     expect(closed.code, closed.stderr).toBe(0); // eve knocked in an earlier test: start from closed
     expect(await isOpen('eve')).toBe(false);
     await sendUdp(t, 'eve', t.server.ipv4, k.ports, {

@@ -26,7 +26,15 @@ import {
   type NsProcess,
   type Topology,
 } from '@otpknock/e2e-harness';
-import { OTPKNOCKD, assertBuilt, sequencesFor, startDaemon, writeConfig, type ConfigDir } from './support/otpknockd.js';
+import {
+  OTPKNOCKD,
+  assertBuilt,
+  sequencesFor,
+  startDaemon,
+  writeConfig,
+  type ConfigDir,
+  otpknockd,
+} from './support/otpknockd.js';
 
 const PERIOD = 5;
 
@@ -174,9 +182,7 @@ services:
   });
 
   it('status --json matches the kernel: grants, users with live sequences, counters, recent opens', async () => {
-    const r = await t.exec('server', [NODE, OTPKNOCKD, 'status', '--json', '--config', cfg.file], {
-      timeoutMs: 15_000,
-    });
+    const r = await otpknockd(t, ['status', '--json', '--config', cfg.file], 15_000);
     expect(r.code, r.stderr).toBe(0);
     const s = JSON.parse(r.stdout) as {
       loaded: boolean;

@@ -34,6 +34,17 @@ export function testSecret(name: string): Uint8Array {
   return s;
 }
 
+/** A user whose secret is testSecret(seed): the same seed, the same secret. */
+export function testUser(name: string, seed = name, over: Pick<TestUser, 'services' | 'knock'> = {}): TestUser {
+  return { name, secret: testSecret(seed), ...over };
+}
+
+/** Runs `otpknockd ...args` (the workspace's bundle) in the server namespace and waits for it to exit. */
+export function otpknockd(t: Topology, args: string[], timeoutMs = 20_000) {
+  assertBuilt();
+  return t.exec('server', [NODE, OTPKNOCKD, ...args], { timeoutMs });
+}
+
 export interface ConfigDir {
   dir: string;
   file: string;
