@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { OtpknockError } from './errors.js';
 import { formatOtpauthUri, parseOtpauthUri } from './otpauth.js';
-import { normalizeProfile } from './profile.js';
+import { PROFILE_FIELDS, normalizeProfile } from './profile.js';
 import { encodeSecret } from './secret.js';
 
 const secretArb = fc.uint8Array({ minLength: 16, maxLength: 40 });
@@ -173,25 +173,7 @@ describe('otpauth URI parser under hostile input', () => {
         fc.stringMatching(/^[a-z]{3,10}$/),
         fc.string({ maxLength: 10 }),
         ({ uri, secret }, name, value) => {
-          fc.pre(
-            ![
-              'secret',
-              'issuer',
-              'algorithm',
-              'digits',
-              'period',
-              'method',
-              'length',
-              'range',
-              'exclude',
-              'ports',
-              'open',
-              'close',
-              'toggle',
-              'host',
-              'port',
-            ].includes(name),
-          );
+          fc.pre(![...PROFILE_FIELDS, 'secret', 'issuer', 'digits', 'host', 'port'].includes(name));
           const base = parseOtpauthUri(uri);
           const extra = new URL(uri);
           extra.searchParams.append(name, value);

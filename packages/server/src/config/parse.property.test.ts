@@ -9,6 +9,7 @@ import { encodeSecret } from '@otpknock/shared';
 import { formatDuration, parseDuration } from './duration.js';
 import { ConfigError } from './errors.js';
 import { parseConfig, type ParseConfigOptions } from './parse.js';
+import { KEYS } from './schema.js';
 import type { ServerConfig } from './types.js';
 
 const FILE = '/etc/otpknock/otpknockd.yaml';
@@ -130,20 +131,7 @@ const topKeyArb = fc.constantFrom(
   'tabel',
   'knock',
 );
-const knockKeyArb = fc.constantFrom(
-  'method',
-  'length',
-  'period',
-  'algorithm',
-  'range',
-  'exclude',
-  'ports',
-  'open',
-  'close',
-  'toggle',
-  'token_bytes',
-  'lenght',
-);
+const knockKeyArb = fc.constantFrom(...KEYS.knock, 'lenght');
 const serviceKeyArb = fc.constantFrom('port', 'open_for', 'openfor');
 
 const configArb = fc
