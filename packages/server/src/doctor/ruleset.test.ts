@@ -53,130 +53,40 @@ const OURS = [
   rule('inet', 'otpknock', 'input', dport('tcp', 22), DROP),
 ];
 // ufw-like iptables-nft table, as `nft -j list ruleset` printed it (handles removed).
+const ufwInput = (...expr: object[]) => rule('ip', 'filter', 'ufw-user-input', ...expr);
 const UFW = [
-  { table: { family: 'ip', name: 'filter' } },
+  table('ip', 'filter'),
   { set: { family: 'ip', name: 'allowed', table: 'filter', type: 'inet_service', elem: [443, 2222] } },
-  { chain: { family: 'ip', table: 'filter', name: 'INPUT', type: 'filter', hook: 'input', prio: 0, policy: 'drop' } },
-  { chain: { family: 'ip', table: 'filter', name: 'ufw-user-input' } },
-  {
-    rule: {
-      family: 'ip',
-      table: 'filter',
-      chain: 'INPUT',
-      expr: [
-        { match: { op: 'in', left: { ct: { key: 'state' } }, right: ['established', 'related'] } },
-        { accept: null },
-      ],
+  chain('ip', 'filter', 'INPUT', { hook: 'input', policy: 'drop' }),
+  chain('ip', 'filter', 'ufw-user-input'),
+  rule(
+    'ip',
+    'filter',
+    'INPUT',
+    { match: { op: 'in', left: { ct: { key: 'state' } }, right: ['established', 'related'] } },
+    ACCEPT,
+  ),
+  rule('ip', 'filter', 'INPUT', { jump: { target: 'ufw-user-input' } }),
+  rule('ip', 'filter', 'INPUT', { match: { op: '==', left: { meta: { key: 'iifname' } }, right: 'lo' } }, ACCEPT),
+  ufwInput(dport('tcp', 22), ACCEPT),
+  ufwInput(dport('udp', { range: [10000, 20000] }), ACCEPT),
+  ufwInput(dport('tcp', { set: [80, 443] }), ACCEPT),
+  ufwInput(dport('tcp', '@allowed'), ACCEPT),
+  ufwInput(
+    {
+      match: {
+        op: '==',
+        left: { payload: { protocol: 'ip', field: 'saddr' } },
+        right: { prefix: { addr: '10.0.0.0', len: 8 } },
+      },
     },
-  },
-  { rule: { family: 'ip', table: 'filter', chain: 'INPUT', expr: [{ jump: { target: 'ufw-user-input' } }] } },
-  {
-    rule: {
-      family: 'ip',
-      table: 'filter',
-      chain: 'INPUT',
-      expr: [{ match: { op: '==', left: { meta: { key: 'iifname' } }, right: 'lo' } }, { accept: null }],
-    },
-  },
-  {
-    rule: {
-      family: 'ip',
-      table: 'filter',
-      chain: 'ufw-user-input',
-      expr: [
-        { match: { op: '==', left: { payload: { protocol: 'tcp', field: 'dport' } }, right: 22 } },
-        { accept: null },
-      ],
-    },
-  },
-  {
-    rule: {
-      family: 'ip',
-      table: 'filter',
-      chain: 'ufw-user-input',
-      expr: [
-        {
-          match: { op: '==', left: { payload: { protocol: 'udp', field: 'dport' } }, right: { range: [10000, 20000] } },
-        },
-        { accept: null },
-      ],
-    },
-  },
-  {
-    rule: {
-      family: 'ip',
-      table: 'filter',
-      chain: 'ufw-user-input',
-      expr: [
-        { match: { op: '==', left: { payload: { protocol: 'tcp', field: 'dport' } }, right: { set: [80, 443] } } },
-        { accept: null },
-      ],
-    },
-  },
-  {
-    rule: {
-      family: 'ip',
-      table: 'filter',
-      chain: 'ufw-user-input',
-      expr: [
-        { match: { op: '==', left: { payload: { protocol: 'tcp', field: 'dport' } }, right: '@allowed' } },
-        { accept: null },
-      ],
-    },
-  },
-  {
-    rule: {
-      family: 'ip',
-      table: 'filter',
-      chain: 'ufw-user-input',
-      expr: [
-        {
-          match: {
-            op: '==',
-            left: { payload: { protocol: 'ip', field: 'saddr' } },
-            right: { prefix: { addr: '10.0.0.0', len: 8 } },
-          },
-        },
-        { match: { op: '==', left: { payload: { protocol: 'tcp', field: 'dport' } }, right: 25 } },
-        { drop: null },
-      ],
-    },
-  },
-  {
-    rule: {
-      family: 'ip',
-      table: 'filter',
-      chain: 'ufw-user-input',
-      expr: [{ match: { op: '==', left: { meta: { key: 'l4proto' } }, right: 'udp' } }, { drop: null }],
-    },
-  },
-  {
-    rule: {
-      family: 'ip',
-      table: 'filter',
-      chain: 'ufw-user-input',
-      expr: [{ reject: { type: 'icmp', expr: 'port-unreachable' } }],
-    },
-  },
-  {
-    rule: {
-      family: 'ip',
-      table: 'filter',
-      chain: 'ufw-user-input',
-      expr: [
-        { match: { op: '==', left: { payload: { protocol: 'th', field: 'dport' } }, right: 53 } },
-        { accept: null },
-      ],
-    },
-  },
-  {
-    rule: {
-      family: 'ip',
-      table: 'filter',
-      chain: 'ufw-user-input',
-      expr: [{ counter: { packets: 0, bytes: 0 } }, { accept: null }],
-    },
-  },
+    dport('tcp', 25),
+    DROP,
+  ),
+  ufwInput({ match: { op: '==', left: { meta: { key: 'l4proto' } }, right: 'udp' } }, DROP),
+  ufwInput({ reject: { type: 'icmp', expr: 'port-unreachable' } }),
+  ufwInput(dport('th', 53), ACCEPT),
+  ufwInput({ counter: { packets: 0, bytes: 0 } }, ACCEPT),
 ];
 
 describe('firewallFindings', () => {
