@@ -40,17 +40,15 @@ class FakeNft implements NftRunner {
 
 const T0 = Date.UTC(2026, 10, 25, 12, 0, 10); // 10 s into a 30 s window
 
+/** A daemon on a fake nft, a fake clock at T0 and a logger that keeps its lines. */
+function fakeDaemon(config = serverConfig(), nft = new FakeNft(), clock = new FakeClock(T0)) {
+  const { log, lines } = memoryLogger();
+  return { d: new Daemon({ config, nft: new NftDriver(nft), log, clock }), nft, clock, lines };
+}
+
 describe('Daemon', () => {
   it('loads the whole table at start, then rotates with element changes at each boundary', async () => {
-    const nft = new FakeNft();
-    const clock = new FakeClock(T0);
-    const { log } = memoryLogger();
-    const d = new Daemon({
-      config: serverConfig({ users: [user('alice'), user('bob')] }),
-      nft: new NftDriver(nft),
-      log,
-      clock,
-    });
+    const { d, nft, clock } = fakeDaemon(serverConfig({ users: [user('alice'), user('bob')] }));
     await d.start();
     const [first] = nft.scripts();
     expect(first).toContain('table inet otpknock_test {');
@@ -70,15 +68,7 @@ describe('Daemon', () => {
   });
 
   it('computes a rotation ahead of its boundary and loads it APPLY_LEAD_MS before it; a reload in between discards it', async () => {
-    const nft = new FakeNft();
-    const clock = new FakeClock(T0);
-    const { log, lines } = memoryLogger();
-    const d = new Daemon({
-      config: serverConfig({ users: [user('alice'), user('bob')] }),
-      nft: new NftDriver(nft),
-      log,
-      clock,
-    });
+    const { d, nft, clock, lines } = fakeDaemon(serverConfig({ users: [user('alice'), user('bob')] }));
     await d.start();
     await clock.advance(20_000 - APPLY_LEAD_MS - 1); // just before the load: prepared, nothing sent yet
     expect(nft.scripts()).toHaveLength(1);
@@ -159,14 +149,7 @@ describe('Daemon', () => {
   });
 
   it('rolls its picture of the kernel back when a rotation fails, so the retry sends the same change', async () => {
-    const nft = new FakeNft();
-    const clock = new FakeClock(T0);
-    const d = new Daemon({
-      config: serverConfig({ users: [user('alice'), user('bob')] }),
-      nft: new NftDriver(nft),
-      log: memoryLogger().log,
-      clock,
-    });
+    const { d, nft, clock } = fakeDaemon(serverConfig({ users: [user('alice'), user('bob')] }));
     await d.start();
     nft.failNext = 1;
     await clock.advance(20_000); // boundary: nft refuses
@@ -180,10 +163,7 @@ describe('Daemon', () => {
   });
 
   it('keeps the last good state when nft fails, retries, and resyncs after repeated failures', async () => {
-    const nft = new FakeNft();
-    const clock = new FakeClock(T0);
-    const { log, lines } = memoryLogger();
-    const d = new Daemon({ config: serverConfig(), nft: new NftDriver(nft), log, clock });
+    const { d, nft, clock, lines } = fakeDaemon();
     await d.start();
     nft.failNext = 2;
     await clock.advance(20_000); // boundary: fails
@@ -204,21 +184,13 @@ describe('Daemon', () => {
   it('refuses to take over a table of the same name made by someone else', async () => {
     const nft = new FakeNft();
     nft.tableListing = 'table inet otpknock_test {\n}';
-    const d = new Daemon({
-      config: serverConfig(),
-      nft: new NftDriver(nft),
-      log: memoryLogger().log,
-      clock: new FakeClock(T0),
-    });
+    const { d } = fakeDaemon(serverConfig(), nft);
     await expect(d.start()).rejects.toThrow(/already exists and was not made by otpknockd/);
     expect(nft.scripts()).toEqual([]); // the firewall was not touched
   });
 
   it('keeps the old config when a reload fails, and coalesces a storm of reloads', async () => {
-    const nft = new FakeNft();
-    const clock = new FakeClock(T0);
-    const { log, lines } = memoryLogger();
-    const d = new Daemon({ config: serverConfig(), nft: new NftDriver(nft), log, clock });
+    const { d, nft, lines } = fakeDaemon();
     await d.start();
     const before = nft.scripts().length;
     await d.reload(async () => {
@@ -237,9 +209,7 @@ describe('Daemon', () => {
   });
 
   it('reloads a change of users element by element, keeping the table', async () => {
-    const nft = new FakeNft();
-    const clock = new FakeClock(T0);
-    const d = new Daemon({ config: serverConfig(), nft: new NftDriver(nft), log: memoryLogger().log, clock });
+    const { d, nft } = fakeDaemon();
     await d.start();
     nft.tableListing = `table inet otpknock_test {\n\tcomment "${TABLE_COMMENT}"\n}`;
     await d.reload(async () => serverConfig({ users: [user('alice'), user('bob')] }));
@@ -260,23 +230,11 @@ describe('Daemon', () => {
   });
 
   it('removes the table on stop unless told to keep it', async () => {
-    const nft = new FakeNft();
-    const d = new Daemon({
-      config: serverConfig(),
-      nft: new NftDriver(nft),
-      log: memoryLogger().log,
-      clock: new FakeClock(T0),
-    });
+    const { d, nft } = fakeDaemon();
     await d.start();
     await d.stop();
     expect(nft.scripts().at(-1)).toBe('delete table inet otpknock_test\n');
-    const nft2 = new FakeNft();
-    const kept = new Daemon({
-      config: serverConfig({ keepTableOnStop: true }),
-      nft: new NftDriver(nft2),
-      log: memoryLogger().log,
-      clock: new FakeClock(T0),
-    });
+    const { d: kept, nft: nft2 } = fakeDaemon(serverConfig({ keepTableOnStop: true }));
     await kept.start();
     await kept.stop();
     expect(nft2.scripts()).toHaveLength(1);
