@@ -55,6 +55,10 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
+// The profile names in the per-user store, as completion lists them, and knock's commands.
+const PROFILES = ['2001:db8::7', 'alpha', 'beta.example.org'];
+const COMMANDS = ['open', 'proxy', 'close', 'print', 'add', 'import', 'list', 'remove', 'rm', 'help'];
+
 const env = () => ({ PATH: `${bin}:/usr/bin:/bin`, HOME: home, XDG_CONFIG_HOME: join(home, '.config'), LC_ALL: 'C' });
 
 /** Words as bash splits a line for completion: at blanks, and at : and = (COMP_WORDBREAKS). */
@@ -88,31 +92,13 @@ printf '%s\\n' "\${COMPREPLY[@]}"`;
 
 describe('bash completion', () => {
   it('knock: commands and profile names at the first word', () => {
-    expect(bash('packaging/completion/bash/knock', 'knock ')).toEqual([
-      '2001:db8::7',
-      'alpha',
-      'beta.example.org',
-      'open',
-      'proxy',
-      'close',
-      'print',
-      'add',
-      'import',
-      'list',
-      'remove',
-      'rm',
-      'help',
-    ]);
+    expect(bash('packaging/completion/bash/knock', 'knock ')).toEqual([...PROFILES, ...COMMANDS]);
     expect(bash('packaging/completion/bash/knock', 'knock p')).toEqual(['proxy', 'print']);
     expect(bash('packaging/completion/bash/knock', 'knock b')).toEqual(['beta.example.org']);
   });
 
   it('knock: profile names after the commands that take HOST, from the --config store when one is given', () => {
-    expect(bash('packaging/completion/bash/knock', 'knock open ')).toEqual([
-      '2001:db8::7',
-      'alpha',
-      'beta.example.org',
-    ]);
+    expect(bash('packaging/completion/bash/knock', 'knock open ')).toEqual(PROFILES);
     expect(bash('packaging/completion/bash/knock', 'knock -v proxy a')).toEqual(['alpha']);
     expect(bash('packaging/completion/bash/knock', `knock --config ${store} print `)).toEqual(['gamma', 'gw-1']);
     expect(bash('packaging/completion/bash/knock', `knock rm --config=${store} g`)).toEqual(['gamma', 'gw-1']);
@@ -156,23 +142,8 @@ describe('bash completion', () => {
     ]);
     expect(bash('packaging/completion/bash/knock', 'knock add h --secret-file sec')).toEqual(['secret.key']);
     expect(bash('packaging/completion/bash/knock', 'knock --config tea')).toEqual(['team.json']);
-    expect(bash('packaging/completion/bash/knock', 'knock open -t 5 ')).toEqual([
-      '2001:db8::7',
-      'alpha',
-      'beta.example.org',
-    ]);
-    expect(bash('packaging/completion/bash/knock', 'knock help ')).toEqual([
-      'open',
-      'proxy',
-      'close',
-      'print',
-      'add',
-      'import',
-      'list',
-      'remove',
-      'rm',
-      'help',
-    ]);
+    expect(bash('packaging/completion/bash/knock', 'knock open -t 5 ')).toEqual(PROFILES);
+    expect(bash('packaging/completion/bash/knock', 'knock help ')).toEqual(COMMANDS);
   });
 
   it('otpknockd: commands, subcommands, their options and argument words', () => {
