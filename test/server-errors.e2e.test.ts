@@ -33,24 +33,17 @@ describeE2E('otpknockd: errors at start', () => {
   });
   afterAll(() => cfg?.cleanup());
 
-  async function runDaemon(argv: string[]) {
+  /** Runs `otpknockd ...args` (after `prefix`, a command that changes how it runs) and checks that the firewall stayed as it was. */
+  async function runDaemon(args: string[], prefix: string[] = []) {
     const before = await listRuleset(t, 'server', { format: 'text' });
-    const result = await t.exec('server', argv, { timeoutMs: 15_000 });
+    const result = await t.exec('server', [...prefix, process.execPath, OTPKNOCKD, ...args], { timeoutMs: 15_000 });
     const after = await listRuleset(t, 'server', { format: 'text' });
     expect(after).toBe(before); // firewall untouched
     return result;
   }
 
   it('says which package to install when nft is missing', async () => {
-    const r = await runDaemon([
-      '/usr/bin/env',
-      'PATH=/nonexistent',
-      process.execPath,
-      OTPKNOCKD,
-      'run',
-      '--config',
-      cfg.file,
-    ]);
+    const r = await runDaemon(['run', '--config', cfg.file], ['/usr/bin/env', 'PATH=/nonexistent']);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('nft is not installed');
     expect(r.stderr).toContain('apt-get install nftables');
@@ -60,17 +53,10 @@ describeE2E('otpknockd: errors at start', () => {
     // The files belong to the unprivileged user, as they would for a daemon run as that user.
     for (const f of [cfg.dir, cfg.file, `${cfg.dir}/alice.secret`]) chownSync(f, 65534, 65534);
     try {
-      const r = await runDaemon([
-        'setpriv',
-        '--reuid=65534',
-        '--regid=65534',
-        '--clear-groups',
-        process.execPath,
-        OTPKNOCKD,
-        'run',
-        '--config',
-        cfg.file,
-      ]);
+      const r = await runDaemon(
+        ['run', '--config', cfg.file],
+        ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'],
+      );
       expect(r.code).toBe(1);
       expect(r.stderr).toMatch(/needs root or CAP_NET_ADMIN/);
     } finally {
@@ -80,7 +66,7 @@ describeE2E('otpknockd: errors at start', () => {
 
   it('lists every config error with file, line and field, and exits 2', async () => {
     cfg.write('table: 9bad\nskew: 99\nservices:\n  ssh: { port: 22 }\nusers: {}\n');
-    const r = await runDaemon([process.execPath, OTPKNOCKD, 'run', '--config', cfg.file]);
+    const r = await runDaemon(['run', '--config', cfg.file]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(`${cfg.file}:1: table:`);
     expect(r.stderr).toContain(`${cfg.file}:2: skew:`);
@@ -93,7 +79,7 @@ describeE2E('otpknockd: errors at start', () => {
     const { chmodSync } = await import('node:fs');
     chmodSync(`${cfg.dir}/alice.secret`, 0o644);
     try {
-      const r = await runDaemon([process.execPath, OTPKNOCKD, 'run', '--config', cfg.file]);
+      const r = await runDaemon(['run', '--config', cfg.file]);
       expect(r.code).toBe(2);
       expect(r.stderr).toMatch(/permissions 0644 for .*alice\.secret are too open/);
       expect(r.stderr).toMatch(/chmod 600/);
@@ -103,15 +89,7 @@ describeE2E('otpknockd: errors at start', () => {
   });
 
   it('prints the exact ruleset with render, and changes nothing', async () => {
-    const r = await runDaemon([
-      process.execPath,
-      OTPKNOCKD,
-      'render',
-      '--config',
-      cfg.file,
-      '--at',
-      '2026-11-25T10:00:00Z',
-    ]);
+    const r = await runDaemon(['render', '--config', cfg.file, '--at', '2026-11-25T10:00:00Z']);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^#!\/usr\/sbin\/nft -f/);
     const check = await t.exec('server', ['nft', '-c', '-f', '-'], { input: r.stdout });
