@@ -301,26 +301,26 @@ function claimLingeringKey(s: Sync, owner: Node | Leaf): void {
 
 // Ids only repeat after a counter wraps (2^30 node allocations, days at the
 // largest scale); from then on, the ones still live are skipped.
-function allocNode(s: Sync, firstStep: boolean): number {
+function takeId(s: Sync, counter: 'nextNodeId' | 'nextLeafId', max: number): number {
   const { trie } = s;
-  const id = trie.nextNodeId;
-  if (id >= NODE_ID_MAX) {
-    trie.nextNodeId = 1;
+  const id = trie[counter];
+  if (id >= max) {
+    trie[counter] = 1;
     s.log.patch(trie, 'liveAtWrap', liveIds(trie));
-  } else trie.nextNodeId = id + 1;
-  const live = trie.liveAtWrap;
+  } else trie[counter] = id + 1;
+  return id;
+}
+
+function allocNode(s: Sync, firstStep: boolean): number {
+  const id = takeId(s, 'nextNodeId', NODE_ID_MAX);
+  const live = s.trie.liveAtWrap;
   if (live?.has(id) || live?.has((id | FIRST_STEP_FLAG) >>> 0)) return allocNode(s, firstStep);
   return firstStep ? (id | FIRST_STEP_FLAG) >>> 0 : id;
 }
 
 function allocLeaf(s: Sync): number {
-  const { trie } = s;
-  const id = trie.nextLeafId;
-  if (id >= LEAF_ID_MASK) {
-    trie.nextLeafId = 1;
-    s.log.patch(trie, 'liveAtWrap', liveIds(trie));
-  } else trie.nextLeafId = id + 1;
-  return trie.liveAtWrap?.has(FINAL_FLAG | id) ? allocLeaf(s) : id;
+  const id = takeId(s, 'nextLeafId', LEAF_ID_MASK);
+  return s.trie.liveAtWrap?.has(FINAL_FLAG | id) ? allocLeaf(s) : id;
 }
 
 function emitChanges(s: Sync): void {
