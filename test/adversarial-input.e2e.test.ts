@@ -18,7 +18,6 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import {
   NODE,
-  REPO_ROOT,
   describeE2E,
   listTable,
   pollUntil,
@@ -37,10 +36,10 @@ import {
   type ConfigDir,
   otpknockd,
   testUser,
+  KNOCK,
 } from './support/otpknockd.js';
 import { encodeSecret } from '@otpknock/shared';
 
-const KNOCK = join(REPO_ROOT, 'packages/client/dist/knock.js');
 const alice = testUser('alice');
 const ALICE_SECRET = encodeSecret(alice.secret);
 const INLINE = 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP';

@@ -11,7 +11,6 @@ import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import {
   describeE2E,
   openHeldConnection,
-  REPO_ROOT,
   setElementKeys,
   startService,
   tcpProbe,
@@ -30,11 +29,11 @@ import {
   type ConfigDir,
   otpknockd,
   testUser,
+  KNOCK,
 } from './support/otpknockd.js';
 import { startSshd, type Sshd } from './support/sshd.js';
 import { encodeSecret } from '@otpknock/shared';
 
-const KNOCK = join(REPO_ROOT, 'packages/client/dist/knock.js');
 const SSH_PORT = 22;
 const WEB_PORT = 8080;
 /** The knock parameters of the server, which every client profile must repeat. */

@@ -44,10 +44,7 @@ const configYaml =
 skew: ${skew}
 ban: off
 ${extra}
-knock:
-  method: time
-  period: ${PERIOD}
-  range: 20000-40000
+knock: ${JSON.stringify(profile)}
 services:
   ssh: { port: 22, open_for: 30s }
 users:

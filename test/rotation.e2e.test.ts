@@ -17,10 +17,7 @@ table: otpknock
 skew: 1
 ban: off
 step_timeout: 2s
-knock:
-  method: time
-  period: ${PERIOD}
-  range: ${RANGE}
+knock: ${JSON.stringify(profile)}
 services:
   ssh:
     port: 22

@@ -22,7 +22,6 @@ import {
   tcpProbe,
   useTopology,
   NODE,
-  REPO_ROOT,
   type NsProcess,
   type Topology,
 } from '@otpknock/e2e-harness';
@@ -34,6 +33,7 @@ import {
   writeConfig,
   type ConfigDir,
   otpknockd,
+  KNOCK,
 } from './support/otpknockd.js';
 
 const PERIOD = 5;
@@ -282,7 +282,6 @@ services:
   });
 
   it('knock --code: the real client knocks with the authenticator-app code, only for a user with code mode', async () => {
-    const KNOCK = join(REPO_ROOT, 'packages/client/dist/knock.js');
     const home = mkdtempSync(join(tmpdir(), 'otpknock-client-'));
     try {
       const mark = daemon.mark();

@@ -15,6 +15,8 @@ import { afterAll, beforeAll } from 'vitest';
 import { NODE, REPO_ROOT, startService, useTopology, type NsProcess, type Topology } from '@otpknock/e2e-harness';
 
 export const OTPKNOCKD = join(REPO_ROOT, 'packages/server/dist/otpknockd.js');
+/** The built client, `knock`, that the e2e tests run next to the daemon. */
+export const KNOCK = join(REPO_ROOT, 'packages/client/dist/knock.js');
 
 export function assertBuilt(): void {
   if (!existsSync(OTPKNOCKD)) throw new Error(`${OTPKNOCKD} is missing: run "pnpm build" first (pnpm test does)`);
@@ -43,6 +45,14 @@ export function testUser(name: string, seed = name, over: Pick<TestUser, 'servic
 export function otpknockd(t: Topology, args: string[], timeoutMs = 20_000) {
   assertBuilt();
   return t.exec('server', [NODE, OTPKNOCKD, ...args], { timeoutMs });
+}
+
+/** The declaration lines (chains, sets, maps) of a `nft list table` text: what stays when only elements change. */
+export function tableShape(listing: string | null): string {
+  return (listing ?? '')
+    .split('\n')
+    .filter((l) => /^\s*(chain|set|map) /.test(l))
+    .join('\n');
 }
 
 export interface ConfigDir {
