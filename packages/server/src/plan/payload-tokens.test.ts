@@ -16,29 +16,29 @@ describe('required payloads in the kernel', () => {
     expect(stepKeyExpr(config)).toBe('meta mark . udp dport');
   });
 
-  it('checks shapes with udp length and raw payload matches', () => {
-    expect(payloadShapeRules(serverConfig({ payload: { require: 'any', shape: 'none' } }))).toContain(
-      'udp length 8 counter name payload_refused drop',
-    );
-    expect(payloadShapeRules(serverConfig({ payload: { require: 'ntp', shape: 'none' } }))).toContain(
-      'udp length != 56',
-    );
-    expect(payloadShapeRules(serverConfig({ payload: { require: 'token', shape: 'dns' } }))).toContain(
-      '@th,96,16 != 0x1',
-    );
-  });
+  it.each([
+    ['any', 'none', 'udp length 8 counter name payload_refused drop'],
+    ['ntp', 'none', 'udp length != 56'],
+    ['token', 'dns', '@th,96,16 != 0x1'],
+  ] as const)(
+    'checks shapes with udp length and raw payload matches (require %s, shape %s)',
+    (require, shape, rule) => {
+      expect(payloadShapeRules(serverConfig({ payload: { require, shape } }))).toContain(rule);
+    },
+  );
 
-  it('keys steps by the token where the shape puts it: raw 32 bits, or 64 bits of hex for dns', () => {
-    expect(stepKeyExpr(serverConfig({ payload: { require: 'token', shape: 'ntp' } }))).toBe(
-      'meta mark . udp dport . @th,320,32',
-    );
-    expect(stepKeyExpr(serverConfig({ payload: { require: 'token', shape: 'dns' } }))).toBe(
-      'meta mark . udp dport . @th,168,64',
-    );
-    expect(stepKeyExpr(serverConfig({ payload: { require: 'token', shape: 'text:hi' } }))).toBe(
-      'meta mark . udp dport . @th,80,32',
-    );
-  });
+  it.each([
+    ['ntp', '@th,320,32'],
+    ['dns', '@th,168,64'],
+    ['text:hi', '@th,80,32'],
+  ])(
+    'keys steps by the token where the shape puts it: raw 32 bits, or 64 bits of hex for dns (shape %s)',
+    (shape, token) => {
+      expect(stepKeyExpr(serverConfig({ payload: { require: 'token', shape } }))).toBe(
+        `meta mark . udp dport . ${token}`,
+      );
+    },
+  );
 
   it("gives each step the token of its user's window, and keeps users apart in the trie", () => {
     const alice = tokenUser('alice');
