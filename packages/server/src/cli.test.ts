@@ -18,6 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { encodeSecret, generateSecret, parseOtpauthUri } from '@otpknock/shared';
+import { storeConfigFile } from '@otpknock/server/testing';
 
 const here = dirname(fileURLToPath(import.meta.url));
 let bin: string;
@@ -52,12 +53,7 @@ let nftLog: string;
 beforeEach(() => {
   dir = mkdtempSync(join(here, '..', 'node_modules', '.cache', 'otpknockd-cli-'));
   store = join(dir, 'users.d');
-  cfg = join(dir, 'otpknockd.yaml');
-  writeFileSync(
-    cfg,
-    `user_store: users.d\nstate_dir: ${dir}/state\nservices:\n  ssh: { port: 22 }\n  api: { port: 443 }\n`,
-    { mode: 0o600 },
-  );
+  cfg = storeConfigFile(dir);
   // A stand-in for nft: records that it was run, and fails.
   mkdirSync(join(dir, 'bin'));
   nftLog = join(dir, 'nft.log');
@@ -68,6 +64,13 @@ beforeEach(() => {
   chmodSync(join(dir, 'bin', 'nft'), 0o755);
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Rewrites the config: service ssh and one user, `key` as YAML writes it, whose secret is in a 0600 file. */
+function writeOneUserConfig(key: string): void {
+  const secret = join(dir, 'alice.secret');
+  writeFileSync(secret, `${encodeSecret(generateSecret())}\n`, { mode: 0o600 });
+  writeFileSync(cfg, `services:\n  ssh: { port: 22 }\nusers:\n  ${key}: { secret_file: ${secret} }\n`, { mode: 0o600 });
+}
 
 interface Run {
   code: number | null;
@@ -153,11 +156,7 @@ describe('user names: one rule (shared) for every user command and the config', 
     ['-x', 'it starts with "-"'],
     ['Bob', 'it contains "B"'],
   ])('config users: %j is refused by check, naming the line', async (name, problem) => {
-    const secret = join(dir, 'alice.secret');
-    writeFileSync(secret, `${encodeSecret(generateSecret())}\n`, { mode: 0o600 });
-    writeFileSync(cfg, `services:\n  ssh: { port: 22 }\nusers:\n  "${name}": { secret_file: ${secret} }\n`, {
-      mode: 0o600,
-    });
+    writeOneUserConfig(`"${name}"`);
     expect(await refused(['check', '-c', cfg])).toContain(
       `:4: users.${name}: invalid user name; expected ${USER_RULE}; ${problem}`,
     );
@@ -313,11 +312,7 @@ describe('times, durations, modes and commands', () => {
     ['2026-11-25T23:60:00Z', 'minute 60 is out of range (00–59)'],
     ['2026-12-31T23:59:60Z', 'second 60 is out of range (00–59); leap seconds are not supported'],
   ])('render --at %s: %s', async (at, why) => {
-    const secret = join(dir, 'alice.secret');
-    writeFileSync(secret, `${encodeSecret(generateSecret())}\n`, { mode: 0o600 });
-    writeFileSync(cfg, `services:\n  ssh: { port: 22 }\nusers:\n  alice: { secret_file: ${secret} }\n`, {
-      mode: 0o600,
-    });
+    writeOneUserConfig('alice');
     expect(await refused(['render', '-c', cfg, '--at', at])).toContain(
       `otpknockd: --at: "${at}" is not a valid time: ${why}.`,
     );
