@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { OtpknockError } from './errors.js';
+import { thrownOtpknockError } from './testing.js';
 import { labelProblem } from './names.js';
 import { formatOtpauthUri, MAX_URI_LENGTH, parseOtpauthUri } from './otpauth.js';
 import { normalizeProfile } from './profile.js';
@@ -9,15 +9,7 @@ import type { KnockProfileInput } from './types.js';
 
 const SECRET = 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP';
 
-function uriErr(uri: string): OtpknockError {
-  try {
-    parseOtpauthUri(uri);
-  } catch (e) {
-    expect(e).toBeInstanceOf(OtpknockError);
-    return e as OtpknockError;
-  }
-  throw new Error('did not throw');
-}
+const uriErr = (uri: string) => thrownOtpknockError(() => parseOtpauthUri(uri));
 
 describe('parseOtpauthUri', () => {
   it('reads a plain authenticator-app URI as method time', () => {

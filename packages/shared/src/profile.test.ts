@@ -1,17 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { OtpknockError } from './errors.js';
+import { thrownOtpknockError } from './testing.js';
 import { checkProfile, checkProfileFields, normalizeProfile, profilePathText } from './profile.js';
 import type { KnockProfileInput } from './types.js';
 
 function err(input: unknown, where = 'knock'): OtpknockError {
-  try {
-    normalizeProfile(input as KnockProfileInput, where);
-  } catch (e) {
-    expect(e).toBeInstanceOf(OtpknockError);
-    expect((e as OtpknockError).code).toBe('E_PROFILE');
-    return e as OtpknockError;
-  }
-  throw new Error('did not throw');
+  const e = thrownOtpknockError(() => normalizeProfile(input as KnockProfileInput, where));
+  expect(e.code).toBe('E_PROFILE');
+  return e;
 }
 
 describe('normalizeProfile defaults', () => {

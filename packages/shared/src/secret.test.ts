@@ -1,17 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { OtpknockError } from './errors.js';
+import { thrownOtpknockError } from './testing.js';
 import { decodeSecret, encodeSecret, generateSecret, MAX_SECRET_BYTES } from './secret.js';
 
-function caught(fn: () => unknown): OtpknockError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(OtpknockError);
-    return err as OtpknockError;
-  }
-  throw new Error('did not throw');
-}
+const caught = thrownOtpknockError;
 
 describe('base32 secrets', () => {
   it('decodes the RFC 4648 test vector and authenticator-app spellings', () => {
