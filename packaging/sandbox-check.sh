@@ -193,14 +193,15 @@ echo "sandbox-check: netns $ns, table inet $table, files in $dir"
   2> "$dir/daemon.log" &
 daemon_pid=$!
 
-# The unit's ExecStartPost (wait until the table is loaded), with this check's paths,
-# run in the sandbox too, the way systemd runs it: it must succeed once the table is in.
+# The unit's ExecStartPost (wait until this daemon has loaded the table), with this
+# check's paths, run in the sandbox too, the way systemd runs it (with $MAINPID set):
+# it must succeed once the table is in.
 post=$(sed -n 's/^ExecStartPost=//p' "$here/otpknockd.service" | sed -e 's/\$\$/$/g' \
   -e "s#/usr/lib/otpknock/otpknockd.js#$dir/lib/otpknockd.js#g" -e "s#/etc/otpknock/otpknockd.yaml#$dir/etc/otpknockd.yaml#g")
 ok_post=no
 if [ -n "$post" ]; then
   post_cmd=$(printf '%s' "$post" | sed -e "s#^/bin/sh -c '##" -e "s#'\$##")
-  "${sandbox[@]}" /bin/sh -c "$post_cmd" && ok_post=yes
+  "${sandbox[@]}" /usr/bin/env MAINPID="$daemon_pid" /bin/sh -c "$post_cmd" && ok_post=yes
 fi
 
 ok_table=no ok_audit=no

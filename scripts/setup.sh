@@ -13,6 +13,10 @@ command -v ssh >/dev/null 2>&1 || need_apt+=(openssh-client)
 command -v python3 >/dev/null 2>&1 || need_apt+=(python3)
 # The adversarial e2e suite scans the knock range with nmap -sU (a scripted sweep without it).
 command -v nmap >/dev/null 2>&1 || need_apt+=(nmap)
+# packaging/systemd-check.sh boots a Debian 12 rootfs (built by mmdebstrap) under
+# systemd-nspawn to run the unit under a real systemd.
+command -v systemd-nspawn >/dev/null 2>&1 || need_apt+=(systemd-container)
+command -v mmdebstrap >/dev/null 2>&1 || need_apt+=(mmdebstrap)
 # The unit tests render the man pages (groff) and try the zsh completion (zsh).
 command -v groff >/dev/null 2>&1 || need_apt+=(groff-base)
 command -v zsh >/dev/null 2>&1 || need_apt+=(zsh)
