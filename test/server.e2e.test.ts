@@ -213,6 +213,24 @@ describeE2E('otpknockd: the kernel knock state machine', () => {
     }
   });
 
+  it('a second SIGTERM (or SIGINT) while stopping is only noted: one clean stop, exit 0', async () => {
+    const mark = fx.daemon.mark();
+    fx.daemon.signal('SIGTERM');
+    fx.daemon.signal('SIGINT');
+    fx.daemon.signal('SIGTERM');
+    const exit = await fx.daemon.stop('SIGTERM');
+    expect(exit, fx.daemon.stderr().split('\n').slice(-6).join('\n')).toEqual({ code: 0, signal: null });
+    await fx.daemon.waitForLine(/"message":"received SIG(TERM|INT), already stopping"/, {
+      after: mark,
+      timeoutMs: 1_000,
+    });
+    expect(fx.daemon.stderr().match(/"event":"stop","message":"stopped; table inet otpknock removed"/g)).toHaveLength(
+      1,
+    );
+    expect(await listTables(fx.t, 'server')).not.toContain('inet otpknock');
+    fx.daemon = await startDaemon(fx.t, fx.cfg.file);
+  });
+
   it('refuses to take over a table of the same name that it did not make', async () => {
     await applyNft(fx.t, 'server', 'table inet theirs {\n}\n');
     const other = writeConfig(configYaml('theirs'));
