@@ -22,16 +22,10 @@ export class ConsumedSequences {
     private readonly warn: (message: string) => void = () => undefined,
   ) {}
 
-  get size(): number {
-    return this.byPorts.size;
-  }
-
   /** Remembers a consumed sequence for `remainingMs` more (never shortens what is remembered). */
   remember(ports: readonly number[], remainingMs: number): void {
-    const now = monotonicNow(this.clock);
-    for (const [k, c] of this.byPorts) if (c.untilMono <= now) this.byPorts.delete(k);
     const key = ports.join(',');
-    const untilMono = now + remainingMs;
+    const untilMono = monotonicNow(this.clock) + remainingMs;
     if ((this.byPorts.get(key)?.untilMono ?? 0) < untilMono) this.byPorts.set(key, { ports: [...ports], untilMono });
   }
 
@@ -50,12 +44,18 @@ export class ConsumedSequences {
     }
   }
 
-  /** What a full load must mark used, with the time each has left. */
+  /**
+   * What a full load must mark used, with the time each has left; forgets those that ran
+   * out (here, once per load or save, not at every remember: a load remembers thousands).
+   */
   toCarry(): UsedSequence[] {
     const now = monotonicNow(this.clock);
-    return [...this.byPorts.values()]
-      .filter((c) => c.untilMono > now)
-      .map((c) => ({ ports: c.ports, remainingMs: c.untilMono - now }));
+    const carry: UsedSequence[] = [];
+    for (const [key, c] of this.byPorts) {
+      if (c.untilMono <= now) this.byPorts.delete(key);
+      else carry.push({ ports: c.ports, remainingMs: c.untilMono - now });
+    }
+    return carry;
   }
 
   /** Remembers those in consumed.json (at start). */
