@@ -608,6 +608,20 @@ const CLI_CASES: CliCase[] = [
     error: /IPv4-mapped IPv6 address.*give 192\.0\.2\.9/,
   },
   {
+    name: 'otpknockd open 0.0.0.0 (never a source address)',
+    cli: 'otpknockd',
+    args: ({ cfg }) => ['open', '0.0.0.0', '--config', cfg],
+    code: 2,
+    error: /ADDR: "0\.0\.0\.0" is the unspecified address, never the source address of a packet/,
+  },
+  {
+    name: 'otpknockd open ff02::1 (multicast)',
+    cli: 'otpknockd',
+    args: ({ cfg }) => ['open', 'ff02::1', '--config', cfg],
+    code: 2,
+    error: /ADDR: "ff02::1" is a multicast address \(ff00::\/8\), never the source/,
+  },
+  {
     name: 'otpknockd open --service "" (was: every service)',
     cli: 'otpknockd',
     args: ({ cfg }) => ['open', '192.0.2.9', '--service', '', '--config', cfg],

@@ -67,6 +67,18 @@ describe('manual open/close arguments', () => {
   it('refuses zone ids and IPv4-mapped addresses, which no allowed set can hold', () => {
     for (const bad of ['fe80::1%eth0', 'fe80::1%25eth0', 'fe80::1%1', 'fe80::1%'])
       expect(() => parseAddress(bad)).toThrow(/has a zone \(scope\) id "%.*", which otpknock does not support/);
+    for (const [bad, why] of <[string, string][]>[
+      ['0.0.0.0', 'the unspecified address'],
+      ['255.255.255.255', 'the broadcast address'],
+      ['224.0.0.1', 'a multicast address'],
+      ['239.255.255.250', 'a multicast address'],
+      ['::', 'the unspecified address'],
+      ['0:0::0', 'the unspecified address'],
+      ['ff02::1', 'a multicast address'],
+    ])
+      expect(() => parseAddress(bad), bad).toThrow(`"${bad}" is ${why}`);
+    expect(parseAddress('223.255.255.255')).toEqual({ address: '223.255.255.255', family: 4 });
+    expect(parseAddress('fe80::1')).toEqual({ address: 'fe80::1', family: 6 });
     expect(() => parseAddress('::ffff:192.0.2.1')).toThrow(/IPv4-mapped IPv6 address.*give 192\.0\.2\.1/);
     expect(() => parseAddress('x'.repeat(100_000))).toThrow(/…" \(100000 characters\) is not an IPv4 or IPv6 address/);
   });

@@ -2,6 +2,7 @@
 // the global mode. They act on the running daemon's table directly (through the
 // nft driver, one transaction each); the mode is also persisted in state_dir so
 // that every later full load (reload, restart) renders it.
+import { BlockList } from 'node:net';
 import { Option, type Command } from 'commander';
 import { OtpknockError, ipAddressOf, quote } from '@otpknock/shared';
 import { loadConfig, parseDurationArgument, formatDuration } from '../config/index.js';
@@ -37,8 +38,38 @@ export function parseAddress(text: string): { address: string; family: 4 | 6 } {
       { where: 'ADDR', hint: `give ${mapped[1]}` },
     );
   }
+  const never = neverASource(ip.address, ip.family);
+  if (never) {
+    throw new OtpknockError('E_ARGUMENT', `${quote(text)} is ${never}, never the source address of a packet`, {
+      where: 'ADDR',
+      hint: ADDRESS_HINT,
+    });
+  }
   return ip;
 }
+
+/**
+ * Why an address can never be the source of a connection (so opening for it would be a
+ * mistake that silently does nothing), or undefined: unspecified, broadcast, multicast.
+ */
+function neverASource(address: string, family: 4 | 6): string | undefined {
+  const type = family === 4 ? 'ipv4' : 'ipv6';
+  return NEVER_A_SOURCE.find(([list]) => list.check(address, type))?.[1];
+}
+
+const NEVER_A_SOURCE: [BlockList, string][] = (
+  [
+    [['0.0.0.0', 32, 'ipv4'], 'the unspecified address'],
+    [['::', 128, 'ipv6'], 'the unspecified address'],
+    [['255.255.255.255', 32, 'ipv4'], 'the broadcast address'],
+    [['224.0.0.0', 4, 'ipv4'], 'a multicast address (224.0.0.0/4)'],
+    [['ff00::', 8, 'ipv6'], 'a multicast address (ff00::/8)'],
+  ] as const
+).map(([[net, prefix, type], why]) => {
+  const list = new BlockList();
+  list.addSubnet(net, prefix, type);
+  return [list, why];
+});
 
 /**
  * The services named by --service (repeatable, or comma-separated); all when the option
