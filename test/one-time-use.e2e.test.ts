@@ -3,7 +3,7 @@
 // reboot), and a window boundary; one daemon per table; and knocks placed in the
 // first milliseconds of a window open. Real daemon, real nft, real namespaces
 // (server 192.0.2.1, client .2, eve .3; the boundary burst adds 192.0.2.100-149).
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import {
@@ -156,6 +156,31 @@ describeE2E('one-time use survives stops, restarts and the loss of the table', (
     await daemon.stop('SIGKILL');
     daemon = undefined;
     await applyNft(t, 'server', 'delete table inet otpknock\n'); // what a reboot does to the kernel's state
+    daemon = await startDaemon(t, cfg.file);
+    await replayIsRefused(seq);
+    await daemon.stop('SIGTERM');
+    daemon = undefined;
+  });
+
+  it('without the audit reader (no python3 on PATH) the consume reaches consumed.json at the clean stop (security.md)', async () => {
+    const cfg = config('keep_table_on_stop: false');
+    const consumedFile = join(cfg.dir, 'state', 'consumed.json');
+    const savedSequences = (): string[] =>
+      existsSync(consumedFile)
+        ? (JSON.parse(readFileSync(consumedFile, 'utf8')) as { consumed: { ports: number[] }[] }).consumed.map((c) =>
+            c.ports.join(),
+          )
+        : [];
+    // nft is in /usr/sbin, python3 is not: the daemon runs, unaudited
+    daemon = await startDaemon(t, cfg.file, [], { env: { ...process.env, PATH: '/usr/sbin:/sbin' } });
+    await daemon.waitForLine(/no audit of opens: cannot run python3/, { timeoutMs: 5_000 });
+    const seq = await consumeNow();
+    await sleep(1_000); // what the audit would have needed to write it
+    expect(savedSequences()).not.toContain(seq.join());
+    expect((await daemon.stop('SIGTERM')).code).toBe(0);
+    daemon = undefined;
+    expect(await listTables(t, 'server')).not.toContain('inet otpknock');
+    expect(savedSequences()).toContain(seq.join()); // from the kernel's used set at the stop
     daemon = await startDaemon(t, cfg.file);
     await replayIsRefused(seq);
     await daemon.stop('SIGTERM');
