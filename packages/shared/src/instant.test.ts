@@ -23,6 +23,22 @@ describe('parseInstant (--at of knock print and otpknockd render)', () => {
     expect(parseInstant('2026-11-25 10:00')).toBe(new Date(2026, 10, 25, 10, 0).getTime()); // local time
   });
 
+  it('refuses a local time that a daylight saving change skips, instead of moving it by an hour', () => {
+    const before = process.env.TZ;
+    process.env.TZ = 'Europe/Berlin'; // Node applies a changed TZ at once
+    try {
+      expect(refusal('2026-03-29 02:30').message).toMatch(
+        /^--at: "2026-03-29 02:30" is not a valid time: 02:30 on 2026-03-29 does not exist in the local time zone/,
+      );
+      expect(parseInstant('2026-03-29 03:30')).toBe(Date.UTC(2026, 2, 29, 1, 30)); // CEST, UTC+2
+      expect(parseInstant('2026-03-29 01:59')).toBe(Date.UTC(2026, 2, 29, 0, 59)); // CET, UTC+1
+      expect(parseInstant('2026-03-29T02:30:00Z')).toBe(Date.UTC(2026, 2, 29, 2, 30)); // a zone: no gap
+    } finally {
+      if (before === undefined) delete process.env.TZ;
+      else process.env.TZ = before;
+    }
+  });
+
   it('accepts the whole range from 1970 to the end of year 9999', () => {
     expect(parseInstant('253402300799')).toBe(INSTANT_MAX_MS - 999);
     expect(parseInstant('9999-12-31T23:59:59.999Z')).toBe(INSTANT_MAX_MS);

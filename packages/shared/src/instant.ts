@@ -43,7 +43,8 @@ function isLeapYear(year: number): boolean {
 /**
  * "2026-11-25T10:00:00Z", "2026-11-25 10:00" (local time), "2026-11-25" (UTC midnight) or
  * unix seconds "1764064800" → unix ms, within the range above. Dates that do not exist
- * (February 30, hour 24, second 60) are refused, not rolled over into the next day.
+ * (February 30, hour 24, second 60, a local time in a daylight saving gap) are refused,
+ * not rolled over.
  */
 export function parseInstant(text: string, where = '--at'): number {
   const trimmed = text.trim();
@@ -84,10 +85,20 @@ export function parseInstant(text: string, where = '--at'): number {
   }
   if (year < 1969 || year > 9999 || m[1]!.startsWith('-')) throw outOfRange();
   const fraction = Number((m[7] ?? '').padEnd(3, '0').slice(0, 3));
-  const ms =
-    m[4] !== undefined && zone === undefined
-      ? new Date(year, month - 1, day, hour, minute, second, fraction).getTime() // local time, as ISO 8601 says
-      : Date.UTC(year, month - 1, day, hour, minute, second, fraction) - offsetMin * 60_000;
+  let ms: number;
+  if (m[4] !== undefined && zone === undefined) {
+    // local time, as ISO 8601 says; a time skipped by a daylight saving change would be
+    // moved by an hour without a word, so it is refused
+    const local = new Date(year, month - 1, day, hour, minute, second, fraction);
+    if (local.getHours() !== hour || local.getMinutes() !== minute) {
+      throw notATime(
+        `${m[4]}:${m[5]} on ${m[1]}-${m[2]}-${m[3]} does not exist in the local time zone (a daylight saving time change skips it); give a zone such as Z or +01:00`,
+      );
+    }
+    ms = local.getTime();
+  } else {
+    ms = Date.UTC(year, month - 1, day, hour, minute, second, fraction) - offsetMin * 60_000;
+  }
   if (!(ms >= INSTANT_MIN_MS && ms <= INSTANT_MAX_MS)) throw outOfRange();
   return ms;
 }
