@@ -306,14 +306,15 @@ describe('knocking on loopback', () => {
     expect(r.code).toBe(0);
   });
 
-  it('exit 1 when the service does not open in time; 3 when the name does not resolve', async () => {
+  it('exit 4 when the port refuses before and after the knock (not guarded); 3 when the name does not resolve', async () => {
     const port = await serve(() => {});
     await new Promise((r) => server!.close(r));
     server = undefined;
     await addProfile('down', ['--address', '127.0.0.1', '--port', String(port)]);
     const r = await knock(['--config', config, 'down', '--timeout', '0.3', '--retries', '0']);
-    expect(r.code).toBe(1);
-    expect(r.stderr).toContain('did not open after 1 knock');
+    expect(r.code).toBe(4);
+    expect(r.stderr).toContain(`down (127.0.0.1) port ${port}: refused before the knock as after it`);
+    expect(r.stderr).toContain('is not guarded by otpknockd');
     await addProfile('nowhere.invalid');
     const n = await knock(['--config', config, 'nowhere.invalid']);
     expect(n.stderr).toContain('cannot resolve nowhere.invalid');
@@ -347,7 +348,12 @@ describe('knocking on loopback', () => {
     const r = await knock(['--config', config, 'proxy', '127.0.0.1', String(port)], { keepStdinOpenMs: 10_000 });
     expect(r.code).toBe(0);
     expect(r.stdout.toString()).toBe('SSH-2.0-bye\r\n');
-    expect(r.stderr).toBe('');
+    // Loopback is guarded by nothing: the one note proxy prints by default says so.
+    expect(r.stderr).toMatch(/^knock: note: 127\.0\.0\.1 port \d+ accepted a connection before the knock reached it/);
+    const quiet = await knock(['--config', config, 'proxy', '127.0.0.1', String(port), '-q'], {
+      keepStdinOpenMs: 10_000,
+    });
+    expect(quiet.stderr).toBe('');
   });
 });
 

@@ -15,7 +15,8 @@ import {
   windowStartMs,
 } from '@otpknock/shared';
 import { EXIT, usageError, type ExitCode } from './errors.js';
-import { rotates, knockClose, knockOpen } from './knock.js';
+import { diagnose, usedUpMessage } from './diagnose.js';
+import { rotates, knockClose, knockOpen, type OpenResult } from './knock.js';
 import { createLogger, type Logger, type Verbosity } from './log.js';
 import { checkProfile, shownName, type ClientProfile } from './profile.js';
 import { spliceConnection } from './proxy.js';
@@ -193,13 +194,52 @@ export async function runOpen(host: string, o: OpenOptions, globals: GlobalOptio
     return EXIT.OK;
   }
   if (result.open) {
+    noteOpenBeforeKnock(log, where, servicePort, result);
     log.info(`${where} port ${servicePort} open (${((performance.now() - started) / 1000).toFixed(2)} s)`);
     return EXIT.OK;
   }
-  log.error(
-    `${where} port ${servicePort} did not open after ${result.attempts} knock${result.attempts === 1 ? '' : 's'}`,
+  return reportNotOpen(log, host, servicePort, result, performance.now() - started);
+}
+
+/** Within how long after a knock from this machine an open port is taken for that knock's opening. */
+const RECENT_KNOCK_MS = 3_600_000;
+
+/**
+ * The port answered a connection made before the knock. After a recent knock from this
+ * machine that is its opening, still live; otherwise the port may not be guarded at all,
+ * which the person must hear about (they believe it is).
+ */
+function noteOpenBeforeKnock(log: Logger, where: string, port: number, result: OpenResult): void {
+  if (!result.openBeforeKnock) return;
+  const recent = result.lastKnockAtMs !== undefined && Date.now() - result.lastKnockAtMs < RECENT_KNOCK_MS;
+  if (recent) {
+    log.debug(`${where} port ${port} was open before the knock: the opening of an earlier knock is still live`);
+    return;
+  }
+  log.warn(
+    `note: ${where} port ${port} accepted a connection before the knock reached it: otpknockd does not guard\n` +
+      `  that port (or an opening for this address is still live: an earlier knock, otpknockd open, mode open).\n` +
+      `  On the server: sudo otpknockd status`,
   );
-  return EXIT.NOT_OPEN;
+}
+
+/** Says why the service did not open, as far as knock can tell, and returns the exit code. */
+function reportNotOpen(log: Logger, host: string, port: number, result: OpenResult, elapsedMs: number): ExitCode {
+  if (result.usedUpUntilMs !== undefined) {
+    log.error(usedUpMessage(host, result.usedUpUntilMs, Date.now()));
+    return EXIT.NOT_OPEN;
+  }
+  const { exitCode, message } = diagnose({
+    host,
+    address: result.address?.address ?? host,
+    port,
+    knocks: result.attempts,
+    elapsedMs,
+    after: [],
+    ...result.observed,
+  });
+  log.error(message);
+  return exitCode;
 }
 
 /** `knock proxy HOST PORT`: knock, connect, splice stdin/stdout. Quiet unless -v. */
@@ -208,6 +248,7 @@ export async function runProxy(host: string, port: number, o: ProxyOptions, glob
   const fam = family(o);
   const match = await profileFor(host, globals, log);
   const addresses = await resolveAddresses(match.address, fam);
+  const started = performance.now();
   const result = await knockOpen({
     profile: match.profile,
     addresses,
@@ -220,10 +261,8 @@ export async function runProxy(host: string, port: number, o: ProxyOptions, glob
     log,
     usedFile: usedWindowsPath(),
   });
-  if (!result.socket) {
-    log.error(`${host} port ${port} did not open after ${result.attempts} knock${result.attempts === 1 ? '' : 's'}`);
-    return EXIT.NOT_OPEN;
-  }
+  if (!result.socket) return reportNotOpen(log, host, port, result, performance.now() - started);
+  noteOpenBeforeKnock(log, host, port, result);
   log.debug(`connected to ${result.address?.address} port ${port}`);
   const piped = await spliceConnection(result.socket, process.stdin, process.stdout);
   if (piped.end === 'error') {

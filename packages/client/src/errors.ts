@@ -8,8 +8,10 @@ export const EXIT = {
   NOT_OPEN: 1,
   /** Bad usage or configuration: unknown option, missing profile, loose file permissions. */
   USAGE: 2,
-  /** Network trouble: the name does not resolve, no route, a socket error. */
+  /** Network trouble: the name does not resolve, no route, host unreachable, a socket error. */
   NETWORK: 3,
+  /** The host refused the service port (TCP reset or ICMP port unreachable): it answered, the service did not. */
+  REFUSED: 4,
 } as const;
 
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];

@@ -16,7 +16,19 @@ import { silentLogger } from './log.js';
 import type { KnockSend } from './send.js';
 import { tempDir, testProfile, TEST_SECRET } from '@otpknock/client/testing';
 import { lastUsedWindow, secretKey } from './used.js';
-import type { WaitOptions } from './wait.js';
+import type { Probe, ProbeOutcome, WaitOptions } from './wait.js';
+
+/** A connection attempt before the knock that sees `outcome` (default: silence, as a guarded port). */
+function fakeProbe(outcome: ProbeOutcome = { kind: 'silent' }, localAddress = '192.0.2.2'): Probe {
+  let taken = false;
+  return {
+    outcome: Promise.resolve(outcome),
+    settled: outcome,
+    localAddress,
+    take: () => (outcome.kind === 'open' && !taken ? ((taken = true), outcome.socket) : undefined),
+    cancel() {},
+  };
+}
 
 const profile = testProfile('h', { knock: normalizeProfile({ method: 'time', period: 30 }) });
 const secret = decodeSecret(TEST_SECRET);
@@ -60,9 +72,10 @@ function harness(opensOn: (knock: KnockSend, connects: number) => boolean, extra
       slept.push(ms);
       clock += ms;
     },
+    probe: () => fakeProbe(),
     ...extra,
   };
-  return { req, sent, waited, slept, advance: (ms: number) => (clock += ms) };
+  return { req, sent, waited, slept, advance: (ms: number) => (clock += ms), clock: () => clock };
 }
 
 const openOf = (w: number) => deriveSequences(profile.knock, secret, w).open;
@@ -75,7 +88,7 @@ describe('knockOpen', () => {
     expect(h.sent).toHaveLength(1);
     expect(h.sent[0]).toMatchObject({ address: '192.0.2.1', family: 4, ports: openOf(W), delayMs: 5 });
     expect(h.sent[0]!.payloads).toEqual(openOf(W).map(() => new Uint8Array(0)));
-    expect(lastUsedWindow(join(dir, 'used.json'), secretKey(TEST_SECRET))).toBe(W);
+    expect(lastUsedWindow(join(dir, 'used.json'), secretKey(TEST_SECRET, profile.knock))).toBe(W);
   });
 
   it('starts connecting before it writes down the used window (the SYN follows the last datagram at once)', async () => {
@@ -83,12 +96,12 @@ describe('knockOpen', () => {
     const usedAtConnect: (number | undefined)[] = [];
     const connect = h.req.connect!;
     h.req.connect = (o) => {
-      usedAtConnect.push(lastUsedWindow(join(dir, 'used.json'), secretKey(TEST_SECRET)));
+      usedAtConnect.push(lastUsedWindow(join(dir, 'used.json'), secretKey(TEST_SECRET, profile.knock)));
       return connect(o);
     };
     expect(await knockOpen(h.req)).toMatchObject({ open: true, window: W });
     expect(usedAtConnect).toEqual([undefined]);
-    expect(lastUsedWindow(join(dir, 'used.json'), secretKey(TEST_SECRET))).toBe(W);
+    expect(lastUsedWindow(join(dir, 'used.json'), secretKey(TEST_SECRET, profile.knock))).toBe(W);
   });
 
   it('retries once with the next window when the service does not open in time', async () => {
@@ -101,12 +114,22 @@ describe('knockOpen', () => {
   it('gives up after 1 + retries knocks', async () => {
     const h = harness(() => false, { retries: 2 });
     const r = await knockOpen(h.req);
-    expect(r).toMatchObject({ open: false, attempts: 3 });
-    expect(h.sent).toHaveLength(3);
-    expect(h.waited).toHaveLength(3 + 1); // the third knock first probes for a live opening
+    // W, W+1, then W+2 only once W+1 is current: 27 s away, more than a timeout: not waited for.
+    expect(r).toMatchObject({ open: false, attempts: 2, usedUpUntilMs: windowStartMs(W + 1, 30) });
+    expect(h.sent).toHaveLength(2);
+    expect(h.slept).toEqual([]);
   });
 
-  it('a second run in the same window uses W+1; a third probes, then waits for the next window', async () => {
+  it('near the boundary the third knock waits for the next window (once), and the whole run stays bounded', async () => {
+    const h = harness(() => false, { retries: 2 });
+    h.advance(16_000); // 21 s into the window: the third knock comes 3 s before W+1 starts
+    const r = await knockOpen(h.req);
+    expect(h.slept).toHaveLength(1);
+    expect(r).toMatchObject({ open: false, attempts: 3, window: W + 2 });
+    expect(h.clock() - (T0 + 16_000)).toBeLessThanOrEqual((2 + 2) * 3000);
+  });
+
+  it('a second run in the same window uses W+1; a third gives up at once when the next window is far', async () => {
     const h = harness(() => true);
     await knockOpen(h.req);
     h.advance(1000);
@@ -115,22 +138,60 @@ describe('knockOpen', () => {
 
     const h3 = harness(() => false, { retries: 0 });
     const third = await knockOpen(h3.req);
-    expect(h3.waited[0]!.timeoutMs).toBe(1000); // probe: the earlier opening may be live
-    expect(h3.slept).toHaveLength(1);
-    expect(T0 + 1000 + h3.slept[0]!).toBe(windowStartMs(W + 1, 30));
-    expect(third.window).toBe(W + 2);
+    expect(h3.sent).toEqual([]);
+    expect(h3.slept).toEqual([]);
+    expect(third).toMatchObject({ open: false, attempts: 0, usedUpUntilMs: windowStartMs(W + 1, 30) });
   });
 
-  it('the probe finds a live earlier opening: no knock sent', async () => {
+  it('a third run near the boundary waits for the next window and knocks W+2', async () => {
     const h = harness(() => true);
     await knockOpen(h.req);
     await knockOpen(h.req);
-    const h3 = harness(() => true);
+    const h3 = harness(() => false, { retries: 0 });
+    h3.advance(23_000); // 2 s before W+1 starts
+    const third = await knockOpen(h3.req);
+    expect(h3.slept).toEqual([2000]);
+    expect(third.window).toBe(W + 2);
+  });
+
+  it('the attempt before the knock finds a live earlier opening: no knock sent', async () => {
+    const h = harness(() => true);
+    await knockOpen(h.req);
+    await knockOpen(h.req);
+    const h3 = harness(() => true, { probe: () => fakeProbe({ kind: 'open', socket: fakeSocket }) });
     h3.req.send = async () => {
       throw new Error('must not knock');
     };
-    h3.req.connect = async () => fakeSocket;
     expect(await knockOpen(h3.req)).toMatchObject({ open: true, attempts: 0 });
+  });
+
+  it('a port that answered the attempt before the knock is reported open before the knock', async () => {
+    const h = harness(() => true, { probe: () => fakeProbe({ kind: 'open', socket: fakeSocket }) });
+    expect(await knockOpen(h.req)).toMatchObject({ open: true, attempts: 1, openBeforeKnock: true });
+    const g = harness(() => true);
+    expect(await knockOpen(g.req)).toMatchObject({ open: true, openBeforeKnock: false });
+  });
+
+  it('a knock answered with a reset reports what the attempts before and after it saw, without a retry', async () => {
+    const h = harness(() => false, { probe: () => fakeProbe({ kind: 'error', code: 'ECONNREFUSED' }) });
+    h.req.connect = async (o) => {
+      o.onFailure?.('ECONNREFUSED');
+      h.advance(o.timeoutMs ?? 0);
+      return undefined;
+    };
+    expect(await knockOpen(h.req)).toMatchObject({
+      open: false,
+      attempts: 1,
+      observed: { before: 'ECONNREFUSED', after: ['ECONNREFUSED'], localAddress: '192.0.2.2' },
+    });
+  });
+
+  it('the used windows are kept per secret and profile: a corrected profile knocks the current window', async () => {
+    const h = harness(() => false);
+    await knockOpen(h.req);
+    const fixed = { ...profile, knock: normalizeProfile({ method: 'time', period: 30, exclude: [22] }) };
+    const g = harness(() => true, { profile: fixed });
+    expect(await knockOpen(g.req)).toMatchObject({ open: true, window: W });
   });
 
   it('--no-wait: one knock, no connection', async () => {
@@ -222,7 +283,7 @@ describe('knockOpen', () => {
       [7000, 8000, 9000],
       [7000, 8000, 9000],
     ]);
-    expect(lastUsedWindow(join(dir, 'used.json'), secretKey(TEST_SECRET))).toBeUndefined();
+    expect(lastUsedWindow(join(dir, 'used.json'), secretKey(TEST_SECRET, profile.knock))).toBeUndefined();
   });
 
   it("static profiles send the test vectors' payload token, that of window 0, whatever the clock (protocol §5.4)", async () => {

@@ -16,12 +16,16 @@ import { knockPayloads } from './payload.js';
 import type { ClientProfile } from './profile.js';
 import type { ResolvedAddress } from './resolve.js';
 import { sendKnock, sleep as sleepMs, type KnockSend, type KnockSent } from './send.js';
-import { lastUsedWindow, recordUsedWindow, secretKey } from './used.js';
-import { connectWithin, type WaitOptions } from './wait.js';
+import { lastUsed, recordUsedWindow, secretKey } from './used.js';
+import type { Observed } from './diagnose.js';
+import { connectWithin, probeOnce, type Probe, type WaitOptions } from './wait.js';
 import { chooseKnockWindow } from './window.js';
 
-/** How long to try an earlier, possibly still live opening before waiting for a window. */
-const LIVE_PROBE_MS = 1000;
+/**
+ * How long the connection attempt made before the knock may take to answer: below the
+ * first SYN retransmission (1 s), so that any answer is to the SYN sent before the knock.
+ */
+export const BEFORE_KNOCK_MS = 900;
 
 /** Whether the method's sequences change with time (all but `static`). */
 export const rotates = (knock: KnockProfile): boolean => knock.method !== 'static';
@@ -66,10 +70,17 @@ export interface OpenRequest {
    * can be derived, so there is no retry with the next one.
    */
   code?: string;
+  /**
+   * When the sequences the server accepts now were all used, wait for the next window
+   * only if it starts within this many ms (default `timeoutMs`), and only once per run:
+   * otherwise give up at once and say when to knock again. Keeps every run bounded.
+   */
+  maxWindowWaitMs?: number;
   /** For tests. */
   now?: () => number;
   send?: (knock: KnockSend) => Promise<KnockSent>;
   connect?: (options: WaitOptions) => Promise<Socket | undefined>;
+  probe?: (options: { address: string; port: number; answerWithinMs: number }) => Probe;
   sleep?: (ms: number) => Promise<void>;
   pollIntervalMs?: number;
 }
@@ -84,6 +95,17 @@ export interface OpenResult {
   window?: number;
   /** The connection, when `keepConnection` was asked for and the service opened. */
   socket?: Socket;
+  /**
+   * Open: the port also accepted the connection attempt made before the knock. Either an
+   * earlier opening for this address is still live, or otpknockd does not guard the port.
+   */
+  openBeforeKnock?: boolean;
+  /** When the last knock from this machine with this secret and profile was sent (unix ms), if remembered. */
+  lastKnockAtMs?: number;
+  /** Not open: what the connection attempts saw (diagnose.ts explains it). */
+  observed?: Observed;
+  /** Not open and no knock sent: the windows accepted now were used; the next is accepted from this time (unix ms). */
+  usedUpUntilMs?: number;
 }
 
 /** What every attempt of one knockOpen uses: the request with its defaults filled in. */
@@ -92,8 +114,11 @@ interface OpenContext {
   now: () => number;
   send: (knock: KnockSend) => Promise<KnockSent>;
   connect: (options: WaitOptions) => Promise<Socket | undefined>;
+  probe: NonNullable<OpenRequest['probe']>;
   sleep: (ms: number) => Promise<void>;
   poll: { intervalMs?: number };
+  /** Error codes of the connection attempts after a knock (refused, unreachable…). */
+  failures: Set<string>;
   /** The secret's bytes, or undefined in code mode. */
   secret: Uint8Array | undefined;
 }
@@ -107,12 +132,19 @@ class UsedWindows {
   private readonly key: string | undefined;
 
   constructor(private readonly ctx: OpenContext) {
-    this.key = ctx.req.code === undefined ? secretKey(ctx.req.profile.secret) : undefined;
+    this.key = ctx.req.code === undefined ? secretKey(ctx.req.profile.secret, ctx.req.profile.knock) : undefined;
+  }
+
+  /** When the newest remembered knock was sent (unix ms), from the file. */
+  readonly lastAtMs = (): number | undefined => this.fromFile()?.at;
+
+  private fromFile() {
+    const { usedFile } = this.ctx.req;
+    return usedFile === undefined || this.key === undefined ? undefined : lastUsed(usedFile, this.key);
   }
 
   newest(): number | undefined {
-    const { usedFile } = this.ctx.req;
-    const fromFile = usedFile === undefined || this.key === undefined ? undefined : lastUsedWindow(usedFile, this.key);
+    const fromFile = this.fromFile()?.window;
     if (fromFile === undefined) return this.memory;
     return this.memory === undefined ? fromFile : Math.max(fromFile, this.memory);
   }
@@ -128,6 +160,8 @@ class UsedWindows {
  * Knocks the open sequence and (unless `wait` is false) waits for the service.
  * Attempt n ≥ 1 goes to the next address that has not failed, round robin; a send
  * error (no route, wrong family) drops that address without using up an attempt.
+ * With `wait`, one connection attempt goes out before the first knock: what it sees
+ * (diagnose.ts) tells an unguarded port from a refused knock.
  * Throws a network error when every address failed to send.
  */
 export async function knockOpen(req: OpenRequest): Promise<OpenResult> {
@@ -136,27 +170,91 @@ export async function knockOpen(req: OpenRequest): Promise<OpenResult> {
     now: req.now ?? Date.now,
     send: req.send ?? sendKnock,
     connect: req.connect ?? connectWithin,
+    probe: req.probe ?? probeOnce,
     sleep: req.sleep ?? sleepMs,
     poll: req.pollIntervalMs ? { intervalMs: req.pollIntervalMs } : {},
     secret: req.code === undefined ? decodeSecret(req.profile.secret) : undefined,
+    failures: new Set(),
   };
   const used = new UsedWindows(ctx);
+  const lastKnockAtMs = used.lastAtMs();
+  const before = new BeforeKnock(ctx);
+  try {
+    const result = await knockUntilOpen(ctx, used, before);
+    return { ...result, ...(lastKnockAtMs === undefined ? {} : { lastKnockAtMs }) };
+  } finally {
+    before.cancel();
+  }
+}
+
+/** The connection attempt made before the first knock, to the first address knocked. */
+class BeforeKnock {
+  probe: Probe | undefined;
+  address: string | undefined;
+
+  constructor(private readonly ctx: OpenContext) {}
+
+  /** Starts it (once, when waiting) and lets its SYN leave before anything else. */
+  async start(address: ResolvedAddress): Promise<void> {
+    if (!this.ctx.req.wait || this.probe !== undefined) return;
+    this.address = address.address;
+    this.probe = this.ctx.probe({
+      address: address.address,
+      port: this.ctx.req.servicePort,
+      answerWithinMs: BEFORE_KNOCK_MS,
+    });
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+
+  /** Whether the port accepted it (after one more turn of the loop: both connects may land in the same one). */
+  async wasOpen(address: ResolvedAddress | undefined): Promise<boolean> {
+    if (this.probe === undefined || address?.address !== this.address) return false;
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    return this.probe.settled?.kind === 'open';
+  }
+
+  /** Its connection, if it made one to `address` (the caller's from now on). */
+  take(address: ResolvedAddress): Socket | undefined {
+    return address.address === this.address ? this.probe?.take() : undefined;
+  }
+
+  /** What the attempts saw, for a knock that did not open `address`. */
+  async observed(address: ResolvedAddress | undefined): Promise<Observed> {
+    const o: Observed = { after: [...this.ctx.failures] };
+    if (this.probe !== undefined && address?.address === this.address) {
+      const seen = await this.probe.outcome;
+      o.before = seen.kind === 'error' ? seen.code : seen.kind;
+    }
+    const local = this.probe?.localAddress;
+    return local === undefined ? o : { ...o, localAddress: local };
+  }
+
+  cancel(): void {
+    this.probe?.cancel();
+  }
+}
+
+async function knockUntilOpen(ctx: OpenContext, used: UsedWindows, before: BeforeKnock): Promise<OpenResult> {
+  const { req } = ctx;
   const alive = [...req.addresses];
   let lastError: KnockError | undefined;
   let next = 0;
   let attempts = 0;
+  let waitedForWindow = false;
   let result: OpenResult = { open: false, attempts: 0 };
 
   while (attempts <= req.retries) {
     if (alive.length === 0) throw lastError ?? new KnockError(3, 'no address to knock');
     const address = alive[next % alive.length]!;
+    await before.start(address);
     const plan =
       req.code === undefined
         ? planKnock(req.profile.knock, ctx.now(), used.newest())
         : { window: windowAt(ctx.now(), req.profile.knock.period) };
     if (plan.notBeforeMs !== undefined) {
-      const stillOpen = await waitForNextWindow(ctx, address, plan.notBeforeMs, attempts);
-      if (stillOpen) return stillOpen;
+      const early = await waitForNextWindow(ctx, before, address, plan.notBeforeMs, attempts, waitedForWindow);
+      if (early) return early;
+      waitedForWindow = true;
     }
     const knocked = await knockAndConnect(ctx, address, plan.window, attempts);
     if (knocked instanceof KnockError) {
@@ -165,11 +263,6 @@ export async function knockOpen(req: OpenRequest): Promise<OpenResult> {
       continue;
     }
     attempts++;
-    if (req.code !== undefined) {
-      // The code's sequence is consumed now; another knock needs the app's next code.
-      if (req.wait) knocked.startConnecting();
-      return opened(req, await knocked.connecting, { attempts, address, window: plan.window });
-    }
     result = { open: false, attempts, address, window: plan.window };
     if (!req.wait) {
       used.remember(plan.window);
@@ -180,14 +273,18 @@ export async function knockOpen(req: OpenRequest): Promise<OpenResult> {
     knocked.startConnecting();
     await new Promise<void>((resolve) => setImmediate(resolve));
     used.remember(plan.window);
-    const socket = await knocked.connecting;
-    if (socket) return opened(req, socket, result);
+    const socket = (await knocked.connecting) ?? before.take(address);
+    if (socket) return { ...opened(req, socket, result), openBeforeKnock: await before.wasOpen(address) };
+    // Code mode: the code's sequence is consumed now; another knock needs the app's next code.
+    // An answer (a reset, an ICMP error) is no lost knock: knocking again would not change it.
+    const again = attempts <= req.retries && req.code === undefined && ctx.failures.size === 0;
     req.log.info(
-      `${address.address} port ${req.servicePort}: not open after ${(req.timeoutMs / 1000).toFixed(1)} s${attempts <= req.retries ? '; knocking again' : ''}`,
+      `${address.address} port ${req.servicePort}: not open after ${(req.timeoutMs / 1000).toFixed(1)} s${again ? '; knocking again' : ''}`,
     );
+    if (!again) break;
     next++;
   }
-  return result;
+  return { ...result, observed: await before.observed(result.address) };
 }
 
 /** The result of an attempt that connected (or not), handing the socket over only when asked to. */
@@ -197,30 +294,29 @@ function opened(req: OpenRequest, socket: Socket | undefined, base: Omit<OpenRes
 }
 
 /**
- * Both windows the server accepts now were used by earlier knocks. The earlier opening
- * may still be live (the server keeps it for open_for): try that first (its result, when
- * open), else sleep until the next window is accepted.
+ * The windows the server accepts now were used by earlier knocks. The earlier opening
+ * may still be live (the server keeps it for open_for): the attempt made before any
+ * knock says so (its result, when open). Else sleep until the next window is accepted,
+ * when that is near (maxWindowWaitMs) and this run has not waited yet; otherwise give up
+ * with the time to knock again.
  */
 async function waitForNextWindow(
   ctx: OpenContext,
+  before: BeforeKnock,
   address: ResolvedAddress,
   notBeforeMs: number,
   attempts: number,
+  waitedAlready: boolean,
 ): Promise<OpenResult | undefined> {
   const { req } = ctx;
-  if (req.wait) {
-    const socket = await ctx.connect({
-      address: address.address,
-      port: req.servicePort,
-      timeoutMs: Math.min(req.timeoutMs, LIVE_PROBE_MS),
-      ...ctx.poll,
-    });
-    if (socket) {
-      req.log.debug(`${address.address} port ${req.servicePort} is still open from an earlier knock`);
-      return opened(req, socket, { attempts, address });
-    }
+  if (before.probe !== undefined && attempts === 0 && (await before.probe.outcome).kind === 'open') {
+    req.log.debug(`${address.address} port ${req.servicePort} is still open from an earlier knock`);
+    return opened(req, before.probe.take(), { attempts, address });
   }
   const ms = Math.max(0, notBeforeMs - ctx.now());
+  if (waitedAlready || ms > (req.maxWindowWaitMs ?? req.timeoutMs)) {
+    return { open: false, attempts, address, usedUpUntilMs: notBeforeMs };
+  }
   req.log.warn(
     `the sequences the server accepts now were used already; waiting ${(ms / 1000).toFixed(1)} s for the next window`,
   );
@@ -263,6 +359,7 @@ async function knockAndConnect(
       port: req.servicePort,
       timeoutMs: req.timeoutMs,
       signal: aborter.signal,
+      onFailure: (code) => ctx.failures.add(code),
       ...ctx.poll,
     });
   };

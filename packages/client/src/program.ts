@@ -4,7 +4,7 @@
 // say the same. Loads only commander and the cli/ modules (nothing a command does).
 import { Command } from 'commander';
 import { boundArguments } from './errors.js';
-import { EXIT_CODES, type SetExit } from './cli/common.js';
+import { EXIT_CODES, GIVE_UP_BOUND, type SetExit } from './cli/common.js';
 import { registerOpen } from './cli/open.js';
 import { registerProxy } from './cli/proxy.js';
 import { registerClose } from './cli/close.js';
@@ -26,6 +26,7 @@ const DESCRIPTION =
 const HELP_AFTER = `
 HOST is a profile name, a profile's address, or an ssh alias whose HostName is one
 of those (looked up with \`ssh -G HOST\`). \`knock HOST\` is short for \`knock open HOST\`.
+${GIVE_UP_BOUND}
 ${EXIT_CODES}
 
 Examples:

@@ -131,7 +131,12 @@ export async function resolveAddresses(
     found = await lookup(host, family ?? 0);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    const why = code === 'ENOTFOUND' || code === 'EAI_NONAME' ? 'no such host' : (error as Error).message;
+    const why =
+      code === 'ENOTFOUND' || code === 'EAI_NONAME'
+        ? 'no such host (DNS): check the name, or give the address with knock add --address'
+        : code === 'EAI_AGAIN'
+          ? 'no answer from the name server (EAI_AGAIN): check the network, or give the address with knock add --address'
+          : (error as Error).message;
     throw networkError(`cannot resolve ${host}${family ? ` (IPv${family})` : ''}: ${why}`, error);
   }
   const seen = new Set<string>();

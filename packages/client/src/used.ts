@@ -14,16 +14,20 @@ export function usedWindowsPath(env: NodeJS.ProcessEnv = process.env, home: stri
   return join(stateHome, 'otpknock', 'used-windows.json');
 }
 
-/** The state's key for a secret: a short one-way hash (the file never holds secrets). */
-export function secretKey(secretBase32: string): string {
-  return createHash('sha256')
+/**
+ * The state's key for a secret and the knock parameters: a short one-way hash (the file
+ * never holds secrets). With the parameters in it, a corrected profile (another range or
+ * exclude list) starts afresh instead of waiting out the windows its wrong knocks used.
+ */
+export function secretKey(secretBase32: string, knock?: object): string {
+  const hash = createHash('sha256')
     .update('otpknock used-window\0')
-    .update(secretBase32.replace(/[\s=]/g, '').toUpperCase())
-    .digest('hex')
-    .slice(0, 24);
+    .update(secretBase32.replace(/[\s=]/g, '').toUpperCase());
+  if (knock !== undefined) hash.update('\0').update(JSON.stringify(knock));
+  return hash.digest('hex').slice(0, 24);
 }
 
-interface UsedEntry {
+export interface UsedEntry {
   window: number;
   /** Unix ms when it was recorded; entries older than a day are dropped. */
   at: number;
@@ -44,8 +48,13 @@ function readState(file: string): UsedState {
 
 /** The newest window recorded for this key, if any. */
 export function lastUsedWindow(file: string, key: string): number | undefined {
+  return lastUsed(file, key)?.window;
+}
+
+/** The newest window recorded for this key and when (unix ms) it was recorded, if any. */
+export function lastUsed(file: string, key: string): UsedEntry | undefined {
   const entry = readState(file)[key];
-  return entry && Number.isSafeInteger(entry.window) ? entry.window : undefined;
+  return entry && Number.isSafeInteger(entry.window) && Number.isFinite(entry.at) ? entry : undefined;
 }
 
 /** Records a sent window. Best effort: a read-only home only loses the memory. */

@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { connectWithin, waitForService } from './wait.js';
+import { connectWithin, probeOnce, waitForService } from './wait.js';
 
 let server: Server | undefined;
 afterEach(async () => {
@@ -71,5 +71,43 @@ describe('waiting for the service', () => {
     expect(
       await connectWithin({ address: '127.0.0.1', port, timeoutMs: 5000, signal: AbortSignal.abort() }),
     ).toBeUndefined();
+  });
+});
+
+describe('the attempt before the knock (probeOnce)', () => {
+  it('an open port: open, with the connected socket for the caller', async () => {
+    const port = await listen('127.0.0.1');
+    const p = probeOnce({ address: '127.0.0.1', port, answerWithinMs: 900 });
+    expect((await p.outcome).kind).toBe('open');
+    expect(p.localAddress).toBe('127.0.0.1');
+    const socket = p.take();
+    expect(socket).toBeDefined();
+    expect(p.take()).toBeUndefined();
+    p.cancel(); // taken: left to the caller
+    expect(socket!.destroyed).toBe(false);
+    socket!.destroy();
+  });
+
+  it('a closed port: the error code (ECONNREFUSED), and the local address stays known', async () => {
+    const port = await closedPort();
+    const p = probeOnce({ address: '127.0.0.1', port, answerWithinMs: 900 });
+    expect(await p.outcome).toEqual({ kind: 'error', code: 'ECONNREFUSED' });
+    expect(p.settled).toEqual({ kind: 'error', code: 'ECONNREFUSED' });
+    expect(p.take()).toBeUndefined();
+  });
+
+  it('cancelled before an answer: silent', async () => {
+    const port = await listen('127.0.0.1');
+    const p = probeOnce({ address: '127.0.0.1', port, answerWithinMs: 900 });
+    p.cancel();
+    expect(await p.outcome).toEqual({ kind: 'silent' });
+  });
+
+  it('connectWithin tells every failed attempt', async () => {
+    const port = await closedPort();
+    const codes = new Set<string>();
+    const s = await connectWithin({ address: '127.0.0.1', port, timeoutMs: 300, onFailure: (c) => codes.add(c) });
+    expect(s).toBeUndefined();
+    expect([...codes]).toEqual(['ECONNREFUSED']);
   });
 });

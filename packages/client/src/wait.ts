@@ -15,6 +15,8 @@ export interface WaitOptions {
   maxPending?: number;
   /** Aborting ends the wait at once: every attempt is destroyed, the result is undefined. */
   signal?: AbortSignal;
+  /** Told the error code (ECONNREFUSED, EHOSTUNREACH, …) of every attempt that failed: what the diagnosis reads. */
+  onFailure?: (code: string) => void;
 }
 
 /**
@@ -50,7 +52,8 @@ export function connectWithin(options: WaitOptions): Promise<Socket | undefined>
       pending.add(socket);
       socket.once('connect', () => finish(socket));
       // Refused or unreachable: this attempt is over; the next tick tries again.
-      socket.on('error', () => {
+      socket.on('error', (error: NodeJS.ErrnoException) => {
+        if (!done) options.onFailure?.(error.code ?? 'UNKNOWN');
         socket.destroy();
         pending.delete(socket);
       });
@@ -69,4 +72,73 @@ export async function waitForService(options: WaitOptions): Promise<boolean> {
   if (!socket) return false;
   socket.destroy();
   return true;
+}
+
+/** What one connection attempt made before the knock saw. */
+export type ProbeOutcome =
+  /** Connected: the port accepts connections without (this) knock. */
+  | { kind: 'open'; socket: Socket }
+  /** An error: ECONNREFUSED (TCP reset or ICMP port unreachable), EHOSTUNREACH, ENETUNREACH, EPERM… */
+  | { kind: 'error'; code: string }
+  /** No answer within the time given: the SYN was dropped (or is still on its way). */
+  | { kind: 'silent' };
+
+export interface Probe {
+  /** Settles within `answerWithinMs`. */
+  readonly outcome: Promise<ProbeOutcome>;
+  /** The outcome if it is known already. */
+  readonly settled: ProbeOutcome | undefined;
+  /** The local address the attempt was made from (what the server sees, unless NAT changes it). */
+  readonly localAddress: string | undefined;
+  /** The connected socket, now the caller's (cancel leaves it alone); undefined unless open. */
+  take(): Socket | undefined;
+  /** Ends the attempt; an open socket not taken is closed. */
+  cancel(): void;
+}
+
+/**
+ * One connection attempt, given up after `answerWithinMs`. Made before a knock, its SYN
+ * tells apart a port that answers without the knock (open, or refused: otpknockd never
+ * refuses a port it guards, it drops) from one that is silent. Keep `answerWithinMs`
+ * below the first SYN retransmission (1 s on Linux): a later answer may be to a SYN
+ * sent after the knock.
+ */
+export function probeOnce(options: { address: string; port: number; answerWithinMs: number }): Probe {
+  const socket = connect({ host: options.address, port: options.port, noDelay: true });
+  let settled: ProbeOutcome | undefined;
+  let taken = false;
+  let local: string | undefined;
+  const localAddress = (): string | undefined => (local ??= socket.localAddress);
+  let resolveOutcome!: (o: ProbeOutcome) => void;
+  const outcome = new Promise<ProbeOutcome>((resolve) => (resolveOutcome = resolve));
+  const settle = (o: ProbeOutcome): void => {
+    if (settled) return;
+    localAddress(); // before destroy() forgets it
+    settled = o;
+    clearTimeout(timer);
+    if (o.kind !== 'open') socket.destroy();
+    else socket.removeAllListeners('error');
+    resolveOutcome(o);
+  };
+  const timer = setTimeout(() => settle({ kind: 'silent' }), options.answerWithinMs);
+  socket.once('connect', () => settle({ kind: 'open', socket }));
+  socket.on('error', (error: NodeJS.ErrnoException) => settle({ kind: 'error', code: error.code ?? 'UNKNOWN' }));
+  return {
+    outcome,
+    get settled() {
+      return settled;
+    },
+    get localAddress() {
+      return localAddress();
+    },
+    take() {
+      if (settled?.kind !== 'open' || taken) return undefined;
+      taken = true;
+      return settled.socket;
+    },
+    cancel() {
+      if (!settled) settle({ kind: 'silent' });
+      else if (settled.kind === 'open' && !taken) settled.socket.destroy();
+    },
+  };
 }

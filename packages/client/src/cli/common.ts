@@ -70,7 +70,21 @@ export const globals = (cmd: Command): { config?: string } => cmd.optsWithGlobal
 export const EXIT_CODES = `
 Exit status:
   0  the service accepted a connection (with --no-wait: the knock was sent)
-  1  the service did not open in time (after all retries)
+  1  the service did not open: no answer before or after the knocks (the knock
+     was refused, or something drops the traffic: the message names the causes
+     and the command that asks the server), or the sequences accepted now were
+     used by earlier knocks (the message says when to knock again)
   2  usage or configuration error: bad option, no profile, a store or secret
      file that group or others can read
-  3  network error: the name does not resolve, no route, a socket error`;
+  3  network error: the name does not resolve, no route, host unreachable
+     (ICMP), this machine's own firewall, a socket error
+  4  the host refused the service port (TCP reset or ICMP port unreachable):
+     before the knock too (otpknockd does not guard the port), or only after
+     it (the knock was let in; nothing listens on the port)`;
+
+/** How long a knock that does not open may take: the bound `knock --help` and docs/knock.md state. */
+export const GIVE_UP_BOUND = `
+Gives up after at most (retries + 2) x timeout + 1 s (10 s with the defaults):
+each knock waits --timeout for the service; when the sequences the server
+accepts now were used by earlier knocks, knock waits for the next window only
+if it begins within --timeout (once per run), else it says when to knock again.`;

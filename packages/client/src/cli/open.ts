@@ -1,6 +1,6 @@
 // `knock open HOST` (and `knock HOST`): knock and wait until the service opens.
 import { Option, type Command } from 'commander';
-import { EXIT_CODES, globals, port, sending, waiting, withOptions, type SetExit } from './common.js';
+import { EXIT_CODES, GIVE_UP_BOUND, globals, port, sending, waiting, withOptions, type SetExit } from './common.js';
 
 export function registerOpen(program: Command, setExit: SetExit): void {
   withOptions(
@@ -11,7 +11,8 @@ export function registerOpen(program: Command, setExit: SetExit): void {
         "Sends HOST's open sequence for the current window, then tries to connect to the\n" +
           'protected service until it accepts (or --timeout passes). If it does not open,\n' +
           "knocks once more (--retries) with the next window's sequence: a sequence the\n" +
-          'server has seen open once is not accepted again. Exits 0 when the service is open.',
+          'server has seen open once is not accepted again. Exits 0 when the service is open;\n' +
+          'otherwise it says why, as far as the client can see (see Exit status).',
       ),
     [
       new Option('--no-wait', 'send the knock and exit 0 without waiting for the service'),
@@ -28,7 +29,8 @@ export function registerOpen(program: Command, setExit: SetExit): void {
   )
     .addHelpText(
       'after',
-      `${EXIT_CODES}
+      `${GIVE_UP_BOUND}
+${EXIT_CODES}
 
 Examples:
   knock myserver && ssh myserver

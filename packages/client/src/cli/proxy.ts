@@ -1,7 +1,7 @@
 // `knock proxy HOST PORT`: an ssh ProxyCommand (knock, connect, pipe stdin/stdout).
 import type { Command } from 'commander';
 import { EXIT } from '../errors.js';
-import { globals, port, sending, waiting, withOptions, type SetExit } from './common.js';
+import { GIVE_UP_BOUND, globals, port, sending, waiting, withOptions, type SetExit } from './common.js';
 
 export function registerProxy(program: Command, setExit: SetExit): void {
   withOptions(
@@ -18,9 +18,11 @@ export function registerProxy(program: Command, setExit: SetExit): void {
   )
     .addHelpText(
       'after',
-      `
+      `${GIVE_UP_BOUND}
+
 Exit status: 0 when the connection was closed normally, 1 when the service did not
-open, 2 on usage or configuration errors, 3 when the connection broke.
+open (no answer), 2 on usage or configuration errors, 3 on network errors or when
+the connection broke, 4 when the host refused the port (see knock open --help).
 
 Examples (~/.ssh/config):
   Host myserver
