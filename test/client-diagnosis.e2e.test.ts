@@ -95,7 +95,11 @@ ${usersYaml(USERS, secretFile)}
       const started = Date.now();
       const r = await knock(args);
       const ms = Date.now() - started;
-      const said = r.stderr.split('\n').filter((l) => l.startsWith('knock: ')).pop() ?? '';
+      const said =
+        r.stderr
+          .split('\n')
+          .filter((l) => l.startsWith('knock: '))
+          .pop() ?? '';
       figures.push(`  ${name.padEnd(16)} exit ${r.code}  ${(ms / 1000).toFixed(2)} s  ${said}`);
       return { ...r, ms };
     };
