@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { manualCloseScript, manualOpenScript, parseAddress, parseOpenFor, pickServices } from './commands/manual.js';
-import { modeChangeScript, modeRules, readMode, writeMode } from './mode.js';
+import { modeChangeScript, modeForwardRules, modeRules, readMode, writeMode } from './mode.js';
 import { serverConfig } from '@otpknock/server/testing';
 
 const config = serverConfig({
@@ -45,6 +45,33 @@ describe('global mode', () => {
       'tcp dport { 22, 443 } counter name mode_refused drop',
     ]);
     expect(modeChangeScript(config, 'knock')).toBe('flush chain inet otpknock_test mode\n');
+  });
+
+  it("switches forwarded services in mode_forward, which only their guards jump to (no port: theirs is the backend's)", () => {
+    const gateway = serverConfig({
+      services: [
+        { name: 'ssh', port: 22, openForMs: 30_000 },
+        { name: 'nas', port: 8443, openForMs: 30_000, forward: { kind: 'dnat' } },
+      ],
+    });
+    expect(modeRules(gateway, 'open')).toEqual(['tcp dport { 22 } counter name mode_accepted accept']);
+    expect(modeForwardRules('open')).toEqual(['counter name mode_accepted accept']);
+    expect(modeForwardRules('closed')).toEqual(['counter name mode_refused drop']);
+    expect(modeForwardRules('knock')).toEqual([]);
+    expect(modeChangeScript(gateway, 'closed')).toBe(
+      [
+        'flush chain inet otpknock_test mode',
+        'add rule inet otpknock_test mode udp dport @knock_ports drop',
+        'add rule inet otpknock_test mode tcp dport { 22 } counter name mode_refused drop',
+        'flush chain inet otpknock_test mode_forward',
+        'add rule inet otpknock_test mode_forward counter name mode_refused drop',
+        '',
+      ].join('\n'),
+    );
+    // Only forwarded services: the input chain's mode only ignores knocks.
+    const onlyForwarded = serverConfig({ services: [gateway.services[1]!] });
+    expect(modeRules(onlyForwarded, 'open')).toEqual([]);
+    expect(modeRules(onlyForwarded, 'closed')).toEqual(['udp dport @knock_ports drop']);
   });
 });
 

@@ -4,7 +4,9 @@
 // input chain jumps to after `ct state established,related accept`, so no mode
 // ever cuts a live connection. The mode is kept in STATE_DIR/mode, so a
 // reload or a restart renders the same chain; `otpknockd mode` changes the
-// file and the live chain.
+// file and the live chain. Forwarded services (gateway mode) have a chain of
+// their own, `mode_forward`, which only their guards jump to: the mode matches
+// them by being there, not by a port (a forwarded packet's port is the backend's).
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { OtpknockError } from '@otpknock/shared';
@@ -67,24 +69,41 @@ export function writeMode(stateDir: string, mode: ServiceMode): void {
   writeFileAtomicSync(modeFile(stateDir), `${mode}\n`);
 }
 
-/** The rules of the `mode` chain for a mode (none in knock mode). */
+const forwarded = (config: ServerConfig) => config.services.filter((s) => s.forward !== undefined);
+
+/** The rules of the `mode` chain (input: knocks and the local services) for a mode (none in knock mode). */
 export function modeRules(config: ServerConfig, mode: ServiceMode): string[] {
-  const ports = `{ ${config.services.map((s) => s.port).join(', ')} }`;
+  const local = config.services.filter((s) => s.forward === undefined);
+  const ports = `{ ${local.map((s) => s.port).join(', ')} }`;
+  const tcp = (rule: string) => (local.length === 0 ? [] : [`tcp dport ${ports} ${rule}`]);
   switch (mode) {
     case 'knock':
       return [];
     case 'open':
-      return [`tcp dport ${ports} counter name mode_accepted accept`];
+      return tcp('counter name mode_accepted accept');
     case 'closed':
-      return ['udp dport @knock_ports drop', `tcp dport ${ports} counter name mode_refused drop`];
+      return ['udp dport @knock_ports drop', ...tcp('counter name mode_refused drop')];
   }
 }
 
+/** The rules of `mode_forward`, which the forwarded services' guards jump to first. */
+export function modeForwardRules(mode: ServiceMode): string[] {
+  if (mode === 'knock') return [];
+  return [mode === 'open' ? 'counter name mode_accepted accept' : 'counter name mode_refused drop'];
+}
+
+const chainRules = (rules: string[]) => rules.map((r) => `\t\t${r}\n`).join('');
+
 /** The chain as part of a full table. */
 export function modeChainText(config: ServerConfig, mode: ServiceMode): string {
-  const rules = modeRules(config, mode)
-    .map((r) => `\t\t${r}\n`)
-    .join('');
+  const rules = chainRules(modeRules(config, mode));
+  const forwardChain =
+    forwarded(config).length === 0
+      ? ''
+      : `
+	chain mode_forward {
+${chainRules(modeForwardRules(mode))}	}
+`;
   return `
 	counter mode_accepted {
 	}
@@ -94,14 +113,18 @@ export function modeChainText(config: ServerConfig, mode: ServiceMode): string {
 
 	chain mode {
 ${rules}	}
-`;
+${forwardChain}`;
 }
 
 /** Switches the live table's mode: one transaction that rewrites the chain. */
 export function modeChangeScript(config: ServerConfig, mode: ServiceMode): string {
   const t = config.table;
-  return (
-    [`flush chain inet ${t} mode`, ...modeRules(config, mode).map((r) => `add rule inet ${t} mode ${r}`)].join('\n') +
-    '\n'
-  );
+  const lines = [`flush chain inet ${t} mode`, ...modeRules(config, mode).map((r) => `add rule inet ${t} mode ${r}`)];
+  if (forwarded(config).length > 0) {
+    lines.push(
+      `flush chain inet ${t} mode_forward`,
+      ...modeForwardRules(mode).map((r) => `add rule inet ${t} mode_forward ${r}`),
+    );
+  }
+  return `${lines.join('\n')}\n`;
 }

@@ -8,7 +8,8 @@ import { join } from 'node:path';
 export interface AuditEvent {
   /** ISO 8601 time the daemon received the kernel's event. */
   time: string;
-  event: 'open' | 'close' | 'toggle' | 'replay';
+  /** forward: a new connection a grant let through to a forwarded service (gateway mode). */
+  event: 'open' | 'close' | 'toggle' | 'replay' | 'forward';
   /** The user whose sequence it was; undefined when the sequence is not known any more. */
   user?: string;
   /** Services opened (closed) by it. */
@@ -16,6 +17,8 @@ export interface AuditEvent {
   address: string;
   family: 4 | 6;
   window?: number;
+  /** forward: where the connection went after any DNAT, "198.51.100.2:8080" or "[2001:db8:2::2]:8080". */
+  destination?: string;
   /** Which secret: current (absent), a rotation's grace secret, or the authenticator-app code. */
   source?: 'grace' | 'code';
 }

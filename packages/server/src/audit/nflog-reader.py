@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """otpknockd's audit reader: binds NFLOG group GROUP over netlink and prints one
-JSON line per logged packet: {"family", "mark", "saddr", "prefix", "t"}.
+JSON line per logged packet: {"family", "mark", "saddr", "daddr", "dport", "prefix", "t"}
+("mark" only when the packet has one; "dport" only for TCP and UDP).
 
 The kernel hands NFLOG messages only to an AF_NETLINK socket, which Node lacks;
 Python's standard library has one. Nothing but netlink attributes is read, no
@@ -53,6 +54,22 @@ def source_address(family, packet):
     return None
 
 
+def destination(family, packet):
+    """The destination address and TCP/UDP port of the logged packet, or None.
+
+    For a forwarded connection logged on the forward hook this is where it goes
+    after DNAT: the backend."""
+    if family == socket.AF_INET and len(packet) >= 20:
+        header, proto, daddr = (packet[0] & 0x0f) * 4, packet[9], socket.inet_ntop(socket.AF_INET, packet[16:20])
+    elif family == socket.AF_INET6 and len(packet) >= 40:
+        header, proto, daddr = 40, packet[6], socket.inet_ntop(socket.AF_INET6, packet[24:40])
+    else:
+        return None
+    if proto not in (6, 17) or len(packet) < header + 4:
+        return daddr, None
+    return daddr, struct.unpack_from('>H', packet, header + 2)[0]
+
+
 def packet_events(data, now):
     """The logged packets in one netlink read, as dicts (pure: bytes in, events out)."""
     events = []
@@ -79,6 +96,11 @@ def packet_events(data, now):
                     saddr = source_address(family, value)
                     if saddr is not None:
                         event['saddr'] = saddr
+                    to = destination(family, value)
+                    if to is not None:
+                        event['daddr'] = to[0]
+                        if to[1] is not None:
+                            event['dport'] = to[1]
                 a += (alen + 3) & ~3
             events.append(event)
         off += (length + 3) & ~3

@@ -47,8 +47,61 @@ for e in r.packet_events(data, 1700000000.5): print(json.dumps(e))
       .split('\n')
       .map((l) => parseReaderLine(l)?.packet);
     expect(events).toEqual([
-      { family: 4, mark: 0x80400001, saddr: '192.0.2.7', prefix: 'otpknock open', receivedMs: 1_700_000_000_500 },
-      { family: 6, mark: 0xc0000002, saddr: '2001:db8::7', prefix: 'otpknock replay', receivedMs: 1_700_000_000_500 },
+      {
+        family: 4,
+        mark: 0x80400001,
+        saddr: '192.0.2.7',
+        daddr: '192.0.2.1',
+        prefix: 'otpknock open',
+        receivedMs: 1_700_000_000_500,
+      },
+      {
+        family: 6,
+        mark: 0xc0000002,
+        saddr: '2001:db8::7',
+        daddr: '2001:db8::1',
+        prefix: 'otpknock replay',
+        receivedMs: 1_700_000_000_500,
+      },
+    ]);
+  });
+
+  it('reads where a forwarded TCP packet goes (its destination after DNAT), with or without a mark', () => {
+    const out = python(`
+import json, socket, struct
+def packet(family, prefix, payload):
+    attrs = r.attr(r.NFULA_PREFIX, prefix + b'\\0') + r.attr(r.NFULA_PAYLOAD, payload)
+    body = struct.pack('=BBH', family, 0, 0) + attrs
+    return struct.pack('=IHHII', 16 + len(body), (r.NFNL_SUBSYS_ULOG << 8) | r.NFULNL_MSG_PACKET, 0, 0, 0) + body
+tcp = struct.pack('>HH', 40000, 8080) + b'\\0' * 16
+v4 = b'\\x45' + b'\\0' * 8 + b'\\x06' + b'\\0' * 2 + socket.inet_pton(socket.AF_INET, '192.0.2.2') + socket.inet_pton(socket.AF_INET, '198.51.100.2') + tcp
+v6 = b'\\x60' + b'\\0' * 5 + b'\\x06' + b'\\0' + socket.inet_pton(socket.AF_INET6, '2001:db8:1::2') + socket.inet_pton(socket.AF_INET6, '2001:db8:2::2') + tcp
+data = packet(socket.AF_INET, b'otpknock forward nas', v4) + packet(socket.AF_INET6, b'otpknock forward nas', v6)
+for e in r.packet_events(data, 1700000000.5): print(json.dumps(e))
+`);
+    const events = out
+      .trim()
+      .split('\n')
+      .map((l) => parseReaderLine(l)?.packet);
+    expect(events).toEqual([
+      {
+        family: 4,
+        mark: 0,
+        saddr: '192.0.2.2',
+        daddr: '198.51.100.2',
+        dport: 8080,
+        prefix: 'otpknock forward nas',
+        receivedMs: 1_700_000_000_500,
+      },
+      {
+        family: 6,
+        mark: 0,
+        saddr: '2001:db8:1::2',
+        daddr: '2001:db8:2::2',
+        dport: 8080,
+        prefix: 'otpknock forward nas',
+        receivedMs: 1_700_000_000_500,
+      },
     ]);
   });
 

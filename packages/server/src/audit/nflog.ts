@@ -12,12 +12,18 @@ import { fileURLToPath } from 'node:url';
 /** Log prefixes of the final chains. */
 export const OPEN_PREFIX = 'otpknock open';
 export const REPLAY_PREFIX = 'otpknock replay';
+/** Log prefix (+ " SERVICE") of a new connection a grant let through to a forwarded service (the guard's). */
+export const FORWARD_PREFIX = 'otpknock forward';
 
 /** One packet the kernel logged to our group. */
 export interface NflogPacket {
   family: 4 | 6;
+  /** 0 when the packet carried none (a forwarded connection's). */
   mark: number;
   saddr: string;
+  /** Where the packet went, after any DNAT (for a forwarded connection: the backend). */
+  daddr?: string;
+  dport?: number;
   prefix: string;
   /** Unix ms when the reader received it. */
   receivedMs: number;
@@ -33,12 +39,14 @@ export function parseReaderLine(line: string): { packet?: NflogPacket; ready?: b
   }
   if (typeof v.error === 'string') return { error: v.error };
   if (v.ready !== undefined) return { ready: true };
-  if ((v.family !== 4 && v.family !== 6) || typeof v.mark !== 'number' || typeof v.saddr !== 'string') return undefined;
+  if ((v.family !== 4 && v.family !== 6) || typeof v.saddr !== 'string') return undefined;
   return {
     packet: {
       family: v.family,
-      mark: v.mark >>> 0,
+      mark: typeof v.mark === 'number' ? v.mark >>> 0 : 0,
       saddr: v.saddr,
+      ...(typeof v.daddr === 'string' ? { daddr: v.daddr } : {}),
+      ...(typeof v.dport === 'number' ? { dport: v.dport } : {}),
       prefix: typeof v.prefix === 'string' ? v.prefix.trim() : '',
       receivedMs: Math.round(Number(v.t) * 1000),
     },

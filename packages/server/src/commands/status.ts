@@ -156,7 +156,7 @@ export function formatStatus(r: StatusReport): string {
   lines.push(r.recentOpens.length === 0 ? 'recent opens: none' : 'recent opens:');
   for (const e of r.recentOpens)
     lines.push(
-      `  ${e.time}  ${(e.user ?? '?').padEnd(12)} ${e.event} ${e.services.join(',')} for ${e.address}${e.source ? ` (${e.source})` : ''}`,
+      `  ${e.time}  ${(e.user ?? '?').padEnd(12)} ${e.event} ${e.services.join(',')} for ${e.address}${e.source ? ` (${e.source})` : ''}${e.destination ? ` to ${e.destination}` : ''}`,
     );
   return `${lines.join('\n')}\n`;
 }

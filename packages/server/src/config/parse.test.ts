@@ -51,6 +51,33 @@ function configError(text: string, opts: ParseConfigOptions = options()): Config
 }
 
 describe('parseConfig', () => {
+  it('reads forwarded services: dnat, a routed address, a routed IPv6 prefix', () => {
+    const text = `services:
+  ssh: { port: 22 }
+  nas: { port: 8443, forward: dnat, open_for: 1m }
+  cam: { port: 554, forward: 198.51.100.20 }
+  lab: { port: 8080, forward: 2001:db8:2::/64 }
+users:
+  alice: { secret_file: secrets/alice }
+`;
+    expect(parseConfig(text, FILE, options()).services).toEqual([
+      { name: 'ssh', port: 22, openForMs: 30_000 },
+      { name: 'nas', port: 8443, openForMs: 60_000, forward: { kind: 'dnat' } },
+      {
+        name: 'cam',
+        port: 554,
+        openForMs: 30_000,
+        forward: { kind: 'routed', destination: '198.51.100.20', family: 4 },
+      },
+      {
+        name: 'lab',
+        port: 8080,
+        openForMs: 30_000,
+        forward: { kind: 'routed', destination: '2001:db8:2::/64', family: 6 },
+      },
+    ]);
+  });
+
   it('parses the documented example file', () => {
     const example = fileURLToPath(new URL('../../../../docs/otpknockd.example.yaml', import.meta.url));
     const config = parseConfig(readFileSync(example, 'utf8'), FILE, options());
@@ -330,6 +357,26 @@ users:
       'duplicate service port',
       `services:\n  ssh: { port: 22 }\n  ssh2: { port: 22 }\nusers:\n  alice: { secret_file: secrets/alice }\n`,
       `${FILE}:3: services.ssh2.port: port 22 is already used by service ssh; each service needs a port of its own`,
+    ],
+    [
+      'a port both local and forwarded',
+      `services:\n  ssh: { port: 22 }\n  lan-ssh: { port: 22, forward: dnat }\nusers:\n  alice: { secret_file: secrets/alice }\n`,
+      `${FILE}:3: services.lan-ssh.port: port 22 is already the port of service ssh (local); a port is guarded either on this host or forwarded, not both (this one is forwarded (DNAT))`,
+    ],
+    [
+      'two forwarded services on one port',
+      `services:\n  a: { port: 22, forward: 198.51.100.10 }\n  b: { port: 22, forward: 198.51.100.11 }\nusers:\n  alice: { secret_file: secrets/alice }\n`,
+      `${FILE}:3: services.b.port: port 22 is already used by service a (forwarded to 198.51.100.10); each service needs a port of its own`,
+    ],
+    [
+      'forward: true',
+      `services:\n  nas: { port: 8443, forward: true }\nusers:\n  alice: { secret_file: secrets/alice }\n`,
+      `${FILE}:2: services.nas.forward: expected dnat or an address, got true; write dnat`,
+    ],
+    [
+      'a forward to loopback',
+      `services:\n  nas: { port: 8443, forward: 127.0.0.1 }\nusers:\n  alice: { secret_file: secrets/alice }\n`,
+      `${FILE}:2: services.nas.forward: "127.0.0.1" is loopback (127.0.0.0/8): it never leaves the host; a forwarded service needs an address this host routes to`,
     ],
     [
       'bad service name',

@@ -121,6 +121,8 @@ export const serviceSchema = z.strictObject(
   {
     port,
     open_for: duration(LIMITS.openForMs.min, LIMITS.openForMs.max).optional(),
+    // dnat or an address/prefix: checked in forward.ts
+    forward: z.unknown().optional(),
   },
   { error: 'expected a mapping such as { port: 22, open_for: 30s }' },
 );

@@ -1,6 +1,8 @@
-// `services:`: the protected TCP services, each with a port of its own.
+// `services:`: the protected TCP services, each with a port of its own, local or
+// forwarded (gateway mode: `forward:`).
 import { DEFAULTS, KEYS, SERVICE_NAME, describe, keysIn, serviceSchema } from './schema.js';
-import type { ServiceConfig } from './types.js';
+import { parseForward, serviceScopeText } from './forward.js';
+import type { ForwardScope, ServiceConfig } from './types.js';
 import { isMapping, type ParseContext } from './parse-context.js';
 
 export interface Services {
@@ -35,15 +37,36 @@ export function parseServices(ctx: ParseContext): Services {
     if (!nameOk) report.report(at, 'invalid service name; expected 1 to 24 characters from a-z, 0-9, _ and -');
     const raw = report.check(serviceSchema, settings, at, keysIn(KEYS.service));
     if (raw === undefined || !nameOk) continue;
+    let forward: ForwardScope | undefined;
+    if (raw.forward !== undefined) {
+      const scope = parseForward(raw.forward);
+      if ('problem' in scope) {
+        report.report([...at, 'forward'], scope.problem);
+        continue;
+      }
+      forward = scope;
+    }
     const taken = services.find((s) => s.port === raw.port);
     if (taken) {
-      report.report(
-        [...at, 'port'],
-        `port ${raw.port} is already used by service ${taken.name}; each service needs a port of its own`,
-      );
+      report.report([...at, 'port'], portTakenMessage(raw.port, taken, forward));
       continue;
     }
-    services.push({ name, port: raw.port, openForMs: raw.open_for ?? DEFAULTS.openForMs });
+    services.push({
+      name,
+      port: raw.port,
+      openForMs: raw.open_for ?? DEFAULTS.openForMs,
+      ...(forward === undefined ? {} : { forward }),
+    });
   }
   return { services, names: Object.keys(value) };
+}
+
+/** Why a second service may not have a port: a local and a forwarded one on one port contradict each other. */
+function portTakenMessage(port: number, taken: ServiceConfig, forward: ForwardScope | undefined): string {
+  const mine = serviceScopeText(forward);
+  const theirs = serviceScopeText(taken.forward);
+  if ((forward === undefined) !== (taken.forward === undefined)) {
+    return `port ${port} is already the port of service ${taken.name} (${theirs}); a port is guarded either on this host or forwarded, not both (this one is ${mine})`;
+  }
+  return `port ${port} is already used by service ${taken.name}${forward === undefined ? '' : ` (${theirs})`}; each service needs a port of its own`;
 }

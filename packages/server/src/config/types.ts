@@ -12,7 +12,20 @@ export interface ServiceConfig {
   port: number;
   /** Milliseconds new connections are accepted after an open. Default 30 000. */
   openForMs: number;
+  /**
+   * Set for a service behind this host (gateway mode): guarded on the forward hook,
+   * `port` being the port clients connect to (before any DNAT). Absent: a local service.
+   */
+  forward?: ForwardScope;
 }
+
+/**
+ * Which forwarded connections a forwarded service guards (docs/gateway.md):
+ * `dnat`: those this host DNATs (port forwards, Docker-published ports), by their
+ * original destination port; `routed`: those routed unchanged to `destination`
+ * (an address or prefix).
+ */
+export type ForwardScope = { kind: 'dnat' } | { kind: 'routed'; destination: string; family: 4 | 6 };
 
 export interface UserConfig {
   /** Config key, e.g. "alice". [a-z0-9_.-], at most 32 characters. */

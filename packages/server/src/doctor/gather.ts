@@ -104,7 +104,8 @@ export async function runDoctor(opts: DoctorOptions): Promise<Finding[]> {
     findings.push(
       ...firewallFindings(nft.ruleset, {
         ourTable: config.table,
-        services: config.services,
+        // Forwarded services never reach the input hook (gateway checks: forwardedFindings).
+        services: config.services.filter((s) => s.forward === undefined),
         knockPorts: knockPortIntervals(config),
       }),
     );
@@ -273,7 +274,10 @@ async function socketChecks(config: ServerConfig): Promise<Finding[]> {
   return [
     ...socketFindings(sockets, knockPorts),
     ephemeralFinding(range && range.length === 2 && range.every(Number.isInteger) ? range : undefined, knockPorts),
-    ...serviceFindings(sockets, config.services),
+    ...serviceFindings(
+      sockets,
+      config.services.filter((s) => s.forward === undefined),
+    ),
   ];
 }
 

@@ -69,7 +69,11 @@ describe('renderRuleset', () => {
       .split('\n')
       .slice(2, 4)
       .map((l) => l.trim());
-    expect(rules).toEqual(['udp dport @knock_ports socket transparent 0 accept', 'udp dport @knock_ports notrack']);
+    expect(rules).toEqual([
+      'udp dport @knock_ports socket transparent 0 accept',
+      // only datagrams to this host: UDP it routes (a LAN's traffic) stays tracked, so NAT still sees it
+      'udp dport @knock_ports fib daddr type local notrack',
+    ]);
   });
 
   it('stores progress within a generous per-source budget (a team behind one NAT address); every outcome counted', () => {
@@ -196,5 +200,85 @@ describe('renderChanges', () => {
       'delete element inet t step { 0x00000000 . 2000 }',
       'add element inet t step { 0x00000000 . 1000 timeout 60000ms : 0x00000005, 0x00000000 . 2000 timeout 90000ms : 0x00000009 }',
     ]);
+  });
+});
+
+describe('gateway mode: forwarded services', () => {
+  const gateway = serverConfig({
+    services: [
+      { name: 'ssh', port: 22, openForMs: 30_000 },
+      { name: 'nas', port: 8443, openForMs: 30_000, forward: { kind: 'dnat' } },
+      {
+        name: 'cam',
+        port: 554,
+        openForMs: 30_000,
+        forward: { kind: 'routed', destination: '198.51.100.0/24', family: 4 },
+      },
+      {
+        name: 'lab',
+        port: 8080,
+        openForMs: 30_000,
+        forward: { kind: 'routed', destination: '2001:db8:2::/64', family: 6 },
+      },
+    ],
+  });
+  const text = renderRuleset({ config: gateway, steps: [], actions: [], usedTimeoutMs: 120_000 });
+  const chain = (name: string) => {
+    const start = text.indexOf(`\tchain ${name} {`);
+    if (start < 0) throw new Error(`no chain ${name}`);
+    return text
+      .slice(start, text.indexOf('\n\t}', start))
+      .split('\n')
+      .slice(1)
+      .map((l) => l.trim());
+  };
+
+  it('guards forwarded services on the forward hook by their original destination, established first', () => {
+    expect(chain('forward')).toEqual([
+      'type filter hook forward priority filter - 1; policy accept;',
+      'ct state established,related accept',
+      'meta l4proto tcp ct status dnat ct original proto-dst 8443 goto guard_nas',
+      'meta nfproto ipv4 meta l4proto tcp ct original ip daddr 198.51.100.0/24 ct original proto-dst 554 goto guard_cam',
+      'meta nfproto ipv6 meta l4proto tcp ct original ip6 daddr 2001:db8:2::/64 ct original proto-dst 8080 goto guard_lab',
+    ]);
+  });
+
+  it('keeps local services on the input hook only', () => {
+    expect(chain('input')).toContain('tcp dport vmap { 22 : goto guard_ssh }');
+  });
+
+  it("a forwarded service's guard: the mode, then its grants (logged to the audit group), else drop", () => {
+    expect(chain('guard_nas')).toEqual([
+      'jump mode_forward',
+      'ip saddr @allowed4_nas counter name forwarded log prefix "otpknock forward nas" group 7046 accept',
+      'ip6 saddr @allowed6_nas counter name forwarded log prefix "otpknock forward nas" group 7046 accept',
+      'counter name refused drop',
+    ]);
+    expect(chain('guard_ssh')).toEqual([
+      'ip saddr @allowed4_ssh accept',
+      'ip6 saddr @allowed6_ssh accept',
+      'counter name refused drop',
+    ]);
+    expect(chain('mode_forward')).toEqual([]);
+    expect(text).toContain('counter forwarded {');
+  });
+
+  it('a knock opens forwarded and local services alike: the same allowed sets', () => {
+    const open = chain('open4');
+    for (const s of ['ssh', 'nas', 'cam', 'lab'])
+      expect(open.join('\n')).toContain(`update @allowed4_${s} { ip saddr }`);
+  });
+
+  it('has no forward chain, no forwarded counter and no vmap-less input when nothing is forwarded, or nothing is local', () => {
+    const plain = renderRuleset({ config: serverConfig(), steps: [], actions: [], usedTimeoutMs: 120_000 });
+    expect(plain).not.toMatch(/hook forward|mode_forward|counter forwarded/);
+    const onlyForwarded = renderRuleset({
+      config: serverConfig({ services: [gateway.services[1]!] }),
+      steps: [],
+      actions: [],
+      usedTimeoutMs: 120_000,
+    });
+    expect(onlyForwarded).not.toContain('tcp dport vmap');
+    expect(onlyForwarded).toContain('hook forward');
   });
 });

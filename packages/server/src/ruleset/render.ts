@@ -17,6 +17,8 @@
 //     is the service's open_for.
 //   guard_<service>: the protected port accepts new connections only from
 //     addresses in its allowed sets.
+//   forward (gateway mode, ruleset/forward.ts): new connections forwarded to a
+//     forwarded service, by their original destination, go to its guard too.
 import type { ServerConfig } from '../config/types.js';
 import {
   ACTION_CLOSE,
@@ -33,6 +35,7 @@ import { modeChainText, type ServiceMode } from '../mode.js';
 import { payloadShapeRules, stepKeyExpr } from '../plan/payload-tokens.js';
 // The audit (audit/nflog.ts): completed knocks go to an NFLOG group with their leaf mark.
 import { OPEN_PREFIX, REPLAY_PREFIX } from '../audit/nflog.js';
+import { forwardChainText, forwardGuardText, isForwarded } from './forward.js';
 
 /** Marks our table so we never take over a table of the same name made by someone else. */
 export const TABLE_COMMENT = 'managed by otpknockd';
@@ -195,6 +198,7 @@ function carryOverText(allowed: readonly AllowedCarryOver[], service: string, f:
 /** The named counters, every one followed by a blank line (the ban's and the payload's too). */
 function countersText(config: ServerConfig): string {
   const names = ['bad_knocks', 'replays', 'completed', 'refused', 'stores_throttled', 'steps_stored', 'progress_full'];
+  if (config.services.some(isForwarded)) names.push('forwarded');
   const payload = config.payload === undefined ? '' : '\tcounter payload_refused {\n\t}\n\n';
   return `${names.map((n) => `\tcounter ${n} {\n\t}\n\n`).join('')}${banCountersText(config)}${payload}`;
 }
@@ -278,13 +282,24 @@ ${elementsBlock(carryOverText(allowed, s.name, f), '\t\t')}	}
   return sets.join('\n');
 }
 
-/** The two base chains: knock UDP untracked in raw prerouting; input sends knocks and protected ports on. */
+/**
+ * The base chains: knock UDP untracked in raw prerouting; input sends knocks and
+ * local protected ports on; forward (gateway mode) guards the forwarded services.
+ * Only datagrams to this host's own addresses are knocks: UDP this host routes
+ * (a router's LAN traffic to ports in the knock range) stays tracked, so NAT and
+ * every firewall see it as before.
+ */
 function hookChainsText(config: ServerConfig): string {
-  const guardVmap = config.services.map((s) => `${s.port} : goto guard_${s.name}`).join(', ');
+  const local = config.services.filter((s) => !isForwarded(s));
+  const guardVmap =
+    local.length === 0
+      ? ''
+      : `		tcp dport vmap { ${local.map((s) => `${s.port} : goto guard_${s.name}`).join(', ')} }
+`;
   return `	chain raw_prerouting {
 		type filter hook prerouting priority raw; policy accept;
 		udp dport @knock_ports socket transparent 0 accept
-		udp dport @knock_ports notrack
+		udp dport @knock_ports fib daddr type local notrack
 	}
 
 	chain input {
@@ -294,16 +309,17 @@ function hookChainsText(config: ServerConfig): string {
 		jump mode
 		meta nfproto ipv4 udp dport @knock_ports goto knock4
 		meta nfproto ipv6 udp dport @knock_ports goto knock6
-		tcp dport vmap { ${guardVmap} }
-	}
-`;
+${guardVmap}	}
+${forwardChainText(config.services)}`;
 }
 
 /** Per service: its port accepts new connections only from its allowed sets. */
 function guardChainsText(config: ServerConfig): string {
   return config.services
-    .map(
-      (s) => `
+    .map((s) =>
+      isForwarded(s)
+        ? forwardGuardText(s, config.auditNflogGroup)
+        : `
 	chain guard_${s.name} {
 		ip saddr @allowed4_${s.name} accept
 		ip6 saddr @allowed6_${s.name} accept

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { serverConfig } from '@otpknock/server/testing';
 import type { KnockEntry } from '../plan/entries.js';
-import { OPEN_PREFIX, REPLAY_PREFIX } from '../audit/nflog.js';
+import { FORWARD_PREFIX, OPEN_PREFIX, REPLAY_PREFIX } from '../audit/nflog.js';
 import { auditEventOf } from './attach.js';
 
 const config = serverConfig({
@@ -49,5 +49,19 @@ describe('auditEventOf', () => {
       family: 4,
     });
     expect(auditEventOf(packet('something else'), entry, config)).toBeUndefined();
+  });
+
+  it('records a forwarded connection with the service and where it went after DNAT (IPv4 and IPv6)', () => {
+    const forwarded = { ...packet(`${FORWARD_PREFIX} nas`), mark: 0, daddr: '198.51.100.2', dport: 8080 };
+    expect(auditEventOf(forwarded, undefined, config)).toEqual({
+      time: '2026-12-04T00:00:00.000Z',
+      event: 'forward',
+      services: ['nas'],
+      address: '192.0.2.2',
+      family: 4,
+      destination: '198.51.100.2:8080',
+    });
+    const v6 = { ...forwarded, family: 6 as const, saddr: '2001:db8:1::2', daddr: '2001:db8:2::2' };
+    expect(auditEventOf(v6, undefined, config)).toMatchObject({ destination: '[2001:db8:2::2]:8080' });
   });
 });

@@ -8,7 +8,14 @@ import { join } from 'node:path';
 import { writeFileAtomic } from '@otpknock/shared/safe-file';
 import { appendAudit, type AuditEvent } from '../audit/audit-file.js';
 import { LeafBook } from '../audit/leaf-book.js';
-import { OPEN_PREFIX, REPLAY_PREFIX, startNflogReader, type NflogPacket, type NflogReader } from '../audit/nflog.js';
+import {
+  FORWARD_PREFIX,
+  OPEN_PREFIX,
+  REPLAY_PREFIX,
+  startNflogReader,
+  type NflogPacket,
+  type NflogReader,
+} from '../audit/nflog.js';
 import { loadConfig } from '../config/index.js';
 import type { ServerConfig } from '../config/types.js';
 import type { ConsumedSequences } from '../daemon/consumed.js';
@@ -114,6 +121,7 @@ export function auditEventOf(
   entry: KnockEntry | undefined,
   config: ServerConfig,
 ): AuditEvent | undefined {
+  if (p.prefix.startsWith(`${FORWARD_PREFIX} `)) return forwardEventOf(p);
   const replay = p.prefix === REPLAY_PREFIX;
   if (!replay && p.prefix !== OPEN_PREFIX) return undefined;
   const services =
@@ -131,6 +139,19 @@ export function auditEventOf(
   };
 }
 
+/** A new forwarded connection a grant let through: who, to which service, and where it went after DNAT. */
+function forwardEventOf(p: NflogPacket): AuditEvent {
+  const host = p.daddr === undefined ? undefined : p.family === 6 ? `[${p.daddr}]` : p.daddr;
+  return {
+    time: new Date(p.receivedMs || Date.now()).toISOString(),
+    event: 'forward',
+    services: [p.prefix.slice(FORWARD_PREFIX.length + 1)],
+    address: p.saddr,
+    family: p.family,
+    ...(host === undefined ? {} : { destination: p.dport === undefined ? host : `${host}:${p.dport}` }),
+  };
+}
+
 /** One completed knock or refused replay: remembered if consumed, logged, appended to the audit file. */
 function onAuditPacket(
   p: NflogPacket,
@@ -141,6 +162,17 @@ function onAuditPacket(
 ): void {
   const ev = auditEventOf(p, entry, config);
   if (ev === undefined) return;
+  if (ev.event === 'forward') {
+    const to = ev.destination === undefined ? '' : ` to ${ev.destination}`;
+    log.info('audit', `forwarded a connection of ${ev.address} to ${ev.services.join(',')}${to}`, {
+      services: ev.services.join(','),
+      address: ev.address,
+      family: ev.family,
+      destination: ev.destination,
+    });
+    appendOrWarn(config, ev, log);
+    return;
+  }
   const replay = ev.event === 'replay';
   // Kept in state_dir too, so a consume survives a stop or a reboot inside its window.
   if (!replay && entry?.oneTime === true) {
@@ -159,6 +191,10 @@ function onAuditPacket(
   };
   if (replay) log.warn('audit', `${ev.user ?? 'unknown user'}: ${what} from ${ev.address}`, fields);
   else log.info('audit', `${ev.user ?? 'unknown user'}: ${what} for ${ev.address}`, fields);
+  appendOrWarn(config, ev, log);
+}
+
+function appendOrWarn(config: ServerConfig, ev: AuditEvent, log: Logger): void {
   appendAudit(config.stateDir, ev).catch((e: unknown) =>
     log.warn('audit', `cannot append to the audit file: ${(e as Error).message}`),
   );
