@@ -194,6 +194,37 @@ function exited(pid: number): boolean {
   }
 }
 
+describeE2E('e2e harness: a backend behind the server (gateway mode)', () => {
+  it('routes the backend subnet through the server, forwarding only there; removes it all', async () => {
+    let t: Topology | undefined;
+    await withTopology(
+      async (topo) => {
+        t = topo;
+        expect(topo.backend).toMatchObject({
+          ipv4: '198.51.100.2',
+          ipv6: '2001:db8:2::2',
+          ns: `${topo.hub.slice(0, -4)}-backend`,
+        });
+        expect(topo.gateway).toMatchObject({ ipv4: '198.51.100.1', ipv6: '2001:db8:2::1' });
+        await startService(topo, 'backend', PORT);
+        expect(await tcpProbe(topo, 'client', topo.backend.ipv4, PORT)).toMatchObject({ state: 'open' });
+        expect(await tcpProbe(topo, 'client', topo.backend.ipv6, PORT)).toMatchObject({ state: 'open' });
+        const forwarding = await topo.exec('server', ['sysctl', '-n', 'net.ipv4.ip_forward'], { check: true });
+        expect(forwarding.stdout.trim()).toBe('1');
+        for (const name of topo.interfaces) expect(name.length).toBeLessThanOrEqual(15);
+        expect(rootInterfaces().filter((n) => n.startsWith(`okt${topo.id}`))).toEqual([]);
+      },
+      { backend: true },
+    );
+    for (const ns of t!.namespaces) expect(listNamespaces()).not.toContain(ns);
+    // Without the option there is no backend, and asking for it says so.
+    await withTopology(async (topo) => {
+      expect(() => topo.backend).toThrow(/no backend/);
+      expect(() => topo.nsName('backend')).toThrow(/not part of topology/);
+    });
+  });
+});
+
 describeE2E('e2e harness cleanup', () => {
   it('destroy() kills its processes and removes every namespace and veth; idempotent', async () => {
     let t: Topology | undefined;

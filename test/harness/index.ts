@@ -10,6 +10,7 @@ export {
   type Role,
   type NsRef,
   type SpawnOptions,
+  type TopologyOptions,
 } from './topology.js';
 export {
   startService,

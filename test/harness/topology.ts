@@ -3,6 +3,11 @@
 // holds a single interface of ours, and the server's firewall sees only what is addressed
 // to it. Learning is off on the bridge ports: it floods like a hub, so eve can see the
 // client's knocks the way an eavesdropper on a shared segment would.
+//
+// With `{ backend: true }` a fifth namespace, `backend`, sits behind the server on a
+// routed subnet of its own (198.51.100.0/24, 2001:db8:2::/64) joined to the server by
+// a veth pair: the server forwards between the two (gateway mode), and the client
+// and eve route that subnet through it.
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll } from 'vitest';
 import { deleteNamespacesSync, sweepStaleNamespaces, trackNamespace, untrackNamespace } from './cleanup.js';
@@ -12,7 +17,7 @@ export type Role = 'server' | 'client' | 'eve';
 export const ROLES: readonly Role[] = ['server', 'client', 'eve'];
 
 export interface Host {
-  role: Role;
+  role: Role | 'backend';
   /** Network namespace name (unique per run). */
   ns: string;
   /** The host's interface on the segment (inside ns). */
@@ -25,7 +30,7 @@ export interface Host {
 }
 
 /** A namespace by role ('server') or by its full name (e.g. topo.hub). */
-export type NsRef = Role | 'hub' | (string & {});
+export type NsRef = Role | 'hub' | 'backend' | (string & {});
 
 export interface SpawnOptions {
   env?: NodeJS.ProcessEnv;
@@ -38,6 +43,14 @@ export interface Topology {
   readonly server: Host;
   readonly client: Host;
   readonly eve: Host;
+  /**
+   * With `{ backend: true }`: the host behind the server (role 'backend', namespace
+   * `…-backend`), on 198.51.100.2/24 and 2001:db8:2::2/64; the server's side of the link
+   * is `gateway`. Throws without it.
+   */
+  readonly backend: Host;
+  /** The server's interface and addresses on the backend link (198.51.100.1, 2001:db8:2::1). */
+  readonly gateway: Omit<Host, 'role' | 'ns'>;
   readonly hosts: Readonly<Record<Role, Host>>;
   /** The namespace holding the bridge. */
   readonly hub: string;
@@ -67,7 +80,14 @@ async function ip(args: string[]): Promise<void> {
   await run(['ip', ...args], { check: true, timeoutMs: 5_000 });
 }
 
-export async function createTopology(): Promise<Topology> {
+export interface TopologyOptions {
+  /** Add the backend namespace behind the server (routed subnet, forwarding on in the server). */
+  backend?: boolean;
+}
+
+const BACKEND = { v4: '198.51.100.2', v6: '2001:db8:2::2', gw4: '198.51.100.1', gw6: '2001:db8:2::1' };
+
+export async function createTopology(opts: TopologyOptions = {}): Promise<Topology> {
   sweepStaleNamespaces();
   const id = randomBytes(3).toString('hex');
   const base = `okt${id}p${process.pid}`;
@@ -89,8 +109,28 @@ export async function createTopology(): Promise<Topology> {
       return [role, host];
     }),
   ) as Record<Role, Host>;
-  const namespaces = [hub, ...ROLES.map((r) => hosts[r].ns)];
-  const interfaces = [bridge, ...ROLES.flatMap((r) => [hosts[r].ifname, `okt${id}-h${PLAN[r].tag}`])];
+  const backendHost = {
+    role: 'backend' as const,
+    ns: `${base}-backend`,
+    ifname: `okt${id}-b`,
+    ipv4: BACKEND.v4,
+    ipv6: BACKEND.v6,
+    ipv4Cidr: `${BACKEND.v4}/24`,
+    ipv6Cidr: `${BACKEND.v6}/64`,
+  };
+  const gateway = {
+    ifname: `okt${id}-gb`,
+    ipv4: BACKEND.gw4,
+    ipv6: BACKEND.gw6,
+    ipv4Cidr: `${BACKEND.gw4}/24`,
+    ipv6Cidr: `${BACKEND.gw6}/64`,
+  };
+  const namespaces = [hub, ...ROLES.map((r) => hosts[r].ns), ...(opts.backend ? [backendHost.ns] : [])];
+  const interfaces = [
+    bridge,
+    ...ROLES.flatMap((r) => [hosts[r].ifname, `okt${id}-h${PLAN[r].tag}`]),
+    ...(opts.backend ? [backendHost.ifname, gateway.ifname] : []),
+  ];
 
   let destroyed = false;
   let destroying: Promise<void> | undefined;
@@ -98,6 +138,7 @@ export async function createTopology(): Promise<Topology> {
 
   const nsName = (ns: NsRef): string => {
     if (ns === 'hub') return hub;
+    if (ns === 'backend' && opts.backend) return backendHost.ns;
     if ((ROLES as readonly string[]).includes(ns)) return hosts[ns as Role].ns;
     if (namespaces.includes(ns)) return ns;
     throw new Error(`namespace ${ns} is not part of topology ${id} (refusing to run outside our namespaces)`);
@@ -111,6 +152,14 @@ export async function createTopology(): Promise<Topology> {
     server: hosts.server,
     client: hosts.client,
     eve: hosts.eve,
+    get backend() {
+      if (!opts.backend) throw new Error('this topology has no backend: createTopology({ backend: true })');
+      return backendHost;
+    },
+    get gateway() {
+      if (!opts.backend) throw new Error('this topology has no backend: createTopology({ backend: true })');
+      return gateway;
+    },
     hosts,
     hub,
     bridge,
@@ -170,6 +219,7 @@ export async function createTopology(): Promise<Topology> {
         await ip(['-n', h.ns, 'link', 'set', h.ifname, 'up']);
       }),
     );
+    if (opts.backend) await addBackend(hosts, backendHost, gateway);
   } catch (e) {
     await topo.destroy();
     throw e;
@@ -177,13 +227,57 @@ export async function createTopology(): Promise<Topology> {
   return topo;
 }
 
+/** The backend behind the server: a veth born in the server with its peer in the backend, routes both ways. */
+async function addBackend(
+  hosts: Record<Role, Host>,
+  backend: Host,
+  gateway: { ifname: string; ipv4Cidr: string; ipv6Cidr: string; ipv4: string; ipv6: string },
+): Promise<void> {
+  const server = hosts.server.ns;
+  await ip([
+    '-n',
+    server,
+    'link',
+    'add',
+    gateway.ifname,
+    'type',
+    'veth',
+    'peer',
+    'name',
+    backend.ifname,
+    'netns',
+    backend.ns,
+  ]);
+  // No duplicate address detection on the new link: while the link-local addresses are
+  // tentative (~1 s) the first forwarded IPv6 SYN is lost and a 1 s probe times out.
+  const sysctl = (ns: string, ...settings: string[]) =>
+    run(['ip', 'netns', 'exec', ns, 'sysctl', '-q', '-w', ...settings], { check: true, timeoutMs: 5_000 });
+  await sysctl(server, `net.ipv6.conf.${gateway.ifname}.accept_dad=0`);
+  await sysctl(backend.ns, `net.ipv6.conf.${backend.ifname}.accept_dad=0`);
+  await ip(['-n', server, 'addr', 'add', gateway.ipv4Cidr, 'dev', gateway.ifname]);
+  await ip(['-n', server, '-6', 'addr', 'add', gateway.ipv6Cidr, 'dev', gateway.ifname, 'nodad']);
+  await ip(['-n', server, 'link', 'set', gateway.ifname, 'up']);
+  await ip(['-n', backend.ns, 'link', 'set', 'lo', 'up']);
+  await ip(['-n', backend.ns, 'addr', 'add', backend.ipv4Cidr, 'dev', backend.ifname]);
+  await ip(['-n', backend.ns, '-6', 'addr', 'add', backend.ipv6Cidr, 'dev', backend.ifname, 'nodad']);
+  await ip(['-n', backend.ns, 'link', 'set', backend.ifname, 'up']);
+  await ip(['-n', backend.ns, 'route', 'add', 'default', 'via', gateway.ipv4]);
+  await ip(['-n', backend.ns, '-6', 'route', 'add', 'default', 'via', gateway.ipv6]);
+  // Forwarding is a per-namespace setting: this changes only the server namespace.
+  await sysctl(server, 'net.ipv4.ip_forward=1', 'net.ipv6.conf.all.forwarding=1');
+  for (const role of ['client', 'eve'] as const) {
+    await ip(['-n', hosts[role].ns, 'route', 'add', '198.51.100.0/24', 'via', hosts.server.ipv4]);
+    await ip(['-n', hosts[role].ns, '-6', 'route', 'add', '2001:db8:2::/64', 'via', hosts.server.ipv6]);
+  }
+}
+
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
 /** Creates a topology, runs fn, and always destroys it. */
-export async function withTopology<T>(fn: (topo: Topology) => Promise<T>): Promise<T> {
-  const topo = await createTopology();
+export async function withTopology<T>(fn: (topo: Topology) => Promise<T>, opts: TopologyOptions = {}): Promise<T> {
+  const topo = await createTopology(opts);
   try {
     return await fn(topo);
   } finally {
@@ -195,10 +289,10 @@ export async function withTopology<T>(fn: (topo: Topology) => Promise<T>): Promi
  * Vitest hooks: one topology for the enclosing describe (beforeAll/afterAll).
  * Call inside describeE2E; use the returned getter inside tests: `topo().exec(...)`.
  */
-export function useTopology(): () => Topology {
+export function useTopology(opts: TopologyOptions = {}): () => Topology {
   let topo: Topology | undefined;
   beforeAll(async () => {
-    topo = await createTopology();
+    topo = await createTopology(opts);
   });
   afterAll(async () => {
     await topo?.destroy();
