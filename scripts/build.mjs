@@ -4,7 +4,8 @@
 //   node scripts/build.mjs            both
 //   node scripts/build.mjs client     one (a package's prepack)
 import { build } from 'esbuild';
-import { chmod, copyFile, writeFile } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { chmod, copyFile, readFile, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { existsSync } from 'node:fs';
 
@@ -13,9 +14,12 @@ const root = join(import.meta.dirname, '..');
 process.chdir(root);
 
 // The client is CommonJS: Node's ESM loader costs every `knock` run ~4 ms of start-up
-// that a CommonJS file does not pay. dist/package.json says so, so the file keeps its
-// name (the package itself is "type": "module"). The daemon stays ESM: its start-up
-// does not matter, and the server code uses top-level await.
+// that a CommonJS file does not pay. dist/package.json says so, so the files keep their
+// names (the package itself is "type": "module"). The client is two files: knock.js, the
+// executable (src/launch.ts), runs knock-cli.js, the bundle, through V8's code cache
+// knock-cli.v8cache, which is made after bundling by the Node that builds (and by the
+// package's postinstall where it is installed). The daemon stays ESM: its start-up does
+// not matter, and the server code uses top-level await.
 const entries = [
   {
     name: 'server',
@@ -29,8 +33,23 @@ const entries = [
   {
     name: 'client',
     in: 'packages/client/src/cli.ts',
+    out: 'packages/client/dist/knock-cli.js',
+    format: 'cjs',
+    // Not an executable: knock.js compiles it inside a function, where a #! line is an error.
+    executable: false,
+    // ASCII only: one non-ASCII character (esbuild keeps some comments and regular
+    // expressions as written) makes Node decode the whole file the slow way and V8 hold
+    // it as two bytes per character.
+    ascii: true,
+  },
+  {
+    name: 'client',
+    in: 'packages/client/src/launch.ts',
     out: 'packages/client/dist/knock.js',
     format: 'cjs',
+    sourcemap: false,
+    // Made once the bundle is there (see above).
+    codeCache: true,
   },
 ];
 
@@ -71,16 +90,44 @@ const common = {
 for (const entry of entries) {
   if (only.length > 0 && !only.includes(entry.name)) continue;
   if (!existsSync(entry.in)) continue; // a package without its CLI yet
+  const executable = entry.executable ?? true;
   await build({
     ...common,
     entryPoints: [entry.in],
     outfile: entry.out,
     format: entry.format,
     conditions: ['source'],
-    sourcemap: 'linked',
-    banner: { js: banners[entry.format] },
+    sourcemap: entry.sourcemap ?? 'linked',
+    // CommonJS: import() of Node's own modules becomes require(), which works in any
+    // context (knock-cli.js runs in a vm.Script, which has no loader for import()).
+    ...(entry.format === 'cjs' ? { supported: { 'dynamic-import': false } } : {}),
+    ...(executable ? { banner: { js: banners[entry.format] } } : {}),
   });
-  await chmod(entry.out, 0o755);
+  if (entry.ascii) await writeFile(entry.out, escapeNonAscii(await readFile(entry.out, 'utf8')));
+  if (executable) await chmod(entry.out, 0o755);
   for (const file of entry.files ?? []) await copyFile(file, join(dirname(entry.out), basename(file)));
   if (entry.format === 'cjs') await writeFile(join(dirname(entry.out), 'package.json'), '{ "type": "commonjs" }\n');
+  if (entry.codeCache) writeCodeCache(entry.out);
+}
+
+/** JavaScript text with every non-ASCII character written as a \\u escape (valid in comments, strings, templates and regular expressions alike). */
+function escapeNonAscii(text) {
+  // eslint-disable-next-line no-control-regex -- the range of ASCII is the point
+  return text.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** Makes the code cache beside the launcher `file` in a Node of its own (it sets V8 flags), and checks in another that a start uses it. */
+function writeCodeCache(file) {
+  const launcher = JSON.stringify(join(root, file));
+  const made = spawnSync(process.execPath, ['-e', `require(${launcher}).writeCodeCache()`], { encoding: 'utf8' });
+  const state =
+    made.status === 0
+      ? spawnSync(process.execPath, ['-e', `process.stdout.write(require(${launcher}).compileCli().cache)`], {
+          encoding: 'utf8',
+        })
+      : made;
+  if (state.status !== 0 || state.stdout !== 'used') {
+    process.stderr.write(`build: the code cache beside ${file} is not usable (${state.stdout}):\n${state.stderr}`);
+    process.exit(1);
+  }
 }

@@ -29,6 +29,8 @@ interface Packaged {
   bin: { knock: string; otpknockd: string };
   /** PATH with this Node first: the installed bins start with `#!/usr/bin/env node`. */
   env: NodeJS.ProcessEnv;
+  /** `npm COMMAND --global --prefix PREFIX`, offline, with this install's cache and config. */
+  npm: (command: string) => string[];
 }
 
 const PACKAGES = { client: 'packages/client', server: 'packages/server' } as const;
@@ -37,7 +39,7 @@ const version = (pkgDir: string) =>
 
 /** What each tarball holds, and nothing else (no sources, maps or tests). */
 const SHIPPED = {
-  client: ['LICENSE', 'README.md', 'package.json', 'dist/knock.js', 'dist/package.json'],
+  client: ['LICENSE', 'README.md', 'package.json', 'dist/knock.js', 'dist/knock-cli.js', 'dist/package.json'],
   server: [
     'LICENSE',
     'README.md',
@@ -72,9 +74,9 @@ function packAndInstall(): Promise<Packaged> {
     }
     const prefix = join(dir, 'prefix');
     // --offline with an empty cache and no user config: npm may not fetch anything.
-    const npm = [
+    const npm = (command: string) => [
       'npm',
-      'install',
+      command,
       '--global',
       '--prefix',
       prefix,
@@ -87,7 +89,7 @@ function packAndInstall(): Promise<Packaged> {
       '--no-fund',
       '--loglevel=warn',
     ];
-    const r = await run([...npm, tarballs.client, tarballs.server], { env, timeoutMs: 60_000 });
+    const r = await run([...npm('install'), tarballs.client, tarballs.server], { env, timeoutMs: 60_000 });
     expect(r.code, `npm install:\n${r.stdout}${r.stderr}`).toBe(0);
     return {
       dir,
@@ -95,6 +97,7 @@ function packAndInstall(): Promise<Packaged> {
       tarballs,
       bin: { knock: join(prefix, 'bin', 'knock'), otpknockd: join(prefix, 'bin', 'otpknockd') },
       env,
+      npm,
     };
   })();
   return packaged;
@@ -156,6 +159,30 @@ describe('npm packages: @otpknock/client and @otpknock/server', () => {
     expect(readdirSync(join(p.prefix, 'lib', 'node_modules'))).toEqual(['@otpknock']);
     expect(readdirSync(join(p.prefix, 'lib', 'node_modules', '@otpknock')).sort()).toEqual(['client', 'server']);
     expect(readdirSync(join(p.prefix, 'bin')).sort()).toEqual(['knock', 'otpknockd']);
+  });
+
+  it("the client's postinstall made the code cache with this Node, knock starts with it, npm rebuild makes it again", async () => {
+    // Not in the tarball (it belongs to the Node that installs): written by postinstall.
+    const launcher = join(p.prefix, 'lib', 'node_modules', '@otpknock', 'client', 'dist', 'knock.js');
+    const cacheFile = join(dirname(launcher), 'knock-cli.v8cache');
+    const state = async () => {
+      const r = await run(
+        [NODE, '-e', `process.stdout.write(require(${JSON.stringify(launcher)}).compileCli().cache)`],
+        {
+          env: p.env,
+        },
+      );
+      expect(r.code, r.stderr).toBe(0);
+      return r.stdout;
+    };
+    expect(existsSync(cacheFile)).toBe(true);
+    expect(await state()).toBe('used');
+    // docs/knock.md: after changing Node, `npm rebuild -g @otpknock/client` makes it again.
+    rmSync(cacheFile);
+    expect(await state()).toBe('absent');
+    const r = await run([...p.npm('rebuild'), '@otpknock/client'], { env: p.env, timeoutMs: 60_000 });
+    expect(r.code, `npm rebuild:\n${r.stdout}${r.stderr}`).toBe(0);
+    expect(await state()).toBe('used');
   });
 
   it('installed, knock --version and otpknockd --version print the version', async () => {
