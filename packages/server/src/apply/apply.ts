@@ -14,6 +14,7 @@ import { DEFAULTS } from '../config/schema.js';
 import { fullRuleset } from '../ruleset/full-load.js';
 import { NftDriver } from '../nft/driver.js';
 import { tableHolder } from '../state/table-lock.js';
+import { appendOperatorRecord, currentOperator, operatorRecord } from '../audit/operator.js';
 import { isDaemonProcess, readDaemonState, runningDaemon, type DaemonState } from './daemon-state.js';
 import {
   applyDir,
@@ -249,6 +250,9 @@ export async function revertApply(
   };
   await recordOutcome(stateDir, outcome);
   await appendLog(stateDir, `reverted ${p.live} to ${p.backup} (${why}); reload: ${reload}`);
+  // Every revert — by hand, after a refused reload, by the watchdog — in the audit, with why.
+  const details = { reason: why, applied: p.applied, restored: p.backup, reload };
+  await appendOperatorRecord(stateDir, operatorRecord(await currentOperator(), 'revert', { target: p.live, details }));
   if (p.watchdogPid !== undefined && p.watchdogPid !== process.pid) await stopWatchdog(p.watchdogPid);
   return outcome;
 }

@@ -2,7 +2,8 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { appendAudit, auditFilePath, readAudit, type AuditEvent } from './audit-file.js';
+import { appendAudit, auditFilePath, lastOpens, parseAudit, readAudit, type AuditEvent } from './audit-file.js';
+import { appendOperatorRecord, operatorRecord } from './operator.js';
 
 let dir: string;
 beforeEach(() => {
@@ -44,5 +45,45 @@ describe('the audit file', () => {
 
   it('reads nothing, without an error, when there is no audit yet', async () => {
     expect(await readAudit(join(dir, 'missing'))).toEqual([]);
+  });
+
+  it("user list's LAST OPEN: the newest open (or toggle), never a close or a refused replay", () => {
+    const at = (i: number, event: AuditEvent['event'], user = 'alice'): AuditEvent => ({ ...ev(i), event, user });
+    const opens = lastOpens([
+      at(1, 'open'),
+      at(2, 'close'),
+      at(3, 'replay'),
+      at(4, 'toggle', 'bob'),
+      at(5, 'close', 'bob'),
+    ]);
+    expect(opens.get('alice')?.time).toBe(ev(1).time);
+    expect(opens.get('bob')).toMatchObject({ event: 'toggle', time: ev(4).time });
+    expect(lastOpens([at(1, 'close')]).has('alice')).toBe(false);
+  });
+
+  it('operator records share the file, and the knock readers leave them out', async () => {
+    await appendAudit(dir, ev(1));
+    const who = { uid: 0, sudoUser: 'alice', sudoUid: 1000, pid: 42 };
+    await appendOperatorRecord(
+      dir,
+      operatorRecord(who, 'open', { target: '192.0.2.10', details: { services: ['ssh'] } }),
+    );
+    await appendOperatorRecord(dir, operatorRecord(who, 'mode', { target: 'closed', error: new Error('nft failed') }));
+    const lines = readFileSync(auditFilePath(dir), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines[1]).toMatchObject({
+      event: 'operator',
+      action: 'open',
+      target: '192.0.2.10',
+      result: 'ok',
+      uid: 0,
+      sudoUser: 'alice',
+      sudoUid: 1000,
+    });
+    expect(lines[2]).toMatchObject({ action: 'mode', result: 'failed', error: 'nft failed' });
+    expect(parseAudit(readFileSync(auditFilePath(dir), 'utf8'))).toEqual([ev(1)]);
+    expect(statSync(auditFilePath(dir)).mode & 0o777).toBe(0o600);
   });
 });

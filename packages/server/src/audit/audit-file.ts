@@ -1,5 +1,7 @@
 // The audit file: one JSON line per open (or refused replay) in state_dir/audit.jsonl,
-// mode 0600. Appended by the daemon; read by `status` and `user list`. Never a secret.
+// mode 0600. Appended by the daemon, and by the operator's commands (audit/operator.ts,
+// lines with "event":"operator", which parseAudit leaves out); read by `status` and
+// `user list`. Never a secret.
 // Bounded: past AUDIT_ROTATE_BYTES it becomes audit.jsonl.1 (replacing the one before),
 // so the audit keeps the last 16–32 MiB (~100,000 events or more) without logrotate.
 import { appendFile, chmod, mkdir, readFile, rename, stat } from 'node:fs/promises';
@@ -23,6 +25,8 @@ export interface AuditEvent {
   source?: 'grace' | 'code';
 }
 
+const KNOCK_EVENTS = new Set<string>(['open', 'close', 'toggle', 'replay']);
+
 export const AUDIT_FILE = 'audit.jsonl';
 export const AUDIT_ROTATE_BYTES = 16 * 1024 * 1024;
 export const auditFilePath = (stateDir: string): string => join(stateDir, AUDIT_FILE);
@@ -44,7 +48,7 @@ export function parseAudit(text: string): AuditEvent[] {
     if (line.trim() === '') continue;
     try {
       const ev = JSON.parse(line) as AuditEvent;
-      if (typeof ev.time === 'string' && typeof ev.address === 'string') out.push(ev);
+      if (typeof ev.time === 'string' && typeof ev.address === 'string' && KNOCK_EVENTS.has(ev.event)) out.push(ev);
     } catch {
       // a line cut by a crash: skip it
     }
@@ -60,9 +64,13 @@ export async function readAudit(stateDir: string, limit = 1000): Promise<AuditEv
   return all.slice(Math.max(0, all.length - limit));
 }
 
-/** Pure: each user's newest open. */
+/**
+ * Pure: each user's newest open: an open knock, or a toggle (which opens or closes; the
+ * kernel does not say which). Closes and refused replays are not opens.
+ */
 export function lastOpens(events: readonly AuditEvent[]): Map<string, AuditEvent> {
   const out = new Map<string, AuditEvent>();
-  for (const ev of events) if (ev.user !== undefined && ev.event !== 'replay') out.set(ev.user, ev);
+  for (const ev of events)
+    if (ev.user !== undefined && (ev.event === 'open' || ev.event === 'toggle')) out.set(ev.user, ev);
   return out;
 }

@@ -1,5 +1,6 @@
 // `otpknockd apply`, `confirm` and `revert`: change the running daemon's config
 // with an automatic way back (like iptables-apply). See apply/apply.ts.
+import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { parseDurationArgument } from '../config/index.js';
 import {
@@ -13,6 +14,7 @@ import {
   stateDirOf,
 } from '../apply/apply.js';
 import { readPending } from '../apply/pending.js';
+import { audited } from '../audit/operator.js';
 import { DEFAULT_CONFIG, EXIT } from './common.js';
 
 /** ApplyErrors are failures (exit 1) a person can act on; everything else goes to cli.ts. */
@@ -62,12 +64,24 @@ Examples:
     .action(async (opts: { config: string; confirmWithin: string }) => {
       const ms = parseDurationArgument(opts.confirmWithin, '--confirm-within', CONFIRM_WITHIN); // a usage error (exit 2), before anything is touched
       await reportApplyErrors(async () => {
-        await applyConfig({
-          configFile: opts.config,
-          confirmWithinMs: ms,
-          selfArgv: [...process.execArgv, process.argv[1] ?? ''],
-          print: (l) => process.stdout.write(`${l}\n`),
-        });
+        // Audited in the state dir the new file names (apply requires it to be the daemon's).
+        await audited(
+          await stateDirOf(opts.config),
+          'apply',
+          { target: resolve(opts.config), details: { confirmWithinMs: ms } },
+          () =>
+            applyConfig({
+              configFile: opts.config,
+              confirmWithinMs: ms,
+              selfArgv: [...process.execArgv, process.argv[1] ?? ''],
+              print: (l) => process.stdout.write(`${l}\n`),
+            }),
+          ({ pending }) => ({
+            live: pending.live,
+            backup: pending.backup,
+            deadline: new Date(pending.deadline).toISOString(),
+          }),
+        );
       });
     });
 
@@ -82,7 +96,14 @@ Examples:
       .description('Keep the config installed by "otpknockd apply": stop its automatic revert.'),
   ).action(async (opts: { config: string; stateDir?: string }) => {
     await reportApplyErrors(async () => {
-      const p = await confirmApply(await stateDirFrom(opts));
+      const dir = await stateDirFrom(opts);
+      const p = await audited(
+        dir,
+        'confirm',
+        {},
+        () => confirmApply(dir),
+        (c) => ({ live: c.live, applied: c.applied }),
+      );
       process.stdout.write(
         `otpknockd confirm: ${p.live} keeps the config applied from ${p.applied}; the previous one stays in ${p.backup}\n`,
       );

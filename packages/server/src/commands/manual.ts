@@ -10,6 +10,7 @@ import type { ServerConfig, ServiceConfig } from '../config/types.js';
 import { MODES, MODE_DESCRIPTIONS, isMode, modeChangeScript, readMode, writeMode, type ServiceMode } from '../mode.js';
 import { NftDriver, NftError } from '../nft/driver.js';
 import { isOurTable } from '../nft/inspect.js';
+import { audited } from '../audit/operator.js';
 import { DEFAULT_CONFIG } from './common.js';
 
 /** Longest manual opening: a week (the kernel takes longer, a forgotten opening should not). */
@@ -166,16 +167,20 @@ const serviceOption = (verb: 'open' | 'close') =>
     .argParser(collect)
     .default([]);
 
-/** The config, the services named and the nft driver, once the running daemon's table is there. */
-async function liveTarget(opts: {
-  config: string;
-  service: string[];
-}): Promise<{ config: ServerConfig; services: ServiceConfig[]; nft: NftDriver }> {
+/** The config and the services named. */
+async function target(opts: { config: string; service: string[] }): Promise<{
+  config: ServerConfig;
+  services: ServiceConfig[];
+}> {
   const config = await loadConfig(opts.config);
-  const services = pickServices(config, opts.service);
+  return { config, services: pickServices(config, opts.service) };
+}
+
+/** Applies a script to the running daemon's table (an error when it does not run). */
+async function applyToLiveTable(config: ServerConfig, script: string): Promise<void> {
   const nft = new NftDriver();
   await requireRunningTable(nft, config);
-  return { config, services, nft };
+  await nft.apply(script);
 }
 
 export function registerManual(program: Command): void {
@@ -208,8 +213,11 @@ address, unknown or empty service name, or bad duration (nothing changed).`,
     .action(async (addr: string, opts: { config: string; service: string[]; for?: string }) => {
       const { address, family } = parseAddress(addr);
       const forMs = opts.for === undefined ? undefined : parseOpenFor(opts.for);
-      const { config, services, nft } = await liveTarget(opts);
-      await nft.apply(manualOpenScript(config.table, services, address, family, forMs));
+      const { config, services } = await target(opts);
+      const details = { services: services.map((x) => x.name), ...(forMs === undefined ? {} : { forMs }) };
+      await audited(config.stateDir, 'open', { target: address, details }, () =>
+        applyToLiveTable(config, manualOpenScript(config.table, services, address, family, forMs)),
+      );
       const how =
         forMs === undefined ? services.map((s) => formatDuration(s.openForMs)).join('/') : formatDuration(forMs);
       process.stdout.write(`opened ${servicesText(services)} to ${address} for ${how}\n`);
@@ -245,8 +253,13 @@ address or service (nothing changed).`,
     )
     .action(async (addr: string, opts: { config: string; service: string[] }) => {
       const { address, family } = parseAddress(addr);
-      const { config, services, nft } = await liveTarget(opts);
-      await nft.apply(manualCloseScript(config.table, services, address, family));
+      const { config, services } = await target(opts);
+      await audited(
+        config.stateDir,
+        'close',
+        { target: address, details: { services: services.map((x) => x.name) } },
+        () => applyToLiveTable(config, manualCloseScript(config.table, services, address, family)),
+      );
       process.stdout.write(`closed ${servicesText(services)} to ${address}\n`);
     });
 
@@ -295,7 +308,9 @@ mode (nothing changed).`,
         process.stdout.write(`${current}: ${MODE_DESCRIPTIONS[current]}\n`);
         return;
       }
-      await setMode(config, mode);
+      await audited(config.stateDir, 'mode', { target: mode, details: { previous: readModeOrKnock(config) } }, () =>
+        setMode(config, mode),
+      );
     });
 }
 

@@ -16,6 +16,7 @@ import {
   quote,
 } from '@otpknock/shared';
 import { lastOpens, readAudit, type AuditEvent } from '../audit/audit-file.js';
+import { audited, type OperatorAction } from '../audit/operator.js';
 import { loadConfig, parseDurationArgument } from '../config/index.js';
 import type { ServerConfig, UserConfig } from '../config/types.js';
 import { readStoreDir, removeUserRecord, withStoreLock, writeUserRecord } from '../users/store.js';
@@ -202,7 +203,7 @@ function registerUserAdd(user: Command): void {
 async function addUser(nameArg: string, o: AddOptions): Promise<void> {
   const name = checkUserName(nameArg, 'NAME');
   checkOnboardingOptions(o);
-  let config = await loadConfig(o.config, { allowNoUsers: true });
+  const config = await loadConfig(o.config, { allowNoUsers: true });
   const dir = storeOf(config);
   if (config.users.some((u) => u.name === name)) {
     throw new OtpknockError('E_ARGUMENT', `user ${name} exists already`, {
@@ -210,6 +211,15 @@ async function addUser(nameArg: string, o: AddOptions): Promise<void> {
     });
   }
   checkServiceNames(config, o.service ?? []);
+  const details = { codeMode: o.codeMode === true, ...(o.service === undefined ? {} : { services: o.service }) };
+  const { added, uri } = await audited(config.stateDir, 'user add', { target: name, details }, () =>
+    addUserRecord(o, name, dir),
+  );
+  await printOnboarding(uri, added, o, 'Added');
+}
+
+/** Writes the new user's record and reads it back as the daemon will load it. */
+async function addUserRecord(o: AddOptions, name: string, dir: string): Promise<{ added: UserConfig; uri: string }> {
   const record: StoredUser = {
     name,
     secret: encodeSecret(generateSecret(20)),
@@ -227,17 +237,14 @@ async function addUser(nameArg: string, o: AddOptions): Promise<void> {
   });
   // The URI from the config as the daemon will load it (the profile exactly as it will
   // derive it). Anything that fails here takes the new record away again.
-  let added: UserConfig;
-  let uri: string;
   try {
-    config = await loadConfig(o.config, { allowNoUsers: true });
-    added = userIn(config, name);
-    uri = onboardingUri(config, added, o);
+    const config = await loadConfig(o.config, { allowNoUsers: true });
+    const added = userIn(config, name);
+    return { added, uri: onboardingUri(config, added, o) };
   } catch (e) {
     await removeUserRecord(dir, name).catch(() => undefined);
     throw e;
   }
-  await printOnboarding(uri, added, o, 'Added');
 }
 
 /** The --service names of user add, each one of the config's services. */
@@ -303,7 +310,9 @@ function userTable(rows: readonly UserRow[], now: number): string {
       r.state + (r.codeMode ? '+code' : ''),
       r.secretCreated === null ? '-' : ageText(now - Date.parse(r.secretCreated)),
       r.graceUntil ?? '-',
-      r.lastOpen === null ? '-' : `${r.lastOpen.time} from ${r.lastOpen.address}`,
+      r.lastOpen === null
+        ? '-'
+        : `${r.lastOpen.time} from ${r.lastOpen.address}${r.lastOpen.event === 'toggle' ? ' (toggle)' : ''}`,
     ]);
   }
   const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
@@ -331,7 +340,7 @@ function registerUserChange(
     .addHelpText('after', NAME_HELP)
     .action(async (nameArg: string, o: Common) => {
       const name = checkUserName(nameArg, 'NAME');
-      await changeUser(o.config, name, fn);
+      await changeUser(o.config, name, `user ${verb}` as OperatorAction, fn);
       process.stderr.write(
         `otpknockd: user ${name}: ${verb === 'remove' ? 'removed' : `${verb}d`}; the daemon applies it at the next window boundary\n`,
       );
@@ -341,10 +350,20 @@ function registerUserChange(
 async function changeUser(
   configFile: string,
   name: string,
+  action: OperatorAction,
   fn: (u: StoredUser) => StoredUser | undefined,
 ): Promise<void> {
   const config = await loadConfig(configFile, { allowNoUsers: true });
   const dir = storeOf(config);
+  await audited(config.stateDir, action, { target: name }, () => changeRecord(config, dir, name, fn));
+}
+
+async function changeRecord(
+  config: ServerConfig,
+  dir: string,
+  name: string,
+  fn: (u: StoredUser) => StoredUser | undefined,
+): Promise<void> {
   await withStoreLock(dir, async () => {
     const next = fn(await readRecord(dir, name));
     if (next === undefined && config.users.every((u) => u.name === name)) {
@@ -387,18 +406,20 @@ async function rotateUser(nameArg: string, o: RotateOptions): Promise<void> {
   let config = await loadConfig(o.config, { allowNoUsers: true });
   const dir = storeOf(config);
   const now = Date.now();
-  await withStoreLock(dir, async () => {
-    const old = await readRecord(dir, name);
-    const previous = graceMs > 0 ? [{ secret: old.secret, until: new Date(now + graceMs).toISOString() }] : [];
-    // Older grace secrets that are still live stay until their own end.
-    for (const p of old.previous) if (Date.parse(p.until) > now) previous.push(p);
-    await writeUserRecord(dir, {
-      ...old,
-      secret: encodeSecret(generateSecret(20)),
-      secretCreated: new Date(now).toISOString(),
-      previous,
+  const rotate = () =>
+    withStoreLock(dir, async () => {
+      const old = await readRecord(dir, name);
+      const previous = graceMs > 0 ? [{ secret: old.secret, until: new Date(now + graceMs).toISOString() }] : [];
+      // Older grace secrets that are still live stay until their own end.
+      for (const p of old.previous) if (Date.parse(p.until) > now) previous.push(p);
+      await writeUserRecord(dir, {
+        ...old,
+        secret: encodeSecret(generateSecret(20)),
+        secretCreated: new Date(now).toISOString(),
+        previous,
+      });
     });
-  });
+  await audited(config.stateDir, 'user rotate', { target: name, details: { graceMs } }, rotate);
   config = await loadConfig(o.config, { allowNoUsers: true });
   const rotated = userIn(config, name);
   await printOnboarding(
