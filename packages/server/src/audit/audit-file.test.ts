@@ -84,6 +84,10 @@ describe('the audit file', () => {
     });
     expect(lines[2]).toMatchObject({ action: 'mode', result: 'failed', error: 'nft failed' });
     expect(parseAudit(readFileSync(auditFilePath(dir), 'utf8'))).toEqual([ev(1)]);
+    // Every event the daemon writes is still read, whatever its kind (gateway mode's forward).
+    const forward: AuditEvent = { ...ev(2), event: 'forward', destination: '198.51.100.2:8080' };
+    await appendAudit(dir, forward);
+    expect(parseAudit(readFileSync(auditFilePath(dir), 'utf8'))).toEqual([ev(1), forward]);
     expect(statSync(auditFilePath(dir)).mode & 0o777).toBe(0o600);
   });
 });

@@ -25,8 +25,6 @@ export interface AuditEvent {
   source?: 'grace' | 'code';
 }
 
-const KNOCK_EVENTS = new Set<string>(['open', 'close', 'toggle', 'replay']);
-
 export const AUDIT_FILE = 'audit.jsonl';
 export const AUDIT_ROTATE_BYTES = 16 * 1024 * 1024;
 export const auditFilePath = (stateDir: string): string => join(stateDir, AUDIT_FILE);
@@ -48,7 +46,9 @@ export function parseAudit(text: string): AuditEvent[] {
     if (line.trim() === '') continue;
     try {
       const ev = JSON.parse(line) as AuditEvent;
-      if (typeof ev.time === 'string' && typeof ev.address === 'string' && KNOCK_EVENTS.has(ev.event)) out.push(ev);
+      // Operator records (audit/operator.ts) have a target, no address: they are not these events.
+      if (typeof ev.time === 'string' && typeof ev.address === 'string' && (ev.event as string) !== 'operator')
+        out.push(ev);
     } catch {
       // a line cut by a crash: skip it
     }
