@@ -17,6 +17,8 @@ command -v nmap >/dev/null 2>&1 || need_apt+=(nmap)
 # systemd-nspawn to run the unit under a real systemd.
 command -v systemd-nspawn >/dev/null 2>&1 || need_apt+=(systemd-container)
 command -v mmdebstrap >/dev/null 2>&1 || need_apt+=(mmdebstrap)
+# test/gateway-docker.e2e.test.ts loads Docker's published-port ruleset with iptables-nft-restore.
+command -v iptables-nft-restore >/dev/null 2>&1 || need_apt+=(iptables)
 # The unit tests render the man pages (groff) and try the zsh completion (zsh).
 command -v groff >/dev/null 2>&1 || need_apt+=(groff-base)
 command -v zsh >/dev/null 2>&1 || need_apt+=(zsh)

@@ -9,7 +9,6 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import {
   applyNft,
-  counterValue,
   describeE2E,
   openHeldConnection,
   pollUntil,
@@ -21,20 +20,9 @@ import {
   type NsProcess,
   type Topology,
 } from '@otpknock/e2e-harness';
-import {
-  otpknockd,
-  sequencesFor,
-  startDaemon,
-  testUser,
-  usersYaml,
-  writeConfig,
-  type ConfigDir,
-  type TestUser,
-} from './support/otpknockd.js';
+import { alice, aliceKnocks, counter, PERIOD, profile } from './support/gateway.js';
+import { otpknockd, startDaemon, usersYaml, writeConfig, type ConfigDir, type TestUser } from './support/otpknockd.js';
 
-const PERIOD = 5; // short windows: a rotation within a test
-const profile = { method: 'time', period: PERIOD, range: '20000-40000' };
-const alice = testUser('alice', 'gateway-alice');
 const PUBLIC_PORT = 8443; // the gateway's port forward …
 const BACKEND_PORT = 8080; // … to the backend's service
 const ROUTED_PORT = 2222; // guarded on the routed backend address (IPv4)
@@ -71,31 +59,7 @@ table ip6 gw_nat6 {
 }
 `;
 
-async function awayFromBoundary(): Promise<void> {
-  const into = (Date.now() / 1000) % PERIOD;
-  if (into > PERIOD - 1.5) await new Promise((r) => setTimeout(r, (PERIOD - into + 0.1) * 1000));
-}
-
-const usedWindows = new Set<number>();
-
-/** Alice's open sequence of a live window (current ± skew) not knocked yet: each is one-time. */
-async function freshSequence(): Promise<number[]> {
-  await awayFromBoundary();
-  const now = Math.floor(Date.now() / 1000 / PERIOD);
-  const offset = [0, 1, -1].find((o) => !usedWindows.has(now + o));
-  if (offset === undefined) throw new Error('no unused live window; wait for the next one');
-  usedWindows.add(now + offset);
-  return sequencesFor(alice.secret, profile, offset).open;
-}
-
-/** Knocks a fresh open sequence of alice's from `from` to the gateway (IPv4 or IPv6). */
-async function knock(t: Topology, from: 'client' | 'eve', family: 4 | 6 = 4): Promise<number[]> {
-  const ports = await freshSequence();
-  await sendUdp(t, from, family === 4 ? t.server.ipv4 : t.server.ipv6, ports, { delayMs: 5 });
-  return ports;
-}
-
-const counter = async (t: Topology, name: string) => (await counterValue(t, 'server', 'otpknock', name))?.packets ?? 0;
+const { knock } = aliceKnocks();
 
 describeE2E('gateway mode: forwarded services behind otpknockd', () => {
   const topo = useTopology({ backend: true });
