@@ -21,7 +21,7 @@ import {
   type Topology,
 } from '@otpknock/e2e-harness';
 import { alice, aliceKnocks, counter, profile } from './support/gateway.js';
-import { startDaemon, usersYaml, writeConfig, type ConfigDir, type TestUser } from './support/otpknockd.js';
+import { otpknockd, startDaemon, usersYaml, writeConfig, type ConfigDir, type TestUser } from './support/otpknockd.js';
 
 const HOST_PORT = 9443; // -p 9443:8080
 const CONTAINER_PORT = 8080;
@@ -106,6 +106,30 @@ describeE2E("gateway mode on a Docker host (Docker's published-port ruleset, ipt
     const probe = await tcpProbe(t, 'eve', t.server.ipv4, HOST_PORT);
     expect(probe).toMatchObject({ state: 'open' });
     expect(probe.greeting).toBe(`container hello ${t.eve.ipv4} port ${CONTAINER_PORT}`);
+  });
+
+  it('doctor recognises the published port as reachable without a knock when no service guards it, and says what to add', async () => {
+    const t = topo();
+    const unguarded = writeConfig(
+      (secretFile) => `services:\n  ssh: { port: 22 }\nusers:\n${usersYaml([alice], secretFile)}\n`,
+    );
+    try {
+      const r = await otpknockd(t, ['doctor', '--config', unguarded.file]);
+      expect(r.stdout).toContain(
+        `WARNING  gateway: TCP port ${HOST_PORT} is DNATed (table ip nat, chain DOCKER) and this host forwards, but no service guards it: anyone reaches it without a knock`,
+      );
+      expect(r.stdout).toContain(
+        `fix: to guard it with a knock add to services: NAME: { port: ${HOST_PORT}, forward: dnat }`,
+      );
+      // With the service declared: no such warning, the forwarded services named as guarded.
+      const guarded = await otpknockd(t, ['doctor', '--config', cfg.file]);
+      expect(guarded.stdout).not.toContain(`TCP port ${HOST_PORT} is DNATed`);
+      expect(guarded.stdout).toContain(
+        'ok       gateway: forwarded services guarded on the forward hook: web (TCP 9443, forwarded (DNAT)), raw (TCP 2222, forwarded to 198.51.100.2)',
+      );
+    } finally {
+      unguarded.cleanup();
+    }
   });
 
   it("with otpknockd: our drop holds whatever Docker's DOCKER chain accepts; a knock opens it to the knocker only", async () => {

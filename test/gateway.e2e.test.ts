@@ -168,6 +168,27 @@ describeE2E('gateway mode: forwarded services behind otpknockd', () => {
     expect(status.stdout).toContain(`to ${t.backend.ipv4}:${BACKEND_PORT}`);
   });
 
+  it('doctor: the forwarded services are guarded; a forward to an address of the gateway itself is a problem', async () => {
+    const t = topo();
+    const r = await otpknockd(t, ['doctor', '--config', cfg.file]);
+    expect(r.stdout).toContain(
+      `ok       gateway: forwarded services guarded on the forward hook: nas (TCP ${PUBLIC_PORT}, forwarded (DNAT)), lan (TCP ${ROUTED_PORT}, forwarded to 198.51.100.2), lan6 (TCP ${ROUTED6_PORT}, forwarded to 2001:db8:2::/64)`,
+    );
+    const self = writeConfig(
+      (secretFile) =>
+        `services:\n  nas: { port: ${PUBLIC_PORT}, forward: dnat }\n  me: { port: 2224, forward: ${t.server.ipv4} }\nusers:\n${usersYaml([alice], secretFile)}\n`,
+    );
+    try {
+      const bad = await otpknockd(t, ['doctor', '--config', self.file]);
+      expect(bad.code).toBe(1);
+      expect(bad.stdout).toContain(
+        `PROBLEM  gateway: service me is forwarded to ${t.server.ipv4}, which is an address of this host: connections to it are delivered here (input hook), never forwarded`,
+      );
+    } finally {
+      self.cleanup();
+    }
+  });
+
   it('mode open lets everybody through the forward, mode closed nobody; knock mode is back to grants', async () => {
     const t = topo();
     expect((await otpknockd(t, ['mode', 'open', '--config', cfg.file])).code).toBe(0);

@@ -21,7 +21,8 @@ import {
   type FileFacts,
 } from './local.js';
 import { parseProcNet, type Socket } from './proc-net.js';
-import { firewallFindings } from './ruleset.js';
+import { firewallFindings, parseRuleset } from './ruleset.js';
+import { dnatRules, gatewayFindings, type RouteFact } from './forward.js';
 
 export interface DoctorOptions {
   configFile: string;
@@ -109,6 +110,9 @@ export async function runDoctor(opts: DoctorOptions): Promise<Finding[]> {
         knockPorts: knockPortIntervals(config),
       }),
     );
+  }
+  if (nft.ruleset !== undefined && nft.ruleset !== null) {
+    findings.push(...(await gatewayChecks(config, nft.ruleset, opts.runTool ?? defaultRunTool)));
   }
   findings.push(...(await legacyIptablesFindings()));
   findings.push(await clockCheck(config, opts.runTool ?? defaultRunTool));
@@ -224,6 +228,53 @@ async function kernelAndTableChecks(
     } else findings.push(finding('daemon', 'ok', `table inet ${config.table} is loaded (made by otpknockd)`));
   } catch {
     // nft failures were reported above
+  }
+}
+
+/** Forwarded services and DNATed ports (docs/gateway.md): the switches, the DNAT rules, the routes. */
+async function gatewayChecks(
+  config: ServerConfig | undefined,
+  ruleset: unknown,
+  runTool: NonNullable<DoctorOptions['runTool']>,
+): Promise<Finding[]> {
+  const flag = (file: string) =>
+    readFile(file, 'utf8').then(
+      (t) => t.trim() === '1',
+      () => undefined,
+    );
+  const services = config?.services ?? [];
+  const routes = new Map<string, RouteFact>();
+  for (const s of services) {
+    if (s.forward?.kind !== 'routed') continue;
+    const address = s.forward.destination.split('/')[0]!;
+    routes.set(s.forward.destination, await routeTo(address, runTool));
+  }
+  let parsed;
+  try {
+    parsed = parseRuleset(ruleset);
+  } catch {
+    return [];
+  }
+  const v4 = await flag('/proc/sys/net/ipv4/ip_forward');
+  const v6 = await flag('/proc/sys/net/ipv6/conf/all/forwarding');
+  return gatewayFindings({
+    services,
+    dnat: dnatRules(parsed, config?.table ?? 'otpknock'),
+    forwarding: { ...(v4 === undefined ? {} : { v4 }), ...(v6 === undefined ? {} : { v6 }) },
+    routes,
+  });
+}
+
+/** `ip -j route get ADDR`: the interface, local, or why not. */
+async function routeTo(address: string, runTool: NonNullable<DoctorOptions['runTool']>): Promise<RouteFact> {
+  try {
+    const out = JSON.parse(await runTool('ip', ['-j', 'route', 'get', address])) as { type?: string; dev?: string }[];
+    const r = out[0];
+    if (r?.type === 'local') return { local: true };
+    if (r?.type === 'unreachable' || r?.type === 'prohibit' || r?.type === 'blackhole') return { error: r.type };
+    return { dev: r?.dev ?? '?' };
+  } catch (err) {
+    return { error: toolError(err) };
   }
 }
 
