@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import {
+  NODE,
   applyNft,
   describeE2E,
   openHeldConnection,
@@ -21,7 +22,15 @@ import {
   type Topology,
 } from '@otpknock/e2e-harness';
 import { alice, aliceKnocks, counter, PERIOD, profile } from './support/gateway.js';
-import { otpknockd, startDaemon, usersYaml, writeConfig, type ConfigDir, type TestUser } from './support/otpknockd.js';
+import {
+  KNOCK,
+  otpknockd,
+  startDaemon,
+  usersYaml,
+  writeConfig,
+  type ConfigDir,
+  type TestUser,
+} from './support/otpknockd.js';
 
 const PUBLIC_PORT = 8443; // the gateway's port forward …
 const BACKEND_PORT = 8080; // … to the backend's service
@@ -219,5 +228,42 @@ describeE2E('gateway mode: forwarded services behind otpknockd', () => {
     // … while a new connection without a grant is refused.
     expect(await tcpProbe(t, 'client', t.server.ipv4, PUBLIC_PORT, 500)).toMatchObject({ state: 'closed' });
     await held.close();
+  });
+
+  it('the knock client opens a forwarded service: knock HOST -p PUBLIC_PORT waits for it through the DNAT', async () => {
+    const t = topo();
+    const home = join(cfg.dir, 'client-home');
+    const knockCli = (args: string[]) =>
+      t.exec(
+        'client',
+        [
+          '/usr/bin/env',
+          `HOME=${home}`,
+          `XDG_CONFIG_HOME=${home}/config`,
+          `XDG_STATE_HOME=${home}/state`,
+          NODE,
+          KNOCK,
+          ...args,
+        ],
+        {
+          timeoutMs: 30_000,
+        },
+      );
+    const add = await knockCli([
+      'add',
+      'gw',
+      '--address',
+      t.server.ipv4,
+      '--secret-file',
+      join(cfg.dir, `${alice.name}.secret`),
+      '--period',
+      String(PERIOD),
+      '--range',
+      '20000-40000',
+    ]);
+    expect(add.code, add.stderr).toBe(0);
+    // Its first sequence may be one this suite knocked already (one-time): knock then retries with the next window's.
+    const r = await knockCli(['gw', '-p', String(PUBLIC_PORT), '--timeout', '3', '--retries', '2']);
+    expect(r.code, r.stderr).toBe(0);
   });
 });
