@@ -57,13 +57,13 @@ const portForward = (t: Topology) => `
 table ip gw_nat {
 	chain prerouting {
 		type nat hook prerouting priority dstnat; policy accept;
-		iifname "${t.server.ifname}" tcp dport ${PUBLIC_PORT} dnat to ${t.backend.ipv4}:${BACKEND_PORT}
+		iifname "${t.server.ifname}" ip daddr ${t.server.ipv4} tcp dport ${PUBLIC_PORT} dnat to ${t.backend.ipv4}:${BACKEND_PORT}
 	}
 }
 table ip6 gw_nat6 {
 	chain prerouting {
 		type nat hook prerouting priority dstnat; policy accept;
-		iifname "${t.server.ifname}" tcp dport ${PUBLIC_PORT} dnat to [${t.backend.ipv6}]:${BACKEND_PORT}
+		iifname "${t.server.ifname}" ip6 daddr ${t.server.ipv6} tcp dport ${PUBLIC_PORT} dnat to [${t.backend.ipv6}]:${BACKEND_PORT}
 	}
 }
 `;
@@ -77,7 +77,9 @@ describeE2E('gateway mode: forwarded services behind otpknockd', () => {
 
   beforeAll(async () => {
     const t = topo();
-    await startService(t, 'backend', [BACKEND_PORT, ROUTED_PORT, ROUTED6_PORT, UNGUARDED_PORT], { name: 'backend' });
+    await startService(t, 'backend', [BACKEND_PORT, ROUTED_PORT, ROUTED6_PORT, UNGUARDED_PORT, PUBLIC_PORT], {
+      name: 'backend',
+    });
     await applyNft(t, 'server', portForward(t));
     cfg = writeConfig(config);
     daemon = await startDaemon(t, cfg.file);
@@ -105,6 +107,8 @@ describeE2E('gateway mode: forwarded services behind otpknockd', () => {
     // Not DNATed and not a guarded destination: routed as before (the backend's 8080 directly, its 9090).
     expect(await tcpProbe(t, 'client', t.backend.ipv4, BACKEND_PORT)).toMatchObject({ state: 'open' });
     expect(await tcpProbe(t, 'client', t.backend.ipv4, UNGUARDED_PORT)).toMatchObject({ state: 'open' });
+    // The dnat service's port, routed to the backend without a DNAT (a LAN's own outgoing connection): not guarded.
+    expect(await tcpProbe(t, 'client', t.backend.ipv4, PUBLIC_PORT)).toMatchObject({ state: 'open' });
     // The routed IPv4 guard names one address: the same port elsewhere on IPv6 is the IPv6 service's business only.
     expect(await counter(t, 'refused')).toBeGreaterThanOrEqual(3);
   });
