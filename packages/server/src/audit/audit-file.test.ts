@@ -90,4 +90,18 @@ describe('the audit file', () => {
     expect(parseAudit(readFileSync(auditFilePath(dir), 'utf8'))).toEqual([ev(1), forward]);
     expect(statSync(auditFilePath(dir)).mode & 0o777).toBe(0o600);
   });
+
+  it("reads the gateway's forward events (a forwarded connection and where it went) with the knocks", async () => {
+    const forward: AuditEvent = {
+      time: '2026-12-04T00:00:01.000Z',
+      event: 'forward',
+      services: ['nas'],
+      address: '192.0.2.2',
+      family: 4,
+      destination: '198.51.100.2:8080',
+    };
+    await appendAudit(dir, ev(1));
+    await appendAudit(dir, forward);
+    expect(await readAudit(dir)).toEqual([ev(1), forward]);
+  });
 });
