@@ -61,7 +61,7 @@ function harness(opensOn: (knock: KnockSend, connects: number) => boolean, extra
     send: async (k) => {
       sent.push(k);
       lastKnock = k;
-      return { sourcePort: 40000, sentAt: [] };
+      return { sourcePort: 40000, queuedAt: [], sentAt: [] };
     },
     connect: async (o) => {
       waited.push(o);
@@ -320,7 +320,7 @@ describe('knockClose', () => {
       now: () => T0,
       send: async (k) => {
         sent.push(k);
-        return { sourcePort: 1, sentAt: [] };
+        return { sourcePort: 1, queuedAt: [], sentAt: [] };
       },
     });
     expect(r.window).toBe(W);
