@@ -1,6 +1,8 @@
 // otpknock side by side with knockd (classic sequences, libpcap + a command per open) and
 // fwknop (Single Packet Authorization, libpcap), in ONE run on one machine (issue 7):
-//   1. end-to-end: starting the client → the first accepted TCP connect to the service;
+//   1. end-to-end: starting the client → the first accepted TCP connect to the service
+//      (otpknock's client as a user gets it: the npm package installed with npm install -g),
+//      and where that time goes: start → first datagram → last datagram → exit;
 //   2. wire: the last knock / SPA datagram → the server's SYN-ACK (AF_PACKET capture with
 //      kernel timestamps in the server's namespace);
 //   3. daemon CPU per 100,000 junk UDP datagrams aimed at the knock ports / SPA port;
@@ -15,7 +17,8 @@
 // services are not started, see installPeers), builds otpknock, prints one table and writes
 // bench/results/peers.{md,json}.
 // The phases live in bench/peers/, one module each: params (command line, sizes, paths),
-// install (apt-get), net (namespaces' links, the service), otpknock / knockd / fwknop (each
+// install (apt-get), client-install (knock from its npm package), net (namespaces' links, the
+// service), otpknock / knockd / fwknop (each
 // program's daemon, firewall and client), knock (one timed knock), wire (captures), latency,
 // cpu, floods (the measurements), server-figures (bench/server.ts), report (table and files).
 import { spawnSync } from 'node:child_process';
@@ -27,6 +30,7 @@ import { createBenchNet } from './lib/netns.js';
 import { int } from './lib/stats.js';
 import { cpuPhase } from './peers/cpu.js';
 import { floodPhase } from './peers/floods.js';
+import { installClient } from './peers/client-install.js';
 import { setupFwknop } from './peers/fwknop.js';
 import { installPeers } from './peers/install.js';
 import { knockOnce } from './peers/knock.js';
@@ -97,6 +101,9 @@ async function main(): Promise<void> {
   for (const sig of signals) process.on(sig, onSignal);
   let results: Omit<Results, 'server' | 'wallS' | 'loadAfter'>;
   try {
+    log('installing knock from its npm package (pnpm pack, npm install -g --prefix)');
+    const client = await installClient(dir);
+    log(`installed ${client.bin}; its code cache: ${client.codeCache}`);
     await net.addNamespace('cli');
     const links = {
       otpknock: await makeLink(net, 'otp', '192.0.2'),
@@ -106,7 +113,7 @@ async function main(): Promise<void> {
     for (const l of Object.values(links)) await startService(ctx, l.role);
     log('starting otpknockd, knockd and fwknopd');
     const peers = [
-      await setupOtpknock(ctx, links.otpknock, users),
+      await setupOtpknock(ctx, links.otpknock, users, client),
       await setupKnockd(ctx, links.knockd),
       await setupFwknop(ctx, links.fwknop),
     ];

@@ -16,26 +16,22 @@ import {
   useTopology,
   NODE,
   REPO_ROOT,
+  packAndInstall,
+  packageVersion,
+  type NpmInstall,
   type NsProcess,
   type Topology,
 } from '@otpknock/e2e-harness';
 import { startDaemon, writeConfig, type ConfigDir } from './support/otpknockd.js';
 
-interface Packaged {
+interface Packaged extends NpmInstall {
   dir: string;
-  /** `npm install -g --prefix` went here. */
-  prefix: string;
   tarballs: { client: string; server: string };
   bin: { knock: string; otpknockd: string };
-  /** PATH with this Node first: the installed bins start with `#!/usr/bin/env node`. */
-  env: NodeJS.ProcessEnv;
-  /** `npm COMMAND --global --prefix PREFIX`, offline, with this install's cache and config. */
-  npm: (command: string) => string[];
 }
 
 const PACKAGES = { client: 'packages/client', server: 'packages/server' } as const;
-const version = (pkgDir: string) =>
-  (JSON.parse(readFileSync(join(REPO_ROOT, pkgDir, 'package.json'), 'utf8')) as { version: string }).version;
+const version = packageVersion;
 
 /** What each tarball holds, and nothing else (no sources, maps or tests). */
 const SHIPPED = {
@@ -54,50 +50,18 @@ const SHIPPED = {
 let packaged: Promise<Packaged> | undefined;
 
 /** Packs both packages and installs the tarballs, once per file (both describes use it). */
-function packAndInstall(): Promise<Packaged> {
+function packAndInstallBoth(): Promise<Packaged> {
   packaged ??= (async () => {
     const dir = mkdtempSync(join(tmpdir(), 'otpknock-npm-'));
-    const env = {
-      ...process.env,
-      PATH: `${dirname(NODE)}:${process.env['PATH'] ?? '/usr/bin:/bin'}`,
-      npm_config_update_notifier: 'false',
-    };
-    const tarballs = { client: '', server: '' };
-    for (const name of ['client', 'server'] as const) {
-      const r = await run(['pnpm', 'pack', '--pack-destination', dir], {
-        cwd: join(REPO_ROOT, PACKAGES[name]),
-        env,
-        timeoutMs: 60_000,
-      });
-      expect(r.code, `pnpm pack ${name}:\n${r.stdout}${r.stderr}`).toBe(0);
-      tarballs[name] = join(dir, `otpknock-${name}-${version(PACKAGES[name])}.tgz`);
-    }
-    const prefix = join(dir, 'prefix');
-    // --offline with an empty cache and no user config: npm may not fetch anything.
-    const npm = (command: string) => [
-      'npm',
-      command,
-      '--global',
-      '--prefix',
-      prefix,
-      '--offline',
-      '--cache',
-      join(dir, 'npm-cache'),
-      '--userconfig',
-      join(dir, 'npmrc'),
-      '--no-audit',
-      '--no-fund',
-      '--loglevel=warn',
-    ];
-    const r = await run([...npm('install'), tarballs.client, tarballs.server], { env, timeoutMs: 60_000 });
-    expect(r.code, `npm install:\n${r.stdout}${r.stderr}`).toBe(0);
+    const installed = await packAndInstall(dir, [PACKAGES.client, PACKAGES.server]);
     return {
+      ...installed,
       dir,
-      prefix,
-      tarballs,
-      bin: { knock: join(prefix, 'bin', 'knock'), otpknockd: join(prefix, 'bin', 'otpknockd') },
-      env,
-      npm,
+      tarballs: { client: installed.tarballs[PACKAGES.client]!, server: installed.tarballs[PACKAGES.server]! },
+      bin: {
+        knock: join(installed.prefix, 'bin', 'knock'),
+        otpknockd: join(installed.prefix, 'bin', 'otpknockd'),
+      },
     };
   })();
   return packaged;
@@ -111,7 +75,7 @@ afterAll(async () => {
 describe('npm packages: @otpknock/client and @otpknock/server', () => {
   let p: Packaged;
   beforeAll(async () => {
-    p = await packAndInstall();
+    p = await packAndInstallBoth();
   }, 120_000);
 
   it('hold the bundles, README and LICENSE, nothing else', async () => {
@@ -215,7 +179,7 @@ describeE2E('installed otpknockd and knock: user add, run, import, knock', () =>
     });
 
   beforeAll(async () => {
-    p = await packAndInstall();
+    p = await packAndInstallBoth();
     t = topo();
     home = mkdtempSync(join(tmpdir(), 'otpknock-npm-client-'));
     clientEnv = { ...p.env, XDG_STATE_HOME: join(home, 'state'), XDG_CONFIG_HOME: join(home, 'config') };

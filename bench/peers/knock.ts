@@ -16,6 +16,10 @@ export interface KnockRun {
   firstSynMs?: number | null;
   /** The client's UDP datagrams seen on the server's interface during the run. */
   datagrams?: number;
+  /** Client start → its first knock/SPA datagram on the server's interface. */
+  firstDatagramMs?: number | null;
+  /** First → last of the client's datagrams before the first SYN-ACK. */
+  datagramSpanMs?: number | null;
 }
 
 let knockSeq = 0;

@@ -70,6 +70,8 @@ function report(r: Results) {
   const [otp, knd] = [r.peers.find((p) => p.key === 'otpknock')!, r.peers.find((p) => p.key === 'knockd')!];
   const e2e = (p: Peer) => r.latency.get(p.key)!.runs.map((x) => (opened(p, x) ? x.connectMs : null));
   const wire = (p: Peer) => r.latency.get(p.key)!.runs.map((x) => x.wireMs ?? null);
+  const runs = (p: Peer, key: 'firstDatagramMs' | 'datagramSpanMs' | 'clientMs') =>
+    r.latency.get(p.key)!.runs.map((x) => x[key] ?? null);
   const okMedian = (xs: (number | null)[]) => median(xs.filter((x): x is number => x !== null));
   const otpWire = wire(otp).filter((x): x is number => x !== null);
   const otpCpu = r.cpu.get('otpknock')!.map((c) => c.cpuMsPer100k);
@@ -111,6 +113,14 @@ function report(r: Results) {
     ['', ...peerCols],
     [
       row(`end-to-end: client start → first accepted connect, ms`, (p) => spread(e2e(p), ms)),
+      row(`… client start → its first knock/SPA datagram on the wire, ms`, (p) =>
+        spread(runs(p, 'firstDatagramMs'), ms),
+      ),
+      row(`… first → last knock datagram, ms`, (p) => spread(runs(p, 'datagramSpanMs'), ms)),
+      row(`… client start → client exit, ms`, (p) => spread(runs(p, 'clientMs'), ms)),
+      row("Node's own start: `node -e 0`, start → exit, ms", (p) =>
+        p.key === 'otpknock' ? spread(r.nodeStartMs, ms) : 'n/a',
+      ),
       row(`wire: last knock/SPA datagram → SYN-ACK, ms`, (p) => spread(wire(p), (x) => x.toFixed(3))),
       row(`… the client's share: last datagram → its first SYN, ms`, (p) =>
         spread(

@@ -13,17 +13,25 @@ export interface Packet {
   dst: string;
 }
 
-/** Last knock datagram → first SYN-ACK; and → the client's first SYN after it. */
-function wireMs(packets: readonly Packet[], r: KnockRun): { wire: number; firstSyn: number } | null {
+/** Last knock datagram → first SYN-ACK; and → the client's first SYN after it. Start → first datagram, first → last. */
+function wireMs(
+  packets: readonly Packet[],
+  r: KnockRun,
+): { wire: number | null; firstSyn: number; firstDatagram: number | null; span: number | null } {
   const inRun = packets.filter((p) => p.t >= r.startNs && p.t <= r.endNs);
   const synack = inRun.filter((p) => p.kind === 'synack').map((p) => p.t);
-  if (synack.length === 0) return null;
-  const first = Math.min(...synack);
+  const first = synack.length ? Math.min(...synack) : Number.POSITIVE_INFINITY;
   const udp = inRun.filter((p) => p.kind === 'udp' && p.t < first).map((p) => p.t);
-  if (udp.length === 0) return null;
+  if (udp.length === 0) return { wire: null, firstSyn: Number.NaN, firstDatagram: null, span: null };
   const last = Math.max(...udp);
+  const firstUdp = Math.min(...udp);
   const syn = inRun.filter((p) => p.kind === 'syn' && p.t > last).map((p) => p.t);
-  return { wire: (first - last) / 1e6, firstSyn: syn.length ? (Math.min(...syn) - last) / 1e6 : Number.NaN };
+  return {
+    wire: synack.length ? (first - last) / 1e6 : null,
+    firstSyn: syn.length && synack.length ? (Math.min(...syn) - last) / 1e6 : Number.NaN,
+    firstDatagram: (firstUdp - r.startNs) / 1e6,
+    span: (last - firstUdp) / 1e6,
+  };
 }
 
 /** One capture per server interface, for the latency runs and the knocks under floods. */
@@ -61,8 +69,10 @@ export async function stopCaptures(captures: Map<PeerKey, NsProcess>): Promise<M
 export function addWire(packets: readonly Packet[], runs: KnockRun[]): void {
   for (const r of runs) {
     const w = wireMs(packets, r);
-    r.wireMs = w?.wire ?? null;
-    r.firstSynMs = w?.firstSyn ?? null;
+    r.wireMs = w.wire;
+    r.firstSynMs = w.wire === null ? null : w.firstSyn;
+    r.firstDatagramMs = w.firstDatagram;
+    r.datagramSpanMs = w.span;
     r.datagrams = packets.filter((p) => p.kind === 'udp' && p.t >= r.startNs && p.t <= r.endNs).length;
   }
 }

@@ -66,4 +66,5 @@ export {
   untrackNamespace,
 } from './cleanup.js';
 export { NODE, REPO_ROOT, agentPath, nodeSourceArgv } from './node.js';
+export { packAndInstall, packageVersion, type NpmInstall } from './npm-install.js';
 export { pollUntil, type PollOptions } from './wait.js';
