@@ -20,6 +20,8 @@ const GUARDED_EMPTY = 8081;
 const RESET = 8082;
 /** Guarded, and the test's table answers it with ICMP host unreachable. */
 const ICMP = 8083;
+/** Guarded, and the test's table answers it with ICMP port unreachable (what iptables' REJECT sends by default). */
+const ICMP_PORT = 8084;
 /** Not guarded, a service listens. */
 const UNGUARDED = 9090;
 /** Not guarded, nothing listens. */
@@ -50,6 +52,7 @@ services:
   empty: { port: ${GUARDED_EMPTY}, open_for: 30s }
   reset: { port: ${RESET}, open_for: 30s }
   icmp: { port: ${ICMP}, open_for: 30s }
+  icmpport: { port: ${ICMP_PORT}, open_for: 30s }
 users:
 ${usersYaml(USERS, secretFile)}
 `,
@@ -69,6 +72,7 @@ ${usersYaml(USERS, secretFile)}
     type filter hook input priority -10; policy accept;
     tcp dport ${RESET} reject with tcp reset
     tcp dport ${ICMP} reject with icmpx type host-unreachable
+    tcp dport ${ICMP_PORT} reject with icmpx type port-unreachable
   }
 }
 `,
@@ -119,6 +123,9 @@ ${usersYaml(USERS, secretFile)}
     expect(r.stderr).toContain(`dropped (${fx.t.server.ipv4}) port ${GUARDED}: no answer after 2 knocks`);
     expect(r.stderr).toMatch(/clock[\s\S]*profile[\s\S]*already used[\s\S]*banned[\s\S]*mode closed/);
     expect(r.stderr).toContain(`sudo otpknockd why ${fx.t.client.ipv4}`);
+    expect(r.stderr).toMatch(
+      /this machine's clock more\s+than one window off \(it says \d{4}-\d\d-\d\dT[\d:]+Z; compare: date -u on the server\)/,
+    );
     expect(r.ms).toBeGreaterThanOrEqual(2 * TIMEOUT_S * 1000);
     withinBound(r.ms);
     // Again at once (the old ~45 s case: the stale profile's windows are used): a bounded
@@ -126,6 +133,7 @@ ${usersYaml(USERS, secretFile)}
     const again = await knock();
     expect(again.code, again.stderr).toBe(1);
     expect(again.stderr).toMatch(/sequences the server accepts now were sent already|no answer after/);
+    expect(again.stderr).toContain(`sudo otpknockd why ${fx.t.client.ipv4}`);
     withinBound(again.ms);
   });
 
@@ -181,6 +189,18 @@ ${usersYaml(USERS, secretFile)}
     const r = await knock();
     expect(r.code, r.stderr).toBe(4);
     expect(r.stderr).toContain('refused before the knock as after it');
+  });
+
+  // Before the host-unreachable test: the server's kernel rate-limits its ICMP errors per
+  // destination (a burst of 6, then 1 a second), and that test uses them up.
+  it('ICMP port unreachable (a REJECT): exit 4 like a reset, refused before the knock', async () => {
+    const knock = await profile('icmpport', OTHER.secret, ['--address', fx.t.server.ipv4, '--port', String(ICMP_PORT)]);
+    const r = await knock();
+    expect(r.code, r.stderr).toBe(4);
+    expect(r.stderr).toContain(
+      `icmpport (${fx.t.server.ipv4}) port ${ICMP_PORT}: refused before the knock as after it (TCP reset or ICMP port unreachable`,
+    );
+    withinBound(r.ms, TIMEOUT_S * 1000 + 1000);
   });
 
   it('ICMP host unreachable: exit 3, nothing reached otpknockd', async () => {

@@ -226,7 +226,7 @@ function noteOpenBeforeKnock(log: Logger, where: string, port: number, result: O
 /** Says why the service did not open, as far as knock can tell, and returns the exit code. */
 function reportNotOpen(log: Logger, host: string, port: number, result: OpenResult, elapsedMs: number): ExitCode {
   if (result.usedUpUntilMs !== undefined) {
-    log.error(usedUpMessage(host, result.usedUpUntilMs, Date.now()));
+    log.error(usedUpMessage(host, result.usedUpUntilMs, Date.now(), result.observed?.localAddress));
     return EXIT.NOT_OPEN;
   }
   const { exitCode, message } = diagnose({
@@ -235,6 +235,7 @@ function reportNotOpen(log: Logger, host: string, port: number, result: OpenResu
     port,
     knocks: result.attempts,
     elapsedMs,
+    nowMs: Date.now(),
     after: [],
     ...result.observed,
   });

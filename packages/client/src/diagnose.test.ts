@@ -27,7 +27,10 @@ describe('why a knock did not open', () => {
   });
 
   it('silence: exit 1, names what only the server sees and the command to ask it, with the address', () => {
-    const d = diagnose(failed({ before: 'silent', localAddress: '192.0.2.2' }));
+    const d = diagnose(
+      failed({ before: 'silent', localAddress: '192.0.2.2', nowMs: Date.UTC(2026, 11, 4, 23, 0, 1, 250) }),
+    );
+    expect(d.message).toContain('(it says 2026-12-04T23:00:01Z; compare: date -u on the server)');
     expect(d.exitCode).toBe(EXIT.NOT_OPEN);
     expect(d.message).toMatch(/^gw \(192\.0\.2\.1\) port 22: no answer after 2 knocks, 6\.1 s/);
     for (const cause of [/clock/, /profile/, /already used/, /banned/, /mode closed/, /disabled/])
@@ -66,5 +69,6 @@ describe('why a knock did not open', () => {
   it('the windows used up: when to knock again', () => {
     const m = usedUpMessage('gw', Date.UTC(2026, 0, 1, 12, 0, 30), Date.UTC(2026, 0, 1, 12, 0, 10, 500));
     expect(m).toMatch(/accepted from 2026-01-01T12:00:30Z \(in 19\.5 s\): knock again then/);
+    expect(usedUpMessage('gw', 0, 0, '192.0.2.2')).toContain('sudo otpknockd why 192.0.2.2');
   });
 });

@@ -25,6 +25,8 @@ export interface FailedKnock extends Observed {
   knocks: number;
   /** How long knock tried, in ms. */
   elapsedMs: number;
+  /** This machine's clock when it gave up (unix ms), to compare with the server's. */
+  nowMs?: number;
 }
 
 export interface Diagnosis {
@@ -57,6 +59,7 @@ export function serverCommand(localAddress: string | undefined): string {
 }
 
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
+const isoSeconds = (ms: number): string => new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z');
 
 /** Pure: what to tell the person whose knock did not open. */
 export function diagnose(f: FailedKnock): Diagnosis {
@@ -97,7 +100,8 @@ export function diagnose(f: FailedKnock): Diagnosis {
         message:
           `${where}: no answer after ${tried}: the knock was not accepted, or something drops the traffic\n` +
           `  Silence is all a refused knock looks like from here. Causes only the server can see: this machine's clock more\n` +
-          `  than one window off, a profile that differs from the server's (secret, method, range, exclude), a sequence\n` +
+          `  than one window off${f.nowMs === undefined ? '' : ` (it says ${isoSeconds(f.nowMs)}; compare: date -u on the server)`},\n` +
+          `  a profile that differs from the server's (secret, method, range, exclude), a sequence\n` +
           `  already used, a banned address, mode closed, a disabled or removed user. A firewall on the way, or a host that\n` +
           `  is down, looks the same.\n  ${ask}`,
       };
@@ -105,11 +109,12 @@ export function diagnose(f: FailedKnock): Diagnosis {
 }
 
 /** Pure: the message when the sequences the server accepts now were all sent already and the next comes too late. */
-export function usedUpMessage(host: string, nextAcceptedMs: number, nowMs: number): string {
-  const at = new Date(nextAcceptedMs).toISOString().replace(/\.\d+Z$/, 'Z');
+export function usedUpMessage(host: string, nextAcceptedMs: number, nowMs: number, localAddress?: string): string {
+  const at = isoSeconds(nextAcceptedMs);
   return (
     `${host}: the sequences the server accepts now were sent already by earlier knocks from this machine;\n` +
     `  the next one is accepted from ${at} (in ${seconds(nextAcceptedMs - nowMs)}): knock again then.\n` +
+    `  If those knocks did not open either, knocking again will not help: see why they failed, and on the server: ${serverCommand(localAddress)}\n` +
     `  (Knocks are remembered per secret and profile in used-windows.json, see knock --help.)`
   );
 }

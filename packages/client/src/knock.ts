@@ -315,7 +315,7 @@ async function waitForNextWindow(
   }
   const ms = Math.max(0, notBeforeMs - ctx.now());
   if (waitedAlready || ms > (req.maxWindowWaitMs ?? req.timeoutMs)) {
-    return { open: false, attempts, address, usedUpUntilMs: notBeforeMs };
+    return { open: false, attempts, address, usedUpUntilMs: notBeforeMs, observed: await before.observed(address) };
   }
   req.log.warn(
     `the sequences the server accepts now were used already; waiting ${(ms / 1000).toFixed(1)} s for the next window`,
