@@ -233,6 +233,22 @@ describe('profiles', () => {
     expect(statSync(join(dir, 'cfg', 'otpknock', 'profiles.json')).mode & 0o777).toBe(0o600);
   });
 
+  it("import takes the payload the server requires from the URI; a URI without one keeps the profile's", async () => {
+    const uri = (payload?: string) =>
+      formatOtpauthUri({
+        secret: decodeSecret(TEST_SECRET),
+        issuer: 'example',
+        account: 'alice',
+        profile: normalizeProfile({ method: 'time' }),
+        host: '192.0.2.21',
+        ...(payload === undefined ? {} : { payload }),
+      });
+    expect((await knock(['--config', config, 'import', '-'], { stdin: uri('ntp') })).code).toBe(0);
+    expect(JSON.parse(readFileSync(config, 'utf8')).profiles['192.0.2.21'].payload).toBe('ntp');
+    expect((await knock(['--config', config, 'import', '-'], { stdin: uri() })).code).toBe(0);
+    expect(JSON.parse(readFileSync(config, 'utf8')).profiles['192.0.2.21'].payload).toBe('ntp');
+  });
+
   it('import from stdin; the newest import wins', async () => {
     const uri = (secret: string, period: number) =>
       formatOtpauthUri({

@@ -196,7 +196,7 @@ export function profileFromImport(
     knock: normalizeProfile(parsed.profile, 'otpauth URI'),
     secret: encodeSecret(parsed.secret),
     delayMs: o.delay ?? previous?.delayMs ?? DEFAULT_DELAY_MS,
-    payload: previous?.payload ?? 'none',
+    payload: parsed.payload === undefined ? (previous?.payload ?? 'none') : payloadOf(parsed.payload),
     addedAt: previous?.addedAt ?? now.toISOString(),
     updatedAt: now.toISOString(),
   };

@@ -13,6 +13,7 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
+import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -246,6 +247,64 @@ describe('user add and rotate: --host, --issuer and --service', () => {
       );
     },
   );
+});
+
+describe('user commands as the docs write them (issue #13)', () => {
+  it('user add --service ssh erin: the service list ends at the next argument; ssh,api and a repeated option work too', async () => {
+    for (const args of [
+      ['--service', 'ssh', 'erin'],
+      ['frank', '--service', 'ssh,api'],
+      ['--service', 'ssh', '--service', 'api', 'gina'],
+    ]) {
+      const r = await otpknockd(['user', 'add', '-c', cfg, '--json', '--host', 'gw.example.org', ...args]);
+      expect(r.code, r.stderr).toBe(0);
+    }
+    const services = (name: string) =>
+      /services:\n((?:\s+- .*\n)+)/.exec(readFileSync(join(store, `${name}.yaml`), 'utf8'))?.[1];
+    expect(services('erin')).toBe('  - ssh\n');
+    expect(services('frank')).toBe('  - ssh\n  - api\n');
+    expect(services('gina')).toBe('  - ssh\n  - api\n');
+  });
+
+  it('user add without --host: the URI names this machine and the import line runs as printed', async () => {
+    const r = await otpknockd(['user', 'add', '-c', cfg, 'alice', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as { host: string; uri: string; import: string };
+    expect(parseOtpauthUri(out.uri).host).toBe(out.host);
+    expect(out.host).toBe(hostname());
+    expect(out.import).not.toContain('SERVER');
+    expect(out.import).toMatch(/\| knock import -$/);
+  });
+
+  it('user remove/disable/rotate of a user of the config file say where the user is and what to do', async () => {
+    writeOneUserConfig('alice');
+    for (const verb of ['remove', 'disable', 'rotate']) {
+      const stderr = await refused(['user', verb, '-c', cfg, 'alice']);
+      expect(stderr).toContain(`user alice is defined in the config file ${cfg}, not in the user store`);
+      expect(stderr).toContain('otpknockd apply');
+      expect(stderr).not.toContain('no user alice in the user store');
+    }
+  });
+
+  it('user uri: the URI of a user of the config file, with its secret, the effective exclude list and the port', async () => {
+    const secret = encodeSecret(generateSecret());
+    writeFileSync(join(dir, 'alice.secret'), `${secret}\n`, { mode: 0o600 });
+    writeFileSync(
+      cfg,
+      'knock: { exclude: [11211] }\nservices:\n  ssh: { port: 2222 }\n  web: { port: 20000 }\nusers:\n  alice: { secret_file: alice.secret, services: [ssh] }\n',
+      { mode: 0o600 },
+    );
+    const r = await otpknockd(['user', 'uri', '-c', cfg, 'alice', '--host', '192.0.2.1']);
+    expect(r.code, r.stderr).toBe(0);
+    const uri = /^ {2}(otpauth:\S+)$/m.exec(r.stdout)?.[1];
+    const p = parseOtpauthUri(uri ?? '');
+    expect(encodeSecret(p.secret)).toBe(secret);
+    expect(p).toMatchObject({ host: '192.0.2.1', servicePort: 2222, account: 'alice' });
+    expect(p.profile.exclude).toEqual(expect.arrayContaining([11211, 2222, 20000]));
+    expect(r.stdout).toContain('code mode is off for this user');
+    expect(r.stdout).toMatch(/printf '%s\\n' 'otpauth:\/\/totp\/.*' \| knock import -\n/);
+    expect(await refused(['user', 'uri', '-c', cfg, 'bob'])).toContain(`no user bob in ${cfg}`);
+  });
 });
 
 describe('otpknockd open and close: the address and the services are checked before any nft text is built', () => {

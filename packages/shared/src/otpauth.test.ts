@@ -11,6 +11,21 @@ const SECRET = 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP';
 
 const uriErr = (uri: string) => thrownOtpknockError(() => parseOtpauthUri(uri));
 
+describe('the payload parameter (the payload the server requires)', () => {
+  it('round-trips, canonical, and is left out when none', () => {
+    const base = { secret: decodeSecret(SECRET), issuer: 'gw', account: 'alice', profile: { method: 'time' as const } };
+    expect(parseOtpauthUri(formatOtpauthUri({ ...base, payload: 'dns' })).payload).toBe('dns');
+    expect(parseOtpauthUri(formatOtpauthUri({ ...base, payload: 'random:32' })).payload).toBe('random');
+    expect(formatOtpauthUri({ ...base, payload: 'none' })).not.toContain('payload=');
+    expect(parseOtpauthUri(formatOtpauthUri(base)).payload).toBeUndefined();
+  });
+  it('a bad one is named without repeating its value', () => {
+    const e = uriErr(`otpauth://totp/alice?secret=${SECRET}&payload=${SECRET}x`);
+    expect(e.where).toBe('otpauth URI parameter "payload"');
+    expect(e.message).not.toContain(SECRET);
+  });
+});
+
 describe('parseOtpauthUri', () => {
   it('reads a plain authenticator-app URI as method time', () => {
     const p = parseOtpauthUri(

@@ -4,6 +4,7 @@ import { generateURI } from 'otplib';
 import { OtpknockError, quote } from './errors.js';
 import { hostProblem, labelProblem, HOST_RULE, LABEL_MAX } from './names.js';
 import { PROFILE_DEFAULTS, PROFILE_FIELDS, checkProfile, normalizeProfile } from './profile.js';
+import { formatPayloadSpec, parsePayloadSpec } from './payload.js';
 import { MIN_SECRET_BYTES, decodeSecret, encodeSecret } from './secret.js';
 import type { KnockProfile, KnockProfileInput, SecretBytes } from './types.js';
 
@@ -17,6 +18,8 @@ export interface ParsedOtpauth {
   host?: string;
   /** Protected service port to wait for (otpknock parameter `port`). */
   servicePort?: number;
+  /** The payload setting the server requires of every knock datagram (otpknock parameter `payload`). */
+  payload?: string;
 }
 
 const WHERE = 'otpauth URI';
@@ -56,6 +59,15 @@ function uriPortList(param: string, v: string): number[] {
   });
 }
 
+/** A payload setting (protocol.md §11), in its canonical text; the message never repeats the value. */
+function uriPayload(v: string): string {
+  try {
+    return formatPayloadSpec(parsePayloadSpec(v));
+  } catch (err) {
+    uriError('payload', 'not a payload setting', 'Use none, dns, ntp, random, random:N, hex:BYTES or text:TEXT', err);
+  }
+}
+
 function uriLabel(param: string, field: 'issuer' | 'account', value: string): string {
   const problem = labelProblem(value);
   if (problem !== undefined) uriError(param, `the ${field} ${problem}`, LABEL_HINT);
@@ -73,6 +85,7 @@ const KNOWN_PARAMS = new Set<string>([
   'image',
   'host',
   'port',
+  'payload',
   ...PROFILE_FIELDS,
 ]);
 
@@ -185,6 +198,8 @@ export function parseOtpauthUri(uri: string): ParsedOtpauth {
     if (p < 1 || p > 65535) uriError('port', `${p} is not a port number`, 'Ports are 1–65535');
     result.servicePort = p;
   }
+  const payload = params.get('payload');
+  if (payload !== undefined) result.payload = uriPayload(payload);
   return result;
 }
 
@@ -233,7 +248,8 @@ export function formatOtpauthUri(p: ParsedOtpauth): string {
   const extra: [string, string][] = [['method', profile.method]];
   if (profile.method !== 'static' && profile.length !== PROFILE_DEFAULTS.length)
     extra.push(['length', String(profile.length)]);
-  if (profile.method === 'time' || profile.method === 'prng') {
+  // list-modulo too: its code mode (protocol.md §10) draws from the range.
+  if (profile.method !== 'static') {
     const { min, max } = PROFILE_DEFAULTS.range;
     if (profile.range.min !== min || profile.range.max !== max)
       extra.push(['range', `${profile.range.min}-${profile.range.max}`]);
@@ -248,6 +264,8 @@ export function formatOtpauthUri(p: ParsedOtpauth): string {
   if (profile.tokenBytes > 0) extra.push(['tokenBytes', String(profile.tokenBytes)]);
   if (p.host !== undefined) extra.push(['host', p.host]);
   if (p.servicePort !== undefined) extra.push(['port', String(p.servicePort)]);
+  if (p.payload !== undefined && p.payload !== 'none')
+    extra.push(['payload', formatPayloadSpec(parsePayloadSpec(p.payload))]);
   // Commas and hyphens are left readable: both are legal in a query.
   const enc = (s: string) => encodeURIComponent(s).replace(/%2C/g, ',');
   const uri = `${base}${base.includes('?') ? '&' : '?'}${extra.map(([k, v]) => `${k}=${enc(v)}`).join('&')}`;

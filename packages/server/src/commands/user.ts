@@ -1,7 +1,6 @@
 // `otpknockd user …`: the user store (add, list, remove, disable, enable, rotate).
 // The only writer of the store; the running daemon picks changes up at the next
 // window boundary by itself (no restart, no SIGHUP, live sessions untouched).
-import { hostname } from 'node:os';
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import {
@@ -11,7 +10,6 @@ import {
   checkLabel,
   checkUserName,
   encodeSecret,
-  formatOtpauthUri,
   generateSecret,
   quote,
 } from '@otpknock/shared';
@@ -21,6 +19,14 @@ import { loadConfig, parseDurationArgument } from '../config/index.js';
 import type { ServerConfig, UserConfig } from '../config/types.js';
 import { readStoreDir, removeUserRecord, withStoreLock, writeUserRecord } from '../users/store.js';
 import { parseUserRecord, type StoredUser } from '../users/record.js';
+import {
+  importCommand,
+  onboardingHost,
+  onboardingText,
+  onboardingUri,
+  qrText,
+  type OnboardingOptions,
+} from '../users/onboarding.js';
 import { DEFAULT_CONFIG } from './common.js';
 
 /** Longer than a year is a typo, or an old secret that was never meant to go: refused. */
@@ -38,6 +44,30 @@ function storeOf(config: ServerConfig): string {
     });
   }
   return config.userStore;
+}
+
+/**
+ * The store that holds user `name`, for a command that changes a record; a user
+ * written in the config file itself is changed there, and the error says so.
+ */
+function storeFor(config: ServerConfig, name: string, verb: string): string {
+  const user = config.users.find((u) => u.name === name);
+  if (user !== undefined && user.origin !== 'store') {
+    const what =
+      verb === 'rotate'
+        ? `give users.${name} a new secret (secret_file) in ${config.file}`
+        : verb === 'remove'
+          ? `delete the users.${name} entry from ${config.file}`
+          : `change users.${name} in ${config.file} (to refuse their knocks: services: [])`;
+    throw new OtpknockError(
+      'E_ARGUMENT',
+      `user ${name} is defined in the config file ${config.file}, not in the user store; otpknockd user ${verb} changes only the store`,
+      {
+        hint: `${what}, then load it with: otpknockd apply --config COPY (docs/operations.md) or systemctl reload otpknockd`,
+      },
+    );
+  }
+  return storeOf(config);
 }
 
 async function readRecord(dir: string, name: string): Promise<StoredUser> {
@@ -81,54 +111,26 @@ function userIn(config: ServerConfig, name: string): UserConfig {
   return user;
 }
 
-/** What a person needs to start knocking: the otpauth:// URI (with the full effective profile). */
-export function onboardingUri(
+/** Prints the onboarding of a user: JSON, or the URI, QR code and import line. */
+async function printOnboarding(
   config: ServerConfig,
   user: UserConfig,
-  opts: { host?: string; issuer?: string },
-): string {
-  const first = config.services.find((s) => user.services.includes(s.name));
-  return formatOtpauthUri({
-    secret: user.secret,
-    issuer: (opts.issuer ?? opts.host ?? hostname()).replaceAll(':', '-'),
-    account: user.name,
-    profile: user.profile,
-    ...(opts.host === undefined ? {} : { host: opts.host }),
-    ...(first === undefined ? {} : { servicePort: first.port }),
-  });
-}
-
-/** The shell line that imports a URI without putting the secret into knock's argv (printf is a builtin). */
-export function importCommand(uri: string, host: string | undefined): string {
-  const quoted = `'${uri.replaceAll("'", "'\\''")}'`;
-  return `printf '%s\\n' ${quoted} | knock import -${host === undefined ? ' --name SERVER' : ''}`;
-}
-
-async function printOnboarding(
-  uri: string,
-  user: UserConfig,
-  o: { host?: string; qr: boolean; json?: boolean },
-  verb: string,
+  o: OnboardingOptions & { qr: boolean; json?: boolean },
+  headline: string,
 ): Promise<void> {
+  const host = onboardingHost(o);
+  const uri = onboardingUri(config, user, { ...o, host });
   if (o.json) {
-    process.stdout.write(`${JSON.stringify({ user: user.name, uri, import: importCommand(uri, o.host) })}\n`);
+    process.stdout.write(`${JSON.stringify({ user: user.name, host, uri, import: importCommand(uri) })}\n`);
     return;
   }
-  const out: string[] = [
-    `${verb} user ${user.name} (services: ${user.services.join(', ')}).`,
-    '',
-    'otpauth URI (holds the secret: hand it over privately):',
-    `  ${uri}`,
-    '',
-  ];
-  if (o.qr) {
-    const { default: qrcode } = await import('qrcode-terminal');
-    const qr = await new Promise<string>((resolve) => qrcode.generate(uri, { small: true }, resolve));
-    out.push('Scan with an authenticator app (for knock --code) or with a phone that runs knock:', qr, '');
-  }
-  out.push('On their machine, run:', `  ${importCommand(uri, o.host)}`, '');
-  out.push('The running daemon accepts it from the next window boundary on; no restart needed.');
-  process.stdout.write(`${out.join('\n')}\n`);
+  const text = onboardingText(
+    uri,
+    user,
+    { host, explicitHost: o.host !== undefined, ...(o.qr ? { qr: await qrText(uri) } : {}) },
+    headline,
+  );
+  process.stdout.write(text);
 }
 
 function ageText(ms: number): string {
@@ -137,6 +139,11 @@ function ageText(ms: number): string {
   if (s < 7200) return `${Math.round(s / 60)}m`;
   if (s < 172800) return `${Math.round(s / 3600)}h`;
   return `${Math.round(s / 86400)}d`;
+}
+
+/** --service a,b --service c → [a, b, c]. */
+function collectNames(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), ...value.split(',').map((s) => s.trim())];
 }
 
 /** The -c/--config option of every user command. */
@@ -158,7 +165,7 @@ export function registerUser(program: Command): void {
   const user = program
     .command('user')
     .description(
-      "Manage the users of the user store (the config's user_store directory). Changes apply from the next window on, without a restart.",
+      "Manage the users of the user store (the config's user_store directory); user uri also serves the users: of the config. Changes apply from the next window on, without a restart.",
     );
   user.addHelpText('after', NAME_HELP);
   registerUserAdd(user);
@@ -177,6 +184,7 @@ export function registerUser(program: Command): void {
   );
   registerUserChange(user, 'enable', 'Enable a disabled user again.', (u) => ({ ...u, disabled: false }));
   registerUserRotate(user);
+  registerUserUri(user);
 }
 
 function registerUserAdd(user: Command): void {
@@ -186,7 +194,11 @@ function registerUserAdd(user: Command): void {
       'Create a user with a new 160-bit secret; print the otpauth:// URI, a QR code and the knock import line.',
     )
     .addOption(configOption())
-    .option('-s, --service <name...>', 'services the user may open (default: all)')
+    .option(
+      '-s, --service <names>',
+      'services the user may open, comma separated or the option repeated (default: all)',
+      collectNames,
+    )
     .option('--host <host>', 'host name or address clients knock (put into the URI)')
     .option(
       '--issuer <text>',
@@ -203,6 +215,7 @@ function registerUserAdd(user: Command): void {
 async function addUser(nameArg: string, o: AddOptions): Promise<void> {
   const name = checkUserName(nameArg, 'NAME');
   checkOnboardingOptions(o);
+  onboardingHost(o); // before anything is written
   const config = await loadConfig(o.config, { allowNoUsers: true });
   const dir = storeOf(config);
   if (config.users.some((u) => u.name === name)) {
@@ -212,14 +225,18 @@ async function addUser(nameArg: string, o: AddOptions): Promise<void> {
   }
   checkServiceNames(config, o.service ?? []);
   const details = { codeMode: o.codeMode === true, ...(o.service === undefined ? {} : { services: o.service }) };
-  const { added, uri } = await audited(config.stateDir, 'user add', { target: name, details }, () =>
+  const { added, config: loaded } = await audited(config.stateDir, 'user add', { target: name, details }, () =>
     addUserRecord(o, name, dir),
   );
-  await printOnboarding(uri, added, o, 'Added');
+  await printOnboarding(loaded, added, o, `Added user ${name} (services: ${added.services.join(', ')}).`);
 }
 
 /** Writes the new user's record and reads it back as the daemon will load it. */
-async function addUserRecord(o: AddOptions, name: string, dir: string): Promise<{ added: UserConfig; uri: string }> {
+async function addUserRecord(
+  o: AddOptions,
+  name: string,
+  dir: string,
+): Promise<{ added: UserConfig; config: ServerConfig }> {
   const record: StoredUser = {
     name,
     secret: encodeSecret(generateSecret(20)),
@@ -240,7 +257,8 @@ async function addUserRecord(o: AddOptions, name: string, dir: string): Promise<
   try {
     const config = await loadConfig(o.config, { allowNoUsers: true });
     const added = userIn(config, name);
-    return { added, uri: onboardingUri(config, added, o) };
+    onboardingUri(config, added, o);
+    return { added, config };
   } catch (e) {
     await removeUserRecord(dir, name).catch(() => undefined);
     throw e;
@@ -340,7 +358,7 @@ function registerUserChange(
     .addHelpText('after', NAME_HELP)
     .action(async (nameArg: string, o: Common) => {
       const name = checkUserName(nameArg, 'NAME');
-      await changeUser(o.config, name, `user ${verb}` as OperatorAction, fn);
+      await changeUser(o.config, verb, name, `user ${verb}` as OperatorAction, fn);
       process.stderr.write(
         `otpknockd: user ${name}: ${verb === 'remove' ? 'removed' : `${verb}d`}; the daemon applies it at the next window boundary\n`,
       );
@@ -349,12 +367,13 @@ function registerUserChange(
 
 async function changeUser(
   configFile: string,
+  verb: string,
   name: string,
   action: OperatorAction,
   fn: (u: StoredUser) => StoredUser | undefined,
 ): Promise<void> {
   const config = await loadConfig(configFile, { allowNoUsers: true });
-  const dir = storeOf(config);
+  const dir = storeFor(config, name, verb);
   await audited(config.stateDir, action, { target: name }, () => changeRecord(config, dir, name, fn));
 }
 
@@ -402,9 +421,10 @@ function registerUserRotate(user: Command): void {
 async function rotateUser(nameArg: string, o: RotateOptions): Promise<void> {
   const name = checkUserName(nameArg, 'NAME');
   checkOnboardingOptions(o);
+  onboardingHost(o); // before anything is written
   const graceMs = parseDurationArgument(o.grace, '--grace', { min: 0, max: MAX_GRACE_MS });
   let config = await loadConfig(o.config, { allowNoUsers: true });
-  const dir = storeOf(config);
+  const dir = storeFor(config, name, 'rotate');
   const now = Date.now();
   const rotate = () =>
     withStoreLock(dir, async () => {
@@ -423,11 +443,55 @@ async function rotateUser(nameArg: string, o: RotateOptions): Promise<void> {
   config = await loadConfig(o.config, { allowNoUsers: true });
   const rotated = userIn(config, name);
   await printOnboarding(
-    onboardingUri(config, rotated, o),
+    config,
     rotated,
     o,
     graceMs > 0
-      ? `Rotated (old secret valid until ${new Date(now + graceMs).toISOString()})`
-      : 'Rotated (old secret no longer valid)',
+      ? `Rotated user ${name} (old secret valid until ${new Date(now + graceMs).toISOString()}).`
+      : `Rotated user ${name} (old secret no longer valid).`,
+  );
+}
+
+function registerUserUri(user: Command): void {
+  user
+    .command('uri <name>')
+    .description(
+      "Print a user's otpauth:// URI (its profile exactly as the daemon derives it: exclude list with every service port, host, service port, payload), a QR code and the knock import line. For users of the config file and of the store alike; changes nothing.",
+    )
+    .addOption(configOption())
+    .option('--host <host>', "host name or address clients knock (put into the URI; default: this machine's name)")
+    .option('--issuer <text>', 'issuer shown by authenticator apps (default: the host)')
+    .option('--no-qr', 'do not print the QR code')
+    .option('--json', 'print {user, host, uri, import} as JSON')
+    .addHelpText(
+      'after',
+      `${NAME_HELP}\n\nRun it again after a change of knock:, exclude or services: that changes the user's sequences (otpknockd check and apply name the users concerned).`,
+    )
+    .action(userUri);
+}
+
+/** `user uri`: the onboarding of an existing user, from the config as the daemon loads it. */
+async function userUri(
+  nameArg: string,
+  o: Common & OnboardingOptions & { qr: boolean; json?: boolean },
+): Promise<void> {
+  const name = checkUserName(nameArg, 'NAME');
+  checkOnboardingOptions(o);
+  const config = await loadConfig(o.config, { allowNoUsers: true });
+  const found = config.users.find((u) => u.name === name);
+  if (found === undefined) {
+    throw new OtpknockError(
+      'E_ARGUMENT',
+      `no user ${name} in ${config.file}${config.userStore === undefined ? '' : ` or its user store ${config.userStore}`}`,
+      {
+        hint: 'see: otpknockd user list',
+      },
+    );
+  }
+  await printOnboarding(
+    config,
+    found,
+    o,
+    `User ${name} (${found.origin === 'store' ? 'user store' : config.file}; services: ${found.services.join(', ')}).`,
   );
 }
