@@ -1,7 +1,7 @@
 // Lockout safety end to end: doctor, apply/confirm/revert, crash/stop
 // behaviour and the break-glass sequence, with the real daemon and real nft
 // in throw-away namespaces (server 192.0.2.1, client .2, eve .3).
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
@@ -312,6 +312,52 @@ describeE2E('otpknockd apply / confirm / revert', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/holds the previous config again/);
     expect(await servicesInTable(t)).toEqual(['ssh']);
+  });
+
+  it('a copy edited elsewhere (/root): relative paths resolve where the live file is; check and apply name the users whose profile changes, and so does the daemon', async () => {
+    // The copy names alice's secret file relative to the live file's directory, and adds
+    // a service inside the knock range, which leaves its port out of alice's pool.
+    const copyDir = mkdtempSync(join(tmpdir(), 'otpknock-copy-'));
+    try {
+      const copy = join(copyDir, 'otpknockd.new.yaml');
+      const relative = liveText.replace(join(live.dir, 'alice.secret'), 'alice.secret');
+      expect(relative).toContain('secret_file: alice.secret');
+      writeFileSync(copy, relative.replace(/( {2}ssh: .*\n)/, '$1  web: { port: 20000 }\n'), { mode: 0o600 });
+      const check = await otpknockd(t, ['check', '--config', copy]);
+      expect(check.stderr).toBe('');
+      expect(check.code).toBe(0);
+      expect(check.stdout).toContain(`relative paths resolved against ${live.dir}`);
+      expect(check.stdout).toMatch(/the knock profile changes for user alice \(exclude\).*otpknockd user uri alice/);
+      const mark = daemon.mark();
+      const r = await otpknockd(t, ['apply', '--config', copy, '--confirm-within', '1m']);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain(`resolved against ${live.dir}, where it is installed`);
+      expect(r.stdout).toMatch(/note: the knock profile changes for user alice/);
+      const line = await daemon.waitForLine(/"event":"profiles"/, { after: mark, timeoutMs: 10_000 });
+      expect(JSON.parse(line)).toMatchObject({ level: 'warn', users: 'alice' });
+      expect((await otpknockd(t, ['revert', '--state-dir', state])).code).toBe(0);
+    } finally {
+      rmSync(copyDir, { recursive: true, force: true });
+    }
+  });
+
+  it('a reload the daemon refuses: its reason is in the pid file, for apply and systemctl reload to print', async () => {
+    const mark = daemon.mark();
+    live.write(liveText.replace(join(live.dir, 'alice.secret'), '/nonexistent/alice'));
+    try {
+      daemon.signal('SIGHUP');
+      await daemon.waitForLine(/new config refused/, { after: mark, timeoutMs: 10_000 });
+      await pollUntil(async () => /"refused"/.test(readFileSync(join(state, 'daemon.json'), 'utf8')), {
+        timeoutMs: 5_000,
+        message: 'daemon.json says refused',
+      });
+      const pid = JSON.parse(readFileSync(join(state, 'daemon.json'), 'utf8')) as { lastReload: { reason: string } };
+      expect(pid.lastReload.reason).toMatch(/users\.alice\.secret_file: \/nonexistent\/alice does not exist/);
+    } finally {
+      live.write(liveText);
+      daemon.signal('SIGHUP');
+    }
   });
 
   it('refuses to apply the live file onto itself', async () => {

@@ -163,7 +163,7 @@ describe('bash completion', () => {
       'revert',
       'help',
     ]);
-    expect(bash(s, 'otpknockd user ')).toEqual(['add', 'list', 'remove', 'disable', 'enable', 'rotate', 'help']);
+    expect(bash(s, 'otpknockd user ')).toEqual(['add', 'list', 'remove', 'disable', 'enable', 'rotate', 'uri', 'help']);
     expect(bash(s, 'otpknockd user add bob --')).toEqual([
       '--config',
       '--service',
@@ -273,7 +273,7 @@ describe('zsh completion', () => {
   it.skipIf(!zshHere)(
     'otpknockd: subcommands of user, their options, mode words',
     () => {
-      expect(zsh('otpknockd user ')).toEqual(['add', 'disable', 'enable', 'help', 'list', 'remove', 'rotate']);
+      expect(zsh('otpknockd user ')).toEqual(['add', 'disable', 'enable', 'help', 'list', 'remove', 'rotate', 'uri']);
       expect(zsh('otpknockd user add bob --s')).toEqual(['--service']);
       expect(zsh('otpknockd mode ')).toEqual(['closed', 'knock', 'open']);
     },

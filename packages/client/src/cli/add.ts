@@ -7,9 +7,16 @@ export function registerAdd(program: Command, setExit: SetExit): void {
     .command('add <host>')
     .summary('add a profile (secret from a file or stdin, never from the command line)')
     .description(
-      "Adds a profile named HOST. The knock parameters must match the server's. The\n" +
-        'secret (base32) is read from --secret-file (which must be mode 0600, like an ssh\n' +
-        'key) or from stdin; secrets on the command line would show in `ps`.',
+      'Adds a profile named HOST by hand. Prefer `knock import` of the URI that\n' +
+        '`otpknockd user uri NAME` prints on the server: it carries every field as the\n' +
+        "server derives it. By hand, all knock parameters must be the server's, or the\n" +
+        "ports differ and the service never opens: the secret (the user's secret_file),\n" +
+        "method, length, period, algorithm, range, ports (the config's knock: block with\n" +
+        "the user's own merged over it), --exclude (the exclude lists PLUS the port of\n" +
+        "every protected service inside the range), --payload (the config's payload:)\n" +
+        'and --port (the service). The secret (base32) is read from --secret-file (which\n' +
+        'must be mode 0600, like an ssh key) or from stdin; secrets on the command line\n' +
+        'would show in `ps`.',
     )
     .option(
       '--address <host>',

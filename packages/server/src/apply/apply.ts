@@ -8,14 +8,17 @@ import { appendFile, mkdir, readFile, realpath, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { OtpknockError } from '@otpknock/shared';
 import { writeFileAtomic } from '@otpknock/shared/safe-file';
-import { parse as parseYaml } from 'yaml';
-import { loadConfig, formatDuration } from '../config/index.js';
+import { formatDuration } from '../config/index.js';
+import { profileChangesText } from '../users/profile-changes.js';
 import { DEFAULTS } from '../config/schema.js';
 import { fullRuleset } from '../ruleset/full-load.js';
 import { NftDriver } from '../nft/driver.js';
 import { tableHolder } from '../state/table-lock.js';
 import { appendOperatorRecord, currentOperator, operatorRecord } from '../audit/operator.js';
 import { isDaemonProcess, readDaemonState, runningDaemon, type DaemonState } from './daemon-state.js';
+import { loadForLive, stateDirOf } from './live-target.js';
+
+export { stateDirOf };
 import {
   applyDir,
   backupPath,
@@ -40,20 +43,6 @@ export const CONFIRM_WITHIN = { min: 5_000, max: 3_600_000 } as const;
 const RELOAD_WAIT_MS = 30_000;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/**
- * The state dir a config file names, read loosely (no validation, no secrets),
- * so that confirm and revert work even when the live config is the broken one.
- */
-export async function stateDirOf(configFile: string): Promise<string> {
-  try {
-    const data = parseYaml(await readFile(configFile, 'utf8')) as { state_dir?: unknown } | null;
-    if (typeof data?.state_dir === 'string' && data.state_dir.startsWith('/')) return data.state_dir;
-  } catch {
-    // unreadable or not YAML: the default
-  }
-  return DEFAULTS.stateDir;
-}
 
 /** Sends SIGHUP and waits until the daemon says the reload finished; its verdict. */
 export async function reloadDaemon(stateDir: string, daemon: DaemonState): Promise<'loaded' | 'refused' | 'no answer'> {
@@ -96,13 +85,13 @@ export interface ApplyResult {
 /** Validates, backs up, installs, reloads and arms the watchdog. */
 export async function applyConfig(opts: ApplyOptions): Promise<ApplyResult> {
   const newFile = resolve(opts.configFile);
-  // 1. The new file must be valid as a whole, and acceptable to nft (nothing changes otherwise).
-  const config = await loadConfig(newFile);
+  // 1. The new file must be valid as a whole — as it will be at the live file's place,
+  // relative paths included — and acceptable to nft (nothing changes otherwise).
+  const { config, daemon, baseDir, changes } = await loadForLive(newFile);
   await new NftDriver().check(fullRuleset(config, Date.now()).script);
   const stateDir = config.stateDir;
 
   // 2. The running daemon, and the config file it reads.
-  const daemon = await runningDaemon(stateDir);
   if (daemon === undefined) {
     // The pid file may be missing while a daemon holds the table (another state_dir
     // in NEWFILE, a file removed by hand): say who runs, not "put the file in place".
@@ -164,9 +153,10 @@ export async function applyConfig(opts: ApplyOptions): Promise<ApplyResult> {
   const result = await reloadDaemon(stateDir, daemon);
   if (result !== 'loaded') {
     const restored = await revertApply(stateDir, pending.id, 'the daemon did not load it');
+    const reason = (await readDaemonState(stateDir))?.lastReload?.reason;
     throw new ApplyError(
       result === 'refused'
-        ? `the daemon refused ${newFile} on reload (see its log: journalctl -u otpknockd); the previous config was put back${restored ? '' : ' (or had already been)'}`
+        ? `the daemon refused ${newFile} on reload${reason === undefined ? ' (see its log: journalctl -u otpknockd)' : `: ${reason}`}; the previous config was put back${restored ? '' : ' (or had already been)'}`
         : `the daemon did not answer the reload within ${RELOAD_WAIT_MS / 1000}s; the previous config was put back`,
     );
   }
@@ -174,6 +164,10 @@ export async function applyConfig(opts: ApplyOptions): Promise<ApplyResult> {
   opts.print(
     [
       `otpknockd apply: ${newFile} is valid and nft accepts it.`,
+      ...(baseDir === undefined
+        ? []
+        : [`  relative paths (secret_file, user_store) resolved against ${baseDir}, where it is installed`]),
+      ...(changes.length === 0 ? [] : [`  note: ${profileChangesText(changes)}`]),
       `  previous config saved to ${backup}`,
       `  installed as ${live}; otpknockd (pid ${daemon.pid}) reloaded: table inet ${config.table} now runs the new config.`,
       '',

@@ -13,7 +13,8 @@ export interface DaemonState {
   startedAt: string;
   /** Counts completed reloads; apply waits for it to move after its SIGHUP. */
   generation: number;
-  lastReload?: { at: string; result: 'loaded' | 'refused' };
+  /** The last reload's outcome; `reason`: why the daemon refused it (the config error, one line). */
+  lastReload?: { at: string; result: 'loaded' | 'refused'; reason?: string };
 }
 
 export const daemonStatePath = (stateDir: string): string => join(stateDir, 'daemon.json');
@@ -65,10 +66,14 @@ export function recordDaemon(stateDir: string, config: string, onError: (msg: st
   let chain = write();
   const then = (job: () => Promise<void>) => (chain = chain.then(job));
   return {
-    reloaded: (loaded: boolean) =>
+    reloaded: (loaded: boolean, reason?: string) =>
       then(() => {
         state.generation += 1;
-        state.lastReload = { at: new Date().toISOString(), result: loaded ? 'loaded' : 'refused' };
+        state.lastReload = {
+          at: new Date().toISOString(),
+          result: loaded ? 'loaded' : 'refused',
+          ...(loaded || reason === undefined ? {} : { reason }),
+        };
         return write();
       }),
     /** Removes the pid file if it is still ours (never another daemon's). */

@@ -4,6 +4,8 @@ import type { Command } from 'commander';
 import { loadConfig } from '../config/index.js';
 import { fullRuleset } from '../ruleset/full-load.js';
 import { NftDriver } from '../nft/driver.js';
+import { loadForLive } from '../apply/live-target.js';
+import { profileChangesText } from '../users/profile-changes.js';
 import { DEFAULT_CONFIG } from './common.js';
 
 export function registerRender(program: Command): void {
@@ -32,9 +34,21 @@ Examples:
     )
     .option('-c, --config <file>', 'config file', DEFAULT_CONFIG)
     .option('--nft', 'also run the rendered ruleset through `nft -c`')
+    .addHelpText(
+      'after',
+      `
+When a daemon runs with another file of the same state_dir (FILE is a copy to
+apply), FILE is checked as it will be at the live file's place: relative paths
+resolve against the live file's directory, and the users whose knock profile
+changes (who must import a new URI: otpknockd user uri NAME) are named.`,
+    )
     .action(async (opts: { config: string; nft?: boolean }) => {
-      const config = await loadConfig(opts.config);
+      const { config, baseDir, changes } = await loadForLive(opts.config);
       if (opts.nft) await new NftDriver().check(fullRuleset(config, Date.now()).script);
-      process.stdout.write(`${config.file}: OK (${config.users.length} users, ${config.services.length} services)\n`);
+      const out = [`${config.file}: OK (${config.users.length} users, ${config.services.length} services)`];
+      if (baseDir !== undefined)
+        out.push(`  relative paths resolved against ${baseDir}, the directory of the running daemon's config`);
+      if (changes.length > 0) out.push(`  note: ${profileChangesText(changes)}`);
+      process.stdout.write(`${out.join('\n')}\n`);
     });
 }

@@ -101,7 +101,7 @@ state_dir/consumed.json, so they stay used across stops, restarts and reboots.`,
           const before = daemon.currentConfig;
           void daemon
             .reload(() => loadConfig(opts.config))
-            .then(() => pidFile.reloaded(daemon.currentConfig !== before));
+            .then(() => pidFile.reloaded(daemon.currentConfig !== before, daemon.lastReloadProblem));
         });
       });
       await daemon.start().catch(async (err: unknown) => {

@@ -1,6 +1,6 @@
 // The I/O edge of configuration: read the config file, the secret files it names
 // and the user store, then hand everything to the pure parseConfig.
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { PATH_MAX, SECRET_FILE_MAX_BYTES, shownPath } from '@otpknock/shared';
 import { readFileInfo, type FileInfo } from '@otpknock/shared/safe-file';
 import { ConfigError } from './errors.js';
@@ -21,6 +21,8 @@ export interface LoadConfigOptions {
   daemonUid?: number;
   /** Accept a config without users (the `otpknockd user` commands before the first `user add`). */
   allowNoUsers?: boolean;
+  /** Resolve relative paths against this directory instead of the file's (`apply`: the live config's). */
+  baseDir?: string;
 }
 
 /**
@@ -31,6 +33,7 @@ export async function loadConfig(file: string, opts: LoadConfigOptions = {}): Pr
   const abs = resolve(file);
   const readFile = opts.readFile ?? readFileInfo;
   const daemonUid = opts.daemonUid ?? process.getuid?.() ?? 0;
+  const baseDir = opts.baseDir === undefined ? dirname(abs) : resolve(opts.baseDir);
 
   if (abs.length > PATH_MAX) {
     const shown = shownPath(abs);
@@ -64,7 +67,7 @@ export async function loadConfig(file: string, opts: LoadConfigOptions = {}): Pr
   // Read every secret file up front so that parseConfig stays synchronous and pure.
   const secrets = new Map<string, { info: FileInfo } | { error: unknown }>();
   await Promise.all(
-    secretFilePaths(config.text, abs).map(async (path) => {
+    secretFilePaths(config.text, abs, baseDir).map(async (path) => {
       try {
         secrets.set(path, { info: await readFile(path, SECRET_FILE_MAX_BYTES) });
       } catch (error) {
@@ -73,13 +76,14 @@ export async function loadConfig(file: string, opts: LoadConfigOptions = {}): Pr
     }),
   );
 
-  const storeDir = userStorePath(config.text, abs);
+  const storeDir = userStorePath(config.text, abs, baseDir);
   const userStore = storeDir === undefined ? undefined : await readStoreDir(storeDir);
 
   return parseConfig(config.text, abs, {
     daemonUid,
     ...(userStore === undefined ? {} : { userStore }),
     ...(opts.allowNoUsers ? { allowNoUsers: true } : {}),
+    ...(opts.baseDir === undefined ? {} : { baseDir }),
     configFile: { mode: config.mode, uid: config.uid },
     readSecretFile(path) {
       const got = secrets.get(path);

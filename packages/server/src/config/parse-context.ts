@@ -20,6 +20,11 @@ export interface ParseConfigOptions {
   allowNoUsers?: boolean;
   /** Unix ms to judge rotation grace periods against. Default: now. */
   nowMs?: number;
+  /**
+   * The directory relative paths (secret_file, user_store) resolve against. Default:
+   * the file's own. `apply` gives the live config's: the file will be installed there.
+   */
+  baseDir?: string;
 }
 
 export type Mapping = Record<string, unknown>;

@@ -73,7 +73,7 @@ function openDocument(text: string, file: string, options: ParseConfigOptions): 
   const report = new IssueReporter(file, src);
   const ctx = (data: Record<string, unknown>): ParseContext => ({
     file,
-    dir: dirname(file),
+    dir: options.baseDir ?? dirname(file),
     data,
     options,
     daemonUid: options.daemonUid ?? 0,
@@ -118,8 +118,8 @@ function allUsers(ctx: ParseContext, serviceNames: readonly string[], knock: Kno
  * The absolute secret file paths a config text refers to, so that a loader can
  * read them before calling parseConfig. Invalid text yields what it can.
  */
-export function secretFilePaths(text: string, file: string): string[] {
-  const dir = dirname(resolve(file));
+export function secretFilePaths(text: string, file: string, baseDir = dirname(resolve(file))): string[] {
+  const dir = baseDir;
   const { data } = readYaml(text);
   if (!isMapping(data) || !isMapping(data.users)) return [];
   const out: string[] = [];
@@ -131,8 +131,8 @@ export function secretFilePaths(text: string, file: string): string[] {
 }
 
 /** The absolute user store directory a config text names (`user_store`), if any. */
-export function userStorePath(text: string, file: string): string | undefined {
+export function userStorePath(text: string, file: string, baseDir = dirname(resolve(file))): string | undefined {
   const { data } = readYaml(text);
   if (!isMapping(data) || typeof data.user_store !== 'string' || data.user_store === '') return undefined;
-  return resolve(dirname(resolve(file)), data.user_store);
+  return resolve(baseDir, data.user_store);
 }

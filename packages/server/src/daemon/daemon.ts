@@ -33,6 +33,7 @@ import {
   sleepBefore,
 } from './schedule.js';
 import { SerialQueue } from './serial-queue.js';
+import { profileChanges, profileChangesText } from '../users/profile-changes.js';
 
 /** Hook points for the team features (user store, status file, audit); see status/attach.ts. */
 export interface DaemonHooks {
@@ -113,6 +114,9 @@ export class Daemon {
     this.clockSteps = new ClockStepDetector(this.clock);
   }
 
+  /** Why the last reload was refused (the config error or nft's), for the pid file; undefined after a good one. */
+  lastReloadProblem: string | undefined;
+
   get currentConfig(): ServerConfig {
     return this.config;
   }
@@ -135,15 +139,22 @@ export class Daemon {
       if (this.stopped) return;
       this.discardPrepared();
       let config: ServerConfig;
+      this.lastReloadProblem = undefined;
       try {
         config = await next();
       } catch (err) {
-        this.log.error('reload', `new config refused, still running the old one: ${(err as Error).message}`);
+        this.lastReloadProblem = (err as Error).message;
+        this.log.error('reload', `new config refused, still running the old one: ${this.lastReloadProblem}`);
         return;
       }
+      const before = this.config;
       try {
         await this.moveTo(config);
+        const changes = profileChanges(before, config);
+        if (changes.length > 0)
+          this.log.warn('profiles', profileChangesText(changes), { users: changes.map((c) => c.user).join(',') });
       } catch (err) {
+        this.lastReloadProblem = `nft refused it: ${(err as Error).message}`;
         this.log.error('reload', `could not load the new config, still running the old one: ${(err as Error).message}`);
       }
       this.schedule();

@@ -35,7 +35,7 @@ export function socketFindings(sockets: readonly Socket[], knockPorts: readonly 
       'sockets',
       'problem',
       `a UDP socket listens on port ${port} (${[...new Set(clashes.get(port))].join(', ')}), inside the knock range: otpknockd takes every datagram to it as a knock and drops it, so that service is unreachable from outside`,
-      `add ${port} to knock.exclude in the config (or move the service out of ${intervalsText(knockPorts)}); see it with: ss -lunp 'sport = :${port}'`,
+      `add ${port} to knock.exclude in the config with otpknockd apply, which names the users whose sequences that changes (each needs otpknockd user uri NAME again), or move the service out of ${intervalsText(knockPorts)}; see it with: ss -lunp 'sport = :${port}'`,
     ),
   );
 }

@@ -1,0 +1,58 @@
+// A new config file is meant for the running daemon: `apply` installs it over the live
+// file, and `check` of a copy is asked about it. Its relative paths (secret_file,
+// user_store) must then resolve where the live file is, not where the copy was edited
+// (/root), and the users whose profiles the change breaks are named.
+import { readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { DEFAULTS } from '../config/schema.js';
+import { loadConfig } from '../config/index.js';
+import type { ServerConfig } from '../config/types.js';
+import { profileChanges, type ProfileChange } from '../users/profile-changes.js';
+import { runningDaemon, type DaemonState } from './daemon-state.js';
+
+/**
+ * The state dir a config file names, read loosely (no validation, no secrets),
+ * so that confirm and revert work even when the live config is the broken one.
+ */
+export async function stateDirOf(configFile: string): Promise<string> {
+  try {
+    const data = parseYaml(await readFile(configFile, 'utf8')) as { state_dir?: unknown } | null;
+    if (typeof data?.state_dir === 'string' && data.state_dir.startsWith('/')) return data.state_dir;
+  } catch {
+    // unreadable or not YAML: the default
+  }
+  return DEFAULTS.stateDir;
+}
+
+export interface LiveTarget {
+  /** The new file, validated as it will be at the live file's place. */
+  config: ServerConfig;
+  /** The running daemon of the file's state_dir, if any. */
+  daemon?: DaemonState;
+  /** Set when relative paths resolved against the live file's directory instead of the file's own. */
+  baseDir?: string;
+  /** Users whose knock profile the new file changes (compared with the live file; empty without one). */
+  changes: ProfileChange[];
+}
+
+/** Validates `file` for the daemon that runs with its state_dir (throws the ConfigError of a bad file). */
+export async function loadForLive(file: string): Promise<LiveTarget> {
+  const abs = resolve(file);
+  const daemon = await runningDaemon(await stateDirOf(abs));
+  const liveDir = daemon === undefined ? undefined : dirname(daemon.config);
+  const baseDir = liveDir !== undefined && liveDir !== dirname(abs) ? liveDir : undefined;
+  const config = await loadConfig(abs, baseDir === undefined ? {} : { baseDir });
+  let changes: ProfileChange[] = [];
+  if (daemon !== undefined && daemon.config !== abs) {
+    // The live file as the daemon reads it; when it cannot be read, nothing to compare.
+    const live = await loadConfig(daemon.config, { allowNoUsers: true }).catch(() => undefined);
+    if (live !== undefined) changes = profileChanges(live, config);
+  }
+  return {
+    config,
+    ...(daemon === undefined ? {} : { daemon }),
+    ...(baseDir === undefined ? {} : { baseDir }),
+    changes,
+  };
+}
