@@ -128,6 +128,20 @@ async function expectClosed(client: Machine): Promise<void> {
   expect(r.stderr).toMatch(/timed out/);
 }
 
+/** A topology with its two machines for one describe: made before its tests, removed after. */
+function useMachines(): () => { server: Machine; client: Machine } {
+  const topo = useTopology();
+  let m: { server: Machine; client: Machine } | undefined;
+  beforeAll(async () => {
+    m = await machines(topo());
+  }, 60_000);
+  afterAll(async () => {
+    await m?.server.destroy();
+    await m?.client.destroy();
+  });
+  return () => m!;
+}
+
 describeE2E('the docs run as written', () => {
   afterAll(() => {
     timings.push(`total: ${((Date.now() - started) / 1000).toFixed(1)} s`);
@@ -135,18 +149,9 @@ describeE2E('the docs run as written', () => {
   });
 
   describe("README's Quick start: server from the checkout, the client from knock.md, knock && ssh", () => {
-    const topo = useTopology();
-    let m: { server: Machine; client: Machine };
-    beforeAll(async () => {
-      m = await machines(topo());
-    }, 60_000);
-    afterAll(async () => {
-      await m?.server.destroy();
-      await m?.client.destroy();
-    });
-
+    const m = useMachines();
     it('runs', async () => {
-      const { server, client } = m;
+      const { server, client } = m();
       await installKnock(client);
       const quick = block('README.md', 'readme-server');
       const commands = commandsOf(quick.text);
@@ -169,18 +174,9 @@ describeE2E('the docs run as written', () => {
   });
 
   describe('docs/operations.md: build and copy, install, onboard, apply; then docs/team.md: onboard a store user', () => {
-    const topo = useTopology();
-    let m: { server: Machine; client: Machine };
-    beforeAll(async () => {
-      m = await machines(topo());
-    }, 60_000);
-    afterAll(async () => {
-      await m?.server.destroy();
-      await m?.client.destroy();
-    });
-
+    const m = useMachines();
     it('runs', async () => {
-      const { server, client } = m;
+      const { server, client } = m();
       const ops = (name: string) => block('docs/operations.md', name);
       // "on any machine with pnpm": the client, which copies to the server over ssh
       await runBlock(client, ops('ops-build'), { text: withoutInstall(ops('ops-build')), cwd: REPO_ROOT });
