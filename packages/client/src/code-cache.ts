@@ -1,6 +1,6 @@
 // V8's code cache for the bundled CLI: the bundle's functions compiled once, where it is
 // installed, by the Node that will run it, so that a start skips parsing and compiling
-// them (~6 ms of CPU per `knock HOST` on a 2-core machine; bench/README.md). launch.ts
+// them (~4–6 ms of CPU per `knock HOST` on a 2-core machine; bench/README.md). launch.ts
 // uses it on every start; the package's postinstall and the build make it.
 import { createHash } from 'node:crypto';
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
