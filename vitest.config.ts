@@ -20,6 +20,8 @@ export default defineConfig({
           // scripts/: the generators of the man pages and shell completions, and their drift tests.
           include: ['packages/*/src/**/*.test.ts', 'scripts/**/*.test.ts'],
           environment: 'node',
+          // Some unit tests run a CLI (a Node start each): seconds on a loaded 2-core machine.
+          testTimeout: 20_000,
         },
       },
       {
