@@ -1,6 +1,6 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { afterEach, describe, expect, it } from 'vitest';
-import { sendKnock } from './send.js';
+import { sendFailure, sendKnock } from './send.js';
 
 interface Received {
   port: number;
@@ -103,5 +103,16 @@ describe('sendKnock', () => {
     await expect(sendKnock({ address: '::1', family: 4, ports: [9], delayMs: 0 })).rejects.toMatchObject({
       exitCode: 3,
     });
+  });
+});
+
+describe('a failed send, in words', () => {
+  it('names no route, an unreachable host and the local firewall, and keeps the system error', () => {
+    const err = (code: string) => Object.assign(new Error(`send ${code} 198.51.100.1:9`), { code });
+    expect(sendFailure(err('ENETUNREACH'))).toBe(
+      'no route to it (network unreachable): check the address, the network connection or the VPN (send ENETUNREACH 198.51.100.1:9)',
+    );
+    expect(sendFailure(err('EPERM'))).toMatch(/^this machine's own firewall refused the packet/);
+    expect(sendFailure(err('EWHATEVER'))).toBe('send EWHATEVER 198.51.100.1:9');
   });
 });

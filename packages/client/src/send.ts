@@ -68,10 +68,27 @@ export async function sendKnock(knock: KnockSend): Promise<KnockSent> {
     }
     return { sourcePort: socket.address().port, queuedAt, sentAt };
   } catch (error) {
-    throw networkError(`cannot send the knock to ${knock.address}: ${(error as Error).message}`, error);
+    throw networkError(
+      `cannot send the knock to ${knock.address}: ${sendFailure(error as NodeJS.ErrnoException)}`,
+      error,
+    );
   } finally {
     socket.close();
   }
+}
+
+/** Pure: what a failed send means, in words, with the system's error after it. */
+export function sendFailure(error: NodeJS.ErrnoException): string {
+  const why: Record<string, string> = {
+    ENETUNREACH: 'no route to it (network unreachable): check the address, the network connection or the VPN',
+    EHOSTUNREACH: 'host unreachable: check the address, the network connection or the VPN',
+    EPERM: "this machine's own firewall refused the packet",
+    EACCES: "this machine's own firewall refused the packet",
+    EAFNOSUPPORT: 'this machine has no IPv6 (or no IPv4)',
+    EADDRNOTAVAIL: 'no local address to send from (is the network up?)',
+  };
+  const known = error.code === undefined ? undefined : why[error.code];
+  return known === undefined ? error.message : `${known} (${error.message})`;
 }
 
 function bind(socket: Socket): Promise<void> {
