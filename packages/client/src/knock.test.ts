@@ -4,6 +4,7 @@ import type { Socket } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   decodeSecret,
+  deriveCodeSequences,
   deriveSequences,
   normalizeProfile,
   windowAt,
@@ -79,6 +80,22 @@ function harness(opensOn: (knock: KnockSend, connects: number) => boolean, extra
 }
 
 const openOf = (w: number) => deriveSequences(profile.knock, secret, w).open;
+
+describe('knockOpen --code with a profile whose exclude list the code lands on', () => {
+  it('says so and sends nothing: the server cannot see that knock (protocol.md §10)', async () => {
+    const base = normalizeProfile({ method: 'time', period: 30, range: '10000-10099' });
+    const hit = deriveCodeSequences(base, '123456', W).open[1]!;
+    const knock = normalizeProfile({ method: 'time', period: 30, range: '10000-10099', exclude: [hit] });
+    expect(deriveCodeSequences(knock, '123456', W).open).toEqual(deriveCodeSequences(base, '123456', W).open);
+    const h = harness(() => true, { profile: { ...profile, knock }, code: '123456' });
+    await expect(knockOpen(h.req)).rejects.toMatchObject({
+      exitCode: 1,
+      message: expect.stringContaining(`lands on port ${hit}, which the server leaves out`),
+      hint: expect.stringMatching(/wait for the next code \(in about 25 s\)/),
+    });
+    expect(h.sent).toEqual([]);
+  });
+});
 
 describe('knockOpen', () => {
   it("knocks the current window's open sequence and reports the service open", async () => {

@@ -10,7 +10,7 @@ import {
   type KnockProfile,
   type KnockSequences,
 } from '@otpknock/shared';
-import { KnockError } from './errors.js';
+import { EXIT, KnockError } from './errors.js';
 import type { Logger } from './log.js';
 import { knockPayloads } from './payload.js';
 import type { ClientProfile } from './profile.js';
@@ -336,6 +336,27 @@ interface Knocked {
  * the last datagram, so that the SYN follows it at once (code mode included: its
  * sequence, too, is consumed by this knock). A send error comes back as the KnockError.
  */
+/** The first port of a code-mode sequence that the profile's (the server's) exclude list holds. */
+export function excludedCodePort(profile: KnockProfile, ports: readonly number[]): number | undefined {
+  return ports.find((p) => profile.exclude.includes(p));
+}
+
+/**
+ * Code mode draws without the exclude list (protocol.md §10); when this profile knows the
+ * server's list and the code's sequence hits it, the server cannot see that knock: say so
+ * rather than time out.
+ */
+function refuseExcludedCodePorts(profile: KnockProfile, ports: readonly number[], window: number, nowMs: number): void {
+  const hit = excludedCodePort(profile, ports);
+  if (hit === undefined) return;
+  const next = Math.max(1, Math.ceil((windowStartMs(window + 1, profile.period) - nowMs) / 1000));
+  throw new KnockError(
+    EXIT.NOT_OPEN,
+    `the knock of this code lands on port ${hit}, which the server leaves out of its knock ports (exclude): it cannot open`,
+    { hint: `wait for the next code (in about ${next} s) and knock with that one` },
+  );
+}
+
 async function knockAndConnect(
   ctx: OpenContext,
   address: ResolvedAddress,
@@ -348,6 +369,7 @@ async function knockAndConnect(
       ? deriveSequences(req.profile.knock, ctx.secret, window)
       : deriveCodeSequences(req.profile.knock, req.code!, window);
   const ports = sequences.open;
+  if (ctx.secret === undefined) refuseExcludedCodePorts(req.profile.knock, ports, window, ctx.now());
   req.log.debug(
     `knocking ${address.address} (window ${window}${attempts > 0 ? `, attempt ${attempts + 1}` : ''}): udp ${ports.join(' ')}`,
   );

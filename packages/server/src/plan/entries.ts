@@ -184,7 +184,13 @@ export function planEntries(config: ServerConfig, nowMs: number, derive: Derive 
       };
       add(derive(user, window));
       grace.forEach((g, i) => add(derive(graceView(user, g.secret), window), 'grace', String(i), g.untilMs));
-      if (codeMode) entries.push(entry('open', deriveCode(user, window).open, 'code', '', windowEnd));
+      if (codeMode) {
+        // Drawn without the exclude list (a person without their profile does not know
+        // it): a sequence on an excluded port can never arrive, so it is not loaded.
+        const open = deriveCode(user, window).open;
+        if (!open.some((p) => user.profile.exclude.includes(p)))
+          entries.push(entry('open', open, 'code', '', windowEnd));
+      }
       cache?.set(cacheKey, entries.slice(first));
     }
   }
