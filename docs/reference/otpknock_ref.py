@@ -283,6 +283,26 @@ def check_uris(doc):
     return failures
 
 
+def fleet_key(key, fleet, server):
+    """Section 12: the key of a person on one server of a fleet."""
+    f, srv = fleet.encode("ascii"), server.encode("ascii")
+    msg = b"otpknock-fleet-v1" + bytes([len(f)]) + f + bytes([len(srv)]) + srv
+    return hmac.new(key, msg, hashlib.sha256).digest()
+
+
+def check_fleet(doc):
+    failures = 0
+    for v in doc.get("fleet", []):
+        k = fleet_key(decode_secret(v["secret"]), v["fleet"], v["server"])
+        opn, cls, _tok = derive(v["profile"], k, v["window"])
+        if k.hex() != v["keyHex"] or decode_secret(v["key"]) != k or opn != v["open"] or cls != v["close"]:
+            print("FAIL fleet %s: got key=%s open=%s close=%s" % (v["name"], k.hex(), opn, cls))
+            failures += 1
+        else:
+            print("ok   fleet %s" % v["name"])
+    return failures
+
+
 def check(path):
     with open(path) as f:
         doc = json.load(f)
@@ -307,7 +327,9 @@ def check(path):
     print("%d/%d code-mode vectors confirmed" % (len(doc.get("codeMode", [])) - code_failures, len(doc.get("codeMode", []))))
     uri_failures = check_uris(doc)
     print("%d/%d URIs confirmed" % (len(doc.get("uris", [])) - uri_failures, len(doc.get("uris", []))))
-    return failures == 0 and code_failures == 0 and uri_failures == 0
+    fleet_failures = check_fleet(doc)
+    print("%d/%d fleet keys confirmed" % (len(doc.get("fleet", [])) - fleet_failures, len(doc.get("fleet", []))))
+    return failures == 0 and code_failures == 0 and uri_failures == 0 and fleet_failures == 0
 
 
 def self_test():

@@ -27,6 +27,7 @@ import {
   type PayloadSetting,
 } from './profile.js';
 import { readStore, storePath, updateStore } from './store.js';
+import { withFleetServers } from './fleet.js';
 
 export interface AddOptions {
   address?: string;
@@ -182,16 +183,22 @@ export function profileFromImport(
   profiles: Record<string, ClientProfile>,
 ): ClientProfile {
   const parsed = parseOtpauthUri(uri);
-  const name = o.name ?? parsed.host;
+  // A fleet profile (docs/protocol.md §12) is stored under the fleet's name and knocks its servers.
+  const name = o.name ?? parsed.host ?? parsed.fleet?.name;
   if (name === undefined)
     throw usageError('the URI names no host', 'Say which host it is for: knock import URI --name HOST');
-  checkProfileName(name, o.name === undefined ? 'otpauth URI parameter "host"' : '--name');
+  const nameFrom = parsed.fleet !== undefined ? 'otpauth URI parameter "fleet"' : 'otpauth URI parameter "host"';
+  checkProfileName(name, o.name === undefined ? nameFrom : '--name');
+  if (parsed.fleet !== undefined && o.address !== undefined)
+    throw usageError('--address: a fleet profile knocks its servers, each at its own host', 'Leave out --address');
   const previous = profiles[name];
   const address = o.address ?? (parsed.host !== undefined && parsed.host !== name ? parsed.host : previous?.address);
-  checkAddress(address, name, o.address === undefined ? 'otpauth URI parameter "host"' : '--address');
+  if (parsed.fleet === undefined)
+    checkAddress(address, name, o.address === undefined ? 'otpauth URI parameter "host"' : '--address');
   const profile: ClientProfile = {
     name,
-    ...(address !== undefined ? { address } : {}),
+    ...(address !== undefined && parsed.fleet === undefined ? { address } : {}),
+    ...(parsed.fleet !== undefined ? { fleet: parsed.fleet } : {}),
     servicePort: o.port ?? parsed.servicePort ?? previous?.servicePort ?? DEFAULT_SERVICE_PORT,
     knock: normalizeProfile(parsed.profile, 'otpauth URI'),
     secret: encodeSecret(parsed.secret),
@@ -236,7 +243,7 @@ export function formatList(profiles: ClientProfile[]): string {
     const k = p.knock as Partial<ClientProfile['knock']> | undefined;
     rows.push([
       shownName(p.name),
-      p.address === undefined ? '-' : shownName(p.address),
+      p.fleet !== undefined ? fleetColumn(p) : p.address === undefined ? '-' : shownName(p.address),
       String(p.servicePort ?? DEFAULT_SERVICE_PORT),
       String(k?.method ?? '?'),
       k?.method === 'static' ? '-' : `${k?.period ?? '?'}s`,
@@ -247,13 +254,22 @@ export function formatList(profiles: ClientProfile[]): string {
   return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n') + '\n';
 }
 
+/** A fleet profile's ADDRESS column: its servers, shortened. */
+function fleetColumn(p: ClientProfile): string {
+  const names = Array.isArray(p.fleet?.servers) ? p.fleet.servers.map((s) => shownName(String(s?.name))) : [];
+  const shown = names.slice(0, 3).join(',') + (names.length > 3 ? `,… (${names.length})` : '');
+  return `fleet: ${shown}`;
+}
+
 export async function runList(o: ListOptions, globals: GlobalOptions): Promise<ExitCode> {
   const file = storePath(globals.config);
   const list = Object.values(readStore(file).profiles).sort((a, b) => a.name.localeCompare(b.name));
   // For shell completion and scripts: only names `knock HOST` takes, nothing on stderr.
   if (o.names)
     process.stdout.write(
-      list.flatMap((p) => (profileNameProblem(p.name) === undefined ? [`${p.name}\n`] : [])).join(''),
+      withFleetServers(list)
+        .flatMap((p) => (profileNameProblem(p.name) === undefined ? [`${p.name}\n`] : []))
+        .join(''),
     );
   else if (o.json) process.stdout.write(JSON.stringify(list.map(publicView), null, 2) + '\n');
   else if (list.length === 0)

@@ -3,6 +3,10 @@
 import {
   OtpknockError,
   checkHost,
+  deriveFleetKey,
+  encodeSecret,
+  fleetNameProblem,
+  type FleetServers,
   checkProfile as checkKnock,
   checkProfileName as checkName,
   decodeSecret,
@@ -65,6 +69,18 @@ export interface ClientProfile {
   /** ISO 8601 times. */
   addedAt: string;
   updatedAt: string;
+  /** A fleet profile (docs/protocol.md §12): `secret` is the person's K, knocked as its servers. */
+  fleet?: FleetServers;
+  /** Set on the virtual profile of one server of a fleet profile (fleet.ts), never stored. */
+  fleetServer?: FleetServerOf;
+}
+
+/** Which fleet profile and server a virtual server profile stands for. */
+export interface FleetServerOf {
+  /** The stored fleet profile's name (where its secret and problems are). */
+  profile: string;
+  fleet: string;
+  server: string;
 }
 
 /** The store file: `{ "version": 1, "profiles": { NAME: ClientProfile } }`. */
@@ -146,7 +162,9 @@ export function checkProfile(profile: ClientProfile, file: string): ClientProfil
       `${file}: profiles: ${shownName(profile.name)} is not a profile name: it ${nameProblem}`,
       'Remove it with knock remove, or fix the file by hand.',
     );
-  const where = `${file}: profiles.${profile.name}`;
+  // A fleet server's problems are its fleet profile's, where the person can fix them.
+  const where = `${file}: profiles.${profile.fleetServer?.profile ?? profile.name}`;
+  if (profile.fleet !== undefined) checkFleetField(profile.fleet, `${where}.fleet`);
   const target = profile.address ?? profile.name;
   const addressProblem = hostProblem(target);
   if (addressProblem !== undefined) {
@@ -162,11 +180,32 @@ export function checkProfile(profile: ClientProfile, file: string): ClientProfil
   const payload = checkPayload(profile.payload ?? 'none', `${where}.payload`);
   if (typeof profile.secret !== 'string')
     throw usageError(`${where}.secret: missing`, 'Add the profile again with --secret-file or import its URI.');
-  decodeSecret(profile.secret, `${where}.secret`);
+  const secret = decodeSecret(profile.secret, `${where}.secret`);
   if (!isObject(profile.knock)) throw usageError(`${where}.knock: missing the knock method and parameters`);
   const knock = checkKnock(profile.knock);
   if (knock.profile === undefined) throw profileIssueError(knock.issues[0]!, `${where}.knock`);
-  return { ...profile, servicePort, delayMs, payload, knock: knock.profile };
+  const of = profile.fleetServer;
+  // A server of a fleet knocks with its own key K_S, never with the person's K (§12).
+  const own = of === undefined ? {} : { secret: encodeSecret(deriveFleetKey(secret, of.fleet, of.server)) };
+  return { ...profile, servicePort, delayMs, payload, knock: knock.profile, ...own };
+}
+
+/** Checks a stored fleet profile's `fleet` field: a fleet name and at least one server. */
+export function checkFleetField(fleet: unknown, where: string): FleetServers {
+  if (!isObject(fleet)) throw usageError(`${where}: expected { name, servers }`, 'Import the fleet URI again.');
+  const nameProblem = fleetNameProblem(fleet['name']);
+  if (nameProblem !== undefined) throw usageError(`${where}.name: not a fleet name: it ${nameProblem}`);
+  const servers = fleet['servers'];
+  if (!Array.isArray(servers) || servers.length === 0)
+    throw usageError(`${where}.servers: expected a list of servers`, 'Import the fleet URI again.');
+  servers.forEach((s: unknown, i) => {
+    const server = isObject(s) ? s : {};
+    const p = fleetNameProblem(server['name']);
+    if (p !== undefined) throw usageError(`${where}.servers[${i}].name: not a server name: it ${p}`);
+    const h = server['host'] === undefined ? undefined : hostProblem(server['host']);
+    if (h !== undefined) throw usageError(`${where}.servers[${i}].host: not a host name or address: it ${h}`);
+  });
+  return fleet as unknown as FleetServers;
 }
 
 export function checkPort(value: unknown, what: string): number {

@@ -5,6 +5,7 @@
 // profile by an IP address and need neither, and each costs start-up time.
 import { isIP } from 'node:net';
 import { networkError, usageError } from './errors.js';
+import { fleetProfileNotAServer, withFleetServers } from './fleet.js';
 import type { ClientProfile } from './profile.js';
 
 /** What `ssh -G HOST` says about HOST: its HostName and Port. */
@@ -70,7 +71,8 @@ function findBy(
 }
 
 /**
- * Finds the profile for HOST: by profile name, then by profile address, then through
+ * Finds the profile for HOST: by profile name (a fleet profile's servers count as
+ * profiles of their own), then by profile address, then through
  * the ssh configuration (`ssh -G HOST` → HostName, looked up among names and addresses),
  * so that an ssh alias or the %h of a ProxyCommand just works.
  */
@@ -79,7 +81,10 @@ export async function findProfile(
   profiles: Record<string, ClientProfile>,
   sshLookup: SshConfigLookup | undefined,
 ): Promise<ProfileMatch | undefined> {
-  const list = Object.values(profiles);
+  // Fleet profiles stand for their servers (fleet.ts); `knock FLEET` finds the fleet profile itself.
+  const list = withFleetServers(Object.values(profiles));
+  const fleetItself = Object.values(profiles).find((p) => p.fleet !== undefined && p.name === host);
+  if (fleetItself && !list.some((p) => p.name === host)) throw fleetProfileNotAServer(fleetItself);
   const byName = findBy(list, host, (p) => p.name);
   if (byName) return { profile: byName, via: 'name', address: byName.address ?? byName.name };
   const byAddress = findBy(list, host, (p) => p.address);

@@ -8,6 +8,7 @@ import {
   OtpknockError,
   decodeSecret,
   deriveCodeSequences,
+  deriveFleetKey,
   deriveSequences,
   encodeSecret,
   formatOtpauthUri,
@@ -307,10 +308,45 @@ for (const u of uris)
   if (u.name.startsWith('error-') !== 'error' in u)
     throw new Error(`${u.name}: expected ${u.name.startsWith('error-') ? 'an error' : 'no error'}`);
 
+// Fleet keys (§12): the key of a person on a server, and the first sequence it gives.
+const fleetSpecs: { name: string; secret: string; fleet: string; server: string; profile: KnockProfileInput }[] = [
+  { name: 'fleet-rfc-key-web-1', secret: RFC_SHA1, fleet: 'acme', server: 'web-1', profile: { method: 'time' } },
+  { name: 'fleet-rfc-key-web-2', secret: RFC_SHA1, fleet: 'acme', server: 'web-2', profile: { method: 'time' } },
+  {
+    name: 'fleet-other-fleet-same-server',
+    secret: RFC_SHA1,
+    fleet: 'acme2',
+    server: 'web-1',
+    profile: { method: 'time' },
+  },
+  {
+    name: 'fleet-128-bit-secret-dotted-server',
+    secret: S16,
+    fleet: 'prod',
+    server: 'db-1.example.org',
+    profile: { method: 'prng' },
+  },
+  {
+    name: 'fleet-longest-names',
+    secret: S20,
+    fleet: 'f'.repeat(63),
+    server: 's'.repeat(63),
+    profile: { method: 'time', length: 2, period: 5 },
+  },
+];
+const fleet = fleetSpecs.map((s) => {
+  const profile = normalizeProfile(s.profile, s.name);
+  const key = deriveFleetKey(decodeSecret(s.secret), s.fleet, s.server);
+  const seq = deriveSequences(profile, key, W);
+  return { ...s, profile, key: encodeSecret(key), keyHex: hex(key), window: W, open: seq.open, close: seq.close };
+});
+
 const out = new URL('../../../docs/test-vectors.json', import.meta.url);
-const body = JSON.stringify({ version: 1, spec: 'docs/protocol.md', vectors, codeMode, uris }, null, 1)
+const body = JSON.stringify({ version: 1, spec: 'docs/protocol.md', vectors, codeMode, uris, fleet }, null, 1)
   // Keep short number arrays and small objects on one line.
   .replace(/\[\n\s*([\d,\s]*?)\n\s*\]/g, (_m, inner: string) => `[${inner.replace(/\s+/g, ' ').trim()}]`)
   .replace(/"range": \{\n\s*"min": (\d+),\n\s*"max": (\d+)\n\s*\}/g, '"range": { "min": $1, "max": $2 }');
 writeFileSync(out, body + '\n');
-console.log(`${vectors.length} vectors, ${codeMode.length} code-mode vectors, ${uris.length} URIs → ${out.pathname}`);
+console.log(
+  `${vectors.length} vectors, ${codeMode.length} code-mode vectors, ${uris.length} URIs, ${fleet.length} fleet keys → ${out.pathname}`,
+);

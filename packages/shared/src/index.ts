@@ -60,7 +60,7 @@ export {
 } from './profile.js';
 export { deriveSequences, sequenceDeriver } from './derive.js';
 export { derivePayloadToken } from './token.js';
-export { parseOtpauthUri, formatOtpauthUri, MAX_URI_LENGTH, type ParsedOtpauth } from './otpauth.js';
+export { parseOtpauthUri, formatOtpauthUri, MAX_URI_LENGTH, type FleetServers, type ParsedOtpauth } from './otpauth.js';
 export {
   CODE_KEY_LABEL,
   codeKey,
@@ -83,3 +83,12 @@ export {
   type TokenPlacement,
   type RandomFill,
 } from './payload.js';
+export {
+  checkFleetName,
+  deriveFleetKey,
+  fleetNameProblem,
+  FLEET_KEY_BYTES,
+  FLEET_KEY_LABEL,
+  FLEET_NAME_MAX,
+  FLEET_NAME_RULE,
+} from './fleet.js';

@@ -3,6 +3,7 @@
 import { generateURI } from 'otplib';
 import { OtpknockError, quote } from './errors.js';
 import { hostProblem, labelProblem, HOST_RULE, LABEL_MAX } from './names.js';
+import { fleetNameProblem, FLEET_NAME_RULE } from './fleet.js';
 import { PROFILE_DEFAULTS, PROFILE_FIELDS, checkProfile, normalizeProfile } from './profile.js';
 import { formatPayloadSpec, parsePayloadSpec } from './payload.js';
 import { MIN_SECRET_BYTES, decodeSecret, encodeSecret } from './secret.js';
@@ -20,6 +21,15 @@ export interface ParsedOtpauth {
   servicePort?: number;
   /** The payload setting the server requires of every knock datagram (otpknock parameter `payload`). */
   payload?: string;
+  /** A fleet profile (§12, parameters `fleet` and `servers`): `secret` is the person's secret K. */
+  fleet?: FleetServers;
+}
+
+/** The fleet a fleet profile belongs to and the servers it may knock. */
+export interface FleetServers {
+  name: string;
+  /** Server names (the KDF's S), each with where to knock when that is not the name itself. */
+  servers: { name: string; host?: string }[];
 }
 
 const WHERE = 'otpauth URI';
@@ -86,6 +96,8 @@ const KNOWN_PARAMS = new Set<string>([
   'host',
   'port',
   'payload',
+  'fleet',
+  'servers',
   ...PROFILE_FIELDS,
 ]);
 
@@ -200,7 +212,37 @@ export function parseOtpauthUri(uri: string): ParsedOtpauth {
   }
   const payload = params.get('payload');
   if (payload !== undefined) result.payload = uriPayload(payload);
+  const fleet = uriFleet(params.get('fleet'), params.get('servers'));
+  if (fleet !== undefined) result.fleet = fleet;
   return result;
+}
+
+/** The `fleet` and `servers` parameters (§12): both or neither. */
+function uriFleet(fleet: string | undefined, servers: string | undefined): FleetServers | undefined {
+  if (fleet === undefined && servers === undefined) return undefined;
+  if (fleet === undefined) uriError('servers', 'given without fleet', 'A fleet profile names its fleet: fleet=NAME');
+  const fleetProblem = fleetNameProblem(fleet);
+  if (fleetProblem !== undefined) uriError('fleet', `not a fleet name: it ${fleetProblem}`, `Use ${FLEET_NAME_RULE}`);
+  if (servers === undefined || servers.trim() === '')
+    uriError('servers', 'missing or empty', 'A fleet profile lists its servers: servers=web-1,web-2@HOST');
+  const seen = new Set<string>();
+  const list = servers.split(',').map((item, i) => {
+    const t = item.trim();
+    const at = t.indexOf('@');
+    const name = at < 0 ? t : t.slice(0, at);
+    const problem = fleetNameProblem(name);
+    if (problem !== undefined)
+      uriError('servers', `item ${i + 1}: not a server name: it ${problem}`, `Use ${FLEET_NAME_RULE}`);
+    if (seen.has(name)) uriError('servers', `item ${i + 1}: server ${name} is listed twice`);
+    seen.add(name);
+    if (at < 0) return { name };
+    const host = t.slice(at + 1);
+    const hostP = hostProblem(host);
+    if (hostP !== undefined)
+      uriError('servers', `item ${i + 1}: not a host name or address: it ${hostP}`, `Give ${HOST_RULE}`);
+    return { name, host };
+  });
+  return { name: fleet, servers: list };
 }
 
 /** Formats an otpauth://totp/ URI; otpknock parameters at their default values are left out. */
@@ -266,6 +308,13 @@ export function formatOtpauthUri(p: ParsedOtpauth): string {
   if (p.servicePort !== undefined) extra.push(['port', String(p.servicePort)]);
   if (p.payload !== undefined && p.payload !== 'none')
     extra.push(['payload', formatPayloadSpec(parsePayloadSpec(p.payload))]);
+  if (p.fleet !== undefined) {
+    extra.push(['fleet', p.fleet.name]);
+    extra.push([
+      'servers',
+      p.fleet.servers.map((x) => (x.host === undefined ? x.name : `${x.name}@${x.host}`)).join(','),
+    ]);
+  }
   // Commas and hyphens are left readable: both are legal in a query.
   const enc = (s: string) => encodeURIComponent(s).replace(/%2C/g, ',');
   const uri = `${base}${base.includes('?') ? '&' : '?'}${extra.map(([k, v]) => `${k}=${enc(v)}`).join('&')}`;

@@ -46,6 +46,7 @@ const file = JSON.parse(readFileSync(vectorsFile, 'utf8')) as {
   spec: string;
   vectors: Vector[];
   codeMode: CodeModeVector[];
+  fleet: Record<string, unknown>[];
   uris: UriVector[];
 };
 const protocol = readFileSync(new URL('../../../docs/protocol.md', import.meta.url), 'utf8');
@@ -124,6 +125,7 @@ describe('docs/test-vectors.json', () => {
       ...file.vectors.flatMap((v) => [...Object.keys(v), ...Object.keys(v.profile)]),
       ...file.codeMode.flatMap((v) => Object.keys(v)),
       ...file.uris.flatMap((u) => Object.keys(u)),
+      ...file.fleet.flatMap((f) => Object.keys(f)),
     ]);
     expect([...used].filter((k) => !described.has(k))).toEqual([]);
     expect(file.spec).toBe('docs/protocol.md');

@@ -17,6 +17,7 @@ describe('independent reference implementation', () => {
     expect(r.stderr).toBe('');
     expect(r.stdout).not.toMatch(/FAIL/);
     expect(r.stdout).toMatch(/(\d+)\/\1 vectors confirmed/);
+    expect(r.stdout).toMatch(/([1-9]\d*)\/\1 fleet keys confirmed/);
     expect(r.status).toBe(0);
   });
   if (!havePython) {
