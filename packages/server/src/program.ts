@@ -10,6 +10,7 @@ import { registerUser } from './commands/user.js';
 import { registerStatus } from './commands/status.js';
 import { registerDoctor } from './commands/doctor.js';
 import { registerApply } from './commands/apply.js';
+import { registerFleet } from './commands/fleet.js';
 import pkg from '../package.json' with { type: 'json' };
 
 /** The package's version, from its package.json (inlined by the build; scripts/set-version.mjs sets it everywhere). */
@@ -32,6 +33,7 @@ export function buildProgram(): Command {
   registerStatus(cmd);
   registerDoctor(cmd);
   registerApply(cmd);
+  registerFleet(cmd);
   return cmd;
 }
 
