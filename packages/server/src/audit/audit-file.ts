@@ -23,6 +23,10 @@ export interface AuditEvent {
   destination?: string;
   /** Which secret: current (absent), a rotation's grace secret, or the authenticator-app code. */
   source?: 'grace' | 'code';
+  /** With a fleet: this server's name in it (`fleet.server`), so that audits of many servers can be merged. */
+  server?: string;
+  /** With a fleet: the fleet's name. */
+  fleet?: string;
 }
 
 export const AUDIT_FILE = 'audit.jsonl';

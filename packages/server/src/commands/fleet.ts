@@ -85,7 +85,7 @@ export function registerFleet(program: Command): void {
     .option('--port <port>', 'the protected TCP service people wait for', '22')
     .action(async (o: Common & { method: string; period: string; length: string; range: string; port: string }) => {
       const input: KnockProfileInput = {
-        method: o.method as KnockProfileInput['method'],
+        method: o.method,
         period: Number(o.period),
         length: Number(o.length),
         range: o.range,

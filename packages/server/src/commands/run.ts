@@ -13,6 +13,7 @@ import { createLogger, resolveLogFormat } from '../log.js';
 import { NftDriver } from '../nft/driver.js';
 import { TableLocks } from '../state/table-lock.js';
 import { DEFAULT_CONFIG, EXIT } from './common.js';
+import { startFleet } from '../fleet/attach.js';
 
 export function registerRun(program: Command): void {
   program
@@ -45,13 +46,19 @@ namespace) refuses with exit 2 and changes nothing. Used knocks are kept in
 state_dir/consumed.json, so they stay used across stops, restarts and reboots.`,
     )
     .action(async (opts: { config: string; logFormat?: LogFormat }) => {
+      // With a fleet, its directory is read once (bounded by fleet.timeout) before the
+      // config's users are judged: a first start may have no users but the directory's.
+      const first = await loadConfig(opts.config, { allowNoUsers: true });
+      const earlyLog = createLogger(resolveLogFormat(opts.logFormat ?? first.logFormat, process.stderr.isTTY === true));
+      const fleet = first.fleet === undefined ? undefined : await startFleet(first, earlyLog);
       const config = await loadConfig(opts.config);
       const configFile = resolvePath(opts.config);
       // One daemon per table: a second `run` refuses here, before it touches the
       // table, the pid file or the audit group.
       const tableLocks = new TableLocks({ pid: process.pid, config: configFile });
       await tableLocks.hold(config.table);
-      const log = createLogger(resolveLogFormat(opts.logFormat ?? config.logFormat, process.stderr.isTTY === true));
+      const log = earlyLog;
+      for (const note of config.fleetSkipped ?? []) log.warn('fleet', `directory user left out: ${note}`);
       // Used knocks: reported by the audit, carried by the daemon, kept in state_dir.
       const consumed = new ConsumedSequences(
         systemClock,
@@ -67,6 +74,14 @@ state_dir/consumed.json, so they stay used across stops, restarts and reboots.`,
         probeKernelAtStart: true,
         consumed,
         tableLocks,
+      });
+      // Directory changes apply at once, in place (the daemon re-reads fleet.json with the config).
+      fleet?.run(() => {
+        void daemon.updateUsers(async () => {
+          const next = await loadConfig(opts.config);
+          for (const note of next.fleetSkipped ?? []) log.warn('fleet', `directory user left out: ${note}`);
+          return next;
+        }, 'fleet');
       });
       // The pid file through which `otpknockd apply` finds us and sees reloads take.
       const pidFile = recordDaemon(config.stateDir, configFile, (m) => log.warn('state', m));
@@ -85,6 +100,7 @@ state_dir/consumed.json, so they stay used across stops, restarts and reboots.`,
           stopping = true;
           log.info('signal', `received ${signal}, stopping`);
           team.stop();
+          fleet?.stop();
           daemon
             .stop()
             .then(() => pidFile.remove())

@@ -12,6 +12,7 @@ import { NftDriver } from '../nft/driver.js';
 import { allowedFromJson, countersFromJson } from '../nft/inspect.js';
 import { STATUS_FILE, type StatusSnapshot } from '../status/snapshot.js';
 import { DEFAULT_CONFIG, EXIT } from './common.js';
+import { readFleetCache, type FleetCache } from '../fleet/cache.js';
 
 export interface StatusReport {
   table: string;
@@ -39,6 +40,42 @@ export interface StatusReport {
   /** Sources banned for too many bad knocks right now. */
   bannedSources: number;
   recentOpens: AuditEvent[];
+  /** With a fleet: how its directory is doing, from state_dir/fleet.json; null without a fleet. */
+  fleet?: FleetStatus | null;
+}
+
+export interface FleetStatus {
+  name: string;
+  server: string;
+  /** False while the daemon cannot confirm its users with the directory. */
+  reachable: boolean;
+  revision: number;
+  confirmedAt: string | null;
+  unreachableSince: string | null;
+  lastError: string | null;
+  users: number;
+}
+
+/** Pure: the fleet line's data from the fleet cache (undefined: never read). */
+export function fleetStatusOf(name: string, server: string, cache: FleetCache | undefined): FleetStatus {
+  return {
+    name,
+    server,
+    reachable: cache !== undefined && cache.unreachableSince === undefined && cache.confirmedAt !== undefined,
+    revision: cache?.revision ?? 0,
+    confirmedAt: cache?.confirmedAt ?? null,
+    unreachableSince: cache?.unreachableSince ?? null,
+    lastError: cache?.lastError ?? null,
+    users: cache?.users.length ?? 0,
+  };
+}
+
+function fleetLine(f: FleetStatus): string {
+  const head = `fleet ${f.name}, server ${f.server}:`;
+  if (f.reachable)
+    return `${head} directory reachable, revision ${f.revision}, confirmed ${f.confirmedAt} (${f.users} users)`;
+  if (f.confirmedAt === null && f.unreachableSince === null) return `${head} directory never read yet`;
+  return `${head} directory UNREACHABLE since ${f.unreachableSince ?? '?'} (${f.lastError ?? 'unknown error'}); serving the ${f.users} users last confirmed ${f.confirmedAt ?? 'never'}`;
 }
 
 function elemCount(doc: unknown, name: (n: string) => boolean): number {
@@ -118,6 +155,7 @@ export function formatStatus(r: StatusReport): string {
     `table inet ${r.table}: ${r.loaded ? 'loaded' : 'NOT loaded (the protected services are not guarded by otpknock)'}`,
   );
   lines.push(`mode: ${r.mode}`);
+  if (r.fleet) lines.push(fleetLine(r.fleet));
   lines.push(
     r.daemon === null
       ? 'daemon: no status file'
@@ -195,6 +233,10 @@ export function registerStatus(program: Command): void {
         periods,
         readMode(config.stateDir),
       );
+      if (config.fleet?.server !== undefined) {
+        const cache = await readFleetCache(config.stateDir, process.getuid?.() ?? 0);
+        report.fleet = fleetStatusOf(config.fleet.name, config.fleet.server, cache);
+      }
       process.stdout.write(o.json ? `${JSON.stringify(report, null, 2)}\n` : formatStatus(report));
       if (!report.loaded) process.exitCode = EXIT.failure;
     });

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { BREAK_GLASS_KEYS } from './break-glass.js';
 import { KEYS } from './schema.js';
+import { FLEET_KEYS } from './fleet.js';
 
 const docsFile = (name: string) => fileURLToPath(new URL(`../../../../docs/${name}`, import.meta.url));
 const reference = readFileSync(docsFile('configuration.md'), 'utf8');
@@ -30,6 +31,7 @@ const SECTIONS: { kind: string; keys: string[]; heading: string }[] = [
   { kind: 'users', keys: KEYS.user, heading: '`users`' },
   { kind: 'break_glass', keys: BREAK_GLASS_KEYS, heading: '`break_glass`' },
   { kind: 'user_store', keys: ['user_store'], heading: '`user_store`' },
+  { kind: 'fleet', keys: FLEET_KEYS, heading: '`fleet`' },
 ];
 
 describe('docs/configuration.md covers the config schema', () => {
@@ -59,6 +61,7 @@ describe('docs/configuration.md covers the config schema', () => {
         ...KEYS.service,
         ...KEYS.user,
         ...BREAK_GLASS_KEYS,
+        ...FLEET_KEYS,
       ]),
     ];
     const missing = all.filter((key) => !new RegExp(`(^|[\\s{,#])${key}:`, 'm').test(example));

@@ -4,7 +4,8 @@ import { dirname, resolve } from 'node:path';
 import { PATH_MAX, SECRET_FILE_MAX_BYTES, shownPath } from '@otpknock/shared';
 import { readFileInfo, type FileInfo } from '@otpknock/shared/safe-file';
 import { ConfigError } from './errors.js';
-import { parseConfig, secretFilePaths, userStorePath } from './parse.js';
+import { fleetCacheOf, parseConfig, secretFilePaths, userStorePath } from './parse.js';
+import { readFleetCache } from '../fleet/cache.js';
 import { readStoreDir } from '../users/store.js';
 import type { ServerConfig } from './types.js';
 
@@ -78,10 +79,16 @@ export async function loadConfig(file: string, opts: LoadConfigOptions = {}): Pr
 
   const storeDir = userStorePath(config.text, abs, baseDir);
   const userStore = storeDir === undefined ? undefined : await readStoreDir(storeDir);
+  // The fleet's users as this server last read them (fleet/sync.ts keeps the file).
+  // Keys of another fleet or server name (the config changed) are of no use here.
+  const fleetAt = fleetCacheOf(config.text);
+  const cached = fleetAt === undefined ? undefined : await readFleetCache(fleetAt.stateDir, daemonUid);
+  const fleetCache = cached?.fleet === fleetAt?.fleet && cached?.server === fleetAt?.server ? cached : undefined;
 
   return parseConfig(config.text, abs, {
     daemonUid,
     ...(userStore === undefined ? {} : { userStore }),
+    ...(fleetCache === undefined ? {} : { fleetRecords: fleetCache.users }),
     ...(opts.allowNoUsers ? { allowNoUsers: true } : {}),
     ...(opts.baseDir === undefined ? {} : { baseDir }),
     configFile: { mode: config.mode, uid: config.uid },

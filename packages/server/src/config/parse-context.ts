@@ -2,6 +2,7 @@
 // caller's options and the one issue reporter they all report into.
 import type { FileInfo } from './secret-file.js';
 import type { StoreListing } from '../users/store.js';
+import type { ServerUserRecord } from '../fleet/directory.js';
 import type { IssueReporter } from '../yaml/issues.js';
 
 export interface ParseConfigOptions {
@@ -16,6 +17,8 @@ export interface ParseConfigOptions {
   configFile?: Pick<FileInfo, 'mode' | 'uid'>;
   /** The user store's record files, read by the loader when the config sets `user_store`. */
   userStore?: StoreListing;
+  /** The users this server last read from its fleet directory (state_dir/fleet.json), when it has `fleet`. */
+  fleetRecords?: readonly ServerUserRecord[];
   /** Accept a config without any user (the `otpknockd user` commands, before the first `user add`). */
   allowNoUsers?: boolean;
   /** Unix ms to judge rotation grace periods against. Default: now. */

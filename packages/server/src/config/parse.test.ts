@@ -208,7 +208,7 @@ users:
     [
       'typo at top level',
       `tabel: x\n${MINIMAL}`,
-      `${FILE}:1: tabel: unknown field (did you mean table?); expected one of: table, keep_table_on_stop, skew, step_timeout, log_format, state_dir, audit_nflog_group, user_store, knock, ban, payload, break_glass, services, users`,
+      `${FILE}:1: tabel: unknown field (did you mean table?); expected one of: table, keep_table_on_stop, skew, step_timeout, log_format, state_dir, audit_nflog_group, user_store, knock, ban, payload, break_glass, fleet, services, users`,
     ],
     [
       'payload require unknown',

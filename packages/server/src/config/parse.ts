@@ -17,6 +17,8 @@ import { parseBan, parsePayload, parseTopLevel } from './settings.js';
 import { checkStaticSequences } from './static-sequences.js';
 import { storeUsers } from './user-store.js';
 import { parseConfigUsers } from './users.js';
+import { parseFleet } from './fleet.js';
+import { fleetUsers } from './fleet-users.js';
 import { IssueReporter } from '../yaml/issues.js';
 import { readYaml } from '../yaml/source.js';
 
@@ -37,10 +39,21 @@ export function parseConfig(text: string, file: string, options: ParseConfigOpti
     ctx,
     services.map((s) => s.port),
   );
-  const users = allUsers(ctx, serviceNames, knock);
+  const secrets = new SecretOwners();
+  const users = allUsers(ctx, serviceNames, knock, secrets);
   knock.reportIssues();
   checkStaticSequences(ctx, users, knock);
   const payload = parsePayload(ctx, top, users, (name) => knock.knockAt(name));
+  const fleet = ctx.data.fleet === undefined ? undefined : parseFleet(ctx.data.fleet, ['fleet'], ctx.dir, report, true);
+  const fromFleet = fleetUsers(ctx.options.fleetRecords ?? [], {
+    localNames: new Set(users.map((u) => u.name)),
+    serviceNames,
+    secrets,
+    payload,
+    nowMs: ctx.options.nowMs ?? Date.now(),
+  });
+  users.push(...fromFleet.users);
+  requireSomeUser(ctx, users);
   const breakGlass = parseBreakGlass(ctx.data.break_glass, {
     check: (v) => report.check(breakGlassSchema, v, ['break_glass'], () => BREAK_GLASS_KEYS),
     report: (path, message) => report.report(path, message),
@@ -62,6 +75,7 @@ export function parseConfig(text: string, file: string, options: ParseConfigOpti
     ...(payload === undefined ? {} : { payload }),
     ...(breakGlass === undefined ? {} : { breakGlass }),
     ...(top.user_store === undefined ? {} : { userStore: resolve(ctx.dir, top.user_store) }),
+    ...(fleet === undefined ? {} : { fleet, fleetSkipped: fromFleet.skipped }),
     services,
     users,
   };
@@ -91,27 +105,37 @@ function openDocument(text: string, file: string, options: ParseConfigOptions): 
   throw new ConfigError(file, report.issues);
 }
 
-/** The config's users, then the user store's; with neither, a daemon would lock everybody out. */
-function allUsers(ctx: ParseContext, serviceNames: readonly string[], knock: KnockProfiles): UserConfig[] {
-  const secrets = new SecretOwners();
+/** The config's users, then the user store's. */
+function allUsers(
+  ctx: ParseContext,
+  serviceNames: readonly string[],
+  knock: KnockProfiles,
+  secrets: SecretOwners,
+): UserConfig[] {
   const users = parseConfigUsers(ctx, { serviceNames, knock, secrets });
-  const { userStore, allowNoUsers } = ctx.options;
+  const { userStore } = ctx.options;
   if (userStore !== undefined) {
     const configUserNames = isMapping(ctx.data.users) ? Object.keys(ctx.data.users) : [];
     users.push(...storeUsers(ctx, userStore, { configUserNames, serviceNames, knock, secrets }));
   }
-  if (
-    typeof ctx.data.user_store === 'string' &&
-    users.length === 0 &&
-    ctx.report.issues.length === 0 &&
-    !allowNoUsers
-  ) {
+  return users;
+}
+
+/** With a user store or a fleet, users may come from there; with none at all, a daemon would lock everybody out. */
+function requireSomeUser(ctx: ParseContext, users: readonly UserConfig[]): void {
+  const elsewhere = typeof ctx.data.user_store === 'string' || ctx.data.fleet !== undefined;
+  if (!elsewhere || users.length > 0 || ctx.report.issues.length > 0 || ctx.options.allowNoUsers) return;
+  if (ctx.data.fleet === undefined) {
     ctx.report.report(
       ['users'],
-      `no users in the configuration nor in the user store ${userStore?.dir ?? ''}; add one with: otpknockd user add NAME (a daemon with no users would lock everybody out of the protected services)`,
+      `no users in the configuration nor in the user store ${ctx.options.userStore?.dir ?? ''}; add one with: otpknockd user add NAME (a daemon with no users would lock everybody out of the protected services)`,
     );
+    return;
   }
-  return users;
+  ctx.report.report(
+    ['users'],
+    'no users in the configuration, the user store, nor the fleet directory (none read yet, and none kept in state_dir/fleet.json); enrol someone for this server with otpknockd fleet enrol NAME --servers SERVER, or add a local user (a daemon with no users would lock everybody out of the protected services)',
+  );
 }
 
 /**
@@ -128,6 +152,15 @@ export function secretFilePaths(text: string, file: string, baseDir = dirname(re
       out.push(resolve(dir, user.secret_file));
   }
   return [...new Set(out)];
+}
+
+/** Where a config text with a fleet section keeps fleet.json (state_dir), and which fleet and server it is. */
+export function fleetCacheOf(text: string): { stateDir: string; fleet: unknown; server: unknown } | undefined {
+  const { data } = readYaml(text);
+  if (!isMapping(data) || !isMapping(data.fleet)) return undefined;
+  const stateDir =
+    typeof data.state_dir === 'string' && data.state_dir.startsWith('/') ? data.state_dir : DEFAULTS.stateDir;
+  return { stateDir, fleet: data.fleet.name, server: data.fleet.server };
 }
 
 /** The absolute user store directory a config text names (`user_store`), if any. */

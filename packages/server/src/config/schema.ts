@@ -170,6 +170,8 @@ export const topSchema = z.strictObject({
   payload: payloadSchema.optional(),
   // checked in break-glass.ts
   break_glass: z.unknown().optional(),
+  // checked in fleet.ts
+  fleet: z.unknown().optional(),
   // Checked entry by entry so that one bad entry does not hide the others' problems.
   services: z.unknown().optional(),
   users: z.unknown().optional(),

@@ -1,6 +1,9 @@
 // The validated, normalised server configuration: what the rest of the daemon
 // consumes. Produced only by `loadConfig` (file → YAML → schema → this).
 import type { KnockProfile, SecretBytes } from '@otpknock/shared';
+import type { FleetConfig } from './fleet.js';
+
+export type { FleetConfig };
 
 export type LogFormat = 'auto' | 'text' | 'json';
 
@@ -39,7 +42,7 @@ export interface UserConfig {
   /** The user's knock profile: the global `knock` block merged with the user's own. */
   profile: KnockProfile;
   /** Where the user is defined: the config file (default) or the user store. */
-  origin?: 'config' | 'store';
+  origin?: 'config' | 'store' | 'fleet';
   /** A disabled user (user store) has no live sequences; its record is kept for `user enable`. */
   disabled?: boolean;
   /** Older secrets still accepted until `untilMs` (a rotation's grace period), newest first. */
@@ -97,6 +100,10 @@ export interface ServerConfig {
   payload?: PayloadConfig;
   /** `break_glass`: a long static open sequence that never rotates (absent: none). */
   breakGlass?: BreakGlassConfig;
+  /** `fleet`: users also come from a directory in etcd (docs/fleet.md). */
+  fleet?: FleetConfig;
+  /** Directory records this server left out, and why (logged by the daemon). */
+  fleetSkipped?: string[];
   services: ServiceConfig[];
   users: UserConfig[];
 }

@@ -20,7 +20,7 @@ export function parseConfigUsers(ctx: ParseContext, deps: UserSections): UserCon
   const value = ctx.data.users;
   const users: UserConfig[] = [];
   if (value === undefined || value === null || (isMapping(value) && Object.keys(value).length === 0)) {
-    if (typeof ctx.data.user_store !== 'string') {
+    if (typeof ctx.data.user_store !== 'string' && ctx.data.fleet === undefined) {
       ctx.report.report(
         ['users'],
         `${value === undefined ? 'missing' : 'empty'}; expected at least one user: a daemon with no users would lock everybody out of the protected services`,

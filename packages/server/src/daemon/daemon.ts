@@ -101,6 +101,7 @@ export class Daemon {
   private timer: { cancel(): void } | undefined;
   private stopped = false;
   private reloadQueued = false;
+  private usersQueued = false;
   /** Remembers derived windows; replaced with the config, since it keys on its users. */
   private derive = cachedDeriver();
 
@@ -156,6 +157,51 @@ export class Daemon {
       } catch (err) {
         this.lastReloadProblem = `nft refused it: ${(err as Error).message}`;
         this.log.error('reload', `could not load the new config, still running the old one: ${(err as Error).message}`);
+      }
+      this.schedule();
+    });
+  }
+
+  /**
+   * Applies new users now, in place (element by element: knock progress, grants and
+   * consumed sequences stay), when only users changed: the fleet directory's changes.
+   * A config that cannot be loaded, or that also changes the table's layout, leaves
+   * the live users as they are (and says so). Changes that come in a burst coalesce.
+   */
+  updateUsers(next: () => Promise<ServerConfig>, event: string): Promise<void> {
+    if (this.usersQueued) return this.queue.idle();
+    this.usersQueued = true;
+    return this.queue.run(async () => {
+      this.usersQueued = false;
+      if (this.stopped) return;
+      let config: ServerConfig;
+      try {
+        config = await next();
+      } catch (err) {
+        this.log.error(
+          event,
+          `the new users cannot be used, still running the previous ones: ${(err as Error).message}`,
+        );
+        return;
+      }
+      if (config.table !== this.config.table || tableShape(config) !== tableShape(this.config)) {
+        this.log.warn(
+          event,
+          'the users changed, but so did the table layout in the config file; send SIGHUP to apply both',
+        );
+        return;
+      }
+      this.discardPrepared();
+      try {
+        await this.syncTo(config, cachedDeriver(), event).catch(async (err: unknown) => {
+          this.log.warn(
+            event,
+            `the change in place was refused (${(err as Error).message.split('\n')[0]}); loading the whole table`,
+          );
+          await this.loadFull(config, event);
+        });
+      } catch (err) {
+        this.log.error(event, `could not apply the new users, the previous ones stay live: ${(err as Error).message}`);
       }
       this.schedule();
     });

@@ -136,6 +136,7 @@ export function auditEventOf(
     address: p.saddr,
     family: p.family,
     ...(entry?.source === undefined ? {} : { source: entry.source }),
+    ...(config.fleet?.server === undefined ? {} : { server: config.fleet.server, fleet: config.fleet.name }),
   };
 }
 
@@ -188,9 +189,11 @@ function onAuditPacket(
     family: ev.family,
     window: ev.window,
     source: ev.source,
+    ...(ev.server === undefined ? {} : { server: ev.server, fleet: ev.fleet }),
   };
-  if (replay) log.warn('audit', `${ev.user ?? 'unknown user'}: ${what} from ${ev.address}`, fields);
-  else log.info('audit', `${ev.user ?? 'unknown user'}: ${what} for ${ev.address}`, fields);
+  const on = ev.server === undefined ? '' : ` on ${ev.server}`;
+  if (replay) log.warn('audit', `${ev.user ?? 'unknown user'}: ${what} from ${ev.address}${on}`, fields);
+  else log.info('audit', `${ev.user ?? 'unknown user'}: ${what} for ${ev.address}${on}`, fields);
   appendOrWarn(config, ev, log);
 }
 
