@@ -19,6 +19,9 @@ command -v systemd-nspawn >/dev/null 2>&1 || need_apt+=(systemd-container)
 command -v mmdebstrap >/dev/null 2>&1 || need_apt+=(mmdebstrap)
 # test/gateway-docker.e2e.test.ts loads Docker's published-port ruleset with iptables-nft-restore.
 command -v iptables-nft-restore >/dev/null 2>&1 || need_apt+=(iptables)
+# The fleet e2e test and bench run a real 3-member etcd cluster in namespaces (Debian's etcd 3.4).
+command -v etcd >/dev/null 2>&1 || need_apt+=(etcd-server)
+command -v etcdctl >/dev/null 2>&1 || need_apt+=(etcd-client)
 # The unit tests render the man pages (groff) and try the zsh completion (zsh).
 command -v groff >/dev/null 2>&1 || need_apt+=(groff-base)
 command -v zsh >/dev/null 2>&1 || need_apt+=(zsh)
@@ -27,6 +30,11 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+  # The package starts a system etcd on 127.0.0.1:2379; the tests start members of their
+  # own in namespaces and need none, so the one just installed is stopped and disabled.
+  if [[ " ${need_apt[*]} " == *" etcd-server "* ]] && [ -d /run/systemd/system ]; then
+    systemctl disable --now etcd >/dev/null 2>&1 || true
+  fi
 fi
 
 if ! command -v pnpm >/dev/null 2>&1; then

@@ -3,8 +3,8 @@
 // clean itself, so namespace names carry the owner's pid and the next run sweeps them.
 import { spawnSync } from 'node:child_process';
 
-/** Every harness namespace: okt<6 hex id>p<owner pid>-<role>. */
-export const NAMESPACE_PATTERN = /^okt([0-9a-f]{6})p(\d+)-(hub|server|client|eve|gate)$/;
+/** Every harness namespace: okt<6 hex id>p<owner pid>-<role>, or -x<name> for an extra host. */
+export const NAMESPACE_PATTERN = /^okt([0-9a-f]{6})p(\d+)-(hub|server|client|eve|gate|x[a-z0-9]{1,4})$/;
 
 const namespaces = new Set<string>();
 const pids = new Set<number>();

@@ -17,7 +17,8 @@ export type Role = 'server' | 'client' | 'eve';
 export const ROLES: readonly Role[] = ['server', 'client', 'eve'];
 
 export interface Host {
-  role: Role | 'backend';
+  /** A role, 'backend', or the name of an extra host (TopologyOptions.extraHosts). */
+  role: Role | 'backend' | (string & {});
   /** Network namespace name (unique per run). */
   ns: string;
   /** The host's interface on the segment (inside ns). */
@@ -52,6 +53,8 @@ export interface Topology {
   /** The server's interface and addresses on the backend link (198.51.100.1, 2001:db8:2::1). */
   readonly gateway: Omit<Host, 'role' | 'ns'>;
   readonly hosts: Readonly<Record<Role, Host>>;
+  /** The extra hosts asked for (TopologyOptions.extraHosts), by name; on the same segment. */
+  readonly extra: Readonly<Record<string, Host>>;
   /** The namespace holding the bridge. */
   readonly hub: string;
   readonly bridge: string;
@@ -83,6 +86,12 @@ async function ip(args: string[]): Promise<void> {
 export interface TopologyOptions {
   /** Add the backend namespace behind the server (routed subnet, forwarding on in the server). */
   backend?: boolean;
+  /**
+   * More hosts on the segment (e.g. a fleet: servers, etcd members). name: [a-z0-9]{1,4}
+   * (part of namespace and interface names, which have at most 15 characters); ipv4 in
+   * 192.0.2.0/24 other than .1–.3, ipv6 in 2001:db8:1::/64.
+   */
+  extraHosts?: { name: string; ipv4: string; ipv6: string }[];
 }
 
 const BACKEND = { v4: '198.51.100.2', v6: '2001:db8:2::2', gw4: '198.51.100.1', gw6: '2001:db8:2::1' };
@@ -125,10 +134,30 @@ export async function createTopology(opts: TopologyOptions = {}): Promise<Topolo
     ipv4Cidr: `${BACKEND.gw4}/24`,
     ipv6Cidr: `${BACKEND.gw6}/64`,
   };
-  const namespaces = [hub, ...ROLES.map((r) => hosts[r].ns), ...(opts.backend ? [backendHost.ns] : [])];
+  const extra: Record<string, Host> = {};
+  for (const x of opts.extraHosts ?? []) {
+    if (!/^[a-z0-9]{1,4}$/.test(x.name) || x.name in PLAN || x.name in extra)
+      throw new Error(`extra host name ${x.name}: expected 1-4 of a-z 0-9, unique, not a role`);
+    if (!x.ipv4.startsWith('192.0.2.') || !x.ipv6.startsWith('2001:db8:1::'))
+      throw new Error(`extra host ${x.name}: addresses must be in 192.0.2.0/24 and 2001:db8:1::/64`);
+    extra[x.name] = {
+      role: x.name,
+      ns: `${base}-x${x.name}`,
+      ifname: `okt${id}-x${x.name}`,
+      ipv4: x.ipv4,
+      ipv6: x.ipv6,
+      ipv4Cidr: `${x.ipv4}/24`,
+      ipv6Cidr: `${x.ipv6}/64`,
+    };
+  }
+  const onSegment: { host: Host; hubSide: string }[] = [
+    ...ROLES.map((r) => ({ host: hosts[r], hubSide: `okt${id}-h${PLAN[r].tag}` })),
+    ...Object.values(extra).map((h) => ({ host: h, hubSide: `okt${id}-y${h.role}` })),
+  ];
+  const namespaces = [hub, ...onSegment.map((a) => a.host.ns), ...(opts.backend ? [backendHost.ns] : [])];
   const interfaces = [
     bridge,
-    ...ROLES.flatMap((r) => [hosts[r].ifname, `okt${id}-h${PLAN[r].tag}`]),
+    ...onSegment.flatMap((a) => [a.host.ifname, a.hubSide]),
     ...(opts.backend ? [backendHost.ifname, gateway.ifname] : []),
   ];
 
@@ -140,6 +169,7 @@ export async function createTopology(opts: TopologyOptions = {}): Promise<Topolo
     if (ns === 'hub') return hub;
     if (ns === 'backend' && opts.backend) return backendHost.ns;
     if ((ROLES as readonly string[]).includes(ns)) return hosts[ns as Role].ns;
+    if (Object.hasOwn(extra, ns)) return extra[ns]!.ns;
     if (namespaces.includes(ns)) return ns;
     throw new Error(`namespace ${ns} is not part of topology ${id} (refusing to run outside our namespaces)`);
   };
@@ -161,6 +191,7 @@ export async function createTopology(opts: TopologyOptions = {}): Promise<Topolo
       return gateway;
     },
     hosts,
+    extra,
     hub,
     bridge,
     namespaces,
@@ -204,9 +235,7 @@ export async function createTopology(opts: TopologyOptions = {}): Promise<Topolo
     await ip(['-n', hub, 'link', 'add', bridge, 'type', 'bridge', 'mcast_snooping', '0']);
     await ip(['-n', hub, 'link', 'set', bridge, 'up']);
     await Promise.all(
-      ROLES.map(async (role) => {
-        const h = hosts[role];
-        const hubSide = `okt${id}-h${PLAN[role].tag}`;
+      onSegment.map(async ({ host: h, hubSide }) => {
         // Created inside the hub and born with its peer in the host: never in the root namespace.
         await ip(['-n', hub, 'link', 'add', hubSide, 'type', 'veth', 'peer', 'name', h.ifname, 'netns', h.ns]);
         await ip(['-n', hub, 'link', 'set', hubSide, 'master', bridge]);

@@ -1,0 +1,119 @@
+// A real etcd cluster (Debian's etcd-server) for the fleet tests and bench: one member
+// per harness namespace, on the segment's RFC 5737 addresses, data dirs in a temp dir
+// (removed by remove()). Members are ours: stopped by pid, killed with the topology.
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pollUntil, type NsProcess, type Topology } from '@otpknock/e2e-harness';
+
+export interface EtcdMember {
+  /** The harness host (an extra host's name) the member runs in. */
+  host: string;
+  ip: string;
+}
+
+export interface EtcdCluster {
+  readonly endpoints: string[];
+  readonly dataRoot: string;
+  /** Stops one member (SIGTERM, waits). */
+  stop(host: string): Promise<void>;
+  /** Starts a stopped member again with its data dir. */
+  start(host: string): Promise<void>;
+  /** Runs etcdctl (as root unless `user` is given) against every endpoint, in the first member's namespace. */
+  etcdctl(
+    args: string[],
+    user?: string,
+    input?: string,
+  ): Promise<{ code: number | null; stdout: string; stderr: string }>;
+  /** Stops every member and removes the data dirs. */
+  remove(): Promise<void>;
+}
+
+export const ETCD_ROOT_PASSWORD = 'root-test-password';
+
+/** Whether Debian's etcd-server is installed (scripts/setup.sh installs it). */
+export const haveEtcd = (): boolean => existsSync('/usr/bin/etcd') && existsSync('/usr/bin/etcdctl');
+
+export async function startEtcdCluster(t: Topology, members: EtcdMember[]): Promise<EtcdCluster> {
+  const dataRoot = mkdtempSync(join(tmpdir(), 'otpknock-etcd-'));
+  const initial = members.map((m) => `${m.host}=http://${m.ip}:2380`).join(',');
+  const endpoints = members.map((m) => `http://${m.ip}:2379`);
+  const procs = new Map<string, NsProcess>();
+  const launch = (m: EtcdMember) => {
+    const argv = [
+      'etcd',
+      `--name=${m.host}`,
+      `--data-dir=${join(dataRoot, m.host)}`,
+      `--listen-client-urls=http://${m.ip}:2379`,
+      `--advertise-client-urls=http://${m.ip}:2379`,
+      `--listen-peer-urls=http://${m.ip}:2380`,
+      `--initial-advertise-peer-urls=http://${m.ip}:2380`,
+      `--initial-cluster=${initial}`,
+      `--initial-cluster-token=otpknock-${t.id}`,
+      '--initial-cluster-state=new',
+      // A short election timeout: the tests stop members and want a new leader soon.
+      '--heartbeat-interval=100',
+      '--election-timeout=1000',
+      '--logger=zap',
+      '--log-level=error',
+    ];
+    procs.set(m.host, t.spawn(m.host, argv));
+  };
+  const first = members[0]!;
+  const etcdctl: EtcdCluster['etcdctl'] = async (args, user = `root:${ETCD_ROOT_PASSWORD}`, input) => {
+    const r = await t.exec(
+      first.host,
+      ['etcdctl', `--endpoints=${endpoints.join(',')}`, ...(user === '' ? [] : [`--user=${user}`]), ...args],
+      { timeoutMs: 15_000, ...(input === undefined ? {} : { input }) },
+    );
+    return { code: r.code, stdout: r.stdout, stderr: r.stderr };
+  };
+  const cluster: EtcdCluster = {
+    endpoints,
+    dataRoot,
+    async stop(host) {
+      await procs.get(host)?.stop('SIGTERM', 5_000);
+      procs.delete(host);
+    },
+    async start(host) {
+      launch(members.find((m) => m.host === host)!);
+      await pollUntil(
+        async () =>
+          (
+            await t.exec(
+              host,
+              ['etcdctl', `--endpoints=http://${members.find((m) => m.host === host)!.ip}:2379`, 'endpoint', 'health'],
+              { timeoutMs: 5_000 },
+            )
+          ).code === 0,
+        { timeoutMs: 20_000, intervalMs: 200, message: `etcd member ${host} healthy again` },
+      ).catch(() => undefined); // without quorum it is not "healthy"; the caller checks what it needs
+    },
+    etcdctl,
+    async remove() {
+      await Promise.all([...procs.keys()].map((h) => cluster.stop(h)));
+      rmSync(dataRoot, { recursive: true, force: true });
+    },
+  };
+  try {
+    members.forEach(launch);
+    await pollUntil(async () => (await etcdctl(['endpoint', 'health'], '')).code === 0, {
+      timeoutMs: 30_000,
+      intervalMs: 250,
+      message: 'etcd cluster healthy',
+    });
+    // etcd auth: a root user with the root role; the fleet commands add the servers' users.
+    for (const args of [
+      ['user', 'add', `root:${ETCD_ROOT_PASSWORD}`],
+      ['user', 'grant-role', 'root', 'root'],
+      ['auth', 'enable'],
+    ]) {
+      const r = await etcdctl(args, '');
+      if (r.code !== 0) throw new Error(`etcdctl ${args.join(' ')}: ${r.stderr}`);
+    }
+  } catch (e) {
+    await cluster.remove();
+    throw e;
+  }
+  return cluster;
+}
