@@ -3,7 +3,7 @@
 // person record's revision so that two admins cannot lose each other's change.
 import { randomBytes } from 'node:crypto';
 import { OtpknockError, encodeSecret, generateSecret, type KnockProfile } from '@otpknock/shared';
-import type { EtcdClient } from './etcd.js';
+import type { EtcdClient, TxnOp } from './etcd.js';
 import {
   hostKey,
   hostsPrefix,
@@ -18,6 +18,9 @@ import {
   type HostRecord,
   type PersonRecord,
 } from './directory.js';
+
+/** etcd refuses a txn of more than --max-txn-ops operations (default 128). */
+export const MAX_TXN_OPS = 128;
 
 export class FleetAdmin {
   constructor(
@@ -110,8 +113,8 @@ export class FleetAdmin {
       previous: [],
     };
     const settings = await this.settings();
-    const ok = await this.etcd.txn(
-      [{ key: personKey(this.fleet, name), modRevision: 0 }],
+    const ok = await this.writeGuarded(
+      { key: personKey(this.fleet, name), modRevision: 0 },
       personChangeOps(this.fleet, undefined, record, settings, this.now()),
     );
     if (!ok)
@@ -134,7 +137,7 @@ export class FleetAdmin {
       if (after !== undefined) await this.knownServers(after.servers);
       const settings = await this.settings();
       const ops = personChangeOps(this.fleet, before, after, settings, this.now());
-      if (await this.etcd.txn([{ key: personKey(this.fleet, name), modRevision: kv.modRevision }], ops)) return after;
+      if (await this.writeGuarded({ key: personKey(this.fleet, name), modRevision: kv.modRevision }, ops)) return after;
       // Another admin changed the person meanwhile: read again and redo the edit.
     }
     throw new OtpknockError('E_BUSY', `the record of ${name} keeps changing under us`, { hint: 'try again' });
@@ -176,6 +179,22 @@ export class FleetAdmin {
   /** How many user records a server's prefix holds (what its daemon would load). */
   async serverUserCount(server: string): Promise<number> {
     return (await this.etcd.rangePrefix(serverUsersPrefix(this.fleet, server))).kvs.length;
+  }
+
+  /**
+   * Writes `ops` (the person record last) if `guard` holds. Up to MAX_TXN_OPS it is one
+   * txn; a person on more servers than fit is written in several, the servers' records
+   * first and the person record with the guard last: until that last one succeeds the
+   * person record still says the old state, so running the command again redoes it all.
+   */
+  private async writeGuarded(guard: { key: string; modRevision: number }, ops: TxnOp[]): Promise<boolean> {
+    if (ops.length <= MAX_TXN_OPS) return this.etcd.txn([guard], ops);
+    const current = await this.etcd.get(guard.key);
+    if ((current?.modRevision ?? 0) !== guard.modRevision) return false;
+    const serverOps = ops.slice(0, -1);
+    for (let i = 0; i < serverOps.length; i += MAX_TXN_OPS)
+      await this.etcd.txn([], serverOps.slice(i, i + MAX_TXN_OPS));
+    return this.etcd.txn([guard], ops.slice(-1));
   }
 
   private async knownServers(servers: string[]): Promise<void> {
