@@ -160,6 +160,8 @@ describeE2E('fleet: one enrolment, many servers, revocation everywhere within a 
           '  credentials_file: etcd.credentials',
           '  check_interval: 2s',
           '  timeout: 1s',
+          // web-4 drops the directory's users when it cannot confirm them for 10 s.
+          ...(s.name === 'web-4' ? ['  max_stale: 10s'] : []),
         ].join('\n'),
       );
       configs.set(s.name, cfg);
@@ -292,6 +294,16 @@ describeE2E('fleet: one enrolment, many servers, revocation everywhere within a 
       ),
     );
     await etcd.stop('e3');
+    // max_stale on web-4: bob goes there once not confirmed for 10 s; the others keep him.
+    const confirmed = Date.parse(fleetState('web-4').confirmedAt!);
+    await pollUntil(() => !liveUsers('web-4').includes('bob'), {
+      timeoutMs: 30_000,
+      message: 'web-4 drops bob (max_stale)',
+    });
+    expect(Date.now() - confirmed).toBeGreaterThanOrEqual(10_000);
+    expect(liveUsers('web-4')).toEqual(['local4']);
+    expect(daemons.get('web-4')!.stderr()).toMatch(/not confirmed for \d+ s \(max_stale\): dropping its 1 users/);
+    for (const n of ['web-1', 'web-2', 'web-3']) expect(liveUsers(n)).toContain('bob');
     const status = await t.exec('server', [NODE, OTPKNOCKD, 'status', '--config', configs.get('web-1')!.file]);
     expect(status.stdout).toMatch(
       /fleet acme, server web-1: directory UNREACHABLE since .*serving the 1 users last confirmed/,
@@ -320,6 +332,10 @@ describeE2E('fleet: one enrolment, many servers, revocation everywhere within a 
         }),
       ),
     );
+    expect(daemons.get('web-3')!.stderr()).toMatch(
+      /directory reachable again at http:\/\/.*; caught up to revision \d+/,
+    );
+    await pollUntil(() => liveUsers('web-4').includes('bob'), { timeoutMs: 10_000, message: 'bob back on web-4' });
     const since = Date.now();
     await fleet(['revoke', 'bob', '--all']);
     const took = await propagation(['web-1', 'web-2', 'web-3', 'web-4'], 'bob', false, since);
@@ -327,5 +343,28 @@ describeE2E('fleet: one enrolment, many servers, revocation everywhere within a 
     // Audit lines carry the server's identity (a knock from before, on web-1).
     const audit = readFileSync(join(configs.get('web-1')!.dir, 'state', 'audit.jsonl'), 'utf8');
     expect(audit).toMatch(/"server":"web-1","fleet":"acme"/);
+    expect(daemons.get('web-1')!.stderr()).toMatch(/"message":"alice: open ssh for 192\.0\.2\.2 on web-1"/);
   }, 90_000);
+
+  it('disable, enable, uri, list, remove, and removing a server', async () => {
+    const uri = await enrolUri(['enrol', 'carol', '--servers', 'web-1,web-5']);
+    await propagation(['web-1', 'web-5'], 'carol', true, Date.now());
+    await fleet(['disable', 'carol']);
+    await propagation(['web-1', 'web-5'], 'carol', false, Date.now());
+    await fleet(['enable', 'carol']);
+    await propagation(['web-1', 'web-5'], 'carol', true, Date.now());
+    const again = await enrolUri(['uri', 'carol']);
+    expect(new URL(again).searchParams.get('secret')).toBe(new URL(uri).searchParams.get('secret'));
+    const list = JSON.parse(await fleet(['list', '--json'])) as { name: string; servers: string[]; state: string }[];
+    expect(list.find((p) => p.name === 'carol')).toMatchObject({ servers: ['web-1', 'web-5'], state: 'enabled' });
+    expect(JSON.stringify(list)).not.toContain(new URL(uri).searchParams.get('secret'));
+    await fleet(['server', 'remove', 'web-5']);
+    await propagation(['web-5'], 'carol', false, Date.now());
+    expect(await fleet(['server', 'list'])).not.toContain('web-5');
+    const users = await etcd.etcdctl(['user', 'list']);
+    expect(users.stdout).not.toContain('otpknock.acme.web-5');
+    await fleet(['remove', 'carol']);
+    await propagation(['web-1'], 'carol', false, Date.now());
+    expect(JSON.parse(await fleet(['list', '--json']))).not.toContainEqual(expect.objectContaining({ name: 'carol' }));
+  }, 60_000);
 });

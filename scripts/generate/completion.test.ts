@@ -161,6 +161,22 @@ describe('bash completion', () => {
       'apply',
       'confirm',
       'revert',
+      'fleet',
+      'help',
+    ]);
+    expect(bash(s, 'otpknockd fleet ')).toEqual([
+      'init',
+      'server',
+      'enrol',
+      'enroll',
+      'grant',
+      'revoke',
+      'disable',
+      'enable',
+      'remove',
+      'rotate',
+      'uri',
+      'list',
       'help',
     ]);
     expect(bash(s, 'otpknockd user ')).toEqual(['add', 'list', 'remove', 'disable', 'enable', 'rotate', 'uri', 'help']);

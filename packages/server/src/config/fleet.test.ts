@@ -31,7 +31,7 @@ const record = serverRecordOf(
     disabled: false,
     previous: [],
   },
-  { version: 1, profile: normalizeProfile({ period: 5 }, 'test'), port: 22 },
+  { version: 1, profile: normalizeProfile({ method: 'time', period: 5 }, 'test'), port: 22 },
   Date.now(),
 );
 

@@ -51,7 +51,7 @@ export const fleetSchema = z.strictObject(
     key_file: path.optional(),
     check_interval: duration(1_000, 3_600_000).optional(),
     timeout: duration(100, 60_000).optional(),
-    max_stale: duration(60_000, 365 * 86_400_000).optional(),
+    max_stale: duration(5_000, 365 * 86_400_000).optional(),
   },
   { error: 'expected a mapping such as { name: acme, server: web-3, endpoints: [http://192.0.2.101:2379] }' },
 );

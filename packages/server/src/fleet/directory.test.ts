@@ -16,7 +16,11 @@ import {
 
 const K = 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP';
 const OLD = 'GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ';
-const settings: FleetSettings = { version: 1, profile: normalizeProfile({ period: 5 }, 'test'), port: 22 };
+const settings: FleetSettings = {
+  version: 1,
+  profile: normalizeProfile({ method: 'time', period: 5 }, 'test'),
+  port: 22,
+};
 const NOW = Date.parse('2026-12-01T00:00:00Z');
 const alice: PersonRecord = {
   version: 1,
