@@ -24,7 +24,7 @@ import { readYaml } from '../yaml/source.js';
 import { FleetAdmin } from '../fleet/admin.js';
 import { directoryClient } from '../fleet/connect.js';
 import type { PersonRecord } from '../fleet/directory.js';
-import { importCommand } from './user.js';
+import { importCommand } from '../users/onboarding.js';
 
 export const DEFAULT_DIRECTORY_FILE = '/etc/otpknock/fleet.yaml';
 const MAX_GRACE_MS = 365 * 86_400_000;
@@ -285,7 +285,7 @@ async function printFleetUri(admin: FleetAdmin, p: PersonRecord, verb: string, j
       }),
     },
   });
-  const line = importCommand(uri, admin.fleet);
+  const line = importCommand(uri);
   if (json) {
     process.stdout.write(`${JSON.stringify({ person: p.name, uri, import: line })}\n`);
     return;
