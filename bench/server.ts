@@ -7,10 +7,14 @@
 //      compute and nft apart, median of ROTATIONS successive rotations;
 //   4. the kernel's per-packet cost of junk UDP across the knock range, in ONE run, sent
 //      from a client namespace over veth to servers with no table / our table with 1 user /
-//      with 10,000 users, interleaved over ROUNDS rounds.
+//      with 10,000 users, interleaved over ROUNDS rounds;
+//   5. gateway mode: the per-packet cost our table adds to traffic the host forwards
+//      (client → gateway namespace → sink behind it), no table vs our table with
+//      forwarded services, interleaved.
 // Prints a Markdown report and writes bench/results/server.{md,json}.
 // Run (root, nft, iproute2, python3): pnpm bench:server
 //   = node --conditions=source --import tsx bench/server.ts
+// `pnpm bench:server --forward-only`: part 5 alone (a minute; prints, writes no results).
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -32,14 +36,15 @@ import {
   type StepElement,
   type TrieState,
 } from '@otpknock/server';
-import { serverConfig, user } from '@otpknock/server/testing';
+import { gatewayServices, serverConfig, user } from '@otpknock/server/testing';
 import { generateSecret, normalizeProfile } from '@otpknock/shared';
 import { machineInfo, machineLine } from './lib/machine.js';
 import { markdownTable } from './lib/markdown.js';
 import { createBenchNet, type BenchNet } from './lib/netns.js';
 import { bytes, int, median, ms, shuffled, timed, timedSync } from './lib/stats.js';
 
-parseArgs({ args: process.argv.slice(2), options: {} }); // strict: any argument is refused
+// strict: any other argument is refused
+const { values: cli } = parseArgs({ args: process.argv.slice(2), options: { 'forward-only': { type: 'boolean' } } });
 
 const USER_COUNTS = [1, 100, 1_000, 10_000];
 const LOAD_RUNS = 3;
@@ -313,7 +318,7 @@ async function outcomes(net: BenchNet, role: string): Promise<Outcomes> {
 
 const outcomeTotal = (o: Outcomes) => OUTCOME_COUNTERS.reduce((n, c) => n + o[c], 0);
 
-async function burst(net: BenchNet, t: Target, count: number): Promise<Burst> {
+async function burst(net: BenchNet, t: Target, count: number, sender = 'client'): Promise<Burst> {
   if (t.steps) {
     // Start from "no progress" so the prediction is exact (a source's progress outlives a burst).
     const r = await net.exec(t.role, ['nft', 'flush', 'map', 'inet', TABLE, 'progress4']);
@@ -325,7 +330,7 @@ async function burst(net: BenchNet, t: Target, count: number): Promise<Burst> {
   const before = t.steps ? await outcomes(net, t.role) : null;
   const job = { host: t.host, ports: t.ports, count, maxSeconds: BURST_MAX_SECONDS, payloadBytes: 16 };
   const busy0 = machineBusySeconds();
-  const r = await net.exec('client', [PYTHON, FLOOD_SCRIPT], {
+  const r = await net.exec(sender, [PYTHON, FLOOD_SCRIPT], {
     input: JSON.stringify(job),
     timeoutMs: (BURST_MAX_SECONDS + 10) * 1000,
   });
@@ -463,13 +468,18 @@ async function measurePackets(net: BenchNet, small: ServerConfig, large: ServerC
     });
   }
 
-  for (const t of targets) await burst(net, t, WARMUP_PACKETS); // ARP, caches, JIT of nothing: warm
+  return burstRows(net, targets, 'client');
+}
+
+/** Warm-up, then ROUNDS interleaved rounds of bursts to every target; one row per target (medians). */
+async function burstRows(net: BenchNet, targets: readonly Target[], sender: string): Promise<PacketRow[]> {
+  for (const t of targets) await burst(net, t, WARMUP_PACKETS, sender); // ARP, caches, JIT of nothing: warm
   const bursts = new Map<string, Burst[]>(targets.map((t) => [t.key, []]));
   for (let round = 0; round < ROUNDS; round++) {
     // Rotate the order each round so drift (other load on the machine) spreads evenly.
     for (let k = 0; k < targets.length; k++) {
       const t = targets[(k + round) % targets.length]!;
-      bursts.get(t.key)!.push(await burst(net, t, t.count));
+      bursts.get(t.key)!.push(await burst(net, t, t.count, sender));
     }
   }
 
@@ -495,9 +505,136 @@ async function measurePackets(net: BenchNet, small: ServerConfig, large: ServerC
   });
 }
 
+// ---------- 5: forwarded traffic (gateway mode) ----------
+
+/** UDP ports the forwarded bursts go to: below the knock range, one conntrack flow each. */
+const FORWARD_PORTS = Array.from({ length: 100 }, (_, i) => 1000 + i);
+
+/** A table with forwarded services (docs/gateway.md): one DNAT port, one routed destination, one routed prefix. */
+function gatewayConfig(): ServerConfig {
+  const c = makeConfig(1);
+  return {
+    ...c,
+    services: gatewayServices('203.0.113.130'),
+    users: c.users.map((u) => ({ ...u, services: ['ssh', 'nas', 'cam', 'lab'] })),
+  };
+}
+
+/**
+ * Junk UDP from a client through a gateway namespace to a sink behind it (192.0.2.0/26
+ * in front, 203.0.113.0/26 behind, the next /26s for the next gateway): no table, a
+ * router's conntrack table, that and ours: what our raw and forward chains add per
+ * forwarded packet. UDP that is never answered stays `ct state new`, so
+ * every packet runs the whole forward chain (the established accept fails): the worst
+ * case; an established connection's packets stop at its first rule.
+ */
+async function measureForwarded(net: BenchNet): Promise<PacketRow[]> {
+  await net.addNamespace('fclient');
+  const table = withoutTimeouts(fullRuleset(gatewayConfig(), Date.now()).script);
+  // A NAT router has conntrack on anyway (its masquerade and DNAT need it); a bare gateway does not,
+  // and our table turns it on: the middle row separates that from our chains' own cost.
+  const conntrack =
+    'table inet router {\n\tchain forward {\n\t\ttype filter hook forward priority filter; policy accept;\n\t\tct state established,related accept\n\t}\n}\n';
+  const plan = [
+    { key: 'forward-none', label: 'forwarded UDP, gateway without any table', link: 0, scripts: [] as string[] },
+    {
+      key: 'forward-conntrack',
+      label: "forwarded UDP, a router's conntrack table only",
+      link: 64,
+      scripts: [conntrack],
+    },
+    {
+      key: 'forward-ours',
+      label: 'forwarded UDP, that and our table with 3 forwarded services (ct new: the whole forward chain)',
+      link: 128,
+      scripts: [conntrack, table],
+    },
+  ];
+  const targets: Target[] = [];
+  for (const [i, p] of plan.entries()) {
+    const gw = `fgw${i}`;
+    const sink = `fsink${i}`;
+    const client = (n: number) => `192.0.2.${p.link + n}`;
+    const behind = (n: number) => `203.0.113.${p.link + n}`;
+    await net.addNamespace(gw);
+    await net.addNamespace(sink);
+    await net.link('fclient', `${client(2)}/26`, gw, `${client(1)}/26`);
+    const link = await net.link(gw, `${behind(1)}/26`, sink, `${behind(2)}/26`);
+    await net.exec(gw, ['sysctl', '-q', '-w', 'net.ipv4.ip_forward=1']);
+    await net.exec('fclient', ['ip', 'route', 'add', `${behind(0)}/26`, 'via', client(1)]);
+    // The sink drops the datagrams quietly (no ICMP back, no route needed).
+    await nftApply(
+      net,
+      sink,
+      'table inet sink {\n\tchain input {\n\t\ttype filter hook input priority 0;\n\t\tudp dport 1000-1099 drop\n\t}\n}\n',
+    );
+    for (const script of p.scripts) await nftApply(net, gw, script);
+    targets.push({
+      key: p.key,
+      label: p.label,
+      role: sink,
+      host: behind(2),
+      serverIf: link.bIf,
+      ports: FORWARD_PORTS,
+      count: BURST_PACKETS,
+      steps: null,
+    });
+  }
+  return burstRows(net, targets, 'fclient');
+}
+
 // ---------- report ----------
 
-function report(machine: ReturnType<typeof machineInfo>, rows: UsersRow[], packets: PacketRow[], wallS: number) {
+/** Section 5: forwarded traffic through a gateway, with and without our table. */
+function forwardSection(forwarded: readonly PacketRow[]): string {
+  const bare = forwarded.find((p) => p.key === 'forward-none')!;
+  const router = forwarded.find((p) => p.key === 'forward-conntrack')!;
+  const delta = (v: number, b: number, digits: number) => `${v - b >= 0 ? '+' : ''}${(v - b).toFixed(digits)} µs`;
+  const table = markdownTable(
+    [
+      'gateway',
+      'packets/s',
+      'sender CPU µs/pkt',
+      'of which system',
+      "Δ system vs the router's table",
+      'Δ system vs no table',
+      'machine CPU µs/pkt',
+      'delivered to the sink',
+    ],
+    forwarded.map((p) => [
+      p.label,
+      int(p.pps),
+      p.cpuUsPerPacket.toFixed(2),
+      p.sysUsPerPacket.toFixed(2),
+      p.key === 'forward-ours' ? delta(p.sysUsPerPacket, router.sysUsPerPacket, 2) : '',
+      p === bare ? '' : delta(p.sysUsPerPacket, bare.sysUsPerPacket, 2),
+      p.machineUsPerPacket.toFixed(1),
+      `${(p.delivered * 100).toFixed(2)} %`,
+    ]),
+    ['left', 'right', 'right', 'right', 'right', 'right', 'right', 'right'],
+  );
+  return `Gateway mode (docs/gateway.md): ${ROUNDS} interleaved rounds of ${int(BURST_PACKETS)} UDP datagrams from a client
+namespace through a gateway namespace (forwarding on) to a sink namespace behind it, to ${FORWARD_PORTS.length} ports below the
+knock range; one gateway without any table, one with a router's ordinary conntrack table (\`ct state
+established,related accept\` on forward: what a NAT router has anyway, and what our table switches on by
+itself), one with that and our table for a config with a local service and three forwarded ones (a DNAT
+port, a routed address, a routed IPv6 prefix). On veth the gateway's forward path and
+the sink's input run in the sender's softirq, so the sender's system time per packet carries them. The
+datagrams are never answered, so each stays \`ct state new\` and runs our whole forward chain (the
+established accept, then each forwarded service's rule): the worst case; packets of an established
+connection stop at the chain's first rule.
+
+${table}
+`;
+}
+
+function report(
+  machine: ReturnType<typeof machineInfo>,
+  rows: UsersRow[],
+  packets: PacketRow[],
+  wallS: number,
+  forwarded: PacketRow[],
+) {
   const big = rows.find((r) => r.users === 10_000)!;
   const rotation10k = median(big.rotations.map((r) => r.nftMs));
   const rotation10kTotal = median(big.rotations.map((r) => r.totalMs));
@@ -616,7 +753,8 @@ ${t2}
 
 Targets: rotation at 10,000 users < ${ROTATION_TARGET_MS} ms: **${targets.rotationMet ? 'met' : 'NOT met'}** (${ms(rotation10k)} ms at the boundary; with the computation done ${PREPARE_LEAD_MS / 1000} s before it, ${ms(rotation10kTotal)} ms of work in all).
 Throughput at 10,000 users ≥ ${THROUGHPUT_TARGET} × 1 user: **${targets.throughputMet ? 'met' : 'NOT met'}** (${ratio.toFixed(3)}×; junk that starts no sequence: ${ratioNoStart.toFixed(3)}×).
-`;
+
+${forwardSection(forwarded)}`;
   return { md, targets };
 }
 
@@ -624,10 +762,20 @@ async function main(): Promise<void> {
   const started = performance.now();
   if (process.getuid?.() !== 0) throw new Error('bench/server.ts needs root (network namespaces and nft)');
   const machine = machineInfo();
+  if (cli['forward-only']) {
+    const fnet = createBenchNet();
+    try {
+      process.stdout.write(`${machineLine(machine)}\n\n${forwardSection(await measureForwarded(fnet))}`);
+    } finally {
+      fnet.destroy();
+    }
+    return;
+  }
   const configs = new Map(USER_COUNTS.map((n) => [n, makeConfig(n)]));
   const net = createBenchNet();
   let rows: UsersRow[] = [];
   let packets: PacketRow[] = [];
+  let forwarded: PacketRow[] = [];
   try {
     for (const n of USER_COUNTS) {
       rows.push(await measureUsers(net, n, configs.get(n)!));
@@ -637,12 +785,13 @@ async function main(): Promise<void> {
       );
     }
     packets = await measurePackets(net, configs.get(1)!, configs.get(10_000)!);
+    forwarded = await measureForwarded(net);
   } finally {
     net.destroy();
   }
   rows = rows.sort((a, b) => a.users - b.users);
   const wallS = (performance.now() - started) / 1000;
-  const { md, targets } = report(machine, rows, packets, wallS);
+  const { md, targets } = report(machine, rows, packets, wallS, forwarded);
   process.stdout.write(md);
   mkdirSync(RESULTS_DIR, { recursive: true });
   writeFileSync(`${RESULTS_DIR}server.md`, md);
@@ -663,6 +812,7 @@ async function main(): Promise<void> {
     targets,
     users: rows,
     packets,
+    forwarded,
   };
   writeFileSync(`${RESULTS_DIR}server.json`, `${JSON.stringify(json, null, 2)}\n`);
 }

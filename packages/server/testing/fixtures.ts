@@ -1,6 +1,6 @@
 // Small hand-built configs for unit tests (no files, no secrets on disk).
 import type { KnockProfile } from '@otpknock/shared';
-import type { ServerConfig, UserConfig } from '../src/config/types.js';
+import type { ServerConfig, ServiceConfig, UserConfig } from '../src/config/types.js';
 
 export function timeProfile(over: Partial<KnockProfile> = {}): KnockProfile {
   return {
@@ -40,4 +40,22 @@ export function serverConfig(over: Partial<ServerConfig> = {}): ServerConfig {
     users: [user('alice')],
     ...over,
   };
+}
+
+/**
+ * Gateway mode's services (docs/gateway.md): a local ssh, then nas (forward: dnat, 8443),
+ * cam (routed to `routed4`, 554) and lab (routed to 2001:db8:2::/64, 8080).
+ */
+export function gatewayServices(routed4 = '198.51.100.0/24'): ServiceConfig[] {
+  return [
+    { name: 'ssh', port: 22, openForMs: 30_000 },
+    { name: 'nas', port: 8443, openForMs: 30_000, forward: { kind: 'dnat' } },
+    { name: 'cam', port: 554, openForMs: 30_000, forward: { kind: 'routed', destination: routed4, family: 4 } },
+    {
+      name: 'lab',
+      port: 8080,
+      openForMs: 30_000,
+      forward: { kind: 'routed', destination: '2001:db8:2::/64', family: 6 },
+    },
+  ];
 }

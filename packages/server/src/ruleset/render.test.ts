@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { mergeIntervals, knockPortIntervals } from '../nft/knock-ports.js';
 import { changeOps, renderChanges, renderRuleset } from './render.js';
-import { serverConfig, timeProfile, user } from '@otpknock/server/testing';
+import { gatewayServices, serverConfig, timeProfile, user } from '@otpknock/server/testing';
 
 describe('knock ports', () => {
   it('merges overlapping and touching intervals', () => {
@@ -204,24 +204,7 @@ describe('renderChanges', () => {
 });
 
 describe('gateway mode: forwarded services', () => {
-  const gateway = serverConfig({
-    services: [
-      { name: 'ssh', port: 22, openForMs: 30_000 },
-      { name: 'nas', port: 8443, openForMs: 30_000, forward: { kind: 'dnat' } },
-      {
-        name: 'cam',
-        port: 554,
-        openForMs: 30_000,
-        forward: { kind: 'routed', destination: '198.51.100.0/24', family: 4 },
-      },
-      {
-        name: 'lab',
-        port: 8080,
-        openForMs: 30_000,
-        forward: { kind: 'routed', destination: '2001:db8:2::/64', family: 6 },
-      },
-    ],
-  });
+  const gateway = serverConfig({ services: gatewayServices() });
   const text = renderRuleset({ config: gateway, steps: [], actions: [], usedTimeoutMs: 120_000 });
   const chain = (name: string) => {
     const start = text.indexOf(`\tchain ${name} {`);
