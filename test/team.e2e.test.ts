@@ -158,7 +158,12 @@ services:
       });
       expect(await tcpProbe(t, from, to, 22)).toMatchObject({ state: 'open' });
     }
-    const file = auditLines();
+    // The knock events; the operator's `user add` of each is in the same file (issue #13 §4).
+    expect(auditLines().filter((e) => e.event === 'operator').map((e) => [e.action, e.target])).toEqual([
+      ['user add', 'alice'],
+      ['user add', 'bob'],
+    ]);
+    const file = auditLines().filter((e) => e.event !== 'operator');
     expect(file.map((e) => [e.user, e.event, e.address])).toEqual([
       ['alice', 'open', t.client.ipv4],
       ['bob', 'open', t.eve.ipv6],
