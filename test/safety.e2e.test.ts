@@ -108,9 +108,10 @@ describeE2E('otpknockd doctor', () => {
     expect(by('nft')[0]).toMatchObject({ severity: 'ok', message: expect.stringMatching(/^nftables v\d/) });
     expect(by('kernel')[0]).toMatchObject({ severity: 'ok' });
     expect(by('firewall')[0]).toMatchObject({ severity: 'ok', message: 'no other nftables tables' });
+    // before otpknockd runs, sshd is reachable from outside: protecting it hides it (issue #13)
     expect(by('services')[0]).toMatchObject({
-      severity: 'ok',
-      message: expect.stringMatching(/ssh: something listens on tcp\/22/),
+      severity: 'warning',
+      message: expect.stringMatching(/^ssh: tcp\/22 is served on .* and reachable from outside today; once protected/),
     });
     expect(['ok', 'warning']).toContain(by('clock')[0]!.severity); // "unknown" in a container is a warning, with why
     // no break_glass in this config: a stopped daemon keeps its table, so doctor says how one gets back in
@@ -118,6 +119,19 @@ describeE2E('otpknockd doctor', () => {
       severity: 'warning',
       message: expect.stringMatching(/^no break_glass sequence/),
     });
+  });
+
+  it('a protected service behind the loaded table is ok; one that serves the outside today is a warning', async () => {
+    const daemon = await startDaemon(t, cfg.file);
+    try {
+      const d = await doctor();
+      expect(d.findings.find((f) => f.check === 'services')).toMatchObject({
+        severity: 'ok',
+        message: expect.stringMatching(/ssh: something listens on tcp\/22 .*behind the knock/),
+      });
+    } finally {
+      await daemon.stop('SIGTERM');
+    }
   });
 
   it('finds a planted drop table and a UDP listener inside the knock range (exit 1), and says what to do', async () => {

@@ -21,7 +21,7 @@ import {
   type FileFacts,
 } from './local.js';
 import { parseProcNet, type Socket } from './proc-net.js';
-import { firewallFindings, parseRuleset } from './ruleset.js';
+import { firewallFindings, guardedServices, parseRuleset } from './ruleset.js';
 import { dnatRules, gatewayFindings, type RouteFact } from './forward.js';
 
 export interface DoctorOptions {
@@ -116,7 +116,10 @@ export async function runDoctor(opts: DoctorOptions): Promise<Finding[]> {
   }
   findings.push(...(await legacyIptablesFindings()));
   findings.push(await clockCheck(config, opts.runTool ?? defaultRunTool));
-  if (config !== undefined) findings.push(...(await socketChecks(config)));
+  if (config !== undefined) {
+    const guarded = nft.ruleset == null ? new Set<string>() : guardedServices(nft.ruleset, config.table);
+    findings.push(...(await socketChecks(config, guarded)));
+  }
   findings.push(...(await permissionChecks(configFile, config)));
   return findings;
 }
@@ -315,7 +318,7 @@ async function clockCheck(
 }
 
 /** Sockets inside the knock range, the ephemeral port range, services nothing listens on. */
-async function socketChecks(config: ServerConfig): Promise<Finding[]> {
+async function socketChecks(config: ServerConfig, guarded: ReadonlySet<string>): Promise<Finding[]> {
   const sockets = await readSockets();
   const knockPorts = knockPortIntervals(config);
   const range = await readFile('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').then(
@@ -328,6 +331,7 @@ async function socketChecks(config: ServerConfig): Promise<Finding[]> {
     ...serviceFindings(
       sockets,
       config.services.filter((s) => s.forward === undefined),
+      guarded,
     ),
   ];
 }

@@ -44,7 +44,7 @@ describe('socketFindings', () => {
 });
 
 describe('serviceFindings', () => {
-  it('ok when listening outside loopback, warning for loopback only or nothing', () => {
+  it('ok when listening outside loopback behind our table, warning for loopback only or nothing', () => {
     const f = serviceFindings(
       [sock('tcp', '::', 22, 10, 6), sock('tcp', '127.0.0.1', 443, 10)],
       [
@@ -52,10 +52,38 @@ describe('serviceFindings', () => {
         { name: 'api', port: 443 },
         { name: 'db', port: 5432 },
       ],
+      new Set(['ssh', 'api', 'db']),
     );
     expect(f.map((x) => x.severity)).toEqual(['ok', 'warning', 'warning']);
     expect(f[1]!.message).toMatch(/loopback only/);
     expect(f[2]!.message).toMatch(/nothing listens on tcp\/5432/);
+  });
+});
+
+describe('serviceFindings: a service reachable from outside today (issue #13)', () => {
+  it('warns before our table guards it, naming a public web port as one', () => {
+    const f = serviceFindings(
+      [sock('tcp', '0.0.0.0', 22, 10), sock('tcp', '::', 443, 10, 6)],
+      [
+        { name: 'ssh', port: 22 },
+        { name: 'api', port: 443 },
+      ],
+    );
+    expect(f.map((x) => x.severity)).toEqual(['warning', 'warning']);
+    expect(f[0]!.message).toBe(
+      'ssh: tcp/22 is served on 0.0.0.0 and reachable from outside today; once protected, it answers only addresses that knocked',
+    );
+    expect(f[1]!.message).toMatch(
+      /tcp\/443 is usually HTTPS \(a public web site\), which would disappear for everyone else/,
+    );
+    expect(f[1]!.fix).toMatch(/otherwise remove services\.api from the config/);
+    // once the table guards it, it is what the operator asked for
+    expect(
+      serviceFindings([sock('tcp', '::', 443, 10, 6)], [{ name: 'api', port: 443 }], new Set(['api']))[0],
+    ).toMatchObject({
+      severity: 'ok',
+      message: expect.stringMatching(/behind the knock/),
+    });
   });
 });
 

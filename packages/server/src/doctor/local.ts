@@ -40,20 +40,40 @@ export function socketFindings(sockets: readonly Socket[], knockPorts: readonly 
   );
 }
 
-/** Protected services that nothing listens on: a knock would open a closed door. */
+/** Ports of services the whole world usually uses: protecting one hides a public site. */
+const PUBLIC_PORTS: Readonly<Record<number, string>> = {
+  25: 'SMTP (mail from the internet)',
+  53: 'DNS',
+  80: 'HTTP (a public web site)',
+  443: 'HTTPS (a public web site)',
+  8080: 'HTTP',
+  8443: 'HTTPS',
+};
+
+/**
+ * Protected services: nothing listening (a knock would open a closed door), and a
+ * service reachable from outside today that our table does not guard yet (`guarded`:
+ * the services of the loaded table), which the knock would hide from everyone else.
+ */
 export function serviceFindings(
   sockets: readonly Socket[],
   services: readonly { name: string; port: number }[],
+  guarded: ReadonlySet<string> = new Set(),
 ): Finding[] {
   const listening = tcpListeners(sockets);
   return services.map((s) => {
     const on = listening.filter((l) => l.port === s.port);
     const outside = on.filter((l) => !isLoopback(l.address));
     if (outside.length > 0) {
+      const where = [...new Set(outside.map((l) => (l.family === 6 ? `[${l.address}]` : l.address)))].join(', ');
+      if (guarded.has(s.name))
+        return finding('services', 'ok', `${s.name}: something listens on tcp/${s.port} (${where}), behind the knock`);
+      const kind = PUBLIC_PORTS[s.port];
       return finding(
         'services',
-        'ok',
-        `${s.name}: something listens on tcp/${s.port} (${[...new Set(outside.map((l) => (l.family === 6 ? `[${l.address}]` : l.address)))].join(', ')})`,
+        'warning',
+        `${s.name}: tcp/${s.port} is served on ${where} and reachable from outside today; once protected, it answers only addresses that knocked${kind === undefined ? '' : ` — tcp/${s.port} is usually ${kind}, which would disappear for everyone else`}`,
+        `protect only services whose every client knocks (ssh for its admins, a private API); otherwise remove services.${s.name} from the config`,
       );
     }
     if (on.length > 0) {

@@ -75,6 +75,12 @@ export function parseRuleset(doc: unknown): Ruleset {
   return out;
 }
 
+/** The services our loaded table guards today (its guard_NAME chains); empty without the table. */
+export function guardedServices(doc: unknown, ourTable: string): Set<string> {
+  const chains = parseRuleset(doc).chains.filter((c) => c.family === 'inet' && c.table === ourTable);
+  return new Set(chains.filter((c) => c.name.startsWith('guard_')).map((c) => c.name.slice('guard_'.length)));
+}
+
 /** What a chain does with a probe: a definite verdict, and drops that might apply. */
 interface ChainOutcome {
   verdict: 'accept' | 'drop' | 'continue';
