@@ -159,7 +159,11 @@ services:
       expect(await tcpProbe(t, from, to, 22)).toMatchObject({ state: 'open' });
     }
     // The knock events; the operator's `user add` of each is in the same file (issue #13 §4).
-    expect(auditLines().filter((e) => e.event === 'operator').map((e) => [e.action, e.target])).toEqual([
+    expect(
+      auditLines()
+        .filter((e) => e.event === 'operator')
+        .map((e) => [e.action, e.target]),
+    ).toEqual([
       ['user add', 'alice'],
       ['user add', 'bob'],
     ]);
