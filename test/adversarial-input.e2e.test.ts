@@ -113,6 +113,23 @@ const CONFIG_CASES: ConfigCase[] = [
     error: /:3: services\.alt\.port: port 22 is already used by service ssh/,
   },
   {
+    name: 'a port both local and forwarded (gateway mode)',
+    text: (d) => `services:\n  ssh: { port: 22 }\n  lan: { port: 22, forward: dnat }\n${GOOD_TAIL(d)}`,
+    error:
+      /:3: services\.lan\.port: port 22 is already the port of service ssh \(local\); a port is guarded either on this host or forwarded, not both/,
+  },
+  {
+    name: 'a forward to loopback',
+    text: (d) => `services:\n  ssh: { port: 22 }\n  nas: { port: 8443, forward: 127.0.0.1 }\n${GOOD_TAIL(d)}`,
+    error: /:3: services\.nas\.forward: "127\.0\.0\.1" is loopback \(127\.0\.0\.0\/8\): it never leaves the host/,
+  },
+  {
+    name: 'a forward prefix with host bits',
+    text: (d) => `services:\n  ssh: { port: 22 }\n  lan: { port: 554, forward: 198.51.100.7/24 }\n${GOOD_TAIL(d)}`,
+    error:
+      /services\.lan\.forward: "198\.51\.100\.7\/24" has host bits set beyond \/24; write the network, 198\.51\.100\.0\/24/,
+  },
+  {
     name: 'knock range inverted',
     text: withSvc('knock: { range: 40000-20000 }\n'),
     error: /knock\.range: min 40000 is above max 20000; swap them/,
@@ -786,53 +803,58 @@ ${usersYaml([alice], secretFile)}
     expect(daemon.running, `${what}: the daemon died`).toBe(true);
   }
 
-  it(`refuses ${CONFIG_CASES.length} malformed configs through check, run, apply and SIGHUP`, async () => {
-    const bad = join(cfg.dir, 'bad.yaml');
-    for (const c of CONFIG_CASES) {
-      const text = c.text(cfg.dir);
-      const mode = c.mode ?? 0o600;
-      await unchanged(c.name, async () => {
-        writeFileSync(bad, text);
-        chmodSync(bad, mode);
-        const outputs: string[] = [];
-        const doors = [
-          ['check', '--config', bad],
-          ['run', '--config', bad],
-          ['apply', '--config', bad, '--confirm-within', '10s'],
-        ];
-        const results = await Promise.all(doors.map((argv) => otpknockd(t, argv)));
-        for (const [i, r] of results.entries()) {
-          const door = doors[i]![0];
-          expect(r.code, `${c.name}: ${door}: ${r.stderr}`).toBe(2);
-          expect(r.stderr, `${c.name}: ${door}`).toMatch(c.error);
-          expect(r.stderr, `${c.name}: ${door}`).toMatch(APPLIED_NOTHING);
-          outputs.push(r.stdout, r.stderr);
-        }
-        // The live daemon: the same text in its own config file, then SIGHUP.
-        writeFileSync(cfg.file, text);
-        chmodSync(cfg.file, mode);
-        const mark = daemon.mark();
-        daemon.signal('SIGHUP');
-        const line = await daemon.waitForLine(/"event":"reload"/, { after: mark, timeoutMs: 10_000 });
-        expect(line, `${c.name}: SIGHUP`).toMatch(/new config refused, still running the old one/);
-        expect(JSON.parse(line).message, `${c.name}: SIGHUP`).toMatch(c.error);
-        outputs.push(line);
-        writeFileSync(cfg.file, goodText);
-        chmodSync(cfg.file, 0o600);
-        if (c.secret) for (const o of outputs) expect(o, `${c.name}: a secret in a message`).not.toContain(c.secret);
-      });
-      report.add({
-        case: `config: ${c.name}`,
-        tries: 4,
-        result: 'refused, exit 2, table unchanged',
-        note: firstMatch(c.error),
-      });
-    }
-    // After all that the daemon still runs the original config: it still reloads it fine.
-    const mark = daemon.mark();
-    daemon.signal('SIGHUP');
-    expect(await daemon.waitForLine(/"event":"reload"/, { after: mark, timeoutMs: 10_000 })).not.toMatch(/refused/);
-  });
+  it(
+    `refuses ${CONFIG_CASES.length} malformed configs through check, run, apply and SIGHUP`,
+    async () => {
+      const bad = join(cfg.dir, 'bad.yaml');
+      for (const c of CONFIG_CASES) {
+        const text = c.text(cfg.dir);
+        const mode = c.mode ?? 0o600;
+        await unchanged(c.name, async () => {
+          writeFileSync(bad, text);
+          chmodSync(bad, mode);
+          const outputs: string[] = [];
+          const doors = [
+            ['check', '--config', bad],
+            ['run', '--config', bad],
+            ['apply', '--config', bad, '--confirm-within', '10s'],
+          ];
+          const results = await Promise.all(doors.map((argv) => otpknockd(t, argv)));
+          for (const [i, r] of results.entries()) {
+            const door = doors[i]![0];
+            expect(r.code, `${c.name}: ${door}: ${r.stderr}`).toBe(2);
+            expect(r.stderr, `${c.name}: ${door}`).toMatch(c.error);
+            expect(r.stderr, `${c.name}: ${door}`).toMatch(APPLIED_NOTHING);
+            outputs.push(r.stdout, r.stderr);
+          }
+          // The live daemon: the same text in its own config file, then SIGHUP.
+          writeFileSync(cfg.file, text);
+          chmodSync(cfg.file, mode);
+          const mark = daemon.mark();
+          daemon.signal('SIGHUP');
+          const line = await daemon.waitForLine(/"event":"reload"/, { after: mark, timeoutMs: 10_000 });
+          expect(line, `${c.name}: SIGHUP`).toMatch(/new config refused, still running the old one/);
+          expect(JSON.parse(line).message, `${c.name}: SIGHUP`).toMatch(c.error);
+          outputs.push(line);
+          writeFileSync(cfg.file, goodText);
+          chmodSync(cfg.file, 0o600);
+          if (c.secret) for (const o of outputs) expect(o, `${c.name}: a secret in a message`).not.toContain(c.secret);
+        });
+        report.add({
+          case: `config: ${c.name}`,
+          tries: 4,
+          result: 'refused, exit 2, table unchanged',
+          note: firstMatch(c.error),
+        });
+      }
+      // After all that the daemon still runs the original config: it still reloads it fine.
+      const mark = daemon.mark();
+      daemon.signal('SIGHUP');
+      expect(await daemon.waitForLine(/"event":"reload"/, { after: mark, timeoutMs: 10_000 })).not.toMatch(/refused/);
+      // Three otpknockd processes and a reload per case: up to ~1.5 s each on a loaded 2-core machine.
+    },
+    5_000 * CONFIG_CASES.length,
+  );
 
   it(`refuses ${CLI_CASES.length} bad CLI arguments and otpauth URIs of both CLIs`, async () => {
     const env = {
