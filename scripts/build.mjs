@@ -5,7 +5,7 @@
 //   node scripts/build.mjs client     one (a package's prepack)
 import { build } from 'esbuild';
 import { spawnSync } from 'node:child_process';
-import { chmod, copyFile, readFile, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { existsSync } from 'node:fs';
 
@@ -20,6 +20,15 @@ process.chdir(root);
 // knock-cli.v8cache, which is made after bundling by the Node that builds (and by the
 // package's postinstall where it is installed). The daemon stays ESM: its start-up does
 // not matter, and the server code uses top-level await.
+/** [source, path in dist/] of a command's man pages and its bash and zsh completions. */
+function pagesAndCompletions(command, pages) {
+  return [
+    ...pages.map((page) => [page, `man/${basename(page)}`]),
+    [`packaging/completion/bash/${command}`, `completion/bash/${command}`],
+    [`packaging/completion/zsh/_${command}`, `completion/zsh/_${command}`],
+  ];
+}
+
 const entries = [
   {
     name: 'server',
@@ -27,8 +36,15 @@ const entries = [
     out: 'packages/server/dist/otpknockd.js',
     format: 'esm',
     // `files`: what ships beside the bundle: the audit reader it runs, and the unit and
-    // example config an install from the package needs (docs/operations.md).
-    files: ['packages/server/src/audit/nflog-reader.py', 'packaging/otpknockd.service', 'docs/otpknockd.example.yaml'],
+    // example config an install from the package needs (docs/operations.md); then the
+    // man pages (package.json's "man": npm links them into PREFIX/share/man) and the
+    // shell completions (packaging/, generated), in dist/man and dist/completion.
+    files: [
+      'packages/server/src/audit/nflog-reader.py',
+      'packaging/otpknockd.service',
+      'docs/otpknockd.example.yaml',
+      ...pagesAndCompletions('otpknockd', ['packaging/man/otpknockd.8', 'packaging/man/otpknockd.yaml.5']),
+    ],
   },
   {
     name: 'client',
@@ -50,6 +66,7 @@ const entries = [
     sourcemap: false,
     // Made once the bundle is there (see above).
     codeCache: true,
+    files: pagesAndCompletions('knock', ['packaging/man/knock.1']),
   },
 ];
 
@@ -105,7 +122,12 @@ for (const entry of entries) {
   });
   if (entry.ascii) await writeFile(entry.out, escapeNonAscii(await readFile(entry.out, 'utf8')));
   if (executable) await chmod(entry.out, 0o755);
-  for (const file of entry.files ?? []) await copyFile(file, join(dirname(entry.out), basename(file)));
+  // A file: beside the bundle, under its own name; [source, path]: at that path in dist/.
+  for (const file of entry.files ?? []) {
+    const [from, to] = Array.isArray(file) ? file : [file, basename(file)];
+    await mkdir(dirname(join(dirname(entry.out), to)), { recursive: true });
+    await copyFile(from, join(dirname(entry.out), to));
+  }
   if (entry.format === 'cjs') await writeFile(join(dirname(entry.out), 'package.json'), '{ "type": "commonjs" }\n');
   if (entry.codeCache) writeCodeCache(entry.out);
 }

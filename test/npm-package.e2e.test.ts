@@ -4,7 +4,7 @@
 // still needed at run time would fail the install — and then the INSTALLED binaries:
 // `otpknockd user add` and `otpknockd run` in the server namespace, `knock import` and
 // `knock HOST` in the client namespace. Namespaces: server .1, client .2, eve .3.
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -35,7 +35,17 @@ const version = packageVersion;
 
 /** What each tarball holds, and nothing else (no sources, maps or tests). */
 const SHIPPED = {
-  client: ['LICENSE', 'README.md', 'package.json', 'dist/knock.js', 'dist/knock-cli.js', 'dist/package.json'],
+  client: [
+    'LICENSE',
+    'README.md',
+    'package.json',
+    'dist/knock.js',
+    'dist/knock-cli.js',
+    'dist/package.json',
+    'dist/man/knock.1',
+    'dist/completion/bash/knock',
+    'dist/completion/zsh/_knock',
+  ],
   server: [
     'LICENSE',
     'README.md',
@@ -44,8 +54,25 @@ const SHIPPED = {
     'dist/otpknockd.example.yaml',
     'dist/otpknockd.js',
     'dist/otpknockd.service',
+    'dist/man/otpknockd.8',
+    'dist/man/otpknockd.yaml.5',
+    'dist/completion/bash/otpknockd',
+    'dist/completion/zsh/_otpknockd',
   ],
 };
+
+/** The man pages (section, file) and completions of each package, as packaging/ has them. */
+const PAGES = {
+  client: [['1', 'knock.1']],
+  server: [
+    ['8', 'otpknockd.8'],
+    ['5', 'otpknockd.yaml.5'],
+  ],
+} as const;
+const COMPLETIONS = {
+  client: ['bash/knock', 'zsh/_knock'],
+  server: ['bash/otpknockd', 'zsh/_otpknockd'],
+} as const;
 
 let packaged: Promise<Packaged> | undefined;
 
@@ -147,6 +174,27 @@ describe('npm packages: @otpknock/client and @otpknock/server', () => {
     const r = await run([...p.npm('rebuild'), '@otpknock/client'], { env: p.env, timeoutMs: 60_000 });
     expect(r.code, `npm rebuild:\n${r.stdout}${r.stderr}`).toBe(0);
     expect(await state()).toBe('used');
+  });
+
+  it('installed, the man pages are linked into PREFIX/share/man (man -w finds them) and the completions ship', async () => {
+    for (const name of ['client', 'server'] as const) {
+      for (const [section, page] of PAGES[name]) {
+        const linked = join(p.prefix, 'share', 'man', `man${section}`, page);
+        expect(existsSync(linked), `${name}: ${linked}`).toBe(true);
+        expect(readFileSync(linked, 'utf8'), linked).toBe(readFileSync(join(REPO_ROOT, 'packaging/man', page), 'utf8'));
+        const found = await run(['man', '-w', section, page.replace(/\.\d$/, '')], {
+          env: { ...p.env, MANPATH: join(p.prefix, 'share', 'man') },
+        });
+        // man resolves the link npm made.
+        expect(found.stdout.trim(), `man -w ${section} ${page}: ${found.stderr}`).toBe(realpathSync(linked));
+      }
+      for (const file of COMPLETIONS[name]) {
+        const shipped = join(p.prefix, 'lib', 'node_modules', '@otpknock', name, 'dist', 'completion', file);
+        expect(readFileSync(shipped, 'utf8'), shipped).toBe(
+          readFileSync(join(REPO_ROOT, 'packaging/completion', file), 'utf8'),
+        );
+      }
+    }
   });
 
   it('installed, knock --version and otpknockd --version print the version', async () => {
