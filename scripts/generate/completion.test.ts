@@ -4,7 +4,7 @@
 // given. Profile names come from a `knock` on PATH (the current source, bundled) and a
 // profile store of the test's own.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -59,7 +59,29 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const PROFILES = ['2001:db8::7', 'alpha', 'beta.example.org'];
 const COMMANDS = ['open', 'proxy', 'close', 'print', 'add', 'import', 'list', 'remove', 'rm', 'help'];
 
-const env = () => ({ PATH: `${bin}:/usr/bin:/bin`, HOME: home, XDG_CONFIG_HOME: join(home, '.config'), LC_ALL: 'C' });
+/** `pathFirst`: a directory searched before the test's bin (the Debian layouts below). */
+const env = (pathFirst?: string) => ({
+  PATH: `${pathFirst ? `${pathFirst}:` : ''}${bin}:/usr/bin:/bin`,
+  HOME: home,
+  XDG_CONFIG_HOME: join(home, '.config'),
+  LC_ALL: 'C',
+});
+
+/**
+ * Debian's otpknock-client: the client is otpknock, and knock is either the same file
+ * (the alternative) or, with Debian's knockd installed, knockd's own client.
+ */
+function debianLayout(knock: 'otpknock' | 'knockd'): string {
+  const d = join(dir, `debian-${knock}`);
+  mkdirSync(d, { recursive: true });
+  rmSync(join(d, 'otpknock'), { force: true });
+  rmSync(join(d, 'knock'), { force: true });
+  symlinkSync(join(bin, 'knock'), join(d, 'otpknock'));
+  if (knock === 'otpknock') symlinkSync(join(d, 'otpknock'), join(d, 'knock'));
+  // knockd's knock is a compiled program: any ELF binary stands in for it.
+  else copyFileSync('/bin/true', join(d, 'knock'));
+  return d;
+}
 
 /** Words as bash splits a line for completion: at blanks, and at : and = (COMP_WORDBREAKS). */
 function compWords(line: string): string[] {
@@ -71,7 +93,7 @@ function compWords(line: string): string[] {
 }
 
 /** COMPREPLY for a line with the cursor at its end. */
-function bash(script: string, line: string): string[] {
+function bash(script: string, line: string, pathFirst?: string): string[] {
   const words = compWords(line);
   const program = `
 source ${JSON.stringify(path(script))}
@@ -84,7 +106,7 @@ fn=$(complete -p ${words[0]} | sed 's/.* -F \\([^ ]*\\) .*/\\1/')
 printf '%s\\n' "\${COMPREPLY[@]}"`;
   const out = execFileSync('bash', ['--norc', '--noprofile', '-c', program], {
     cwd: dir,
-    env: env(),
+    env: env(pathFirst),
     encoding: 'utf8',
   });
   return out.split('\n').filter((l) => l !== '');
@@ -204,7 +226,21 @@ describe('bash completion', () => {
         env: env(),
       });
       expect(r.stderr).toBe('');
-      expect(r.stdout).toMatch(/^complete -F _(knock|otpknockd) (knock|otpknockd)\n$/);
+      expect(r.stdout).toMatch(
+        s.endsWith('knockd')
+          ? /^complete -F _otpknockd otpknockd\n$/
+          : /^complete -F _knock otpknock\ncomplete -F _knock knock\n$/,
+      );
+    }
+  });
+
+  it("knock as Debian installs it: otpknock completes; knock too, unless it is knockd's (then bash's default)", () => {
+    const s = 'packaging/completion/bash/knock';
+    for (const layout of ['otpknock', 'knockd'] as const) {
+      const d = debianLayout(layout);
+      expect(bash(s, 'otpknock ', d), layout).toEqual([...PROFILES, ...COMMANDS]);
+      expect(bash(s, 'otpknock p', d), layout).toEqual(['proxy', 'print']);
+      expect(bash(s, 'knock p', d), layout).toEqual(layout === 'otpknock' ? ['proxy', 'print'] : []);
     }
   });
 });
@@ -229,10 +265,10 @@ zpty -d z
 print -r -- "$out" | grep -o '<<[^>]*>>' | sed 's/^<<//; s/>>$//' | sort -u
 `;
 
-function zsh(line: string): string[] {
+function zsh(line: string, pathFirst?: string): string[] {
   const out = execFileSync('zsh', ['-f', '-c', ZSH_CAPTURE, 'capture', path('packaging/completion/zsh'), line], {
     cwd: dir,
-    env: env(),
+    env: env(pathFirst),
     encoding: 'utf8',
     timeout: 20_000,
   });
@@ -282,6 +318,23 @@ describe('zsh completion', () => {
       ]); // --ipv6 conflicts with -4
       expect(zsh('knock alpha --ti')).toEqual(['--timeout']);
       expect(zsh('knock add h --method ')).toEqual(['list-modulo', 'prng', 'static', 'time']);
+    },
+    60_000,
+  );
+
+  it.skipIf(!zshHere)(
+    "knock as Debian installs it: otpknock completes; knock too, unless it is knockd's (then files)",
+    () => {
+      const ours = debianLayout('otpknock');
+      expect(zsh('otpknock ', ours)).toEqual(zsh('knock '));
+      expect(zsh('knock pr', ours)).toEqual(['print', 'proxy']);
+      const knockd = debianLayout('knockd');
+      expect(zsh('otpknock pr', knockd)).toEqual(['print', 'proxy']);
+      // knockd's knock: the files of the working directory, none of otpknock's words.
+      const offered = zsh('knock ', knockd);
+      expect(offered).toEqual(expect.arrayContaining(['secret.key', 'team.json']));
+      expect(offered).not.toContain('proxy');
+      expect(offered).not.toContain('alpha');
     },
     60_000,
   );

@@ -11,6 +11,13 @@ export interface CompletionHints {
   hostOptions: readonly string[];
   /** Command path → argument → the words it takes (when commander has no choices for it). */
   argumentWords?: Readonly<Record<string, Readonly<Record<string, readonly string[]>>>>;
+  /**
+   * The name the program is also installed under where its own name may belong to
+   * another program (Debian's otpknock-client: otpknock, with knock only when
+   * knockd's knock is not installed). Completed too; when both are on PATH and are
+   * not the same file, the program's own name is left to the shell's default.
+   */
+  otherName?: string;
 }
 
 /** What a value (of an option or an argument) is completed with. */
@@ -170,7 +177,19 @@ ${caseLines(valueCases)}
     esac
 }
 
-# Profile names; nothing when "$prog" fails (another program of that name, a bad store).
+${
+  hints.otherName === undefined
+    ? ''
+    : `# Whether ${program.name} on PATH is a compiled program, not this one (a Node script):
+# Debian's knockd has a knock of its own, an ELF binary.
+${f}_is_other() {
+    local it magic
+    it=$(type -P ${program.name}) || return 1
+    IFS= read -r -N 4 magic <"$it" 2>/dev/null && [[ $magic == $'\\x7f'ELF ]]
+}
+
+`
+}# Profile names; nothing when "$prog" fails (another program of that name, a bad store).
 ${f}_profiles() {
     local names
     local -a args=()
@@ -197,7 +216,16 @@ ${f}() {
         pos=$((pos + \${#w}))
     done
     local cur=\${words[\${#words[@]}-1]} prog=\${words[0]/#\\~/$HOME}
-    local cmd="" config="" value_of="" nargs=0 options_end=""
+${
+  hints.otherName === undefined
+    ? ''
+    : `    # Another program called ${program.name}, compiled (Debian's knockd has one): bash's default.
+    if [[ \${prog##*/} == ${program.name} ]] && ${f}_is_other; then
+        compopt -o default 2>/dev/null
+        return 0
+    fi
+`
+}    local cmd="" config="" value_of="" nargs=0 options_end=""
     for ((i = 1; i < \${#words[@]} - 1; i++)); do
         w=\${words[i]}
         if [[ -n $value_of ]]; then
@@ -259,7 +287,7 @@ ${
     return 0
 }
 
-complete -F ${f} ${program.name}
+complete -F ${f} ${[program.name, hints.otherName ?? []].flat().join(' ')}
 `;
 }
 
@@ -309,7 +337,7 @@ _${f}_profiles() {
   _wanted profiles expl 'profile' compadd -a names
 }
 `;
-  return `#compdef ${program.name}
+  return `#compdef ${[program.name, hints.otherName ?? []].flat().join(' ')}
 ${GENERATED(program, 'zsh', `/usr/share/zsh/vendor-completions/_${program.name}`)}
 ${profiles}
 ${functions.join('\n\n')}
@@ -404,8 +432,19 @@ function zshBranch(program: CommandSpec, cmd: CommandSpec, hints: CompletionHint
   const firstWord =
     defaultCmd && defaultCmd.arguments[0] ? argumentValueKind(defaultCmd, defaultCmd.arguments[0], hints) : undefined;
   const alsoFirst = firstWord && firstWord.kind !== 'none' ? `\n      ${zshAction(program, firstWord)} && ret=0` : '';
+  const otherGuard =
+    isProgram && hints.otherName !== undefined
+      ? `
+  # Another program called ${program.name}, compiled (Debian's knockd has one): zsh's default.
+  local ${f}_magic
+  if [[ \${words[1]:t} == ${program.name} ]] && IFS= read -r -k 4 -u 0 ${f}_magic <"$(whence -p ${program.name} || echo /dev/null)" 2>/dev/null &&
+    [[ $${f}_magic == $'\\x7f'ELF ]]; then
+    _default
+    return
+  fi`
+      : '';
   const globals = isProgram
-    ? `
+    ? `${otherGuard}
   local ${f}_prog=\${words[1]} ${f}_config=''
   local i
   for ((i = 2; i < CURRENT; i++)); do

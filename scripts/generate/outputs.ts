@@ -30,6 +30,9 @@ export const HINTS: { knock: CompletionHints; otpknockd: CompletionHints } = {
   knock: {
     profileArguments: { open: 'host', proxy: 'host', close: 'host', print: 'host', remove: 'host' },
     hostOptions: ['--address'],
+    // Debian's otpknock-client installs the client as otpknock, and as knock only
+    // where no other package has that name (knockd: docs/knock.md).
+    otherName: 'otpknock',
   },
   otpknockd: { profileArguments: {}, hostOptions: ['--host'], argumentWords: { mode: { mode: MODES } } },
 };
