@@ -1,16 +1,27 @@
 #!/bin/bash
 # Runs otpknockd under a real systemd: boots a minimal Debian 12 with
-# systemd-nspawn (systemd as PID 1 of the container), installs otpknockd in it
-# the way docs/operations.md ("Installing on a server") says, and drives
-# packaging/otpknockd.service with systemctl from outside, while a client in a
-# network namespace of ours knocks with raw UDP datagrams over a veth.
+# systemd-nspawn (systemd as PID 1 of the container), installs the Debian
+# packages built from this tree (packaging/build-deb.sh, lintian clean) with
+# `apt install ./otpknockd_*.deb` as docs/operations.md says, and drives the
+# unit with systemctl from outside, while a client in a network namespace of
+# ours knocks with raw UDP datagrams over a veth.
 #
 #   check                                  how
+#   the packages                           build-deb.sh --lintian: no lintian error or warning
+#   apt install of both .debs              nothing enabled or started, no table; the conffile is the
+#                                          example, 0600 in a 0700 /etc/otpknock; a start with it fails
+#                                          (exit 2, no table); otpknockd --version, otpknock --version,
+#                                          man -w for the three pages, the completions
+#   knock beside knockd's knock            knockd (Debian's) installed: /usr/bin/knock stays knockd's,
+#                                          otpknock works; knockd removed: knock is otpknock (file
+#                                          trigger); knockd back: knock is knockd's again, no dpkg error
 #   the unit is well-formed                systemd-analyze verify, no output
 #   enable --now                           active; the table is loaded; journal lines are the daemon's JSON
 #   a knock opens the service              TCP to a listener on the protected port: silent before, open after
 #   reload                                 a good config is applied (exit 0); a bad one is refused (exit 1),
 #                                          the old one keeps running, same main PID
+#   upgrade (apt install --reinstall)      the running daemon is restarted, a grant survives, the
+#                                          admin's config is kept
 #   restart                                a grant survives; a used knock stays refused (replayed from
 #                                          another address) while a fresh one opens
 #   stop, STOP_ROUNDS times                keep_table_on_stop default (true): the table stays;
@@ -25,21 +36,25 @@
 #   reboot with a broken config            the boot ends in seconds (degraded), network-pre.target
 #                                          is reached, no table; a start after the fix works
 #   systemd-analyze security               the running unit's exposure score: 1.7 at most
+#   apt remove otpknockd                   the daemon stopped, its table deleted, the unit gone
 #
 # The rootfs (mmdebstrap, ~60 s, needs Debian's mirrors) is cached in
 # $OTPKNOCK_SYSTEMD_CACHE (default /var/cache/otpknock-systemd-check), keyed by
 # its package list; each run boots it through an overlay, so the cache is never
 # changed. The host's node binary (same Debian, same glibc) is bind-mounted as
-# /usr/bin/node. Everything else (container, namespaces, veth, cgroups, mounts,
+# /usr/bin/node, and a stand-in package "nodejs" of its version (no files)
+# satisfies the packages' Depends: nodejs (>= 20.19). Everything else (container, namespaces, veth, cgroups, mounts,
 # the work dir) is removed at the end, also on failure.
 #
 # Addresses: 192.0.2.1 the container, 192.0.2.2-7 the client (RFC 5737). Never
 # the host's network namespace or firewall.
 #
 # Usage (as root): packaging/systemd-check.sh [UNIT_FILE]     (run `pnpm build` first)
-#   UNIT_FILE: the unit to check, default packaging/otpknockd.service
+#   UNIT_FILE: a unit to check instead of the packaged one (installed in
+#   /etc/systemd/system, where it overrides the package's)
 # Needs: systemd-container (systemd-nspawn), mmdebstrap, util-linux (nsenter),
-# iproute2, nftables, python3, node >= 20.19. Exit 0 when every check passed.
+# iproute2, nftables, python3, node >= 20.19, dpkg-dev, debhelper, lintian.
+# Exit 0 when every check passed.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -55,8 +70,12 @@ mirrors=(
 # What the unit needs (systemd, nft, python3 for the audit reader, sh and
 # coreutils for ExecStartPost/ExecReload) and what the check uses inside
 # (iproute2, dbus for systemctl's usual path, man-db so that `systemd-analyze
-# verify` can check Documentation=man:nft(8)).
-packages=(systemd systemd-sysv dbus nftables python3 iproute2 man-db)
+# verify` can check Documentation=man:nft(8)), and knockd, whose /usr/bin/knock
+# otpknock-client must leave alone (its .deb is kept in /root/okcheck for
+# installing it again after its removal: the container has no network).
+packages=(systemd systemd-sysv dbus nftables python3 iproute2 man-db knockd)
+keep_knockd='mkdir -p "$1/root/okcheck" && cp "$1"/var/cache/apt/archives/knockd_*.deb "$1/root/okcheck/"'
+
 
 say() { printf 'systemd-check: %s\n' "$*" >&2; }
 die() { say "FAILED: $*"; exit 1; }
@@ -64,22 +83,23 @@ started=$SECONDS
 phase() { say "[$((SECONDS - started))s] $*"; }
 
 [ "$(id -u)" = 0 ] || { say "run as root"; exit 2; }
-unit=$(realpath "${1:-$here/otpknockd.service}")
+unit=""
+[ $# -gt 0 ] && unit=$(realpath "$1")
 js=$repo/packages/server/dist/otpknockd.js
 reader=$repo/packages/server/dist/nflog-reader.py
 knockjs=$repo/packages/client/dist/knock.js
-for f in "$unit" "$js" "$reader" "$knockjs"; do
+for f in ${unit:+"$unit"} "$js" "$reader" "$knockjs"; do
   [ -f "$f" ] || { say "$f not found; run pnpm build first"; exit 2; }
 done
-for tool in systemd-nspawn mmdebstrap nsenter ip nft python3 node flock sha256sum; do
-  command -v "$tool" >/dev/null || { say "$tool is missing (apt-get install systemd-container mmdebstrap)"; exit 2; }
+for tool in systemd-nspawn mmdebstrap nsenter ip nft python3 node flock sha256sum dpkg-buildpackage dh lintian; do
+  command -v "$tool" >/dev/null || { say "$tool is missing (apt-get install systemd-container mmdebstrap dpkg-dev debhelper lintian)"; exit 2; }
 done
 node=$(realpath "$(command -v node)")
 "$node" -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a === 20 && b >= 19) ? 0 : 1)' ||
   { say "node >= 20.19 needed, $node is $("$node" --version)"; exit 2; }
 
 # --- the rootfs, built once per package list ----------------------------------
-key=$(printf '%s\n' v1 "$suite" "${mirrors[@]}" "${packages[@]}" | sha256sum | cut -c1-16)
+key=$(printf '%s\n' v2 "$suite" "${mirrors[@]}" "${packages[@]}" "$keep_knockd" | sha256sum | cut -c1-16)
 rootfs=$cache/rootfs-$key
 mkdir -p "$cache"
 (
@@ -87,7 +107,7 @@ mkdir -p "$cache"
   if [ ! -f "$rootfs/.complete" ]; then
     phase "building the rootfs $rootfs with mmdebstrap (once per package list)"
     rm -rf "$rootfs" "$rootfs.tmp"
-    if ! mmdebstrap --variant=apt --aptopt='Acquire::Retries "3"' --include="$(IFS=,; echo "${packages[*]}")" "$suite" "$rootfs.tmp" "${mirrors[@]}" >"$cache/build.log" 2>&1; then
+    if ! mmdebstrap --variant=apt --aptopt='Acquire::Retries "3"' --include="$(IFS=,; echo "${packages[*]}")" --customize-hook="$keep_knockd" "$suite" "$rootfs.tmp" "${mirrors[@]}" >"$cache/build.log" 2>&1; then
       tail -20 "$cache/build.log" >&2
       rm -rf "$rootfs.tmp"
       exit 1
@@ -218,14 +238,30 @@ phase "work dir $work, container $id, namespaces $srv $cli"
 mkdir -p "$work/upper" "$work/ovl" "$root"
 mount -t overlay overlay -o "lowerdir=$rootfs,upperdir=$work/upper,workdir=$work/ovl" "$root"
 
-# docs/operations.md, "Installing on a server", with $root in front.
-install -D -m 0755 "$js" "$root/usr/lib/otpknock/otpknockd.js"
-install -m 0644 "$reader" "$root/usr/lib/otpknock/nflog-reader.py"
-ln -sf /usr/lib/otpknock/otpknockd.js "$root/usr/sbin/otpknockd"
-install -D -m 0644 "$repo/docs/operations.md" "$root/usr/share/doc/otpknock/operations.md"
-install -d -m 0700 "$root/etc/otpknock" "$root/etc/otpknock/secrets"
+# The packages, built from this tree, into the container (installed after the boot).
+phase "building the Debian packages (packaging/build-deb.sh --lintian)"
+"$here/build-deb.sh" --lintian --no-build "$work/debs" >"$work/build-deb.txt" 2>&1 || { cat "$work/build-deb.txt" >&2; die "packaging/build-deb.sh"; }
+say "ok: packaging/build-deb.sh: $(cd "$work/debs" && echo *.deb), lintian: no error or warning"
+install -d "$root/root/okcheck"
+cp "$work"/debs/*.deb "$root/root/okcheck/"
+# Stand-in packages "nodejs" (no files; node is bind-mounted from the host): Debian
+# 12's version, which the packages must refuse, and the host node's version numbered
+# the way NodeSource numbers its packages, which they must accept.
+nodejs_stub() { # VERSION NAME
+  mkdir -p "$work/$2/DEBIAN"
+  printf 'Package: nodejs\nVersion: %s\nArchitecture: all\nMaintainer: systemd-check <root@localhost>\nDescription: stand-in for the node bind-mounted from the host\n' \
+    "$1" >"$work/$2/DEBIAN/control"
+  dpkg-deb --build --root-owner-group "$work/$2" "$root/root/okcheck/$2.deb" >/dev/null
+}
+nodejs_stub 18.19.0+dfsg-6~deb12u2 nodejs-debian12
+nodejs_stub "$("$node" -p process.versions.node)-1nodesource1" nodejs-nodesource
+# knockd's own service is not what this checks (and fails without an interface set up).
+ln -sf /dev/null "$root/etc/systemd/system/knockd.service"
+# The users' secrets, for the container's /etc/otpknock/secrets (once the package made
+# it) and for the client.
+mkdir -m 0700 "$work/client"
 for u in alice bob carol; do
-  ( umask 077; head -c 20 /dev/urandom | base32 >"$root/etc/otpknock/secrets/$u" )
+  ( umask 077; head -c 20 /dev/urandom | base32 >"$work/client/$u.secret" )
 done
 # log_format left at auto: JSON under systemd is one of the checks.
 # write_config FILE [EXTRA_SERVICE_LINES] [EXTRA_TOP_LEVEL_LINES]
@@ -238,8 +274,12 @@ write_config() {
   )
 }
 set_config() { write_config "$root/etc/otpknock/otpknockd.yaml" "$@"; }
-set_config
-install -m 0644 "$unit" "$root/etc/systemd/system/otpknockd.service"
+if [ -n "$unit" ]; then
+  install -m 0644 "$unit" "$root/etc/systemd/system/otpknockd.service"
+  unit_path=/etc/systemd/system/otpknockd.service
+else
+  unit_path=/lib/systemd/system/otpknockd.service
+fi
 
 # Two helper units that are not otpknock: the protected service (a TCP
 # listener on port 22), and a stand-in for networking.service (ordered after
@@ -292,12 +332,10 @@ ip -n "$cli" link set "${id}b" up
 
 
 # --- the client side: ports from `knock print`, sent as raw datagrams ---------
-mkdir -m 0700 "$work/client"
 knock() {
   HOME=$work/client XDG_CONFIG_HOME=$work/client XDG_STATE_HOME=$work/client "$node" "$knockjs" --config "$work/client/profiles.json" "$@"
 }
 for u in alice bob carol; do
-  install -m 0600 "$root/etc/otpknock/secrets/$u" "$work/client/$u.secret"
   knock add "$u" --address 192.0.2.1 --secret-file "$work/client/$u.secret" >/dev/null 2>&1
 done
 cat >"$work/client/udp.py" <<'PY'
@@ -360,7 +398,74 @@ phase "booting the container (systemd as PID 1)"
 boot_container
 phase "booted: $(cx systemctl --version | head -1), leader pid $leader"
 
-out=$(cx systemd-analyze verify /etc/systemd/system/otpknockd.service 2>&1) || die "systemd-analyze verify failed: $out"
+# --- apt install ./otpknockd_*.deb ./otpknock-client_*.deb ---------------------------
+version=$("$node" -p "require('$repo/package.json').version")
+in_root() { local f; for f in "$root"$1; do echo "${f#"$root"}"; done; }
+# Debian 12's nodejs (18) does not satisfy Depends: nodejs (>= 20.19); NodeSource's does.
+cx dpkg -i /root/okcheck/nodejs-debian12.deb >/dev/null || die "dpkg -i the stand-in nodejs 18"
+cx env DEBIAN_FRONTEND=noninteractive sh -c 'cd /root/okcheck && apt-get install -y ./otpknockd_*.deb' >"$work/apt-node18.txt" 2>&1 &&
+  die "apt-get install ./otpknockd_*.deb beside nodejs 18 succeeded"
+grep -q 'Depends: nodejs (>= 20.19) but 18.19.0+dfsg-6~deb12u2 is to be installed' "$work/apt-node18.txt" ||
+  { cat "$work/apt-node18.txt" >&2; die "apt's refusal beside nodejs 18 does not say what docs/knock.md says"; }
+cx dpkg -i /root/okcheck/nodejs-nodesource.deb >/dev/null || die "dpkg -i the stand-in NodeSource nodejs"
+say "ok: apt refuses the packages beside nodejs 18.19.0+dfsg-6~deb12u2 (Debian 12), takes them beside $(cx dpkg-query -W -f='${Version}' nodejs)"
+# As docs/operations.md says (the container has no network: what they need is there).
+cx env DEBIAN_FRONTEND=noninteractive sh -c 'cd /root/okcheck && apt-get install -y ./otpknockd_*.deb ./otpknock-client_*.deb' \
+  >"$work/apt-install.txt" 2>&1 || { cat "$work/apt-install.txt" >&2; die "apt-get install ./otpknockd_*.deb ./otpknock-client_*.deb"; }
+# Nothing runs before the admin has configured it.
+[ "$(prop UnitFileState)" = disabled ] && [ "$(prop ActiveState)" = inactive ] ||
+  die "after apt install: otpknockd is $(prop UnitFileState) and $(prop ActiveState), not disabled and inactive"
+! table_in || die "after apt install: a table is loaded"
+[ "$(cx stat -c %a /etc/otpknock /etc/otpknock/secrets /etc/otpknock/otpknockd.yaml | tr '\n' ' ')" = "700 700 600 " ] ||
+  die "after apt install: /etc/otpknock, its secrets/ and otpknockd.yaml are $(cx stat -c %a /etc/otpknock /etc/otpknock/secrets /etc/otpknock/otpknockd.yaml | tr '\n' ' ')"
+cmp -s "$root/etc/otpknock/otpknockd.yaml" "$repo/docs/otpknockd.example.yaml" || die "/etc/otpknock/otpknockd.yaml is not docs/otpknockd.example.yaml"
+cx dpkg-query -W -f='${Conffiles}' otpknockd | grep -q ' /etc/otpknock/otpknockd.yaml ' || die "otpknockd.yaml is not a conffile"
+say "ok: apt install ./otpknockd_*.deb ./otpknock-client_*.deb: otpknockd disabled and inactive, no table; the example as conffile, 0600 in 0700 /etc/otpknock"
+# Started by mistake with the example, it refuses (its users' secret files do not exist yet).
+cx systemctl start otpknockd 2>/dev/null && die "otpknockd started with the example configuration"
+[ "$(prop ExecMainStatus)" = 2 ] && ! table_in || die "a start with the example: exit $(prop ExecMainStatus), table $(table_in && echo loaded || echo absent)"
+cx systemctl reset-failed otpknockd
+say "ok: a start with the example configuration fails (exit 2), no table"
+for cmd in otpknockd otpknock; do
+  got=$(cx "$cmd" --version) || die "$cmd --version failed"
+  [ "$got" = "$version" ] || die "$cmd --version: $got, not $version"
+done
+for page in 8:otpknockd 5:otpknockd.yaml 1:otpknock; do
+  cx man -w "${page%%:*}" "${page#*:}" >/dev/null || die "man -w ${page%%:*} ${page#*:}: no page"
+done
+for f in bash-completion/completions/otpknockd bash-completion/completions/otpknock bash-completion/completions/knock \
+  zsh/vendor-completions/_otpknockd zsh/vendor-completions/_knock; do
+  [ -s "$root/usr/share/$f" ] || die "/usr/share/$f is missing"
+done
+# The client's postinst made V8's code cache with the node that runs it (docs/knock.md, START-UP).
+code_cache=$(cx node -e "process.stdout.write(require('/usr/lib/otpknock-client/knock.js').compileCli().cache)") || die "the client's code cache state"
+[ "$code_cache" = used ] || die "otpknock starts without its code cache ($code_cache)"
+say "ok: otpknockd and otpknock --version: $version; man -w otpknockd(8) otpknockd.yaml(5) otpknock(1); bash and zsh completions; otpknock's code cache made and used"
+
+# knock: knockd's (installed first) stays; without knockd it is otpknock; knockd back, knockd's again.
+knock_is() { # knockd | otpknock
+  if [ "$1" = knockd ]; then
+    [ -f "$root/usr/bin/knock" ] && [ ! -L "$root/usr/bin/knock" ] && [ "$(cx dpkg-query -S /usr/bin/knock | cut -d: -f1)" = knockd ] &&
+      [ "$(cx realpath /usr/share/man/man1/knock.1.gz)" = /usr/share/man/man1/knock.1.gz ]
+  else
+    [ "$(cx realpath /usr/bin/knock)" = /usr/lib/otpknock-client/knock.js ] && [ "$(cx knock --version)" = "$version" ] &&
+      [ "$(cx realpath "$(cx man -w knock)")" = /usr/share/man/man1/otpknock.1.gz ]
+  fi
+}
+knock_is knockd || die "with knockd installed first, /usr/bin/knock or knock(1) is not knockd's"
+grep -q "/usr/bin/knock is knockd's; this client is otpknock" "$work/apt-install.txt" || die "apt install did not say that knock is knockd's"
+cx env DEBIAN_FRONTEND=noninteractive apt-get remove -y knockd >"$work/apt-knockd.txt" 2>&1 || { cat "$work/apt-knockd.txt" >&2; die "apt-get remove knockd"; }
+knock_is otpknock || die "knockd removed: /usr/bin/knock or knock(1) is not otpknock's"
+cx env DEBIAN_FRONTEND=noninteractive dpkg -i "$(in_root '/root/okcheck/knockd_*.deb')" >"$work/apt-knockd.txt" 2>&1 || { cat "$work/apt-knockd.txt" >&2; die "dpkg -i knockd"; }
+knock_is knockd || die "knockd installed again: /usr/bin/knock or knock(1) is not knockd's"
+[ "$(cx otpknock --version)" = "$version" ] || die "knockd installed again: otpknock --version"
+say "ok: knock: knockd's while knockd is installed (before or after otpknock-client), otpknock (the alternative) without it; otpknock always"
+
+# The admin's part (docs/operations.md): the secrets and the config.
+for u in alice bob carol; do install -m 0600 "$work/client/$u.secret" "$root/etc/otpknock/secrets/$u"; done
+set_config
+
+out=$(cx systemd-analyze verify "$unit_path" 2>&1) || die "systemd-analyze verify failed: $out"
 [ -z "$out" ] || die "systemd-analyze verify printed: $out"
 say "ok: systemd-analyze verify: no output"
 cx otpknockd check --config /etc/otpknock/otpknockd.yaml --nft >/dev/null || die "otpknockd check --nft"
@@ -433,6 +538,17 @@ expect_closed 4 "bob's used sequence replayed from 192.0.2.4 after the restart"
 fresh_knock bob 4
 expect_open 4 "an unused sequence of bob from 192.0.2.4 (the control)"
 say "ok: restart: main pid $main; both grants kept; a used sequence replayed from elsewhere refused; an unused one opens"
+
+# --- upgrade (apt reinstalls the .deb): the running daemon restarted, the config kept ---
+cp "$root/etc/otpknock/otpknockd.yaml" "$work/config-before-upgrade"
+cx env DEBIAN_FRONTEND=noninteractive sh -c 'cd /root/okcheck && apt-get install -y --reinstall ./otpknockd_*.deb' \
+  >"$work/apt-upgrade.txt" 2>&1 || { cat "$work/apt-upgrade.txt" >&2; die "apt-get install --reinstall ./otpknockd_*.deb"; }
+new=$(prop MainPID)
+[ "$(prop ActiveState)" = active ] && [ "$new" != "$main" ] || die "upgrade: otpknockd $(prop ActiveState), main pid $new (was $main)"
+main=$new
+cmp -s "$work/config-before-upgrade" "$root/etc/otpknock/otpknockd.yaml" || die "upgrade: the admin's config was replaced"
+expect_open 4 "bob's grant (192.0.2.4) after the upgrade"
+say "ok: upgrade (apt install --reinstall): the running daemon restarted (main pid $main), its grant kept, the admin's config kept"
 
 # --- stop, many times: never "failed", the table as operations.md says --------------
 # stop_rounds EXPECT: EXPECT is "kept" or "removed" (keep_table_on_stop: false).
@@ -596,5 +712,12 @@ say "ok: broken config at boot: otpknockd failed (exit 2), network-pre.target re
 set_config
 cx systemctl start otpknockd || die "start after fixing the config"
 table_in || die "no table after the fixed start"
+
+# --- apt remove otpknockd: stopped, the table deleted, the unit gone -------------------
+cx env DEBIAN_FRONTEND=noninteractive apt-get remove -y otpknockd >"$work/apt-remove.txt" 2>&1 || { cat "$work/apt-remove.txt" >&2; die "apt-get remove otpknockd"; }
+! table_in || die "apt remove otpknockd: the table is still loaded"
+[ "$(prop LoadState)" = not-found ] || [ -n "$unit" ] || die "apt remove otpknockd: the unit is $(prop LoadState)"
+[ -f "$root/etc/otpknock/otpknockd.yaml" ] || die "apt remove otpknockd (not purge) removed the config"
+say "ok: apt remove otpknockd: $(grep -o 'deleted the nftables table inet [a-z0-9_-]*' "$work/apt-remove.txt"), the unit gone, the config kept"
 
 phase "all checks passed"

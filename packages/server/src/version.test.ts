@@ -14,6 +14,12 @@ describe('the version', () => {
     expect(new Set(Object.values(versions)).size, JSON.stringify(versions)).toBe(1);
   });
 
+  it("is debian/changelog's latest entry (a native package: the same version; a prerelease's - is ~ there)", () => {
+    const first = readFileSync(new URL('debian/changelog', REPO), 'utf8').split('\n')[0]!;
+    const debian = /^otpknock \(([^)]+)\)/.exec(first)?.[1];
+    expect(debian?.replace('~', '-'), `debian/changelog: ${first}`).toBe(versionOf('package.json'));
+  });
+
   it('is what the CLI sources print, not a copy', () => {
     for (const cli of ['packages/server/src/program.ts', 'packages/client/src/program.ts']) {
       const text = readFileSync(new URL(cli, REPO), 'utf8');
