@@ -57,3 +57,8 @@ export { createLogger, type Logger } from './log.js';
 // The command tree without parsing: for the man page and shell completion generators.
 export { buildProgram, VERSION } from './program.js';
 export { MODES } from './mode.js';
+// The fleet directory (docs/fleet.md): for the propagation bench's simulated servers.
+export { EtcdClient, EtcdError, type EtcdOptions } from './fleet/etcd.js';
+export { FleetAdmin } from './fleet/admin.js';
+export { FleetSync, type FleetSyncOptions } from './fleet/sync.js';
+export { hostKey, serverUsersPrefix } from './fleet/directory.js';

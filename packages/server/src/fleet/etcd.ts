@@ -77,6 +77,7 @@ function rangeEndB64(prefix: string): string {
 
 export class EtcdClient {
   private token: string | undefined;
+  private authenticating: Promise<string> | undefined;
   private current = 0;
   private readonly timeoutMs: number;
 
@@ -235,17 +236,24 @@ export class EtcdClient {
 
   private async authHeader(): Promise<Record<string, string>> {
     if (this.options.user === undefined) return {};
-    if (this.token === undefined) {
-      const r = (await this.post(
-        '/v3/auth/authenticate',
-        JSON.stringify({ name: this.options.user, password: this.options.password ?? '' }),
-        {},
-      )) as { token?: string };
-      if (typeof r.token !== 'string')
-        throw new EtcdError('etcd gave no token (is auth enabled?)', undefined, this.endpoint);
-      this.token = r.token;
-    }
-    return { authorization: this.token };
+    if (this.token !== undefined) return { authorization: this.token };
+    // One login at a time: etcd checks each password with bcrypt, so a burst of calls
+    // that each logged in would queue up behind each other's bcrypt.
+    this.authenticating ??= this.authenticate().finally(() => (this.authenticating = undefined));
+    const token = await this.authenticating;
+    this.token ??= token;
+    return { authorization: token };
+  }
+
+  private async authenticate(): Promise<string> {
+    const r = (await this.post(
+      '/v3/auth/authenticate',
+      JSON.stringify({ name: this.options.user, password: this.options.password ?? '' }),
+      {},
+    )) as { token?: string };
+    if (typeof r.token !== 'string')
+      throw new EtcdError('etcd gave no token (is auth enabled?)', undefined, this.endpoint);
+    return r.token;
   }
 
   private post(path: string, body: string, headers: Record<string, string>): Promise<unknown> {

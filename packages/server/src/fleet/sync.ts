@@ -44,6 +44,11 @@ export class FleetSync {
     if (o.initial?.confirmedAt !== undefined) this.confirmedMs = Date.parse(o.initial.confirmedAt);
   }
 
+  /** The names of the users this server has from the directory now. */
+  userNames(): string[] {
+    return [...this.users.keys()];
+  }
+
   /** One read of the directory, bounded by the request timeout; false when it could not be reached. */
   async refresh(): Promise<boolean> {
     try {
