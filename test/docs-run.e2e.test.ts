@@ -84,9 +84,11 @@ async function writeFile(m: Machine, path: string, mode: string, content: string
 }
 
 /** The server and client machines, sshd on the server, and the client's ssh key authorized. */
-async function machines(t: Topology): Promise<{ server: Machine; client: Machine }> {
+async function machines(t: Topology, made: Machine[]): Promise<{ server: Machine; client: Machine }> {
   const server = await startMachine(t, 'server');
+  made.push(server);
   const client = await startMachine(t, 'client', HOSTS);
+  made.push(client);
   const stand = (name: string) => readFileSync(join(STAND_IN, name), 'utf8');
   for (const name of ['systemctl', 'journalctl'])
     await writeFile(server, `/usr/local/sbin/${name}`, '0755', stand(name));
@@ -132,12 +134,12 @@ async function expectClosed(client: Machine): Promise<void> {
 function useMachines(): () => { server: Machine; client: Machine } {
   const topo = useTopology();
   let m: { server: Machine; client: Machine } | undefined;
+  const made: Machine[] = []; // also those of a set-up that failed half-way
   beforeAll(async () => {
-    m = await machines(topo());
+    m = await machines(topo(), made);
   }, 60_000);
   afterAll(async () => {
-    await m?.server.destroy();
-    await m?.client.destroy();
+    for (const machine of made.splice(0)) await machine.destroy();
   });
   return () => m!;
 }

@@ -58,13 +58,19 @@ export async function startMachine(t: Topology, role: Role, hosts: string[] = []
     'exec sleep 86400',
   ].join('\n');
   const anchor = t.spawn(role, ['unshare', '--mount', '--propagation', 'private', '--', 'bash', '-c', setup]);
-  await anchor.waitForLine(/^ready$/m, { timeoutMs: 10_000 });
   const pid = anchor.child.pid;
-  if (pid === undefined) throw new Error(`machine ${role}: no pid`);
+  try {
+    await anchor.waitForLine(/^ready$/m, { timeoutMs: 10_000 });
+    if (pid === undefined) throw new Error(`machine ${role}: no pid`);
+  } catch (e) {
+    await anchor.stop('SIGKILL').catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
+    throw new Error(`machine ${role} did not start: ${anchor.stderr()}`, { cause: e });
+  }
   const argv = (script: string, cwd: string) => [
     'nsenter',
     '-t',
-    String(pid),
+    String(pid!),
     '-m',
     '-n',
     '--',
