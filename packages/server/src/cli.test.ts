@@ -237,9 +237,13 @@ describe('user add and rotate: --host, --issuer and --service', () => {
 
   it('a profile whose URI would be too long for knock import: refused, and the record is taken away again', async () => {
     const exclude = Array.from({ length: 4000 }, (_, i) => 10001 + i * 2).join(', ');
-    writeFileSync(cfg, `user_store: users.d\nknock: { exclude: [${exclude}] }\nservices:\n  ssh: { port: 22 }\n`, {
-      mode: 0o600,
-    });
+    writeFileSync(
+      cfg,
+      `user_store: users.d\nstate_dir: ${dir}/state\nknock: { exclude: [${exclude}] }\nservices:\n  ssh: { port: 22 }\n`,
+      {
+        mode: 0o600,
+      },
+    );
     expect(await refused(['user', 'add', '-c', cfg, '--no-qr', 'alice'])).toMatch(
       /profile: the URI would be \d+ characters long; at most 16384 are accepted by knock import/,
     );
@@ -317,7 +321,8 @@ describe('otpknockd open and close: the address and the services are checked bef
   beforeEach(() =>
     writeFileSync(
       cfg,
-      `services:\n  ssh: { port: 22 }\n  api: { port: 443 }\nusers:\n  alice: { secret: ${encodeSecret(generateSecret())} }\n`,
+      // state_dir of its own: the stand-in nft fails, and that failed open is audited there.
+      `state_dir: ${dir}/state\nservices:\n  ssh: { port: 22 }\n  api: { port: 443 }\nusers:\n  alice: { secret: ${encodeSecret(generateSecret())} }\n`,
       { mode: 0o600 },
     ),
   );

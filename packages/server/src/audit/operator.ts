@@ -105,17 +105,22 @@ export async function audited<T>(
   action: OperatorAction,
   what: { target?: string; details?: OperatorRecord['details'] },
   run: () => Promise<T>,
-  describe?: (result: T) => OperatorRecord['details'],
+  opts: {
+    describe?: (result: T) => OperatorRecord['details'];
+    /** Which errors are failures of the action (default all); others are refusals before it started. */
+    acted?: (error: unknown) => boolean;
+  } = {},
 ): Promise<T> {
   const who = await currentOperator();
   try {
     const result = await run();
-    const more = describe?.(result);
+    const more = opts.describe?.(result);
     const details = more === undefined ? what.details : { ...what.details, ...more };
     await appendOperatorRecord(stateDir, operatorRecord(who, action, { ...what, ...(details ? { details } : {}) }));
     return result;
   } catch (error) {
-    await appendOperatorRecord(stateDir, operatorRecord(who, action, { ...what, error }));
+    if (opts.acted?.(error) ?? true)
+      await appendOperatorRecord(stateDir, operatorRecord(who, action, { ...what, error }));
     throw error;
   }
 }

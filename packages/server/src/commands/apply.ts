@@ -76,11 +76,15 @@ Examples:
               selfArgv: [...process.execArgv, process.argv[1] ?? ''],
               print: (l) => process.stdout.write(`${l}\n`),
             }),
-          ({ pending }) => ({
-            live: pending.live,
-            backup: pending.backup,
-            deadline: new Date(pending.deadline).toISOString(),
-          }),
+          {
+            describe: ({ pending }) => ({
+              live: pending.live,
+              backup: pending.backup,
+              deadline: new Date(pending.deadline).toISOString(),
+            }),
+            // A file that does not validate (config or nft) changed nothing: no record. ApplyErrors come after.
+            acted: (e) => e instanceof ApplyError,
+          },
         );
       });
     });
@@ -97,13 +101,9 @@ Examples:
   ).action(async (opts: { config: string; stateDir?: string }) => {
     await reportApplyErrors(async () => {
       const dir = await stateDirFrom(opts);
-      const p = await audited(
-        dir,
-        'confirm',
-        {},
-        () => confirmApply(dir),
-        (c) => ({ live: c.live, applied: c.applied }),
-      );
+      const p = await audited(dir, 'confirm', {}, () => confirmApply(dir), {
+        describe: (c) => ({ live: c.live, applied: c.applied }),
+      });
       process.stdout.write(
         `otpknockd confirm: ${p.live} keeps the config applied from ${p.applied}; the previous one stays in ${p.backup}\n`,
       );
