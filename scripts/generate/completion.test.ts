@@ -179,6 +179,8 @@ describe('bash completion', () => {
       'mode',
       'user',
       'status',
+      'why',
+      'unban',
       'doctor',
       'apply',
       'confirm',

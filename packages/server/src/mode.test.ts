@@ -41,6 +41,8 @@ describe('global mode', () => {
     expect(modeRules(config, 'knock')).toEqual([]);
     expect(modeRules(config, 'open')).toEqual(['tcp dport { 22, 443 } counter name mode_accepted accept']);
     expect(modeRules(config, 'closed')).toEqual([
+      `meta nfproto ipv4 udp dport @knock_ports update @refusal_meter4 { ip saddr limit rate 2/second burst 24 packets } limit name "refusal_log" log prefix "otpknock closed" group ${config.auditNflogGroup}`,
+      `meta nfproto ipv6 udp dport @knock_ports update @refusal_meter6 { ip6 saddr & ffff:ffff:ffff:ffff:: limit rate 2/second burst 24 packets } limit name "refusal_log" log prefix "otpknock closed" group ${config.auditNflogGroup}`,
       'udp dport @knock_ports drop',
       'tcp dport { 22, 443 } counter name mode_refused drop',
     ]);

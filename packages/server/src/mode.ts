@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { OtpknockError } from '@otpknock/shared';
 import { writeFileAtomicSync } from '@otpknock/shared/safe-file';
 import type { ServerConfig } from './config/types.js';
+import { CLOSED_PREFIX, refusalLogStatements } from './nft/refusal-log.js';
 
 export const MODES = ['knock', 'open', 'closed'] as const;
 export type ServiceMode = (typeof MODES)[number];
@@ -82,7 +83,13 @@ export function modeRules(config: ServerConfig, mode: ServiceMode): string[] {
     case 'open':
       return tcp('counter name mode_accepted accept');
     case 'closed':
-      return ['udp dport @knock_ports drop', ...tcp('counter name mode_refused drop')];
+      // Refused knocks are logged (within the refusal budget) so `otpknockd why` can say so.
+      return [
+        `meta nfproto ipv4 udp dport @knock_ports ${refusalLogStatements(config, 4, CLOSED_PREFIX)}`,
+        `meta nfproto ipv6 udp dport @knock_ports ${refusalLogStatements(config, 6, CLOSED_PREFIX)}`,
+        'udp dport @knock_ports drop',
+        ...tcp('counter name mode_refused drop'),
+      ];
   }
 }
 

@@ -11,6 +11,8 @@ import { registerStatus } from './commands/status.js';
 import { registerDoctor } from './commands/doctor.js';
 import { registerApply } from './commands/apply.js';
 import { registerFleet } from './commands/fleet.js';
+import { registerWhy } from './commands/why.js';
+import { registerUnban } from './commands/unban.js';
 import pkg from '../package.json' with { type: 'json' };
 
 /** The package's version, from its package.json (inlined by the build; scripts/set-version.mjs sets it everywhere). */
@@ -31,6 +33,8 @@ export function buildProgram(): Command {
   registerManual(cmd);
   registerUser(cmd);
   registerStatus(cmd);
+  registerWhy(cmd);
+  registerUnban(cmd);
   registerDoctor(cmd);
   registerApply(cmd);
   registerFleet(cmd);

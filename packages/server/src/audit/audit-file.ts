@@ -10,8 +10,8 @@ import { join } from 'node:path';
 export interface AuditEvent {
   /** ISO 8601 time the daemon received the kernel's event. */
   time: string;
-  /** forward: a new connection a grant let through to a forwarded service (gateway mode). */
-  event: 'open' | 'close' | 'toggle' | 'replay' | 'forward';
+  /** forward: a new connection a grant let through to a forwarded service (gateway mode); ban: the brute-force cut-off banned an address (an unban is an operator record, audit/operator.ts). */
+  event: 'open' | 'close' | 'toggle' | 'replay' | 'forward' | 'ban';
   /** The user whose sequence it was; undefined when the sequence is not known any more. */
   user?: string;
   /** Services opened (closed) by it. */
@@ -27,7 +27,14 @@ export interface AuditEvent {
   server?: string;
   /** With a fleet: the fleet's name. */
   fleet?: string;
+  /** ban: when it ends (ISO 8601). */
+  until?: string;
+  /** ban: why (the ban setting it met). */
+  reason?: string;
 }
+
+/** Events of access: opens, closes, toggles and forwarded connections (status's recent opens); not replays or bans. */
+export const isAccessEvent = (ev: AuditEvent): boolean => ev.event !== 'replay' && ev.event !== 'ban';
 
 export const AUDIT_FILE = 'audit.jsonl';
 export const AUDIT_ROTATE_BYTES = 16 * 1024 * 1024;

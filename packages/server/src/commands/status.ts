@@ -5,12 +5,15 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { OtpknockError, windowAt } from '@otpknock/shared';
-import { readAudit, type AuditEvent } from '../audit/audit-file.js';
+import { isAccessEvent, readAudit, type AuditEvent } from '../audit/audit-file.js';
 import { loadConfig } from '../config/index.js';
 import { readMode, type ServiceMode } from '../mode.js';
 import { NftDriver } from '../nft/driver.js';
 import { allowedFromJson, countersFromJson } from '../nft/inspect.js';
 import { STATUS_FILE, type StatusSnapshot } from '../status/snapshot.js';
+import { bannedFromJson } from '../nft/ban.js';
+import type { RefusalsFile } from '../refusals/book.js';
+import { readRefusals, timeLeft } from '../refusals/file.js';
 import { DEFAULT_CONFIG, EXIT } from './common.js';
 import { readFleetCache, type FleetCache } from '../fleet/cache.js';
 
@@ -39,6 +42,10 @@ export interface StatusReport {
   knocksInProgress: number;
   /** Sources banned for too many bad knocks right now. */
   bannedSources: number;
+  /** The banned addresses (IPv6: /64 prefixes), with their time left and why (as the daemon saw the ban). */
+  banned: { address: string; family: 4 | 6; remainingMs: number; since?: string; source?: string; why?: string }[];
+  /** The sources whose knocks were refused most recently, with the daemon's explanation (refusals.json). */
+  recentRefusals: { address: string; refused: number; last: string; cause?: string; user?: string; why?: string }[];
   recentOpens: AuditEvent[];
   /** With a fleet: how its directory is doing, from state_dir/fleet.json; null without a fleet. */
   fleet?: FleetStatus | null;
@@ -78,6 +85,43 @@ function fleetLine(f: FleetStatus): string {
   return `${head} directory UNREACHABLE since ${f.unreachableSince ?? '?'} (${f.lastError ?? 'unknown error'}); serving the ${f.users} users last confirmed ${f.confirmedAt ?? 'never'}`;
 }
 
+/** How many banned addresses and refusing sources status lists. */
+export const STATUS_LIST_MAX = 20;
+
+/** Pure: the banned addresses of the kernel with what the daemon knows of each ban. */
+function bannedList(doc: unknown, refusals: RefusalsFile | null): StatusReport['banned'] {
+  return bannedFromJson(doc)
+    .sort((a, b) => b.remainingMs - a.remainingMs)
+    .slice(0, STATUS_LIST_MAX)
+    .map((b) => {
+      const ban = refusals?.bans.find((x) => x.address === b.address);
+      const src = ban === undefined ? undefined : refusals?.sources.find((s) => s.address === ban.source);
+      const why = src?.explanation === undefined ? undefined : `${src.explanation.cause}: ${src.explanation.text}`;
+      return {
+        address: b.address,
+        family: b.family,
+        remainingMs: b.remainingMs,
+        ...(ban === undefined ? {} : { since: new Date(ban.atMs).toISOString(), source: ban.source }),
+        ...(why === undefined ? {} : { why }),
+      };
+    });
+}
+
+function recentRefusals(refusals: RefusalsFile | null): StatusReport['recentRefusals'] {
+  return (refusals?.sources ?? []).slice(0, STATUS_LIST_MAX).map((s) => ({
+    address: s.address,
+    refused: s.refused,
+    last: new Date(s.lastMs).toISOString(),
+    ...(s.explanation === undefined
+      ? {}
+      : {
+          cause: s.explanation.cause,
+          ...(s.explanation.user === undefined ? {} : { user: s.explanation.user }),
+          why: s.explanation.text,
+        }),
+  }));
+}
+
 function elemCount(doc: unknown, name: (n: string) => boolean): number {
   const list = (doc as { nftables?: Record<string, unknown>[] } | null)?.nftables ?? [];
   let n = 0;
@@ -107,6 +151,7 @@ export function buildStatus(
   periods: number[],
   mode: ServiceMode = 'knock',
   isAlive: (pid: number) => boolean = alive,
+  refusals: RefusalsFile | null = null,
 ): StatusReport {
   const currentWindows: Record<string, number> = {};
   for (const p of periods) currentWindows[String(p)] = windowAt(now, p);
@@ -145,7 +190,9 @@ export function buildStatus(
     consumedSequences: doc === null ? 0 : elemCount(doc, (n) => n === 'used'),
     knocksInProgress: doc === null ? 0 : elemCount(doc, (n) => /^progress[46]$/.test(n)),
     bannedSources: doc === null ? 0 : elemCount(doc, (n) => /^banned[46]$/.test(n)),
-    recentOpens: audit.filter((e) => e.event !== 'replay').slice(-20),
+    banned: doc === null ? [] : bannedList(doc, refusals),
+    recentRefusals: recentRefusals(refusals),
+    recentOpens: audit.filter(isAccessEvent).slice(-20),
   };
 }
 
@@ -188,6 +235,20 @@ export function formatStatus(r: StatusReport): string {
   lines.push(
     `consumed sequences: ${r.consumedSequences}, knocks in progress: ${r.knocksInProgress}, banned sources: ${r.bannedSources}`,
   );
+  if (r.banned.length > 0) lines.push('banned (otpknockd unban ADDR lifts a ban):');
+  for (const b of r.banned)
+    lines.push(
+      `  ${b.address.padEnd(40)} ${timeLeft(b.remainingMs)} left${b.since ? `, since ${b.since}` : ''}: too many bad knocks${b.why ? ` (${b.why})` : ''}`,
+    );
+  lines.push(
+    r.recentRefusals.length === 0
+      ? 'recent refused knocks: none'
+      : 'recent refused knocks (otpknockd why ADDR for one):',
+  );
+  for (const f of r.recentRefusals)
+    lines.push(
+      `  ${f.last}  ${f.address.padEnd(40)} ${String(f.refused).padStart(4)} refused  ${f.cause ? `${f.cause}${f.user ? ` (${f.user})` : ''}` : 'not explained yet'}`,
+    );
   lines.push(r.grants.length === 0 ? 'grants: none' : 'grants:');
   for (const g of r.grants)
     lines.push(`  ${g.service.padEnd(12)} ${g.address.padEnd(40)} ${(g.remainingMs / 1000).toFixed(1)}s left`);
@@ -203,7 +264,7 @@ export function registerStatus(program: Command): void {
   program
     .command('status')
     .description(
-      'Show the current window, users with live sequences, live grants with their remaining time, counters and recent opens.',
+      'Show the current window, users with live sequences, banned addresses, recent refused knocks and why, live grants with their remaining time, counters and recent opens.',
     )
     .option('-c, --config <file>', 'config file', DEFAULT_CONFIG)
     .option('--json', 'print JSON')
@@ -232,6 +293,8 @@ export function registerStatus(program: Command): void {
         Date.now(),
         periods,
         readMode(config.stateDir),
+        undefined,
+        await readRefusals(config.stateDir),
       );
       if (config.fleet?.server !== undefined) {
         const cache = await readFleetCache(config.stateDir, process.getuid?.() ?? 0);

@@ -11,7 +11,9 @@ describe('brute-force cut-off rendering', () => {
 
   it('bans IPv6 sources by /64, IPv4 by address; a first bad knock bans when after is 1', () => {
     const config = serverConfig({ ban: { after: 1, withinMs: 1_000, forMs: 5_000 } });
-    expect(strikeRule(config, 4)).toBe('\t\tadd @banned4 { ip saddr } counter name bans\n');
+    expect(strikeRule(config, 4)).toBe(
+      `\t\tadd @banned4 { ip saddr } counter name bans limit name "refusal_log" log prefix "otpknock ban" group ${config.auditNflogGroup}\n`,
+    );
     expect(strikeRule(config, 6)).toContain('ip6 saddr & ffff:ffff:ffff:ffff::');
   });
 

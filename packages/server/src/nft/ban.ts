@@ -7,6 +7,8 @@
 // the number of users. IPv6 sources are counted and banned per /64: one host
 // usually has a whole /64 to pick addresses from.
 import type { BanConfig, ServerConfig } from '../config/types.js';
+import { BANNED_PREFIX, banLogStatements, refusalLogStatements } from './refusal-log.js';
+import { banKey } from './source-key.js';
 
 /** Sizes of the ban sets: explicit, so a flood of spoofed sources cannot grow them. */
 export const STRIKES_SET_SIZE = 65_536;
@@ -14,12 +16,7 @@ export const BANNED_SET_SIZE = 65_536;
 
 type Family = 4 | 6;
 
-const V6_PREFIX_MASK = 'ffff:ffff:ffff:ffff::';
-
-/** What a source is counted and banned by: the address (IPv4) or its /64 (IPv6). */
-export function banKey(f: Family): string {
-  return f === 4 ? 'ip saddr' : `ip6 saddr & ${V6_PREFIX_MASK}`;
-}
+export { banKey };
 
 const ms = (n: number): string => `${Math.max(1, Math.round(n))}ms`;
 
@@ -88,7 +85,18 @@ export function banCountersText(config: ServerConfig): string {
 /** First rule of knockN: a banned source's knocks are ignored, valid ones too. */
 export function banCheckRule(config: ServerConfig, f: Family): string {
   if (config.ban === null) return '';
-  return `\t\t${banKey(f)} @banned${f} counter name banned_knocks drop\n`;
+  return `\t\t${banKey(f)} @banned${f} counter name banned_knocks goto banned_knock${f}\n`;
+}
+
+/** Where a banned source's knock goes: logged within the refusal budget (nft/refusal-log.ts), dropped. */
+export function bannedKnockChainText(config: ServerConfig, f: Family): string {
+  if (config.ban === null) return '';
+  return `
+	chain banned_knock${f} {
+		${refusalLogStatements(config, f, BANNED_PREFIX)}
+		drop
+	}
+`;
 }
 
 /**
@@ -102,7 +110,7 @@ export function strikeRule(config: ServerConfig, f: Family): string {
   const key = banKey(f);
   const limit = banLimit(ban);
   const strike = limit === undefined ? '' : `update @strikes${f} { ${key} ${limit} } `;
-  return `\t\t${strike}add @banned${f} { ${key} } counter name bans\n`;
+  return `\t\t${strike}add @banned${f} { ${key} } counter name bans ${banLogStatements(config)}\n`;
 }
 
 interface JsonSetElem {

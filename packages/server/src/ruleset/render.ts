@@ -30,7 +30,15 @@ import {
 } from '../trie/layout.js';
 import type { LeafActionElement, StepElement, StepKey, TrieChanges } from '../trie/state.js';
 import { knockPortIntervals } from '../nft/knock-ports.js';
-import { banCheckRule, banCountersText, banSetsText, strikeRule, type BannedCarryOver } from '../nft/ban.js';
+import {
+  banCheckRule,
+  banCountersText,
+  banSetsText,
+  bannedKnockChainText,
+  strikeRule,
+  type BannedCarryOver,
+} from '../nft/ban.js';
+import { BAD_PREFIX, refusalLogObjectsText, refusalLogStatements } from '../nft/refusal-log.js';
 import { modeChainText, type ServiceMode } from '../mode.js';
 import { payloadShapeRules, stepKeyExpr } from '../plan/payload-tokens.js';
 // The audit (audit/nflog.ts): completed knocks go to an NFLOG group with their leaf mark.
@@ -153,9 +161,10 @@ ${banCheckRule(config, f)}${payloadShapeRules(config)}		meta mark set 0x00000000
 		meta mark set 0x00000000
 		meta mark set ${stepKeyExpr(config)} map @step goto advanced${f}
 		delete @progress${f} { ${a} : 0x00000000 } counter name bad_knocks
+		${refusalLogStatements(config, f, BAD_PREFIX)}
 ${strikeRule(config, f)}		drop
 	}
-
+${bannedKnockChainText(config, f)}
 	chain advanced${f} {
 		meta mark & ${hex(FINAL_FLAG)} == ${hex(FINAL_FLAG)} goto final${f}
 		update @store_budget${f} { ${a} limit rate over ${budget.perSecond}/second burst ${budget.burst} packets } delete @progress${f} { ${a} : 0x00000000 } counter name stores_throttled drop
@@ -352,6 +361,7 @@ ${progressSetsText(config)}
 ${trieMapsText(input, nowMs)}
 ${usedSetText(input)}
 ${banSetsText(config, input.banned)}
+${refusalLogObjectsText()}
 ${allowedSetsText(config, input.allowed ?? [])}
 ${hookChainsText(config)}${modeChainText(config, input.mode ?? 'knock')}${familyChains(config, 4)}${familyChains(config, 6)}${guardChainsText(config)}}
 `;

@@ -2,7 +2,9 @@
 // - the user store is checked at every window boundary and applied in place;
 // - the status file (state_dir/status.json) is rewritten after every change;
 // - the audit: NFLOG events from the final chains → user/window via the trie →
-//   a log line and a line in state_dir/audit.jsonl.
+//   a log line and a line in state_dir/audit.jsonl;
+// - refused knocks (same NFLOG group): explained per source (refusals/), logged,
+//   kept in state_dir/refusals.json for `why` and `status`.
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '@otpknock/shared/safe-file';
@@ -25,6 +27,9 @@ import type { KnockEntry } from '../plan/entries.js';
 import type { TrieState } from '../trie/state.js';
 import type { Logger } from '../log.js';
 import { storeSignature } from '../users/store.js';
+import { RefusalWatch } from '../refusals/watch.js';
+import { NftDriver } from '../nft/driver.js';
+import { bannedFromJson } from '../nft/ban.js';
 import { statusSnapshot, STATUS_FILE } from './snapshot.js';
 
 export interface TeamFeatures {
@@ -50,7 +55,22 @@ export function createTeamFeatures(
   let stopped = false;
   const beforeRotation = userStoreWatcher(() => config, configFile, log);
   const writeStatus = statusWriter(log);
-  const audit = new AuditReader(log, (p) => onAuditPacket(p, book.get(p.mark), config, consumed, log));
+  const nft = new NftDriver();
+  // Only the two ban sets: listing the whole table (the knock data) every few seconds would cost at scale.
+  const refusals = new RefusalWatch(log, initial, async () => {
+    const out = [];
+    for (const set of ['banned4', 'banned6']) {
+      const doc = await nft.listJson(['set', 'inet', config.table, set]);
+      if (doc === null) return undefined;
+      out.push(...bannedFromJson(doc));
+    }
+    return out;
+  });
+  void refusals.load(); // before the first packet can come: the reader starts below
+  const audit = new AuditReader(log, (p) => {
+    const entry = book.get(p.mark);
+    if (!refusals.onPacket(p, entry)) onAuditPacket(p, entry, config, consumed, log);
+  });
 
   const onCommit = ({ config: c, trie, nowMs }: { config: ServerConfig; trie: TrieState; nowMs: number }) => {
     if (stopped) return;
@@ -58,6 +78,7 @@ export function createTeamFeatures(
     // A reload that changes audit_nflog_group loads chains that log to the new group.
     if (c.auditNflogGroup !== audit.group) void audit.start(c.auditNflogGroup);
     book.record(trie, nowMs);
+    refusals.configChanged(c);
     writeStatus(c, trie, nowMs);
   };
 
@@ -67,6 +88,7 @@ export function createTeamFeatures(
     stop: () => {
       stopped = true;
       audit.stop();
+      refusals.stop();
     },
   };
 }
