@@ -100,7 +100,7 @@ or nft failed (nothing changed); 2 not an address.`,
         'unban',
         { target: addr },
         () => unban(config, addr),
-        (r) => ({ banned: r.key, left_s: Math.round(r.remainingMs / 1000) }),
+        (r) => ({ banned: r.key, leftMs: r.remainingMs }),
       );
       process.stdout.write(done.message);
     });
