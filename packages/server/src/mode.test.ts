@@ -63,6 +63,9 @@ describe('global mode', () => {
     expect(modeChangeScript(gateway, 'closed')).toBe(
       [
         'flush chain inet otpknock_test mode',
+        ...modeRules(gateway, 'closed')
+          .slice(0, 2)
+          .map((r) => `add rule inet otpknock_test mode ${r}`),
         'add rule inet otpknock_test mode udp dport @knock_ports drop',
         'add rule inet otpknock_test mode tcp dport { 22 } counter name mode_refused drop',
         'flush chain inet otpknock_test mode_forward',
@@ -73,7 +76,8 @@ describe('global mode', () => {
     // Only forwarded services: the input chain's mode only ignores knocks.
     const onlyForwarded = serverConfig({ services: [gateway.services[1]!] });
     expect(modeRules(onlyForwarded, 'open')).toEqual([]);
-    expect(modeRules(onlyForwarded, 'closed')).toEqual(['udp dport @knock_ports drop']);
+    expect(modeRules(onlyForwarded, 'closed').slice(2)).toEqual(['udp dport @knock_ports drop']);
+    expect(modeRules(onlyForwarded, 'closed')[0]).toMatch(/log prefix "otpknock closed"/);
   });
 });
 

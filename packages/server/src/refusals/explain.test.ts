@@ -43,9 +43,9 @@ describe('explainPorts: the likely causes, tested offline', () => {
   it('a profile without the exclusions or the service ports', () => {
     const noExclude = { ...profile, exclude: [] };
     // find a window where dropping the exclusions changes alice's ports
-    const w = [W, W + 1, W - 1].find((x) => open(alice, x, noExclude).join() !== open(alice, x).join());
-    expect(w).toBeDefined();
-    const e = explain(open(alice, w!, noExclude));
+    const w = [W, W + 1, W - 1].find((x) => open(alice, x, noExclude).join() !== open(alice, x).join()) ?? -1;
+    expect(w).toBeGreaterThan(0);
+    const e = explain(open(alice, w, noExclude));
     expect(e).toMatchObject({ cause: 'profile', user: 'alice' });
     expect(e.text).toMatch(/lacks/);
     expect(profileVariants(profile, config).map((v) => v.profile.exclude)).toContainEqual([]);
