@@ -76,7 +76,7 @@ export class FleetSync {
       if (changed || wasStale) this.o.onUsersChanged();
       return true;
     } catch (e) {
-      this.unreachable((e as Error).message);
+      await this.unreachable((e as Error).message);
       return false;
     }
   }
@@ -138,7 +138,11 @@ export class FleetSync {
     void this.persist().then(() => this.o.onUsersChanged());
   }
 
-  private unreachable(message: string): void {
+  private unreachable(error: string): Promise<void> {
+    // The packaged unit allows no IP sockets (RestrictAddressFamilies): say what to add.
+    const message = /EAFNOSUPPORT|address family not supported/i.test(error)
+      ? `${error} (the systemd unit allows no IP sockets: add the drop-in of docs/fleet.md, RestrictAddressFamilies=AF_INET AF_INET6)`
+      : error;
     this.lastError = message;
     if (this.unreachableSinceMs === undefined) {
       this.unreachableSinceMs = this.now();
@@ -149,7 +153,7 @@ export class FleetSync {
         `directory unreachable: ${message}; keeping the ${this.users.size} users last read (revision ${this.revision}, ${asOf})`,
       );
     }
-    void this.persist();
+    return this.persist();
   }
 
   /** With max_stale: the directory's users go once they could not be confirmed for that long. */
