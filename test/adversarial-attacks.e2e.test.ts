@@ -7,9 +7,9 @@
 // off here (ban: off), so the knock state machine alone is what stops them; with
 // the default ban eve would be shut out after 10 bad knocks.
 import { existsSync } from 'node:fs';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { describeE2E, sendUdp, tcpProbe } from '@otpknock/e2e-harness';
-import { Report } from './support/adversarial-report.js';
+import { expect, it } from 'vitest';
+import { describeE2E, otpknockd, sendUdp, sequencesFor, tcpProbe, useDaemon } from './support/e2e.js';
+import { useReport } from './support/adversarial-report.js';
 import {
   RANGE,
   USERS,
@@ -19,7 +19,6 @@ import {
   openSeq,
 } from './support/attack-fixture.js';
 import { randomKnocks, startCapture } from './support/attacker.js';
-import { assertBuilt, sequencesFor, useDaemon, otpknockd } from './support/otpknockd.js';
 
 const [alice, bob] = [USERS[0]!, USERS[1]!];
 const open = openSeq;
@@ -65,20 +64,12 @@ function duplicatedSteps(a: number[]): number[][] {
 }
 
 describeE2E('adversarial: attacks on the knock', () => {
-  const report = new Report(
+  const report = useReport(
     'adversarial-attacks',
     'Attacks: tries and opens (ban: off, so the state machine alone stops them)',
   );
 
   const fx = useDaemon({ services: 22, config: attackConfig });
-
-  beforeAll(async () => {
-    assertBuilt();
-  });
-
-  afterAll(async () => {
-    report.write();
-  });
 
   /** Takes eve out of the allowed sets, so that each attack's count is its own (openings last 10 minutes). */
   const resetEve = async () => {

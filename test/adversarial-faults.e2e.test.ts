@@ -8,35 +8,28 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { encodeSecret } from '@otpknock/shared';
+import { useReport } from './support/adversarial-report.js';
 import {
+  KNOCK,
   NODE,
+  OTPKNOCKD,
   REPO_ROOT,
   describeE2E,
   listTable,
   openHeldConnection,
+  otpknockd,
   pollUntil,
   sendUdp,
-  startService,
-  tcpProbe,
-  useTopology,
-  type HeldConnection,
-  type NsProcess,
-  type Topology,
-} from '@otpknock/e2e-harness';
-import { encodeSecret } from '@otpknock/shared';
-import { Report } from './support/adversarial-report.js';
-import {
-  OTPKNOCKD,
-  assertBuilt,
   sequencesFor,
-  usersYaml,
-  writeConfig,
-  type ConfigDir,
-  type TestUser,
-  otpknockd,
+  tcpProbe,
   testUser,
-  KNOCK,
-} from './support/otpknockd.js';
+  useDaemon,
+  usersYaml,
+  type ConfigText,
+  type HeldConnection,
+  type TestUser,
+} from './support/e2e.js';
 
 const PERIOD = 5;
 const profile = { method: 'time', period: PERIOD, range: '20000-40000' };
@@ -61,24 +54,10 @@ async function untilBoundary(before: number): Promise<void> {
 }
 
 describeE2E('adversarial: faults, clocks, signals — nothing locks anyone out, no session drops', () => {
-  const topo = useTopology();
-  let t: Topology;
-  let cfg: ConfigDir;
-  let daemon: NsProcess;
-  let held: HeldConnection;
-  let work: string;
-  let nftFailFlag: string;
-  let clockFile: string;
-  const used = new Set<string>();
-  const report = new Report(
-    'adversarial-faults',
-    'Faults: what happened, and whether anyone was locked out or cut off',
-    ['fault', 'tries', 'result', 'notes'],
-  );
-
-  const yaml = (users: TestUser[]) => (secretFile: (u: TestUser) => string) => `
+  const yaml =
+    (users: TestUser[]): ConfigText =>
+    (secretFile) => `
 table: ${TABLE}
-state_dir: STATE
 skew: 1
 ban: off
 step_timeout: 2s
@@ -88,34 +67,46 @@ services:
 users:
 ${usersYaml(users, secretFile)}
 `;
-  let currentUsers: TestUser[] = [];
-  const writeUsers = (users: TestUser[]) =>
-    (currentUsers = users) &&
-    cfg.write(yaml(users)((u) => `${cfg.dir}/${u.name}.secret`).replace('STATE', join(cfg.dir, 'state')));
+  let currentUsers: TestUser[] = [alice, bob];
+  /** Where the faults are injected, in the config's dir: a flag that makes nft fail, the clock's offset. */
+  const nftFailFlag = () => join(fx.cfg.dir, 'nft-fails');
+  const clockFile = () => join(fx.cfg.dir, 'clock-offset-ms');
 
   /** otpknockd run, with a wrapper `nft` first on PATH (fails while a flag file exists) and a steppable clock. */
-  function spawnDaemon(): NsProcess {
-    return t.spawn('server', [
-      '/usr/bin/env',
-      `PATH=${work}/bin:${process.env.PATH}`,
-      `OTPKNOCK_TEST_CLOCK_FILE=${clockFile}`,
-      NODE,
-      '--import',
-      CLOCK_SHIFT,
-      OTPKNOCKD,
-      'run',
-      '--config',
-      cfg.file,
-      '--log-format',
-      'json',
-    ]);
-  }
-  async function startDaemon(): Promise<NsProcess> {
-    const d = spawnDaemon();
-    await d.waitForLine(/"event":"start"|otpknockd: /, { timeoutMs: 15_000 });
-    if (!/"event":"start"/.test(d.stderr())) throw new Error(`otpknockd failed to start:\n${d.stderr()}`);
-    return d;
-  }
+  const fx = useDaemon({
+    services: 22,
+    config: (secretFile) => {
+      secretFile(carol); // her secret file is there for the reloads that add her
+      return yaml([alice, bob])(secretFile);
+    },
+    prepare() {
+      writeFileSync(clockFile(), '0\n');
+      const bin = join(fx.cfg.dir, 'bin');
+      mkdirSync(bin);
+      // An nft that refuses to load scripts while the flag file exists (listing still works).
+      writeFileSync(
+        join(bin, 'nft'),
+        `#!/bin/sh\nif [ -e '${nftFailFlag()}' ]; then for a in "$@"; do if [ "$a" = "-f" ]; then echo "Error: Could not process rule: Cannot allocate memory (injected by the test)" >&2; exit 1; fi; done; fi\nexec /usr/sbin/nft "$@"\n`,
+        { mode: 0o755 },
+      );
+    },
+    command: () => ({
+      command: [NODE, '--import', CLOCK_SHIFT, OTPKNOCKD],
+      env: { ...process.env, PATH: `${fx.cfg.dir}/bin:${process.env.PATH}`, OTPKNOCK_TEST_CLOCK_FILE: clockFile() },
+    }),
+  });
+  let held: HeldConnection;
+  const used = new Set<string>();
+  const report = useReport(
+    'adversarial-faults',
+    'Faults: what happened, and whether anyone was locked out or cut off',
+    ['fault', 'tries', 'result', 'notes'],
+  );
+
+  const writeUsers = (users: TestUser[]) => {
+    currentUsers = users;
+    fx.cfg.write(yaml(users));
+  };
 
   /** A fresh, unused open sequence of a user (one-time), for the window at `offset`. */
   function fresh(u: TestUser, offsets = [0, 1, -1]): number[] {
@@ -130,18 +121,18 @@ ${usersYaml(users, secretFile)}
     throw new Error(`no unused sequence of ${u.name} within the skew`);
   }
   const closeClient = async () => {
-    const r = await otpknockd(t, ['close', t.client.ipv4, '--config', cfg.file], 15_000);
+    const r = await otpknockd(fx.t, ['close', fx.t.client.ipv4, '--config', fx.cfg.file], 15_000);
     expect(r.code, r.stderr).toBe(0);
   };
   const isOpen = async (from: 'client' | 'eve' = 'client') =>
-    (await tcpProbe(t, from, t.server.ipv4, 22, 700)).state === 'open';
+    (await tcpProbe(fx.t, from, fx.t.server.ipv4, 22, 700)).state === 'open';
   /** Knocks a fresh sequence of u from eve (not yet allowed) and says whether ssh opened; closes eve again. */
   async function knockWorks(u: TestUser = alice): Promise<boolean> {
-    await otpknockd(t, ['close', t.eve.ipv4, '--config', cfg.file], 15_000);
+    await otpknockd(fx.t, ['close', fx.t.eve.ipv4, '--config', fx.cfg.file], 15_000);
     await awayFromBoundary();
-    await sendUdp(t, 'eve', t.server.ipv4, fresh(u), { delayMs: 5 });
+    await sendUdp(fx.t, 'eve', fx.t.server.ipv4, fresh(u), { delayMs: 5 });
     const ok = await isOpen('eve');
-    await otpknockd(t, ['close', t.eve.ipv4, '--config', cfg.file], 15_000);
+    await otpknockd(fx.t, ['close', fx.t.eve.ipv4, '--config', fx.cfg.file], 15_000);
     return ok;
   }
   async function sessionAlive(what: string): Promise<void> {
@@ -149,7 +140,7 @@ ${usersYaml(users, secretFile)}
   }
   /** How many reloads the daemon has logged since `mark`. */
   const reloadsSince = (mark: number) =>
-    daemon
+    fx.daemon
       .lines()
       .slice(mark)
       .filter((l) => /"event":"reload"/.test(l.text)).length;
@@ -160,13 +151,13 @@ ${usersYaml(users, secretFile)}
    * `render` declares with a "… . udp dport" key (no name assumed).
    */
   async function consistent(): Promise<boolean> {
-    const r = await otpknockd(t, ['render', '--config', cfg.file], 15_000);
+    const r = await otpknockd(fx.t, ['render', '--config', fx.cfg.file], 15_000);
     const name = /\n\tmap (\S+) \{\n\t\ttypeof meta mark \. udp dport : meta mark/.exec(r.stdout)?.[1];
     if (!name) throw new Error('no "mark . udp dport" map in the rendered ruleset');
     return pollUntil(
       async () => {
         await awayFromBoundary(1000);
-        const doc = (await listTable(t, 'server', 'inet', TABLE)) ?? [];
+        const doc = (await listTable(fx.t, 'server', 'inet', TABLE)) ?? [];
         const map = doc
           .map((o) => o.map as { name: string; elem?: unknown[] } | undefined)
           .find((m) => m?.name === name);
@@ -194,41 +185,19 @@ ${usersYaml(users, secretFile)}
   }
 
   beforeAll(async () => {
-    assertBuilt();
-    t = topo();
-    work = mkdtempSync(join(tmpdir(), 'otpknock-faults-'));
-    nftFailFlag = join(work, 'nft-fails');
-    clockFile = join(work, 'clock-offset-ms');
-    writeFileSync(clockFile, '0\n');
-    const bin = join(work, 'bin');
-    mkdirSync(bin);
-    // An nft that refuses to load scripts while the flag file exists (listing still works).
-    writeFileSync(
-      join(bin, 'nft'),
-      `#!/bin/sh\nif [ -e '${nftFailFlag}' ]; then for a in "$@"; do if [ "$a" = "-f" ]; then echo "Error: Could not process rule: Cannot allocate memory (injected by the test)" >&2; exit 1; fi; done; fi\nexec /usr/sbin/nft "$@"\n`,
-      { mode: 0o755 },
-    );
-    await startService(t, 'server', 22);
-    cfg = writeConfig(yaml([alice, bob, carol])); // writes all three secret files
-    writeUsers([alice, bob]);
-    daemon = await startDaemon();
+    const { t } = fx;
     await awayFromBoundary();
     await sendUdp(t, 'client', t.server.ipv4, fresh(alice), { delayMs: 5 });
     held = await openHeldConnection(t, 'client', t.server.ipv4, 22);
   });
 
-  afterAll(async () => {
-    report.write();
-    await held?.close();
-    await daemon?.stop('SIGTERM');
-    cfg?.cleanup();
-    if (work) rmSync(work, { recursive: true, force: true });
-  });
+  afterAll(() => held?.close());
 
   it('nft refuses mid-rotation: the last good state stays, the daemon keeps running, says so, retries and recovers', async () => {
+    const { daemon } = fx;
     await untilBoundary(1500);
     const mark = daemon.mark();
-    writeFileSync(nftFailFlag, '');
+    writeFileSync(nftFailFlag(), '');
     let failures = 0;
     try {
       await daemon.waitForLine(/rotation failed.*retrying in/, { after: mark, timeoutMs: (PERIOD + 3) * 1000 });
@@ -241,7 +210,7 @@ ${usersYaml(users, secretFile)}
         .filter((l) => /rotation failed/.test(l.text)).length;
       expect(daemon.running).toBe(true);
     } finally {
-      rmSync(nftFailFlag, { force: true });
+      rmSync(nftFailFlag(), { force: true });
     }
     const back = await daemon.waitForLine((l) => /"event":"(resync|rotation)"/.test(l) && !/failed/.test(l), {
       after: mark,
@@ -259,6 +228,7 @@ ${usersYaml(users, secretFile)}
   });
 
   it('a conflicting change to the kernel (an element deleted behind its back) makes a reload fail: the old state stays, the daemon says so, and a later SIGHUP applies it', async () => {
+    const { t, cfg, daemon } = fx;
     // Delete one of bob's live first steps from the kernel, then reload without bob:
     // the reload's transaction deletes that element too, and nf_tables refuses it.
     const r = await otpknockd(t, ['render', '--config', cfg.file], 15_000);
@@ -306,6 +276,7 @@ ${usersYaml(users, secretFile)}
   });
 
   it('SIGKILL and restart, three times around window boundaries: consistent state, used knocks stay used, session up', async () => {
+    const { t, cfg } = fx;
     const closeEve = () => otpknockd(t, ['close', t.eve.ipv4, '--config', cfg.file], 15_000);
     let replayed = 0;
     let opened = 0;
@@ -317,12 +288,12 @@ ${usersYaml(users, secretFile)}
       await sendUdp(t, 'eve', t.server.ipv4, seq, { delayMs: 5 });
       expect(
         await isOpen('eve'),
-        `bob's fresh knock from eve (kill ${i + 1}); daemon:\n${daemon.stderr().split('\n').slice(-6).join('\n')}`,
+        `bob's fresh knock from eve (kill ${i + 1}); daemon:\n${fx.daemon.stderr().split('\n').slice(-6).join('\n')}`,
       ).toBe(true);
       await untilBoundary(before); // just before, at, and after a boundary
-      await daemon.stop('SIGKILL');
+      await fx.daemon.stop('SIGKILL');
       expect(await listTable(t, 'server', 'inet', TABLE), 'a crash leaves the table').not.toBeNull();
-      daemon = await startDaemon();
+      await fx.start();
       await sessionAlive(`kill ${i + 1}`);
       // the sequence consumed before the kill stays consumed (it is still within the skew)
       await closeEve();
@@ -342,6 +313,7 @@ ${usersYaml(users, secretFile)}
   });
 
   it("the client's clock: one window ahead or behind opens; two or more does not (the real knock client, shifted clock)", async () => {
+    const { t } = fx;
     const home = mkdtempSync(join(tmpdir(), 'otpknock-faults-home-'));
     try {
       const secret = join(home, 'alice.secret');
@@ -414,12 +386,13 @@ ${usersYaml(users, secretFile)}
   });
 
   it("the server's clock steps forward 12 windows and back: followed at the daemon's next wake, knocks follow the server's time", async () => {
+    const { t, cfg, daemon } = fx;
     const closeEve = () => otpknockd(t, ['close', t.eve.ipv4, '--config', cfg.file], 15_000);
     await closeEve();
     await awayFromBoundary(2500);
     const step = 12 * PERIOD * 1000;
     let mark = daemon.mark();
-    writeFileSync(clockFile, `${step}\n`);
+    writeFileSync(clockFile(), `${step}\n`);
     const forward = Date.now();
     await daemon.waitForLine((l) => /"event":"(rotation|resync)"/.test(l) && !/failed/.test(l), {
       after: mark,
@@ -442,7 +415,7 @@ ${usersYaml(users, secretFile)}
     await sendUdp(t, 'eve', t.server.ipv4, sequencesFor(bob.secret, profile, 0).open, { delayMs: 5 });
     expect(await isOpen('eve')).toBe(false);
     mark = daemon.mark();
-    writeFileSync(clockFile, '0\n');
+    writeFileSync(clockFile(), '0\n');
     const back = Date.now();
     // The first rotation after a step back may be refused (it deletes elements whose kernel
     // timeouts already ran out: reported); the daemon then retries and resyncs by itself.
@@ -468,6 +441,7 @@ ${usersYaml(users, secretFile)}
   });
 
   it('a SIGHUP storm (50 in one second, then 50 back to back) with the config changing under it: the last config wins, consistent', async () => {
+    const { daemon } = fx;
     const mark = daemon.mark();
     for (let i = 0; i < 50; i++) {
       if (i % 10 === 0) writeUsers((i / 10) % 2 === 0 ? [alice, bob] : [alice, bob, carol]);
@@ -501,6 +475,7 @@ ${usersYaml(users, secretFile)}
   });
 
   it('a reload that lands on a window boundary (during the rotation): both take effect', async () => {
+    const { daemon } = fx;
     writeUsers([alice, bob]); // carol out
     await untilBoundary(30);
     const mark = daemon.mark();
@@ -524,6 +499,7 @@ ${usersYaml(users, secretFile)}
   });
 
   it("a knock eve captured and the client used stays refused when the server's clock is set back into its window", async () => {
+    const { t, cfg, daemon } = fx;
     // The attack: capture a knock; make the server's clock go back (e.g. spoofed NTP)
     // to that knock's window after its elements left the kernel; replay it.
     const closeEve = () => otpknockd(t, ['close', t.eve.ipv4, '--config', cfg.file], 15_000);
@@ -535,7 +511,7 @@ ${usersYaml(users, secretFile)}
     await sendUdp(t, 'eve', t.server.ipv4, w0.open, { delayMs: 5 });
     expect(await isOpen('eve')).toBe(false); // the plain replay is refused
     // the server's clock runs 4 windows ahead for a while (W's elements expire in the kernel) …
-    writeFileSync(clockFile, `${4 * PERIOD * 1000}\n`);
+    writeFileSync(clockFile(), `${4 * PERIOD * 1000}\n`);
     let mark = daemon.mark();
     await daemon.waitForLine((l) => /"event":"(rotation|resync)"/.test(l) && !/failed/.test(l), {
       after: mark,
@@ -543,7 +519,7 @@ ${usersYaml(users, secretFile)}
     });
     await sleep(Math.max(0, (w0.window + 2) * PERIOD * 1000 + 1000 - Date.now()));
     // … and is then set back into W
-    writeFileSync(clockFile, `${w0.window * PERIOD * 1000 + 2000 - Date.now()}\n`);
+    writeFileSync(clockFile(), `${w0.window * PERIOD * 1000 + 2000 - Date.now()}\n`);
     mark = daemon.mark();
     const back = await daemon.waitForLine((l) => /"event":"(rotation|resync)"/.test(l) && !/failed/.test(l), {
       after: mark,
@@ -551,7 +527,7 @@ ${usersYaml(users, secretFile)}
     });
     await sendUdp(t, 'eve', t.server.ipv4, w0.open, { delayMs: 5 });
     const opened = await isOpen('eve');
-    writeFileSync(clockFile, '0\n');
+    writeFileSync(clockFile(), '0\n');
     report.add({
       case: "replay after the server's clock is set back into the knock's window",
       tries: 1,

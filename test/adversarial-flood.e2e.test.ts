@@ -7,9 +7,9 @@
 // table's outcome counters (a step that cannot be stored counts as progress_full).
 // The dynamic sets (those `otpknockd render` declares dynamic; no name assumed)
 // are listed after the flood, for the report: a listing during one is no snapshot.
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { describeE2E } from '@otpknock/e2e-harness';
-import { Report } from './support/adversarial-report.js';
+import { beforeAll, expect, it } from 'vitest';
+import { describeE2E, useDaemon } from './support/e2e.js';
+import { useReport } from './support/adversarial-report.js';
 import { TABLE, USERS, attackConfig, awayFromBoundary, openSeq as open } from './support/attack-fixture.js';
 import {
   addClientAddresses,
@@ -23,11 +23,10 @@ import {
   type Attempt,
   type DynamicSet,
 } from './support/attacker.js';
-import { assertBuilt, useDaemon } from './support/otpknockd.js';
 
 describeE2E('adversarial: forged-source flood against a legitimate user', () => {
   let dynamicSets: DynamicSet[];
-  const report = new Report(
+  const report = useReport(
     'adversarial-flood',
     'Forged-source flood: legitimate success rate (target ≥ 99 %) and dynamic set sizes',
   );
@@ -35,12 +34,7 @@ describeE2E('adversarial: forged-source flood against a legitimate user', () => 
   const fx = useDaemon({ services: 22, config: attackConfig });
 
   beforeAll(async () => {
-    assertBuilt();
     dynamicSets = await dynamicSetsOf(fx.cfg.file);
-  });
-
-  afterAll(async () => {
-    report.write();
   });
 
   for (const family of [4, 6] as const) {

@@ -3,42 +3,24 @@
 // daemon: a clear error naming the problem, a non-zero exit, and the live
 // table exactly as it was (`nft list table` before = after). Config cases go
 // through every door: `check`, `run`, `apply` and SIGHUP of the live daemon.
-import {
-  chmodSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+
 import { join } from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
+import { encodeSecret } from '@otpknock/shared';
+import { useReport } from './support/adversarial-report.js';
 import {
+  KNOCK,
   NODE,
   describeE2E,
   listTable,
-  pollUntil,
-  startService,
-  useTopology,
-  type NsProcess,
-  type Topology,
-} from '@otpknock/e2e-harness';
-import { Report } from './support/adversarial-report.js';
-import {
-  assertBuilt,
-  startDaemon,
-  testSecret,
-  usersYaml,
-  writeConfig,
-  type ConfigDir,
   otpknockd,
+  pollUntil,
+  testSecret,
   testUser,
-  KNOCK,
-} from './support/otpknockd.js';
-import { encodeSecret } from '@otpknock/shared';
+  useDaemon,
+  usersYaml,
+} from './support/e2e.js';
 
 const alice = testUser('alice');
 const ALICE_SECRET = encodeSecret(alice.secret);
@@ -279,108 +261,59 @@ interface CliCase {
 
 const S = INLINE;
 const uri = (q: string) => `otpauth://totp/acme:alice?${q}`;
+/** `knock import URI` refused with exit 2 and `error`; no message may repeat `secret`. */
+const importRefused = (name: string, uriText: string, error: RegExp, secret?: string): CliCase => ({
+  name: `import: ${name}`,
+  cli: 'knock',
+  args: () => ['import', uriText],
+  code: 2,
+  error,
+  ...(secret === undefined ? {} : { secret }),
+});
 const CLI_CASES: CliCase[] = [
   // otpauth URIs (knock import)
-  {
-    name: 'import: URI of type hotp',
-    cli: 'knock',
-    args: () => ['import', `otpauth://hotp/acme:alice?secret=${S}`],
-    code: 2,
-    error: /unsupported OTP type "hotp"/,
-  },
-  {
-    name: 'import: URI without a secret',
-    cli: 'knock',
-    args: () => ['import', uri('issuer=acme')],
-    code: 2,
-    error: /parameter "secret": missing/,
-  },
-  {
-    name: 'import: URI with a 40-bit secret',
-    cli: 'knock',
-    args: () => ['import', uri('secret=JBSWY3DP')],
-    code: 2,
-    error: /parameter "secret": secret is 40 bits long/,
-  },
-  {
-    name: 'import: URI with a non-base32 secret',
-    cli: 'knock',
-    args: () => ['import', uri('secret=JBSWY3DPEHPK3PXP1BSWY3DPEHPK3PXP')],
-    code: 2,
-    error: /parameter "secret": invalid base32 character at position 17\. /,
-    secret: 'JBSWY3DPEHPK3PXP1BSWY3DPEHPK3PXP',
-  },
-  {
-    name: 'import: URI with digits=8',
-    cli: 'knock',
-    args: () => ['import', uri(`secret=${S}&digits=8`)],
-    code: 2,
-    error: /parameter "digits": otpknock uses 6-digit/,
-    secret: S,
-  },
-  {
-    name: 'import: URI with period=0',
-    cli: 'knock',
-    args: () => ['import', uri(`secret=${S}&period=0`)],
-    code: 2,
-    error: /parameter "period": .*got 0/,
-    secret: S,
-  },
-  {
-    name: 'import: URI with length=9',
-    cli: 'knock',
-    args: () => ['import', uri(`secret=${S}&length=9`)],
-    code: 2,
-    error: /parameter "length": .*got 9/,
-    secret: S,
-  },
-  {
-    name: 'import: URI with an unknown method',
-    cli: 'knock',
-    args: () => ['import', uri(`secret=${S}&method=knock`)],
-    code: 2,
-    error: /parameter "method": unknown method; expected one of time, list-modulo, prng, static/,
-    secret: S,
-  },
-  {
-    name: 'import: URI with a parameter twice',
-    cli: 'knock',
-    args: () => ['import', uri(`secret=${S}&secret=${S}`)],
-    code: 2,
-    error: /parameter "secret": appears more than once/,
-  },
-  {
-    name: 'import: URI with a bad port list',
-    cli: 'knock',
-    args: () => ['import', uri(`secret=${S}&method=list-modulo&ports=1,2,x`)],
-    code: 2,
-    error: /parameter "ports": item 3 of the list is not a port number/,
-    secret: S,
-  },
-  {
-    name: 'import: URI with an inverted range',
-    cli: 'knock',
-    args: () => ['import', uri(`secret=${S}&range=9-2`)],
-    code: 2,
-    error: /parameter "range": min 9 is above max 2/,
-    secret: S,
-  },
-  {
-    name: 'import: URI with service port 70000',
-    cli: 'knock',
-    args: () => ['import', uri(`secret=${S}&host=h&port=70000`)],
-    code: 2,
-    error: /parameter "port": 70000 is not a port number/,
-    secret: S,
-  },
-  {
-    name: 'import: not an otpauth URI',
-    cli: 'knock',
-    args: () => ['import', `https://example.org/?secret=${S}`],
-    code: 2,
-    error: /not an otpauth:\/\/ URI/,
-    secret: S,
-  },
+  importRefused('URI of type hotp', `otpauth://hotp/acme:alice?secret=${S}`, /unsupported OTP type "hotp"/),
+  importRefused('URI without a secret', uri('issuer=acme'), /parameter "secret": missing/),
+  importRefused('URI with a 40-bit secret', uri('secret=JBSWY3DP'), /parameter "secret": secret is 40 bits long/),
+  importRefused(
+    'URI with a non-base32 secret',
+    uri('secret=JBSWY3DPEHPK3PXP1BSWY3DPEHPK3PXP'),
+    /parameter "secret": invalid base32 character at position 17\. /,
+    'JBSWY3DPEHPK3PXP1BSWY3DPEHPK3PXP',
+  ),
+  importRefused('URI with digits=8', uri(`secret=${S}&digits=8`), /parameter "digits": otpknock uses 6-digit/, S),
+  importRefused('URI with period=0', uri(`secret=${S}&period=0`), /parameter "period": .*got 0/, S),
+  importRefused('URI with length=9', uri(`secret=${S}&length=9`), /parameter "length": .*got 9/, S),
+  importRefused(
+    'URI with an unknown method',
+    uri(`secret=${S}&method=knock`),
+    /parameter "method": unknown method; expected one of time, list-modulo, prng, static/,
+    S,
+  ),
+  importRefused(
+    'URI with a parameter twice',
+    uri(`secret=${S}&secret=${S}`),
+    /parameter "secret": appears more than once/,
+  ),
+  importRefused(
+    'URI with a bad port list',
+    uri(`secret=${S}&method=list-modulo&ports=1,2,x`),
+    /parameter "ports": item 3 of the list is not a port number/,
+    S,
+  ),
+  importRefused(
+    'URI with an inverted range',
+    uri(`secret=${S}&range=9-2`),
+    /parameter "range": min 9 is above max 2/,
+    S,
+  ),
+  importRefused(
+    'URI with service port 70000',
+    uri(`secret=${S}&host=h&port=70000`),
+    /parameter "port": 70000 is not a port number/,
+    S,
+  ),
+  importRefused('not an otpauth URI', `https://example.org/?secret=${S}`, /not an otpauth:\/\/ URI/, S),
   // knock arguments
   { name: 'knock: unknown option', cli: 'knock', args: () => ['--bogus'], code: 2, error: /unknown option '--bogus'/ },
   {
@@ -697,26 +630,10 @@ const CLI_CASES: CliCase[] = [
 ];
 
 describeE2E('adversarial: bad input never changes the live firewall', () => {
-  const topo = useTopology();
-  let t: Topology;
-  let cfg: ConfigDir;
-  let daemon: NsProcess;
-  let home: string;
-  let goodText: string;
-  const report = new Report(
-    'adversarial-input',
-    'Bad input: each refused with a clear error, non-zero exit, live table unchanged',
-    ['case', 'tries', 'result', 'notes'],
-  );
-
-  beforeAll(async () => {
-    assertBuilt();
-    t = topo();
-    await startService(t, 'server', 22);
-    // Long windows: the live table changes only at an hour boundary, so "before = after" is exact.
-    cfg = writeConfig(
-      (secretFile) => `
-state_dir: STATE_DIR
+  // Long windows: the live table changes only at an hour boundary, so "before = after" is exact.
+  const fx = useDaemon({
+    services: 22,
+    config: (secretFile) => `
 skew: 1
 knock: { method: time, period: 3600, range: 20000-40000 }
 services:
@@ -724,9 +641,18 @@ services:
 users:
 ${usersYaml([alice], secretFile)}
 `,
-    );
-    goodText = readFileSync(cfg.file, 'utf8').replace('STATE_DIR', join(cfg.dir, 'state'));
-    cfg.write(goodText);
+  });
+  let home: string;
+  let goodText: string;
+  const report = useReport(
+    'adversarial-input',
+    'Bad input: each refused with a clear error, non-zero exit, live table unchanged',
+    ['case', 'tries', 'result', 'notes'],
+  );
+
+  beforeAll(async () => {
+    const { cfg } = fx;
+    goodText = readFileSync(cfg.file, 'utf8');
     // Extra secret files some cases point at.
     const bob = join(cfg.dir, 'bob.secret');
     writeFileSync(bob, `${encodeSecret(testSecret('bob'))}\n`, { mode: 0o600 });
@@ -745,9 +671,8 @@ ${usersYaml([alice], secretFile)}
       `user_store: users.d\nstate_dir: ${join(cfg.dir, 'store-state')}\nservices:\n  ssh: { port: 22 }\n`,
       { mode: 0o600 },
     );
-    home = mkdtempSync(join(tmpdir(), 'otpknock-adv-home-'));
+    home = join(cfg.dir, 'home'); // the knock client's; removed with the config
     mkdirSync(join(home, '.config'), { recursive: true });
-    daemon = await startDaemon(t, cfg.file);
     // The daemon may still be settling after "start" (e.g. asking the kernel about element
     // timeouts in a probe set of its own table): the baseline is a table that stays put.
     let last = '';
@@ -763,20 +688,14 @@ ${usersYaml([alice], secretFile)}
     );
   });
 
-  afterAll(async () => {
-    report.write();
-    await daemon?.stop('SIGTERM');
-    cfg?.cleanup();
-    if (home) rmSync(home, { recursive: true, force: true });
-  });
-
   const tableText = async () =>
-    ((await listTable(t, 'server', 'inet', 'otpknock', { format: 'text' })) ?? '<no table>')
+    ((await listTable(fx.t, 'server', 'inet', 'otpknock', { format: 'text' })) ?? '<no table>')
       .replace(/ expires \S+/g, '')
       .replace(/packets \d+ bytes \d+/g, '');
 
   /** Runs fn and checks the live table is the same afterwards (re-baselined only if the daemon rotated meanwhile). */
   async function unchanged(what: string, fn: () => Promise<void>): Promise<void> {
+    const { daemon } = fx;
     const mark = daemon.mark();
     const before = await tableText();
     await fn();
@@ -806,6 +725,7 @@ ${usersYaml([alice], secretFile)}
   it(
     `refuses ${CONFIG_CASES.length} malformed configs through check, run, apply and SIGHUP`,
     async () => {
+      const { t, cfg, daemon } = fx;
       const bad = join(cfg.dir, 'bad.yaml');
       for (const c of CONFIG_CASES) {
         const text = c.text(cfg.dir);
@@ -857,6 +777,7 @@ ${usersYaml([alice], secretFile)}
   );
 
   it(`refuses ${CLI_CASES.length} bad CLI arguments and otpauth URIs of both CLIs`, async () => {
+    const { t, cfg } = fx;
     const env = {
       ...process.env,
       HOME: home,

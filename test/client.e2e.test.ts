@@ -4,35 +4,26 @@
 // Namespaces: server .1 (otpknockd, sshd on 22, a TCP service on 8080), client .2, eve .3.
 // Each test knocks with a user of its own (its own secret, so its own windows) and
 // afterEach closes every address again, so no test sees another's opening.
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import { encodeSecret } from '@otpknock/shared';
 import {
+  KNOCK,
+  NODE,
   describeE2E,
   openHeldConnection,
-  setElementKeys,
-  startService,
-  tcpProbe,
-  useTopology,
-  NODE,
-  type NsProcess,
-  type NsRef,
-  type Topology,
-} from '@otpknock/e2e-harness';
-import {
-  assertBuilt,
-  startDaemon,
-  testSecret,
-  usersYaml,
-  writeConfig,
-  type ConfigDir,
   otpknockd,
+  setElementKeys,
+  tcpProbe,
+  testSecret,
   testUser,
-  KNOCK,
-} from './support/otpknockd.js';
+  useDaemon,
+  usersYaml,
+  type NsRef,
+} from './support/e2e.js';
 import { startSshd, type Sshd } from './support/sshd.js';
-import { encodeSecret } from '@otpknock/shared';
 
 const SSH_PORT = 22;
 const WEB_PORT = 8080;
@@ -52,10 +43,19 @@ const PROFILE_ARGS = [
 const USERS = ['opener', 'proxy', 'alias', 'closer', 'six'].map((name) => testUser(name, `client-e2e-${name}`));
 
 describeE2E('knock, the client: open, proxy (real OpenSSH), ssh aliases, close, wrong secret, IPv6', () => {
-  const topo = useTopology();
-  let t: Topology;
-  let cfg: ConfigDir;
-  let daemon: NsProcess;
+  const fx = useDaemon({
+    services: WEB_PORT, // and sshd on SSH_PORT, started below
+    config: (secretFile) => `
+skew: 1
+step_timeout: 2s
+knock: { method: time, period: 30, length: 3, range: 20000-40000 }
+services:
+  ssh: { port: ${SSH_PORT}, open_for: 30s }
+  web: { port: ${WEB_PORT}, open_for: 30s }
+users:
+${usersYaml(USERS, secretFile)}
+`,
+  });
   let sshd: Sshd;
   let home: string;
   let env: NodeJS.ProcessEnv;
@@ -71,7 +71,7 @@ describeE2E('knock, the client: open, proxy (real OpenSSH), ssh aliases, close, 
     chmodSync(secretFile, 0o600);
     /** Runs the real `knock` bundle in a namespace with this store and the test's state dir. */
     const knock = (args: string[], o: { ns?: NsRef; extraEnv?: NodeJS.ProcessEnv } = {}) =>
-      t.exec(o.ns ?? 'client', [NODE, KNOCK, '--config', store, ...args], {
+      fx.t.exec(o.ns ?? 'client', [NODE, KNOCK, '--config', store, ...args], {
         env: { ...env, ...o.extraEnv },
         timeoutMs: 20_000,
       });
@@ -82,48 +82,28 @@ describeE2E('knock, the client: open, proxy (real OpenSSH), ssh aliases, close, 
 
   /** The next audit line of the daemon after mark (NFLOG): which user's sequence opened, for whom. */
   const auditAfter = async (mark: number) =>
-    JSON.parse(await daemon.waitForLine(/"event":"audit"/, { after: mark, timeoutMs: 3_000 })) as Record<
+    JSON.parse(await fx.daemon.waitForLine(/"event":"audit"/, { after: mark, timeoutMs: 3_000 })) as Record<
       string,
       unknown
     >;
 
   const closedFrom = async (ns: NsRef, host: string, port: number) =>
-    expect(await tcpProbe(t, ns, host, port, 500), `${host}:${port} from ${ns}`).toMatchObject({
+    expect(await tcpProbe(fx.t, ns, host, port, 500), `${host}:${port} from ${ns}`).toMatchObject({
       state: 'closed',
       reason: 'timeout',
     });
 
   beforeAll(async () => {
-    assertBuilt();
-    if (!existsSync(KNOCK)) throw new Error(`${KNOCK} is missing: run "pnpm build" first (pnpm test does)`);
-    t = topo();
     home = mkdtempSync(join(tmpdir(), 'otpknock-client-e2e-'));
     // The client's state (windows used) and default store in the temp dir, not in root's home.
     env = { ...process.env, XDG_STATE_HOME: join(home, 'state'), XDG_CONFIG_HOME: join(home, 'config') };
-    cfg = writeConfig(
-      (secretFile) => `
-state_dir: STATE_DIR
-skew: 1
-step_timeout: 2s
-knock: { method: time, period: 30, length: 3, range: 20000-40000 }
-services:
-  ssh: { port: ${SSH_PORT}, open_for: 30s }
-  web: { port: ${WEB_PORT}, open_for: 30s }
-users:
-${usersYaml(USERS, secretFile)}
-`,
-    );
-    cfg.write(
-      // writeConfig made the secret files; state_dir goes into the same temp dir.
-      readFileSync(cfg.file, 'utf8').replace('STATE_DIR', join(cfg.dir, 'state')),
-    );
-    [sshd] = await Promise.all([startSshd(t, { port: SSH_PORT }), startService(t, 'server', WEB_PORT)]);
-    daemon = await startDaemon(t, cfg.file);
-    await daemon.waitForLine(/"event":"audit".*reading opens from NFLOG group/, { timeoutMs: 5_000 });
+    sshd = await startSshd(fx.t, { port: SSH_PORT });
+    await fx.daemon.waitForLine(/"event":"audit".*reading opens from NFLOG group/, { timeoutMs: 5_000 });
   });
 
   afterEach(async () => {
     // Shut every address again (established connections stay): the next test starts closed.
+    const { t, cfg } = fx;
     const closed = await Promise.all(
       [t.client.ipv4, t.client.ipv6, t.eve.ipv4, t.eve.ipv6].map((addr) =>
         otpknockd(t, ['close', addr, '--config', cfg.file], 15_000),
@@ -134,12 +114,11 @@ ${usersYaml(USERS, secretFile)}
 
   afterAll(async () => {
     await sshd?.stop();
-    await daemon?.stop('SIGTERM');
-    cfg?.cleanup();
     if (home) rmSync(home, { recursive: true, force: true });
   });
 
   it('knock HOST opens the service for this address only and exits 0', async () => {
+    const { t, daemon } = fx;
     const u = USERS[0]!;
     const { knock } = await client('gw', u.secret, ['--address', t.server.ipv4, '--port', String(WEB_PORT)]);
     await closedFrom('client', t.server.ipv4, WEB_PORT);
@@ -164,6 +143,7 @@ ${usersYaml(USERS, secretFile)}
   });
 
   it('knock proxy carries a real OpenSSH session (ProxyCommand), and ssh alone cannot connect', async () => {
+    const { t, daemon } = fx;
     const u = USERS[1]!;
     const { proxyCommand } = await client('sshgw', u.secret, ['--address', t.server.ipv4]);
     const sshConfig = sshd.clientConfig({
@@ -193,6 +173,7 @@ ${usersYaml(USERS, secretFile)}
   });
 
   it('an ssh alias resolves through `ssh -G` to the profile (knock ALIAS)', async () => {
+    const { t, daemon } = fx;
     const u = USERS[2]!;
     const { knock } = await client('office', u.secret, ['--address', t.server.ipv4, '--port', String(WEB_PORT)]);
     // The alias is known only to ssh: a config whose HostName is the profile's address.
@@ -214,6 +195,7 @@ ${usersYaml(USERS, secretFile)}
   });
 
   it('knock close shuts the address for new connections; an established one stays up', async () => {
+    const { t } = fx;
     const u = USERS[3]!;
     const { knock } = await client('shut', u.secret, ['--address', t.server.ipv4, '--port', String(WEB_PORT)]);
     expect((await knock(['shut'])).code).toBe(0);
@@ -228,6 +210,7 @@ ${usersYaml(USERS, secretFile)}
   });
 
   it('a wrong secret leaves the service closed and exits 1 after its retry', async () => {
+    const { t, daemon } = fx;
     const wrong = testSecret('client-e2e-not-a-user');
     const { knock } = await client('wrong', wrong, ['--address', t.server.ipv4, '--port', String(WEB_PORT)]);
     const started = Date.now();
@@ -248,6 +231,7 @@ ${usersYaml(USERS, secretFile)}
   });
 
   it('IPv6: knock -6 opens over IPv6 only, and ssh through knock proxy works to [2001:db8:1::1]', async () => {
+    const { t, cfg } = fx;
     const u = USERS[4]!;
     // A name with an IPv6 address only through the profile; -6 forces the family.
     const { knock, proxyCommand } = await client('v6', u.secret, [

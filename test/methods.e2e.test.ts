@@ -3,8 +3,18 @@
 // client .2, eve .3). Each user protects a service of its own, so the tests do
 // not see each other's openings.
 import { beforeEach, describe, expect, it } from 'vitest';
-import { describeE2E, openHeldConnection, sendUdp, setElementKeys, tcpProbe } from '@otpknock/e2e-harness';
-import { sequencesFor, testSecret, useDaemon, usersYaml, type TestUser } from './support/otpknockd.js';
+import {
+  describeE2E,
+  openHeldConnection,
+  sendUdp,
+  sequencesFor,
+  setElementKeys,
+  tcpProbe,
+  testSecret,
+  useDaemon,
+  usersYaml,
+  type TestUser,
+} from './support/e2e.js';
 
 interface MethodCase {
   title: string;

@@ -9,20 +9,22 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  NODE,
+  REPO_ROOT,
   describeE2E,
+  packageVersion,
+  packAndInstall,
   run,
+  startDaemon,
   startService,
   tcpProbe,
   useTopology,
-  NODE,
-  REPO_ROOT,
-  packAndInstall,
-  packageVersion,
+  writeConfig,
+  type ConfigDir,
   type NpmInstall,
   type NsProcess,
   type Topology,
-} from '@otpknock/e2e-harness';
-import { startDaemon, writeConfig, type ConfigDir } from './support/otpknockd.js';
+} from './support/e2e.js';
 
 interface Packaged extends NpmInstall {
   dir: string;

@@ -2,8 +2,17 @@
 // timeouts are lengthened, keys replaced while their old element may still be
 // there, and the knock range's `notrack` sparing this host's own UDP replies.
 import { expect, it } from 'vitest';
-import { describeE2E, sendUdp, tcpProbe, type Topology } from '@otpknock/e2e-harness';
-import { sequencesFor, useDaemon, usersYaml, type TestUser, testUser } from './support/otpknockd.js';
+import {
+  describeE2E,
+  knockThenProbe,
+  sequencesFor,
+  tcpProbe,
+  testUser,
+  useDaemon,
+  usersYaml,
+  type TestUser,
+  type Topology,
+} from './support/e2e.js';
 
 const PERIOD = 2;
 // 8 users × 3 windows × (open + close) = 48 live sequences on 200 ports: about one
@@ -80,8 +89,9 @@ describeE2E('otpknockd rotations: the kernel expires ended windows, shared prefi
     ];
     for (const [i, s] of sources.entries()) {
       expect(await tcpProbe(fx.t, s.ns, s.to, 22, 500)).toMatchObject({ state: 'closed' });
-      await sendUdp(fx.t, s.ns, s.to, sequencesFor(users[i]!.secret, profile, 0).open, { delayMs: 5 });
-      expect(await tcpProbe(fx.t, s.ns, s.to, 22)).toMatchObject({ state: 'open' });
+      expect(await knockThenProbe(fx.t, s.ns, s.to, sequencesFor(users[i]!.secret, profile, 0).open)).toMatchObject({
+        state: 'open',
+      });
     }
   });
 

@@ -8,39 +8,37 @@ import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import {
   applyNft,
   describeE2E,
+  knockThenProbe,
   listTable,
   nft,
   openHeldConnection,
+  otpknockd,
   pollUntil,
   sendUdp,
-  startService,
-  startUdpListener,
-  tcpProbe,
-  useTopology,
-  type NsProcess,
-  type Topology,
-} from '@otpknock/e2e-harness';
-import {
   sequencesFor,
   startDaemon,
+  startService,
+  startUdpListener,
+  tableShape,
+  tcpProbe,
+  testUser,
+  useDaemon,
   usersYaml,
+  useTopology,
   writeConfig,
   type ConfigDir,
-  type TestUser,
-  otpknockd,
-  testUser,
-  tableShape,
-} from './support/otpknockd.js';
+  type ConfigText,
+  type Topology,
+} from './support/e2e.js';
 
 const PERIOD = 30;
 const alice = testUser('alice');
 const profile = { method: 'time', period: PERIOD, range: '10000-30000' };
 
-/** A config with the given services (name: port) and extra top-level lines, its state in `stateDir`. */
+/** A config with the given services (name: port) and extra top-level lines (its state in its own dir unless they name one). */
 const configYaml =
-  (stateDir: string, services: Record<string, number>, extra = '') =>
-  (secretFile: (u: TestUser) => string) => `
-state_dir: ${stateDir}
+  (services: Record<string, number>, extra = ''): ConfigText =>
+  (secretFile) => `
 skew: 1
 ${extra}
 knock: ${JSON.stringify(profile)}
@@ -80,18 +78,13 @@ describeE2E('otpknockd doctor', () => {
   const topo = useTopology();
   let t: Topology;
   let cfg: ConfigDir;
-  let state: string;
 
   beforeAll(async () => {
     t = topo();
-    state = mkdtempSync(join(tmpdir(), 'otpknock-state-'));
-    cfg = writeConfig(configYaml(state, { ssh: 22 }));
+    cfg = writeConfig(configYaml({ ssh: 22 }));
     await startService(t, 'server', 22);
   });
-  afterAll(() => {
-    cfg?.cleanup();
-    rmSync(state, { recursive: true, force: true });
-  });
+  afterAll(() => cfg?.cleanup());
 
   const doctor = async () => {
     const r = await otpknockd(t, ['doctor', '--config', cfg.file, '--json']);
@@ -183,33 +176,26 @@ describeE2E('otpknockd doctor', () => {
 });
 
 describeE2E('otpknockd apply / confirm / revert', () => {
-  const topo = useTopology();
+  const fx = useDaemon({ services: [22, 443], config: configYaml({ ssh: 22 }) });
   let t: Topology;
+  /** The live config's state dir, which the next config shares (apply keeps its record there). */
   let state: string;
   let live: ConfigDir;
   let next: ConfigDir;
-  let daemon: NsProcess;
   let liveText: string;
 
   beforeAll(async () => {
-    t = topo();
-    state = mkdtempSync(join(tmpdir(), 'otpknock-state-'));
-    live = writeConfig(configYaml(state, { ssh: 22 }));
-    next = writeConfig(configYaml(state, { ssh: 22, api: 443 }));
+    t = fx.t;
+    live = fx.cfg;
+    state = join(live.dir, 'state');
+    next = writeConfig(configYaml({ ssh: 22, api: 443 }, `state_dir: ${state}`));
     liveText = readFileSync(live.file, 'utf8');
-    await startService(t, 'server', [22, 443]);
-    daemon = await startDaemon(t, live.file);
-    await pollUntil(async () => readFileSync(join(state, 'daemon.json'), 'utf8').includes(String(daemon.pid ?? '')), {
+    await pollUntil(async () => readFileSync(join(state, 'daemon.json'), 'utf8').includes(String(fx.daemon.pid)), {
       timeoutMs: 5_000,
       message: 'daemon.json written',
     });
   });
-  afterAll(async () => {
-    await daemon?.stop('SIGTERM');
-    live?.cleanup();
-    next?.cleanup();
-    rmSync(state, { recursive: true, force: true });
-  });
+  afterAll(() => next?.cleanup());
   afterEach(() => {
     // every test leaves the live file as it found it, whatever the outcome
     expect(readFileSync(live.file, 'utf8')).toBe(liveText);
@@ -329,6 +315,7 @@ describeE2E('otpknockd apply / confirm / revert', () => {
   });
 
   it('a copy edited elsewhere (/root): relative paths resolve where the live file is; check and apply name the users whose profile changes, and so does the daemon', async () => {
+    const { daemon } = fx;
     // The copy names alice's secret file relative to the live file's directory, and adds
     // a service inside the knock range, which leaves its port out of alice's pool.
     const copyDir = mkdtempSync(join(tmpdir(), 'otpknock-copy-'));
@@ -357,6 +344,7 @@ describeE2E('otpknockd apply / confirm / revert', () => {
   });
 
   it('a reload the daemon refuses: its reason is in the pid file, for apply and systemctl reload to print', async () => {
+    const { daemon } = fx;
     const mark = daemon.mark();
     live.write(liveText.replace(join(live.dir, 'alice.secret'), '/nonexistent/alice'));
     try {
@@ -382,31 +370,14 @@ describeE2E('otpknockd apply / confirm / revert', () => {
 });
 
 describeE2E('what the protected services see when the daemon crashes or stops', () => {
-  const topo = useTopology();
-  let t: Topology;
-  let state: string;
-  let cfg: ConfigDir;
-  let daemon: NsProcess | undefined;
-
-  beforeAll(async () => {
-    t = topo();
-    state = mkdtempSync(join(tmpdir(), 'otpknock-state-'));
-    cfg = writeConfig(configYaml(state, { ssh: 22 }));
-    await startService(t, 'server', 22);
-  });
-  afterAll(async () => {
-    await daemon?.stop('SIGTERM');
-    cfg?.cleanup();
-    rmSync(state, { recursive: true, force: true });
-  });
+  const fx = useDaemon({ services: 22, config: configYaml({ ssh: 22 }) });
 
   it('crash (SIGKILL): the table stays, so it fails closed; granted addresses and live sessions go on; a restart takes over', async () => {
-    daemon = await startDaemon(t, cfg.file);
+    const { t, cfg } = fx;
     await knockOpen(t, 'client');
     expect(await tcpProbe(t, 'client', t.server.ipv4, 22)).toMatchObject({ state: 'open' });
     const held = await openHeldConnection(t, 'client', t.server.ipv4, 22);
-    await daemon.stop('SIGKILL');
-    daemon = undefined;
+    await fx.daemon.stop('SIGKILL');
     expect(await servicesInTable(t)).toEqual(['ssh']); // still loaded
     expect(await tcpProbe(t, 'eve', t.server.ipv4, 22, 500)).toMatchObject({ state: 'closed' }); // fail-closed
     expect(await tcpProbe(t, 'client', t.server.ipv4, 22)).toMatchObject({ state: 'open' }); // its grant runs out by itself (open_for)
@@ -415,18 +386,18 @@ describeE2E('what the protected services see when the daemon crashes or stops', 
     const r = await otpknockd(t, ['apply', '--config', cfg.file, '--confirm-within', '10s']);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/no running otpknockd found/);
-    daemon = await startDaemon(t, cfg.file); // what Restart=on-failure does
+    await fx.start(); // what Restart=on-failure does
     expect(await tcpProbe(t, 'eve', t.server.ipv4, 22, 500)).toMatchObject({ state: 'closed' });
     expect(await held.echo('after restart')).toContain('after restart');
     held.close();
   });
 
   it('stop (SIGTERM), by default: the table stays, so it fails closed; grants and live sessions go on; the break-glass way out is `mode open`', async () => {
-    daemon ??= await startDaemon(t, cfg.file);
+    const { t, cfg } = fx;
+    if (!fx.daemon.running) await fx.start();
     await knockOpen(t, 'client', 1);
     const held = await openHeldConnection(t, 'client', t.server.ipv4, 22);
-    expect((await daemon.stop('SIGTERM')).code).toBe(0);
-    daemon = undefined;
+    expect((await fx.daemon.stop('SIGTERM')).code).toBe(0);
     expect(await servicesInTable(t)).toEqual(['ssh']);
     expect(await tcpProbe(t, 'eve', t.server.ipv4, 22, 500)).toMatchObject({ state: 'closed' }); // fail closed
     expect(await tcpProbe(t, 'client', t.server.ipv4, 22)).toMatchObject({ state: 'open' }); // its grant runs out by itself (open_for)
@@ -436,88 +407,69 @@ describeE2E('what the protected services see when the daemon crashes or stops', 
     expect(open.code, open.stderr).toBe(0);
     expect(await tcpProbe(t, 'eve', t.server.ipv4, 22)).toMatchObject({ state: 'open' });
     expect((await otpknockd(t, ['mode', 'knock', '--config', cfg.file])).code).toBe(0);
-    daemon = await startDaemon(t, cfg.file); // takes its own table over
+    await fx.start(); // takes its own table over
     expect(await tcpProbe(t, 'eve', t.server.ipv4, 22, 500)).toMatchObject({ state: 'closed' });
     expect(await held.echo('after restart')).toContain('after restart');
     held.close();
   });
 
   it('stop with keep_table_on_stop: false: the table is removed, so it fails open to whatever other firewall there is; sessions live', async () => {
-    await daemon?.stop('SIGTERM');
-    daemon = undefined;
+    const { t } = fx;
+    await fx.daemon.stop('SIGTERM');
     // A fresh start: no kernel table and no state dir that remember the knocks above.
     await applyNft(t, 'server', 'delete table inet otpknock\n');
-    const fresh = mkdtempSync(join(tmpdir(), 'otpknock-state-'));
-    const remove = writeConfig(configYaml(fresh, { ssh: 22 }, 'keep_table_on_stop: false'));
+    const remove = writeConfig(configYaml({ ssh: 22 }, 'keep_table_on_stop: false'));
     try {
-      daemon = await startDaemon(t, remove.file);
+      fx.daemon = await startDaemon(t, remove.file);
       await knockOpen(t, 'client', 1);
       const held = await openHeldConnection(t, 'client', t.server.ipv4, 22);
       expect(await tcpProbe(t, 'eve', t.server.ipv4, 22, 500)).toMatchObject({ state: 'closed' });
-      expect((await daemon.stop('SIGTERM')).code).toBe(0);
-      daemon = undefined;
+      expect((await fx.daemon.stop('SIGTERM')).code).toBe(0);
       expect(await listTable(t, 'server', 'inet', 'otpknock')).toBeNull();
       expect(await tcpProbe(t, 'eve', t.server.ipv4, 22)).toMatchObject({ state: 'open' }); // no other firewall here
       expect(await held.echo('after stop')).toContain('after stop');
       held.close();
     } finally {
       remove.cleanup();
-      rmSync(fresh, { recursive: true, force: true });
     }
   });
 });
 
 describeE2E('break-glass: a long static sequence for when the clock or the derivation is broken', () => {
-  const topo = useTopology();
-  let t: Topology;
-  let state: string;
-  let cfg: ConfigDir;
-  let daemon: NsProcess | undefined;
   const BREAK_GLASS = [11111, 28222, 13333, 24444, 15555, 26666, 17777, 29888];
-
-  beforeAll(async () => {
-    t = topo();
-    state = mkdtempSync(join(tmpdir(), 'otpknock-state-'));
-    cfg = writeConfig(
-      configYaml(
-        state,
-        { ssh: 22, api: 443 },
-        `break_glass:\n  sequence: [${BREAK_GLASS.join(', ')}]\n  services: [ssh]`,
-      ),
-    );
-    await startService(t, 'server', [22, 443]);
-    daemon = await startDaemon(t, cfg.file);
-  });
-  afterAll(async () => {
-    await daemon?.stop('SIGTERM');
-    cfg?.cleanup();
-    rmSync(state, { recursive: true, force: true });
+  const fx = useDaemon({
+    services: [22, 443],
+    config: configYaml(
+      { ssh: 22, api: 443 },
+      `break_glass:\n  sequence: [${BREAK_GLASS.join(', ')}]\n  services: [ssh]`,
+    ),
   });
 
   it('opens its services for a client whose clock is an hour off, where the time-based sequence does not', async () => {
+    const { t } = fx;
     // A client an hour ahead knocks the sequence of its (wrong) window: refused.
-    await sendUdp(t, 'client', t.server.ipv4, sequencesFor(alice.secret, profile, 120).open, { delayMs: 5 });
-    expect(await tcpProbe(t, 'client', t.server.ipv4, 22, 500)).toMatchObject({ state: 'closed' });
+    const hourAhead = sequencesFor(alice.secret, profile, 120).open;
+    expect(await knockThenProbe(t, 'client', t.server.ipv4, hourAhead, 22, 500)).toMatchObject({ state: 'closed' });
     // The break-glass sequence does not depend on any clock.
-    await sendUdp(t, 'client', t.server.ipv4, BREAK_GLASS, { delayMs: 5 });
-    expect(await tcpProbe(t, 'client', t.server.ipv4, 22)).toMatchObject({ state: 'open' });
+    expect(await knockThenProbe(t, 'client', t.server.ipv4, BREAK_GLASS)).toMatchObject({ state: 'open' });
     expect(await tcpProbe(t, 'client', t.server.ipv4, 443, 500)).toMatchObject({ state: 'closed' }); // only its services
   });
 
   it('is static and repeatable (that is its weakness): an eavesdropper who replays it gets in too, also after a restart', async () => {
-    await sendUdp(t, 'eve', t.server.ipv4, BREAK_GLASS, { delayMs: 5 });
-    expect(await tcpProbe(t, 'eve', t.server.ipv4, 22)).toMatchObject({ state: 'open' });
-    await daemon?.stop('SIGTERM');
-    daemon = await startDaemon(t, cfg.file);
-    await sendUdp(t, 'client', t.server.ipv6, BREAK_GLASS, { delayMs: 5 });
-    expect(await tcpProbe(t, 'client', t.server.ipv6, 22)).toMatchObject({ state: 'open' });
+    const { t } = fx;
+    expect(await knockThenProbe(t, 'eve', t.server.ipv4, BREAK_GLASS)).toMatchObject({ state: 'open' });
+    await fx.daemon.stop('SIGTERM');
+    await fx.start();
+    expect(await knockThenProbe(t, 'client', t.server.ipv6, BREAK_GLASS)).toMatchObject({ state: 'open' });
   });
 
   it('needs every port in order: a prefix or a wrong order opens nothing', async () => {
+    const { t } = fx;
     // (in this order: the reversed sequence ends where the prefix begins, so the prefix never completes)
-    await sendUdp(t, 'eve', t.server.ipv6, [...BREAK_GLASS].reverse(), { delayMs: 5 });
-    expect(await tcpProbe(t, 'eve', t.server.ipv6, 22, 500)).toMatchObject({ state: 'closed' });
-    await sendUdp(t, 'eve', t.server.ipv6, BREAK_GLASS.slice(0, 7), { delayMs: 5 });
-    expect(await tcpProbe(t, 'eve', t.server.ipv6, 22, 500)).toMatchObject({ state: 'closed' });
+    const reversed = [...BREAK_GLASS].reverse();
+    expect(await knockThenProbe(t, 'eve', t.server.ipv6, reversed, 22, 500)).toMatchObject({ state: 'closed' });
+    expect(await knockThenProbe(t, 'eve', t.server.ipv6, BREAK_GLASS.slice(0, 7), 22, 500)).toMatchObject({
+      state: 'closed',
+    });
   });
 });

@@ -2,16 +2,19 @@
 // problem and what to do, exits non-zero, and leaves the firewall as it was.
 import { chownSync } from 'node:fs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { describeE2E, listRuleset, useTopology, type Topology } from '@otpknock/e2e-harness';
 import {
   OTPKNOCKD,
   assertBuilt,
+  describeE2E,
+  listRuleset,
+  testUser,
   usersYaml,
+  useTopology,
   writeConfig,
   type ConfigDir,
   type TestUser,
-  testUser,
-} from './support/otpknockd.js';
+  type Topology,
+} from './support/e2e.js';
 
 const alice = testUser('alice');
 const yaml = (secretFile: (u: TestUser) => string) => `

@@ -2,27 +2,25 @@
 // throw-away namespaces (server 192.0.2.1, client .2, eve .3).
 import { expect, it } from 'vitest';
 import {
+  OTPKNOCKD,
   applyNft,
   describeE2E,
+  knockThenProbe,
   listTable,
   listTables,
   openHeldConnection,
   pollUntil,
   sendUdp,
-  setElementKeys,
-  tcpProbe,
-} from '@otpknock/e2e-harness';
-import {
-  OTPKNOCKD,
   sequencesFor,
-  startDaemon,
+  setElementKeys,
+  tableShape,
+  tcpProbe,
+  testUser,
   useDaemon,
   usersYaml,
   writeConfig,
   type TestUser,
-  testUser,
-  tableShape,
-} from './support/otpknockd.js';
+} from './support/e2e.js';
 
 const PERIOD = 5; // short windows so a rotation happens within a test
 const profile = { method: 'time', period: PERIOD, range: '20000-40000' };
@@ -108,8 +106,7 @@ describeE2E('otpknockd: the kernel knock state machine', () => {
   it('opens for the source that knocks the right sequence, and only the services of that user (IPv4)', async () => {
     await awayFromBoundary();
     const bobs = sequencesFor(bob.secret, profile, 0);
-    await sendUdp(fx.t, 'client', fx.t.server.ipv4, bobs.open, { delayMs: 5 });
-    expect(await tcpProbe(fx.t, 'client', fx.t.server.ipv4, 22)).toMatchObject({ state: 'open' });
+    expect(await knockThenProbe(fx.t, 'client', fx.t.server.ipv4, bobs.open)).toMatchObject({ state: 'open' });
     expect(await tcpProbe(fx.t, 'client', fx.t.server.ipv4, 443, 500)).toMatchObject({ state: 'closed' }); // bob: ssh only
     expect(await tcpProbe(fx.t, 'eve', fx.t.server.ipv4, 22, 500)).toMatchObject({ state: 'closed' }); // only the knocking address
     expect(await setElementKeys(fx.t, 'server', 'otpknock', 'allowed4_ssh')).toEqual([fx.t.client.ipv4]);
@@ -118,21 +115,18 @@ describeE2E('otpknockd: the kernel knock state machine', () => {
   it('opens over IPv6 too, and refuses a replay of a used sequence from another address', async () => {
     await awayFromBoundary();
     const seq = sequencesFor(alice.secret, profile, 1); // next window: still within the skew
-    await sendUdp(fx.t, 'client', fx.t.server.ipv6, seq.open, { delayMs: 5 });
-    expect(await tcpProbe(fx.t, 'client', fx.t.server.ipv6, 22)).toMatchObject({ state: 'open' });
+    expect(await knockThenProbe(fx.t, 'client', fx.t.server.ipv6, seq.open)).toMatchObject({ state: 'open' });
     expect(await tcpProbe(fx.t, 'client', fx.t.server.ipv6, 443)).toMatchObject({ state: 'open' }); // alice: ssh and api
-    await sendUdp(fx.t, 'eve', fx.t.server.ipv6, seq.open, { delayMs: 5 }); // eve replays what she overheard
-    expect(await tcpProbe(fx.t, 'eve', fx.t.server.ipv6, 22, 500)).toMatchObject({ state: 'closed' });
+    // eve replays what she overheard
+    expect(await knockThenProbe(fx.t, 'eve', fx.t.server.ipv6, seq.open, 22, 500)).toMatchObject({ state: 'closed' });
   });
 
   it('closes for new connections with the close sequence; a live connection stays up', async () => {
     await awayFromBoundary();
     const seq = sequencesFor(alice.secret, profile, -1); // previous window: still within the skew
-    await sendUdp(fx.t, 'eve', fx.t.server.ipv4, seq.open, { delayMs: 5 });
-    expect(await tcpProbe(fx.t, 'eve', fx.t.server.ipv4, 22)).toMatchObject({ state: 'open' });
+    expect(await knockThenProbe(fx.t, 'eve', fx.t.server.ipv4, seq.open)).toMatchObject({ state: 'open' });
     const held = await openHeldConnection(fx.t, 'eve', fx.t.server.ipv4, 22);
-    await sendUdp(fx.t, 'eve', fx.t.server.ipv4, seq.close, { delayMs: 5 });
-    expect(await tcpProbe(fx.t, 'eve', fx.t.server.ipv4, 22, 500)).toMatchObject({ state: 'closed' });
+    expect(await knockThenProbe(fx.t, 'eve', fx.t.server.ipv4, seq.close, 22, 500)).toMatchObject({ state: 'closed' });
     expect(await held.echo('still here')).toContain('still here');
     held.close();
   });
@@ -145,12 +139,11 @@ describeE2E('otpknockd: the kernel knock state machine', () => {
     const mark = fx.daemon.mark();
     await fx.daemon.waitForLine(/"event":"rotation"/, { after: mark, timeoutMs: (PERIOD + 2) * 1000 });
     expect(await held.echo('after rotation')).toContain('after rotation');
-    fx.daemon.signal('SIGHUP');
-    await fx.daemon.waitForLine(/"event":"reload"/, { after: mark, timeoutMs: 10_000 });
+    await fx.reload();
     expect(await held.echo('after reload')).toContain('after reload');
     await fx.daemon.stop('SIGTERM');
     expect(await listTable(fx.t, 'server', 'inet', 'otpknock')).toBeNull();
-    fx.daemon = await startDaemon(fx.t, fx.cfg.file);
+    await fx.start();
     expect(await held.echo('after restart')).toContain('after restart');
     held.close();
   });
@@ -169,17 +162,12 @@ describeE2E('otpknockd: the kernel knock state machine', () => {
 
   it('keeps the old rules when SIGHUP brings a broken config', async () => {
     const before = await listTable(fx.t, 'server', 'inet', 'otpknock', { format: 'text' });
-    const good = fx.cfg.dir;
-    fx.cfg.write('table: otpknock\nservices: {}\nusers: {}\n');
-    const mark = fx.daemon.mark();
-    fx.daemon.signal('SIGHUP');
-    const line = await fx.daemon.waitForLine(/"event":"reload"/, { after: mark, timeoutMs: 10_000 });
-    expect(line).toMatch(/still running the old one/);
+    expect(await fx.reload('table: otpknock\nservices: {}\nusers: {}\n')).toMatch(/still running the old one/);
     const after = await listTable(fx.t, 'server', 'inet', 'otpknock', { format: 'text' });
     // same chains and sets; elements may have rotated meanwhile
     expect(tableShape(after)).toBe(tableShape(before));
     expect(fx.daemon.running).toBe(true);
-    fx.cfg.write(configYaml()((u) => `${good}/${u.name}.secret`));
+    fx.cfg.write(configYaml());
   });
 
   it('removes its table on stop (keep_table_on_stop: false) and leaves other tables untouched', async () => {
@@ -194,7 +182,7 @@ describeE2E('otpknockd: the kernel knock state machine', () => {
     expect(await listTables(fx.t, 'server')).not.toContain('inet otpknock');
     const after = await listTable(fx.t, 'server', 'inet', 'bystander', { format: 'text' });
     expect(after?.replace(/packets \d+ bytes \d+/g, '')).toBe(bystander?.replace(/packets \d+ bytes \d+/g, ''));
-    fx.daemon = await startDaemon(fx.t, fx.cfg.file); // for afterAll symmetry
+    await fx.start(); // for afterAll symmetry
   });
 
   it('stops as configured also when SIGTERM comes while nft runs (a reload in flight), 8 times in a row', async () => {
@@ -209,7 +197,7 @@ describeE2E('otpknockd: the kernel knock state machine', () => {
         timeoutMs: 1_000,
       });
       expect(await listTables(fx.t, 'server')).not.toContain('inet otpknock');
-      fx.daemon = await startDaemon(fx.t, fx.cfg.file);
+      await fx.start();
     }
   });
 
@@ -228,7 +216,7 @@ describeE2E('otpknockd: the kernel knock state machine', () => {
       1,
     );
     expect(await listTables(fx.t, 'server')).not.toContain('inet otpknock');
-    fx.daemon = await startDaemon(fx.t, fx.cfg.file);
+    await fx.start();
   });
 
   it('refuses to take over a table of the same name that it did not make', async () => {
@@ -257,31 +245,27 @@ describeE2E('otpknockd: the kernel knock state machine', () => {
     );
     await fx.daemon.stop('SIGKILL');
     expect(await listTable(fx.t, 'server', 'inet', 'otpknock')).not.toBeNull(); // a crash leaves protection in place
-    fx.daemon = await startDaemon(fx.t, fx.cfg.file);
+    await fx.start();
     // the killed daemon's NFLOG reader died with it, so the new one reads the audit group again
     await fx.daemon.waitForLine(/reading opens from NFLOG group|no audit of opens/, { timeoutMs: 5_000 });
     expect(fx.daemon.stderr()).not.toMatch(/no audit of opens/);
     expect(await setElementKeys(fx.t, 'server', 'otpknock', 'allowed4_api')).toContain(fx.t.client.ipv4);
     expect(await tcpProbe(fx.t, 'client', fx.t.server.ipv4, 443)).toMatchObject({ state: 'open' });
     // the sequence used before the crash is still consumed: eve's replay stays closed
-    await sendUdp(fx.t, 'eve', fx.t.server.ipv4, seq.open, { delayMs: 5 });
-    expect(await tcpProbe(fx.t, 'eve', fx.t.server.ipv4, 443, 500)).toMatchObject({ state: 'closed' });
+    expect(await knockThenProbe(fx.t, 'eve', fx.t.server.ipv4, seq.open, 443, 500)).toMatchObject({ state: 'closed' });
   });
 
   it('carries consumed sequences over a reload that changes the table shape', async () => {
     await awayFromBoundary();
     const seq = sequencesFor(bob.secret, profile, 1);
-    await sendUdp(fx.t, 'client', fx.t.server.ipv4, seq.open, { delayMs: 5 });
-    expect(await tcpProbe(fx.t, 'client', fx.t.server.ipv4, 22)).toMatchObject({ state: 'open' });
-    const original = configYaml()((u) => `${fx.cfg.dir}/${u.name}.secret`);
-    fx.cfg.write(original.replace('    open_for: 30s\n  api:', '    open_for: 31s\n  api:')); // a different set timeout: full load
-    const mark = fx.daemon.mark();
-    fx.daemon.signal('SIGHUP');
-    const line = await fx.daemon.waitForLine(/"event":"reload"/, { after: mark, timeoutMs: 10_000 });
+    expect(await knockThenProbe(fx.t, 'client', fx.t.server.ipv4, seq.open)).toMatchObject({ state: 'open' });
+    // a different set timeout: a full load
+    const line = await fx.reload((secretFile) =>
+      configYaml()(secretFile).replace('    open_for: 30s\n  api:', '    open_for: 31s\n  api:'),
+    );
     expect(JSON.parse(line)).toMatchObject({ carried_used: expect.any(Number) });
     expect((JSON.parse(line) as { carried_used: number }).carried_used).toBeGreaterThan(0);
-    await sendUdp(fx.t, 'eve', fx.t.server.ipv4, seq.open, { delayMs: 5 });
-    expect(await tcpProbe(fx.t, 'eve', fx.t.server.ipv4, 22, 500)).toMatchObject({ state: 'closed' });
-    fx.cfg.write(original);
+    expect(await knockThenProbe(fx.t, 'eve', fx.t.server.ipv4, seq.open, 22, 500)).toMatchObject({ state: 'closed' });
+    fx.cfg.write(configYaml());
   });
 });

@@ -4,33 +4,26 @@
 // manual switch and global mode, the expiration timer, faux payloads.
 import { readFileSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
+import { beforeEach, expect, it } from 'vitest';
 import {
   counterValue,
   describeE2E,
+  knockThenProbe,
   listTable,
   openHeldConnection,
+  otpknockd,
   pollUntil,
   sendUdp,
-  setElementKeys,
-  startService,
-  tcpProbe,
-  useTopology,
-  type NsProcess,
-  type Topology,
-} from '@otpknock/e2e-harness';
-import { buildPayload, parsePayloadSpec } from '@otpknock/shared';
-import {
   sequencesFor,
-  startDaemon,
+  setElementKeys,
+  tcpProbe,
+  testUser,
   useDaemon,
   usersYaml,
   writeConfig,
-  type ConfigDir,
   type TestUser,
-  otpknockd,
-  testUser,
-} from './support/otpknockd.js';
+} from './support/e2e.js';
+import { buildPayload, parsePayloadSpec } from '@otpknock/shared';
 
 const PERIOD = 30;
 const RANGE = '20000-30000';
@@ -98,14 +91,12 @@ ${usersYaml(USERS, secretFile)}
 
   beforeEach(() => awayFromBoundary());
 
-  const secretOf = (u: TestUser) => `${fx.cfg.dir}/${u.name}.secret`;
   const banned = (f: 4 | 6) => setElementKeys(fx.t, 'server', 'otpknock', `banned${f}`);
 
   it(`tolerates ${BAN_AFTER - 1} bad knocks: a correct knock after them still opens`, async () => {
     await sendUdp(fx.t, 'eve', fx.t.server.ipv4, badPorts(BAN_AFTER - 1), { delayMs: 5 });
     expect(await banned(4)).toEqual([]);
-    await sendUdp(fx.t, 'eve', fx.t.server.ipv4, freshOpen(used), { delayMs: 5 });
-    expect(await tcpProbe(fx.t, 'eve', fx.t.server.ipv4, 22)).toMatchObject({ state: 'open' });
+    expect(await knockThenProbe(fx.t, 'eve', fx.t.server.ipv4, freshOpen(used))).toMatchObject({ state: 'open' });
     expect((await counterValue(fx.t, 'server', 'otpknock', 'bad_knocks'))?.packets).toBe(BAN_AFTER - 1);
   });
 
@@ -113,8 +104,9 @@ ${usersYaml(USERS, secretFile)}
     await sendUdp(fx.t, 'client', fx.t.server.ipv4, badPorts(BAN_AFTER), { delayMs: 5 });
     bannedAt = Date.now();
     expect(await banned(4)).toEqual([fx.t.client.ipv4]);
-    await sendUdp(fx.t, 'client', fx.t.server.ipv4, freshOpen(used), { delayMs: 5 });
-    expect(await tcpProbe(fx.t, 'client', fx.t.server.ipv4, 22, 500)).toMatchObject({ state: 'closed' });
+    expect(await knockThenProbe(fx.t, 'client', fx.t.server.ipv4, freshOpen(used), 22, 500)).toMatchObject({
+      state: 'closed',
+    });
     expect((await counterValue(fx.t, 'server', 'otpknock', 'banned_knocks'))?.packets).toBe(3);
     expect((await counterValue(fx.t, 'server', 'otpknock', 'bans'))?.packets).toBe(1);
     expect(await banned(4)).toEqual([fx.t.client.ipv4]);
@@ -127,22 +119,18 @@ ${usersYaml(USERS, secretFile)}
       message: 'ban lifted',
     });
     expect(Date.now() - bannedAt).toBeGreaterThanOrEqual(BAN_FOR_S * 1000 - 500);
-    await sendUdp(fx.t, 'client', fx.t.server.ipv4, freshOpen(used), { delayMs: 5 });
-    expect(await tcpProbe(fx.t, 'client', fx.t.server.ipv4, 22)).toMatchObject({ state: 'open' });
+    expect(await knockThenProbe(fx.t, 'client', fx.t.server.ipv4, freshOpen(used))).toMatchObject({ state: 'open' });
   });
 
   it('bans an IPv6 source by its /64, and keeps a ban over a reload that reloads the whole table', async () => {
     await sendUdp(fx.t, 'eve', fx.t.server.ipv6, badPorts(BAN_AFTER), { delayMs: 5 });
     expect(await banned(6)).toEqual(['2001:db8:1::']);
     // the client shares eve's /64 here, so it is banned too
-    await sendUdp(fx.t, 'client', fx.t.server.ipv6, freshOpen(used), { delayMs: 5 });
-    expect(await tcpProbe(fx.t, 'client', fx.t.server.ipv6, 22, 500)).toMatchObject({ state: 'closed' });
+    expect(await knockThenProbe(fx.t, 'client', fx.t.server.ipv6, freshOpen(used), 22, 500)).toMatchObject({
+      state: 'closed',
+    });
     // open_for changes the table's layout: a full reload, which carries the ban over
-    const mark = fx.daemon.mark();
-    fx.cfg.write(yaml('45s')(secretOf));
-    fx.daemon.signal('SIGHUP');
-    const line = await fx.daemon.waitForLine(/"event":"reload"/, { after: mark, timeoutMs: 10_000 });
-    expect(line).toMatch(/loaded table/);
+    expect(await fx.reload(yaml('45s'))).toMatch(/loaded table/);
     expect(await banned(6)).toEqual(['2001:db8:1::']);
     await pollUntil(async () => (await banned(6)).length === 0, {
       timeoutMs: (BAN_FOR_S + 2) * 1000,
@@ -151,23 +139,14 @@ ${usersYaml(USERS, secretFile)}
   });
 
   it('with ban: off, bad knocks never ban', async () => {
-    const mark = fx.daemon.mark();
-    fx.cfg.write(yaml('30s', 'off')(secretOf));
-    fx.daemon.signal('SIGHUP');
-    await fx.daemon.waitForLine(/"event":"reload"/, { after: mark, timeoutMs: 10_000 });
+    await fx.reload(yaml('30s', 'off'));
     await sendUdp(fx.t, 'eve', fx.t.server.ipv4, badPorts(3 * BAN_AFTER), { delayMs: 2 });
-    await sendUdp(fx.t, 'eve', fx.t.server.ipv4, freshOpen(used), { delayMs: 5 });
-    expect(await tcpProbe(fx.t, 'eve', fx.t.server.ipv4, 22)).toMatchObject({ state: 'open' });
+    expect(await knockThenProbe(fx.t, 'eve', fx.t.server.ipv4, freshOpen(used))).toMatchObject({ state: 'open' });
   });
 });
 
 describeE2E('otpknockd: manual switch, global mode and expiration timer', () => {
-  const topo = useTopology();
-  let t: Topology;
-  let cfg: ConfigDir;
-  let daemon: NsProcess;
   const used = new Set<string>();
-  const stateDir = () => `${cfg.dir}/state`;
 
   const yaml =
     (apiOpenFor = '2s') =>
@@ -183,27 +162,19 @@ users:
 ${usersYaml(USERS, secretFile)}
 `;
 
-  beforeAll(async () => {
-    t = topo();
-    await startService(t, 'server', [22, 443]);
-    cfg = writeConfig(yaml());
-    daemon = await startDaemon(t, cfg.file);
-  });
-
-  afterAll(async () => {
-    await daemon?.stop('SIGTERM');
-    cfg?.cleanup();
-  });
+  const fx = useDaemon({ services: [22, 443], config: yaml() });
+  const stateDir = () => `${fx.cfg.dir}/state`;
 
   beforeEach(() => awayFromBoundary());
 
-  const cli = (...args: string[]) => otpknockd(t, [...args, '--config', cfg.file], 15_000);
+  const cli = (...args: string[]) => otpknockd(fx.t, [...args, '--config', fx.cfg.file], 15_000);
   const isOpen = async (from: 'client' | 'eve', port: number, v6 = false) =>
-    (await tcpProbe(t, from, v6 ? t.server.ipv6 : t.server.ipv4, port, 600)).state === 'open';
+    (await tcpProbe(fx.t, from, v6 ? fx.t.server.ipv6 : fx.t.server.ipv4, port, 600)).state === 'open';
   const tableText = async () =>
-    (await listTable(t, 'server', 'inet', 'otpknock', { format: 'text' }))?.replace(/expires \S+/g, '') ?? null;
+    (await listTable(fx.t, 'server', 'inet', 'otpknock', { format: 'text' }))?.replace(/expires \S+/g, '') ?? null;
 
   it('expiration timer: after an open, new connections are accepted only for open_for (2s); established ones continue', async () => {
+    const { t } = fx;
     await sendUdp(t, 'client', t.server.ipv4, freshOpen(used), { delayMs: 5 });
     const opened = Date.now();
     expect(await isOpen('client', 443)).toBe(true);
@@ -223,6 +194,7 @@ ${usersYaml(USERS, secretFile)}
   });
 
   it('open ADDR --service S --for D lets one address in to one service for D; close ADDR takes it out again', async () => {
+    const { t } = fx;
     const r = await cli('open', t.eve.ipv4, '--service', 'api', '--for', '3s');
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/opened api \(tcp\/443\) to 192\.0\.2\.3 for 3s/);
@@ -248,6 +220,7 @@ ${usersYaml(USERS, secretFile)}
   });
 
   it('refuses a bad address, an unknown service or a bad duration with exit 2, naming it, and changes nothing', async () => {
+    const { t } = fx;
     const before = await tableText();
     const cases: [string[], RegExp][] = [
       [['open', '192.0.2.300'], /"192\.0\.2\.300" is not an IPv4 or IPv6 address/],
@@ -267,6 +240,7 @@ ${usersYaml(USERS, secretFile)}
   });
 
   it('says so when otpknockd is not running (no table), exit 1', async () => {
+    const { t } = fx;
     const other = writeConfig((secretFile) => yaml()(secretFile).replace('skew: 1', 'table: notrunning\nskew: 1'));
     try {
       const r = await otpknockd(t, ['open', t.eve.ipv4, '--config', other.file], 15_000);
@@ -287,20 +261,18 @@ ${usersYaml(USERS, secretFile)}
     expect(readFileSync(`${stateDir()}/mode`, 'utf8')).toBe('open\n');
 
     // a reload that rebuilds the whole table (api's open_for changes the layout)
-    const mark = daemon.mark();
-    cfg.write(yaml('3s')((u) => `${cfg.dir}/${u.name}.secret`));
-    daemon.signal('SIGHUP');
-    expect(await daemon.waitForLine(/"event":"reload"/, { after: mark, timeoutMs: 10_000 })).toMatch(/loaded table/);
+    expect(await fx.reload(yaml('3s'))).toMatch(/loaded table/);
     expect(await isOpen('eve', 22)).toBe(true);
 
-    await daemon.stop('SIGTERM');
+    await fx.daemon.stop('SIGTERM');
     expect(await isOpen('eve', 22)).toBe(true); // no table at all: nothing filters
-    daemon = await startDaemon(t, cfg.file);
+    await fx.start();
     expect(await isOpen('eve', 22)).toBe(true);
     expect(await isOpen('eve', 443)).toBe(true);
   });
 
   it('mode closed: closed to everybody, valid knocks and manual openings ignored, established connections kept', async () => {
+    const { t } = fx;
     expect((await cli('mode', 'knock')).code).toBe(0);
     expect(await isOpen('eve', 22)).toBe(false);
     await sendUdp(t, 'client', t.server.ipv4, freshOpen(used), { delayMs: 5 });
@@ -315,9 +287,7 @@ ${usersYaml(USERS, secretFile)}
     expect(await isOpen('eve', 22)).toBe(false);
     expect(await held.echo('through closed')).toContain('through closed');
 
-    const mark = daemon.mark();
-    daemon.signal('SIGHUP');
-    await daemon.waitForLine(/"event":"reload"/, { after: mark, timeoutMs: 10_000 });
+    await fx.reload();
     expect(await isOpen('client', 22)).toBe(false);
 
     expect((await cli('mode', 'knock')).code).toBe(0);
@@ -329,10 +299,6 @@ ${usersYaml(USERS, secretFile)}
 });
 
 describeE2E('otpknockd: required faux payloads, matched in the kernel', () => {
-  const topo = useTopology();
-  let t: Topology;
-  let cfg: ConfigDir;
-  let daemon: NsProcess;
   const used = new Set<string>();
   const TOKEN_BYTES = 8;
   const tokenProfile = { ...profile, tokenBytes: TOKEN_BYTES };
@@ -349,7 +315,7 @@ services:
 users:
 ${usersYaml(USERS, secretFile)}
 `;
-  const secretOf = (u: TestUser) => `${cfg.dir}/${u.name}.secret`;
+  const fx = useDaemon({ services: 22, config: yaml('{ require: token, shape: dns }') });
 
   /** A fresh open sequence with its token, of some user and a window within the skew. */
   function freshKnock(): { ports: number[]; token: Uint8Array } {
@@ -366,31 +332,17 @@ ${usersYaml(USERS, secretFile)}
   }
 
   async function reloadWith(payload: string): Promise<void> {
-    const mark = daemon.mark();
-    cfg.write(yaml(payload)(secretOf));
-    daemon.signal('SIGHUP');
-    expect(await daemon.waitForLine(/"event":"reload"/, { after: mark, timeoutMs: 10_000 })).toMatch(/loaded table/);
+    expect(await fx.reload(yaml(payload))).toMatch(/loaded table/);
   }
-
-  beforeAll(async () => {
-    t = topo();
-    await startService(t, 'server', [22]);
-    cfg = writeConfig(yaml('{ require: token, shape: dns }'));
-    daemon = await startDaemon(t, cfg.file);
-  });
-
-  afterAll(async () => {
-    await daemon?.stop('SIGTERM');
-    cfg?.cleanup();
-  });
 
   beforeEach(() => awayFromBoundary());
 
   const isOpen = async (from: 'client' | 'eve', v6 = false) =>
-    (await tcpProbe(t, from, v6 ? t.server.ipv6 : t.server.ipv4, 22, 600)).state === 'open';
+    (await tcpProbe(fx.t, from, v6 ? fx.t.server.ipv6 : fx.t.server.ipv4, 22, 600)).state === 'open';
   const dns = parsePayloadSpec('dns');
 
   it('require token (dns shape): knocks without a payload, with a plain DNS query or with a wrong token are ignored', async () => {
+    const { t } = fx;
     const k = freshKnock();
     await sendUdp(t, 'eve', t.server.ipv4, k.ports, { delayMs: 5 }); // empty datagrams
     await sendUdp(t, 'eve', t.server.ipv4, k.ports, { delayMs: 5, payload: k.ports.map(() => buildPayload(dns)) });
@@ -423,6 +375,7 @@ ${usersYaml(USERS, secretFile)}
   });
 
   it('require token: opens over IPv6 with each datagram a DNS query carrying the token', async () => {
+    const { t } = fx;
     const k = freshKnock();
     await sendUdp(t, 'eve', t.server.ipv6, k.ports, {
       delayMs: 5,
@@ -432,6 +385,7 @@ ${usersYaml(USERS, secretFile)}
   });
 
   it('require ntp: only NTP client requests knock', async () => {
+    const { t } = fx;
     await reloadWith('{ require: ntp }');
     const k = freshKnock();
     await sendUdp(t, 'eve', t.server.ipv4, k.ports, { delayMs: 5, payload: 'not ntp' });
@@ -445,6 +399,7 @@ ${usersYaml(USERS, secretFile)}
   });
 
   it('require any: empty knocks are ignored, custom bytes knock', async () => {
+    const { t } = fx;
     await reloadWith('{ require: any }');
     const k = freshKnock();
     await sendUdp(t, 'client', t.server.ipv6, k.ports, { delayMs: 5 });
@@ -457,6 +412,7 @@ ${usersYaml(USERS, secretFile)}
   });
 
   it('require token: a consumed sequence stays consumed over a crash restart (full load)', async () => {
+    const { t, cfg } = fx;
     await reloadWith('{ require: token, shape: ntp }');
     const ntp = parsePayloadSpec('ntp');
     const k = freshKnock();
@@ -465,8 +421,8 @@ ${usersYaml(USERS, secretFile)}
       payload: k.ports.map(() => buildPayload(ntp, k.token)),
     });
     expect(await isOpen('client')).toBe(true);
-    await daemon.stop('SIGKILL');
-    daemon = await startDaemon(t, cfg.file);
+    await fx.daemon.stop('SIGKILL');
+    await fx.start();
     const closed = await otpknockd(t, ['close', t.eve.ipv4, '--config', cfg.file], 15_000);
     expect(closed.code, closed.stderr).toBe(0); // eve knocked in an earlier test: start from closed
     expect(await isOpen('eve')).toBe(false);

@@ -4,7 +4,7 @@
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import {
   encodeSecret,
   parseOtpauthUri,
@@ -14,27 +14,19 @@ import {
   type SecretBytes,
 } from '@otpknock/shared';
 import {
+  KNOCK,
+  NODE,
+  OTPKNOCKD,
   describeE2E,
+  knockThenProbe,
+  otpknockd,
   pollUntil,
   run,
   sendUdp,
-  startService,
-  tcpProbe,
-  useTopology,
-  NODE,
-  type NsProcess,
-  type Topology,
-} from '@otpknock/e2e-harness';
-import {
-  OTPKNOCKD,
-  assertBuilt,
   sequencesFor,
-  startDaemon,
-  writeConfig,
-  type ConfigDir,
-  otpknockd,
-  KNOCK,
-} from './support/otpknockd.js';
+  tcpProbe,
+  useDaemon,
+} from './support/e2e.js';
 
 const PERIOD = 5;
 
@@ -44,6 +36,9 @@ interface Issued {
   uri: string;
 }
 
+/** The open sequence of an issued profile for the window at `offset` from now. */
+const openSeq = (u: Issued, offset: number) => sequencesFor(u.secret, u.profile, offset).open;
+
 /** Waits until the current window has at least 1.5 s left, so a knock is not cut by a boundary. */
 async function awayFromBoundary(): Promise<void> {
   const into = (Date.now() / 1000) % PERIOD;
@@ -51,18 +46,12 @@ async function awayFromBoundary(): Promise<void> {
 }
 
 describeE2E('team access: user store, audit, status, one-time use', () => {
-  const topo = useTopology();
-  let t: Topology;
-  let cfg: ConfigDir;
-  let daemon: NsProcess;
-  const stateDir = () => join(cfg.dir, 'state');
   const issued = new Map<string, Issued>();
   const allSecrets: string[] = [];
 
   /** The config; audit_nflog_group is not the default, so that the setting is what the audit uses. */
   const configText = (group: number) => `
 user_store: users.d
-state_dir: ${join(cfg.dir, 'state')}
 audit_nflog_group: ${group}
 skew: 1
 step_timeout: 2s
@@ -72,8 +61,19 @@ services:
   api: { port: 443, open_for: 30s }
 `;
 
+  const fx = useDaemon({
+    services: [22, 443],
+    config: () => configText(7047),
+    // the users come from the store, through the CLI, before the daemon starts
+    prepare: async () => {
+      issued.set('alice', await addOrRotate(['user', 'add', 'alice']));
+      issued.set('bob', await addOrRotate(['user', 'add', 'bob', '--service', 'ssh']));
+    },
+  });
+  const stateDir = () => join(fx.cfg.dir, 'state');
+
   async function cli(args: string[]) {
-    return run([NODE, OTPKNOCKD, ...args, '--config', cfg.file], { timeoutMs: 15_000 });
+    return run([NODE, OTPKNOCKD, ...args, '--config', fx.cfg.file], { timeoutMs: 15_000 });
   }
 
   async function addOrRotate(args: string[]): Promise<Issued> {
@@ -88,7 +88,7 @@ services:
 
   /** Waits for the daemon to apply a user store change (at the next boundary). */
   async function storeApplied(mark: number): Promise<void> {
-    await daemon.waitForLine(/"event":"users".*"message":"sequences updated in place"/, {
+    await fx.daemon.waitForLine(/"event":"users".*"message":"sequences updated in place"/, {
       after: mark,
       timeoutMs: (PERIOD + 3) * 1000,
     });
@@ -107,20 +107,7 @@ services:
   };
 
   beforeAll(async () => {
-    assertBuilt();
-    t = topo();
-    await startService(t, 'server', [22, 443]);
-    cfg = writeConfig(() => '');
-    cfg.write(configText(7047));
-    issued.set('alice', await addOrRotate(['user', 'add', 'alice']));
-    issued.set('bob', await addOrRotate(['user', 'add', 'bob', '--service', 'ssh']));
-    daemon = await startDaemon(t, cfg.file);
-    await daemon.waitForLine(/"event":"audit".*reading opens from NFLOG group 7047"/, { timeoutMs: 5_000 });
-  });
-
-  afterAll(async () => {
-    await daemon?.stop('SIGTERM');
-    cfg?.cleanup();
+    await fx.daemon.waitForLine(/"event":"audit".*reading opens from NFLOG group 7047"/, { timeoutMs: 5_000 });
   });
 
   it('the URI carries the effective profile: the server adds the service ports to exclude', () => {
@@ -135,6 +122,7 @@ services:
   });
 
   it('two users each open; the audit line names the right one (delay from knock to audit line measured)', async () => {
+    const { t, daemon } = fx;
     const delays: number[] = [];
     for (const [name, from, family] of [
       ['alice', 'client', 4],
@@ -145,7 +133,7 @@ services:
       const host = t[from];
       const to = family === 4 ? t.server.ipv4 : t.server.ipv6;
       const mark = daemon.mark();
-      await sendUdp(t, from, to, sequencesFor(u.secret, u.profile, 0).open, { delayMs: 5 });
+      await sendUdp(t, from, to, openSeq(u, 0), { delayMs: 5 });
       const sent = Date.now();
       const line = await daemon.waitForLine(/"event":"audit"/, { after: mark, timeoutMs: 3_000 });
       delays.push(Date.now() - sent);
@@ -178,19 +166,20 @@ services:
   });
 
   it('a captured knock replayed by eve after use stays closed, and the replay is audited', async () => {
+    const { t, daemon } = fx;
     await awayFromBoundary();
     const a = issued.get('alice')!;
-    const seq = sequencesFor(a.secret, a.profile, 1).open; // the next window: what a client's second knock uses
-    await sendUdp(t, 'client', t.server.ipv4, seq, { delayMs: 5 });
-    expect(await tcpProbe(t, 'client', t.server.ipv4, 443)).toMatchObject({ state: 'open' });
+    const seq = openSeq(a, 1); // the next window: what a client's second knock uses
+    expect(await knockThenProbe(t, 'client', t.server.ipv4, seq, 443)).toMatchObject({ state: 'open' });
     const mark = daemon.mark();
-    await sendUdp(t, 'eve', t.server.ipv4, seq, { delayMs: 5 }); // eve overheard it on the segment
-    expect(await tcpProbe(t, 'eve', t.server.ipv4, 443, 500)).toMatchObject({ state: 'closed' });
+    // eve overheard it on the segment
+    expect(await knockThenProbe(t, 'eve', t.server.ipv4, seq, 443, 500)).toMatchObject({ state: 'closed' });
     const line = await daemon.waitForLine(/"event":"audit".*replay/, { after: mark, timeoutMs: 3_000 });
     expect(JSON.parse(line)).toMatchObject({ user: 'alice', address: t.eve.ipv4 });
   });
 
   it('status --json matches the kernel: grants, users with live sequences, counters, recent opens', async () => {
+    const { t, cfg } = fx;
     const r = await otpknockd(t, ['status', '--json', '--config', cfg.file], 15_000);
     expect(r.code, r.stderr).toBe(0);
     const s = JSON.parse(r.stdout) as {
@@ -221,6 +210,7 @@ services:
   });
 
   it('a removed user is refused from the next window on; a disabled one too, until enabled', async () => {
+    const { t, daemon } = fx;
     const mark = daemon.mark();
     expect((await cli(['user', 'remove', 'bob'])).code).toBe(0);
     // alice is now the only user: removing her would not take effect (no users = refused), so it is refused
@@ -232,19 +222,20 @@ services:
     for (const name of ['bob', 'alice']) {
       await awayFromBoundary();
       const u = issued.get(name)!;
-      await sendUdp(t, 'client', t.server.ipv6, sequencesFor(u.secret, u.profile, 0).open, { delayMs: 5 });
-      expect(await tcpProbe(t, 'client', t.server.ipv6, 22, 500), name).toMatchObject({ state: 'closed' });
+      expect(await knockThenProbe(t, 'client', t.server.ipv6, openSeq(u, 0), 22, 500), name).toMatchObject({
+        state: 'closed',
+      });
     }
     const m2 = daemon.mark();
     expect((await cli(['user', 'enable', 'alice'])).code).toBe(0);
     await storeApplied(m2);
     await awayFromBoundary();
     const a = issued.get('alice')!;
-    await sendUdp(t, 'client', t.server.ipv6, sequencesFor(a.secret, a.profile, 0).open, { delayMs: 5 });
-    expect(await tcpProbe(t, 'client', t.server.ipv6, 22)).toMatchObject({ state: 'open' });
+    expect(await knockThenProbe(t, 'client', t.server.ipv6, openSeq(a, 0))).toMatchObject({ state: 'open' });
   });
 
   it('rotation with grace accepts the old and the new secret, then only the new', async () => {
+    const { t, daemon } = fx;
     const old = issued.get('alice')!;
     const mark = daemon.mark();
     const fresh = await addOrRotate(['user', 'rotate', 'alice', '--grace', `${PERIOD * 3}s`]);
@@ -254,15 +245,14 @@ services:
     await storeApplied(mark);
     // During the grace: both secrets open (distinct windows, each used once).
     await awayFromBoundary();
-    await sendUdp(t, 'eve', t.server.ipv4, sequencesFor(old.secret, old.profile, 1).open, { delayMs: 5 });
-    expect(await tcpProbe(t, 'eve', t.server.ipv4, 443)).toMatchObject({ state: 'open' });
+    expect(await knockThenProbe(t, 'eve', t.server.ipv4, openSeq(old, 1), 443)).toMatchObject({ state: 'open' });
     const graceEv = await pollUntil(() => auditLines().find((e) => e.address === t.eve.ipv4 && e.source === 'grace'), {
       timeoutMs: 3_000,
       message: 'audit line for the grace secret',
     });
     expect(graceEv).toMatchObject({ user: 'alice', event: 'open' });
     await awayFromBoundary();
-    await sendUdp(t, 'client', t.server.ipv4, sequencesFor(fresh.secret, fresh.profile, 0).open, { delayMs: 5 });
+    await sendUdp(t, 'client', t.server.ipv4, openSeq(fresh, 0), { delayMs: 5 });
     await pollUntil(
       () =>
         auditLines().some(
@@ -283,14 +273,13 @@ services:
     await daemon.waitForLine(/"event":"(rotation|users)"/, { after: daemon.mark(), timeoutMs: (PERIOD + 2) * 1000 });
     await awayFromBoundary();
     const before = auditLines().length;
-    await sendUdp(t, 'eve', t.server.ipv6, sequencesFor(old.secret, old.profile, 0).open, { delayMs: 5 });
-    expect(await tcpProbe(t, 'eve', t.server.ipv6, 443, 500)).toMatchObject({ state: 'closed' });
+    expect(await knockThenProbe(t, 'eve', t.server.ipv6, openSeq(old, 0), 443, 500)).toMatchObject({ state: 'closed' });
     expect(auditLines().length).toBe(before);
-    await sendUdp(t, 'eve', t.server.ipv6, sequencesFor(fresh.secret, fresh.profile, 1).open, { delayMs: 5 });
-    expect(await tcpProbe(t, 'eve', t.server.ipv6, 443)).toMatchObject({ state: 'open' });
+    expect(await knockThenProbe(t, 'eve', t.server.ipv6, openSeq(fresh, 1), 443)).toMatchObject({ state: 'open' });
   });
 
   it('knock --code: the real client knocks with the authenticator-app code, only for a user with code mode', async () => {
+    const { t, daemon } = fx;
     const home = mkdtempSync(join(tmpdir(), 'otpknock-client-'));
     try {
       const mark = daemon.mark();
@@ -333,6 +322,7 @@ services:
   });
 
   it('a reload that changes audit_nflog_group rebinds the audit reader: opens are audited from the new group', async () => {
+    const { t, cfg, daemon } = fx;
     const mark = daemon.mark();
     cfg.write(configText(7048));
     daemon.signal('SIGHUP');
@@ -344,7 +334,7 @@ services:
     const before = auditLines().length;
     const a = issued.get('alice')!;
     // window +1: the earlier tests used alice's (new) secret up to the window that is current now
-    await sendUdp(t, 'eve', t.server.ipv4, sequencesFor(a.secret, a.profile, 1).open, { delayMs: 5 });
+    await sendUdp(t, 'eve', t.server.ipv4, openSeq(a, 1), { delayMs: 5 });
     await pollUntil(() => auditLines().length > before, {
       timeoutMs: 3_000,
       message: 'audit line after the group changed',
@@ -353,6 +343,7 @@ services:
   });
 
   it('no secret in the daemon log, the audit file, the status file, or the argv of any process it started', async () => {
+    const { daemon } = fx;
     const texts = [
       daemon.stderr(),
       daemon.stdout(),

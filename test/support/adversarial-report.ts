@@ -3,6 +3,7 @@
 // and writes them to test/results/, where docs/security.md cites them from.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { afterAll } from 'vitest';
 import { REPO_ROOT } from '@otpknock/e2e-harness';
 
 export const RESULTS_DIR = join(REPO_ROOT, 'test/results');
@@ -62,4 +63,11 @@ export class Report {
       console.warn(`could not write ${RESULTS_DIR}/${this.name}.md: ${(e as Error).message}`);
     }
   }
+}
+
+/** A Report for the calling describe, written (printed and saved) after its tests, also when one failed. */
+export function useReport(...args: ConstructorParameters<typeof Report>): Report {
+  const report = new Report(...args);
+  afterAll(() => report.write());
+  return report;
 }

@@ -12,14 +12,27 @@ import {
   type KnockSequences,
 } from '@otpknock/shared';
 import { afterAll, beforeAll } from 'vitest';
-import { NODE, REPO_ROOT, startService, useTopology, type NsProcess, type Topology } from '@otpknock/e2e-harness';
+import {
+  NODE,
+  REPO_ROOT,
+  sendUdp,
+  startService,
+  tcpProbe,
+  useTopology,
+  type NsProcess,
+  type NsRef,
+  type ProbeResult,
+  type Topology,
+} from '@otpknock/e2e-harness';
 
 export const OTPKNOCKD = join(REPO_ROOT, 'packages/server/dist/otpknockd.js');
 /** The built client, `knock`, that the e2e tests run next to the daemon. */
 export const KNOCK = join(REPO_ROOT, 'packages/client/dist/knock.js');
 
+/** Throws, saying what to run, while a bundle the e2e tests run (otpknockd, knock) is not built. */
 export function assertBuilt(): void {
-  if (!existsSync(OTPKNOCKD)) throw new Error(`${OTPKNOCKD} is missing: run "pnpm build" first (pnpm test does)`);
+  for (const bundle of [OTPKNOCKD, KNOCK])
+    if (!existsSync(bundle)) throw new Error(`${bundle} is missing: run "pnpm build" first (pnpm test does)`);
 }
 
 export interface TestUser {
@@ -55,15 +68,19 @@ export function tableShape(listing: string | null): string {
     .join('\n');
 }
 
+/** A config's text, given the path of each user's secret file (which it writes, 0600, when asked for). */
+export type ConfigText = (secretFile: (user: TestUser) => string) => string;
+
 export interface ConfigDir {
   dir: string;
   file: string;
-  write(yaml: string): void;
+  /** Rewrites the config file (0600); a ConfigText gets its users' secret files in `dir`. */
+  write(text: string | ConfigText): void;
   cleanup(): void;
 }
 
 /** A temp dir with otpknockd.yaml and one 0600 secret file per user. */
-export function writeConfig(yaml: (secretFile: (user: TestUser) => string) => string): ConfigDir {
+export function writeConfig(yaml: ConfigText): ConfigDir {
   const dir = mkdtempSync(join(tmpdir(), 'otpknock-e2e-'));
   const secretFile = (u: TestUser) => {
     const path = join(dir, `${u.name}.secret`);
@@ -77,8 +94,9 @@ export function writeConfig(yaml: (secretFile: (user: TestUser) => string) => st
   // with it the consumed sequences of the same test users.
   const withStateDir = (text: string) =>
     /^state_dir:/m.test(text) ? text : `${text.replace(/\n*$/, '\n')}state_dir: ${join(dir, 'state')}\n`;
-  const write = (text: string) => writeFileSync(file, withStateDir(text), { mode: 0o600 });
-  write(yaml(secretFile));
+  const write = (text: string | ConfigText) =>
+    writeFileSync(file, withStateDir(typeof text === 'string' ? text : text(secretFile)), { mode: 0o600 });
+  write(yaml);
   return { dir, file, write, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
@@ -94,16 +112,19 @@ export function usersYaml(users: TestUser[], secretFile: (u: TestUser) => string
     .join('\n');
 }
 
-/**
- * Starts `otpknockd run` in the server namespace and waits for its start line. By default
- * the workspace's bundle under this Node; `opts.command` runs another one (an installed
- * `otpknockd`, test/npm-package.e2e.test.ts) with `opts.env`.
- */
+/** How otpknockd is run: by default the workspace's bundle under this Node, with this environment. */
+export interface DaemonCommand {
+  /** Another otpknockd (an installed one, test/npm-package.e2e.test.ts) or the bundle under a preload. */
+  command?: readonly string[];
+  env?: NodeJS.ProcessEnv;
+}
+
+/** Starts `otpknockd run` in the server namespace and waits for its start line. */
 export async function startDaemon(
   t: Topology,
   configFile: string,
   extra: string[] = [],
-  opts: { command?: readonly string[]; env?: NodeJS.ProcessEnv } = {},
+  opts: DaemonCommand = {},
 ): Promise<NsProcess> {
   if (opts.command === undefined) assertBuilt();
   const command = opts.command ?? [NODE, OTPKNOCKD];
@@ -129,12 +150,42 @@ export function sequencesFor(
   return deriveSequences(p, secret, windowAt(nowMs, p.period) + offset);
 }
 
+/**
+ * Knocks `ports` from `from` at `to` (5 ms apart, as `knock` does), then probes TCP `port`
+ * there (waiting up to `timeoutMs`): what the knocking client sees.
+ */
+export async function knockThenProbe(
+  t: Topology,
+  from: NsRef,
+  to: string,
+  ports: readonly number[],
+  port = 22,
+  timeoutMs?: number,
+): Promise<ProbeResult> {
+  await sendUdp(t, from, to, ports, { delayMs: 5 });
+  return tcpProbe(t, from, to, port, timeoutMs);
+}
+
 /** What useDaemon sets up: read its fields inside tests (they exist from beforeAll on). */
 export interface DaemonFixture {
   readonly t: Topology;
   readonly cfg: ConfigDir;
-  /** The running daemon; a test that restarts it assigns the new one here, so afterAll stops that. */
+  /** The running daemon; a test that starts another one assigns it here, so afterAll stops that. */
   daemon: NsProcess;
+  /** Starts otpknockd again on the fixture's config (after a test stopped it); the new process becomes `daemon`. */
+  start(): Promise<NsProcess>;
+  /** Writes `config` when given, sends SIGHUP and returns the daemon's reload line (loaded or refused). */
+  reload(config?: string | ConfigText): Promise<string>;
+}
+
+export interface DaemonFixtureOptions {
+  /** The TCP services (ports) started in the server namespace. */
+  services: number | readonly number[];
+  config: ConfigText;
+  /** Runs once the config is written (fixture.t and .cfg are set), before the daemon starts. */
+  prepare?: () => void | Promise<void>;
+  /** How the daemon is run (read at every start); the workspace's bundle by default. */
+  command?: () => DaemonCommand;
 }
 
 /**
@@ -143,38 +194,52 @@ export interface DaemonFixture {
  * by `config`, and otpknockd running on it. Afterwards the daemon is stopped
  * (SIGTERM), the config removed and the topology destroyed.
  */
-export function useDaemon(opts: {
-  services: number | readonly number[];
-  config: (secretFile: (user: TestUser) => string) => string;
-}): DaemonFixture {
+export function useDaemon(opts: DaemonFixtureOptions): DaemonFixture {
   const topo = useTopology();
-  let state: { t: Topology; cfg: ConfigDir; daemon: NsProcess } | undefined;
-  const live = () => {
-    if (state === undefined) throw new Error('useDaemon: read its fields inside a test or hook, after beforeAll');
-    return state;
+  let t: Topology | undefined;
+  let cfg: ConfigDir | undefined;
+  let daemon: NsProcess | undefined;
+  const set = <T>(value: T | undefined, name: string): T => {
+    if (value === undefined) throw new Error(`useDaemon: ${name} is read before beforeAll set it`);
+    return value;
   };
-  beforeAll(async () => {
-    const t = topo();
-    await startService(t, 'server', typeof opts.services === 'number' ? opts.services : [...opts.services]);
-    const cfg = writeConfig(opts.config);
-    state = { t, cfg, daemon: await startDaemon(t, cfg.file) };
-  });
-  afterAll(async () => {
-    await state?.daemon.stop('SIGTERM');
-    state?.cfg.cleanup();
-  });
-  return {
+  const fixture: DaemonFixture = {
     get t() {
-      return live().t;
+      return set(t, 't');
     },
     get cfg() {
-      return live().cfg;
+      return set(cfg, 'cfg');
     },
     get daemon() {
-      return live().daemon;
+      return set(daemon, 'daemon');
     },
     set daemon(d: NsProcess) {
-      live().daemon = d;
+      daemon = d;
+    },
+    async start() {
+      if (daemon?.running) throw new Error(`useDaemon: start() while pid ${daemon.pid} still runs; stop it first`);
+      daemon = await startDaemon(fixture.t, fixture.cfg.file, [], opts.command?.());
+      return daemon;
+    },
+    async reload(config) {
+      const d = fixture.daemon;
+      if (config !== undefined) fixture.cfg.write(config);
+      const mark = d.mark();
+      d.signal('SIGHUP');
+      return d.waitForLine(/"event":"reload"/, { after: mark, timeoutMs: 10_000 });
     },
   };
+  beforeAll(async () => {
+    if (opts.command === undefined) assertBuilt();
+    t = topo();
+    await startService(t, 'server', typeof opts.services === 'number' ? opts.services : [...opts.services]);
+    cfg = writeConfig(opts.config);
+    await opts.prepare?.();
+    await fixture.start();
+  });
+  afterAll(async () => {
+    await daemon?.stop('SIGTERM');
+    cfg?.cleanup();
+  });
+  return fixture;
 }
