@@ -1,16 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { OtpknockError, quote } from './errors.js';
+import { quote } from './errors.js';
 import { INSTANT_MAX_MS, isoTime, parseInstant } from './instant.js';
+import { thrownOtpknockError } from './testing.js';
 
-function refusal(text: string, where?: string): OtpknockError {
-  try {
-    parseInstant(text, where);
-  } catch (e) {
-    if (e instanceof OtpknockError) return e;
-    throw e;
-  }
-  throw new Error(`expected ${text} to be refused`);
-}
+const refusal = (text: string, where?: string) => thrownOtpknockError(() => parseInstant(text, where));
 
 const HINT = 'Give an ISO 8601 date such as 2026-11-25T10:00:00Z, or unix seconds such as 1764064800';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { OtpknockError, quote } from './errors.js';
+import { quote } from './errors.js';
 import {
   checkHost,
   checkLabel,
@@ -11,16 +11,9 @@ import {
   profileNameProblem,
   userNameProblem,
 } from './names.js';
+import { thrownOtpknockError } from './testing.js';
 
-function refusal(fn: () => unknown): OtpknockError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof OtpknockError) return e;
-    throw e;
-  }
-  throw new Error('expected a refusal');
-}
+const refusal = thrownOtpknockError;
 
 describe('quote: input repeated in a message', () => {
   it('quotes short input as JSON does', () => {

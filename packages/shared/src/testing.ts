@@ -6,13 +6,19 @@ import { OtpknockError } from './errors.js';
 export { sequenceDeriverWith, type HmacFactory } from './derive.js';
 export { keyedHmac, type HmacHash, type KeyedHmac } from './hmac.js';
 
-/** The OtpknockError that `fn` throws; any other outcome (no error, another error) fails the test. */
-export function thrownOtpknockError(fn: () => unknown): OtpknockError {
+/**
+ * The OtpknockError (or the subclass `type`, e.g. the server's ConfigError) that `fn` throws;
+ * any other outcome (no error, another error) fails the test.
+ */
+export function thrownOtpknockError<E extends OtpknockError = OtpknockError>(
+  fn: () => unknown,
+  type: abstract new (...args: never[]) => E = OtpknockError as unknown as abstract new (...args: never[]) => E,
+): E {
   try {
     fn();
   } catch (e) {
-    if (e instanceof OtpknockError) return e;
+    if (e instanceof type) return e;
     throw e;
   }
-  throw new Error('did not throw');
+  throw new Error(`did not throw (expected a ${type.name})`);
 }

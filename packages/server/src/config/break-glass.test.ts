@@ -3,6 +3,7 @@ import { fullRuleset } from '../ruleset/full-load.js';
 import { knockPortIntervals } from '../nft/knock-ports.js';
 import { planEntries } from '../plan/entries.js';
 import { BREAK_GLASS_USER } from './break-glass.js';
+import { thrownOtpknockError } from '@otpknock/shared/testing';
 import { ConfigError } from './errors.js';
 import { parseConfig } from './parse.js';
 
@@ -21,15 +22,8 @@ const parse = (text: string) =>
       throw Object.assign(new Error('x'), { code: 'ENOENT' });
     },
   });
-const messages = (text: string): string[] => {
-  try {
-    parse(text);
-  } catch (e) {
-    if (e instanceof ConfigError) return e.issues.map((i) => `${i.line ?? '?'}: ${i.path}: ${i.message}`);
-    throw e;
-  }
-  throw new Error('expected a ConfigError');
-};
+const messages = (text: string): string[] =>
+  thrownOtpknockError(() => parse(text), ConfigError).issues.map((i) => `${i.line ?? '?'}: ${i.path}: ${i.message}`);
 
 describe('break_glass config', () => {
   it('is optional', () => {

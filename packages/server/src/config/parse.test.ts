@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { timeProfile } from '@otpknock/server/testing';
+import { thrownOtpknockError } from '@otpknock/shared/testing';
 import { ConfigError } from './errors.js';
 import { parseConfig, secretFilePaths, type ParseConfigOptions } from './parse.js';
 import { DEFAULTS } from './schema.js';
@@ -40,15 +41,8 @@ users:
 `;
 
 /** The ConfigError parseConfig throws for `text`. */
-function configError(text: string, opts: ParseConfigOptions = options()): ConfigError {
-  try {
-    parseConfig(text, FILE, opts);
-  } catch (e) {
-    if (e instanceof ConfigError) return e;
-    throw e;
-  }
-  throw new Error('expected a ConfigError');
-}
+const configError = (text: string, opts: ParseConfigOptions = options()) =>
+  thrownOtpknockError(() => parseConfig(text, FILE, opts), ConfigError);
 
 describe('parseConfig', () => {
   it('reads forwarded services: dnat, a routed address, a routed IPv6 prefix', () => {
