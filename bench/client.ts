@@ -24,6 +24,7 @@ import { encodeSecret, generateSecret } from '@otpknock/shared';
 import { agentPath, type NsProcess } from '@otpknock/e2e-harness';
 import { machineInfo, machineLine } from './lib/machine.js';
 import { markdownTable } from './lib/markdown.js';
+import { wholeNumberOption } from './lib/options.js';
 import { createBenchNet, type BenchNet } from './lib/netns.js';
 import { median, ms } from './lib/stats.js';
 
@@ -33,9 +34,7 @@ const { values: options } = parseArgs({
   options: { runs: { type: 'string', default: '24' } },
 });
 /** Timed `knock HOST` runs (end to end and wire), each with its own user. */
-const RUNS = Number(options.runs);
-if (!/^\d+$/.test(options.runs) || RUNS < 20 || RUNS > 100)
-  throw new Error(`--runs: ${JSON.stringify(options.runs)} is not a whole number from 20 to 100`);
+const RUNS = wholeNumberOption('runs', options.runs, 20, 100);
 const WARMUP = 2;
 /** Runs of each cold-start case. */
 const COLD_RUNS = 20;

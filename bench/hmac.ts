@@ -32,15 +32,14 @@ import {
 } from '@otpknock/shared/testing';
 import { machineInfo, machineLine } from './lib/machine.js';
 import { markdownTable } from './lib/markdown.js';
+import { wholeNumberOption } from './lib/options.js';
 import { median, ms } from './lib/stats.js';
 
 const { values: options } = parseArgs({
   args: process.argv.slice(2),
   options: { runs: { type: 'string', default: '7' } },
 });
-const RUNS = Number(options.runs);
-if (!/^\d+$/.test(options.runs) || RUNS < 3 || RUNS > 51)
-  throw new Error(`--runs: ${JSON.stringify(options.runs)} is not a whole number from 3 to 51`);
+const RUNS = wholeNumberOption('runs', options.runs, 3, 51);
 
 const USERS = [1_000, 10_000];
 

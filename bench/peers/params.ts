@@ -2,6 +2,7 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { wholeNumberOption } from '../lib/options.js';
 
 // Strict: an unknown argument is refused (a typo would otherwise run the default bench for minutes).
 const { values: options } = parseArgs({
@@ -19,9 +20,7 @@ export const FLAGS = {
   reuseServerResults: options['reuse-server-results'],
 };
 /** Timed knocks per program (end-to-end and wire). */
-export const RUNS = Number(options.runs);
-if (!/^\d+$/.test(options.runs) || RUNS < 3 || RUNS > 100)
-  throw new Error(`--runs: ${JSON.stringify(options.runs)} is not a whole number from 3 to 100`);
+export const RUNS = wholeNumberOption('runs', options.runs, 3, 100);
 /** Extra knocks per program run under /usr/bin/time for the client's peak RSS (not timed). */
 export const RSS_RUNS = 5;
 export const WARMUP_RUNS = 1;
