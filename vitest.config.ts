@@ -17,8 +17,9 @@ export default defineConfig({
         ...resolveSource,
         test: {
           name: 'unit',
-          // scripts/: the generators of the man pages and shell completions, and their drift tests.
-          include: ['packages/*/src/**/*.test.ts', 'scripts/**/*.test.ts'],
+          // scripts/: the generators of the man pages and shell completions, and their drift tests;
+          // bench/lib: the benches' pure helpers.
+          include: ['packages/*/src/**/*.test.ts', 'scripts/**/*.test.ts', 'bench/lib/**/*.test.ts'],
           environment: 'node',
           // Some unit tests run a CLI (a Node start each): seconds on a loaded 2-core machine.
           testTimeout: 20_000,
