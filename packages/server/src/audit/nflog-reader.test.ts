@@ -20,9 +20,10 @@ const python = (code: string): string =>
 
 /**
  * Runs \`code\` with packet(family, mark or None, prefix, payload) that builds an NFLOG packet
- * message; it sets \`data\`, whose events are printed as JSON lines.
+ * message; it sets \`data\`, whose events the reader prints as JSON lines: their packets, as
+ * otpknockd reads them.
  */
-const loggedEvents = (code: string): string =>
+const loggedPackets = (code: string) =>
   python(`
 import json, socket, struct
 def packet(family, mark, prefix, payload):
@@ -31,7 +32,10 @@ def packet(family, mark, prefix, payload):
     return struct.pack('=IHHII', 16 + len(body), (r.NFNL_SUBSYS_ULOG << 8) | r.NFULNL_MSG_PACKET, 0, 0, 0) + body
 ${code}
 for e in r.packet_events(data, 1700000000.5): print(json.dumps(e))
-`);
+`)
+    .trim()
+    .split('\n')
+    .map((l) => parseReaderLine(l)?.packet);
 
 describe('nflog-reader.py', () => {
   it('compiles', () => {
@@ -45,17 +49,13 @@ describe('nflog-reader.py', () => {
   });
 
   it('turns NFLOG packet messages into events: family, mark, prefix, source address (IPv4 and IPv6); skips other messages', () => {
-    const out = loggedEvents(`
+    const packets = loggedPackets(`
 v4 = b'\\x45' + b'\\0' * 11 + socket.inet_pton(socket.AF_INET, '192.0.2.7') + socket.inet_pton(socket.AF_INET, '192.0.2.1')
 v6 = b'\\x60' + b'\\0' * 7 + socket.inet_pton(socket.AF_INET6, '2001:db8::7') + socket.inet_pton(socket.AF_INET6, '2001:db8::1')
 other = struct.pack('=IHHII', 20, 0x0403, 0, 0, 0) + b'\\0' * 4
 data = packet(socket.AF_INET, 0x80400001, b'otpknock open', v4) + other + packet(socket.AF_INET6, 0xc0000002, b'otpknock replay', v6)
 `);
-    const events = out
-      .trim()
-      .split('\n')
-      .map((l) => parseReaderLine(l)?.packet);
-    expect(events).toEqual([
+    expect(packets).toEqual([
       {
         family: 4,
         mark: 0x80400001,
@@ -76,17 +76,13 @@ data = packet(socket.AF_INET, 0x80400001, b'otpknock open', v4) + other + packet
   });
 
   it('reads where a forwarded TCP packet goes (its destination after DNAT), with or without a mark', () => {
-    const out = loggedEvents(`
+    const packets = loggedPackets(`
 tcp = struct.pack('>HH', 40000, 8080) + b'\\0' * 16
 v4 = b'\\x45' + b'\\0' * 8 + b'\\x06' + b'\\0' * 2 + socket.inet_pton(socket.AF_INET, '192.0.2.2') + socket.inet_pton(socket.AF_INET, '198.51.100.2') + tcp
 v6 = b'\\x60' + b'\\0' * 5 + b'\\x06' + b'\\0' + socket.inet_pton(socket.AF_INET6, '2001:db8:1::2') + socket.inet_pton(socket.AF_INET6, '2001:db8:2::2') + tcp
 data = packet(socket.AF_INET, None, b'otpknock forward nas', v4) + packet(socket.AF_INET6, None, b'otpknock forward nas', v6)
 `);
-    const events = out
-      .trim()
-      .split('\n')
-      .map((l) => parseReaderLine(l)?.packet);
-    expect(events).toEqual([
+    expect(packets).toEqual([
       {
         family: 4,
         mark: 0,
