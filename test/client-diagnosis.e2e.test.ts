@@ -4,13 +4,11 @@
 // real otpknockd and nftables in the server namespace; the faults are made in the
 // server namespace (a firewall table of the test's own) or by the client's routes.
 // Prints how long each failure took to report (node start-up included).
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { applyNft, describeE2E, NODE, type NsRef } from '@otpknock/e2e-harness';
-import { encodeSecret } from '@otpknock/shared';
-import { KNOCK, testUser, useDaemon, usersYaml } from './support/otpknockd.js';
+import { applyNft, describeE2E, knockProfile, testUser, useDaemon, usersYaml } from './support/e2e.js';
 
 /** Guarded, a service listens. */
 const GUARDED = 8080;
@@ -86,15 +84,11 @@ ${usersYaml(USERS, secretFile)}
 
   /** A store with one profile; `knock` runs the real bundle with it in the client namespace. */
   const profile = async (name: string, secret: Uint8Array, extra: string[]) => {
-    const store = join(home, `${name}.json`);
-    const secretFile = join(home, `${name}.key`);
-    writeFileSync(secretFile, `${encodeSecret(secret)}\n`, { mode: 0o600 });
-    chmodSync(secretFile, 0o600);
     const env = { ...process.env, XDG_STATE_HOME: join(home, `state-${name}`) };
-    const knock = (args: string[], ns: NsRef = 'client') =>
-      fx.t.exec(ns, [NODE, KNOCK, '--config', store, ...args], { env, timeoutMs: 30_000 });
-    const added = await knock(['add', name, '--secret-file', secretFile, ...KNOCK_ARGS, ...extra]);
-    expect(added.code, added.stderr).toBe(0);
+    const { knock } = await knockProfile(fx.t, home, name, secret, [...KNOCK_ARGS, ...extra], {
+      env,
+      timeoutMs: 30_000,
+    });
     return async (args: string[] = [name]) => {
       const started = Date.now();
       const r = await knock(args);
@@ -109,15 +103,13 @@ ${usersYaml(USERS, secretFile)}
     };
   };
 
+  /** The profile's address and port: the server, `port`. */
+  const serverPort = (port: number) => ['--address', fx.t.server.ipv4, '--port', String(port)];
+
   const withinBound = (ms: number, bound = BOUND_MS) => expect(ms).toBeLessThan(bound + STARTUP_SLACK_MS);
 
   it('dropped (a knock the server refuses): exit 1, says what only the server sees and which command asks it', async () => {
-    const knock = await profile('dropped', testUser('x', 'diag-e2e-not-a-user').secret, [
-      '--address',
-      fx.t.server.ipv4,
-      '--port',
-      String(GUARDED),
-    ]);
+    const knock = await profile('dropped', testUser('x', 'diag-e2e-not-a-user').secret, serverPort(GUARDED));
     const r = await knock();
     expect(r.code, r.stderr).toBe(1);
     expect(r.stderr).toContain(`dropped (${fx.t.server.ipv4}) port ${GUARDED}: no answer after 2 knocks`);
@@ -138,7 +130,7 @@ ${usersYaml(USERS, secretFile)}
   });
 
   it('reset by a firewall before and after the knock: exit 4, the port is not guarded by otpknockd, one knock', async () => {
-    const knock = await profile('reset', OTHER.secret, ['--address', fx.t.server.ipv4, '--port', String(RESET)]);
+    const knock = await profile('reset', OTHER.secret, serverPort(RESET));
     const r = await knock();
     expect(r.code, r.stderr).toBe(4);
     expect(r.stderr).toContain(`reset (${fx.t.server.ipv4}) port ${RESET}: refused before the knock as after it`);
@@ -147,12 +139,7 @@ ${usersYaml(USERS, secretFile)}
   });
 
   it('the knock let in, nothing listens: exit 4, silent before the knock, refused after it', async () => {
-    const knock = await profile('empty', EMPTY.secret, [
-      '--address',
-      fx.t.server.ipv4,
-      '--port',
-      String(GUARDED_EMPTY),
-    ]);
+    const knock = await profile('empty', EMPTY.secret, serverPort(GUARDED_EMPTY));
     const r = await knock();
     expect(r.code, r.stderr).toBe(4);
     expect(r.stderr).toContain('silent before the knock, refused after it');
@@ -161,31 +148,21 @@ ${usersYaml(USERS, secretFile)}
   });
 
   it('not guarded, a service listens: exit 0 with the note that otpknockd does not guard the port', async () => {
-    const knock = await profile('unguarded', OTHER.secret, [
-      '--address',
-      fx.t.server.ipv4,
-      '--port',
-      String(UNGUARDED),
-    ]);
+    const knock = await profile('unguarded', OTHER.secret, serverPort(UNGUARDED));
     const r = await knock();
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toContain(
       `note: unguarded (${fx.t.server.ipv4}) port ${UNGUARDED} accepted a connection before the knock reached it`,
     );
     // A guarded port after a valid knock: no note.
-    const good = await profile('guarded', GOOD.secret, ['--address', fx.t.server.ipv4, '--port', String(GUARDED)]);
+    const good = await profile('guarded', GOOD.secret, serverPort(GUARDED));
     const g = await good();
     expect(g.code, g.stderr).toBe(0);
     expect(g.stderr).not.toMatch(/note:/);
   });
 
   it('not guarded, nothing listens: exit 4, refused before the knock', async () => {
-    const knock = await profile('closed', OTHER.secret, [
-      '--address',
-      fx.t.server.ipv4,
-      '--port',
-      String(UNGUARDED_EMPTY),
-    ]);
+    const knock = await profile('closed', OTHER.secret, serverPort(UNGUARDED_EMPTY));
     const r = await knock();
     expect(r.code, r.stderr).toBe(4);
     expect(r.stderr).toContain('refused before the knock as after it');
@@ -204,7 +181,7 @@ ${usersYaml(USERS, secretFile)}
   });
 
   it('ICMP host unreachable: exit 3, nothing reached otpknockd', async () => {
-    const knock = await profile('icmp', OTHER.secret, ['--address', fx.t.server.ipv4, '--port', String(ICMP)]);
+    const knock = await profile('icmp', OTHER.secret, serverPort(ICMP));
     const r = await knock();
     expect(r.code, r.stderr).toBe(3);
     expect(r.stderr).toContain(`icmp (${fx.t.server.ipv4}) port ${ICMP}: host unreachable`);

@@ -4,15 +4,15 @@
 // Namespaces: server .1 (otpknockd, sshd on 22, a TCP service on 8080), client .2, eve .3.
 // Each test knocks with a user of its own (its own secret, so its own windows) and
 // afterEach closes every address again, so no test sees another's opening.
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-import { encodeSecret } from '@otpknock/shared';
 import {
   KNOCK,
   NODE,
   describeE2E,
+  knockProfile,
   openHeldConnection,
   otpknockd,
   setElementKeys,
@@ -65,20 +65,11 @@ ${usersYaml(USERS, secretFile)}
    * address, and a lookup by address takes the first match) and one profile in it.
    */
   const client = async (profile: string, secret: Uint8Array, extra: string[]) => {
-    const store = join(home, `${profile}.json`);
-    const secretFile = join(home, `${profile}.key`);
-    writeFileSync(secretFile, `${encodeSecret(secret)}\n`, { mode: 0o600 });
-    chmodSync(secretFile, 0o600);
-    /** Runs the real `knock` bundle in a namespace with this store and the test's state dir. */
-    const knock = (args: string[], o: { ns?: NsRef; extraEnv?: NodeJS.ProcessEnv } = {}) =>
-      fx.t.exec(o.ns ?? 'client', [NODE, KNOCK, '--config', store, ...args], {
-        env: { ...env, ...o.extraEnv },
-        timeoutMs: 20_000,
-      });
-    const added = await knock(['add', profile, '--secret-file', secretFile, ...PROFILE_ARGS, ...extra]);
-    expect(added.code, added.stderr).toBe(0);
-    return { store, knock, proxyCommand: `ProxyCommand ${NODE} ${KNOCK} --config ${store} proxy %h %p` };
+    const p = await knockProfile(fx.t, home, profile, secret, [...PROFILE_ARGS, ...extra], { env });
+    return { ...p, proxyCommand: `ProxyCommand ${NODE} ${KNOCK} --config ${p.store} proxy %h %p` };
   };
+  /** The profile's address and port: the server's IPv4 address (or `host`), the web service. */
+  const web = (host = fx.t.server.ipv4) => ['--address', host, '--port', String(WEB_PORT)];
 
   /** The next audit line of the daemon after mark (NFLOG): which user's sequence opened, for whom. */
   const auditAfter = async (mark: number) =>
@@ -120,7 +111,7 @@ ${usersYaml(USERS, secretFile)}
   it('knock HOST opens the service for this address only and exits 0', async () => {
     const { t, daemon } = fx;
     const u = USERS[0]!;
-    const { knock } = await client('gw', u.secret, ['--address', t.server.ipv4, '--port', String(WEB_PORT)]);
+    const { knock } = await client('gw', u.secret, web());
     await closedFrom('client', t.server.ipv4, WEB_PORT);
     const started = Date.now();
     const mark = daemon.mark();
@@ -175,19 +166,19 @@ ${usersYaml(USERS, secretFile)}
   it('an ssh alias resolves through `ssh -G` to the profile (knock ALIAS)', async () => {
     const { t, daemon } = fx;
     const u = USERS[2]!;
-    const { knock } = await client('office', u.secret, ['--address', t.server.ipv4, '--port', String(WEB_PORT)]);
+    const { knock } = await client('office', u.secret, web());
     // The alias is known only to ssh: a config whose HostName is the profile's address.
     const sshConfig = sshd.clientConfig({ 'office-alias': { hostName: t.server.ipv4 } }, 'alias_config');
     // ssh reads ~/.ssh/config from the passwd home, not $HOME: point OTPKNOCK_SSH at ssh -F.
     const wrapper = join(home, 'ssh-with-config');
     writeFileSync(wrapper, `#!/bin/sh\nexec ssh -F '${sshConfig}' "$@"\n`, { mode: 0o755 });
-    const extraEnv = { OTPKNOCK_SSH: wrapper };
-    const unknown = await knock(['no-such-alias'], { extraEnv });
+    const withWrapper = { env: { OTPKNOCK_SSH: wrapper } };
+    const unknown = await knock(['no-such-alias'], withWrapper);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toMatch(/no profile for no-such-alias/);
     await closedFrom('client', t.server.ipv4, WEB_PORT);
     const mark = daemon.mark();
-    const r = await knock(['office-alias', '-v'], { extraEnv });
+    const r = await knock(['office-alias', '-v'], withWrapper);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toContain(`profile office (found by ssh HostName ${t.server.ipv4})`);
     expect(await auditAfter(mark)).toMatchObject({ user: 'alias', address: t.client.ipv4 });
@@ -197,7 +188,7 @@ ${usersYaml(USERS, secretFile)}
   it('knock close shuts the address for new connections; an established one stays up', async () => {
     const { t } = fx;
     const u = USERS[3]!;
-    const { knock } = await client('shut', u.secret, ['--address', t.server.ipv4, '--port', String(WEB_PORT)]);
+    const { knock } = await client('shut', u.secret, web());
     expect((await knock(['shut'])).code).toBe(0);
     const held = await openHeldConnection(t, 'client', t.server.ipv4, WEB_PORT);
     const r = await knock(['close', 'shut']);
@@ -212,7 +203,7 @@ ${usersYaml(USERS, secretFile)}
   it('a wrong secret leaves the service closed and exits 1 after its retry', async () => {
     const { t, daemon } = fx;
     const wrong = testSecret('client-e2e-not-a-user');
-    const { knock } = await client('wrong', wrong, ['--address', t.server.ipv4, '--port', String(WEB_PORT)]);
+    const { knock } = await client('wrong', wrong, web());
     const started = Date.now();
     const mark = daemon.mark();
     const r = await knock(['wrong', '--timeout', '1', '--retries', '1'], { ns: 'eve' });
@@ -234,12 +225,7 @@ ${usersYaml(USERS, secretFile)}
     const { t, cfg } = fx;
     const u = USERS[4]!;
     // A name with an IPv6 address only through the profile; -6 forces the family.
-    const { knock, proxyCommand } = await client('v6', u.secret, [
-      '--address',
-      t.server.ipv6,
-      '--port',
-      String(WEB_PORT),
-    ]);
+    const { knock, proxyCommand } = await client('v6', u.secret, web(t.server.ipv6));
     await closedFrom('client', t.server.ipv6, WEB_PORT);
     const r = await knock(['v6', '-6']);
     expect(r.code, r.stderr).toBe(0);
