@@ -95,13 +95,9 @@ or nft failed (nothing changed); 2 not an address.`,
       parseAddress(addr);
       const config = await loadConfig(o.config, { allowNoUsers: true });
       // Audited as an operator action (who, when, and a refusal too): audit/operator.ts.
-      const done = await audited(
-        config.stateDir,
-        'unban',
-        { target: addr },
-        () => unban(config, addr),
-        (r) => ({ banned: r.key, leftMs: r.remainingMs }),
-      );
+      const done = await audited(config.stateDir, 'unban', { target: addr }, () => unban(config, addr), {
+        describe: (r) => ({ banned: r.key, leftMs: r.remainingMs }),
+      });
       process.stdout.write(done.message);
     });
 }
