@@ -47,7 +47,7 @@ describe('explainPorts: the likely causes, tested offline', () => {
     expect(w).toBeGreaterThan(0);
     const e = explain(open(alice, w, noExclude));
     expect(e).toMatchObject({ cause: 'profile', user: 'alice' });
-    expect(e.text).toMatch(/lacks/);
+    expect(e.text).toMatch(/lacks .*otpknockd user uri alice/);
     expect(profileVariants(profile, config).map((v) => v.profile.exclude)).toContainEqual([]);
   });
 

@@ -240,7 +240,7 @@ export function explainPorts(input: ExplainInput): Explanation {
         return {
           cause: 'profile',
           user: u.name,
-          text: `the ports are ${u.name}'s ${m.kind} sequence of window ${m.window} under a profile that lacks ${v.lacks}: the client's profile does not match the server's; give ${u.name} the server's profile again (its exclude list includes the service ports)`,
+          text: `the ports are ${u.name}'s ${m.kind} sequence of window ${m.window} under a profile that lacks ${v.lacks}: the client's profile does not match the server's; give ${u.name} the server's profile again: otpknockd user uri ${u.name}`,
         };
     }
   }
