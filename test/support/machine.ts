@@ -1,14 +1,22 @@
 // A throw-away "machine" for running documentation as written: one of the harness's
 // network namespaces plus a mount namespace of its own, in which /etc, /usr and /var
 // and /run are overlays (writes land in a temporary directory, the host's files never change)
-// and /root and /tmp are empty tmpfs. So `install … /etc/otpknock/…`, `/usr/sbin/…`
+// and /root and /tmp are empty tmpfs (but for the checkout, bound back in place). So `install … /etc/otpknock/…`, `/usr/sbin/…`
 // links, `/var/lib/otpknock` and `~/.config` behave as on a fresh machine, for this
 // machine's processes only. Commands run as root through nsenter; every process is in
 // the topology's network namespace, so topo.destroy() ends them all.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { run, spawnTracked, type ExecResult, type NsProcess, type Role, type Topology } from '@otpknock/e2e-harness';
+import {
+  REPO_ROOT,
+  run,
+  spawnTracked,
+  type ExecResult,
+  type NsProcess,
+  type Role,
+  type Topology,
+} from '@otpknock/e2e-harness';
 
 export interface Machine {
   readonly role: Role;
@@ -50,8 +58,13 @@ export async function startMachine(t: Topology, role: Role, hosts: string[] = []
       `mkdir -p '${dir}/${d}.upper' '${dir}/${d}.work'`,
       `mount -t overlay overlay -o 'lowerdir=/${d},upperdir=${dir}/${d}.upper,workdir=${dir}/${d}.work' /${d}`,
     ]),
+    // The checkout stays visible where it is, also when it lies under /root or /tmp (CI
+    // may clone there): fd 9 holds it while the empty tmpfs go on, then it is bound back.
+    `exec 9<'${REPO_ROOT}'`,
     'mount -t tmpfs -o mode=0700 tmpfs /root',
     'mount -t tmpfs -o mode=1777 tmpfs /tmp',
+    `if [ ! -e '${REPO_ROOT}/package.json' ]; then mkdir -p '${REPO_ROOT}' && mount --bind /proc/self/fd/9 '${REPO_ROOT}'; fi`,
+    'exec 9<&-',
     'mkdir -p -m 0755 /run/sshd', // sshd's privilege separation directory (made at boot on Debian)
     ...hosts.map((h) => `echo '${h}' >> /etc/hosts`),
     'echo ready',
