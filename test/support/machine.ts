@@ -59,11 +59,12 @@ export async function startMachine(t: Topology, role: Role, hosts: string[] = []
       `mount -t overlay overlay -o 'lowerdir=/${d},upperdir=${dir}/${d}.upper,workdir=${dir}/${d}.work' /${d}`,
     ]),
     // The checkout stays visible where it is, also when it lies under /root or /tmp (CI
-    // may clone there): fd 9 holds it while the empty tmpfs go on, then it is bound back.
+    // may clone there): fd 9 holds it while the empty tmpfs go on, then it is bound back
+    // (not canonicalized: the path would name the new, empty place).
     `exec 9<'${REPO_ROOT}'`,
     'mount -t tmpfs -o mode=0700 tmpfs /root',
     'mount -t tmpfs -o mode=1777 tmpfs /tmp',
-    `if [ ! -e '${REPO_ROOT}/package.json' ]; then mkdir -p '${REPO_ROOT}' && mount --bind /proc/self/fd/9 '${REPO_ROOT}'; fi`,
+    `if [ ! -e '${REPO_ROOT}/package.json' ]; then mkdir -p '${REPO_ROOT}' && mount --no-canonicalize --bind /proc/self/fd/9 '${REPO_ROOT}'; fi`,
     'exec 9<&-',
     'mkdir -p -m 0755 /run/sshd', // sshd's privilege separation directory (made at boot on Debian)
     ...hosts.map((h) => `echo '${h}' >> /etc/hosts`),
