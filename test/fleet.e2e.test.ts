@@ -18,8 +18,6 @@ import {
   useTopology,
   type NsProcess,
   type Topology,
-} from '@otpknock/e2e-harness';
-import {
   KNOCK,
   OTPKNOCKD,
   assertBuilt,
@@ -27,7 +25,7 @@ import {
   usersYaml,
   writeConfig,
   type ConfigDir,
-} from './support/otpknockd.js';
+} from './support/e2e.js';
 import { ETCD_ROOT_PASSWORD, haveEtcd, startEtcdCluster, type EtcdCluster } from './support/etcd.js';
 
 const PERIOD = 5;

@@ -19,9 +19,14 @@ import {
   useTopology,
   type NsProcess,
   type Topology,
-} from '@otpknock/e2e-harness';
+  otpknockd,
+  startDaemon,
+  usersYaml,
+  writeConfig,
+  type ConfigDir,
+  type TestUser,
+} from './support/e2e.js';
 import { alice, aliceKnocks, counter, profile } from './support/gateway.js';
-import { otpknockd, startDaemon, usersYaml, writeConfig, type ConfigDir, type TestUser } from './support/otpknockd.js';
 
 const HOST_PORT = 9443; // -p 9443:8080
 const CONTAINER_PORT = 8080;

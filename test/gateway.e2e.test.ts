@@ -20,9 +20,6 @@ import {
   useTopology,
   type NsProcess,
   type Topology,
-} from '@otpknock/e2e-harness';
-import { alice, aliceKnocks, counter, PERIOD, profile } from './support/gateway.js';
-import {
   KNOCK,
   otpknockd,
   startDaemon,
@@ -30,7 +27,8 @@ import {
   writeConfig,
   type ConfigDir,
   type TestUser,
-} from './support/otpknockd.js';
+} from './support/e2e.js';
+import { alice, aliceKnocks, counter, PERIOD, profile } from './support/gateway.js';
 
 const PUBLIC_PORT = 8443; // the gateway's port forward …
 const BACKEND_PORT = 8080; // … to the backend's service
