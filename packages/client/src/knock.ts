@@ -331,11 +331,6 @@ interface Knocked {
   readonly connecting: Promise<Socket | undefined> | undefined;
 }
 
-/**
- * Sends the open sequence of `window` to `address`. The wait for the service starts with
- * the last datagram, so that the SYN follows it at once (code mode included: its
- * sequence, too, is consumed by this knock). A send error comes back as the KnockError.
- */
 /** The first port of a code-mode sequence that the profile's (the server's) exclude list holds. */
 export function excludedCodePort(profile: KnockProfile, ports: readonly number[]): number | undefined {
   return ports.find((p) => profile.exclude.includes(p));
@@ -357,6 +352,11 @@ function refuseExcludedCodePorts(profile: KnockProfile, ports: readonly number[]
   );
 }
 
+/**
+ * Sends the open sequence of `window` to `address`. The wait for the service starts with
+ * the last datagram, so that the SYN follows it at once (code mode included: its
+ * sequence, too, is consumed by this knock). A send error comes back as the KnockError.
+ */
 async function knockAndConnect(
   ctx: OpenContext,
   address: ResolvedAddress,
