@@ -106,6 +106,13 @@ ${usersYaml(USERS, secretFile)}
   /** The profile's address and port: the server, `port`. */
   const serverPort = (port: number) => ['--address', fx.t.server.ipv4, '--port', String(port)];
 
+  /** The time knock reports in its message ("N knock(s), T s"): its own, without Node's start-up. */
+  const reportedSeconds = (stderr: string): number => {
+    const m = /\d+ knocks?, (\d+\.\d) s\)/.exec(stderr);
+    expect(m, stderr).not.toBeNull();
+    return Number(m![1]);
+  };
+
   const withinBound = (ms: number, bound = BOUND_MS) => expect(ms).toBeLessThan(bound + STARTUP_SLACK_MS);
 
   it('dropped (a knock the server refuses): exit 1, says what only the server sees and which command asks it', async () => {
@@ -135,6 +142,8 @@ ${usersYaml(USERS, secretFile)}
     expect(r.code, r.stderr).toBe(4);
     expect(r.stderr).toContain(`reset (${fx.t.server.ipv4}) port ${RESET}: refused before the knock as after it`);
     expect(r.stderr).toContain('is not guarded by otpknockd');
+    // refused before and after: it does not wait out --timeout (the time knock itself reports)
+    expect(reportedSeconds(r.stderr)).toBeLessThan(TIMEOUT_S / 2);
     withinBound(r.ms, TIMEOUT_S * 1000 + 1000);
   });
 
@@ -166,6 +175,7 @@ ${usersYaml(USERS, secretFile)}
     const r = await knock();
     expect(r.code, r.stderr).toBe(4);
     expect(r.stderr).toContain('refused before the knock as after it');
+    expect(reportedSeconds(r.stderr)).toBeLessThan(TIMEOUT_S / 2);
   });
 
   // Before the host-unreachable test: the server's kernel rate-limits its ICMP errors per
@@ -177,6 +187,7 @@ ${usersYaml(USERS, secretFile)}
     expect(r.stderr).toContain(
       `icmpport (${fx.t.server.ipv4}) port ${ICMP_PORT}: refused before the knock as after it (TCP reset or ICMP port unreachable`,
     );
+    expect(reportedSeconds(r.stderr)).toBeLessThan(TIMEOUT_S / 2);
     withinBound(r.ms, TIMEOUT_S * 1000 + 1000);
   });
 

@@ -203,6 +203,23 @@ describe('knockOpen', () => {
     });
   });
 
+  it('refused before the knock and after it: the wait for the service stops at once', async () => {
+    const aborted: boolean[] = [];
+    const waitFor = (before: ProbeOutcome) => {
+      const h = harness(() => false, { probe: () => fakeProbe(before) });
+      h.req.connect = async (o) => {
+        o.onFailure?.('ECONNREFUSED');
+        aborted.push(o.signal?.aborted === true);
+        return undefined;
+      };
+      return knockOpen(h.req);
+    };
+    await waitFor({ kind: 'error', code: 'ECONNREFUSED' });
+    // silent before, refused after: the knock was let in, the service may be starting: wait on
+    await waitFor({ kind: 'silent' });
+    expect(aborted).toEqual([true, false]);
+  });
+
   it('the used windows are kept per secret and profile: a corrected profile knocks the current window', async () => {
     const h = harness(() => false);
     await knockOpen(h.req);

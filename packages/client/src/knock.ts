@@ -119,6 +119,8 @@ interface OpenContext {
   poll: { intervalMs?: number };
   /** Error codes of the connection attempts after a knock (refused, unreachable…). */
   failures: Set<string>;
+  /** Whether the attempt made before the knock was refused by `address` (a reset or ICMP port unreachable). */
+  refusedBeforeKnock: (address: string) => boolean;
   /** The secret's bytes, or undefined in code mode. */
   secret: Uint8Array | undefined;
 }
@@ -175,6 +177,7 @@ export async function knockOpen(req: OpenRequest): Promise<OpenResult> {
     poll: req.pollIntervalMs ? { intervalMs: req.pollIntervalMs } : {},
     secret: req.code === undefined ? decodeSecret(req.profile.secret) : undefined,
     failures: new Set(),
+    refusedBeforeKnock: (address) => before.refused(address),
   };
   const used = new UsedWindows(ctx);
   const lastKnockAtMs = used.lastAtMs();
@@ -211,6 +214,12 @@ class BeforeKnock {
     if (this.probe === undefined || address?.address !== this.address) return false;
     await new Promise<void>((resolve) => setImmediate(resolve));
     return this.probe.settled?.kind === 'open';
+  }
+
+  /** Whether `address` refused it: the port is not guarded (otpknockd drops, it never refuses). */
+  refused(address: string): boolean {
+    const seen = this.probe?.settled;
+    return address === this.address && seen?.kind === 'error' && seen.code === 'ECONNREFUSED';
   }
 
   /** Its connection, if it made one to `address` (the caller's from now on). */
@@ -381,7 +390,12 @@ async function knockAndConnect(
       port: req.servicePort,
       timeoutMs: req.timeoutMs,
       signal: aborter.signal,
-      onFailure: (code) => ctx.failures.add(code),
+      onFailure: (code) => {
+        ctx.failures.add(code);
+        // Refused before the knock and after it: the port is not guarded and nothing
+        // listens; waiting out the timeout would not change the answer.
+        if (code === 'ECONNREFUSED' && ctx.refusedBeforeKnock(address.address)) aborter.abort();
+      },
       ...ctx.poll,
     });
   };
