@@ -118,6 +118,15 @@ describe('usage and configuration errors exit 2', () => {
     ['unknown option', ['h', '--bogus'], /unknown option '--bogus'/],
     ['bad timeout', ['h', '--timeout', 'soon'], /--timeout must be a number/],
     ['bad retries', ['h', '--retries', '99'], /--retries must be a whole number from 0 to 5/],
+    // the bounds docs/knock.md gives: --timeout 0.1–120, --delay 0–500, a port 1–65535
+    ['timeout under 0.1', ['h', '-t', '0.09'], /--timeout must be a number from 0\.1 to 120/],
+    ['timeout over 120', ['h', '--timeout', '120.5'], /--timeout must be a number from 0\.1 to 120/],
+    ['delay over 500', ['h', '-d', '501'], /--delay must be a number from 0 to 500/],
+    ['negative delay', ['proxy', 'h', '22', '--delay', '-1'], /--delay must be a number from 0 to 500/],
+    ['port 0', ['h', '-p', '0'], /a port must be a whole number from 1 to 65535/],
+    ['port 65536', ['add', 'h', '--port', '65536', '--secret-stdin'], /a port must be a whole number from 1 to 65535/],
+    ['proxy has no --code', ['proxy', 'h', '22', '--code', '123456'], /unknown option '--code'/],
+    ['a code of 5 digits', ['h', '--code', '12345'], /--code: expected the 6-digit code/],
     ['-4 and -6', ['h', '-4', '-6'], /cannot be used with/],
     ['bad proxy port', ['proxy', 'h', 'ssh'], /invalid PORT 'ssh'/],
     ['extra argument', ['print', 'a', 'b'], /too many arguments/],
@@ -699,5 +708,124 @@ describe('a reader that goes away', () => {
     });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
+  });
+});
+
+// docs/knock.md's EXAMPLES, run as written in an empty home by bash with this knock on
+// PATH: every command that sends nothing, and the output the page shows for it. The
+// ones that knock (`knock myserver`, `knock close myserver`) send to 203.0.113.5, so
+// they are not run here (test/client.e2e.test.ts knocks in namespaces); `pass` is a
+// stand-in that prints a secret.
+describe('docs/knock.md EXAMPLES', () => {
+  const manual = readFileSync(join(here, '..', '..', '..', 'docs', 'knock.md'), 'utf8');
+  const examples = /## EXAMPLES\n\n```console\n([\s\S]*?)\n```/.exec(manual)![1]!;
+  /** The `$ ` commands, each with the lines of output the page shows after it. */
+  const steps: { command: string; output: string[] }[] = [];
+  for (const line of examples.split('\n'))
+    if (line.startsWith('$ ')) steps.push({ command: line.slice(2), output: [] });
+    else steps.at(-1)!.output.push(line);
+  const sends = (command: string) => /^knock (myserver|close myserver)\b/.test(command);
+
+  it('runs, from an empty home, and prints what the page shows', async () => {
+    const binDir = join(dir, 'bin');
+    mkdirSync(binDir);
+    writePrivate(join(binDir, 'knock'), `#!/bin/sh\nexec '${process.execPath}' '${bin}' "$@"\n`, 0o755);
+    writePrivate(join(binDir, 'pass'), `#!/bin/sh\necho ${TEST_SECRET}\n`, 0o755);
+    const ran: string[] = [];
+    for (const { command, output } of steps) {
+      if (sends(command)) continue;
+      const r = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
+        const child = spawn('bash', ['-c', command], {
+          cwd: dir,
+          env: { PATH: `${binDir}:${process.env['PATH'] ?? '/usr/bin:/bin'}`, HOME: dir },
+        });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+        child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+        child.on('error', reject);
+        child.on('close', (code) => resolve({ code, stdout, stderr }));
+      });
+      expect(r.code, `$ ${command}\n${r.stderr}`).toBe(0);
+      if (output.length > 0) expect(r.stdout, `$ ${command}`).toBe(`${output.join('\n')}\n`);
+      ran.push(command.split(' ').slice(0, 2).join(' '));
+    }
+    expect(ran).toEqual(['install -d', 'install -m', 'knock add', 'knock print', 'pass show', 'knock --config']);
+  });
+});
+
+describe('docs/knock.md: commands, the store and its lock', () => {
+  it('--config stands before or after the command; rm is remove', async () => {
+    await addProfile('h', ['--address', '192.0.2.10']);
+    const after = await knock(['list', '--names', '--config', config]);
+    expect({ code: after.code, stdout: after.stdout.toString() }).toEqual({ code: 0, stdout: 'h\n' });
+    const rm = await knock(['rm', 'h', '--config', config]);
+    expect(rm.code, rm.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(config, 'utf8')).profiles).toEqual({});
+  });
+
+  it('knock open HOST knocks a host named like a command', async () => {
+    const port = await serve((s) => s.end());
+    await addProfile('list', ['--address', '127.0.0.1', '--port', String(port)]);
+    const r = await knock(['--config', config, 'open', 'list', '-v']);
+    expect(r.stderr).toContain('profile list (found by name), knocking 127.0.0.1');
+    expect(r.code).toBe(0);
+  });
+
+  it('the default store directory is made 0700, the used windows go to $XDG_STATE_HOME (no secret in them)', async () => {
+    const { statSync } = await import('node:fs');
+    const secretFile = writePrivate(join(dir, 'k'), TEST_SECRET);
+    expect((await knock(['add', 'h', '--address', '127.0.0.1', '--port', '9', '--secret-file', secretFile])).code).toBe(
+      0,
+    );
+    expect(statSync(join(dir, 'cfg', 'otpknock')).mode & 0o777).toBe(0o700);
+    expect((await knock(['h', '--no-wait'])).code).toBe(0);
+    const used = join(dir, 'state', 'otpknock', 'used-windows.json');
+    expect(statSync(used).mode & 0o777).toBe(0o600);
+    const text = readFileSync(used, 'utf8');
+    expect(Object.values(JSON.parse(text))).toEqual([{ window: expect.any(Number), at: expect.any(Number) }]);
+    expect(text).not.toContain(TEST_SECRET.slice(0, 8));
+  });
+
+  it('a lock left by a killed command is broken after 30 s', async () => {
+    const { utimesSync, writeFileSync, existsSync } = await import('node:fs');
+    await addProfile('a', ['--address', '192.0.2.10']);
+    writeFileSync(`${config}.lock`, '999999');
+    const old = (Date.now() - 31_000) / 1000;
+    utimesSync(`${config}.lock`, old, old);
+    const r = await knock(['--config', config, 'add', 'b', '--address', '192.0.2.11', '--secret-stdin'], {
+      stdin: TEST_SECRET,
+    });
+    expect(r.code, r.stderr).toBe(0);
+    expect(Object.keys(JSON.parse(readFileSync(config, 'utf8')).profiles).sort()).toEqual(['a', 'b']);
+    expect(existsSync(`${config}.lock`)).toBe(false);
+  });
+
+  it('list --names leaves out a hand-edited name that knock HOST would refuse', async () => {
+    await addProfile('good', ['--address', '192.0.2.10']);
+    const store = JSON.parse(readFileSync(config, 'utf8'));
+    for (const bad of ['bad name', '-x']) store.profiles[bad] = { ...store.profiles.good, name: bad };
+    writePrivate(config, JSON.stringify(store));
+    const names = await knock(['--config', config, 'list', '--names']);
+    expect({ code: names.code, stdout: names.stdout.toString(), stderr: names.stderr }).toEqual({
+      code: 0,
+      stdout: 'good\n',
+      stderr: '',
+    });
+  });
+
+  it('import keeps what the URI does not say (address, delay); a name other than the host makes the host the address', async () => {
+    const uri = formatUri({ host: '192.0.2.30' });
+    expect((await knock(['--config', config, 'import', uri, '--name', 'gw', '--delay', '20'])).code).toBe(0);
+    expect(JSON.parse(readFileSync(config, 'utf8')).profiles.gw).toMatchObject({ address: '192.0.2.30', delayMs: 20 });
+    expect((await knock(['--config', config, 'import', uri, '--name', 'gw', '--address', '192.0.2.31'])).code).toBe(0);
+    expect(JSON.parse(readFileSync(config, 'utf8')).profiles.gw).toMatchObject({ address: '192.0.2.31', delayMs: 20 });
+    // a URI without host= says no address: the one the profile has stays, and so does the delay
+    const r = await knock(['--config', config, 'import', formatUri({}), '--name', 'gw']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(config, 'utf8')).profiles.gw).toMatchObject({ address: '192.0.2.31', delayMs: 20 });
+    // a URI with host= says it: the newest import wins
+    expect((await knock(['--config', config, 'import', uri, '--name', 'gw'])).code).toBe(0);
+    expect(JSON.parse(readFileSync(config, 'utf8')).profiles.gw).toMatchObject({ address: '192.0.2.30', delayMs: 20 });
   });
 });

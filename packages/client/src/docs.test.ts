@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { normalizeProfile } from '@otpknock/shared';
 import { printedSequences } from './commands.js';
+import { buildProgram } from './program.js';
 import { testProfile } from '@otpknock/client/testing';
 
 const manual = readFileSync(new URL('../../../docs/knock.md', import.meta.url), 'utf8');
@@ -31,5 +32,16 @@ describe('docs/knock.md, knock print --json', () => {
     const extra = Object.keys(printed).filter((k) => !(k in printExample()));
     expect(extra).toEqual(['token']);
     for (const k of extra) expect(manual.replace(/\s+/g, ' ')).toContain(`\`${k}\`, lower-case hex`);
+  });
+});
+
+describe('knock print --help', () => {
+  it('lists the keys --json prints, token marked as printed only sometimes', () => {
+    const print = buildProgram(() => {}).commands.find((c) => c.name() === 'print')!;
+    const json = print.options.find((o) => o.long === '--json')!;
+    const listed = /\{([^}]*)\}/.exec(json.description)![1]!.split(', ');
+    const withToken = testProfile('myserver', { knock: normalizeProfile({ method: 'time', tokenBytes: 4 }) });
+    const printed = Object.keys(printedSequences('myserver', { profile: withToken, address: '203.0.113.5' }, 0));
+    expect(listed).toEqual(printed.map((k) => (k === 'token' ? 'token?' : k)));
   });
 });

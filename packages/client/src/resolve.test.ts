@@ -44,6 +44,22 @@ describe('findProfile', () => {
     expect(await findProfile('DB.example.ORG', profiles, noSsh)).toMatchObject({ via: 'name' });
   });
 
+  it('takes an exact name before a case-insensitive one, and the first of several profiles with one address', async () => {
+    const two = {
+      Web: testProfile('Web', { address: '192.0.2.1' }),
+      web: testProfile('web', { address: '192.0.2.2' }),
+    };
+    expect((await findProfile('web', two, noSsh))?.address).toBe('192.0.2.2');
+    expect((await findProfile('Web', two, noSsh))?.address).toBe('192.0.2.1');
+    const shared = {
+      first: testProfile('first', { address: '192.0.2.3' }),
+      second: testProfile('second', { address: '192.0.2.3' }),
+    };
+    expect((await findProfile('192.0.2.3', shared, noSsh))?.profile.name).toBe('first');
+    const ssh: SshConfigLookup = async () => ({ hostname: '192.0.2.3', port: 22 });
+    expect((await findProfile('alias', shared, ssh))?.profile.name).toBe('first');
+  });
+
   it('resolves an ssh alias through ssh -G: HostName → profile name or address', async () => {
     const ssh = vi.fn<SshConfigLookup>(async (host) =>
       host === 'prod'

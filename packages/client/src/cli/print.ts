@@ -16,7 +16,7 @@ export function registerPrint(program: Command, setExit: SetExit): void {
     )
     .option(
       '--json',
-      'print JSON: {host, profile, address, servicePort, method, period, window, validFrom, validUntil, open, close, toggle, token?}',
+      'print JSON: {host, profile, address, servicePort, method, period, window, validFrom, validUntil, open, close, toggle, payload, token?}',
     )
     .addHelpText(
       'after',
