@@ -2,7 +2,7 @@
 // SUDO_USER, SUDO_UID), what, when, the result — and `user list`'s LAST OPEN shows the
 // last open, not a close. The real otpknockd in the server namespace; the actions run
 // as sudo would run them (SUDO_USER and SUDO_UID in the environment).
-import { copyFileSync, existsSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { describeE2E, NODE, pollUntil, sendUdp } from '@otpknock/e2e-harness';
@@ -87,16 +87,39 @@ ${usersYaml([ALICE], secretFile)}
     // No secret in any record (user add and rotate print one; the audit never holds it).
     expect(readFileSync(auditFile(), 'utf8')).not.toMatch(/secret=|"secret"/);
 
-    // A failed action is audited too, with why.
-    const failed = await op(['user', 'disable', 'nobody']);
-    expect(failed.code).not.toBe(0);
-    expect(audit().at(-1)).toMatchObject({
-      action: 'user disable',
-      target: 'nobody',
-      result: 'failed',
-      sudoUser: 'opsalice',
-    });
-    expect(String(audit().at(-1)!['error'])).toMatch(/nobody/);
+    // A refused action is audited too, with the reason: a user not in the store, a user of
+    // the config file (changed there, not by user commands), an unknown service.
+    const refusals: [string[], string, string, RegExp][] = [
+      [['user', 'disable', 'nobody'], 'user disable', 'nobody', /no user nobody in the user store/],
+      [
+        ['user', 'remove', 'alice'],
+        'user remove',
+        'alice',
+        /user alice is defined in the config file .*not in the user store/,
+      ],
+      [['user', 'rotate', 'alice'], 'user rotate', 'alice', /user alice is defined in the config file/],
+      [['user', 'add', 'erin', '--service', 'smtp'], 'user add', 'erin', /unknown service "smtp"/],
+      [['open', fx.t.client.ipv4, '--service', 'smtp'], 'open', fx.t.client.ipv4, /unknown service "smtp"/],
+    ];
+    for (const [args, action, target, reason] of refusals) {
+      const before = audit().length;
+      const r = await op(args);
+      expect(r.code, args.join(' ')).toBe(2);
+      const added = audit().slice(before);
+      expect(added, args.join(' ')).toEqual([
+        expect.objectContaining({ event: 'operator', action, target, result: 'refused', uid: 0, sudoUser: 'opsalice' }),
+      ]);
+      expect(String(added[0]!['reason'])).toMatch(reason);
+      expect(r.stderr).toMatch(reason);
+    }
+
+    // An apply of a file that does not validate is refused for the running daemon: audited.
+    const bad = join(fx.cfg.dir, 'bad.yaml');
+    writeFileSync(bad, `${readFileSync(fx.cfg.file, 'utf8')}tabel: otpknock\n`, { mode: 0o600 });
+    const badApply = await op(['apply', '--confirm-within', '5s'], bad);
+    expect(badApply.code).toBe(2);
+    expect(audit().at(-1)).toMatchObject({ action: 'apply', target: bad, result: 'refused', sudoUser: 'opsalice' });
+    expect(String(audit().at(-1)!['reason'])).toMatch(/tabel: unknown field/);
 
     // apply + confirm, then apply left unconfirmed: the watchdog's revert is audited.
     const next = join(fx.cfg.dir, 'next.yaml');

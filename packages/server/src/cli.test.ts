@@ -70,7 +70,12 @@ afterEach(() => rmSync(dir, { recursive: true, force: true }));
 function writeOneUserConfig(key: string): void {
   const secret = join(dir, 'alice.secret');
   writeFileSync(secret, `${encodeSecret(generateSecret())}\n`, { mode: 0o600 });
-  writeFileSync(cfg, `services:\n  ssh: { port: 22 }\nusers:\n  ${key}: { secret_file: ${secret} }\n`, { mode: 0o600 });
+  // state_dir of its own: a refused user command is audited there.
+  writeFileSync(
+    cfg,
+    `services:\n  ssh: { port: 22 }\nusers:\n  ${key}: { secret_file: ${secret} }\nstate_dir: ${dir}/state\n`,
+    { mode: 0o600 },
+  );
 }
 
 interface Run {
@@ -255,6 +260,9 @@ describe('user add and rotate: --host, --issuer and --service', () => {
       expect(await refused(['user', 'add', '-c', cfg, '--no-qr', 'alice', '--service', service])).toMatch(
         /--service: (an empty service name|unknown service ".*").*use one of: ssh, api/,
       );
+      const record = JSON.parse(readFileSync(join(dir, 'state', 'audit.jsonl'), 'utf8')) as Record<string, unknown>;
+      expect(record).toMatchObject({ action: 'user add', target: 'alice', result: 'refused' });
+      expect(String(record['reason'])).toMatch(/--service: (an empty service name|unknown service)/);
     },
   );
 });
@@ -293,6 +301,21 @@ describe('user commands as the docs write them (issue #13)', () => {
       expect(stderr).toContain(`user alice is defined in the config file ${cfg}, not in the user store`);
       expect(stderr).toContain('otpknockd apply');
       expect(stderr).not.toContain('no user alice in the user store');
+    }
+    // each refusal is an audited operator action: refused, with the reason (issue #13 §4)
+    const records = readFileSync(join(dir, 'state', 'audit.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(records.map((r) => [r['action'], r['target'], r['result']])).toEqual([
+      ['user remove', 'alice', 'refused'],
+      ['user disable', 'alice', 'refused'],
+      ['user rotate', 'alice', 'refused'],
+    ]);
+    for (const r of records) {
+      expect(r).toMatchObject({ event: 'operator', uid: process.getuid?.() });
+      expect(String(r['reason'])).toContain(`user alice is defined in the config file ${cfg}, not in the user store`);
+      expect(r).not.toHaveProperty('error');
     }
   });
 
@@ -364,6 +387,14 @@ describe('otpknockd open and close: the address and the services are checked bef
         `otpknockd: --service: ${message}. name one or more services, or leave --service out for all; the services in ${cfg} are: ssh, api.`,
       );
     }
+    // refused, and audited as such (issue #13 §4)
+    const records = readFileSync(join(dir, 'state', 'audit.jsonl'), 'utf8')
+      .trim()
+      .split('\n');
+    expect(records.map((l) => JSON.parse(l) as Record<string, unknown>)).toEqual([
+      expect.objectContaining({ action: 'open', target: '192.0.2.9', result: 'refused' }),
+      expect.objectContaining({ action: 'close', target: '192.0.2.9', result: 'refused' }),
+    ]);
   });
 
   it('a good address and service get as far as nft (the stand-in), and no further', async () => {

@@ -5,6 +5,7 @@
 // written is a warning, never a failed action: an operator locked out by a full disk
 // is the worse outcome.
 import { appendFile, chmod, mkdir, readFile } from 'node:fs/promises';
+import { OtpknockError } from '@otpknock/shared';
 import { auditFilePath } from './audit-file.js';
 
 /** The operator actions that are audited. */
@@ -42,9 +43,12 @@ export interface OperatorRecord extends Operator {
   target?: string;
   /** The action's parameters (services, duration, previous mode, reason…); never a secret. */
   details?: Record<string, string | number | boolean | string[]>;
-  result: 'ok' | 'failed';
+  /** ok; failed: it was tried and went wrong; refused: the command refused before it changed anything. */
+  result: 'ok' | 'failed' | 'refused';
   /** Why it failed. */
   error?: string;
+  /** Why it was refused (the message the operator saw). */
+  reason?: string;
 }
 
 const UNSET_LOGIN_UID = 4294967295;
@@ -65,7 +69,7 @@ export async function currentOperator(env: NodeJS.ProcessEnv = process.env): Pro
 export function operatorRecord(
   who: Operator,
   action: OperatorAction,
-  outcome: { target?: string; details?: OperatorRecord['details']; error?: unknown },
+  outcome: { target?: string; details?: OperatorRecord['details']; error?: unknown; refused?: unknown },
   now: Date = new Date(),
 ): OperatorRecord {
   const record: OperatorRecord = { time: now.toISOString(), event: 'operator', action, result: 'ok', ...who };
@@ -73,10 +77,15 @@ export function operatorRecord(
   if (outcome.details !== undefined) record.details = outcome.details;
   if (outcome.error !== undefined) {
     record.result = 'failed';
-    record.error = (outcome.error instanceof Error ? outcome.error.message : String(outcome.error)).slice(0, 500);
+    record.error = messageOf(outcome.error);
+  } else if (outcome.refused !== undefined) {
+    record.result = 'refused';
+    record.reason = messageOf(outcome.refused);
   }
   return record;
 }
+
+const messageOf = (e: unknown): string => (e instanceof Error ? e.message : String(e)).slice(0, 500);
 
 /**
  * Appends the record to state_dir/audit.jsonl (0600). Only the daemon rotates the file
@@ -97,8 +106,10 @@ export async function appendOperatorRecord(stateDir: string, record: OperatorRec
 }
 
 /**
- * Runs an operator action and audits it: `ok` with its target and details, or `failed`
- * with the error (which is thrown on). `describe` may fill in details from the result.
+ * Runs an operator action and audits it: `ok` with its target and details, `failed`
+ * with the error, or `refused` with the reason when `outcome` says the error came
+ * before anything was done (the error is thrown on either way). `describe` may fill
+ * in details from the result.
  */
 export async function audited<T>(
   stateDir: string,
@@ -107,8 +118,11 @@ export async function audited<T>(
   run: () => Promise<T>,
   opts: {
     describe?: (result: T) => OperatorRecord['details'];
-    /** Which errors are failures of the action (default all); others are refusals before it started. */
-    acted?: (error: unknown) => boolean;
+    /**
+     * What an error was (default failed): a failure of the action, a refusal before it
+     * started, or (unrecorded) a refusal with no audit to go to.
+     */
+    outcome?: (error: unknown) => 'failed' | 'refused' | 'unrecorded';
   } = {},
 ): Promise<T> {
   const who = await currentOperator();
@@ -119,8 +133,36 @@ export async function audited<T>(
     await appendOperatorRecord(stateDir, operatorRecord(who, action, { ...what, ...(details ? { details } : {}) }));
     return result;
   } catch (error) {
-    if (opts.acted?.(error) ?? true)
-      await appendOperatorRecord(stateDir, operatorRecord(who, action, { ...what, error }));
+    const outcome = opts.outcome?.(error) ?? 'failed';
+    if (outcome !== 'unrecorded')
+      await appendOperatorRecord(
+        stateDir,
+        operatorRecord(who, action, { ...what, ...(outcome === 'failed' ? { error } : { refused: error }) }),
+      );
     throw error;
   }
 }
+
+/**
+ * The checks an operator action makes before it acts (the user is in the store, the
+ * service exists…): what `check` returns, or, when it throws, a `refused` record
+ * with the reason and the error thrown on. Arguments that do not parse are usage
+ * errors before any config is read, and have no state_dir to be recorded in.
+ */
+export async function auditedCheck<T>(
+  stateDir: string,
+  action: OperatorAction,
+  what: { target?: string; details?: OperatorRecord['details'] },
+  check: () => T | Promise<T>,
+): Promise<T> {
+  try {
+    return await check();
+  } catch (refused) {
+    await appendOperatorRecord(stateDir, operatorRecord(await currentOperator(), action, { ...what, refused }));
+    throw refused;
+  }
+}
+
+/** Refused when the operator asked for what cannot be (no such user, the last user…): an OtpknockError of a bad argument. */
+export const refusedIfArgument = (e: unknown): 'failed' | 'refused' =>
+  e instanceof OtpknockError && e.code === 'E_ARGUMENT' ? 'refused' : 'failed';

@@ -14,6 +14,7 @@ import {
   stateDirOf,
 } from '../apply/apply.js';
 import { readPending } from '../apply/pending.js';
+import { runningDaemon } from '../apply/daemon-state.js';
 import { audited } from '../audit/operator.js';
 import { DEFAULT_CONFIG, EXIT } from './common.js';
 
@@ -65,8 +66,10 @@ Examples:
       const ms = parseDurationArgument(opts.confirmWithin, '--confirm-within', CONFIRM_WITHIN); // a usage error (exit 2), before anything is touched
       await reportApplyErrors(async () => {
         // Audited in the state dir the new file names (apply requires it to be the daemon's).
+        const stateDir = await stateDirOf(opts.config);
+        const daemon = await runningDaemon(stateDir);
         await audited(
-          await stateDirOf(opts.config),
+          stateDir,
           'apply',
           { target: resolve(opts.config), details: { confirmWithinMs: ms } },
           () =>
@@ -82,8 +85,10 @@ Examples:
               backup: pending.backup,
               deadline: new Date(pending.deadline).toISOString(),
             }),
-            // A file that does not validate (config or nft) changed nothing: no record. ApplyErrors come after.
-            acted: (e) => e instanceof ApplyError,
+            // ApplyErrors come once it acts. A file that does not validate (config or nft) changed
+            // nothing: refused, in the audit of the daemon it was meant for; with no daemon running
+            // for that state_dir there is nothing it was refused for, and no audit to go to.
+            outcome: (e) => (e instanceof ApplyError ? 'failed' : daemon === undefined ? 'unrecorded' : 'refused'),
           },
         );
       });

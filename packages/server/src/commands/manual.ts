@@ -10,7 +10,7 @@ import type { ServerConfig, ServiceConfig } from '../config/types.js';
 import { MODES, MODE_DESCRIPTIONS, isMode, modeChangeScript, readMode, writeMode, type ServiceMode } from '../mode.js';
 import { NftDriver, NftError } from '../nft/driver.js';
 import { isOurTable } from '../nft/inspect.js';
-import { audited } from '../audit/operator.js';
+import { audited, auditedCheck } from '../audit/operator.js';
 import { DEFAULT_CONFIG } from './common.js';
 
 /** Longest manual opening: a week (the kernel takes longer, a forgotten opening should not). */
@@ -168,12 +168,21 @@ const serviceOption = (verb: 'open' | 'close') =>
     .default([]);
 
 /** The config and the services named. */
-async function target(opts: { config: string; service: string[] }): Promise<{
+/** The config and the services an open or close acts on; an unknown service is refused (and audited). */
+async function target(
+  opts: { config: string; service: string[] },
+  action: 'open' | 'close',
+  address: string,
+): Promise<{
   config: ServerConfig;
   services: ServiceConfig[];
 }> {
   const config = await loadConfig(opts.config);
-  return { config, services: pickServices(config, opts.service) };
+  const what = { target: address, ...(opts.service.length > 0 ? { details: { services: opts.service } } : {}) };
+  return {
+    config,
+    services: await auditedCheck(config.stateDir, action, what, () => pickServices(config, opts.service)),
+  };
 }
 
 /** Applies a script to the running daemon's table (an error when it does not run). */
@@ -213,7 +222,7 @@ address, unknown or empty service name, or bad duration (nothing changed).`,
     .action(async (addr: string, opts: { config: string; service: string[]; for?: string }) => {
       const { address, family } = parseAddress(addr);
       const forMs = opts.for === undefined ? undefined : parseOpenFor(opts.for);
-      const { config, services } = await target(opts);
+      const { config, services } = await target(opts, 'open', address);
       const details = { services: services.map((x) => x.name), ...(forMs === undefined ? {} : { forMs }) };
       await audited(config.stateDir, 'open', { target: address, details }, () =>
         applyToLiveTable(config, manualOpenScript(config.table, services, address, family, forMs)),
@@ -253,7 +262,7 @@ address or service (nothing changed).`,
     )
     .action(async (addr: string, opts: { config: string; service: string[] }) => {
       const { address, family } = parseAddress(addr);
-      const { config, services } = await target(opts);
+      const { config, services } = await target(opts, 'close', address);
       await audited(
         config.stateDir,
         'close',

@@ -14,7 +14,7 @@ import {
   quote,
 } from '@otpknock/shared';
 import { lastOpens, readAudit, type AuditEvent } from '../audit/audit-file.js';
-import { audited, type OperatorAction } from '../audit/operator.js';
+import { audited, auditedCheck, refusedIfArgument, type OperatorAction } from '../audit/operator.js';
 import { loadConfig, parseDurationArgument } from '../config/index.js';
 import type { ServerConfig, UserConfig } from '../config/types.js';
 import { readStoreDir, removeUserRecord, withStoreLock, writeUserRecord } from '../users/store.js';
@@ -217,16 +217,23 @@ async function addUser(nameArg: string, o: AddOptions): Promise<void> {
   checkOnboardingOptions(o);
   onboardingHost(o); // before anything is written
   const config = await loadConfig(o.config, { allowNoUsers: true });
-  const dir = storeOf(config);
-  if (config.users.some((u) => u.name === name)) {
-    throw new OtpknockError('E_ARGUMENT', `user ${name} exists already`, {
-      hint: `issue a new secret with: otpknockd user rotate ${name}`,
-    });
-  }
-  checkServiceNames(config, o.service ?? []);
   const details = { codeMode: o.codeMode === true, ...(o.service === undefined ? {} : { services: o.service }) };
-  const { added, config: loaded } = await audited(config.stateDir, 'user add', { target: name, details }, () =>
-    addUserRecord(o, name, dir),
+  const dir = await auditedCheck(config.stateDir, 'user add', { target: name, details }, () => {
+    const store = storeOf(config);
+    if (config.users.some((u) => u.name === name)) {
+      throw new OtpknockError('E_ARGUMENT', `user ${name} exists already`, {
+        hint: `issue a new secret with: otpknockd user rotate ${name}`,
+      });
+    }
+    checkServiceNames(config, o.service ?? []);
+    return store;
+  });
+  const { added, config: loaded } = await audited(
+    config.stateDir,
+    'user add',
+    { target: name, details },
+    () => addUserRecord(o, name, dir),
+    { outcome: refusedIfArgument },
   );
   await printOnboarding(loaded, added, o, `Added user ${name} (services: ${added.services.join(', ')}).`);
 }
@@ -373,8 +380,10 @@ async function changeUser(
   fn: (u: StoredUser) => StoredUser | undefined,
 ): Promise<void> {
   const config = await loadConfig(configFile, { allowNoUsers: true });
-  const dir = storeFor(config, name, verb);
-  await audited(config.stateDir, action, { target: name }, () => changeRecord(config, dir, name, fn));
+  const dir = await auditedCheck(config.stateDir, action, { target: name }, () => storeFor(config, name, verb));
+  await audited(config.stateDir, action, { target: name }, () => changeRecord(config, dir, name, fn), {
+    outcome: refusedIfArgument, // no such user, the last user: refused
+  });
 }
 
 async function changeRecord(
@@ -424,7 +433,9 @@ async function rotateUser(nameArg: string, o: RotateOptions): Promise<void> {
   onboardingHost(o); // before anything is written
   const graceMs = parseDurationArgument(o.grace, '--grace', { min: 0, max: MAX_GRACE_MS });
   let config = await loadConfig(o.config, { allowNoUsers: true });
-  const dir = storeFor(config, name, 'rotate');
+  const dir = await auditedCheck(config.stateDir, 'user rotate', { target: name, details: { graceMs } }, () =>
+    storeFor(config, name, 'rotate'),
+  );
   const now = Date.now();
   const rotate = () =>
     withStoreLock(dir, async () => {
@@ -439,7 +450,9 @@ async function rotateUser(nameArg: string, o: RotateOptions): Promise<void> {
         previous,
       });
     });
-  await audited(config.stateDir, 'user rotate', { target: name, details: { graceMs } }, rotate);
+  await audited(config.stateDir, 'user rotate', { target: name, details: { graceMs } }, rotate, {
+    outcome: refusedIfArgument,
+  });
   config = await loadConfig(o.config, { allowNoUsers: true });
   const rotated = userIn(config, name);
   await printOnboarding(
