@@ -21,6 +21,7 @@ import {
   type NsProcess,
   type Topology,
   KNOCK,
+  REPO_ROOT,
   otpknockd,
   startDaemon,
   usersYaml,
@@ -168,9 +169,14 @@ describeE2E('gateway mode: forwarded services behind otpknockd', () => {
       expect.objectContaining({
         services: ['nas'],
         address: t.client.ipv4,
+        family: 4,
         destination: `${t.backend.ipv4}:${BACKEND_PORT}`,
       }),
     );
+    // the event as docs/gateway.md shows it: the same fields, no more
+    const page = readFileSync(join(REPO_ROOT, 'docs/gateway.md'), 'utf8');
+    const shown = JSON.parse(/```json\n(.*)\n```/.exec(page)![1]!) as Record<string, unknown>;
+    for (const e of forwards()) expect(Object.keys(e).sort()).toEqual(Object.keys(shown).sort());
     expect(forwards()).toContainEqual(
       expect.objectContaining({ services: ['nas'], destination: `[${t.backend.ipv6}]:${BACKEND_PORT}` }),
     );

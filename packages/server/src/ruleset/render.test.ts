@@ -265,3 +265,24 @@ describe('gateway mode: forwarded services', () => {
     expect(onlyForwarded).toContain('hook forward');
   });
 });
+
+describe('docs/gateway.md', () => {
+  it("shows the forward chain that render makes for the page's own example", async () => {
+    const { readFileSync } = await import('node:fs');
+    const { parseConfig } = await import('../config/parse.js');
+    const page = readFileSync(new URL('../../../../docs/gateway.md', import.meta.url), 'utf8');
+    const services = /```yaml\n(services:[\s\S]*?)```/.exec(page)![1]!;
+    const shown = /```\n(chain forward \{[\s\S]*?\n\})\n```/.exec(page)![1]!;
+    const secret = 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP';
+    const config = parseConfig(`${services}users:\n  alice: { secret: ${secret} }\n`, '/etc/otpknock/otpknockd.yaml', {
+      readSecretFile: () => {
+        throw new Error('no secret files here');
+      },
+      configFile: { mode: 0o100600, uid: 0 },
+    });
+    const text = renderRuleset({ config, steps: [], actions: [], usedTimeoutMs: 120_000 });
+    const start = text.indexOf('\tchain forward {');
+    const rendered = text.slice(start, text.indexOf('\n\t}', start) + 3);
+    expect(rendered.replace(/^\t/gm, '')).toBe(shown);
+  });
+});
