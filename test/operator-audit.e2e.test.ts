@@ -5,7 +5,7 @@
 import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
-import { describeE2E, NODE, pollUntil, sendUdp } from '@otpknock/e2e-harness';
+import { describeE2E, NODE, pollUntil, sendUdp, setElementKeys } from '@otpknock/e2e-harness';
 import { OTPKNOCKD, sequencesFor, testUser, useDaemon, usersYaml } from './support/otpknockd.js';
 
 const PERIOD = 30;
@@ -144,6 +144,34 @@ ${usersYaml([ALICE], secretFile)}
       details: { reason: 'not confirmed within the time given', applied: next },
     });
   }, 90_000);
+
+  it('why ADDR shows who lifted its ban and when (otpknockd unban)', async () => {
+    // the default ban: 10 bad knocks within 1 minute
+    await sendUdp(
+      fx.t,
+      'eve',
+      fx.t.server.ipv4,
+      Array.from({ length: 10 }, (_, i) => 39_990 - 7 * i),
+      { delayMs: 5 },
+    );
+    await pollUntil(async () => (await setElementKeys(fx.t, 'server', 'otpknock', 'banned4')).includes(fx.t.eve.ipv4), {
+      timeoutMs: 5_000,
+      message: 'eve banned',
+    });
+    const lifted = await op(['unban', fx.t.eve.ipv4]);
+    expect(lifted.code, lifted.stderr).toBe(0);
+    const why = await op(['why', fx.t.eve.ipv4]);
+    expect(why.code, why.stderr).toBe(0);
+    const unbanned = audit()
+      .filter((l) => l.action === 'unban')
+      .at(-1)!;
+    expect(why.stdout).toContain(`  last unban: ${String(unbanned['time'])} by uid 0 (sudo opsalice, uid 1234), with `);
+    expect(why.stdout).toMatch(/banned: no\n {2}last unban: .* of the ban left\n/);
+    const json = JSON.parse((await op(['why', fx.t.eve.ipv4, '--json'])).stdout) as { lastUnban: unknown };
+    expect(json.lastUnban).toMatchObject({ time: unbanned['time'], uid: 0, sudoUser: 'opsalice', sudoUid: 1234 });
+    // an address never unbanned has no such line
+    expect((await op(['why', fx.t.client.ipv4])).stdout).not.toContain('last unban');
+  });
 
   it("user list's LAST OPEN is the last open knock, not the close that followed it", async () => {
     await fx.daemon.waitForLine(/reading opens from NFLOG group/, { timeoutMs: 10_000 });

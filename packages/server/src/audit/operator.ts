@@ -166,3 +166,34 @@ export async function auditedCheck<T>(
 /** Refused when the operator asked for what cannot be (no such user, the last user…): an OtpknockError of a bad argument. */
 export const refusedIfArgument = (e: unknown): 'failed' | 'refused' =>
   e instanceof OtpknockError && e.code === 'E_ARGUMENT' ? 'refused' : 'failed';
+
+/** Pure: the operator records in an audit file's text (other events and damaged lines skipped), oldest first. */
+export function parseOperatorRecords(text: string): OperatorRecord[] {
+  const out: OperatorRecord[] = [];
+  for (const line of text.split('\n')) {
+    if (!line.includes('"operator"')) continue;
+    try {
+      const r = JSON.parse(line) as OperatorRecord;
+      if (r.event === 'operator' && typeof r.time === 'string' && typeof r.action === 'string') out.push(r);
+    } catch {
+      // a line cut by a crash: skip it
+    }
+  }
+  return out;
+}
+
+/** The operator records of the audit (the file and the one it rotated to), oldest first. */
+export async function readOperatorRecords(stateDir: string): Promise<OperatorRecord[]> {
+  const read = (file: string): Promise<string> => readFile(file, 'utf8').catch(() => '');
+  const file = auditFilePath(stateDir);
+  return [...parseOperatorRecords(await read(`${file}.1`)), ...parseOperatorRecords(await read(file))];
+}
+
+/** Who ran an operator action, as a person reads it: "uid 0 (sudo alice, uid 1000; login uid 1000)". */
+export function operatorText(r: Operator): string {
+  const more = [
+    ...(r.sudoUser === undefined ? [] : [`sudo ${r.sudoUser}${r.sudoUid === undefined ? '' : `, uid ${r.sudoUid}`}`]),
+    ...(r.loginUid === undefined ? [] : [`login uid ${r.loginUid}`]),
+  ];
+  return `uid ${r.uid}${more.length > 0 ? ` (${more.join('; ')})` : ''}`;
+}

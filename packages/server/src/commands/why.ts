@@ -3,6 +3,7 @@
 // the state the daemon keeps in state_dir (refusals.json, audit.jsonl).
 import type { Command } from 'commander';
 import { readAudit, type AuditEvent } from '../audit/audit-file.js';
+import { operatorText, readOperatorRecords, type Operator, type OperatorRecord } from '../audit/operator.js';
 import { loadConfig } from '../config/index.js';
 import { readMode, type ServiceMode } from '../mode.js';
 import { bannedFromJson } from '../nft/ban.js';
@@ -25,8 +26,32 @@ export interface WhyReport {
   grants: { service: string; remainingMs: number }[];
   /** The refused knocks the daemon recorded from it, and their explanation. */
   refusals: SourceRecord | null;
-  /** The audit's last events for it (opens, replays, bans, unbans). */
+  /** The audit's last events for it (opens, replays, bans). */
   events: AuditEvent[];
+  /** The last time an operator lifted a ban of it (otpknockd unban): when and who; null when never (in the audit). */
+  lastUnban: LastUnban | null;
+}
+
+export interface LastUnban extends Operator {
+  time: string;
+  /** The time its ban had left. */
+  leftMs?: number;
+}
+
+/** Pure: the newest successful unban of `banKey` among the operator records. */
+export function lastUnbanOf(records: readonly OperatorRecord[], banKey: string): LastUnban | null {
+  const r = records.filter((x) => x.action === 'unban' && x.result === 'ok' && x.details?.['banned'] === banKey).at(-1);
+  if (r === undefined) return null;
+  const left = r.details?.['leftMs'];
+  return {
+    time: r.time,
+    uid: r.uid,
+    pid: r.pid,
+    ...(r.sudoUser === undefined ? {} : { sudoUser: r.sudoUser }),
+    ...(r.sudoUid === undefined ? {} : { sudoUid: r.sudoUid }),
+    ...(r.loginUid === undefined ? {} : { loginUid: r.loginUid }),
+    ...(typeof left === 'number' ? { leftMs: left } : {}),
+  };
 }
 
 /** Pure: the report from the kernel's listing, refusals.json's record and the audit. */
@@ -37,6 +62,7 @@ export function buildWhy(
   bans: readonly BanRecord[],
   audit: readonly AuditEvent[],
   mode: ServiceMode,
+  operators: readonly OperatorRecord[] = [],
 ): WhyReport {
   const { address, family } = parseAddress(text);
   const banKey = banKeyOf(address, family);
@@ -58,6 +84,7 @@ export function buildWhy(
             .map((g) => ({ service: g.service, remainingMs: g.remainingMs })),
     refusals: sources.find((s) => s.address === address) ?? null,
     events: audit.filter((e) => e.address === address || e.address === banKey).slice(-10),
+    lastUnban: lastUnbanOf(operators, banKey),
   };
 }
 
@@ -76,6 +103,11 @@ export function formatWhy(r: WhyReport, nowMs = Date.now()): string {
       `  banned: yes${r.banKey !== r.address ? ` (its /64, ${r.banKey})` : ''}, ${timeLeft(r.banned.remainingMs)} left${since}: too many bad knocks; "otpknockd unban ${r.banKey}" lifts it`,
     );
   }
+  const u = r.lastUnban;
+  if (u !== null)
+    lines.push(
+      `  last unban: ${u.time} by ${operatorText(u)}${u.leftMs === undefined ? '' : `, with ${timeLeft(u.leftMs)} of the ban left`}${r.banKey === r.address ? '' : ` (its /64, ${r.banKey})`}`,
+    );
   lines.push(
     r.grants.length === 0
       ? '  grants: none'
@@ -126,7 +158,8 @@ daemon, which works out why each source's knock failed: the sequence of another
 window (the client's clock), of another profile (exclusions), a used sequence
 (replay), a banned source, mode closed, a disabled or removed user, an old
 secret. The explanation is there a moment after the failed knock (about half a
-second); the daemon keeps the last hour of the most recent sources.
+second); the daemon keeps the last hour of the most recent sources. The last
+unban of the address (otpknockd unban: when, by whom) comes from the audit.
 
 Examples:
   otpknockd why 192.0.2.2
@@ -147,6 +180,7 @@ config or the table cannot be read; 2 not an address.`,
         file?.bans ?? [],
         await readAudit(config.stateDir, 1000),
         readMode(config.stateDir),
+        await readOperatorRecords(config.stateDir),
       );
       process.stdout.write(o.json ? `${JSON.stringify(report, null, 2)}\n` : formatWhy(report));
     });
