@@ -801,6 +801,37 @@ describe('docs/knock.md: commands, the store and its lock', () => {
     expect(existsSync(`${config}.lock`)).toBe(false);
   });
 
+  it('print sends nothing and resolves no DNS; static: window 0, period and validity null; -f replaces', async () => {
+    await addProfile('st', [
+      '--address',
+      'nowhere.invalid',
+      '--method',
+      'static',
+      '--open',
+      '7000,8000',
+      '--close',
+      '8000,7000',
+    ]);
+    const same = ['--config', config, 'add', 'st', '--address', 'nowhere.invalid', '--method', 'static'];
+    const replaced = await knock([...same, '--open', '7001,8001', '--toggle', '-f', '--secret-stdin'], {
+      stdin: TEST_SECRET,
+    });
+    expect(replaced.code, replaced.stderr).toBe(0);
+    const r = await knock(['--config', config, 'print', 'st', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout.toString())).toMatchObject({
+      address: 'nowhere.invalid',
+      method: 'static',
+      window: 0,
+      period: null,
+      validFrom: null,
+      validUntil: null,
+      open: [7001, 8001],
+      close: [7001, 8001],
+      toggle: true,
+    });
+  });
+
   it('list --names leaves out a hand-edited name that knock HOST would refuse', async () => {
     await addProfile('good', ['--address', '192.0.2.10']);
     const store = JSON.parse(readFileSync(config, 'utf8'));

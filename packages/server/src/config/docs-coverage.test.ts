@@ -13,6 +13,8 @@ import { FLEET_KEYS } from './fleet.js';
 import { ConfigError } from './errors.js';
 import { parseConfig } from './parse.js';
 import type { ServerConfig } from './types.js';
+import { DEFAULT_CONFIG } from '../commands/common.js';
+import { buildProgram } from '../program.js';
 
 const docsFile = (name: string) => fileURLToPath(new URL(`../../../../docs/${name}`, import.meta.url));
 const reference = readFileSync(docsFile('configuration.md'), 'utf8');
@@ -329,5 +331,18 @@ describe('the YAML examples of docs/configuration.md and docs/gateway.md are con
   it('finds the blocks', () => expect(blocks.length).toBeGreaterThanOrEqual(11));
   it.each(blocks)('$where', ({ text }) => {
     for (const yaml of alternatives(text)) expect(issues(yaml), yaml).toEqual([]);
+  });
+});
+
+describe('docs/configuration.md: where the file is', () => {
+  it('is /etc/otpknock/otpknockd.yaml by default, for every command that reads it', () => {
+    expect(reference).toContain(`reads one YAML file, by default \`${DEFAULT_CONFIG}\``);
+    expect(DEFAULT_CONFIG).toBe('/etc/otpknock/otpknockd.yaml');
+    const commands = buildProgram().commands.flatMap((c) => [c, ...c.commands]);
+    const withConfig = commands.filter((c) => c.options.some((o) => o.long === '--config'));
+    expect(withConfig.length).toBeGreaterThan(10);
+    // apply's --config is the NEW file, which it requires
+    for (const c of withConfig.filter((c) => c.name() !== 'apply'))
+      expect(c.options.find((o) => o.long === '--config')!.defaultValue, c.name()).toBe(DEFAULT_CONFIG);
   });
 });

@@ -286,3 +286,22 @@ describe('docs/gateway.md', () => {
     expect(rendered.replace(/^\t/gm, '')).toBe(shown);
   });
 });
+
+describe("README's walk of one knock through the file names", () => {
+  it('names files that exist and the chains, maps and sets render makes', async () => {
+    const { existsSync, readFileSync } = await import('node:fs');
+    const { fileURLToPath } = await import('node:url');
+    const root = fileURLToPath(new URL('../../../../', import.meta.url));
+    const readme = readFileSync(`${root}README.md`, 'utf8').replace(/\s+/g, ' ');
+    const walk = /Follow one knock through the file names: (.*?)\. /.exec(readme)![1]!;
+    const files = [...walk.matchAll(/`(packages\/[^`]+)`|`(\w+\.ts)`/g)].map(
+      (m) => m[1] ?? `packages/client/src/${m[2]}`,
+    );
+    expect(files).toEqual(['packages/client/src/cli.ts', 'packages/client/src/send.ts', 'packages/client/src/wait.ts']);
+    for (const f of files) expect(existsSync(`${root}${f}`), f).toBe(true);
+    const text = renderRuleset({ config: serverConfig(), steps: [], actions: [], usedTimeoutMs: 120_000 });
+    expect(walk).toContain('`knock4` chain walks `step` map → `final4` → `update @allowed4_ssh` → `guard_ssh`');
+    for (const made of ['chain knock4 {', 'map step {', 'chain final4 {', 'update @allowed4_ssh', 'chain guard_ssh {'])
+      expect(text, made).toContain(made);
+  });
+});
