@@ -198,7 +198,7 @@ export async function runOpen(host: string, o: OpenOptions, globals: GlobalOptio
     log.info(`${where} port ${servicePort} open (${((performance.now() - started) / 1000).toFixed(2)} s)`);
     return EXIT.OK;
   }
-  return reportNotOpen(log, host, servicePort, result, performance.now() - started);
+  return reportNotOpen(log, host, servicePort, result, performance.now() - started, delayOf(o, match.profile));
 }
 
 /** Within how long after a knock from this machine an open port is taken for that knock's opening. */
@@ -224,7 +224,14 @@ function noteOpenBeforeKnock(log: Logger, where: string, port: number, result: O
 }
 
 /** Says why the service did not open, as far as knock can tell, and returns the exit code. */
-function reportNotOpen(log: Logger, host: string, port: number, result: OpenResult, elapsedMs: number): ExitCode {
+function reportNotOpen(
+  log: Logger,
+  host: string,
+  port: number,
+  result: OpenResult,
+  elapsedMs: number,
+  delayMs: number,
+): ExitCode {
   if (result.usedUpUntilMs !== undefined) {
     log.error(usedUpMessage(host, result.usedUpUntilMs, Date.now(), result.observed?.localAddress));
     return EXIT.NOT_OPEN;
@@ -236,6 +243,7 @@ function reportNotOpen(log: Logger, host: string, port: number, result: OpenResu
     knocks: result.attempts,
     elapsedMs,
     nowMs: Date.now(),
+    delayMs,
     after: [],
     ...result.observed,
   });
@@ -262,7 +270,8 @@ export async function runProxy(host: string, port: number, o: ProxyOptions, glob
     log,
     usedFile: usedWindowsPath(),
   });
-  if (!result.socket) return reportNotOpen(log, host, port, result, performance.now() - started);
+  if (!result.socket)
+    return reportNotOpen(log, host, port, result, performance.now() - started, delayOf(o, match.profile));
   noteOpenBeforeKnock(log, host, port, result);
   log.debug(`connected to ${result.address?.address} port ${port}`);
   const piped = await spliceConnection(result.socket, process.stdin, process.stdout);

@@ -38,6 +38,15 @@ describe('why a knock did not open', () => {
     expect(d.message).toContain('sudo otpknockd why 192.0.2.2');
   });
 
+  it('silence after datagrams sent far apart: says the spacing it used, which a short step_timeout forgets', () => {
+    const slow = diagnose(failed({ before: 'silent', delayMs: 500 }));
+    expect(slow.message).toMatch(
+      /This knock sent its datagrams 500 ms apart \(--delay\): a server whose step_timeout is shorter/,
+    );
+    // below the shortest step_timeout a server accepts, the spacing cannot be the cause: not said
+    expect(diagnose(failed({ before: 'silent', delayMs: 5 })).message).not.toMatch(/apart/);
+  });
+
   it('a reset before the knock: exit 4, the port is not guarded by otpknockd', () => {
     const d = diagnose(failed({ before: 'ECONNREFUSED', after: ['ECONNREFUSED'] }));
     expect(d.exitCode).toBe(EXIT.REFUSED);

@@ -27,6 +27,8 @@ export interface FailedKnock extends Observed {
   elapsedMs: number;
   /** This machine's clock when it gave up (unix ms), to compare with the server's. */
   nowMs?: number;
+  /** The milliseconds between the knock's datagrams (--delay). */
+  delayMs?: number;
 }
 
 export interface Diagnosis {
@@ -56,6 +58,18 @@ export function causeOf(o: Observed): Cause {
 /** The command an operator runs on the server for this client's address. */
 export function serverCommand(localAddress: string | undefined): string {
   return `sudo otpknockd why ${localAddress ?? 'YOUR-ADDRESS'}`;
+}
+
+/**
+ * The shortest step_timeout otpknockd accepts (docs/configuration.md): a knock whose datagrams
+ * go at least this far apart may be forgotten between its steps by a server configured so.
+ */
+export const SHORTEST_STEP_TIMEOUT_MS = 100;
+
+/** What the client knows of its own spacing, when a server could have forgotten the steps in between. */
+function spacingNote(delayMs: number | undefined): string {
+  if (delayMs === undefined || delayMs < SHORTEST_STEP_TIMEOUT_MS) return '';
+  return `  This knock sent its datagrams ${delayMs} ms apart (--delay): a server whose step_timeout is shorter\n  forgets each step before the next comes.\n`;
 }
 
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
@@ -103,7 +117,7 @@ export function diagnose(f: FailedKnock): Diagnosis {
           `  than one window off${f.nowMs === undefined ? '' : ` (it says ${isoSeconds(f.nowMs)}; compare: date -u on the server)`},\n` +
           `  a profile that differs from the server's (secret, method, range, exclude), a sequence\n` +
           `  already used, a banned address, mode closed, a disabled or removed user. A firewall on the way, or a host that\n` +
-          `  is down, looks the same.\n  ${ask}`,
+          `  is down, looks the same.\n${spacingNote(f.delayMs)}  ${ask}`,
       };
   }
 }

@@ -84,7 +84,8 @@ Exit status:
 
 /** How long a knock that does not open may take: the bound `knock --help` and docs/knock.md state. */
 export const GIVE_UP_BOUND = `
-Gives up after at most (retries + 2) x timeout + 1 s (10 s with the defaults):
+Gives up after at most (retries + 2) x timeout + 1 s (10 s with the defaults),
+plus the time each knock takes to send ((ports - 1) x --delay):
 each knock waits --timeout for the service; when the sequences the server
 accepts now were used by earlier knocks, knock waits for the next window only
 if it begins within --timeout (once per run), else it says when to knock again.`;

@@ -17,7 +17,8 @@ import type { Logger } from '../log.js';
 import { BAD_PREFIX, BANNED_PREFIX, BAN_PREFIX, CLOSED_PREFIX } from '../nft/refusal-log.js';
 import type { KnockEntry } from '../plan/entries.js';
 import { RefusalBook, REFUSALS_FILE, QUIET_MS, banKeyOf, type RefusalsFile, type SourceRecord } from './book.js';
-import { explainPorts, type Explanation } from './explain.js';
+import { explainAttempt } from './attempt.js';
+import type { Explanation } from './explain.js';
 import { FormerSecrets } from './former.js';
 
 /** Explanations made per tick (a tick every QUIET_MS while any are due)… */
@@ -187,12 +188,7 @@ export class RefusalWatch {
         ...(last.user === undefined ? {} : { user: last.user }),
         text: `a replay: ${last.user ?? 'a user'}'s sequence was complete, but it had been used already (a knock opens once); the client must wait for the next window`,
       };
-    return explainPorts({
-      config: this.config,
-      ports: RefusalBook.attemptPorts(rec, this.config.stepTimeoutMs),
-      atMs: rec.lastMs,
-      former: this.former.all,
-    });
+    return explainAttempt(rec, this.config, this.former.all);
   }
 
   private logExplanation(rec: SourceRecord, e: Explanation, now: number): void {
