@@ -23,6 +23,7 @@ import {
   type NsRef,
   type ProbeResult,
   type Topology,
+  type TopologyOptions,
 } from '@otpknock/e2e-harness';
 
 export const OTPKNOCKD = join(REPO_ROOT, 'packages/server/dist/otpknockd.js');
@@ -186,6 +187,8 @@ export interface DaemonFixtureOptions {
   prepare?: () => void | Promise<void>;
   /** How the daemon is run (read at every start); the workspace's bundle by default. */
   command?: () => DaemonCommand;
+  /** More hosts on the segment (TopologyOptions.extraHosts), a backend. */
+  topology?: TopologyOptions;
 }
 
 /**
@@ -195,7 +198,7 @@ export interface DaemonFixtureOptions {
  * (SIGTERM), the config removed and the topology destroyed.
  */
 export function useDaemon(opts: DaemonFixtureOptions): DaemonFixture {
-  const topo = useTopology();
+  const topo = useTopology(opts.topology);
   let t: Topology | undefined;
   let cfg: ConfigDir | undefined;
   let daemon: NsProcess | undefined;
