@@ -832,6 +832,18 @@ describe('docs/knock.md: commands, the store and its lock', () => {
     });
   });
 
+  it('proxy: exit 3 when the connection breaks (a reset), after what the server sent', async () => {
+    const port = await serve((s) => {
+      s.write('SSH-2.0-test\r\n');
+      setTimeout(() => s.resetAndDestroy(), 200);
+    });
+    await addProfile('lo', ['--address', '127.0.0.1']);
+    const r = await knock(['--config', config, 'proxy', 'lo', String(port), '-q'], { keepStdinOpenMs: 10_000 });
+    expect(r.stdout.toString()).toBe('SSH-2.0-test\r\n');
+    expect(r.stderr).toContain(`connection to lo port ${port} broke`);
+    expect(r.code).toBe(3);
+  });
+
   it('list --names leaves out a hand-edited name that knock HOST would refuse', async () => {
     await addProfile('good', ['--address', '192.0.2.10']);
     const store = JSON.parse(readFileSync(config, 'utf8'));

@@ -294,6 +294,16 @@ describe('user commands as the docs write them (issue #13)', () => {
     expect(out.import).toMatch(/\| knock import -$/);
   });
 
+  it('without user_store, user add stops with "FILE has no user_store setting" and says what to add (configuration.md)', async () => {
+    writeOneUserConfig('alice');
+    const stderr = await refused(['user', 'add', '-c', cfg, 'bob', '--host', 'gw.example.org']);
+    expect(stderr).toContain(`${cfg} has no user_store setting`);
+    expect(stderr).toContain('add e.g. "user_store: users.d"');
+    const list = await otpknockd(['user', 'list', '-c', cfg]);
+    expect(list.code, list.stderr).toBe(0);
+    expect(list.stdout).toContain('alice');
+  });
+
   it('user remove/disable/rotate of a user of the config file say where the user is and what to do', async () => {
     writeOneUserConfig('alice');
     for (const verb of ['remove', 'disable', 'rotate']) {

@@ -100,6 +100,13 @@ describe('loadConfig with real files', () => {
     await expect(loadConfig(configFile)).resolves.toMatchObject({ users: [{ secretSource: 'inline' }] });
   });
 
+  it('refuses a config file over 4 MiB without reading it (configuration.md: at most 4 MiB)', async () => {
+    await writeFile(configFile, `#${'x'.repeat(4 * 1024 * 1024)}\n`, { mode: 0o600 });
+    expect((await loadError()).message).toContain(
+      `${configFile}: cannot use the configuration file: it is larger than 4194304 bytes`,
+    );
+  });
+
   it('reports a missing config file', async () => {
     const error = await loadError(join(dir, 'nope.yaml'));
     expect(error.message).toContain(`${join(dir, 'nope.yaml')}: cannot read the configuration file: no such file`);
