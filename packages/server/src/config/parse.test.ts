@@ -445,6 +445,16 @@ users:
       `${FILE}:4: users.alice.secret: expected base32 text, got a number`,
     ],
     [
+      'require: token with break_glass (said once, without repeating the field)',
+      `payload: { require: token }\nknock: { token_bytes: 8 }\nbreak_glass: { sequence: [41872, 12093, 55310, 30127, 48866, 21934, 60411, 17558] }\n${MINIMAL}`,
+      `${FILE}:1: payload.require: token cannot be combined with break_glass (its static sequence carries no token)`,
+    ],
+    [
+      "require: token with a user's code_mode",
+      `payload: { require: token }\nknock: { token_bytes: 8 }\nservices:\n  ssh: { port: 22 }\nusers:\n  alice: { secret_file: secrets/alice, code_mode: true }\n`,
+      `${FILE}:6: users.alice.code_mode: code_mode cannot be combined with payload.require: token`,
+    ],
+    [
       'same secret twice',
       `services:\n  ssh: { port: 22 }\nusers:\n  alice: { secret_file: secrets/alice }\n  bob: { secret: "${SECRET_A}" }\n`,
       `${FILE}:5: users.bob.secret: user bob has the same secret as user alice; every user needs a secret of their own`,

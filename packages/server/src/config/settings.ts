@@ -74,7 +74,7 @@ export function parsePayload(
     if (top?.break_glass !== undefined)
       ctx.report.report(
         ['payload', 'require'],
-        'payload.require: token cannot be combined with break_glass (its static sequence carries no token)',
+        'token cannot be combined with break_glass (its static sequence carries no token)',
       );
   }
   return { require: raw.require, shape };

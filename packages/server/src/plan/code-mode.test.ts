@@ -51,4 +51,12 @@ describe('code mode: client and server agree', () => {
     }
     expect(hits).toBeGreaterThan(0);
   });
+
+  it('has no effect for a static user (configuration.md): no code-mode sequence is loaded', () => {
+    const profile = normalizeProfile({ method: 'static', open: [7000, 8000], toggle: true });
+    const c = serverConfig({ users: [user('alice', { codeMode: true, profile })] });
+    const entries = planEntries(c, NOW);
+    expect(entries.length).toBeGreaterThan(0);
+    expect(entries.filter((e) => e.source === 'code')).toEqual([]);
+  });
 });
