@@ -173,6 +173,40 @@ ${usersYaml([ALICE], secretFile)}
     expect((await op(['why', fx.t.client.ipv4])).stdout).not.toContain('last unban');
   });
 
+  it('status shows a reload the daemon refused (SIGHUP) until a reload succeeds', async () => {
+    const good = readFileSync(fx.cfg.file, 'utf8');
+    const status = async () => {
+      const r = await op(['status']);
+      expect(r.code, r.stderr).toBe(0);
+      return r.stdout;
+    };
+    expect(await status()).not.toContain('REFUSED');
+    try {
+      expect(await fx.reload(`${good}tabel: otpknock\n`)).toMatch(/new config refused/);
+      const text = await pollUntil(async () => ((s) => (s.includes('REFUSED') ? s : false))(await status()), {
+        timeoutMs: 5_000,
+        message: 'status shows the refused reload',
+      });
+      expect(text).toMatch(
+        /config: the last reload, at \S+Z, was REFUSED; the config loaded before it stays live until a reload succeeds \(fix the file, then: systemctl reload otpknockd\)\. Why:\n {2}.*tabel: unknown field/,
+      );
+      // the live file is the broken one: status still reports on the daemon, and says so
+      expect(text).toMatch(/^config file: does not load now; this status reads its table and state_dir as written/m);
+      expect(text).toMatch(/^table inet otpknock: loaded$/m);
+      const json = JSON.parse((await op(['status', '--json'])).stdout) as { reloadRefused: { reason: string } | null };
+      expect(json.reloadRefused?.reason).toMatch(/tabel: unknown field/);
+    } finally {
+      expect(await fx.reload(good)).not.toMatch(/refused/);
+    }
+    await pollUntil(async () => !(await status()).includes('REFUSED'), {
+      timeoutMs: 5_000,
+      message: 'a good reload clears it',
+    });
+    expect(
+      (JSON.parse((await op(['status', '--json'])).stdout) as { reloadRefused: unknown }).reloadRefused,
+    ).toBeNull();
+  });
+
   it("user list's LAST OPEN is the last open knock, not the close that followed it", async () => {
     await fx.daemon.waitForLine(/reading opens from NFLOG group/, { timeoutMs: 10_000 });
     const ip = fx.t.server.ipv4;

@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { DEFAULTS } from '../config/schema.js';
+import { DEFAULTS, TABLE_NAME } from '../config/schema.js';
 import { loadConfig } from '../config/index.js';
 import type { ServerConfig } from '../config/types.js';
 import { profileChanges, type ProfileChange } from '../users/profile-changes.js';
@@ -16,13 +16,24 @@ import { runningDaemon, type DaemonState } from './daemon-state.js';
  * so that confirm and revert work even when the live config is the broken one.
  */
 export async function stateDirOf(configFile: string): Promise<string> {
+  return (await looseSettingsOf(configFile)).stateDir;
+}
+
+/**
+ * The state dir and the table a config file names, read loosely the same way (the
+ * defaults where it names none or cannot be read), so that `status` can report on
+ * the running daemon while its config file is the broken one.
+ */
+export async function looseSettingsOf(configFile: string): Promise<{ stateDir: string; table: string }> {
+  const out: { stateDir: string; table: string } = { stateDir: DEFAULTS.stateDir, table: DEFAULTS.table };
   try {
-    const data = parseYaml(await readFile(configFile, 'utf8')) as { state_dir?: unknown } | null;
-    if (typeof data?.state_dir === 'string' && data.state_dir.startsWith('/')) return data.state_dir;
+    const data = parseYaml(await readFile(configFile, 'utf8')) as { state_dir?: unknown; table?: unknown } | null;
+    if (typeof data?.state_dir === 'string' && data.state_dir.startsWith('/')) out.stateDir = data.state_dir;
+    if (typeof data?.table === 'string' && TABLE_NAME.test(data.table)) out.table = data.table;
   } catch {
-    // unreadable or not YAML: the default
+    // unreadable or not YAML: the defaults
   }
-  return DEFAULTS.stateDir;
+  return out;
 }
 
 export interface LiveTarget {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { DaemonState } from '../apply/daemon-state.js';
 import type { StatusSnapshot } from '../status/snapshot.js';
 import { buildStatus, formatStatus } from './status.js';
 
@@ -49,5 +50,42 @@ describe('otpknockd status', () => {
     const r = buildStatus('otpknock', table, null, [], NOW, [30], 'knock', () => true);
     expect(r).toMatchObject({ users: [], usersAsOf: null, lastKnownUsers: [], daemon: null });
     expect(formatStatus(r)).toContain('daemon: no status file');
+  });
+
+  it('a reload the running daemon refused (SIGHUP): when, why, that the old config stays live; gone once one succeeds', () => {
+    const pidFile = (result: 'loaded' | 'refused', reason?: string): DaemonState => ({
+      pid: 4242,
+      config: '/etc/otpknock/otpknockd.yaml',
+      startedAt: '2026-11-26T04:00:00.000Z',
+      generation: 3,
+      lastReload: { at: '2026-11-26T04:11:00.000Z', result, ...(reason ? { reason } : {}) },
+    });
+    const withPid = (p: DaemonState | undefined, running = true) =>
+      buildStatus('otpknock', table, snapshot, [], NOW, [30], 'knock', () => running, null, p);
+    const reason = '/etc/otpknock/otpknockd.yaml:3: tabel: unknown field (did you mean table?)';
+    const refused = withPid(pidFile('refused', reason));
+    expect(refused.reloadRefused).toEqual({ at: '2026-11-26T04:11:00.000Z', reason });
+    expect(formatStatus(refused)).toContain(
+      `config: the last reload, at 2026-11-26T04:11:00.000Z, was REFUSED; the config loaded before it stays live until a reload succeeds (fix the file, then: systemctl reload otpknockd). Why:\n  ${reason}\n`,
+    );
+    // a good reload since, no reload, or a daemon that is gone: nothing to say
+    for (const r of [withPid(pidFile('loaded')), withPid(undefined), withPid(pidFile('refused', reason), false)]) {
+      expect(r.reloadRefused).toBeNull();
+      expect(formatStatus(r)).not.toContain('REFUSED');
+    }
+    // a long reason is cut to 10 lines
+    const long = Array.from({ length: 14 }, (_, i) => `file:${i + 1}: problem ${i + 1}`).join('\n');
+    const text = formatStatus(withPid(pidFile('refused', long)));
+    expect(text).toContain('  file:10: problem 10\n  … 4 more lines (otpknockd check --config FILE lists them all)\n');
+    expect(text).not.toContain('problem 11');
+    // while the live file does not load: said once, the reason given by the refused reload
+    const broken = { ...withPid(pidFile('refused', reason)), configProblem: reason };
+    expect(formatStatus(broken)).toContain(
+      'config file: does not load now; this status reads its table and state_dir as written',
+    );
+    expect(formatStatus(broken).split(reason)).toHaveLength(2);
+    expect(formatStatus({ ...withPid(undefined), configProblem: reason })).toContain(
+      `config file: does not load now (${reason}); this status reads`,
+    );
   });
 });

@@ -16,6 +16,10 @@ import type { RefusalsFile } from '../refusals/book.js';
 import { readRefusals, timeLeft } from '../refusals/file.js';
 import { DEFAULT_CONFIG, EXIT } from './common.js';
 import { readFleetCache, type FleetCache } from '../fleet/cache.js';
+import { readDaemonState, runningDaemon, type DaemonState } from '../apply/daemon-state.js';
+import { looseSettingsOf } from '../apply/live-target.js';
+import { ConfigError } from '../config/errors.js';
+import type { ServerConfig } from '../config/types.js';
 
 export interface StatusReport {
   table: string;
@@ -49,6 +53,13 @@ export interface StatusReport {
   recentOpens: AuditEvent[];
   /** With a fleet: how its directory is doing, from state_dir/fleet.json; null without a fleet. */
   fleet?: FleetStatus | null;
+  /**
+   * The running daemon's last reload, when it refused it (SIGHUP: systemctl reload or
+   * apply): when and why; the config it ran before stays live. Null once a reload succeeds.
+   */
+  reloadRefused: { at: string; reason: string } | null;
+  /** Set when the config file does not load now (the running daemon keeps the one it loaded before): the first line of why. */
+  configProblem?: string;
 }
 
 export interface FleetStatus {
@@ -152,6 +163,7 @@ export function buildStatus(
   mode: ServiceMode = 'knock',
   isAlive: (pid: number) => boolean = alive,
   refusals: RefusalsFile | null = null,
+  pidFile: DaemonState | undefined = undefined,
 ): StatusReport {
   const currentWindows: Record<string, number> = {};
   for (const p of periods) currentWindows[String(p)] = windowAt(now, p);
@@ -193,7 +205,33 @@ export function buildStatus(
     banned: doc === null ? [] : bannedList(doc, refusals),
     recentRefusals: recentRefusals(refusals),
     recentOpens: audit.filter(isAccessEvent).slice(-20),
+    reloadRefused: reloadRefusedOf(pidFile, isAlive),
   };
+}
+
+/** Pure: the pid file's last reload when the daemon that wrote it runs and refused it. */
+function reloadRefusedOf(
+  pidFile: DaemonState | undefined,
+  isAlive: (pid: number) => boolean,
+): StatusReport['reloadRefused'] {
+  const last = pidFile?.lastReload;
+  if (last?.result !== 'refused' || !isAlive(pidFile!.pid)) return null;
+  return { at: last.at, reason: last.reason ?? 'see its log: journalctl -u otpknockd' };
+}
+
+/** How many lines of a refused reload's reason status prints. */
+const REASON_LINES = 10;
+
+function reloadRefusedLines(r: NonNullable<StatusReport['reloadRefused']>): string[] {
+  const reason = r.reason.split('\n').filter((l) => l.trim() !== '');
+  const more = reason.length - REASON_LINES;
+  return [
+    `config: the last reload, at ${r.at}, was REFUSED; the config loaded before it stays live until a reload succeeds (fix the file, then: systemctl reload otpknockd). Why:`,
+    ...reason.slice(0, REASON_LINES).map((l) => `  ${l}`),
+    ...(more > 0
+      ? [`  … ${more} more line${more === 1 ? '' : 's'} (otpknockd check --config FILE lists them all)`]
+      : []),
+  ];
 }
 
 export function formatStatus(r: StatusReport): string {
@@ -203,6 +241,11 @@ export function formatStatus(r: StatusReport): string {
   );
   lines.push(`mode: ${r.mode}`);
   if (r.fleet) lines.push(fleetLine(r.fleet));
+  if (r.configProblem !== undefined)
+    lines.push(
+      `config file: does not load now${r.reloadRefused ? '' : ` (${r.configProblem})`}; this status reads its table and state_dir as written, and the running daemon's files`,
+    );
+  if (r.reloadRefused) lines.push(...reloadRefusedLines(r.reloadRefused));
   lines.push(
     r.daemon === null
       ? 'daemon: no status file'
@@ -269,38 +312,70 @@ export function registerStatus(program: Command): void {
     .option('-c, --config <file>', 'config file', DEFAULT_CONFIG)
     .option('--json', 'print JSON')
     .action(async (o: { config: string; json?: boolean }) => {
-      const config = await loadConfig(o.config, { allowNoUsers: true });
+      const target = await statusTarget(o.config);
       const nft = new NftDriver();
-      const doc = await nft.listJson(['table', 'inet', config.table]);
-      let snapshot: StatusSnapshot | null = null;
-      try {
-        snapshot = JSON.parse(await readFile(join(config.stateDir, STATUS_FILE), 'utf8')) as StatusSnapshot;
-      } catch (e) {
-        if ((e as { code?: string }).code !== 'ENOENT')
-          throw new OtpknockError(
-            'E_STATUS',
-            `cannot read ${join(config.stateDir, STATUS_FILE)}: ${(e as Error).message}`,
-          );
-      }
-      const periods = [
-        ...new Set(config.users.filter((u) => u.profile.method !== 'static').map((u) => u.profile.period)),
-      ];
+      const doc = await nft.listJson(['table', 'inet', target.table]);
+      const snapshot = await readSnapshot(target.stateDir);
+      const periods =
+        target.config === undefined
+          ? Object.keys(snapshot?.currentWindows ?? {}).map(Number)
+          : [...new Set(target.config.users.filter((u) => u.profile.method !== 'static').map((u) => u.profile.period))];
       const report = buildStatus(
-        config.table,
+        target.table,
         doc,
         snapshot,
-        await readAudit(config.stateDir, 200),
+        await readAudit(target.stateDir, 200),
         Date.now(),
         periods,
-        readMode(config.stateDir),
+        readMode(target.stateDir),
         undefined,
-        await readRefusals(config.stateDir),
+        await readRefusals(target.stateDir),
+        target.daemon,
       );
-      if (config.fleet?.server !== undefined) {
-        const cache = await readFleetCache(config.stateDir, process.getuid?.() ?? 0);
-        report.fleet = fleetStatusOf(config.fleet.name, config.fleet.server, cache);
+      const fleet = target.config?.fleet;
+      if (fleet?.server !== undefined) {
+        const cache = await readFleetCache(target.stateDir, process.getuid?.() ?? 0);
+        report.fleet = fleetStatusOf(fleet.name, fleet.server, cache);
       }
+      if (target.configProblem !== undefined) report.configProblem = target.configProblem;
       process.stdout.write(o.json ? `${JSON.stringify(report, null, 2)}\n` : formatStatus(report));
       if (!report.loaded) process.exitCode = EXIT.failure;
     });
+}
+
+interface StatusTarget {
+  table: string;
+  stateDir: string;
+  /** The config, when it loads. */
+  config?: ServerConfig;
+  /** Why it does not, when the daemon of its state_dir runs on the config it loaded before. */
+  configProblem?: string;
+  daemon?: DaemonState;
+}
+
+/**
+ * What status reports on: the config file's table and state_dir. When the file does
+ * not load (say, after an edit the daemon refused on reload) but the daemon of its
+ * state_dir runs, status still reports on that daemon, reading the two loosely.
+ */
+async function statusTarget(file: string): Promise<StatusTarget> {
+  try {
+    const config = await loadConfig(file, { allowNoUsers: true });
+    return { table: config.table, stateDir: config.stateDir, config, daemon: await readDaemonState(config.stateDir) };
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    const loose = await looseSettingsOf(file);
+    const daemon = await runningDaemon(loose.stateDir);
+    if (daemon === undefined) throw e;
+    return { ...loose, daemon, configProblem: e.message.split('\n')[0]! };
+  }
+}
+
+async function readSnapshot(stateDir: string): Promise<StatusSnapshot | null> {
+  try {
+    return JSON.parse(await readFile(join(stateDir, STATUS_FILE), 'utf8')) as StatusSnapshot;
+  } catch (e) {
+    if ((e as { code?: string }).code === 'ENOENT') return null;
+    throw new OtpknockError('E_STATUS', `cannot read ${join(stateDir, STATUS_FILE)}: ${(e as Error).message}`);
+  }
 }
