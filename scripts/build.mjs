@@ -1,13 +1,15 @@
 // Bundles each command into one file so that start-up reads one file
 // instead of resolving hundreds of modules (the client runs before every ssh).
 // The bundles are self-contained: the published packages have no dependencies.
-//   node scripts/build.mjs            both
-//   node scripts/build.mjs client     one (a package's prepack)
+//   node scripts/build.mjs               both
+//   node scripts/build.mjs client        one (a package's prepack)
+//   node scripts/build.mjs --if-changed  both, unless their inputs are those of the last full build
 import { build } from 'esbuild';
+import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
-import { chmod, copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
-import { existsSync } from 'node:fs';
+import { chmod, copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, relative } from 'node:path';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 
 // Paths are the repository's, whatever the working directory (a package's prepack runs in it).
 const root = join(import.meta.dirname, '..');
@@ -86,7 +88,8 @@ if (process.env.npm_lifecycle_event === 'prepack' && !/^pnpm\//.test(process.env
   process.exit(2);
 }
 
-const only = process.argv.slice(2);
+const ifChanged = process.argv.includes('--if-changed');
+const only = process.argv.slice(2).filter((arg) => arg !== '--if-changed');
 const unknown = only.filter((name) => !entries.some((entry) => entry.name === name));
 if (unknown.length > 0) {
   process.stderr.write(
@@ -94,6 +97,24 @@ if (unknown.length > 0) {
   );
   process.exit(2);
 }
+
+// --if-changed (scripts/setup.sh, so the demo and the test command run inside a suite that
+// already built do not rewrite the bundles under it): the inputs' digest is stamped after
+// every full build, and a build with the same digest and every output present is skipped.
+const STAMP = 'node_modules/.cache/otpknock-build/inputs.sha256';
+const outputsOf = (entry) => [
+  entry.out,
+  ...(entry.files ?? []).map((f) => join(dirname(entry.out), Array.isArray(f) ? f[1] : basename(f))),
+];
+const digest = only.length === 0 ? inputsDigest() : '';
+if (ifChanged && only.length === 0 && existsSync(STAMP) && readFileSync(STAMP, 'utf8').trim() === digest) {
+  if (entries.flatMap(outputsOf).every((file) => existsSync(file))) {
+    process.stdout.write('build: the bundles are up to date (their inputs are those of the last build)\n');
+    process.exit(0);
+  }
+}
+// A partial build leaves the set of bundles unlike any full build's: the next --if-changed builds.
+await rm(STAMP, { force: true });
 
 const common = {
   absWorkingDir: root,
@@ -130,6 +151,44 @@ for (const entry of entries) {
   }
   if (entry.format === 'cjs') await writeFile(join(dirname(entry.out), 'package.json'), '{ "type": "commonjs" }\n');
   if (entry.codeCache) writeCodeCache(entry.out);
+}
+
+if (only.length === 0) {
+  await mkdir(dirname(STAMP), { recursive: true });
+  await writeFile(STAMP, `${digest}\n`);
+}
+
+/**
+ * One digest of everything a full build reads: the sources, this script, the dependencies
+ * (the lockfile and the manifests), the files copied beside the bundles, and the Node that
+ * builds (the client's code cache is only valid for it).
+ */
+function inputsDigest() {
+  const files = [
+    'scripts/build.mjs',
+    'package.json',
+    'pnpm-lock.yaml',
+    ...entries.flatMap((entry) => (entry.files ?? []).map((f) => (Array.isArray(f) ? f[0] : f))),
+    ...['shared', 'server', 'client'].flatMap((pkg) => [
+      `packages/${pkg}/package.json`,
+      ...filesUnder(`packages/${pkg}/src`),
+    ]),
+  ];
+  const hash = createHash('sha256').update(`${process.version}\n`);
+  for (const file of [...new Set(files)].sort()) {
+    hash.update(`${file}\n`);
+    hash.update(existsSync(file) ? readFileSync(file) : '(missing)');
+    hash.update('\n');
+  }
+  return hash.digest('hex');
+}
+
+/** Every file below `dir`, relative to the repository. */
+function filesUnder(dir) {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((d) => d.isFile())
+    .map((d) => relative(root, join(d.parentPath, d.name)));
 }
 
 /** JavaScript text with every non-ASCII character written as a \\u escape (valid in comments, strings, templates and regular expressions alike). */
