@@ -75,8 +75,10 @@ trap 'die "line $LINENO: this failed: $BASH_COMMAND"' ERR
 trap 'printf "\n%sinterrupted%s\n" "$R" "$N" >&4; exit 130' INT
 trap 'exit 143' TERM HUP
 
-# Runs a command inside a namespace, bounded in time.
-in_ns() { local ns=$1 secs=$2; shift 2; timeout -k 2 "$secs" ip netns exec "$ns" "$@"; }
+# Runs a command inside a namespace, bounded in time. --foreground keeps it in the demo's
+# process group, so Ctrl-C reaches it too and the demo cleans up at once (timeout would
+# put it in a group of its own, and bash runs the INT trap only after it has finished).
+in_ns() { local ns=$1 secs=$2; shift 2; timeout --foreground -k 2 "$secs" ip netns exec "$ns" "$@"; }
 
 step "Two network namespaces: a server and a client on one virtual cable"
 say "The server is $NS_S (192.0.2.1, 2001:db8:1::1), the client $NS_C (192.0.2.2," \
