@@ -29,9 +29,9 @@ describe('markedBlocks', () => {
     expect(() => markedBlocks('<!-- docs-run: a -->\ntext\n', 'x.md')).toThrow(/x\.md:1: docs-run marker a/);
     expect(() => markedBlocks('<!-- docs-run: a -->\n```sh\necho\n', 'x.md')).toThrow(/never ends/);
   });
-  it('every block the docs-run test names is in the docs, once', () => {
+  it('every block the docs-run and demo tests name is in the docs, once', () => {
     const names: [string, string[]][] = [
-      ['README.md', ['readme-server', 'readme-uri', 'readme-client']],
+      ['README.md', ['readme-commands', 'readme-demo-transcript', 'readme-server', 'readme-uri', 'readme-client']],
       ['docs/operations.md', ['ops-build', 'ops-install', 'ops-uri', 'ops-client', 'ops-apply']],
       ['docs/team.md', ['team-add', 'team-client']],
       ['docs/knock.md', ['knock-pack', 'knock-install-linux']],

@@ -7,7 +7,8 @@
 //   …
 //   ```
 //
-// Pure: text in, blocks out.
+// test/demo.e2e.test.ts picks the README's demo command and its transcript (the output
+// it must print) the same way. Pure: text in, blocks out.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
