@@ -66,16 +66,20 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
+/**
+ * The state_dir line every config here ends with: without it `check` and `apply` look for a
+ * running daemon in the host's /var/lib/otpknock, and a daemon or an audited command writes there.
+ */
+const ownStateDir = () => `state_dir: ${dir}/state\n`;
+
 /** Rewrites the config: service ssh and one user, `key` as YAML writes it, whose secret is in a 0600 file. */
 function writeOneUserConfig(key: string): void {
   const secret = join(dir, 'alice.secret');
   writeFileSync(secret, `${encodeSecret(generateSecret())}\n`, { mode: 0o600 });
   // state_dir of its own: a refused user command is audited there.
-  writeFileSync(
-    cfg,
-    `services:\n  ssh: { port: 22 }\nusers:\n  ${key}: { secret_file: ${secret} }\nstate_dir: ${dir}/state\n`,
-    { mode: 0o600 },
-  );
+  writeFileSync(cfg, `services:\n  ssh: { port: 22 }\nusers:\n  ${key}: { secret_file: ${secret} }\n${ownStateDir()}`, {
+    mode: 0o600,
+  });
 }
 
 interface Run {
@@ -187,9 +191,13 @@ describe('user names: one rule (shared) for every user command and the config', 
   });
 
   it('a secret_file path of 100,000 characters is repeated cut short', async () => {
-    writeFileSync(cfg, `services:\n  ssh: { port: 22 }\nusers:\n  alice: { secret_file: /${'d'.repeat(100_000)} }\n`, {
-      mode: 0o600,
-    });
+    writeFileSync(
+      cfg,
+      `services:\n  ssh: { port: 22 }\nusers:\n  alice: { secret_file: /${'d'.repeat(100_000)} }\n${ownStateDir()}`,
+      {
+        mode: 0o600,
+      },
+    );
     expect(await refused(['check', '-c', cfg])).toContain(
       `users.alice.secret_file: cannot read "/${'d'.repeat(63)}…" (100001 characters): a path has at most 4096 characters`,
     );
@@ -199,15 +207,19 @@ describe('user names: one rule (shared) for every user command and the config', 
     const secret = `secret: ${encodeSecret(generateSecret())}`;
     writeFileSync(
       cfg,
-      `table: "${'t'.repeat(100_000)}"\nservices:\n  ssh: { port: 22 }\nusers:\n  alice: { ${secret} }\n`,
+      `table: "${'t'.repeat(100_000)}"\nservices:\n  ssh: { port: 22 }\nusers:\n  alice: { ${secret} }\n${ownStateDir()}`,
       { mode: 0o600 },
     );
     expect(await refused(['check', '-c', cfg])).toContain(
       `:1: table: expected 1 to 32 characters from a-z, A-Z, 0-9, _ and -, starting with a letter, got "${'t'.repeat(40)}…" (100000 characters)`,
     );
-    writeFileSync(cfg, `table: "t\\e[2J"\nservices:\n  ssh: { port: 22 }\nusers:\n  alice: { ${secret} }\n`, {
-      mode: 0o600,
-    });
+    writeFileSync(
+      cfg,
+      `table: "t\\e[2J"\nservices:\n  ssh: { port: 22 }\nusers:\n  alice: { ${secret} }\n${ownStateDir()}`,
+      {
+        mode: 0o600,
+      },
+    );
     expect(await refused(['check', '-c', cfg])).toContain('got "t\\u001b[2J"');
   });
 
@@ -215,7 +227,7 @@ describe('user names: one rule (shared) for every user command and the config', 
     // An explicit key (?): YAML refuses implicit keys over 1024 characters by itself.
     writeFileSync(
       cfg,
-      `services:\n  ssh: { port: 22 }\nusers:\n  ? ${'u'.repeat(100_000)}\n  : { secret: ${encodeSecret(generateSecret())} }\n`,
+      `services:\n  ssh: { port: 22 }\nusers:\n  ? ${'u'.repeat(100_000)}\n  : { secret: ${encodeSecret(generateSecret())} }\n${ownStateDir()}`,
       { mode: 0o600 },
     );
     expect(await refused(['check', '-c', cfg])).toContain(
@@ -334,7 +346,7 @@ describe('user commands as the docs write them (issue #13)', () => {
     writeFileSync(join(dir, 'alice.secret'), `${secret}\n`, { mode: 0o600 });
     writeFileSync(
       cfg,
-      'knock: { exclude: [11211] }\nservices:\n  ssh: { port: 2222 }\n  web: { port: 20000 }\nusers:\n  alice: { secret_file: alice.secret, services: [ssh] }\n',
+      `knock: { exclude: [11211] }\nservices:\n  ssh: { port: 2222 }\n  web: { port: 20000 }\nusers:\n  alice: { secret_file: alice.secret, services: [ssh] }\n${ownStateDir()}`,
       { mode: 0o600 },
     );
     const r = await otpknockd(['user', 'uri', '-c', cfg, 'alice', '--host', '192.0.2.1']);
@@ -456,7 +468,7 @@ describe('no message repeats any part of a secret', () => {
   const PIECE = /[QXJVWY]{3,}|~/;
   const withBad = `${S.slice(0, 10)}~${S.slice(10)}`;
   const configWith = (user: string) =>
-    writeFileSync(cfg, `services:\n  ssh: { port: 22 }\nusers:\n  alice: ${user}\n`, { mode: 0o600 });
+    writeFileSync(cfg, `services:\n  ssh: { port: 22 }\nusers:\n  alice: ${user}\n${ownStateDir()}`, { mode: 0o600 });
   const secretFile = (text: string) => {
     const file = join(dir, 'alice.secret');
     writeFileSync(file, text, { mode: 0o600 });
@@ -491,7 +503,7 @@ describe('no message repeats any part of a secret', () => {
     [
       'user store record, a bad character',
       () => {
-        writeFileSync(cfg, `user_store: users.d\nservices:\n  ssh: { port: 22 }\n`, { mode: 0o600 });
+        writeFileSync(cfg, `user_store: users.d\nservices:\n  ssh: { port: 22 }\n${ownStateDir()}`, { mode: 0o600 });
         mkdirSync(store, { mode: 0o700 });
         writeFileSync(
           join(store, 'alice.yaml'),
