@@ -33,7 +33,7 @@ describe('why a knock did not open', () => {
     expect(d.message).toContain('(it says 2026-12-04T23:00:01Z; compare: date -u on the server)');
     expect(d.exitCode).toBe(EXIT.NOT_OPEN);
     expect(d.message).toMatch(/^gw \(192\.0\.2\.1\) port 22: no answer after 2 knocks, 6\.1 s/);
-    for (const cause of [/clock/, /profile/, /already used/, /banned/, /mode closed/, /disabled/])
+    for (const cause of [/clock/, /profile/, /since rotated/, /already used/, /banned/, /mode closed/, /disabled/])
       expect(d.message).toMatch(cause);
     expect(d.message).toContain('sudo otpknockd why 192.0.2.2');
   });

@@ -115,9 +115,9 @@ export function diagnose(f: FailedKnock): Diagnosis {
           `${where}: no answer after ${tried}: the knock was not accepted, or something drops the traffic\n` +
           `  Silence is all a refused knock looks like from here. Causes only the server can see: this machine's clock more\n` +
           `  than one window off${f.nowMs === undefined ? '' : ` (it says ${isoSeconds(f.nowMs)}; compare: date -u on the server)`},\n` +
-          `  a profile that differs from the server's (secret, method, range, exclude), a sequence\n` +
-          `  already used, a banned address, mode closed, a disabled or removed user. A firewall on the way, or a host that\n` +
-          `  is down, looks the same.\n${spacingNote(f.delayMs)}  ${ask}`,
+          `  a profile that differs from the server's (secret, method, range, exclude), a secret the server has\n` +
+          `  since rotated, a sequence already used, a banned address, mode closed, a disabled or removed user.\n` +
+          `  A firewall on the way, or a host that is down, looks the same.\n${spacingNote(f.delayMs)}  ${ask}`,
       };
   }
 }
