@@ -238,6 +238,14 @@ describeE2E('gateway mode: forwarded services behind otpknockd', () => {
     await held.close();
   });
 
+  it("docs/gateway.md's home-router ruleset (port forward and masquerade) is one nft takes as written (nft -c)", async () => {
+    const page = readFileSync(join(REPO_ROOT, 'docs/gateway.md'), 'utf8');
+    const router = /```\n(table ip nat \{[\s\S]*?\n\})\n```/.exec(page)![1]!;
+    expect(router).toContain('dnat to 198.51.100.10:443');
+    const r = await topo().exec('server', ['nft', '-c', '-f', '-'], { input: `${router}\n`, timeoutMs: 10_000 });
+    expect(r.code, r.stderr).toBe(0);
+  });
+
   it('the knock client opens a forwarded service: knock HOST -p PUBLIC_PORT waits for it through the DNAT', async () => {
     const t = topo();
     const home = join(cfg.dir, 'client-home');
