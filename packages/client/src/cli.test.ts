@@ -844,6 +844,24 @@ describe('docs/knock.md: commands, the store and its lock', () => {
     expect(r.code).toBe(3);
   });
 
+  it('the note about a port open before the knock: not after a knock from this machine within the hour', async () => {
+    const port = await serve((s) => s.end());
+    await addProfile('lo', ['--address', '127.0.0.1', '--port', String(port)]);
+    const NOTE = 'accepted a connection before the knock reached it';
+    const first = await knock(['--config', config, 'lo']);
+    expect(first.code).toBe(0);
+    expect(first.stderr, first.stderr).toContain(`note: lo (127.0.0.1) port ${port} ${NOTE}`);
+    const again = await knock(['--config', config, 'lo']);
+    expect(again.code).toBe(0);
+    expect(again.stderr).not.toContain(NOTE);
+    // the last knock an hour and a second ago: the note again
+    const used = join(dir, 'state', 'otpknock', 'used-windows.json');
+    const state = JSON.parse(readFileSync(used, 'utf8')) as Record<string, { window: number; at: number }>;
+    for (const e of Object.values(state)) Object.assign(e, { window: e.window - 200, at: Date.now() - 3_601_000 });
+    writePrivate(used, JSON.stringify(state));
+    expect((await knock(['--config', config, 'lo'])).stderr).toContain(NOTE);
+  });
+
   it('list --names leaves out a hand-edited name that knock HOST would refuse', async () => {
     await addProfile('good', ['--address', '192.0.2.10']);
     const store = JSON.parse(readFileSync(config, 'utf8'));
