@@ -6,7 +6,14 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { decodeSecret, deriveSequences, formatOtpauthUri, normalizeProfile, windowAt } from '@otpknock/shared';
+import {
+  decodeSecret,
+  deriveCodeSequences,
+  deriveSequences,
+  formatOtpauthUri,
+  normalizeProfile,
+  windowAt,
+} from '@otpknock/shared';
 import { tempDir, TEST_SECRET, writePrivate } from '@otpknock/client/testing';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -860,6 +867,19 @@ describe('docs/knock.md: commands, the store and its lock', () => {
     for (const e of Object.values(state)) Object.assign(e, { window: e.window - 200, at: Date.now() - 3_601_000 });
     writePrivate(used, JSON.stringify(state));
     expect((await knock(['--config', config, 'lo'])).stderr).toContain(NOTE);
+  });
+
+  it('--code without a profile: the default profile, the code-mode sequence of the current window; nothing written', async () => {
+    const { existsSync } = await import('node:fs');
+    const port = await serve((s) => s.end());
+    const r = await knock(['127.0.0.1', '--code', '123456', '-p', String(port), '-v']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('no profile for 127.0.0.1: code mode with the default profile');
+    const m = /knocking 127\.0\.0\.1 \(window (\d+)\): udp ([\d ]+)\n/.exec(r.stderr)!;
+    const w = Number(m[1]);
+    expect(Math.abs(w - windowAt(Date.now(), 30))).toBeLessThanOrEqual(1);
+    expect(m[2]!.split(' ').map(Number)).toEqual(deriveCodeSequences(normalizeProfile({}), '123456', w).open);
+    expect(existsSync(join(dir, 'cfg')) || existsSync(join(dir, 'state'))).toBe(false);
   });
 
   it('list --names leaves out a hand-edited name that knock HOST would refuse', async () => {
