@@ -878,7 +878,9 @@ describe('docs/knock.md: commands, the store and its lock', () => {
     const m = /knocking 127\.0\.0\.1 \(window (\d+)\): udp ([\d ]+)\n/.exec(r.stderr)!;
     const w = Number(m[1]);
     expect(Math.abs(w - windowAt(Date.now(), 30))).toBeLessThanOrEqual(1);
-    expect(m[2]!.split(' ').map(Number)).toEqual(deriveCodeSequences(normalizeProfile({}), '123456', w).open);
+    expect(m[2]!.split(' ').map(Number)).toEqual(
+      deriveCodeSequences(normalizeProfile({ method: 'time' }), '123456', w).open,
+    );
     expect(existsSync(join(dir, 'cfg')) || existsSync(join(dir, 'state'))).toBe(false);
   });
 
