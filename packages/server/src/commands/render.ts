@@ -6,6 +6,7 @@ import { fullRuleset } from '../ruleset/full-load.js';
 import { NftDriver } from '../nft/driver.js';
 import { loadForLive } from '../apply/live-target.js';
 import { profileChangesText } from '../users/profile-changes.js';
+import { noUsersText } from '../users/no-users.js';
 import { DEFAULT_CONFIG } from './common.js';
 
 export function registerRender(program: Command): void {
@@ -49,6 +50,7 @@ changes (who must import a new URI: otpknockd user uri NAME) are named.`,
       if (baseDir !== undefined)
         out.push(`  relative paths resolved against ${baseDir}, the directory of the running daemon's config`);
       if (changes.length > 0) out.push(`  note: ${profileChangesText(changes)}`);
+      if (config.users.length === 0) out.push(`  note: ${noUsersText(config)}`);
       process.stdout.write(`${out.join('\n')}\n`);
     });
 }

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { DaemonState } from '../apply/daemon-state.js';
 import type { StatusSnapshot } from '../status/snapshot.js';
-import { buildStatus, formatStatus } from './status.js';
+import { buildStatus, formatStatus, liveTableWithoutUsers } from './status.js';
+import { noUsersText } from '../users/no-users.js';
 
 const snapshot: StatusSnapshot = {
   version: 1,
@@ -87,5 +88,28 @@ describe('otpknockd status', () => {
     expect(formatStatus({ ...withPid(undefined), configProblem: reason })).toContain(
       `config file: does not load now (${reason}); this status reads`,
     );
+  });
+
+  it("says loudly when the running daemon's table has no user at all (a fleet server whose last person was revoked)", () => {
+    const empty = { ...snapshot, users: [], inactiveUsers: [] };
+    const r = buildStatus('otpknock', table, empty, [], NOW, [30], 'knock', () => true);
+    expect(liveTableWithoutUsers(r)).toBe(true);
+    r.noUsers = noUsersText({
+      fleet: { name: 'acme', server: 'web-5', endpoints: [], checkIntervalMs: 1, timeoutMs: 1 },
+      breakGlass: { ports: [], services: ['ssh'] },
+    });
+    expect(formatStatus(r)).toContain(
+      'users: NO USERS (fleet acme gives server web-5 nobody, and it has no local user): the table opens for nobody by knock; break_glass still opens ssh; otpknockd mode open opens the services from the console\nusers with live sequences: none\n',
+    );
+    // Not for a stopped daemon, nor while someone is only disabled, nor with users.
+    expect(liveTableWithoutUsers(buildStatus('otpknock', table, empty, [], NOW, [30], 'knock', () => false))).toBe(
+      false,
+    );
+    expect(
+      liveTableWithoutUsers(
+        buildStatus('otpknock', table, { ...empty, inactiveUsers: ['bob'] }, [], NOW, [30], 'knock', () => true),
+      ),
+    ).toBe(false);
+    expect(liveTableWithoutUsers(report(table, true))).toBe(false);
   });
 });

@@ -20,6 +20,7 @@ import { readDaemonState, runningDaemon, type DaemonState } from '../apply/daemo
 import { looseSettingsOf } from '../apply/live-target.js';
 import { ConfigError } from '../config/errors.js';
 import type { ServerConfig } from '../config/types.js';
+import { noUsersText } from '../users/no-users.js';
 
 export interface StatusReport {
   table: string;
@@ -60,6 +61,8 @@ export interface StatusReport {
   reloadRefused: { at: string; reason: string } | null;
   /** Set when the config file does not load now (the running daemon keeps the one it loaded before): the first line of why. */
   configProblem?: string;
+  /** Set when the running daemon's table has no user at all (it opens for nobody by knock): what that means. */
+  noUsers?: string | null;
 }
 
 export interface FleetStatus {
@@ -86,6 +89,17 @@ export function fleetStatusOf(name: string, server: string, cache: FleetCache | 
     lastError: cache?.lastError ?? null,
     users: cache?.users.length ?? 0,
   };
+}
+
+/** Pure: whether the running daemon's live table has no user at all (not: a stopped daemon's). */
+export function liveTableWithoutUsers(r: StatusReport): boolean {
+  return (
+    r.daemon?.running === true &&
+    r.loaded &&
+    r.usersAsOf === null &&
+    r.users.length === 0 &&
+    r.inactiveUsers.length === 0
+  );
 }
 
 function fleetLine(f: FleetStatus): string {
@@ -260,6 +274,7 @@ export function formatStatus(r: StatusReport): string {
   );
   const names = (users: StatusReport['users']) =>
     users.map((u) => `${u.name}${u.sources.length > 1 ? ` [${u.sources.join('+')}]` : ''}`).join(', ') || 'none';
+  if (r.noUsers) lines.push(`users: ${r.noUsers}`);
   if (r.usersAsOf === null) lines.push(`users with live sequences: ${names(r.users)}`);
   else {
     const why = r.daemon?.running ? 'the table is not loaded' : 'nothing rotates while the daemon is not running';
@@ -338,6 +353,7 @@ export function registerStatus(program: Command): void {
         report.fleet = fleetStatusOf(fleet.name, fleet.server, cache);
       }
       if (target.configProblem !== undefined) report.configProblem = target.configProblem;
+      report.noUsers = liveTableWithoutUsers(report) ? noUsersText(target.config ?? {}) : null;
       process.stdout.write(o.json ? `${JSON.stringify(report, null, 2)}\n` : formatStatus(report));
       if (!report.loaded) process.exitCode = EXIT.failure;
     });

@@ -396,10 +396,13 @@ async function changeRecord(
     const next = fn(await readRecord(dir, name));
     if (next === undefined && config.users.every((u) => u.name === name)) {
       // The daemon refuses a config without users (it would lock everybody out), so it
-      // would keep this user live: say so instead of pretending the removal works.
+      // would keep this user live: say so instead of pretending the removal works. A
+      // fleet server would obey it and open for nobody: refused too, as a lockout.
       throw new OtpknockError(
         'E_ARGUMENT',
-        `${name} is the last user; the daemon refuses to run without users and would keep ${name} able to knock`,
+        config.fleet === undefined
+          ? `${name} is the last user; the daemon refuses to run without users and would keep ${name} able to knock`
+          : `${name} is the last user; the fleet directory gives this server nobody, so without ${name} the table would open for nobody by knock`,
         {
           hint: `add another user first, or use: otpknockd user disable ${name} (refuses their knocks, keeps the record)`,
         },

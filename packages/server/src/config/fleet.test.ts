@@ -67,6 +67,19 @@ describe('config: fleet', () => {
     ]);
   });
 
+  it('with no user left once the directory confirmed this server has nobody (the last person revoked), it loads an empty set', () => {
+    const c = parseConfig(FLEET, FILE, { ...noFiles, fleetRecords: [], fleetConfirmed: true });
+    expect(c.users).toEqual([]);
+    // Without a fleet, no user at all stays an error, confirmed or not.
+    expect(() =>
+      parseConfig(FLEET.replace(/fleet:[^]*$/, 'user_store: users.d\n'), FILE, {
+        ...noFiles,
+        fleetConfirmed: true,
+        userStore: { dir: '/etc/otpknock/users.d', entries: [] },
+      }),
+    ).toThrow(/no users in the configuration nor in the user store/);
+  });
+
   it.each([
     ['  server: web-3\n', '', /fleet.server: missing; expected this server's name/],
     ['  server: web-3\n', '  server: Web-3\n', /fleet.server: not a server name: it starts with "W"/],

@@ -89,6 +89,7 @@ export async function loadConfig(file: string, opts: LoadConfigOptions = {}): Pr
     daemonUid,
     ...(userStore === undefined ? {} : { userStore }),
     ...(fleetCache === undefined ? {} : { fleetRecords: fleetCache.users }),
+    ...(fleetCache?.confirmedAt === undefined ? {} : { fleetConfirmed: true }),
     ...(opts.allowNoUsers ? { allowNoUsers: true } : {}),
     ...(opts.baseDir === undefined ? {} : { baseDir }),
     configFile: { mode: config.mode, uid: config.uid },

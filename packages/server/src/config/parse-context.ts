@@ -19,6 +19,12 @@ export interface ParseConfigOptions {
   userStore?: StoreListing;
   /** The users this server last read from its fleet directory (state_dir/fleet.json), when it has `fleet`. */
   fleetRecords?: readonly ServerUserRecord[];
+  /**
+   * The directory confirmed this server's users at least once (fleet.json has a
+   * confirmed read): with `fleet`, no user at all is then what the directory says
+   * (the last person revoked), not a directory never read.
+   */
+  fleetConfirmed?: boolean;
   /** Accept a config without any user (the `otpknockd user` commands, before the first `user add`). */
   allowNoUsers?: boolean;
   /** Unix ms to judge rotation grace periods against. Default: now. */

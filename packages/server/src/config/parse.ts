@@ -121,7 +121,12 @@ function allUsers(
   return users;
 }
 
-/** With a user store or a fleet, users may come from there; with none at all, a daemon would lock everybody out. */
+/**
+ * With a user store or a fleet, users may come from there; with none at all, a daemon
+ * would lock everybody out. A fleet directory that confirmed this server has nobody
+ * is obeyed (a revocation must take effect): the table then opens for nobody by knock,
+ * which the daemon, status and doctor say loudly. A directory never read is not.
+ */
 function requireSomeUser(ctx: ParseContext, users: readonly UserConfig[]): void {
   const elsewhere = typeof ctx.data.user_store === 'string' || ctx.data.fleet !== undefined;
   if (!elsewhere || users.length > 0 || ctx.report.issues.length > 0 || ctx.options.allowNoUsers) return;
@@ -132,6 +137,7 @@ function requireSomeUser(ctx: ParseContext, users: readonly UserConfig[]): void 
     );
     return;
   }
+  if (ctx.options.fleetConfirmed) return;
   ctx.report.report(
     ['users'],
     'no users in the configuration, the user store, nor the fleet directory (none read yet, and none kept in state_dir/fleet.json); enrol someone for this server with otpknockd fleet enrol NAME --servers SERVER, or add a local user (a daemon with no users would lock everybody out of the protected services)',

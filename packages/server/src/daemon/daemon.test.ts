@@ -229,6 +229,51 @@ describe('Daemon', () => {
     expect(nft.scripts().at(-1)).toContain('table inet otpknock_test {');
   });
 
+  it('applies a change to no users at all (a fleet revocation), says so once, and says when users are back', async () => {
+    const fleet = {
+      name: 'acme',
+      server: 'web-5',
+      endpoints: ['http://192.0.2.101:2379'],
+      checkIntervalMs: 1,
+      timeoutMs: 1,
+    };
+    const { d, nft, clock, lines } = fakeDaemon(serverConfig({ fleet }));
+    await d.start();
+    nft.tableListing = `table inet otpknock_test {\n\tcomment "${TABLE_COMMENT}"\n}`;
+    await d.updateUsers(async () => serverConfig({ fleet, users: [] }), 'fleet');
+    // No user: no knock ports either, a whole load (grants carried), without alice's sequences.
+    const gone = nft.scripts().at(-1)!;
+    expect(gone).toContain('table inet otpknock_test {');
+    expect(gone).toMatch(/set knock_ports \{\n\t\ttype inet_service\n\t\tflags interval\n\t\}/);
+    expect(gone).not.toMatch(/map step \{[^}]*elements/);
+    expect(d.currentConfig.users).toEqual([]);
+    const loud = lines.filter((l) => l.includes('NO USERS'));
+    expect(loud).toEqual([
+      expect.stringContaining(
+        'NO USERS (fleet acme gives server web-5 nobody, and it has no local user): the table opens for nobody by knock; otpknockd mode open',
+      ),
+    ]);
+    await clock.advance(60_000); // rotations with nobody: no new sequences, no second warning
+    expect(lines.filter((l) => l.includes('NO USERS'))).toHaveLength(1);
+    expect(nft.scripts().slice(1).join('\n')).not.toMatch(/^add element inet otpknock_test step/m);
+    await d.updateUsers(async () => serverConfig({ fleet, users: [user('alice')] }), 'fleet');
+    expect(nft.scripts().at(-1)).toMatch(/map step \{[^}]*elements = \{/);
+    expect(lines.join('\n')).toMatch(/users again: 1; their knocks open/);
+  });
+
+  it('starts with no users (and break_glass): the whole table loads, with the break-glass sequence', async () => {
+    const { d, nft, lines } = fakeDaemon(
+      serverConfig({
+        users: [],
+        breakGlass: { ports: [11111, 22222, 33333, 44444, 45555, 46666, 47777, 48888], services: ['ssh'] },
+      }),
+    );
+    await d.start();
+    expect(nft.scripts()[0]).toContain('table inet otpknock_test {');
+    expect(nft.scripts()[0]).toMatch(/11111/);
+    expect(lines.join('\n')).toMatch(/NO USERS: the table opens for nobody by knock; break_glass still opens ssh/);
+  });
+
   it('removes the table on stop unless told to keep it', async () => {
     const { d, nft } = fakeDaemon();
     await d.start();

@@ -34,6 +34,7 @@ import {
 } from './schedule.js';
 import { SerialQueue } from './serial-queue.js';
 import { profileChanges, profileChangesText } from '../users/profile-changes.js';
+import { noUsersText } from '../users/no-users.js';
 
 /** Hook points for the team features (user store, status file, audit); see status/attach.ts. */
 export interface DaemonHooks {
@@ -104,6 +105,8 @@ export class Daemon {
   private usersQueued = false;
   /** Remembers derived windows; replaced with the config, since it keys on its users. */
   private derive = cachedDeriver();
+  /** The live table has no user (a fleet server whose directory gives it nobody): said once per time it happens. */
+  private withoutUsers = false;
 
   constructor(private readonly options: DaemonOptions) {
     this.config = options.config;
@@ -164,9 +167,10 @@ export class Daemon {
 
   /**
    * Applies new users now, in place (element by element: knock progress, grants and
-   * consumed sequences stay), when only users changed: the fleet directory's changes.
-   * A config that cannot be loaded, or that also changes the table's layout, leaves
-   * the live users as they are (and says so). Changes that come in a burst coalesce.
+   * consumed sequences stay), when only users changed: the fleet directory's changes;
+   * a whole load when the new users change the knock ports' ranges. A config that
+   * cannot be loaded, or whose file also changes the table's layout, leaves the live
+   * users as they are (and says so). Changes that come in a burst coalesce.
    */
   updateUsers(next: () => Promise<ServerConfig>, event: string): Promise<void> {
     if (this.usersQueued) return this.queue.idle();
@@ -184,7 +188,9 @@ export class Daemon {
         );
         return;
       }
-      if (config.table !== this.config.table || tableShape(config) !== tableShape(this.config)) {
+      // The layout with the users as they are: only a change in the file itself waits for SIGHUP.
+      const fileLayout = tableShape({ ...config, users: this.config.users });
+      if (config.table !== this.config.table || fileLayout !== tableShape(this.config)) {
         this.log.warn(
           event,
           'the users changed, but so did the table layout in the config file; send SIGHUP to apply both',
@@ -193,13 +199,17 @@ export class Daemon {
       }
       this.discardPrepared();
       try {
-        await this.syncTo(config, cachedDeriver(), event).catch(async (err: unknown) => {
-          this.log.warn(
-            event,
-            `the change in place was refused (${(err as Error).message.split('\n')[0]}); loading the whole table`,
-          );
-          await this.loadFull(config, event);
-        });
+        // Users can change the layout too (the knock ports' ranges: the last user of a
+        // range gone, or none left at all): that takes a whole load, grants carried over.
+        if (tableShape(config) !== fileLayout) await this.loadFull(config, event);
+        else
+          await this.syncTo(config, cachedDeriver(), event).catch(async (err: unknown) => {
+            this.log.warn(
+              event,
+              `the change in place was refused (${(err as Error).message.split('\n')[0]}); loading the whole table`,
+            );
+            await this.loadFull(config, event);
+          });
       } catch (err) {
         this.log.error(event, `could not apply the new users, the previous ones stay live: ${(err as Error).message}`);
       }
@@ -402,10 +412,20 @@ export class Daemon {
     });
   }
 
+  /** A table that opens for nobody by knock is worth a loud line when it comes and when it ends. */
+  private sayWhenWithoutUsers(): void {
+    const none = this.config.users.length === 0;
+    if (none && !this.withoutUsers) this.log.error('users', noUsersText(this.config));
+    if (!none && this.withoutUsers)
+      this.log.info('users', `users again: ${this.config.users.length}; their knocks open`);
+    this.withoutUsers = none;
+  }
+
   /** After every change the kernel took. */
   private committed(): void {
     this.retry.succeeded();
     this.clockSteps.mark();
+    this.sayWhenWithoutUsers();
     this.hooks.onCommit?.({ config: this.config, trie: this.trie, nowMs: this.clock.now() });
   }
 

@@ -14,6 +14,7 @@ import { clockFinding, type ClockEvidence } from './clock.js';
 import { finding, type Finding } from './finding.js';
 import {
   ephemeralFinding,
+  fleetLockoutFinding,
   lockoutFinding,
   permissionFindings,
   serviceFindings,
@@ -136,6 +137,8 @@ async function configChecks(configFile: string, findings: Finding[]): Promise<Se
       ),
     );
     findings.push(lockoutFinding(config.breakGlass));
+    const fleet = fleetLockoutFinding(config.fleet, config.users, config.breakGlass);
+    if (fleet !== undefined) findings.push(fleet);
     return config;
   } catch (err) {
     findings.push(

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { ephemeralFinding, lockoutFinding, permissionFindings, serviceFindings, socketFindings } from './local.js';
+import {
+  ephemeralFinding,
+  fleetLockoutFinding,
+  lockoutFinding,
+  permissionFindings,
+  serviceFindings,
+  socketFindings,
+} from './local.js';
 import type { Socket } from './proc-net.js';
 
 const sock = (proto: 'tcp' | 'udp', address: string, port: number, state: number, family: 4 | 6 = 4): Socket => ({
@@ -142,5 +149,31 @@ describe('lockoutFinding', () => {
       severity: 'ok',
       message: 'break_glass opens ssh without the daemon or a correct clock',
     });
+  });
+});
+
+describe('fleetLockoutFinding', () => {
+  const fleet = { name: 'acme', server: 'web-5' };
+  it('warns about a fleet server with no local user and no break_glass: one revocation closes it to all', () => {
+    const f = fleetLockoutFinding(fleet, [{ origin: 'fleet' }], undefined)!;
+    expect(f).toMatchObject({ check: 'fleet', severity: 'warning' });
+    expect(f.message).toBe(
+      'fleet acme: no local user and no break_glass on server web-5, and its 1 user comes from the directory only; one revocation (fleet revoke, disable, remove, or max_stale) can leave it closed to all',
+    );
+    expect(f.fix).toMatch(/local user.*break_glass/);
+    expect(fleetLockoutFinding(fleet, [], undefined)!.message).toMatch(
+      /and it has no user now: the table opens for nobody by knock; one revocation/,
+    );
+  });
+  it('is ok with a local user or break_glass, and says nothing without a fleet', () => {
+    expect(fleetLockoutFinding(fleet, [{ origin: 'config' }, { origin: 'fleet' }], undefined)).toMatchObject({
+      severity: 'ok',
+      message: 'fleet acme: 1 local user still gets in when the directory gives this server nobody',
+    });
+    expect(fleetLockoutFinding(fleet, [{ origin: 'fleet' }], { ports: [], services: ['ssh'] })).toMatchObject({
+      severity: 'ok',
+      message: 'fleet acme: break_glass still gets in when the directory gives this server nobody',
+    });
+    expect(fleetLockoutFinding(undefined, [], undefined)).toBeUndefined();
   });
 });

@@ -241,3 +241,33 @@ export function lockoutFinding(breakGlass: { services: readonly string[] } | und
     `break_glass opens ${breakGlass.services.join(', ')} without the daemon or a correct clock`,
   );
 }
+
+/**
+ * A fleet server whose users all come from the directory, without break_glass: one
+ * revocation (or max_stale) leaves it open to nobody by knock, since the directory
+ * is obeyed (docs/fleet.md). `users`: the config's users with where each comes from.
+ */
+export function fleetLockoutFinding(
+  fleet: { name: string; server?: string } | undefined,
+  users: readonly { origin?: 'config' | 'store' | 'fleet' }[],
+  breakGlass: unknown,
+): Finding | undefined {
+  if (fleet === undefined) return undefined;
+  const local = users.filter((u) => u.origin !== 'fleet').length;
+  if (local > 0 || breakGlass !== undefined)
+    return finding(
+      'fleet',
+      'ok',
+      `fleet ${fleet.name}: ${local > 0 ? `${local} local user${local === 1 ? '' : 's'}` : 'break_glass'} still get${local === 1 || local === 0 ? 's' : ''} in when the directory gives this server nobody`,
+    );
+  const now =
+    users.length === 0
+      ? 'it has no user now: the table opens for nobody by knock'
+      : `its ${users.length} user${users.length === 1 ? ' comes' : 's come'} from the directory only`;
+  return finding(
+    'fleet',
+    'warning',
+    `fleet ${fleet.name}: no local user and no break_glass on server ${fleet.server ?? '?'}, and ${now}; one revocation (fleet revoke, disable, remove, or max_stale) can leave it closed to all`,
+    'add a local user (users: in the config, or otpknockd user add NAME with user_store) or break_glass, and keep its secret with your console credentials',
+  );
+}
