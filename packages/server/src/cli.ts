@@ -6,8 +6,8 @@ import { OtpknockError } from '@otpknock/shared';
 import { EXIT } from './commands/common.js';
 import { buildProgram } from './program.js';
 
-/** Errors from the kernel side are failures (1); everything else a person typed is usage (2). */
-const FAILURE_CODES = new Set(['E_NFT', 'E_TABLE_TAKEN', 'E_NOT_BANNED']);
+/** Errors from the kernel side or the fleet directory are failures (1); everything else a person typed is usage (2). */
+const FAILURE_CODES = new Set(['E_NFT', 'E_TABLE_TAKEN', 'E_NOT_BANNED', 'E_DIRECTORY']);
 
 export async function main(argv: string[]): Promise<number> {
   try {

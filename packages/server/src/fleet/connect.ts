@@ -2,6 +2,7 @@
 // read with the rule for secrets (regular file, root's or the daemon's, mode 0600 or
 // tighter), the CA and the certificate as the public files they are.
 import { readFile } from 'node:fs/promises';
+import { createSecureContext } from 'node:tls';
 import { OtpknockError, SECRET_FILE_MAX_BYTES } from '@otpknock/shared';
 import { readFileInfo } from '@otpknock/shared/safe-file';
 import { parse } from 'yaml';
@@ -21,6 +22,34 @@ async function readSecretText(file: string, what: string, daemonUid: number): Pr
   if (problem !== undefined || info.text === undefined)
     throw new OtpknockError('E_CONFIG', problem ?? `cannot read ${file}`, { where: what });
   return info.text;
+}
+
+/** A certificate file (public: no permission rule), refused clearly when missing or not PEM. */
+async function readCertificate(file: string, what: string): Promise<string> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (e) {
+    throw new OtpknockError('E_CONFIG', `cannot read ${file}: ${(e as Error).message}`, { where: what });
+  }
+  if (!text.includes('-----BEGIN CERTIFICATE-----'))
+    throw new OtpknockError('E_CONFIG', `${file} holds no PEM certificate (-----BEGIN CERTIFICATE-----)`, {
+      where: what,
+    });
+  return text;
+}
+
+/** cert_file and key_file must belong together: say so here, not as an OpenSSL error at each request. */
+function checkKeyPair(cert: string, key: string, fleet: FleetConfig): void {
+  try {
+    createSecureContext({ cert, key });
+  } catch (e) {
+    throw new OtpknockError(
+      'E_CONFIG',
+      `${fleet.keyFile} is not the private key of ${fleet.certFile} (${(e as Error).message.replace(/^error:[0-9A-F]+:/, '')})`,
+      { where: 'fleet.key_file' },
+    );
+  }
 }
 
 /** `user: NAME` and `password: PASSWORD` (YAML), as `otpknockd fleet server add` writes them. */
@@ -50,10 +79,15 @@ export async function directoryClient(fleet: FleetConfig, daemonUid = process.ge
           fleet.credentialsFile,
         );
   const tls = {
-    ...(fleet.caFile === undefined ? {} : { ca: await readFile(fleet.caFile, 'utf8') }),
-    ...(fleet.certFile === undefined ? {} : { cert: await readFile(fleet.certFile, 'utf8') }),
+    ...(fleet.caFile === undefined
+      ? {}
+      : { ca: await readCertificate(fleet.caFile, 'fleet.ca_file'), caFile: fleet.caFile }),
+    ...(fleet.certFile === undefined
+      ? {}
+      : { cert: await readCertificate(fleet.certFile, 'fleet.cert_file'), certFile: fleet.certFile }),
     ...(fleet.keyFile === undefined ? {} : { key: await readSecretText(fleet.keyFile, 'fleet.key_file', daemonUid) }),
   };
+  if (tls.cert !== undefined && tls.key !== undefined) checkKeyPair(tls.cert, tls.key, fleet);
   return new EtcdClient({
     endpoints: fleet.endpoints,
     ...(creds === undefined ? {} : { user: creds.user, password: creds.password }),

@@ -5,11 +5,16 @@
 // Keys and values are base64 on the wire; this module takes and gives strings.
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import { OtpknockError } from '@otpknock/shared';
+import { explainNonJsonAnswer, explainRequestError } from './request-error.js';
 
 export interface EtcdTls {
   ca?: string;
   cert?: string;
   key?: string;
+  /** Where `ca` and `cert` were read from, for error messages. */
+  caFile?: string;
+  certFile?: string;
 }
 
 export interface EtcdOptions {
@@ -37,18 +42,22 @@ export interface WatchEvent {
   modRevision: number;
 }
 
-/** An error from etcd or from the way there; `code` is etcd's gRPC code when it answered. */
-export class EtcdError extends Error {
+/**
+ * An error from etcd or from the way there; `grpcCode` is etcd's gRPC code when it
+ * answered. An OtpknockError (E_DIRECTORY): the CLI prints it as it is, exit 1.
+ */
+export class EtcdError extends OtpknockError {
   constructor(
     message: string,
-    readonly code?: number,
+    readonly grpcCode?: number,
     readonly endpoint?: string,
   ) {
-    super(message);
+    super('E_DIRECTORY', message);
+    this.name = 'EtcdError';
   }
   /** etcd said no to these credentials (not: the network failed). */
   get denied(): boolean {
-    return this.code === 7 || this.code === 16;
+    return this.grpcCode === 7 || this.grpcCode === 16;
   }
 }
 
@@ -212,7 +221,7 @@ export class EtcdClient {
         last = asEtcdError(e, this.endpoint);
         // An answer from etcd is final (permission denied, a bad request); a network
         // failure or a member without a leader (code 14 unavailable) tries the next one.
-        if (last.code !== undefined && last.code !== 14 && last.code !== 4) throw last;
+        if (last.grpcCode !== undefined && last.grpcCode !== 14 && last.grpcCode !== 4) throw last;
         this.current = (this.current + 1) % this.options.endpoints.length;
         this.token = undefined;
       }
@@ -257,6 +266,7 @@ export class EtcdClient {
   }
 
   private post(path: string, body: string, headers: Record<string, string>): Promise<unknown> {
+    const endpoint = this.endpoint;
     return new Promise((resolve, reject) => {
       this.send(
         path,
@@ -272,14 +282,14 @@ export class EtcdClient {
             try {
               doc = JSON.parse(text) as typeof doc;
             } catch {
-              reject(new EtcdError(`not JSON from ${path} (HTTP ${res.statusCode})`, undefined, this.endpoint));
+              reject(new EtcdError(explainNonJsonAnswer(endpoint, path, res.statusCode, text), undefined, endpoint));
               return;
             }
             if (doc.error !== undefined || (res.statusCode ?? 500) >= 400)
-              reject(new EtcdError(doc.message ?? doc.error ?? `HTTP ${res.statusCode}`, doc.code, this.endpoint));
+              reject(new EtcdError(doc.message ?? doc.error ?? `HTTP ${res.statusCode}`, doc.code, endpoint));
             else resolve(doc);
           });
-          res.on('error', (e) => reject(new EtcdError(e.message, undefined, this.endpoint)));
+          res.on('error', (e) => reject(new EtcdError(`${endpoint}: ${e.message}`, undefined, endpoint)));
         },
         reject,
       );
@@ -309,7 +319,9 @@ export class EtcdClient {
       timer = setTimeout(() => {
         req.destroy(new Error(`no answer within ${timeoutMs} ms`));
       }, timeoutMs);
-    req.on('error', (e) => onError(new EtcdError(`${endpoint}: ${e.message}`, undefined, endpoint)));
+    req.on('error', (e: NodeJS.ErrnoException) =>
+      onError(new EtcdError(explainRequestError(e, endpoint, tls), undefined, endpoint)),
+    );
     req.on('close', () => clearTimeout(timer));
     req.end(body);
     return req;

@@ -4,6 +4,7 @@
 // off from the majority would stay silent, so silence proves nothing). When the
 // directory cannot be reached the last users stay — never a lockout — and the log and
 // `otpknockd status` say since when; when it returns, the next read catches up.
+import { OtpknockError } from '@otpknock/shared';
 import type { FleetConfig } from '../config/fleet.js';
 import type { Logger } from '../log.js';
 import { writeFleetCache, type FleetCache } from './cache.js';
@@ -76,7 +77,7 @@ export class FleetSync {
       if (changed || wasStale) this.o.onUsersChanged();
       return true;
     } catch (e) {
-      await this.unreachable((e as Error).message);
+      await this.unreachable(e instanceof OtpknockError ? e.what : (e as Error).message);
       return false;
     }
   }
@@ -114,7 +115,7 @@ export class FleetSync {
       (e: EtcdError) => {
         this.cancelWatch = undefined;
         if (this.stopped) return;
-        this.o.log.warn('fleet', `directory watch ended (${e.message}); reading again`);
+        this.o.log.warn('fleet', `directory watch ended (${e.what}); reading again`);
         clearTimeout(this.timer);
         // Not at once in a loop: a member that ends every watch would spin us.
         this.timer = setTimeout(() => void this.cycle(), 1_000);
