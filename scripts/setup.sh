@@ -22,6 +22,8 @@ command -v iptables-nft-restore >/dev/null 2>&1 || need_apt+=(iptables)
 # The fleet e2e test and bench run a real 3-member etcd cluster in namespaces (Debian's etcd 3.4).
 command -v etcd >/dev/null 2>&1 || need_apt+=(etcd-server)
 command -v etcdctl >/dev/null 2>&1 || need_apt+=(etcd-client)
+# It runs that cluster with TLS: openssl makes its CA and certificates.
+command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
 # packaging/build-deb.sh (run by systemd-check.sh) builds the .debs with Debian's
 # tooling and checks them with lintian.
 command -v dpkg-buildpackage >/dev/null 2>&1 || need_apt+=(dpkg-dev)
