@@ -42,7 +42,7 @@ export interface Explanation {
   windowOffset?: number;
 }
 
-/** A secret the config does not hold any more, kept in memory for explanations (refusals/former.ts). */
+/** A secret the config does not hold any more, kept for explanations (refusals/former.ts, former-file.ts). */
 export interface FormerSecret {
   user: string;
   secret: SecretBytes;
@@ -267,7 +267,7 @@ export function explainPorts(input: ExplainInput): Explanation {
         };
     }
   }
-  // 6. removed users and replaced secrets (since the daemon started)
+  // 6. removed users and replaced secrets (the newest, for 30 days: refusals/former.ts)
   for (const f of input.former ?? []) {
     const m = search(f.user, f.profile, f.secret, false, near, input, budget);
     if (m && f.reason === 'grace-ended')

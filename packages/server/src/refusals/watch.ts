@@ -20,6 +20,7 @@ import { RefusalBook, REFUSALS_FILE, QUIET_MS, banKeyOf, type RefusalsFile, type
 import { explainAttempt } from './attempt.js';
 import type { Explanation } from './explain.js';
 import { FormerSecrets } from './former.js';
+import { FORMER_FILE, readFormerSecrets, writeFormerSecrets } from './former-file.js';
 
 /** Explanations made per tick (a tick every QUIET_MS while any are due)… */
 export const EXPLAIN_PER_TICK = 16;
@@ -46,6 +47,7 @@ export class RefusalWatch {
   private readonly former = new FormerSecrets();
   private timer: NodeJS.Timeout | undefined;
   private writing: Promise<void> = Promise.resolve();
+  private formerWriting: Promise<void> = Promise.resolve();
   private writeQueued = false;
   private logWindow = { second: 0, lines: 0, suppressed: 0 };
   private stopped = false;
@@ -60,7 +62,10 @@ export class RefusalWatch {
     this.book = new RefusalBook(() => this.config.ban?.forMs ?? 0);
   }
 
-  /** Reads what the previous run left in refusals.json, so `why` keeps its history over a restart. */
+  /**
+   * Reads what the previous run left in refusals.json, so `why` keeps its history over a
+   * restart, and the former secrets it kept, so a removed user is still explained.
+   */
   async load(): Promise<void> {
     try {
       const file = JSON.parse(await readFile(join(this.config.stateDir, REFUSALS_FILE), 'utf8')) as RefusalsFile;
@@ -68,12 +73,25 @@ export class RefusalWatch {
     } catch {
       // none yet, or damaged: start empty
     }
+    const kept = await readFormerSecrets(this.config.stateDir, process.getuid?.() ?? 0, (m) =>
+      this.log.warn('refused', m),
+    );
+    if (this.former.restore(kept, this.now())) this.writeFormer();
   }
 
   /** After every committed change: the config now live (removed users and replaced secrets are kept). */
   configChanged(config: ServerConfig): void {
     this.config = config;
-    this.former.update(config, this.now());
+    if (this.former.update(config, this.now())) this.writeFormer();
+  }
+
+  /** Rewrites former-secrets.json with the list as it is now, one write at a time. */
+  private writeFormer(): void {
+    this.formerWriting = this.formerWriting.then(() =>
+      writeFormerSecrets(this.config.stateDir, this.former.all).catch((e: unknown) =>
+        this.log.warn('refused', `cannot write ${FORMER_FILE}: ${(e as Error).message}`),
+      ),
+    );
   }
 
   /** A packet from the audit group: a refusal is taken (true), anything else is left to the audit (false). */
@@ -139,9 +157,9 @@ export class RefusalWatch {
     }
   }
 
-  /** Resolves when the state file has every change made so far. */
+  /** Resolves when the state files have every change made so far. */
   flushed(): Promise<void> {
-    return this.writing;
+    return Promise.all([this.writing, this.formerWriting]).then(() => undefined);
   }
 
   private wake(): void {
