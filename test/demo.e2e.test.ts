@@ -5,15 +5,17 @@
 // only numbers, times, the temp dir and the kernel version vary), finish within the
 // bounds below, and leave nothing behind: no network namespace, no link in the root
 // namespace, no temp dir, no process. The same cleanup is checked when the demo is
-// interrupted in the middle: Ctrl-C (SIGINT to its process group) and kill (SIGTERM to
-// its pid).
+// interrupted in the middle, by Ctrl-C (SIGINT to its process group) and kill (SIGTERM to
+// its pid), and when one of its steps fails.
 //
 // The demo runs scripts/setup.sh first; inside this suite the tree is already installed
 // and built, and setup.sh then writes nothing (it skips pnpm install when node_modules
 // was installed from this lockfile, and the build when its inputs are unchanged), so the
 // bundles are not rewritten under the other suites.
-import { existsSync } from 'node:fs';
-import { afterEach, expect, it } from 'vitest';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, expect, it } from 'vitest';
 import { describeE2E, REPO_ROOT } from '@otpknock/e2e-harness';
 import { commandsOf, docBlock } from './support/doc-blocks.js';
 import { DEMO_TMP_DIR, firstMissing, transcriptLines } from './support/demo-transcript.js';
@@ -66,6 +68,9 @@ async function demo(opts: Parameters<typeof runDemo>[2]): Promise<DemoRun> {
 }
 
 describeE2E('the README demo: bash scripts/demo.sh', () => {
+  let fakeDir: string | undefined;
+  afterAll(() => fakeDir && rmSync(fakeDir, { recursive: true, force: true }));
+
   it(
     'exits 0 within its bound, prints every line the README quotes, and leaves nothing behind',
     async () => {
@@ -107,6 +112,21 @@ describeE2E('the README demo: bash scripts/demo.sh', () => {
       expect(r.output).toMatch(/Cleaned up after the failure/);
       console.log(`demo, ${signal} to its ${to}: exited ${r.afterSignalMs} ms after the signal`);
       expect(r.afterSignalMs!, `from ${signal} to the exit (bound ${boundMs} ms)`).toBeLessThan(boundMs);
+    },
+    TOTAL_BOUND_MS + 40_000,
+  );
+
+  // "also on failure": a step that fails. The fault: an ssh first on PATH that "connects"
+  // without a knock (exit 0), which step 7 refuses; everything was made by then.
+  it(
+    'a step that fails: says which, exits 1 and removes everything it made',
+    async () => {
+      fakeDir = mkdtempSync(join(tmpdir(), 'otpknock-demo-fault-'));
+      writeFileSync(join(fakeDir, 'ssh'), '#!/bin/sh\necho ok\n', { mode: 0o755 });
+      const r = await demo({ limitMs: TOTAL_BOUND_MS, env: { PATH: `${fakeDir}:${process.env['PATH'] ?? ''}` } });
+      expect(r.code, `exit code\n${r.output}`).toBe(1);
+      expect(r.output).toMatch(/demo failed: ssh connected without a knock/);
+      expect(r.output).toMatch(/Cleaned up after the failure \(exit 1\)/);
     },
     TOTAL_BOUND_MS + 40_000,
   );

@@ -111,13 +111,16 @@ export interface DemoOptions {
   interrupt?: { at: RegExp; running: string; signal: 'SIGINT' | 'SIGTERM'; to: 'group' | 'pid' };
   /** The demo is stopped (SIGTERM to its group, SIGKILL 20 s later) past this. */
   limitMs: number;
+  /** Added to the environment (this process's, less vitest's own variables). */
+  env?: Record<string, string>;
 }
 
 /** Runs `argv` in `cwd` to its end, following its processes. */
 export function runDemo(argv: readonly string[], cwd: string, opts: DemoOptions): Promise<DemoRun> {
-  const env = Object.fromEntries(
-    Object.entries(process.env).filter(([k]) => !/^(VITEST|NODE_OPTIONS$|NODE_ENV$)/.test(k)),
-  );
+  const env = {
+    ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(VITEST|NODE_OPTIONS$|NODE_ENV$)/.test(k))),
+    ...opts.env,
+  };
   const t0 = Date.now();
   const child = spawn(argv[0]!, argv.slice(1), { cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   const pid = child.pid!;
