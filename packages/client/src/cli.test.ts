@@ -758,6 +758,9 @@ describe('docs/knock.md EXAMPLES', () => {
       ran.push(command.split(' ').slice(0, 2).join(' '));
     }
     expect(ran).toEqual(['install -d', 'install -m', 'knock add', 'knock print', 'pass show', 'knock --config']);
+    // without XDG_CONFIG_HOME the store is ~/.config/otpknock/profiles.json (ENVIRONMENT)
+    const store = JSON.parse(readFileSync(join(dir, '.config', 'otpknock', 'profiles.json'), 'utf8'));
+    expect(Object.keys(store.profiles).sort()).toEqual(['lab', 'myserver']);
   });
 });
 
@@ -882,6 +885,17 @@ describe('docs/knock.md: commands, the store and its lock', () => {
       deriveCodeSequences(normalizeProfile({ method: 'time' }), '123456', w).open,
     );
     expect(existsSync(join(dir, 'cfg')) || existsSync(join(dir, 'state'))).toBe(false);
+  });
+
+  it('list shows the defaults a hand-edited knock block leaves out (time, 30 s), ? for no block at all', async () => {
+    await addProfile('full', ['--address', '192.0.2.10']);
+    const store = JSON.parse(readFileSync(config, 'utf8'));
+    store.profiles.bare = { ...store.profiles.full, name: 'bare', knock: {} };
+    store.profiles.none = { ...store.profiles.full, name: 'none', knock: undefined };
+    writePrivate(config, JSON.stringify(store));
+    const out = (await knock(['--config', config, 'list'])).stdout.toString();
+    expect(out).toMatch(/^bare\s+192\.0\.2\.10\s+22\s+time\s+30s\s/m);
+    expect(out).toMatch(/^none\s+192\.0\.2\.10\s+22\s+\?\s+\?\s/m);
   });
 
   it('list --names leaves out a hand-edited name that knock HOST would refuse', async () => {

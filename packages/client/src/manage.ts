@@ -1,5 +1,6 @@
 // Profile management: add, import, list, remove. Loaded only by those commands.
 import {
+  PROFILE_DEFAULTS,
   checkProfile as checkKnock,
   decodeSecret,
   encodeSecret,
@@ -240,13 +241,15 @@ export function formatList(profiles: ClientProfile[]): string {
   if (profiles.length === 0) return '';
   const rows = [['NAME', 'ADDRESS', 'PORT', 'METHOD', 'PERIOD', 'UPDATED']];
   for (const p of profiles) {
-    const k = p.knock as Partial<ClientProfile['knock']> | undefined;
+    const k =
+      typeof p.knock === 'object' && p.knock !== null ? (p.knock as Partial<ClientProfile['knock']>) : undefined;
     rows.push([
       shownName(p.name),
       p.fleet !== undefined ? fleetColumn(p) : p.address === undefined ? '-' : shownName(p.address),
       String(p.servicePort ?? DEFAULT_SERVICE_PORT),
-      String(k?.method ?? '?'),
-      k?.method === 'static' ? '-' : `${k?.period ?? '?'}s`,
+      // A hand-edited knock block may leave fields to their defaults (protocol.md §2).
+      k === undefined ? '?' : String(k.method ?? PROFILE_DEFAULTS.method),
+      k === undefined ? '?' : k.method === 'static' ? '-' : `${k.period ?? PROFILE_DEFAULTS.period}s`,
       (p.updatedAt ?? '').replace(/\.\d+Z$/, 'Z'),
     ]);
   }
