@@ -250,7 +250,9 @@ describe('bash completion', () => {
 /**
  * What an interactive zsh offers for `line`: the completion system (compinit) with the
  * generated function on $fpath, TAB typed through a pseudo-terminal; a compadd wrapper
- * prints each match. The line is then killed and a marker printed, so the read ends there.
+ * prints each match. TAB runs a widget that prints a marker when the completion ends, and
+ * the line is killed only after it: typed ahead of the completion, the kill raced it (under
+ * load zsh then offered nothing). A second marker ends the read.
  */
 const ZSH_CAPTURE = `
 zmodload zsh/zpty
@@ -258,13 +260,16 @@ zpty z zsh -f -i
 zpty -w z "PS1='' PROMPT=''; fpath=(\${(q)1} \\$fpath); autoload -Uz compinit; compinit -u -D"
 zpty -w z 'zstyle ":completion:*" list-grouped false; zstyle ":completion:*" insert-tab false'
 zpty -w z 'compadd() { if [[ \${@[1,(i)(-|--)]} == *-(O|A|D)\\ * ]]; then builtin compadd "$@"; return $?; fi; typeset -a __hits; builtin compadd -A __hits "$@"; (( $#__hits )) || return 1; local h; for h in $__hits; do print -r -- "<<$h>>"; done; builtin compadd "$@" }'
+zpty -w z '_capture_complete() { _main_complete "$@"; local r=$?; print -r -- END-$((6*7)); return r }'
+zpty -w z 'zle -C capture-complete complete-word _capture_complete; bindkey "^I" capture-complete'
 zpty -w z 'print -r -- READY-$((6*7))'
 zpty -r z out '*READY-42*' || exit 3
 zpty -w -n z "$2"$'\\t'
+zpty -r z hits '*END-42*' || exit 5
 zpty -w z $'\\C-u'"print -r -- DONE-\\$((6*7))"
 zpty -r z out '*DONE-42*' || exit 4
 zpty -d z
-print -r -- "$out" | grep -o '<<[^>]*>>' | sed 's/^<<//; s/>>$//' | sort -u
+print -r -- "$hits" | grep -o '<<[^>]*>>' | sed 's/^<<//; s/>>$//' | sort -u
 `;
 
 function zsh(line: string, pathFirst?: string): string[] {
