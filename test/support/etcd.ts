@@ -49,7 +49,13 @@ export async function startEtcdCluster(
   opts: { tls?: boolean } = {},
 ): Promise<EtcdCluster> {
   const dataRoot = mkdtempSync(join(tmpdir(), 'otpknock-etcd-'));
-  const pki = opts.tls ? makeEtcdPki(join(dataRoot, 'pki'), members) : undefined;
+  let pki: EtcdPki | undefined;
+  try {
+    pki = opts.tls ? makeEtcdPki(join(dataRoot, 'pki'), members) : undefined;
+  } catch (e) {
+    rmSync(dataRoot, { recursive: true, force: true }); // openssl failed: leave no temp dir behind
+    throw e;
+  }
   const scheme = pki ? 'https' : 'http';
   const initial = members.map((m) => `${m.host}=${scheme}://${m.ip}:2380`).join(',');
   const endpoints = members.map((m) => `${scheme}://${m.ip}:2379`);
