@@ -177,7 +177,7 @@ async function target(
   config: ServerConfig;
   services: ServiceConfig[];
 }> {
-  const config = await loadConfig(opts.config);
+  const config = await loadConfig(opts.config, { withoutUsers: true });
   const what = { target: address, ...(opts.service.length > 0 ? { details: { services: opts.service } } : {}) };
   return {
     config,
@@ -208,8 +208,8 @@ export function registerManual(program: Command): void {
 The address is added to the service's allowed set in the kernel, with its own
 timeout; after it, new connections from it are refused again (established ones
 stay up). Opening an address that is already open restarts its timer. Takes
-effect at once; survives a reload and a crash restart of the daemon, not a
-clean stop. In mode "closed" the services stay closed to everybody.
+effect at once; survives a reload, a crash restart and a stop and start that
+keep the table (the default), not a stop that removes it. In mode "closed" the services stay closed to everybody.
 
 Examples:
   otpknockd open 192.0.2.10                        # all services, for their open_for
@@ -311,7 +311,7 @@ mode (nothing changed).`,
           hint: `use one of: ${MODES.join(', ')}`,
         });
       }
-      const config = await loadConfig(opts.config);
+      const config = await loadConfig(opts.config, { withoutUsers: true });
       if (mode === undefined) {
         const current = readMode(config.stateDir);
         process.stdout.write(`${current}: ${MODE_DESCRIPTIONS[current]}\n`);

@@ -37,6 +37,25 @@ async function loadError(file = configFile): Promise<ConfigError> {
 }
 
 describe('loadConfig with real files', () => {
+  it('withoutUsers (open, close, mode): a loose secret file or a broken store record does not stop it; the rest is still checked', async () => {
+    await chmod(join(dir, 'secrets', 'alice'), 0o644);
+    await mkdir(join(dir, 'users.d'), { mode: 0o700 });
+    await writeFile(join(dir, 'users.d', 'zed.yaml'), 'secret: [\n', { mode: 0o600 });
+    await writeFile(
+      configFile,
+      'user_store: users.d\nservices:\n  ssh: { port: 22 }\nusers:\n  alice: { secret_file: secrets/alice }\n',
+      {
+        mode: 0o644,
+      },
+    );
+    await loadError(); // the daemon's own load refuses both
+    const config = await loadConfig(configFile, { withoutUsers: true });
+    expect(config.services.map((s) => s.name)).toEqual(['ssh']);
+    expect(config.users).toEqual([]);
+    await writeFile(configFile, 'services:\n  ssh: { port: 99999 }\nusers:\n  alice: { secret_file: secrets/alice }\n');
+    await expect(loadConfig(configFile, { withoutUsers: true })).rejects.toThrow(/services\.ssh\.port/);
+  });
+
   it('loads a config whose secret file is 0600', async () => {
     const config = await loadConfig(configFile);
     expect(config.file).toBe(configFile);

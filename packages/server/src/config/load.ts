@@ -24,6 +24,8 @@ export interface LoadConfigOptions {
   allowNoUsers?: boolean;
   /** Resolve relative paths against this directory instead of the file's (`apply`: the live config's). */
   baseDir?: string;
+  /** Read no user, secret file, user store or fleet cache (ParseConfigOptions.withoutUsers). */
+  withoutUsers?: boolean;
 }
 
 /**
@@ -63,6 +65,18 @@ export async function loadConfig(file: string, opts: LoadConfigOptions = {}): Pr
     const why =
       config.type === 'file' ? `it is larger than ${CONFIG_FILE_MAX_BYTES} bytes` : 'it is not a regular file';
     throw new ConfigError(abs, [{ file: abs, path: '', message: `cannot use the configuration file: ${why}` }]);
+  }
+
+  if (opts.withoutUsers) {
+    return parseConfig(config.text, abs, {
+      daemonUid,
+      withoutUsers: true,
+      ...(opts.baseDir === undefined ? {} : { baseDir }),
+      configFile: { mode: config.mode, uid: config.uid },
+      readSecretFile: (path) => {
+        throw new Error(`${path}: no secret file is read without users`);
+      },
+    });
   }
 
   // Read every secret file up front so that parseConfig stays synchronous and pure.

@@ -27,6 +27,12 @@ export interface ParseConfigOptions {
   fleetConfirmed?: boolean;
   /** Accept a config without any user (the `otpknockd user` commands, before the first `user add`). */
   allowNoUsers?: boolean;
+  /**
+   * Parse no user at all (`users:`, the store, the fleet's): for the commands that act on
+   * the table by its services alone (open, close, mode), so that a broken user record or
+   * secret file never keeps an operator from the way back in. The config has no users.
+   */
+  withoutUsers?: boolean;
   /** Unix ms to judge rotation grace periods against. Default: now. */
   nowMs?: number;
   /**

@@ -40,7 +40,7 @@ export function parseConfig(text: string, file: string, options: ParseConfigOpti
     services.map((s) => s.port),
   );
   const secrets = new SecretOwners();
-  const users = allUsers(ctx, serviceNames, knock, secrets);
+  const users = ctx.options.withoutUsers ? [] : allUsers(ctx, serviceNames, knock, secrets);
   knock.reportIssues();
   checkStaticSequences(ctx, users, knock);
   const payload = parsePayload(ctx, top, users, (name) => knock.knockAt(name));
@@ -130,6 +130,7 @@ function allUsers(
 function requireSomeUser(ctx: ParseContext, users: readonly UserConfig[]): void {
   const elsewhere = typeof ctx.data.user_store === 'string' || ctx.data.fleet !== undefined;
   if (!elsewhere || users.length > 0 || ctx.report.issues.length > 0 || ctx.options.allowNoUsers) return;
+  if (ctx.options.withoutUsers) return;
   if (ctx.data.fleet === undefined) {
     ctx.report.report(
       ['users'],
