@@ -1,5 +1,5 @@
 // The docs run as written (issue #13 §2): the code blocks of the README's Quick start,
-// of docs/operations.md (build, install, onboarding, apply) and of docs/team.md
+// of docs/operations.md (build, install, the npm package, onboarding, apply) and of docs/team.md
 // (onboarding), and knock.md's install steps, read from the Markdown by their
 // `<!-- docs-run: NAME -->` markers and run as bash scripts on two throw-away machines
 // (test/support/machine.ts: the harness's server and client network namespaces, each
@@ -130,6 +130,26 @@ async function expectClosed(client: Machine): Promise<void> {
   expect(r.stderr).toMatch(/timed out/);
 }
 
+/**
+ * operations.md's way to a server: a build block on the client ("on any machine with pnpm",
+ * which copies to the server over ssh), the install block on the server (ending with the
+ * journal, which it returns), then the onboarding (`user uri`, import, knock && ssh).
+ */
+async function installAndOnboard(server: Machine, client: Machine, build: string, install: string): Promise<string> {
+  const ops = (name: string) => block('docs/operations.md', name);
+  await runBlock(client, ops(build), { text: withoutInstall(ops(build)), cwd: REPO_ROOT });
+  const installed = await runBlock(server, ops(install));
+  const journal = installed.stdout + installed.stderr;
+  expect(journal).toMatch(/"event":"start"/); // journalctl -u otpknockd
+  await expectClosed(client);
+  await installKnock(client);
+  const uri = await runBlock(server, ops('ops-uri'));
+  await runBlock(client, ops('ops-client'), {
+    text: withImportLine(ops('ops-client'), printedImportLine(uri.stdout)),
+  });
+  return journal;
+}
+
 /** A topology with its two machines for one describe: made before its tests, removed after. */
 function useMachines(): () => { server: Machine; client: Machine } {
   const topo = useTopology();
@@ -175,21 +195,22 @@ describeE2E('the docs run as written', () => {
     }, 300_000);
   });
 
+  describe('docs/operations.md from the npm package: pack and copy, install, onboard', () => {
+    const m = useMachines();
+    it('runs', async () => {
+      const { server, client } = m();
+      const journal = await installAndOnboard(server, client, 'ops-npm-pack', 'ops-npm-install');
+      // the audit reader found beside the real file the link points to
+      expect(journal).toMatch(/"event":"audit".*reading opens from NFLOG group/);
+    }, 300_000);
+  });
+
   describe('docs/operations.md: build and copy, install, onboard, apply; then docs/team.md: onboard a store user', () => {
     const m = useMachines();
     it('runs', async () => {
       const { server, client } = m();
       const ops = (name: string) => block('docs/operations.md', name);
-      // "on any machine with pnpm": the client, which copies to the server over ssh
-      await runBlock(client, ops('ops-build'), { text: withoutInstall(ops('ops-build')), cwd: REPO_ROOT });
-      const install = await runBlock(server, ops('ops-install'));
-      expect(install.stdout + install.stderr).toMatch(/"event":"start"/); // journalctl -u otpknockd
-      await expectClosed(client);
-      await installKnock(client);
-      const uri = await runBlock(server, ops('ops-uri'));
-      await runBlock(client, ops('ops-client'), {
-        text: withImportLine(ops('ops-client'), printedImportLine(uri.stdout)),
-      });
+      await installAndOnboard(server, client, 'ops-build', 'ops-install');
 
       // apply: the operator's edit adds the user store; the check from ANOTHER machine
       // between apply and confirm is the command the doc's comment gives.

@@ -6,6 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import {
+  NODE,
+  OTPKNOCKD,
   applyNft,
   describeE2E,
   knockThenProbe,
@@ -230,12 +232,23 @@ describeE2E('otpknockd apply / confirm / revert', () => {
     expect(await servicesInTable(t)).toEqual(['ssh']);
   });
 
-  it('reverts in time without confirm: the table shows the old services again; a live session survives both reloads', async () => {
+  it('reverts in time without confirm, also after the session that ran apply hung up: the table shows the old services again; a live session survives both reloads', async () => {
     await knockOpen(t, 'client');
     const held = await openHeldConnection(t, 'client', t.server.ipv4, 22);
-    const r = await otpknockd(t, ['apply', '--config', next.file, '--confirm-within', '5s']);
+    // As from an ssh session that drops right after apply: its session gets SIGHUP (setsid: that
+    // session and no other); the watchdog, detached into a session of its own, lives on.
+    const r = await t.exec(
+      'server',
+      [
+        'setsid',
+        'bash',
+        '-c',
+        `${NODE} ${OTPKNOCKD} apply --config ${next.file} --confirm-within 5s; echo "apply exited $?"; kill -HUP 0`,
+      ],
+      { timeoutMs: 20_000 },
+    );
     expect(r.stderr).toBe('');
-    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/apply exited 0\n/);
     expect(r.stdout).toMatch(/otpknockd confirm --state-dir/);
     expect(r.stdout).toMatch(/within 5s/);
     expect(await servicesInTable(t)).toEqual(['api', 'ssh']);
@@ -256,6 +269,7 @@ describeE2E('otpknockd apply / confirm / revert', () => {
       message: 'apply/last.json says reverted',
     });
     expect(JSON.parse(readFileSync(lastFile, 'utf8'))).toMatchObject({ result: 'reverted', reload: 'loaded' });
+    expect(readFileSync(join(state, 'apply', 'apply.log'), 'utf8')).toMatch(/reverted .*; reload: loaded\n$/);
     expect(await held.echo('after revert')).toContain('after revert');
     held.close();
     const late = await otpknockd(t, ['confirm', '--state-dir', state]);
@@ -274,6 +288,8 @@ describeE2E('otpknockd apply / confirm / revert', () => {
     expect(await servicesInTable(t)).toEqual(['api', 'ssh']);
     expect(readFileSync(live.file, 'utf8')).toBe(readFileSync(next.file, 'utf8'));
     expect(JSON.parse(readFileSync(join(state, 'apply', 'last.json'), 'utf8'))).toMatchObject({ result: 'confirmed' });
+    // operations.md: the backup stays in previous.yaml after a confirm, for a manual way back
+    expect(readFileSync(join(state, 'apply', 'previous.yaml'), 'utf8')).toBe(liveText);
     // put the old config back for the next test, the same way
     const back = writeConfig(() => liveText);
     try {

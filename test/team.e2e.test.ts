@@ -1,7 +1,7 @@
 // Team access end to end: users managed with `otpknockd user` while the real
 // daemon runs, the audit of who opened (NFLOG), status, one-time use against an
 // eavesdropper, and no secret in logs or argv. Namespaces: server .1, client .2, eve .3.
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, expect, it } from 'vitest';
@@ -276,6 +276,40 @@ services:
     expect(await knockThenProbe(t, 'eve', t.server.ipv6, openSeq(old, 0), 443, 500)).toMatchObject({ state: 'closed' });
     expect(auditLines().length).toBe(before);
     expect(await knockThenProbe(t, 'eve', t.server.ipv6, openSeq(fresh, 1), 443)).toMatchObject({ state: 'open' });
+  });
+
+  it('a broken user store is reported in the log and the previous users keep working; fixed, it is taken in again', async () => {
+    const { t, daemon } = fx;
+    const record = join(fx.cfg.dir, 'users.d', 'zed.yaml');
+    const mark = daemon.mark();
+    writeFileSync(record, 'secret: [\n', { mode: 0o600 });
+    try {
+      const line = await daemon.waitForLine(/"event":"users".*still running the previous users/, {
+        after: mark,
+        timeoutMs: (PERIOD + 3) * 1000,
+      });
+      expect(line).toMatch(/zed\.yaml/);
+      // the console's commands that need no user still work (mode, open, close)
+      expect((await cli(['mode'])).stdout).toMatch(/^knock: /);
+      const close = await otpknockd(t, ['close', '198.51.100.99', '--config', fx.cfg.file]); // in the server's namespace
+      expect(close.code, close.stderr).toBe(0);
+      // alice (of the store, rotated above) still opens, with a window no test used yet: the audit says so
+      const knocked = Date.now();
+      await awayFromBoundary();
+      await sendUdp(t, 'client', t.server.ipv6, openSeq(issued.get('alice')!, 1), { delayMs: 5 });
+      const opened = await pollUntil(
+        () =>
+          auditLines().find(
+            (e) => e.address === t.client.ipv6 && e.event === 'open' && Date.parse(String(e.time)) >= knocked,
+          ),
+        { timeoutMs: 3_000, message: 'an audited open while the store is broken' },
+      );
+      expect(opened).toMatchObject({ user: 'alice' });
+      expect(await tcpProbe(t, 'client', t.server.ipv6, 22)).toMatchObject({ state: 'open' });
+    } finally {
+      rmSync(record, { force: true });
+    }
+    await storeApplied(daemon.mark());
   });
 
   it('knock --code: the real client knocks with the authenticator-app code, only for a user with code mode', async () => {

@@ -426,6 +426,40 @@ describe('otpknockd open and close: the address and the services are checked bef
   });
 });
 
+describe('otpknockd(8) as written: check, help, the user store', () => {
+  it('check prints FILE: OK (N users, M services) and exits 0; with --nft, a refused ruleset exits 1', async () => {
+    writeOneUserConfig('alice');
+    const ok = await otpknockd(['check', '--config', cfg]);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stdout).toBe(`${cfg}: OK (1 users, 1 services)\n`);
+    const nft = await otpknockd(['check', '-c', cfg, '--nft']); // the stand-in nft refuses everything
+    expect(nft.code).toBe(1);
+    expect(nft.stderr).toMatch(/nft/);
+    expect(readFileSync(nftLog, 'utf8')).toMatch(/^nft .*-c/m); // a check only, never a load
+  });
+
+  it('help COMMAND prints what COMMAND --help prints', async () => {
+    for (const command of ['open', 'apply', 'status']) {
+      const a = await otpknockd(['help', command]);
+      const b = await otpknockd([command, '--help']);
+      expect(a.code).toBe(0);
+      expect(a.stdout).toMatch(new RegExp(`^Usage: otpknockd ${command} `));
+      expect(a.stdout).toBe(b.stdout);
+    }
+  });
+
+  it('the user commands that write need user_store in the config: FILE has no user_store setting, exit 2', async () => {
+    writeOneUserConfig('alice');
+    expect(await refused(['user', 'add', 'bob', '-c', cfg])).toContain(`${cfg} has no user_store setting`);
+  });
+
+  it('user rotate --grace: at most 365d', async () => {
+    expect(await refused(['user', 'rotate', 'alice', '-c', cfg, '--grace', '366d'])).toContain(
+      '--grace: 366d is out of range; expected 0s to 365d.',
+    );
+  });
+});
+
 describe('times, durations, modes and commands', () => {
   it.each([
     ['2026-02-29T10:00:00Z', 'February 2026 has 28 days'],
