@@ -453,6 +453,19 @@ describe('otpknockd(8) as written: check, help, the user store', () => {
     expect(await refused(['user', 'add', 'bob', '-c', cfg])).toContain(`${cfg} has no user_store setting`);
   });
 
+  it("user list works without user_store: the config file's users, FROM config, never a secret", async () => {
+    writeOneUserConfig('alice');
+    const secret = readFileSync(join(dir, 'alice.secret'), 'utf8').trim();
+    const r = await otpknockd(['user', 'list', '-c', cfg]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(
+      /^NAME +FROM +SERVICES +STATE +SECRET AGE +GRACE UNTIL +LAST OPEN\nalice +config +ssh +enabled /,
+    );
+    const json = await otpknockd(['user', 'list', '-c', cfg, '--json']);
+    expect(JSON.parse(json.stdout)).toMatchObject([{ name: 'alice', origin: 'config', state: 'enabled' }]);
+    expect(r.stdout + json.stdout).not.toContain(secret.slice(0, 8));
+  });
+
   it('user rotate --grace: at most 365d', async () => {
     expect(await refused(['user', 'rotate', 'alice', '-c', cfg, '--grace', '366d'])).toContain(
       '--grace: 366d is out of range; expected 0s to 365d.',
