@@ -269,7 +269,14 @@ describeE2E('otpknockd apply / confirm / revert', () => {
       message: 'apply/last.json says reverted',
     });
     expect(JSON.parse(readFileSync(lastFile, 'utf8'))).toMatchObject({ result: 'reverted', reload: 'loaded' });
-    expect(readFileSync(join(state, 'apply', 'apply.log'), 'utf8')).toMatch(/reverted .*; reload: loaded\n$/);
+    const applyLog = join(state, 'apply', 'apply.log'); // appended just after last.json
+    await pollUntil(
+      async () => existsSync(applyLog) && /reverted .*; reload: loaded\n$/.test(readFileSync(applyLog, 'utf8')),
+      {
+        timeoutMs: 5_000,
+        message: 'apply/apply.log says reverted',
+      },
+    );
     expect(await held.echo('after revert')).toContain('after revert');
     held.close();
     const late = await otpknockd(t, ['confirm', '--state-dir', state]);
@@ -309,6 +316,17 @@ describeE2E('otpknockd apply / confirm / revert', () => {
     const r = await otpknockd(t, ['revert', '--state-dir', state]);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/holds the previous config again \(daemon: loaded\)/);
+    expect(await servicesInTable(t)).toEqual(['ssh']);
+  });
+
+  it('revert --config finds the state dir in a live file that is broken (read loosely), and puts the previous one back', async () => {
+    expect((await otpknockd(t, ['apply', '--config', next.file, '--confirm-within', '1m'])).code).toBe(0);
+    writeFileSync(live.file, `${readFileSync(live.file, 'utf8')}services: [\n`); // an edit in place gone wrong
+    expect((await otpknockd(t, ['check', '--config', live.file])).code).toBe(2);
+    const r = await otpknockd(t, ['revert', '--config', live.file]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/holds the previous config again \(daemon: loaded\)/);
+    expect(readFileSync(live.file, 'utf8')).toBe(liveText);
     expect(await servicesInTable(t)).toEqual(['ssh']);
   });
 

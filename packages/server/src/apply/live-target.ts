@@ -25,14 +25,32 @@ export async function stateDirOf(configFile: string): Promise<string> {
  * the running daemon while its config file is the broken one.
  */
 export async function looseSettingsOf(configFile: string): Promise<{ stateDir: string; table: string }> {
-  const out: { stateDir: string; table: string } = { stateDir: DEFAULTS.stateDir, table: DEFAULTS.table };
+  let found: { stateDir?: string; table?: string } = {};
   try {
-    const data = parseYaml(await readFile(configFile, 'utf8')) as { state_dir?: unknown; table?: unknown } | null;
-    if (typeof data?.state_dir === 'string' && data.state_dir.startsWith('/')) out.stateDir = data.state_dir;
-    if (typeof data?.table === 'string' && TABLE_NAME.test(data.table)) out.table = data.table;
+    found = looseSettingsInText(await readFile(configFile, 'utf8'));
   } catch {
-    // unreadable or not YAML: the defaults
+    // unreadable: the defaults
   }
+  return { stateDir: found.stateDir ?? DEFAULTS.stateDir, table: found.table ?? DEFAULTS.table };
+}
+
+/**
+ * The absolute `state_dir` and the `table` a config text names: from the YAML when it
+ * parses, else from their top-level `key: value` lines (a file broken elsewhere still
+ * names them).
+ */
+export function looseSettingsInText(text: string): { stateDir?: string; table?: string } {
+  let data: { state_dir?: unknown; table?: unknown } | null;
+  try {
+    data = parseYaml(text) as typeof data;
+  } catch {
+    const line = (key: string) =>
+      new RegExp(`^${key}:[ \\t]*(["']?)([^"'#\\r\\n]*?)\\1[ \\t]*(?:#.*)?$`, 'm').exec(text)?.[2];
+    data = { state_dir: line('state_dir'), table: line('table') };
+  }
+  const out: { stateDir?: string; table?: string } = {};
+  if (typeof data?.state_dir === 'string' && data.state_dir.startsWith('/')) out.stateDir = data.state_dir;
+  if (typeof data?.table === 'string' && TABLE_NAME.test(data.table)) out.table = data.table;
   return out;
 }
 
