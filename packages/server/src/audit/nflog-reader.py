@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """otpknockd's audit reader: binds NFLOG group GROUP over netlink and prints one
-JSON line per logged packet: {"family", "mark", "saddr", "daddr", "dport", "prefix", "t"}
-("mark" only when the packet has one; "dport" only for TCP and UDP).
+JSON line per logged packet: {"family", "mark", "saddr", "daddr", "dport", "ulen", "prefix", "t"}
+("mark" only when the packet has one; "dport" only for TCP and UDP; "ulen", the
+UDP payload's length from its header, only for UDP: no payload byte is read).
 
 The kernel hands NFLOG messages only to an AF_NETLINK socket, which Node lacks;
 Python's standard library has one. Nothing but netlink attributes is read, no
@@ -55,7 +56,8 @@ def source_address(family, packet):
 
 
 def destination(family, packet):
-    """The destination address and TCP/UDP port of the logged packet, or None.
+    """The destination address, the TCP/UDP port and (UDP) the payload length of the
+    logged packet, or None.
 
     For a forwarded connection logged on the forward hook this is where it goes
     after DNAT: the backend."""
@@ -66,8 +68,11 @@ def destination(family, packet):
     else:
         return None
     if proto not in (6, 17) or len(packet) < header + 4:
-        return daddr, None
-    return daddr, struct.unpack_from('>H', packet, header + 2)[0]
+        return daddr, None, None
+    ulen = None
+    if proto == 17 and len(packet) >= header + 6:
+        ulen = max(0, struct.unpack_from('>H', packet, header + 4)[0] - 8)
+    return daddr, struct.unpack_from('>H', packet, header + 2)[0], ulen
 
 
 def packet_events(data, now):
@@ -101,6 +106,8 @@ def packet_events(data, now):
                         event['daddr'] = to[0]
                         if to[1] is not None:
                             event['dport'] = to[1]
+                        if to[2] is not None:
+                            event['ulen'] = to[2]
                 a += (alen + 3) & ~3
             events.append(event)
         off += (length + 3) & ~3

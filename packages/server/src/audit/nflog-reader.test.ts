@@ -104,6 +104,20 @@ data = packet(socket.AF_INET, None, b'otpknock forward nas', v4) + packet(socket
     ]);
   });
 
+  it("reads a UDP knock's payload length from its UDP header (no payload byte is read)", () => {
+    const packets = loggedPackets(`
+def udp(payload):
+    return struct.pack('>HHHH', 40000, 31244, 8 + len(payload), 0) + payload
+def v4(payload):
+    return b'\\x45' + b'\\0' * 8 + b'\\x11' + b'\\0' * 2 + socket.inet_pton(socket.AF_INET, '192.0.2.2') + socket.inet_pton(socket.AF_INET, '192.0.2.1') + udp(payload)
+data = packet(socket.AF_INET, None, b'otpknock bad', v4(b'')) + packet(socket.AF_INET, None, b'otpknock bad', v4(b'\\x01\\x02\\x03\\x04\\x05\\x06'))
+`);
+    expect(packets.map((p) => [p?.dport, p?.payloadBytes])).toEqual([
+      [31244, 0],
+      [31244, 6],
+    ]);
+  });
+
   it('builds the bind request the kernel expects', () => {
     const out = python(
       `print(r.config_message(7046, 1, [r.attr(r.NFULA_CFG_CMD, bytes([r.NFULNL_CFG_CMD_BIND]))]).hex())`,

@@ -24,6 +24,8 @@ export interface NflogPacket {
   /** Where the packet went, after any DNAT (for a forwarded connection: the backend). */
   daddr?: string;
   dport?: number;
+  /** A UDP packet: the length of its payload (from the UDP header). */
+  payloadBytes?: number;
   prefix: string;
   /** Unix ms when the reader received it. */
   receivedMs: number;
@@ -47,6 +49,7 @@ export function parseReaderLine(line: string): { packet?: NflogPacket; ready?: b
       saddr: v.saddr,
       ...(typeof v.daddr === 'string' ? { daddr: v.daddr } : {}),
       ...(typeof v.dport === 'number' ? { dport: v.dport } : {}),
+      ...(typeof v.ulen === 'number' ? { payloadBytes: v.ulen } : {}),
       prefix: typeof v.prefix === 'string' ? v.prefix.trim() : '',
       receivedMs: Math.round(Number(v.t) * 1000),
     },

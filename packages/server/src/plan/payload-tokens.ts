@@ -52,6 +52,12 @@ export function tokenExpr(config: ServerConfig): { expr: string; bytes: number }
   return { expr: `@th,${UDP_HEADER_BITS + 8 * at.offset},${8 * bytes}`, bytes };
 }
 
+/** How many payload bytes a datagram needs to hold the part of the token the kernel compares, for payload `shape`. */
+export function tokenEndByte(shape: string): number {
+  const at = tokenPlacement(parsePayloadSpec(shape));
+  return at.offset + (at.encoding === 'hex' ? 2 * MATCHED_TOKEN_BYTES : MATCHED_TOKEN_BYTES);
+}
+
 /** The `step` map key (typeof and per-packet expression). */
 export function stepKeyExpr(config: ServerConfig): string {
   const t = tokenExpr(config);

@@ -94,4 +94,32 @@ describe('explainAttempt: the ports of the failed knock', () => {
     expect(e.cause).toBe('unknown');
     expect(e.text).toMatch(/the ports \(10002\)/);
   });
+
+  it('payload: { require: token }: a live sequence whose datagrams carried no token is the payload, not the timing', () => {
+    const tokenConfig = serverConfig({
+      users: [user('alice', { profile: { ...profile, tokenBytes: 8 } })],
+      skew: 1,
+      payload: { require: 'token', shape: 'none' },
+    });
+    const withPayload = (bytes: number) => {
+      const rec = source(open(W).map((port, i) => [port, 30 - 10 * i]));
+      rec.recent = rec.recent.map((p) => ({ ...p, payloadBytes: bytes }));
+      return explainAttempt(rec, tokenConfig);
+    };
+    const none = withPayload(0);
+    expect(none).toMatchObject({ cause: 'payload', user: 'alice' });
+    expect(none.text).toMatch(
+      new RegExp(
+        `alice's sequence of window ${W} \\(live\\), but the server requires a payload token \\(payload: \\{ require: token, shape: none \\}: at least 4 bytes\\) and the datagrams did not carry one \\(0 bytes of payload\\).*otpknockd user uri alice`,
+      ),
+    );
+    // a token there (maybe the wrong one): the kernel cannot tell more; timing, and it says token
+    const carried = withPayload(8);
+    expect(carried).toMatchObject({ cause: 'timing', user: 'alice' });
+    expect(carried.text).toMatch(/or with a payload token that is not theirs for that window/);
+    // without a payload requirement the payload is never the cause, nor mentioned
+    const plain = explainAttempt(source(open(W).map((port, i) => [port, 30 - 10 * i])), config);
+    expect(plain.cause).toBe('timing');
+    expect(plain.text).not.toMatch(/payload/);
+  });
 });

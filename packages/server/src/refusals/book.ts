@@ -16,6 +16,8 @@ export interface RefusedPacket {
   port?: number;
   /** A replay: whose sequence it was. */
   user?: string;
+  /** The datagram's payload length (bytes after the UDP header). */
+  payloadBytes?: number;
 }
 
 export interface SourceRecord {
@@ -168,12 +170,17 @@ export class RefusalBook {
    * closer), within ATTEMPT_SPAN_MS of its last packet.
    */
   static attemptPorts(rec: SourceRecord, gapMs: number): number[] {
+    return RefusalBook.attemptPackets(rec, gapMs).map((p) => p.port!);
+  }
+
+  /** The bad-knock packets of a source's last attempt (as attemptPorts). */
+  static attemptPackets(rec: SourceRecord, gapMs: number): RefusedPacket[] {
     const bad = rec.recent.filter(
       (p) => p.kind === 'bad' && p.port !== undefined && rec.lastMs - p.t <= ATTEMPT_SPAN_MS,
     );
     let from = bad.length - 1;
     while (from > 0 && bad[from]!.t - bad[from - 1]!.t <= gapMs) from--;
-    return bad.slice(Math.max(0, from)).map((p) => p.port!);
+    return bad.slice(Math.max(0, from));
   }
 
   /** The state file's content: the most recently seen sources first. */

@@ -22,6 +22,7 @@ import type { ServerConfig, UserConfig } from '../config/types.js';
 /** The causes a refused knock can have, as `why`, `status` and the log name them. */
 export type RefusalCause =
   | 'timing'
+  | 'payload'
   | 'clock'
   | 'profile'
   | 'disabled'
@@ -203,13 +204,14 @@ export function explainPorts(input: ExplainInput): Explanation {
   const code = (u: UserConfig) => u.codeMode === true && u.profile.method !== 'static';
 
   // 1. a live sequence: it came, but did not advance
+  const token = config.payload?.require === 'token';
   for (const u of active) {
     const m = search(u.name, u.profile, u.secret, code(u), live, input, budget);
     if (m)
       return {
         cause: 'timing',
         user: u.name,
-        text: `the ports are ${u.name}'s ${m.kind} sequence of window ${m.window} (live), but it did not advance: the datagrams came out of order, more than step_timeout apart, interleaved with another knock from the same address, or without the payload the server requires`,
+        text: `the ports are ${u.name}'s ${m.kind} sequence of window ${m.window} (live), but it did not advance: the datagrams came out of order, more than step_timeout apart, ${token ? `interleaved with another knock from the same address, or with a payload token that is not theirs for that window (the client's token_bytes or payload setting differ from the server's: otpknockd user uri ${u.name})` : 'or interleaved with another knock from the same address'}`,
       };
   }
   if (config.breakGlass !== undefined && sequenceMatch(config.breakGlass.ports, input.ports) !== undefined)

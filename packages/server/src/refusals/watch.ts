@@ -111,7 +111,12 @@ export class RefusalWatch {
     }
     const kind = PREFIX_KIND.get(p.prefix as typeof BAD_PREFIX);
     if (kind === undefined) return false;
-    this.book.add(p.saddr, p.family, { t, kind, ...(p.dport === undefined ? {} : { port: p.dport }) });
+    this.book.add(p.saddr, p.family, {
+      t,
+      kind,
+      ...(p.dport === undefined ? {} : { port: p.dport }),
+      ...(p.payloadBytes === undefined ? {} : { payloadBytes: p.payloadBytes }),
+    });
     this.wake();
     return true;
   }
