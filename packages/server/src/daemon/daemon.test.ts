@@ -12,7 +12,8 @@ import { APPLY_LEAD_MS } from './schedule.js';
 import { planEntries } from '../plan/entries.js';
 import { readConsumed } from '../state/consumed-file.js';
 import { NftDriver, type NftRunner } from '../nft/driver.js';
-import { FakeClock, memoryLogger, serverConfig, user } from '@otpknock/server/testing';
+import { FakeClock, memoryLogger, serverConfig, timeProfile, user } from '@otpknock/server/testing';
+import type { ServerConfig } from '../config/index.js';
 import { TABLE_COMMENT } from '../ruleset/render.js';
 
 class FakeNft implements NftRunner {
@@ -259,6 +260,32 @@ describe('Daemon', () => {
     await d.updateUsers(async () => serverConfig({ fleet, users: [user('alice')] }), 'fleet');
     expect(nft.scripts().at(-1)).toMatch(/map step \{[^}]*elements = \{/);
     expect(lines.join('\n')).toMatch(/users again: 1; their knocks open/);
+  });
+
+  it('a user store change that alters the knock ports (a code-mode user on a list-modulo server) loads the whole table at the boundary', async () => {
+    const list = timeProfile({ method: 'list-modulo', ports: [4000, 4001, 4002, 4003, 4004, 4005] });
+    const base = serverConfig({ users: [user('alice', { profile: list })] });
+    let next: ServerConfig | undefined;
+    const { log, lines } = memoryLogger();
+    const nft = new FakeNft();
+    const clock = new FakeClock(T0);
+    const d = new Daemon({
+      config: base,
+      nft: new NftDriver(nft),
+      log,
+      clock,
+      hooks: { beforeRotation: async () => [next, (next = undefined)][0] },
+    });
+    await d.start();
+    nft.tableListing = `table inet otpknock_test {\n\tcomment "${TABLE_COMMENT}"\n}`;
+    next = { ...base, users: [...base.users, user('bob', { profile: list, codeMode: true })] };
+    await clock.advance(20_000);
+    const loaded = nft.scripts()[1]!;
+    expect(loaded).toContain('table inet otpknock_test {');
+    expect(loaded).toMatch(/set knock_ports \{[^}]*elements = \{\s*4000-4005,\s*10000-65000\s*\}/);
+    expect(d.currentConfig.users.map((u) => u.name)).toEqual(['alice', 'bob']);
+    expect(lines.join('\n')).not.toMatch(/send SIGHUP/);
+    expect(lines).toContain('info users loaded table inet otpknock_test');
   });
 
   it('starts with no users (and break_glass): the whole table loads, with the break-glass sequence', async () => {

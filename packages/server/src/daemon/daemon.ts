@@ -257,8 +257,13 @@ export class Daemon {
         }
         this.discardPrepared(); // the store changed, or the clock jumped: compute afresh
         const at = target !== undefined && target > now ? target : now;
+        const fileLayout = next === undefined ? undefined : tableShape({ ...next, users: this.config.users });
         if (next !== undefined && next.table === this.config.table && tableShape(next) === tableShape(this.config)) {
           await this.syncTo(next, cachedDeriver(), 'users', at);
+        } else if (next !== undefined && next.table === this.config.table && fileLayout === tableShape(this.config)) {
+          // The store's users changed the layout themselves (the knock ports' ranges: e.g. a
+          // code-mode user on a list-modulo server knocks anywhere in the range): a whole load.
+          await this.loadFull(next, 'users');
         } else {
           if (next !== undefined)
             this.log.warn(
