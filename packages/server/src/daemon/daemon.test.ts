@@ -98,6 +98,21 @@ describe('Daemon', () => {
     expect(lines.filter((l) => l.startsWith('error'))).toEqual([]);
   });
 
+  it('a prepared rotation that loads late (a busy machine) counts its timeouts from when it loads', async () => {
+    const { d, nft, clock } = fakeDaemon(serverConfig({ users: [user('alice'), user('bob')] }));
+    await d.start();
+    await clock.advance(20_000 - APPLY_LEAD_MS - 1); // prepared, with timeouts counted from 12:00:29
+    expect(nft.scripts()).toHaveLength(1);
+    clock.t += 1 + 400; // the load timer fires 400 ms late
+    await clock.advance(0);
+    expect(nft.scripts()).toHaveLength(2);
+    // The window that starts at 12:01:00 is valid until 12:02:00: 89.6 s after 12:00:29.400.
+    // Its timeouts as prepared (90 + 1 s) would keep it, and every element, 400 ms too long.
+    const timeouts = (nft.scripts()[1]!.match(/timeout \d+ms : 0x[89a-f]/g) ?? []).map((x) => /\d+/.exec(x)![0]);
+    expect(timeouts).toHaveLength(4);
+    expect(new Set(timeouts)).toEqual(new Set([String(90_000 + APPLY_LEAD_MS - 400)]));
+  });
+
   it('notices a wall clock step (against the monotonic clock) and reloads the whole table for the new time', async () => {
     const nft = new FakeNft();
     const clock = new FakeClock(T0);

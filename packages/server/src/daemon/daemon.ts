@@ -26,6 +26,7 @@ import { RetryPolicy } from './retry.js';
 import {
   isTimeToPrepare,
   isTimeToLoad,
+  LATE_LOAD_TOLERANCE_MS,
   loadInstant,
   planInstant,
   preparedStillFits,
@@ -80,6 +81,9 @@ interface PlannedChange {
   derive: ReturnType<typeof cachedDeriver>;
   sync: TrieSync;
   script: string;
+  /** The instant the script's element timeouts count from: when it is meant to load. */
+  loadAtMs: number;
+  timeoutUpdates: boolean;
   ops: number;
   computeMs: number;
 }
@@ -373,13 +377,16 @@ export class Daemon {
     const sync = syncTrie(this.trie, entries, target);
     const opts = { timeoutUpdates: this.timeoutUpdates };
     // Element timeouts count from when the script is meant to load.
-    const script = renderChanges(config.table, sync.changes, loadInstant(this.clock.now(), target), opts);
+    const loadAtMs = loadInstant(this.clock.now(), target);
+    const script = renderChanges(config.table, sync.changes, loadAtMs, opts);
     return {
       target,
       config,
       derive,
       sync,
       script,
+      loadAtMs,
+      timeoutUpdates: this.timeoutUpdates,
       ops: changeOps(sync.changes, opts),
       computeMs: performance.now() - started,
     };
@@ -511,8 +518,9 @@ export class Daemon {
   private async applyChange(p: PlannedChange, event: string): Promise<void> {
     if (this.prepared === p) this.prepared = undefined;
     const started = performance.now();
+    const lateMs = this.clock.now() - p.loadAtMs;
     try {
-      await this.nft.apply(p.script);
+      await this.nft.apply(this.scriptLoadedLate(p, lateMs));
     } catch (err) {
       p.sync.rollback(); // the kernel kept the previous state: so does our picture of it
       throw err;
@@ -536,6 +544,18 @@ export class Daemon {
       live: this.trie.leaves.size,
       took_ms: Math.round(performance.now() - started),
       planned_ms: Math.round(p.computeMs),
+      late_ms: Math.max(0, Math.round(lateMs)),
     });
+  }
+
+  /**
+   * The script of a change that loads `lateMs` after its planned instant (a timer or the
+   * event loop held up on a busy machine): rendered again with its timeouts counted from
+   * now, else every element would live that much longer, and the window that ends would
+   * stay valid past its boundary.
+   */
+  private scriptLoadedLate(p: PlannedChange, lateMs: number): string {
+    if (lateMs <= LATE_LOAD_TOLERANCE_MS) return p.script;
+    return renderChanges(p.config.table, p.sync.changes, p.loadAtMs + lateMs, { timeoutUpdates: p.timeoutUpdates });
   }
 }

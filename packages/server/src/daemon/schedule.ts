@@ -15,6 +15,11 @@ export const PREPARE_LEAD_MS = 3_000;
  * their own timeouts).
  */
 export const APPLY_LEAD_MS = 1_000;
+/**
+ * A prepared change that loads later than this after its planned instant is rendered
+ * again, its element timeouts counted from the actual load (they are relative in nft).
+ */
+export const LATE_LOAD_TOLERANCE_MS = 20;
 /** Timers may fire a little early: within this, an instant counts as reached. */
 export const TIMER_SLACK_MS = 5;
 
