@@ -11,7 +11,7 @@ import {
   type KnockProfileInput,
   type KnockSequences,
 } from '@otpknock/shared';
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, afterEach, beforeAll } from 'vitest';
 import {
   NODE,
   REPO_ROOT,
@@ -239,6 +239,11 @@ export function useDaemon(opts: DaemonFixtureOptions): DaemonFixture {
     cfg = writeConfig(opts.config);
     await opts.prepare?.();
     await fixture.start();
+  });
+  afterEach(({ task }) => {
+    // What the daemon said last, next to the failure: most e2e failures are about timing.
+    if (task.result?.state === 'fail' && daemon !== undefined)
+      console.log(`otpknockd's last log lines:\n${daemon.stderr().trim().split('\n').slice(-30).join('\n')}`);
   });
   afterAll(async () => {
     await daemon?.stop('SIGTERM');

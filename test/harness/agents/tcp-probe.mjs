@@ -2,6 +2,7 @@
 // with the reason (timeout = dropped, refused = RST, unreachable = ICMP error).
 // argv: host port timeoutMs. Prints one JSON line.
 import net from 'node:net';
+import { setImmediate } from 'node:timers';
 
 const [host, portArg, timeoutArg] = process.argv.slice(2);
 const port = Number(portArg);
@@ -16,7 +17,13 @@ const finish = (r) => {
   process.exit(0);
 };
 const sock = net.connect({ host, port });
-const timer = setTimeout(() => finish({ state: 'closed', reason: 'timeout' }), timeoutMs);
+// At the timeout, let the event loop's poll phase run first (setImmediate comes after it): a
+// process held off the CPU past timeoutMs (a loaded machine) would otherwise call "timeout" a
+// handshake the kernel had completed long before.
+const timer = setTimeout(
+  () => setImmediate(() => connected || finish({ state: 'closed', reason: 'timeout' })),
+  timeoutMs,
+);
 sock.setEncoding('utf8');
 let connected = false;
 let buf = '';
