@@ -7,6 +7,7 @@ import {
   awayFromBoundary,
   describeE2E,
   knockThenProbe,
+  setElements,
   sequencesFor,
   tcpProbe,
   testUser,
@@ -46,10 +47,16 @@ interface RotationLine {
   late_ms?: number;
 }
 
-async function stepElementCount(t: Topology): Promise<number> {
-  const r = await t.exec('server', ['nft', '-j', 'list', 'map', 'inet', 'otpknock', 'step']);
-  const doc = JSON.parse(r.stdout) as { nftables: { map?: { elem?: unknown[] } }[] };
-  return doc.nftables.find((o) => o.map)?.map?.elem?.length ?? 0;
+/**
+ * The step map's elements: those with a second or more to live, and those ending within the
+ * second (nft -j prints whole seconds). Right after a boundary the latter are the window that
+ * just ended: the kernel counts an element's timeout from its insertion's commit, which on a
+ * loaded machine comes a few hundred ms after the instant the daemon counts from (took_ms).
+ */
+async function stepElementCount(t: Topology): Promise<{ live: number; ending: number }> {
+  const elems = await setElements(t, 'server', 'otpknock', 'step');
+  const ending = elems.filter((e) => e.expires === 0).length;
+  return { live: elems.length - ending, ending };
 }
 
 describeE2E('otpknockd rotations: the kernel expires ended windows, shared prefixes live on', () => {
@@ -60,6 +67,7 @@ describeE2E('otpknockd rotations: the kernel expires ended windows, shared prefi
     const sizes: number[] = [];
     const rotations: RotationLine[] = [];
     let missed = 0;
+    const ending: number[] = [];
     // 8 counts, each from after a rotation; a count that may have missed its interval is not
     // one (bounded: 16 rotations).
     while (sizes.length < 8 && rotations.length < 16) {
@@ -67,18 +75,21 @@ describeE2E('otpknockd rotations: the kernel expires ended windows, shared prefi
       cursor = fx.daemon.mark();
       rotations.push(JSON.parse(line) as RotationLine);
       // A rotation loads a second before its boundary (APPLY_LEAD_MS); the ended window's
-      // elements expire at the boundary plus the few ms the commit of their insertion
-      // took: count from 300 ms after the boundary, and only if the listing came back
-      // before the next early load (on a busy machine nft's start alone can take longer).
+      // elements expire at the boundary plus the time the commit of their insertion took
+      // (a few hundred ms on a loaded machine): count 300 ms after the boundary, apart from
+      // the elements ending within the second, and only if the listing came back before the
+      // next early load (on a busy machine nft's start alone can take longer).
       const boundary = Math.ceil(Date.now() / (PERIOD * 1000)) * PERIOD * 1000;
       await new Promise((r) => setTimeout(r, boundary + 300 - Date.now()));
-      const size = await stepElementCount(fx.t);
-      if (Date.now() < boundary + PERIOD * 1000 - APPLY_LEAD_MS) sizes.push(size);
-      else missed += 1;
+      const count = await stepElementCount(fx.t);
+      if (Date.now() < boundary + PERIOD * 1000 - APPLY_LEAD_MS) {
+        sizes.push(count.live);
+        ending.push(count.ending);
+      } else missed += 1;
     }
     console.log(
       `rotations: ${rotations.length} (late_ms max ${Math.max(...rotations.map((r) => r.late_ms ?? 0))}, took_ms max ` +
-        `${Math.max(...rotations.map((r) => r.took_ms ?? 0))}); step map counted ${sizes.length} times, ${missed} counts too late`,
+        `${Math.max(...rotations.map((r) => r.took_ms ?? 0))}); step map counted ${sizes.length} times (${sizes.join(' ')}; ending within the second: ${ending.join(' ')}), ${missed} counts too late`,
     );
     expect(sizes.length, 'counts taken between a boundary and the next early load').toBe(8);
     expect(fx.daemon.stderr()).not.toMatch(/rotation failed|"level":"error"/);

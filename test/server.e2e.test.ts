@@ -51,10 +51,16 @@ users:
 ${usersYaml([alice, bob], secretFile)}
 `;
 
-/** Seconds a knock derived now may take to arrive on a busy machine (node starts in the namespace, then sends). */
-const KNOCK_ROOM_S = 1.5;
-/** Room for a knock of offset 0 or ±1 inside the current window. */
-const roomForKnock = () => awayFromBoundary(PERIOD, KNOCK_ROOM_S);
+/**
+ * Seconds a knock derived now may take to arrive on a busy machine (node starts in the
+ * namespace, then sends): 2 s were seen at load 21 on 2 cores.
+ */
+const KNOCK_ROOM_S = 3;
+/**
+ * Room for a knock of offset 0 or +1: with skew 1 it stays valid if it arrives in the next
+ * window; the margin keeps the one-knock-per-window bookkeeping of these tests simple.
+ */
+const roomForKnock = () => awayFromBoundary(PERIOD, 1.5);
 
 describeE2E('otpknockd: the kernel knock state machine', () => {
   const fx = useDaemon({ services: [22, 443], config: configYaml() });
@@ -96,11 +102,12 @@ describeE2E('otpknockd: the kernel knock state machine', () => {
       ],
     ];
     for (const [what, ports] of attempts) {
-      if (what.includes('window'))
-        // Room on both sides for the windows next to the skew: the one after it is loaded
-        // APPLY_LEAD_MS before the boundary, the one before it ends at the boundary plus the
-        // few ms its elements' insertion took to commit.
-        await awayFromBoundary(PERIOD, APPLY_LEAD_MS / 1000 + KNOCK_ROOM_S, 1);
+      if (what === 'window beyond skew')
+        // the window after the skew is loaded APPLY_LEAD_MS before the boundary: arrive before that
+        await awayFromBoundary(PERIOD, APPLY_LEAD_MS / 1000 + KNOCK_ROOM_S, 0.1);
+      else if (what === 'expired window')
+        // the window before the skew ends at the boundary plus the ms its elements' insertion took to commit
+        await awayFromBoundary(PERIOD, 0.5, 1);
       else await roomForKnock();
       await sendUdp(fx.t, 'eve', fx.t.server.ipv4, ports(), { delayMs: 5 });
       const probe = await tcpProbe(fx.t, 'eve', fx.t.server.ipv4, 22, 500);
@@ -128,7 +135,7 @@ describeE2E('otpknockd: the kernel knock state machine', () => {
   });
 
   it('closes for new connections with the close sequence; a live connection stays up', async () => {
-    await roomForKnock();
+    await awayFromBoundary(PERIOD, KNOCK_ROOM_S); // the previous window ends with this one
     const open = sequencesFor(alice.secret, profile, -1).open; // previous window: still within the skew
     expect(await knockThenProbe(fx.t, 'eve', fx.t.server.ipv4, open)).toMatchObject({ state: 'open' });
     const held = await openHeldConnection(fx.t, 'eve', fx.t.server.ipv4, 22);
