@@ -62,6 +62,17 @@ const KNOCK_ROOM_S = 3;
  */
 const roomForKnock = () => awayFromBoundary(PERIOD, 1.5);
 
+/** Each user's windows whose open sequence a test used: a used sequence does not open again. */
+const usedWindows = new Set<string>();
+/** The sequences of `u` for the window at `offset` from now, its open marked used. */
+function take(u: TestUser, offset: number) {
+  const s = sequencesFor(u.secret, profile, offset);
+  usedWindows.add(`${u.name}/${s.window}`);
+  return s;
+}
+const isFresh = (u: TestUser, offset: number) =>
+  !usedWindows.has(`${u.name}/${sequencesFor(u.secret, profile, offset).window}`);
+
 describeE2E('otpknockd: the kernel knock state machine', () => {
   const fx = useDaemon({ services: [22, 443], config: configYaml() });
 
@@ -118,7 +129,7 @@ describeE2E('otpknockd: the kernel knock state machine', () => {
 
   it('opens for the source that knocks the right sequence, and only the services of that user (IPv4)', async () => {
     await roomForKnock();
-    const bobs = sequencesFor(bob.secret, profile, 0);
+    const bobs = take(bob, 0);
     expect(await knockThenProbe(fx.t, 'client', fx.t.server.ipv4, bobs.open)).toMatchObject({ state: 'open' });
     expect(await tcpProbe(fx.t, 'client', fx.t.server.ipv4, 443, 500)).toMatchObject({ state: 'closed' }); // bob: ssh only
     expect(await tcpProbe(fx.t, 'eve', fx.t.server.ipv4, 22, 500)).toMatchObject({ state: 'closed' }); // only the knocking address
@@ -127,7 +138,7 @@ describeE2E('otpknockd: the kernel knock state machine', () => {
 
   it('opens over IPv6 too, and refuses a replay of a used sequence from another address', async () => {
     await roomForKnock();
-    const seq = sequencesFor(alice.secret, profile, 1); // next window: still within the skew
+    const seq = take(alice, 1); // next window: still within the skew
     expect(await knockThenProbe(fx.t, 'client', fx.t.server.ipv6, seq.open)).toMatchObject({ state: 'open' });
     expect(await tcpProbe(fx.t, 'client', fx.t.server.ipv6, 443)).toMatchObject({ state: 'open' }); // alice: ssh and api
     // eve replays what she overheard
@@ -136,13 +147,15 @@ describeE2E('otpknockd: the kernel knock state machine', () => {
 
   it('closes for new connections with the close sequence; a live connection stays up', async () => {
     await awayFromBoundary(PERIOD, KNOCK_ROOM_S); // the previous window ends with this one
-    const open = sequencesFor(alice.secret, profile, -1).open; // previous window: still within the skew
+    // previous window: still within the skew (of a user whose sequence of it no test used yet)
+    const who = [alice, bob].find((u) => isFresh(u, -1))!;
+    const open = take(who, -1).open;
     expect(await knockThenProbe(fx.t, 'eve', fx.t.server.ipv4, open)).toMatchObject({ state: 'open' });
     const held = await openHeldConnection(fx.t, 'eve', fx.t.server.ipv4, 22);
     // The close of the window current when it is sent, as `knock close` does: on a busy
     // machine the window of the open may have ended by now.
     await roomForKnock();
-    const close = sequencesFor(alice.secret, profile, 0).close;
+    const close = sequencesFor(who.secret, profile, 0).close;
     expect(await knockThenProbe(fx.t, 'eve', fx.t.server.ipv4, close, 22, 500)).toMatchObject({ state: 'closed' });
     expect(await held.echo('still here')).toContain('still here');
     held.close();
@@ -150,7 +163,7 @@ describeE2E('otpknockd: the kernel knock state machine', () => {
 
   it('keeps an established connection through a rotation, a reload and a restart', async () => {
     await roomForKnock();
-    const seq = sequencesFor(bob.secret, profile, 1);
+    const seq = take(bob, 1);
     await sendUdp(fx.t, 'client', fx.t.server.ipv4, seq.open, { delayMs: 5 });
     const held = await openHeldConnection(fx.t, 'client', fx.t.server.ipv4, 22);
     const mark = fx.daemon.mark();
@@ -254,7 +267,7 @@ describeE2E('otpknockd: the kernel knock state machine', () => {
 
   it('is carried over a SIGKILL: restart finds its own table and keeps who is allowed', async () => {
     await roomForKnock();
-    const seq = sequencesFor(alice.secret, profile, 1);
+    const seq = take(alice, 1);
     await sendUdp(fx.t, 'client', fx.t.server.ipv4, seq.open, { delayMs: 5 });
     await pollUntil(
       async () => (await setElementKeys(fx.t, 'server', 'otpknock', 'allowed4_api')).includes(fx.t.client.ipv4),
@@ -274,7 +287,7 @@ describeE2E('otpknockd: the kernel knock state machine', () => {
 
   it('carries consumed sequences over a reload that changes the table shape', async () => {
     await roomForKnock();
-    const seq = sequencesFor(bob.secret, profile, 1);
+    const seq = take(bob, 1);
     expect(await knockThenProbe(fx.t, 'client', fx.t.server.ipv4, seq.open)).toMatchObject({ state: 'open' });
     // a different set timeout: a full load
     const line = await fx.reload((secretFile) =>
