@@ -23,6 +23,12 @@ export interface PipeResult {
 export async function spliceConnection(socket: Socket, input: Readable, output: Writable): Promise<PipeResult> {
   // Imported here, not at the top: only `knock proxy` needs streams' pipeline (start-up time).
   const { pipeline } = await import('node:stream/promises');
+  // A reset that came before the pipelines (during the import, on a busy machine) already
+  // destroyed the socket: a pipeline would then see it as ended, and report "closed".
+  if (socket.errored !== null) {
+    socket.destroy();
+    return { end: 'error', error: socket.errored };
+  }
   socket.setNoDelay(true);
   let upError: Error | undefined;
   // stdin → socket. Ending stdin ends the socket's writable side: a half-close.
