@@ -295,7 +295,10 @@ describeE2E('knocks in the first milliseconds of a window open', () => {
     expect(r.code, r.stderr).toBe(0);
     const sent = JSON.parse(r.stdout) as { lateMs: number[] };
     console.log(`timed knocks: the latest left ${Math.max(...sent.lateMs)} ms after its instant`);
-    expect(Math.max(...sent.lateMs)).toBeLessThan(20); // the agent kept to its schedule
+    // The agent kept to its schedule: every knock left within the first 100 ms of its window.
+    // At real-time priority it is 0-1 ms late, but interrupt work (another test's flood) can
+    // still hold it up: 30 ms once in 9 runs at load 8-14 (before, without: 49-79 ms).
+    expect(Math.max(...sent.lateMs)).toBeLessThan(50);
     const allowed = await pollUntil(
       async () => {
         const keys = await setElementKeys(t, 'server', 'otpknock', 'allowed4_ssh');
