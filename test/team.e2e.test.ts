@@ -116,6 +116,14 @@ services:
   }
   const live = (s: StatusUsers, name: string) => s.users.find((u) => u.name === name);
 
+  /** Waits for the daemon's `users` line after `mark`: one store change (one file) taken in at the next boundary. */
+  async function storeLineAfter(mark: number): Promise<void> {
+    await fx.daemon.waitForLine(/"event":"users".*"message":"sequences updated in place"/, {
+      after: mark,
+      timeoutMs: (2 * PERIOD + 5) * 1000,
+    });
+  }
+
   const auditLines = () => {
     try {
       return readFileSync(join(stateDir(), 'audit.jsonl'), 'utf8')
@@ -329,14 +337,14 @@ services:
           auditLines().find(
             (e) => e.address === t.client.ipv6 && e.event === 'open' && Date.parse(String(e.time)) >= knocked,
           ),
-        { timeoutMs: 3_000, message: 'an audited open while the store is broken' },
+        { timeoutMs: AUDIT_WAIT_MS, message: 'an audited open while the store is broken' },
       );
       expect(opened).toMatchObject({ user: 'alice' });
       expect(await tcpProbe(t, 'client', t.server.ipv6, 22)).toMatchObject({ state: 'open' });
     } finally {
       rmSync(record, { force: true });
     }
-    await storeApplied(daemon.mark());
+    await storeLineAfter(daemon.mark());
   });
 
   it('knock --code: the real client knocks with the authenticator-app code, only for a user with code mode', async () => {
