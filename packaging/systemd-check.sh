@@ -206,11 +206,12 @@ boot_container() {
     sleep 0.1
   done
   [ -n "$leader" ] || die "no systemd in the container after 30 s"
-  # Until systemd listens on its private socket, systemctl cannot connect at all.
+  # Until systemd listens on its private socket, systemctl cannot connect at all: it
+  # prints nothing, or 'offline' ("Failed to connect to bus"), and the boot goes on.
   local state=""
   for _ in $(seq 120); do
     state=$(cx systemctl is-system-running --wait 2>/dev/null) || true
-    [ -n "$state" ] && break
+    [ -n "$state" ] && [ "$state" != offline ] && break
     sleep 0.25
   done
   if [ "$state" != "$want" ]; then
