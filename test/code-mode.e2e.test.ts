@@ -7,53 +7,49 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { normalizeProfile, parseOtpauthUri, totpCodeOf, windowAt } from '@otpknock/shared';
-import {
-  describeE2E,
-  startService,
-  tcpProbe,
-  useTopology,
-  NODE,
-  type NsProcess,
-  type Topology,
-} from '@otpknock/e2e-harness';
-import { KNOCK, otpknockd, startDaemon, testUser, writeConfig, type ConfigDir } from './support/otpknockd.js';
+import { describeE2E, KNOCK, NODE, otpknockd, tcpProbe, testUser, useDaemon, type Topology } from './support/e2e.js';
 
 const PERIOD = 30;
+const STORE_PERIOD = 10;
 const dave = testUser('dave');
+const knockLine = (period: number) =>
+  `knock: { method: list-modulo, period: ${period}, ports: [7001, 7002, 7003, 7004, 7005, 7006], exclude: [20000] }`;
+
+/** A client home of its own per suite (the profile store and used windows). */
+function useClientHome(): () => string {
+  let home: string | undefined;
+  beforeAll(() => void (home = mkdtempSync(join(tmpdir(), 'otpknock-client-'))));
+  afterAll(() => home && rmSync(home, { recursive: true, force: true }));
+  return () => home!;
+}
 
 describeE2E('code mode of a list-modulo user', () => {
-  const topo = useTopology();
-  let t: Topology;
-  let cfg: ConfigDir;
-  let daemon: NsProcess;
-  let home: string;
-
-  beforeAll(async () => {
-    t = topo();
-    home = mkdtempSync(join(tmpdir(), 'otpknock-client-'));
-    cfg = writeConfig(
-      (secretFile) => `
+  const fx = useDaemon({
+    services: 22,
+    config: (secretFile) => `
 skew: 1
-knock: { method: list-modulo, period: ${PERIOD}, ports: [7001, 7002, 7003, 7004, 7005, 7006], exclude: [20000] }
+${knockLine(PERIOD)}
 services:
   ssh: { port: 22, open_for: 30s }
 users:
   dave: { secret_file: ${secretFile(dave)}, code_mode: true }
 `,
-    );
-    await startService(t, 'server', 22);
-    daemon = await startDaemon(t, cfg.file);
   });
-  afterAll(async () => {
-    await daemon?.stop('SIGTERM');
-    cfg?.cleanup();
-    rmSync(home, { recursive: true, force: true });
-  });
+  const home = useClientHome();
 
   it("knock --code with the app's code opens, from the URI that user uri printed", async () => {
-    const uri = await otpknockd(t, ['user', 'uri', 'dave', '--host', t.server.ipv4, '--json', '--config', cfg.file]);
+    const uri = await otpknockd(fx.t, [
+      'user',
+      'uri',
+      'dave',
+      '--host',
+      fx.t.server.ipv4,
+      '--json',
+      '--config',
+      fx.cfg.file,
+    ]);
     expect(uri.code, uri.stderr).toBe(0);
-    await knockWithAppCode(t, home, (JSON.parse(uri.stdout) as { uri: string }).uri, PERIOD);
+    await knockWithAppCode(fx.t, home(), (JSON.parse(uri.stdout) as { uri: string }).uri, PERIOD);
   });
 });
 
@@ -61,55 +57,39 @@ users:
 // range: the daemon must load the whole table for it at the boundary (it once logged "send
 // SIGHUP" and kept the old users).
 describeE2E('code mode of a list-modulo user added with user add --code-mode', () => {
-  const STORE_PERIOD = 10;
-  const topo = useTopology();
-  let t: Topology;
-  let cfg: ConfigDir;
-  let daemon: NsProcess;
-  let home: string;
-
-  beforeAll(async () => {
-    t = topo();
-    home = mkdtempSync(join(tmpdir(), 'otpknock-client-'));
-    cfg = writeConfig(
-      (secretFile) => `
+  const fx = useDaemon({
+    services: 22,
+    config: (secretFile) => `
 skew: 1
 user_store: users.d
-knock: { method: list-modulo, period: ${STORE_PERIOD}, ports: [7001, 7002, 7003, 7004, 7005, 7006], exclude: [20000] }
+${knockLine(STORE_PERIOD)}
 services:
   ssh: { port: 22, open_for: 30s }
 users:
   dave: { secret_file: ${secretFile(dave)} }
 `,
-    );
-    mkdirSync(join(cfg.dir, 'users.d'), { mode: 0o700 });
-    await startService(t, 'server', 22);
-    daemon = await startDaemon(t, cfg.file);
+    prepare: () => mkdirSync(join(fx.cfg.dir, 'users.d'), { mode: 0o700 }),
   });
-  afterAll(async () => {
-    await daemon?.stop('SIGTERM');
-    cfg?.cleanup();
-    rmSync(home, { recursive: true, force: true });
-  });
+  const home = useClientHome();
 
   it('the store user opens with the app code once the daemon took it in (no SIGHUP)', async () => {
-    const mark = daemon.mark();
-    const add = await otpknockd(t, [
+    const mark = fx.daemon.mark();
+    const add = await otpknockd(fx.t, [
       'user',
       'add',
       'erin',
       '--code-mode',
       '--host',
-      t.server.ipv4,
+      fx.t.server.ipv4,
       '--json',
       '--no-qr',
       '--config',
-      cfg.file,
+      fx.cfg.file,
     ]);
     expect(add.code, add.stderr).toBe(0);
-    await daemon.waitForLine(/"event":"users".*loaded table/, { after: mark, timeoutMs: (STORE_PERIOD + 5) * 1000 });
-    expect(daemon.stderr()).not.toMatch(/send SIGHUP/);
-    await knockWithAppCode(t, home, (JSON.parse(add.stdout) as { uri: string }).uri, STORE_PERIOD);
+    await fx.daemon.waitForLine(/"event":"users".*loaded table/, { after: mark, timeoutMs: (STORE_PERIOD + 5) * 1000 });
+    expect(fx.daemon.stderr()).not.toMatch(/send SIGHUP/);
+    await knockWithAppCode(fx.t, home(), (JSON.parse(add.stdout) as { uri: string }).uri, STORE_PERIOD);
   });
 });
 
