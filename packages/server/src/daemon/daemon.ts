@@ -88,6 +88,19 @@ interface PlannedChange {
   computeMs: number;
 }
 
+/**
+ * How new users (the user store's, the fleet's) reach the kernel: in place, element by
+ * element; a whole load when the users themselves change the layout (the knock ports'
+ * ranges: a code-mode user on a list-modulo server, the last user of a range gone, none
+ * left at all), grants carried over; or only with a SIGHUP, when the config file's own
+ * layout changed too.
+ */
+function usersChange(live: ServerConfig, next: ServerConfig): 'in-place' | 'full-load' | 'needs-reload' {
+  const liveShape = tableShape(live);
+  if (next.table !== live.table || tableShape({ ...next, users: live.users }) !== liveShape) return 'needs-reload';
+  return tableShape(next) === liveShape ? 'in-place' : 'full-load';
+}
+
 export class Daemon {
   private config: ServerConfig;
   private readonly nft: NftDriver;
@@ -192,9 +205,8 @@ export class Daemon {
         );
         return;
       }
-      // The layout with the users as they are: only a change in the file itself waits for SIGHUP.
-      const fileLayout = tableShape({ ...config, users: this.config.users });
-      if (config.table !== this.config.table || fileLayout !== tableShape(this.config)) {
+      const how = usersChange(this.config, config);
+      if (how === 'needs-reload') {
         this.log.warn(
           event,
           'the users changed, but so did the table layout in the config file; send SIGHUP to apply both',
@@ -203,9 +215,7 @@ export class Daemon {
       }
       this.discardPrepared();
       try {
-        // Users can change the layout too (the knock ports' ranges: the last user of a
-        // range gone, or none left at all): that takes a whole load, grants carried over.
-        if (tableShape(config) !== fileLayout) await this.loadFull(config, event);
+        if (how === 'full-load') await this.loadFull(config, event);
         else
           await this.syncTo(config, cachedDeriver(), event).catch(async (err: unknown) => {
             this.log.warn(
@@ -261,12 +271,10 @@ export class Daemon {
         }
         this.discardPrepared(); // the store changed, or the clock jumped: compute afresh
         const at = target !== undefined && target > now ? target : now;
-        const fileLayout = next === undefined ? undefined : tableShape({ ...next, users: this.config.users });
-        if (next !== undefined && next.table === this.config.table && tableShape(next) === tableShape(this.config)) {
+        const how = next === undefined ? undefined : usersChange(this.config, next);
+        if (next !== undefined && how === 'in-place') {
           await this.syncTo(next, cachedDeriver(), 'users', at);
-        } else if (next !== undefined && next.table === this.config.table && fileLayout === tableShape(this.config)) {
-          // The store's users changed the layout themselves (the knock ports' ranges: e.g. a
-          // code-mode user on a list-modulo server knocks anywhere in the range): a whole load.
+        } else if (next !== undefined && how === 'full-load') {
           await this.loadFull(next, 'users');
         } else {
           if (next !== undefined)
